@@ -1,0 +1,73 @@
+# Hangar: every target is one line over the `hangar` CLI (scripts/hangar) or docker compose.
+# `make help` lists them; the README explains the two you need first (`make dev`, `make test`).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+# uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
+UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
+HANGAR := $(UV) run --frozen hangar
+STAGE ?= local
+
+.PHONY: help setup test test-unit test-infra test-integration lint fmt
+.PHONY: localstack-up localstack-down localstack-status localstack-logs aws
+.PHONY: synth deploy-local destroy-local diff
+
+help: ## List every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) and the CDK CLI (package-lock.json)
+
+.hangar/setup.stamp: pyproject.toml uv.lock package.json package-lock.json
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --target .hangar/tools uv==$(UV_VERSION)
+	$(UV) sync --frozen
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: setup ## Run every test layer: unit, infra, integration (LocalStack), e2e (containers)
+	$(UV) run --frozen pytest
+
+test-unit: setup ## Unit tests only (no network)
+	$(UV) run --frozen pytest tests/unit
+
+test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
+	$(UV) run --frozen pytest tests/infra
+
+test-integration: setup ## Integration tests against LocalStack (started when not running)
+	$(UV) run --frozen pytest tests/integration
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy app scripts
+
+fmt: setup ## Format and auto-fix with ruff
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+localstack-up: setup ## Start LocalStack 4.14.0 (container when Docker runs, else host; HANGAR_LOCALSTACK_MODE=host|docker)
+	$(HANGAR) localstack up
+
+localstack-down: setup ## Stop the LocalStack that Hangar started
+	$(HANGAR) localstack down
+
+localstack-status: setup ## Show LocalStack's mode, version, endpoint and uptime
+	$(HANGAR) localstack status
+
+localstack-logs: setup ## Print LocalStack's log (FOLLOW=1 to follow)
+	$(HANGAR) localstack logs $(if $(FOLLOW),--follow)
+
+aws: setup ## Run the AWS CLI against LocalStack, e.g. make aws ARGS="s3 ls"
+	$(HANGAR) aws $(ARGS)
+
+synth: setup ## Synthesize every stage (local, dev, staging, prod) into cdk.out
+	$(HANGAR) synth
+
+deploy-local: setup ## Deploy the `local` stage into LocalStack and write its outputs to .hangar/local.env
+	$(HANGAR) deploy-local
+
+destroy-local: setup ## Destroy the `local` stage in LocalStack
+	$(HANGAR) destroy-local
+
+diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging
+	$(HANGAR) diff --stage $(STAGE)
