@@ -11,7 +11,7 @@ STAGE ?= local
 
 .PHONY: help setup test test-unit test-infra test-integration lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
-.PHONY: synth deploy-local destroy-local diff
+.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,7 @@ lint: setup ## ruff (lint + format check) and mypy
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts
+	$(HANGAR) lint-workflows
 
 fmt: setup ## Format and auto-fix with ruff
 	$(UV) run --frozen ruff format .
@@ -70,4 +71,13 @@ destroy-local: setup ## Destroy the `local` stage in LocalStack
 	$(HANGAR) destroy-local
 
 diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging
-	$(HANGAR) diff --stage $(STAGE)
+	$(HANGAR) diff --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
+
+doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk; each failure names its fix
+	$(HANGAR) doctor
+
+deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> (registry, image, migrations, service, smoke test)
+	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
+
+bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
+	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)

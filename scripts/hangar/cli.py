@@ -15,6 +15,11 @@ from hangar.errors import HangarError
 COMMAND_MODULES = [
     "hangar.localstack",
     "hangar.infra",
+    "hangar.dev",
+    "hangar.docker",
+    "hangar.deploy",
+    "hangar.doctor",
+    "hangar.lint_tools",
 ]
 
 

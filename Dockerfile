@@ -1,0 +1,105 @@
+# Hangar's Django service. Stages: deps (runtime packages) → dev (compose's web/worker: debugpy,
+# hot reload, the host user's ids) → runtime (what ECS runs: non-root gunicorn, nothing else).
+#
+# Python packages always come from uv.lock, by one of two routes picked with DEPS_SOURCE:
+#   network    (default) uv installs from PyPI, with a BuildKit cache mount.
+#   wheelhouse pip installs offline from .hangar/wheelhouse, which `hangar docker provision` builds
+#              on the host where containers cannot reach PyPI. BuildKit only builds the stages the
+#              chosen route needs, so the other route's images and files are never required.
+ARG PYTHON_IMAGE=python:3.13-slim
+ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
+ARG DEPS_SOURCE=network
+
+FROM ${UV_IMAGE} AS uv
+
+FROM ${PYTHON_IMAGE} AS python
+ENV PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/app/.venv \
+    PATH=/app/.venv/bin:$PATH
+
+# --- route: network ---------------------------------------------------------------------------
+FROM python AS deps-network
+COPY --from=uv /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-default-groups --no-install-project
+
+FROM deps-network AS dev-deps-network
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-default-groups --group dev --no-install-project
+
+# --- route: wheelhouse ------------------------------------------------------------------------
+# pip only builds the environment; it is removed so both routes yield the same pip-less venv.
+FROM python AS deps-wheelhouse
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    python -m venv /app/.venv \
+    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/runtime.txt \
+    && python -m pip uninstall --quiet --yes pip
+
+FROM deps-wheelhouse AS dev-deps-wheelhouse
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    python -m ensurepip --upgrade >/dev/null \
+    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/dev.txt \
+    && python -m pip uninstall --quiet --yes pip
+
+# --- the route's result -----------------------------------------------------------------------
+# hadolint ignore=DL3006
+FROM deps-${DEPS_SOURCE} AS deps
+# gettext sources (12 MB of Django's .po files): only the compiled .mo catalogs are ever loaded.
+RUN find /app/.venv -name '*.po' -delete
+# hadolint ignore=DL3006
+FROM dev-deps-${DEPS_SOURCE} AS dev-deps
+
+# --- dev: compose's web and worker ------------------------------------------------------------
+FROM dev-deps AS dev
+# The user takes the host user's ids (compose passes them) so files written into the bind-mounted
+# checkout stay the developer's; --non-unique because macOS's gid 20 is taken in Debian.
+ARG USER_UID=1000
+ARG USER_GID=1000
+RUN groupadd --non-unique --gid "${USER_GID}" app \
+    && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_ENV=development
+# compose bind-mounts the checkout over /app/src; the copy makes the image usable on its own.
+WORKDIR /app/src/app
+COPY app/ ./
+USER ${USER_UID}:${USER_GID}
+EXPOSE 8000 5678
+CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
+
+# --- runtime: what ECS runs -------------------------------------------------------------------
+FROM python AS runtime
+RUN groupadd --gid 10001 app \
+    && useradd --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+COPY --from=deps /app/.venv /app/.venv
+WORKDIR /app/src/app
+COPY app/ ./
+# Static files are collected at build time; the key, database and hosts only satisfy production
+# settings (none of them is used, and the real ones come from the task definition).
+RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
+    DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
+    DJANGO_ALLOWED_HOSTS=collectstatic.invalid \
+    DJANGO_ENV=production \
+    python manage.py collectstatic --noinput --verbosity=0 \
+    && rm -f /tmp/collectstatic.sqlite3
+ENV DJANGO_ENV=production \
+    PYTHONDONTWRITEBYTECODE=1 \
+    WEB_CONCURRENCY=2
+USER 10001:10001
+EXPOSE 8000
+# No curl in the image: the standard library asks /healthz (answered before host validation).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# gthread workers: WEB_CONCURRENCY processes × 4 threads; keep-alive above the ALB's 60 s idle
+# timeout so the ALB never reuses a connection gunicorn already closed (sporadic 502s).
+CMD ["gunicorn", "config.wsgi", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--threads=4", \
+     "--timeout=30", "--graceful-timeout=25", "--keep-alive=65", "--worker-tmp-dir=/dev/shm", \
+     "--max-requests=2000", "--max-requests-jitter=200", "--access-logfile=-"]

@@ -1,0 +1,31 @@
+"""Error pages that answer API clients in JSON ({"error": ...}) and browsers in HTML."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            {"error": "Bad request (check the Host header and the request body)."}, status=400
+        )
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"error": f"Nothing at {request.path}."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        error = "Internal server error; the X-Request-ID header identifies it in the logs."
+        return JsonResponse({"error": error}, status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,206 @@
+"""Settings for every environment, read from environment variables (see docs/architecture-app.md).
+
+DJANGO_ENV=production turns on the secure settings and makes the secret key and the database
+mandatory; development falls back to SQLite, local files and inline tasks, and says so on stderr.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import environ
+
+from config import aws, environment
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = BASE_DIR.parent
+
+env = environ.Env()
+DJANGO_ENV = environment.django_env(env)
+PRODUCTION = DJANGO_ENV == "production"
+if not PRODUCTION:
+    # Real environment variables win over the file, so one can override a single value.
+    environment.read_env_file(env, default=REPO_ROOT / ".hangar" / "local.env")
+fallbacks: list[str] = []
+
+DEBUG = not PRODUCTION and env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = (
+    environment.required(env, "DJANGO_SECRET_KEY")
+    if PRODUCTION
+    else env.str("DJANGO_SECRET_KEY", default="django-insecure-development-only-key")
+)
+if PRODUCTION:
+    # Production would serve nothing but /healthz without it: stop start-up instead.
+    environment.required(env, "DJANGO_ALLOWED_HOSTS")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "health",
+    "documents",
+    "sqs_tasks",
+]
+# A dev dependency, absent from the runtime image: runserver reloads through watchfiles
+# (inotify) instead of polling every file once a second.
+if DEBUG and importlib.util.find_spec("django_watchfiles") is not None:
+    INSTALLED_APPS.append("django_watchfiles")
+
+MIDDLEWARE = [
+    # First: answers the load balancer's /healthz before ALLOWED_HOSTS or the HTTPS redirect.
+    "health.middleware.HealthzMiddleware",
+    "config.request_log.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    # Before CSRF, whose token check would read the whole body (see the module).
+    "documents.middleware.UploadSizeLimitMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DEVELOPMENT_SQLITE = BASE_DIR / "db.sqlite3"
+DATABASES = {
+    "default": environment.database(env, production=PRODUCTION, sqlite_path=DEVELOPMENT_SQLITE)
+}
+if DATABASES["default"]["NAME"] == DEVELOPMENT_SQLITE:
+    fallbacks.append("SQLite (no DATABASE_URL or DB_*)")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# AWS: one region/endpoint for every client (config.aws); the endpoint is LocalStack locally.
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
+AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=3)
+DOCUMENTS_BUCKET = env.str("DOCUMENTS_BUCKET", default="")
+TASKS_QUEUE_URL = env.str("TASKS_QUEUE_URL", default="")
+TASKS_DLQ_URL = env.str("TASKS_DLQ_URL", default="")
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=REPO_ROOT / ".hangar" / "media")
+MEDIA_URL = "media/"
+if DOCUMENTS_BUCKET:
+    default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCUMENTS_BUCKET,
+            "region_name": AWS_REGION,
+            "endpoint_url": AWS_ENDPOINT_URL or None,
+            # The bucket enforces owner-only objects; sending an ACL would be rejected.
+            "default_acl": None,
+            "client_config": aws.client_config(
+                endpoint_url=AWS_ENDPOINT_URL or None,
+                connect_timeout=AWS_CONNECT_TIMEOUT,
+                read_timeout=AWS_READ_TIMEOUT,
+                max_attempts=AWS_MAX_ATTEMPTS,
+            ),
+        },
+    }
+else:
+    default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    fallbacks.append(f"files in {MEDIA_ROOT} (no DOCUMENTS_BUCKET)")
+STORAGES = {
+    "default": default_storage,
+    # Hashed, compressed files served by WhiteNoise. Needs `collectstatic` (the image runs it at
+    # build time, with no other setting) unless DEBUG serves files straight from the apps.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+UPLOAD_ALLOWED_TYPES = env.list(
+    "UPLOAD_ALLOWED_TYPES",
+    default=["application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv"],
+)
+
+if TASKS_QUEUE_URL:
+    TASKS = {
+        "default": {
+            "BACKEND": "sqs_tasks.backend.SQSBackend",
+            "OPTIONS": {
+                "QUEUE_URL": TASKS_QUEUE_URL,
+                "RETRY_BACKOFF_SECONDS": env.int("TASKS_RETRY_BACKOFF_SECONDS", default=0),
+            },
+        }
+    }
+else:
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    fallbacks.append("tasks run inline (no TASKS_QUEUE_URL)")
+
+if PRODUCTION:
+    # The ALB terminates TLS and forwards plain HTTP with X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Off only where no HTTPS listener exists (a container run locally with production settings).
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+if fallbacks:
+    environment.notice(f"using {'; '.join(fallbacks)}")
+
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.request_log.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "config.json_logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PRODUCTION else "text",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Everything reaches the root handler once, in one format; Django's defaults would
+        # add a second, differently formatted copy of its records.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # runserver's own access log repeats config.request_log's line.
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+    },
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from health.views import readyz
+
+# /healthz is answered by health.middleware.HealthzMiddleware, before host validation.
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="documents:index"), name="home"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("documents.urls")),
+]
+
+handler400 = "config.errors.bad_request"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

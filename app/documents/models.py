@@ -1,0 +1,35 @@
+import uuid
+
+from django.db import models
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, help_text="As declared by the uploader.")
+    storage_key = models.CharField(max_length=1024, unique=True)
+    size = models.PositiveBigIntegerField(
+        help_text="Bytes; measured again from storage when processed."
+    )
+    sha256 = models.CharField(max_length=64, blank=True)
+    detected_content_type = models.CharField(
+        max_length=255, blank=True, help_text="Sniffed from the stored bytes when processed."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = (models.Index(fields=["-created_at"], name="document_created_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"

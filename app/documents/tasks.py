@@ -1,0 +1,54 @@
+import hashlib
+import logging
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.tasks import task
+from django.utils import timezone
+
+from documents.detection import SNIFF_BYTES, detect_content_type
+from documents.models import Document
+
+logger = logging.getLogger(__name__)
+
+
+@task
+def process_document(document_id: str) -> dict[str, Any]:
+    """Measure the stored bytes (size, sha256, detected type) and mark the document processed.
+
+    On failure the document is marked failed and the error re-raised, so the queue retries the
+    message and, after its last attempt, moves it to the dead-letter queue.
+    """
+    document = Document.objects.get(pk=document_id)
+    document.status = Document.Status.PROCESSING
+    document.error = ""
+    document.save(update_fields=["status", "error", "updated_at"])
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        with default_storage.open(document.storage_key, "rb") as stored:
+            for chunk in stored.chunks():
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+                size += len(chunk)
+        document.size = size
+        document.sha256 = digest.hexdigest()
+        document.detected_content_type = detect_content_type(head)
+        document.status = Document.Status.PROCESSED
+        document.processed_at = timezone.now()
+        document.save()
+    except Exception as error:
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.FAILED,
+            error=f"{type(error).__name__}: {error}",
+            updated_at=timezone.now(),
+        )
+        raise
+    logger.info("processed document %s (%s bytes)", document.id, size)
+    return {
+        "sha256": document.sha256,
+        "size": size,
+        "detected_content_type": document.detected_content_type,
+    }

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from documents import uploads
+from documents.models import Document
+
+PAGE_LIMIT = 100
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def index(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            document = uploads.accept(request.FILES.get("file"))
+        except uploads.UploadRejected as rejected:
+            return page(request, error=rejected.message, status=rejected.status)
+        messages.success(request, f"Uploaded {document.original_name}; processing has been queued.")
+        # Post/redirect/get: a browser refresh must not upload the file again.
+        return redirect("documents:index")
+    return page(request)
+
+
+def page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "documents": Document.objects.all()[:PAGE_LIMIT],
+        "error": error,
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "allowed_types": settings.UPLOAD_ALLOWED_TYPES,
+    }
+    return render(request, "documents/index.html", context, status=status)

@@ -1,0 +1,78 @@
+"""The four queue operations the backend and the worker need, over an SQS queue URL.
+
+The backend and worker only see the Queue protocol, so their logic is testable with an
+in-memory queue, while the SQS implementation stays a thin pass-through.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+from config import aws
+
+# SQS's maximum long-poll wait; the polling client's read timeout must outlast it.
+MAX_WAIT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    body: str
+    receipt_handle: str
+    receive_count: int
+
+
+class Queue(Protocol):
+    def send(self, body: str) -> str: ...
+
+    def receive(self, *, wait_seconds: int) -> list[Message]: ...
+
+    def delete(self, message: Message) -> None: ...
+
+    def retry_after(self, message: Message, seconds: int) -> None: ...
+
+
+class SQSQueue:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"SQSQueue({self.url!r})"
+
+    @cached_property
+    def _client(self) -> Any:
+        return aws.client("sqs")
+
+    @cached_property
+    def _polling_client(self) -> Any:
+        return aws.client("sqs", read_timeout=MAX_WAIT_SECONDS + 10)
+
+    def send(self, body: str) -> str:
+        return str(self._client.send_message(QueueUrl=self.url, MessageBody=body)["MessageId"])
+
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        # One message at a time: a batch would keep the rest invisible, and unavailable to
+        # other workers, while this one works through the first.
+        response = self._polling_client.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        return [
+            Message(
+                id=raw["MessageId"],
+                body=raw["Body"],
+                receipt_handle=raw["ReceiptHandle"],
+                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+            )
+            for raw in response.get("Messages", [])
+        ]
+
+    def delete(self, message: Message) -> None:
+        self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    def retry_after(self, message: Message, seconds: int) -> None:
+        self._client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+        )

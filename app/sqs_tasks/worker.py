@@ -1,0 +1,135 @@
+"""The loop behind `manage.py worker`: receive a message, run its task, delete it on success.
+
+A failed task's message is not deleted: SQS makes it visible again after the visibility timeout
+(or sooner, with a retry backoff) and, after the queue's maxReceiveCount, moves it to the
+dead-letter queue. A message that cannot be decoded into a task goes the same way, so nothing
+is ever dropped silently.
+"""
+
+import logging
+import threading
+from traceback import format_exception
+from typing import Any
+
+from django.db import close_old_connections
+from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus
+from django.tasks.base import TaskError
+from django.tasks.signals import task_finished, task_started
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+
+from sqs_tasks.messages import InvalidMessage, TaskMessage
+from sqs_tasks.queue import Message, Queue
+
+logger = logging.getLogger(__name__)
+
+# SQS refuses visibility timeouts above 12 hours.
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+
+
+def resolve_task(path: str) -> Task:
+    """The Task object at `path`; only decorated tasks run, never an arbitrary callable."""
+    try:
+        target = import_string(path)
+    except ImportError as error:
+        raise InvalidMessage(f"no task at {path!r}: {error}") from error
+    if not isinstance(target, Task):
+        raise InvalidMessage(f"{path!r} is not a task (decorate it with @task)")
+    return target
+
+
+def retry_delay(base_seconds: int, receive_count: int) -> int:
+    return min(base_seconds * 2 ** max(receive_count - 1, 0), MAX_VISIBILITY_SECONDS)
+
+
+class Worker:
+    def __init__(self, queue: Queue, *, backend_alias: str, retry_backoff_seconds: int = 0) -> None:
+        self.queue = queue
+        self.backend_alias = backend_alias
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.worker_id = get_random_string(32)
+        self.stopping = threading.Event()
+
+    def request_stop(self) -> None:
+        """Finish the message in hand, then return from run()."""
+        self.stopping.set()
+
+    def run(self, *, wait_seconds: int, max_messages: int | None = None, once: bool = False) -> int:
+        """Process messages until stopped; returns how many were handled (successfully or not)."""
+        handled = 0
+        while not self.stopping.is_set():
+            for message in self.queue.receive(wait_seconds=wait_seconds):
+                self.handle(message)
+                handled += 1
+            if once or (max_messages is not None and handled >= max_messages):
+                break
+        return handled
+
+    def handle(self, message: Message) -> bool:
+        """Run one message's task; True (and the message deleted) when it succeeded."""
+        try:
+            task_message = TaskMessage.from_json(message.body)
+            task = resolve_task(task_message.task_path)
+        except InvalidMessage as error:
+            logger.error(
+                "message %s is not a runnable task (%s); leaving it for the dead-letter queue",
+                message.id,
+                error,
+                extra={"message_id": message.id, "receive_count": message.receive_count},
+            )
+            return False
+        # Like a request, a task starts and ends with fresh database connections, so a
+        # long-lived worker survives database restarts and failovers.
+        close_old_connections()
+        try:
+            succeeded = self._execute(task, task_message)
+        finally:
+            close_old_connections()
+        if succeeded:
+            self.queue.delete(message)
+        elif self.retry_backoff_seconds:
+            self.queue.retry_after(
+                message, retry_delay(self.retry_backoff_seconds, message.receive_count)
+            )
+        return succeeded
+
+    def _execute(self, task: Task, task_message: TaskMessage) -> bool:
+        started_at = timezone.now()
+        result: TaskResult[Any, Any] = TaskResult(
+            task=task,
+            id=task_message.id,
+            status=TaskResultStatus.RUNNING,
+            enqueued_at=None,
+            started_at=started_at,
+            last_attempted_at=started_at,
+            finished_at=None,
+            args=task_message.args,
+            kwargs=task_message.kwargs,
+            backend=self.backend_alias,
+            errors=[],
+            worker_ids=[self.worker_id],
+        )
+        # django.tasks' own signal receivers log the start and the outcome (with the traceback).
+        task_started.send(type(self), task_result=result)
+        try:
+            if task.takes_context:
+                task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
+            else:
+                task.call(*result.args, **result.kwargs)
+        except Exception as error:
+            object.__setattr__(result, "finished_at", timezone.now())
+            object.__setattr__(result, "status", TaskResultStatus.FAILED)
+            error_type = type(error)
+            result.errors.append(
+                TaskError(
+                    exception_class_path=f"{error_type.__module__}.{error_type.__qualname__}",
+                    traceback="".join(format_exception(error)),
+                )
+            )
+            task_finished.send(type(self), task_result=result)
+            return False
+        object.__setattr__(result, "finished_at", timezone.now())
+        object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
+        task_finished.send(type(self), task_result=result)
+        return True

@@ -1,0 +1,15 @@
+"""CDK entry point: `cdk synth -c stage=<local|dev|staging|prod> [-c imageTag=<git sha>]`."""
+
+import sys
+
+from aws_cdk import App
+
+from hangar_infra.app_factory import build_stage
+from hangar_infra.config import StageConfigError
+
+app = App()
+try:
+    build_stage(app)
+except StageConfigError as error:
+    sys.exit(f"error: {error}")
+app.synth()

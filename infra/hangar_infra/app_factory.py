@@ -1,0 +1,20 @@
+"""Builds the CDK app for the stage named in context (`-c stage=`, `-c imageTag=`)."""
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from hangar_infra.config import image_tag_for, stage_config
+from hangar_infra.stage import HangarStage
+
+
+def build_stage(app: App) -> HangarStage:
+    """Adds the stage selected by context to `app`, with cdk-nag's AwsSolutions checks on it.
+
+    The checks always run: an unacknowledged finding fails synth (and therefore deploy) for every
+    stage, so a risky change cannot reach even LocalStack unnoticed.
+    """
+    config = stage_config(app.node.try_get_context("stage"))
+    image_tag = image_tag_for(config, app.node.try_get_context("imageTag"))
+    stage = HangarStage(app, config=config, image_tag=image_tag)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stage

@@ -1,0 +1,191 @@
+"""What may differ between stages: sizes, counts, retention, removal policy and domain — nothing else.
+
+Every stage builds the same resource graph from `StageConfig`; a value that changes *what* exists (rather
+than how big or how long it lives) does not belong here.
+"""
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+LOCAL_STAGE = "local"
+# LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
+# definition well-formed and makes "no real image" obvious when reading the template.
+LOCAL_IMAGE_TAG = "local"
+
+
+class StageConfigError(ValueError):
+    """Bad stage selection or image tag; the message says what to pass instead."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    name: str
+    region: str
+    # Fixed for LocalStack (its default account); None lets real stages target the CLI's account.
+    account: str | None
+    # 0: tasks in public subnets (see constructs/network.py); prod has one per AZ so an AZ outage
+    # does not cut the other AZ's tasks off from ECR, Secrets Manager and SQS.
+    nat_gateways: int
+    web_cpu: int
+    web_memory_mib: int
+    web_desired_count: int
+    worker_cpu: int
+    worker_memory_mib: int
+    worker_min_count: int
+    worker_max_count: int
+    db_instance_class: str
+    db_allocated_storage_gib: int
+    db_multi_az: bool
+    db_backup_retention_days: int
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+    # Emptying a bucket on delete needs a Lambda-backed custom resource; only allowed when the
+    # bucket is destroyed with the stack anyway (checked below).
+    auto_delete_objects: bool
+    versioned_bucket: bool
+    queue_max_receive_count: int
+    queue_visibility_timeout_seconds: int
+    health_check_grace_seconds: int
+    domain: str | None = None
+    # Hosts the app answers besides the load balancer's DNS name and `domain` (local: the laptop).
+    extra_allowed_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
+            raise StageConfigError(
+                f"stage {self.name!r}: auto_delete_objects needs removal_policy DESTROY"
+            )
+        if not 0 <= self.nat_gateways <= 2:
+            raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
+        if self.worker_min_count > self.worker_max_count:
+            raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
+
+    @property
+    def is_production(self) -> bool:
+        return self.removal_policy is RemovalPolicy.RETAIN
+
+
+_SMALL = {
+    "web_cpu": 256,
+    "web_memory_mib": 512,
+    "web_desired_count": 1,
+    "worker_cpu": 256,
+    "worker_memory_mib": 512,
+    "worker_min_count": 0,
+    "worker_max_count": 2,
+    "db_instance_class": "t4g.micro",
+    "db_allocated_storage_gib": 20,
+    "db_multi_az": False,
+    "db_backup_retention_days": 1,
+    "nat_gateways": 0,
+    "removal_policy": RemovalPolicy.DESTROY,
+    "versioned_bucket": False,
+}
+
+STAGES: dict[str, StageConfig] = {
+    "local": StageConfig(
+        name="local",
+        region="us-east-1",
+        account="000000000000",
+        log_retention=logs.RetentionDays.ONE_DAY,
+        # LocalStack without Docker cannot run the custom resource's Lambda; its S3 deletes the
+        # bucket with its objects anyway when the stack is destroyed.
+        auto_delete_objects=False,
+        # Small so a poisoned message reaches the DLQ within seconds in integration tests.
+        queue_max_receive_count=3,
+        queue_visibility_timeout_seconds=5,
+        health_check_grace_seconds=60,
+        extra_allowed_hosts=("localhost", "127.0.0.1"),
+        **_SMALL,  # type: ignore[arg-type]
+    ),
+    "dev": StageConfig(
+        name="dev",
+        region="us-east-1",
+        account=None,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        auto_delete_objects=True,
+        queue_max_receive_count=5,
+        queue_visibility_timeout_seconds=60,
+        health_check_grace_seconds=60,
+        domain="dev.hangar.example.com",
+        **_SMALL,  # type: ignore[arg-type]
+    ),
+    "staging": StageConfig(
+        name="staging",
+        region="us-east-1",
+        account=None,
+        nat_gateways=1,
+        web_cpu=512,
+        web_memory_mib=1024,
+        web_desired_count=2,
+        worker_cpu=512,
+        worker_memory_mib=1024,
+        worker_min_count=1,
+        worker_max_count=4,
+        db_instance_class="t4g.small",
+        db_allocated_storage_gib=20,
+        db_multi_az=False,
+        db_backup_retention_days=7,
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.SNAPSHOT,
+        auto_delete_objects=False,
+        versioned_bucket=True,
+        queue_max_receive_count=5,
+        queue_visibility_timeout_seconds=120,
+        health_check_grace_seconds=90,
+        domain="staging.hangar.example.com",
+    ),
+    "prod": StageConfig(
+        name="prod",
+        region="us-east-1",
+        account=None,
+        nat_gateways=2,
+        web_cpu=1024,
+        web_memory_mib=2048,
+        web_desired_count=3,
+        worker_cpu=1024,
+        worker_memory_mib=2048,
+        worker_min_count=2,
+        worker_max_count=10,
+        db_instance_class="m7g.large",
+        db_allocated_storage_gib=100,
+        db_multi_az=True,
+        db_backup_retention_days=30,
+        log_retention=logs.RetentionDays.SIX_MONTHS,
+        removal_policy=RemovalPolicy.RETAIN,
+        auto_delete_objects=False,
+        versioned_bucket=True,
+        queue_max_receive_count=5,
+        queue_visibility_timeout_seconds=300,
+        health_check_grace_seconds=120,
+        domain="hangar.example.com",
+    ),
+}
+
+
+def stage_config(name: str | None) -> StageConfig:
+    """The config for `name`; an unknown or missing name is an error that lists the valid ones."""
+    if name not in STAGES:
+        raise StageConfigError(
+            f"unknown stage {name!r}; pass -c stage=<name> with one of: {', '.join(STAGES)}"
+        )
+    return STAGES[name]
+
+
+def image_tag_for(config: StageConfig, image_tag: str | None) -> str:
+    """The tag the services run. Real stages must name an immutable tag (the git SHA) explicitly."""
+    if image_tag in (None, ""):
+        if config.name == LOCAL_STAGE:
+            return LOCAL_IMAGE_TAG
+        raise StageConfigError(
+            f"stage {config.name!r} needs an image tag: pass -c imageTag=<git sha> "
+            "(the tag pushed to the stage's ECR repository)"
+        )
+    assert image_tag is not None
+    if image_tag == "latest":
+        raise StageConfigError(
+            "imageTag 'latest' is not allowed: tags are immutable, pass the git SHA of the image"
+        )
+    return image_tag

@@ -1,0 +1,1 @@
+"""Reusable pieces the service stack composes; each owns its resources and their cdk-nag reasoning."""

@@ -1,0 +1,41 @@
+"""The one container definition every task of the app uses: web, worker and the migration task.
+
+They share the image, the environment and the secrets, so a migration can never run against a
+different configuration than the services it prepares.
+"""
+
+from dataclasses import dataclass
+
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+
+CONTAINER_NAME = "app"
+WEB_PORT = 8000
+
+
+@dataclass(frozen=True)
+class AppRuntime:
+    image: ecs.ContainerImage
+    # Non-secret configuration only; anything sensitive goes into `secrets`.
+    environment: dict[str, str]
+    secrets: dict[str, ecs.Secret]
+    log_group: logs.ILogGroup
+
+    def add_container(
+        self,
+        task_definition: ecs.FargateTaskDefinition,
+        *,
+        command: list[str],
+        log_prefix: str,
+        port: int | None = None,
+    ) -> ecs.ContainerDefinition:
+        return task_definition.add_container(
+            CONTAINER_NAME,
+            image=self.image,
+            command=command,
+            environment=self.environment,
+            secrets=self.secrets,
+            logging=ecs.LogDriver.aws_logs(stream_prefix=log_prefix, log_group=self.log_group),
+            port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
+            readonly_root_filesystem=False,
+        )

@@ -1,0 +1,152 @@
+"""Alarms on what hurts users first (5xx, unhealthy targets, stuck messages, saturated CPU) and a dashboard."""
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from hangar_infra.config import StageConfig
+
+_FIVE_MINUTES = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        target_group: elbv2.ApplicationTargetGroup,
+        web: ecs.FargateService,
+        worker: ecs.FargateService,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, id)
+        # CloudWatch can only publish to an encrypted topic whose key policy lets it use the key,
+        # which rules out the AWS-managed SNS key.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY
+            if config.removal_policy is RemovalPolicy.DESTROY
+            else RemovalPolicy.RETAIN,
+        )
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        action = cloudwatch_actions.SnsAction(self.topic)
+
+        alarms = [
+            load_balancer.metrics.http_code_elb(
+                elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
+            ).create_alarm(
+                self,
+                "LoadBalancer5xx",
+                alarm_description="The load balancer answered 5xx (no healthy target or timeout)",
+                threshold=5,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            load_balancer.metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
+            ).create_alarm(
+                self,
+                "Target5xx",
+                alarm_description="The web service answered 5xx",
+                threshold=5,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            _unhealthy_hosts(load_balancer, target_group).create_alarm(
+                self,
+                "UnhealthyHosts",
+                alarm_description="A web task fails the /healthz check",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ).create_alarm(
+                self,
+                "DeadLettersNotEmpty",
+                alarm_description="A task failed every retry and sits in the dead-letter queue",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        for name, service in (("Web", web), ("Worker", worker)):
+            alarms.append(
+                service.metric_cpu_utilization(period=_FIVE_MINUTES).create_alarm(
+                    self,
+                    f"{name}CpuHigh",
+                    alarm_description=f"The {name.lower()} service runs above 80% CPU",
+                    threshold=80,
+                    evaluation_periods=3,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+
+        dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"hangar-{config.name}"
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Requests and errors",
+                left=[load_balancer.metrics.request_count(period=_FIVE_MINUTES)],
+                right=[
+                    load_balancer.metrics.http_code_elb(
+                        elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
+                    ),
+                    load_balancer.metrics.http_code_target(
+                        elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
+                    ),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Response time (p95)",
+                left=[load_balancer.metrics.target_response_time(statistic="p95")],
+            ),
+            cloudwatch.GraphWidget(
+                title="CPU",
+                left=[web.metric_cpu_utilization(), worker.metric_cpu_utilization()],
+            ),
+            cloudwatch.GraphWidget(
+                title="Queues",
+                left=[queue.metric_approximate_number_of_messages_visible()],
+                right=[dead_letter_queue.metric_approximate_number_of_messages_visible()],
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
+        )
+
+
+def _unhealthy_hosts(
+    load_balancer: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup
+) -> cloudwatch.Metric:
+    """`target_group.metrics` derives the LoadBalancer dimension by splitting the listener ARN; the
+    stack's own attributes give the same values without parsing an ARN (which LocalStack, deploying
+    ELBv2 as a placeholder, cannot provide)."""
+    return cloudwatch.Metric(
+        namespace="AWS/ApplicationELB",
+        metric_name="UnHealthyHostCount",
+        dimensions_map={
+            "LoadBalancer": load_balancer.load_balancer_full_name,
+            "TargetGroup": target_group.target_group_full_name,
+        },
+        period=Duration.minutes(1),
+        statistic="Maximum",
+    )

@@ -1,0 +1,40 @@
+"""The ECR repository. It lives in its own stack so it exists before the first image is pushed."""
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from constructs import Construct
+
+from hangar_infra.config import StageConfig
+
+
+class RegistryStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            repository_name=f"hangar-{config.name}",
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            image_scan_on_push=True,
+            encryption=ecr.RepositoryEncryption.AES_256,
+            # A retained stage keeps its images: rollbacks and running task definitions reference them.
+            removal_policy=RemovalPolicy.DESTROY
+            if config.removal_policy is RemovalPolicy.DESTROY
+            else RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description="Drop untagged layers left by failed pushes",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=Duration.days(7),
+                    rule_priority=1,
+                ),
+                ecr.LifecycleRule(
+                    description="Keep the last 50 deployable images for rollbacks",
+                    tag_status=ecr.TagStatus.ANY,
+                    max_image_count=50,
+                    rule_priority=2,
+                ),
+            ],
+        )
+        CfnOutput(self, "RepositoryName", value=self.repository.repository_name)
+        CfnOutput(self, "RepositoryUri", value=self.repository.repository_uri)

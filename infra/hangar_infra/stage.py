@@ -1,0 +1,31 @@
+"""One environment: a `cdk.Stage` holding the registry and service stacks of a stage."""
+
+from aws_cdk import Environment, Stage
+from constructs import Construct
+
+from hangar_infra.config import StageConfig
+from hangar_infra.stacks.registry import RegistryStack
+from hangar_infra.stacks.service import ServiceStack
+
+
+def stack_names(stage: str) -> tuple[str, str]:
+    """CloudFormation names of the registry and service stacks, in deploy order."""
+    return f"hangar-{stage}-registry", f"hangar-{stage}-service"
+
+
+class HangarStage(Stage):
+    def __init__(self, scope: Construct, *, config: StageConfig, image_tag: str) -> None:
+        env = Environment(account=config.account, region=config.region)
+        super().__init__(scope, f"hangar-{config.name}", env=env)
+        registry_name, service_name = stack_names(config.name)
+        self.registry = RegistryStack(self, "Registry", config=config, stack_name=registry_name)
+        self.service = ServiceStack(
+            self,
+            "Service",
+            config=config,
+            repository=self.registry.repository,
+            image_tag=image_tag,
+            stack_name=service_name,
+        )
+        # No service before its image: the repository (and the image pushed into it) come first.
+        self.service.add_stack_dependency(self.registry)

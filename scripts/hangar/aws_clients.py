@@ -1,0 +1,41 @@
+"""AWS access for boto3 and the CLIs, on AWS or LocalStack; clients always time out (never hang)."""
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
+DEFAULT_REGION = "us-east-1"
+CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=60, retries={"max_attempts": 4, "mode": "standard"}
+)
+
+
+def aws_client(service: str, *, region: str, endpoint: str | None = None) -> Any:
+    """A client for `service`; with `endpoint` it talks to LocalStack with its fake credentials."""
+    session = boto3.session.Session(region_name=region)
+    if endpoint is None:
+        return session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    return session.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - LocalStack's documented fake credentials
+        config=CLIENT_CONFIG,
+    )
+
+
+def cli_environment(*, region: str, endpoint: str | None = None) -> dict[str, str]:
+    """Environment for the CDK CLI: the caller's credentials, or LocalStack's gateway and fakes."""
+    env = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    if endpoint:
+        # Without the S3 endpoint cdklocal uses localhost.localstack.cloud, which may not resolve.
+        env.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ENDPOINT_URL_S3=endpoint,
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",  # noqa: S106 - LocalStack's documented fake credentials
+        )
+    return env

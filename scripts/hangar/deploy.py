@@ -1,0 +1,582 @@
+"""`hangar deploy`: ship one immutable image tag to one stage, the same from a laptop and from CI.
+
+1. deploy the stage's registry stack (the ECR repository exists before an image is pushed);
+2. build the runtime image and push it as `<repository>:<tag>` (skipped when the tag is already
+   there: tags are immutable, and a rollback redeploys an image pushed before);
+3. run the migrations as a one-off ECS task with the *new* image, failing on a non-zero exit;
+4. deploy the service stack with `-c imageTag=<tag>` (ECS's circuit breaker rolls back a bad one);
+5. smoke-test /healthz and /readyz through the load balancer.
+
+Against LocalStack (`--local` or LOCALSTACK_ENDPOINT) the same steps run with cdklocal; those that
+need a service the free LocalStack does not emulate (ECR, ECS, ELBv2) are skipped, saying so.
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hangar import github_oidc
+from hangar.aws_clients import (
+    DEFAULT_LOCALSTACK_ENDPOINT,
+    DEFAULT_REGION,
+    aws_client,
+    cli_environment,
+)
+from hangar.console import info, step, warn
+from hangar.errors import HangarError
+from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
+from hangar.paths import INFRA_DIR, NODE_BIN, ROOT
+
+LOCAL_STAGE = "local"
+LOCALSTACK_ACCOUNT = "000000000000"
+# Docker's own rule for a tag: anything else would fail late inside buildx with a worse message.
+IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+MIGRATION_TIMEOUT_SECONDS = 15 * 60
+SMOKE_PATHS = ("/healthz", "/readyz")
+SMOKE_ATTEMPTS = 10
+SMOKE_INTERVAL_SECONDS = 6.0
+HTTP_TIMEOUT_SECONDS = 10.0
+MIGRATION_OUTPUTS = (
+    "ClusterName",
+    "MigrationTaskDefinitionArn",
+    "MigrationSubnetIds",
+    "MigrationSecurityGroupId",
+)
+
+
+class Skipped(Exception):
+    """A step that cannot run here; the message is the reason the user is shown."""
+
+
+@dataclass(frozen=True)
+class Target:
+    stage: str
+    image_tag: str
+    region: str
+    endpoint: str | None  # LocalStack gateway; None means real AWS
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint is not None
+
+    def stack_path(self, stack: str) -> str:
+        """The CDK CLI's selector for one of the stage's stacks (the Stage is `hangar-<stage>`)."""
+        return f"hangar-{self.stage}/{stack}"
+
+    def stack_name(self, stack: str) -> str:
+        """CloudFormation name, as `hangar_infra.stage.stack_names` makes it (a test checks)."""
+        return f"hangar-{self.stage}-{stack.lower()}"
+
+    def client(self, service: str) -> Any:
+        return aws_client(service, region=self.region, endpoint=self.endpoint)
+
+
+# --- input validation ----------------------------------------------------------------------------
+
+
+def resolve_image_tag(stage: str, image_tag: str | None, *, local: bool) -> str:
+    """The tag to deploy; refuses what would make a deploy unrepeatable, before anything changes."""
+    if not image_tag:
+        if local and stage == LOCAL_STAGE:
+            return LOCAL_STAGE
+        raise HangarError(
+            f"stage {stage!r} needs an image tag.",
+            hint=f"pass the commit: make deploy STAGE={stage} IMAGE_TAG=$(git rev-parse HEAD)",
+        )
+    if image_tag == "latest":
+        raise HangarError(
+            "IMAGE_TAG 'latest' is refused: a moving tag makes a deploy unrepeatable and a "
+            "rollback impossible (ECS cannot tell two images behind the same tag apart).",
+            hint="pass the git SHA of the commit to deploy: IMAGE_TAG=$(git rev-parse HEAD)",
+        )
+    if not IMAGE_TAG_PATTERN.fullmatch(image_tag):
+        raise HangarError(
+            f"IMAGE_TAG {image_tag!r} is not a valid Docker tag.",
+            hint="use the 40-character git SHA of the commit to deploy",
+        )
+    return image_tag
+
+
+def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
+    """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
+    endpoint = environ.get("LOCALSTACK_ENDPOINT")
+    if local or endpoint or stage == LOCAL_STAGE:
+        return (endpoint or DEFAULT_LOCALSTACK_ENDPOINT).rstrip("/")
+    return None
+
+
+def check_commit_matches(image_tag: str) -> None:
+    """An image pushed as <sha> must be built from exactly that commit, with nothing uncommitted."""
+    head = git("rev-parse", "HEAD")
+    if len(image_tag) < 7 or not head.startswith(image_tag):
+        raise HangarError(
+            f"IMAGE_TAG {image_tag} is not the checked-out commit ({head}): the image would carry "
+            "the name of a commit it was not built from.",
+            hint=f"check out {image_tag} first, or deploy this commit with IMAGE_TAG={head}",
+        )
+    if git("status", "--porcelain", "--untracked-files=no"):
+        raise HangarError(
+            "the working tree has uncommitted changes; they would ship under a commit's tag.",
+            hint="commit or stash them, then deploy again",
+        )
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise HangarError(f"`git {' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def require_output(target: Target, outputs: Mapping[str, str], *keys: str) -> None:
+    """Missing outputs are expected in LocalStack (unemulated resources), a broken stack on AWS."""
+    missing = [key for key in keys if not outputs.get(key)]
+    if not missing:
+        return
+    message = f"the stack has no {', '.join(missing)} output"
+    if target.local:
+        raise Skipped(f"{message} (LocalStack skips resources it does not emulate)")
+    raise HangarError(
+        message, hint="synthesize the stage (`make synth`) and check the stack's outputs"
+    )
+
+
+def require_emulated(target: Target, probe: Callable[[], object], service: str) -> None:
+    """Raise Skipped when LocalStack answers that `service` is not in its free edition."""
+    if not target.local:
+        return
+    try:
+        probe()
+    except (ClientError, BotoCoreError) as error:
+        raise Skipped(
+            f"LocalStack (free) does not emulate {service}: {error}. The stack's resources are "
+            "verified by the synth assertions, cdk-nag and cfn-lint instead"
+        ) from error
+
+
+# --- CDK -----------------------------------------------------------------------------------------
+
+
+def cdk_environment(target: Target) -> dict[str, str]:
+    return cli_environment(region=target.region, endpoint=target.endpoint)
+
+
+def ensure_localstack_bootstrapped(target: Target) -> None:
+    """A fresh LocalStack has no CDKToolkit stack; on AWS, `make bootstrap-aws` created it once."""
+    try:
+        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{CDK_QUALIFIER}/version")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ParameterNotFound":
+            raise HangarError(f"cannot read LocalStack's SSM: {error}") from error
+        with step("0/5 cdk bootstrap (this LocalStack has not been bootstrapped)"):
+            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint)
+
+
+def cdk_cli(target: Target) -> str:
+    cli = NODE_BIN / ("cdklocal" if target.local else "cdk")
+    if not cli.exists():
+        raise HangarError(f"{cli} is missing.", hint="run `make setup` (npm ci installs it)")
+    return str(cli)
+
+
+def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
+    return [
+        cdk_cli(target),
+        "synth",
+        "-c",
+        f"stage={target.stage}",
+        "-c",
+        f"imageTag={target.image_tag}",
+        "--output",
+        str(assembly),
+        "--quiet",
+    ]
+
+
+def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:
+    command = [
+        cdk_cli(target),
+        "deploy",
+        "--app",
+        str(assembly),
+        target.stack_path(stack),
+        "--exclusively",
+        "--require-approval",
+        "never",
+        "--outputs-file",
+        str(outputs_file),
+        "--progress",
+        "events",
+    ]
+    if os.environ.get("CI") == "true":
+        command.append("--ci")
+    return command
+
+
+def run_cdk(target: Target, command: list[str], failure: str) -> None:
+    info("$ " + " ".join(command))
+    result = subprocess.run(command, cwd=INFRA_DIR, env=cdk_environment(target), check=False)
+    if result.returncode != 0:
+        raise HangarError(
+            f"{failure} (exit {result.returncode}).",
+            hint="read the CDK output above (an account that was never bootstrapped needs "
+            "`make bootstrap-aws` once; a failed stack update has been rolled back)",
+        )
+
+
+def cdk_synth(target: Target, assembly: Path) -> None:
+    """Synthesize the stage once (with cdk-nag); both stack deploys reuse this cloud assembly."""
+    run_cdk(
+        target, cdk_synth_command(target, assembly), f"cdk synth of stage {target.stage} failed"
+    )
+
+
+def cdk_deploy(target: Target, assembly: Path, stack: str) -> dict[str, str]:
+    """Deploy one of the stage's stacks from the synthesized assembly; returns its outputs."""
+    outputs_file = assembly.parent / f"{stack}-outputs.json"
+    command = cdk_deploy_command(target, assembly, stack, outputs_file)
+    run_cdk(target, command, f"cdk deploy {target.stack_path(stack)} failed")
+    content = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
+    return dict(content.get(target.stack_name(stack), {}))
+
+
+def deployed_outputs(target: Target, stack: str) -> dict[str, str]:
+    """Outputs of the stack as deployed now; {} before its first deploy."""
+    cfn = target.client("cloudformation")
+    try:
+        stacks = cfn.describe_stacks(StackName=target.stack_name(stack))["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return {}
+        raise HangarError(f"cannot read stack {target.stack_name(stack)}: {error}") from error
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+# --- step 2: image -------------------------------------------------------------------------------
+
+
+def push_image(target: Target, registry_outputs: Mapping[str, str]) -> str:
+    require_output(target, registry_outputs, "RepositoryUri", "RepositoryName")
+    ecr = target.client("ecr")
+    require_emulated(target, lambda: ecr.describe_repositories(maxResults=1), "the ECR API")
+    image = f"{registry_outputs['RepositoryUri']}:{target.image_tag}"
+    if image_exists(ecr, registry_outputs["RepositoryName"], target.image_tag):
+        info(f"{image} is already in ECR (tags are immutable): not rebuilding it")
+        return image
+    if shutil.which("docker") is None or not docker_answers():
+        raise HangarError(
+            "building the image needs Docker, and `docker info` does not answer.",
+            hint="start Docker (as root on Debian: `hangar docker provision`), then deploy again",
+        )
+    check_commit_matches(target.image_tag)
+    docker_login(ecr, registry_outputs["RepositoryUri"].split("/", 1)[0])
+    command = [
+        "docker",
+        "buildx",
+        "build",
+        "--target",
+        "runtime",
+        "--tag",
+        image,
+        "--label",
+        f"org.opencontainers.image.revision={target.image_tag}",
+        "--push",
+        str(ROOT),
+    ]
+    info("$ " + " ".join(command))
+    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+        raise HangarError("docker buildx build --push failed.", hint="read the build output above")
+    return image
+
+
+def image_exists(ecr: Any, repository_name: str, tag: str) -> bool:
+    try:
+        ecr.describe_images(repositoryName=repository_name, imageIds=[{"imageTag": tag}])
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ImageNotFoundException":
+            return False
+        raise HangarError(f"cannot read ECR repository {repository_name}: {error}") from error
+    return True
+
+
+def docker_answers() -> bool:
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+def docker_login(ecr: Any, registry: str) -> None:
+    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    user, password = base64.b64decode(token).decode().split(":", 1)
+    result = subprocess.run(
+        ["docker", "login", "--username", user, "--password-stdin", registry],
+        input=password,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise HangarError(f"docker login to {registry} failed: {result.stderr.strip()}")
+
+
+# --- step 3: migrations --------------------------------------------------------------------------
+
+# What RegisterTaskDefinition accepts back from DescribeTaskDefinition (the rest is read-only).
+REGISTRABLE_TASK_FIELDS = frozenset(
+    {
+        "family",
+        "taskRoleArn",
+        "executionRoleArn",
+        "networkMode",
+        "volumes",
+        "placementConstraints",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+        "runtimePlatform",
+        "ephemeralStorage",
+    }
+)
+
+
+def migration_task_definition(described: Mapping[str, Any], image: str) -> dict[str, Any]:
+    """A registrable copy of the migration task definition that runs `image` instead.
+
+    The deployed revision still names the previous release's image; the migrations must come from
+    the code about to serve traffic, before it does.
+    """
+    containers = [dict(container) for container in described["containerDefinitions"]]
+    if len(containers) != 1:
+        raise HangarError(
+            f"the migration task definition has {len(containers)} containers; expected exactly one"
+        )
+    containers[0]["image"] = image
+    definition = {k: v for k, v in described.items() if k in REGISTRABLE_TASK_FIELDS}
+    return {**definition, "containerDefinitions": containers}
+
+
+def task_outcome(task: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether a STOPPED task succeeded, and a one-line account of it."""
+    containers = task.get("containers", [])
+    failures = [
+        f"{c.get('name')} exited {c.get('exitCode', '(no code)')} {c.get('reason', '')}".strip()
+        for c in containers
+        if c.get("exitCode") != 0
+    ]
+    if not containers or failures:
+        account = "; ".join(failures) or "no container ran"
+        return False, f"{account} (stopped: {task.get('stoppedReason', 'no reason given')})"
+    return True, "every container exited 0"
+
+
+def run_migrations(target: Target, service_outputs: Mapping[str, str], image: str) -> None:
+    require_output(target, service_outputs, *MIGRATION_OUTPUTS)
+    ecs = target.client("ecs")
+    require_emulated(target, lambda: ecs.list_clusters(maxResults=1), "ECS")
+    cluster = service_outputs["ClusterName"]
+    described = ecs.describe_task_definition(
+        taskDefinition=service_outputs["MigrationTaskDefinitionArn"]
+    )["taskDefinition"]
+    revision = ecs.register_task_definition(**migration_task_definition(described, image))
+    revision_arn = revision["taskDefinition"]["taskDefinitionArn"]
+    try:
+        started = ecs.run_task(
+            cluster=cluster,
+            taskDefinition=revision_arn,
+            launchType="FARGATE",
+            count=1,
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": service_outputs["MigrationSubnetIds"].split(","),
+                    "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            startedBy="hangar-deploy",
+        )
+        if started.get("failures") or not started.get("tasks"):
+            raise HangarError(f"ECS did not start the migration task: {started.get('failures')}")
+        task_arn = started["tasks"][0]["taskArn"]
+        info(f"migration task {task_arn} started; waiting for it to stop")
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=cluster,
+            tasks=[task_arn],
+            WaiterConfig={"Delay": 10, "MaxAttempts": MIGRATION_TIMEOUT_SECONDS // 10},
+        )
+        task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+        succeeded, account = task_outcome(task)
+        if not succeeded:
+            raise HangarError(
+                f"the migration task failed: {account}",
+                hint="read its log stream (prefix `migrate`) in the app log group; "
+                "the service was not updated",
+            )
+        info(f"migrations done: {account}")
+    finally:
+        # This revision only carried this run; the stack's own revision stays the active one.
+        ecs.deregister_task_definition(taskDefinition=revision_arn)
+
+
+# --- step 5: smoke test --------------------------------------------------------------------------
+
+
+def smoke_test(
+    target: Target,
+    service_outputs: Mapping[str, str],
+    *,
+    attempts: int = SMOKE_ATTEMPTS,
+    interval: float = SMOKE_INTERVAL_SECONDS,
+) -> None:
+    require_output(target, service_outputs, "ServiceUrl")
+    for path in SMOKE_PATHS:
+        url = service_outputs["ServiceUrl"].rstrip("/") + path
+        problem = ""
+        for attempt in range(1, attempts + 1):
+            status, body = http_get(url)
+            if status == 200:
+                info(f"GET {url}: 200")
+                break
+            problem = f"{status or 'no answer'} {body[:300]}".strip()
+            info(f"GET {url}: {problem} (attempt {attempt}/{attempts})")
+            if attempt < attempts:
+                time.sleep(interval)
+        else:
+            if target.local and status is None:
+                raise Skipped(f"{url} does not answer: LocalStack (free) does not emulate ELBv2")
+            raise HangarError(
+                f"smoke test failed: GET {url} answered {problem}",
+                hint="/readyz names the dependency that is down; the ECS service events say more",
+            )
+
+
+def http_get(url: str) -> tuple[int | None, str]:
+    if not url.startswith(("http://", "https://")):
+        raise HangarError(f"the service URL {url!r} is not an http(s) URL")
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310 - scheme checked
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        return None, str(getattr(error, "reason", error))
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def skippable(title: str, action: Callable[[], Any]) -> Any:
+    """Run a step that may not apply here; a skip is reported with its reason, never silent."""
+    with step(title):
+        try:
+            return action()
+        except Skipped as reason:
+            warn(f"skipped: {reason}")
+            return None
+
+
+def deploy(target: Target) -> dict[str, str]:
+    """Run the five steps; returns what the job summary shows."""
+    if target.local:
+        ensure_localstack_bootstrapped(target)
+    with tempfile.TemporaryDirectory(prefix="hangar-deploy-") as scratch:
+        assembly = Path(scratch) / "cdk.out"
+        with step(f"Synthesize stage {target.stage} (cdk-nag checks included)"):
+            cdk_synth(target, assembly)
+        return deploy_stacks(target, assembly)
+
+
+def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
+    with step(f"1/5 Deploy the registry stack {target.stack_path('Registry')}"):
+        registry = cdk_deploy(target, assembly, "Registry")
+    image = skippable(
+        f"2/5 Build and push the runtime image :{target.image_tag}",
+        lambda: push_image(target, registry),
+    )
+    # Migrations run with the new image before it serves traffic; on a stage's first deploy there is
+    # no database until the service stack has created it, so they run right after that instead.
+    first_deploy = not deployed_outputs(target, "Service")
+    if image and not first_deploy:
+        skippable(
+            "3/5 Run the migrations with the new image",
+            lambda: run_migrations(target, deployed_outputs(target, "Service"), image),
+        )
+    with step(f"4/5 Deploy {target.stack_path('Service')} with imageTag={target.image_tag}"):
+        service = cdk_deploy(target, assembly, "Service")
+    if image and first_deploy:
+        skippable(
+            "3/5 Run the migrations (first deploy of this stage)",
+            lambda: run_migrations(target, service, image),
+        )
+    if not image:
+        warn("skipped: 3/5 migrations, which run the pushed image (step 2 was skipped)")
+    skippable("5/5 Smoke-test /healthz and /readyz", lambda: smoke_test(target, service))
+    return {
+        "stage": target.stage,
+        "image tag": target.image_tag,
+        "image": image or "not pushed (see step 2)",
+        "url": service.get("ServiceUrl", ""),
+    }
+
+
+def write_github_summary(summary: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """In GitHub Actions: job summary and step outputs (url, image-tag); elsewhere nothing."""
+    if summary_path := environ.get("GITHUB_STEP_SUMMARY"):
+        rows = "".join(f"| {key} | {value or '-'} |\n" for key, value in summary.items())
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(f"## Deployed {summary['stage']}\n\n| | |\n| --- | --- |\n{rows}")
+    if output_path := environ.get("GITHUB_OUTPUT"):
+        with open(output_path, "a", encoding="utf-8") as handle:
+            handle.write(f"url={summary['url']}\nimage-tag={summary['image tag']}\n")
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    endpoint = resolve_endpoint(args.stage, args.local, os.environ)
+    target = Target(
+        stage=args.stage,
+        image_tag=resolve_image_tag(args.stage, args.image_tag, local=endpoint is not None),
+        region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
+        endpoint=endpoint,
+    )
+    where = f"LocalStack at {endpoint}" if endpoint else f"AWS {target.region}"
+    info(f"Deploying stage {target.stage} with image tag {target.image_tag} to {where}")
+    summary = deploy(target)
+    write_github_summary(summary, os.environ)
+    info(f"Deployed {target.stage} ({target.image_tag}): {summary['url'] or 'no service URL'}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "deploy",
+        help="deploy a stage: registry stack, image push, migrations, service stack, smoke test",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--stage", required=True, help="local, dev, staging or prod")
+    parser.add_argument(
+        "--image-tag",
+        default=os.environ.get("IMAGE_TAG") or None,
+        help="immutable image tag, the git SHA (default: $IMAGE_TAG); required except for local",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="deploy into LocalStack with cdklocal (implied by LOCALSTACK_ENDPOINT)",
+    )
+    parser.set_defaults(func=run_deploy)
+    github_oidc.register(subparsers)

@@ -1,0 +1,340 @@
+"""`hangar bootstrap-aws`: let GitHub Actions deploy to an AWS account without stored keys.
+
+Creates (idempotently) the account's GitHub OIDC identity provider, one deploy role per GitHub
+environment whose trust is limited to `repo:<owner>/<name>:environment:<env>`, a read-only role
+for the `cdk diff` that pull requests show, then runs `cdk bootstrap` for the account and region.
+The policy documents are pure functions so that tests can check exactly what is trusted and granted.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hangar.aws_clients import (
+    DEFAULT_LOCALSTACK_ENDPOINT,
+    DEFAULT_REGION,
+    aws_client,
+    cli_environment,
+)
+from hangar.console import info, step
+from hangar.errors import HangarError
+from hangar.paths import NODE_BIN
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+# The CDK bootstrap's default qualifier: roles are named cdk-hnb659fds-<purpose>-<account>-<region>.
+CDK_QUALIFIER = "hnb659fds"
+DIFF_ROLE_NAME = "hangar-github-cdk-diff"
+DIFF_STAGE = "staging"
+REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class Environment:
+    github: str  # GitHub environment name, as it appears in the token's `sub` claim
+    stage: str  # the CDK stage it deploys
+
+    @property
+    def role_name(self) -> str:
+        return f"hangar-github-deploy-{self.github}"
+
+
+ENVIRONMENTS = (Environment("staging", "staging"), Environment("production", "prod"))
+
+
+def parse_repository(value: str) -> str:
+    if not REPOSITORY_PATTERN.fullmatch(value):
+        raise HangarError(
+            f"--github-repo {value!r} is not owner/name.",
+            hint="pass the repository as GitHub shows it, e.g. --github-repo acme/hangar",
+        )
+    return value
+
+
+# --- policy documents (pure) ---------------------------------------------------------------------
+
+
+def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
+    """Only tokens GitHub minted for AWS STS, for exactly `subject`, may assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
+                        f"{GITHUB_OIDC_HOST}:sub": subject,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def environment_subject(repository: str, environment: str) -> str:
+    return f"repo:{repository}:environment:{environment}"
+
+
+def pull_request_subject(repository: str) -> str:
+    return f"repo:{repository}:pull_request"
+
+
+def cdk_role_arn(account: str, region: str, purpose: str) -> str:
+    return f"arn:aws:iam::{account}:role/cdk-{CDK_QUALIFIER}-{purpose}-{account}-{region}"
+
+
+def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
+    """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
+    stack_prefix = f"hangar-{stage}-"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # CloudFormation changes go through the bootstrap roles, never this role directly.
+                "Sid": "UseCdkBootstrapRoles",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": [
+                    cdk_role_arn(account, region, purpose)
+                    for purpose in ("deploy-role", "file-publishing-role", "lookup-role")
+                ],
+            },
+            {
+                "Sid": "ReadStageStacks",
+                "Effect": "Allow",
+                "Action": "cloudformation:DescribeStacks",
+                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_prefix}*/*",
+            },
+            {
+                "Sid": "EcrLogin",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+            {
+                "Sid": "PushStageImages",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:DescribeImages",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:UploadLayerPart",
+                ],
+                "Resource": f"arn:aws:ecr:{region}:{account}:repository/hangar-{stage}",
+            },
+            {
+                # Task-definition registration has no resource-level permissions in IAM.
+                "Sid": "MigrationTaskDefinition",
+                "Effect": "Allow",
+                "Action": [
+                    "ecs:DeregisterTaskDefinition",
+                    "ecs:DescribeTaskDefinition",
+                    "ecs:RegisterTaskDefinition",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "RunMigrationTask",
+                "Effect": "Allow",
+                "Action": ["ecs:RunTask", "ecs:DescribeTasks"],
+                "Resource": [
+                    f"arn:aws:ecs:{region}:{account}:task-definition/*",
+                    f"arn:aws:ecs:{region}:{account}:task/*",
+                ],
+            },
+            {
+                "Sid": "PassStageTaskRoles",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": f"arn:aws:iam::{account}:role/{stack_prefix}*",
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
+    """Read-only: enough for `cdk diff` of one stage, through the bootstrap's lookup role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UseCdkLookupRole",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": cdk_role_arn(account, region, "lookup-role"),
+            },
+            {
+                "Sid": "ReadStageStacks",
+                "Effect": "Allow",
+                "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
+                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/hangar-{stage}-*/*",
+            },
+            {
+                "Sid": "ReadBootstrapVersion",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": (
+                    f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"
+                ),
+            },
+        ],
+    }
+
+
+# --- IAM (idempotent) ----------------------------------------------------------------------------
+
+
+def ensure_oidc_provider(iam: Any) -> str:
+    """The account's GitHub OIDC provider ARN, created when missing, with the STS audience."""
+    for provider in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        arn = provider["Arn"]
+        if arn.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}"):
+            audiences = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)[
+                "ClientIDList"
+            ]
+            if AUDIENCE not in audiences:
+                iam.add_client_id_to_open_id_connect_provider(
+                    OpenIDConnectProviderArn=arn, ClientID=AUDIENCE
+                )
+            info(f"GitHub OIDC provider: {arn} (exists)")
+            return str(arn)
+    # No thumbprint: IAM trusts GitHub's endpoint through its own CA library, not a pinned one.
+    arn = iam.create_open_id_connect_provider(
+        Url=f"https://{GITHUB_OIDC_HOST}",
+        ClientIDList=[AUDIENCE],
+        Tags=[{"Key": "managed-by", "Value": "hangar"}],
+    )["OpenIDConnectProviderArn"]
+    info(f"GitHub OIDC provider: {arn} (created)")
+    return str(arn)
+
+
+def ensure_role(
+    iam: Any, name: str, trust: Mapping[str, Any], permissions: Mapping[str, Any], description: str
+) -> str:
+    """Create `name` or bring its trust and inline policy up to date; returns the role ARN."""
+    trust_document = json.dumps(trust)
+    try:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust_document)
+        state = "updated"
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        arn = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=trust_document,
+            Description=description,
+            MaxSessionDuration=3600,
+            Tags=[{"Key": "managed-by", "Value": "hangar"}],
+        )["Role"]["Arn"]
+        state = "created"
+    iam.put_role_policy(RoleName=name, PolicyName="hangar", PolicyDocument=json.dumps(permissions))
+    info(f"role {name}: {arn} ({state})")
+    return str(arn)
+
+
+def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str) -> dict[str, str]:
+    """Provider plus every role; returns {GitHub environment or 'cdk-diff': role ARN}."""
+    provider = ensure_oidc_provider(iam)
+    roles = {
+        environment.github: ensure_role(
+            iam,
+            environment.role_name,
+            trust_policy(provider, environment_subject(repository, environment.github)),
+            deploy_permissions(account, region, environment.stage),
+            f"GitHub Actions deploys of {repository} to stage {environment.stage}",
+        )
+        for environment in ENVIRONMENTS
+    }
+    roles["cdk-diff"] = ensure_role(
+        iam,
+        DIFF_ROLE_NAME,
+        trust_policy(provider, pull_request_subject(repository)),
+        diff_permissions(account, region, DIFF_STAGE),
+        f"Read-only cdk diff of {DIFF_STAGE} for pull requests of {repository}",
+    )
+    return roles
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def cdk_bootstrap(account: str, region: str, endpoint: str | None) -> None:
+    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized."""
+    cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
+    command = [str(cli), "bootstrap", f"aws://{account}/{region}"]
+    info("$ " + " ".join(command))
+    with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
+        env = cli_environment(region=region, endpoint=endpoint)
+        result = subprocess.run(command, cwd=scratch, env=env, check=False)
+    if result.returncode != 0:
+        raise HangarError("cdk bootstrap failed.", hint="read its output above")
+
+
+def run_bootstrap(args: argparse.Namespace) -> int:
+    repository = parse_repository(args.github_repo)
+    region = args.region or os.environ.get("AWS_REGION") or DEFAULT_REGION
+    endpoint = (
+        (os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_LOCALSTACK_ENDPOINT)
+        if args.local
+        else None
+    )
+    try:
+        account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()[
+            "Account"
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise HangarError(
+            f"cannot tell which AWS account to bootstrap: {error}",
+            hint="sign in first (e.g. `aws sso login` or AWS_PROFILE=...), with rights to IAM",
+        ) from error
+    info(f"Bootstrapping account {account}, region {region}, for GitHub repository {repository}")
+    with step("Create or update the GitHub OIDC provider and roles"):
+        roles = ensure_github_roles(
+            aws_client("iam", region=region, endpoint=endpoint),
+            account=account,
+            region=region,
+            repository=repository,
+        )
+    with step(f"cdk bootstrap aws://{account}/{region}"):
+        cdk_bootstrap(account, region, endpoint)
+    info("\nNow set these in GitHub (Settings → Environments / Variables):")
+    for environment in ENVIRONMENTS:
+        prefix = f"  environment {environment.github}: variable"
+        info(f"{prefix} AWS_DEPLOY_ROLE_ARN = {roles[environment.github]}")
+        info(f"{prefix} AWS_REGION = {region}")
+    info(f"  repository: variable AWS_DIFF_ROLE_ARN = {roles['cdk-diff']} (PR cdk diff; optional)")
+    info("  environment production: add required reviewers")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bootstrap-aws",
+        help="create the GitHub OIDC provider and deploy roles, then cdk bootstrap the account",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--github-repo", required=True, metavar="OWNER/NAME")
+    parser.add_argument("--region", help=f"default: $AWS_REGION or {DEFAULT_REGION}")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="against LocalStack (LOCALSTACK_ENDPOINT), to try the command out",
+    )
+    parser.set_defaults(func=run_bootstrap)

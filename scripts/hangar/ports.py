@@ -1,0 +1,86 @@
+"""Is a TCP port free, and if not, which process holds it — checked before anything is started."""
+
+import errno
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from hangar.errors import HangarError
+
+_PROC = Path("/proc")
+_TCP_LISTEN = "0A"  # state column of /proc/net/tcp for a listening socket
+
+
+def is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on `port`.
+
+    Binding rather than connecting: a connection would be accepted as a client by debugpy's adapter,
+    which then refuses the real debugger's session.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def holder(port: int) -> str | None:
+    """A description ("pid 123: python manage.py runserver") of the process listening on `port`."""
+    if _PROC.joinpath("net", "tcp").exists():
+        return _holder_from_proc(port)
+    if shutil.which("lsof"):
+        listing = subprocess.run(
+            ["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN", "-Fpc"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.split()
+        fields = {line[0]: line[1:] for line in listing if line}
+        if "p" in fields:
+            return f"pid {fields['p']}: {fields.get('c', '?')}"
+    return None
+
+
+def _holder_from_proc(port: int) -> str | None:
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        path = _PROC / "net" / table
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            columns = row.split()
+            local_port = int(columns[1].rsplit(":", 1)[1], 16)
+            if local_port == port and columns[3] == _TCP_LISTEN:
+                inodes.add(f"socket:[{columns[9]}]")
+    if not inodes:
+        return None
+    for pid_dir in _PROC.iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (pid_dir / "fd").iterdir()):
+                command = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                return f"pid {pid_dir.name}: {command[:120]}"
+        except OSError:  # the process exited or belongs to someone we may not inspect
+            continue
+    return "a process this user cannot inspect (or another network namespace, e.g. a container)"
+
+
+def ensure_free(ports: Mapping[int, str], how_to_change: str) -> None:
+    """Fail before starting anything if one of `ports` ({port: what it is for}) is taken."""
+    for port, purpose in ports.items():
+        if not is_free(port):
+            held_by = holder(port) or "an unknown process"
+            raise HangarError(
+                f"port {port} ({purpose}) is already in use by {held_by}",
+                f"stop that process (if it is an earlier `make dev`, run `make down`), "
+                f"or {how_to_change}",
+            )

@@ -1,0 +1,168 @@
+"""How long from saving a Python file to the dev server answering with the new code.
+
+A probe server runs on a private copy of app/ (the checkout is never edited) with one extra view
+that returns a token. Each measurement rewrites the token in the view's module and polls until the
+server answers with it: file save → reloader notices → new server process → first new response.
+`reloader="watchfiles"` is what `make dev` runs (django-watchfiles); `"stat"` is Django's polling
+StatReloader, for comparison; `debug=True` also runs the server under debugpy as `make dev` does.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from hangar.debug_server import ServerAddress, runserver_command
+from hangar.paths import ROOT
+
+RELOADERS = ("watchfiles", "stat")
+SETTLE_SECONDS = 2.0  # longer than StatReloader's 1 s tick
+PROBE_PATH = "/__reload_probe__"
+PROBE_VIEW = """from django.http import HttpResponse
+
+TOKEN = {token!r}
+
+
+def probe(request):
+    return HttpResponse(TOKEN, content_type="text/plain")
+"""
+PROBE_URLS = """
+from django.urls import path as _probe_path
+
+import reload_probe_view
+
+urlpatterns += [_probe_path({path!r}, reload_probe_view.probe)]
+"""
+# Without django_watchfiles in INSTALLED_APPS, runserver falls back to Django's StatReloader.
+STAT_SETTINGS = """from config.settings import *  # noqa: F403
+
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django_watchfiles"]  # noqa: F405
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local URL
+            return str(response.read().decode())
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+@dataclass
+class ProbeServer:
+    app_dir: Path
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def answer(self) -> str | None:
+        return _get(self.url)
+
+    def wait_for(self, token: str, timeout: float) -> float:
+        """Seconds until the probe answers `token`; polls every 20 ms."""
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < timeout:
+            if self.answer() == token:
+                return elapsed
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the probe server exited; see {self.log}")
+            time.sleep(0.02)
+        raise TimeoutError(f"no answer {token!r} within {timeout:.0f}s; see {self.log}")
+
+    def change(self, timeout: float = 60.0) -> float:
+        """Save a new token into the view module and return the seconds until it is served."""
+        # Each new server imports urls.py (and so the probe view) on its first request; the
+        # reloaders add newly imported files to their watch set on their next tick, and a change
+        # saved before that would go unnoticed. Not part of the measured time.
+        time.sleep(SETTLE_SECONDS)
+        token = uuid.uuid4().hex
+        (self.app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
+        return self.wait_for(token, timeout)
+
+
+@contextmanager
+def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterator[ProbeServer]:
+    """Run the dev server on a copy of app/ with the probe view; stop it (whole group) on exit."""
+    if reloader not in RELOADERS:
+        raise ValueError(f"reloader must be one of {RELOADERS}, not {reloader!r}")
+    with tempfile.TemporaryDirectory(prefix="hangar-reload-") as scratch:
+        root = Path(scratch)
+        app_dir = root / "app"
+        shutil.copytree(
+            ROOT / "app",
+            app_dir,
+            ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "media", "staticfiles"),
+        )
+        token = uuid.uuid4().hex
+        (app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
+        with (app_dir / "config" / "urls.py").open("a") as urls:
+            urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
+        (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
+        (root / "empty.env").write_text("")
+        address = ServerAddress(port=_free_port(), debug_port=_free_port())
+        env = {
+            **os.environ,
+            "DJANGO_ENV": "development",
+            "DJANGO_DEBUG": "true",
+            "DJANGO_SETTINGS_MODULE": (
+                "probe_stat_settings" if reloader == "stat" else "config.settings"
+            ),
+            "HANGAR_ENV_FILE": str(root / "empty.env"),
+            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        if debug:
+            command = runserver_command(address)
+        else:
+            command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{address.port}"]
+        log = root / "server.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=app_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = ProbeServer(app_dir, f"http://127.0.0.1:{address.port}{PROBE_PATH}", log, process)
+        try:
+            server.wait_for(token, timeout=120)
+            yield server
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def measure(reloader: str, runs: int = 5, *, debug: bool = False) -> list[float]:
+    """Reload latencies in seconds, one per run, on one probe server."""
+    with probe_server(reloader, debug=debug) as server:
+        return [server.change() for _ in range(runs)]

@@ -1,0 +1,43 @@
+"""Helpers for the host-mode dev-server tests: free ports, waiting for them, plain HTTP."""
+
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from hangar import ports
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_listening(port: int, timeout: float = 60.0) -> None:
+    """Wait until something listens on `port`, without connecting (see hangar.ports.is_free)."""
+    deadline = time.monotonic() + timeout
+    while ports.is_free(port):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on port {port} after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def get(url: str, timeout: float = 60.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local URL
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_http(url: str, timeout: float = 60.0) -> tuple[int, str]:
+    """GET `url` until the server answers at all (any status), e.g. while it reloads."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return get(url, timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

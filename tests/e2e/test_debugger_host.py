@@ -1,0 +1,118 @@
+"""A debugger attached to `hangar dev` (host mode) stops at a breakpoint — also after a hot reload.
+
+The test drives the product path: `hangar dev --detach --without-aws` on free ports with SQLite,
+then a small DAP client (dap_client.py) does what VS Code's "Attach to Hangar" does: attach to
+debugpy's adapter, follow the server subprocess the autoreloader runs, set a breakpoint in the
+/readyz view and request the page. Touching the view's file makes the autoreloader start a new
+server process; the adapter announces it and the same breakpoint must hit there.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
+from hangar import ports
+from hangar.paths import ROOT
+from hostdev import free_port, get, wait_http, wait_listening
+
+pytestmark = pytest.mark.e2e
+
+HANGAR = [sys.executable, "/tmp/hangar_dev_cli.py"]
+VIEW_FILE = ROOT / "app" / "health" / "views.py"
+BREAKPOINT_TEXT = "checks = run_checks()"
+
+
+def breakpoint_line() -> int:
+    for number, line in enumerate(VIEW_FILE.read_text().splitlines(), start=1):
+        if line.strip() == BREAKPOINT_TEXT:
+            return number
+    raise AssertionError(f"{VIEW_FILE} has no line {BREAKPOINT_TEXT!r}; update this test's target")
+
+
+class HostDev:
+    def __init__(self, env: dict[str, str], web_port: int, debug_port: int) -> None:
+        self.env = env
+        self.web_port = web_port
+        self.debug_port = debug_port
+
+    def hangar(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*HANGAR, *arguments],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+@pytest.fixture
+def host_dev(tmp_path: Path) -> Iterator[HostDev]:
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    web_port, debug_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "HANGAR_DEV_MODE": "host",
+        "HANGAR_DEV_DIR": str(tmp_path / "dev"),
+        "HANGAR_WEB_PORT": str(web_port),
+        "HANGAR_DEBUG_PORT": str(debug_port),
+        "HANGAR_ENV_FILE": str(env_file),  # no stack outputs: S3/SQS checks report "not configured"
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    env.pop("DEBUGPY_WAIT", None)
+    dev = HostDev(env, web_port, debug_port)
+    started = dev.hangar("dev", "--detach", "--without-aws")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "mode: host (forced by HANGAR_DEV_MODE=host)" in started.stdout
+        yield dev
+    finally:
+        stopped = dev.hangar("down")
+        logs = "".join(p.read_text() for p in (tmp_path / "dev").glob("*.log"))
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr + logs
+    assert ports.is_free(web_port), "the dev server outlived `hangar down`"
+    assert ports.is_free(debug_port), "debugpy outlived `hangar down`"
+
+
+def hit_breakpoint(server: DapSession, dev: HostDev, line: int) -> dict[str, object]:
+    """Request /readyz, expect the debugger to stop in the view, continue, return the response."""
+    wait_http(f"http://127.0.0.1:{dev.web_port}/healthz")
+    result: dict[str, object] = {}
+
+    def request() -> None:
+        result["status"], result["body"] = get(f"http://127.0.0.1:{dev.web_port}/readyz")
+
+    client = threading.Thread(target=request)
+    client.start()
+    thread_id = wait_stopped_at(server, str(VIEW_FILE), line)
+    assert client.is_alive(), "the request finished although the debugger holds the view"
+    server.request("continue", {"threadId": thread_id})
+    client.join(timeout=30)
+    return result
+
+
+def test_breakpoint_hits_before_and_after_a_hot_reload(host_dev: HostDev) -> None:
+    line = breakpoint_line()
+    breakpoints = {str(VIEW_FILE): [line]}
+    wait_listening(host_dev.debug_port)
+    reloader = attach("127.0.0.1", host_dev.debug_port, {})
+    sessions = [reloader]
+    try:
+        first = attach_subprocess(reloader, breakpoints)
+        sessions.append(first)
+        assert hit_breakpoint(first, host_dev, line)["status"] == 200
+
+        VIEW_FILE.touch()  # a save without changes: enough for the reloader, nothing to undo
+        second = attach_subprocess(reloader, breakpoints)
+        sessions.append(second)
+        assert second.process_id != first.process_id, "the server was not restarted"
+        assert hit_breakpoint(second, host_dev, line)["status"] == 200
+    finally:
+        for session in sessions:
+            session.close()

@@ -1,0 +1,143 @@
+"""Integration harness: a real LocalStack 4.14.0 for the whole session, and the local stage on it.
+
+`localstack_endpoint` reuses a LocalStack already answering on the configured endpoint
+(LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566), or starts one: in host mode through
+`hangar.localstack`, or in docker mode as a testcontainers container. It tears down only what it
+started. When LocalStack cannot be started the tests are skipped with the reason — except under
+CI=true, where that is a failure: CI provisions everything it needs, so a skip there would hide a
+broken pipeline.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from hangar import localstack, localstack_host
+from hangar.docker import COMPOSE_ENV_FILE
+from hangar.errors import HangarError
+from hangar.localstack_endpoint import configured_endpoint
+
+PINNED_IMAGE = "localstack/localstack:4.14.0"
+REGION = "us-east-1"
+
+
+def _unavailable(reason: str) -> NoReturn:
+    message = f"LocalStack is not available: {reason}"
+    # `from None`: the HangarError being handled is already in the message.
+    if os.environ.get("CI", "").lower() == "true":
+        raise pytest.fail.Exception(message, pytrace=False) from None
+    raise pytest.skip.Exception(message) from None
+
+
+@pytest.fixture(scope="session")
+def localstack_endpoint() -> Iterator[str]:
+    endpoint = configured_endpoint().url
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "test")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        env.setenv("AWS_DEFAULT_REGION", REGION)
+        env.setenv("AWS_REGION", REGION)
+        env.delenv("AWS_PROFILE", raising=False)
+        if localstack.is_healthy(endpoint):
+            yield _exported(env, endpoint)
+            return
+        try:
+            mode = localstack.choose_mode()
+        except HangarError as error:
+            _unavailable(str(error))
+        if mode == "docker":
+            yield from _testcontainer(env)
+        else:
+            yield from _host_mode(env)
+
+
+@pytest.fixture(scope="session")
+def localstack_host_venv() -> Path:
+    """The host-mode runtime's Python, for tests that start LocalStack on ports of their own."""
+    try:
+        return localstack_host.ensure_venv()
+    except HangarError as error:
+        _unavailable(str(error))
+
+
+def _exported(env: pytest.MonkeyPatch, endpoint: str) -> str:
+    # LOCALSTACK_ENDPOINT too: hangar code called from tests (deploy_local) must find this instance.
+    env.setenv("AWS_ENDPOINT_URL", endpoint)
+    env.setenv("LOCALSTACK_ENDPOINT", endpoint)
+    return endpoint
+
+
+def _host_mode(env: pytest.MonkeyPatch) -> Iterator[str]:
+    try:
+        handle = localstack.ensure_running("host")
+    except HangarError as error:
+        _unavailable(str(error))
+    try:
+        yield _exported(env, handle.endpoint)
+    finally:
+        handle.stop()
+
+
+def _image() -> str:
+    """LOCALSTACK_IMAGE, else the image `hangar docker provision` chose, else the pin."""
+    if image := os.environ.get("LOCALSTACK_IMAGE"):
+        return image
+    if COMPOSE_ENV_FILE.exists():
+        for line in COMPOSE_ENV_FILE.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "LOCALSTACK_IMAGE" and value.strip():
+                return value.strip()
+    return PINNED_IMAGE
+
+
+def _testcontainer(env: pytest.MonkeyPatch) -> Iterator[str]:
+    from docker.errors import DockerException, ImageNotFound
+    from testcontainers.community.localstack import LocalStackContainer
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.docker_client import DockerClient
+
+    image = _image()
+    container = None
+    try:
+        if not testcontainers_config.ryuk_disabled:
+            try:
+                DockerClient().client.images.get(testcontainers_config.ryuk_image)
+            except ImageNotFound:
+                # Without a registry the reaper cannot be pulled; the finally below removes the
+                # container instead (a killed session leaves it for `docker ps` to show).
+                testcontainers_config.ryuk_disabled = True
+        # The module's defaults (localstack/localstack:2.0.1, us-west-1) are not what we target.
+        container = LocalStackContainer(image=image, region_name=REGION)
+        if token := os.environ.get("LOCALSTACK_AUTH_TOKEN"):
+            container.with_env("LOCALSTACK_AUTH_TOKEN", token)
+        container.start()
+    except (DockerException, TimeoutError) as error:
+        if container is not None:
+            container.stop()  # started, but never became ready
+        _unavailable(f"the {image} container did not start: {error}")
+    try:
+        yield _exported(env, container.get_url())
+    finally:
+        container.stop()
+
+
+# --- the deployed local stage -----------------------------------------------------------------
+# Tests that need the stack's resources (bucket, queues, secret) take `deployed_stack`; it deploys
+# the `local` stage once per session (idempotent) and exports its outputs like .hangar/local.env.
+
+
+@pytest.fixture(scope="session")
+def deployed_stack(localstack_endpoint: str) -> Iterator[dict[str, str]]:
+    # Imported here so that LocalStack-only tests run even while the CDK tooling is unavailable.
+    from hangar.infra import deploy_local
+
+    try:
+        outputs = deploy_local(localstack_endpoint)
+    except HangarError as error:
+        pytest.fail(f"deploying the local stage into {localstack_endpoint} failed: {error}")
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in outputs.items():
+            env.setenv(key, value)
+        yield outputs

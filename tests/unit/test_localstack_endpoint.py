@@ -1,0 +1,114 @@
+"""Endpoint configuration, and the refusal to start LocalStack on a port something else holds."""
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from hangar import localstack_host
+from hangar.errors import HangarError
+from hangar.localstack import ensure_running
+from hangar.localstack_endpoint import configured_endpoint, health
+
+
+@pytest.fixture(autouse=True)
+def _no_endpoint_settings(monkeypatch):
+    for name in ("LOCALSTACK_ENDPOINT", "HANGAR_LOCALSTACK_PORT", "HANGAR_LOCALSTACK_MODE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_default_endpoint():
+    endpoint = configured_endpoint()
+    assert (endpoint.url, endpoint.host, endpoint.port) == (
+        "http://127.0.0.1:4566",
+        "127.0.0.1",
+        4566,
+    )
+
+
+def test_localstack_endpoint_wins_over_port(monkeypatch):
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", "http://localhost:4620/")
+    monkeypatch.setenv("HANGAR_LOCALSTACK_PORT", "4630")
+    endpoint = configured_endpoint()
+    assert (endpoint.url, endpoint.port, endpoint.bind_host) == (
+        "http://localhost:4620",
+        4620,
+        "127.0.0.1",
+    )
+
+
+def test_port_shorthand(monkeypatch):
+    monkeypatch.setenv("HANGAR_LOCALSTACK_PORT", "4630")
+    assert configured_endpoint().url == "http://127.0.0.1:4630"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOCALSTACK_ENDPOINT", "127.0.0.1:4566"),
+        ("LOCALSTACK_ENDPOINT", "https://127.0.0.1:4566"),
+        ("LOCALSTACK_ENDPOINT", "http://127.0.0.1"),
+        ("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566/api"),
+        ("HANGAR_LOCALSTACK_PORT", "fourfivesixsix"),
+        ("HANGAR_LOCALSTACK_PORT", "70000"),
+    ],
+)
+def test_unusable_endpoint_names_the_variable(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(HangarError, match=variable):
+        configured_endpoint()
+
+
+@pytest.fixture
+def listening_socket() -> Iterator[int]:
+    """A port that accepts connections but never speaks HTTP, held by this test process."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+class _NotFound(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_error(404)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def other_web_server() -> Iterator[int]:
+    """Some other HTTP service (a dev server, say) on the port LocalStack should use."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("holder", ["listening_socket", "other_web_server"])
+def test_port_held_by_something_else_is_a_clear_error(request, monkeypatch, holder):
+    port = request.getfixturevalue(holder)
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")
+
+    with pytest.raises(HangarError) as error:
+        ensure_running()
+
+    assert f"port {port} is in use by pid {os.getpid()}" in error.value.message
+    assert "HANGAR_LOCALSTACK_PORT=" in str(error.value.hint)
+    assert "LOCALSTACK_ENDPOINT=" in str(error.value.hint)
+    assert not localstack_host.RunDir.for_port(port).path.exists(), "nothing may be started"
+
+
+def test_http_service_that_is_not_localstack_is_not_healthy(other_web_server):
+    assert health(f"http://127.0.0.1:{other_web_server}") is None
+
+
+def test_remote_endpoint_is_never_started(monkeypatch):
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", "http://localstack.invalid:4566")
+    with pytest.raises(HangarError, match="only starts one on this machine"):
+        ensure_running()

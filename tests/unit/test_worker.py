@@ -1,0 +1,285 @@
+"""The SQS backend and worker, driven through an in-memory queue (the real SQS path runs in the
+integration tests against LocalStack)."""
+
+import itertools
+import json
+import os
+import signal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.tasks import default_task_backend, task
+from documents.models import Document
+from sqs_tasks.messages import InvalidMessage, TaskMessage
+from sqs_tasks.queue import Message
+from sqs_tasks.worker import MAX_VISIBILITY_SECONDS, Worker, resolve_task, retry_delay
+
+# The worker opens and closes database connections around every task, as a request does.
+pytestmark = pytest.mark.django_db
+
+CALLS: list[object] = []
+
+
+@task
+def record(value):
+    CALLS.append(value)
+
+
+@task
+def explode():
+    raise RuntimeError("boom")
+
+
+@task(takes_context=True)
+def record_attempt(context, value):
+    CALLS.append((context.attempt, value))
+
+
+@task
+def send_sigterm_to_self(value):
+    CALLS.append(value)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def plain_function():
+    CALLS.append("must never run")
+
+
+class FakeQueue:
+    """Records what the backend and worker do to the queue."""
+
+    def __init__(self, *bodies: str, receive_count: int = 1) -> None:
+        ids = itertools.count(1)
+        self.waiting = [
+            Message(id=f"m{n}", body=body, receipt_handle=f"r{n}", receive_count=receive_count)
+            for n, body in zip(ids, bodies, strict=False)
+        ]
+        self.sent: list[str] = []
+        self.deleted: list[str] = []
+        self.retries: list[tuple[str, int]] = []
+
+    def send(self, body: str) -> str:
+        self.sent.append(body)
+        self.waiting.append(
+            Message(id=f"s{len(self.sent)}", body=body, receipt_handle="h", receive_count=1)
+        )
+        return f"s{len(self.sent)}"
+
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        return [self.waiting.pop(0)] if self.waiting else []
+
+    def delete(self, message: Message) -> None:
+        self.deleted.append(message.id)
+
+    def retry_after(self, message: Message, seconds: int) -> None:
+        self.retries.append((message.id, seconds))
+
+
+def body(task_path: str, *args, **kwargs) -> str:
+    return TaskMessage(
+        id="t1", task_path=task_path, args=list(args), kwargs=kwargs, enqueued_at="now"
+    ).to_json()
+
+
+@pytest.fixture(autouse=True)
+def _clear_calls():
+    CALLS.clear()
+
+
+@pytest.fixture
+def sqs_backend(settings):
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "sqs_tasks.backend.SQSBackend",
+            "OPTIONS": {"QUEUE_URL": "https://sqs.invalid/000000000000/tasks"},
+        }
+    }
+    default_task_backend.queue = FakeQueue()
+    return default_task_backend
+
+
+def test_enqueue_sends_the_task_as_json(sqs_backend):
+    result = record.enqueue("x", flag=True)
+
+    [sent] = sqs_backend.queue.sent
+    message = json.loads(sent)
+    assert message == {
+        "version": 1,
+        "id": result.id,
+        "task": f"{record.func.__module__}.record",
+        "args": ["x"],
+        "kwargs": {"flag": True},
+        "enqueued_at": result.enqueued_at.isoformat(),
+    }
+    assert result.status == "READY"
+
+
+def test_enqueue_refuses_arguments_json_cannot_carry(sqs_backend):
+    with pytest.raises(TypeError):
+        record.enqueue(object())
+    assert sqs_backend.queue.sent == []
+
+
+def test_backend_without_queue_url_fails_the_system_check(settings):
+    settings.TASKS = {"default": {"BACKEND": "sqs_tasks.backend.SQSBackend"}}
+
+    [error] = default_task_backend.check()
+
+    assert error.id == "sqs_tasks.E001"
+    assert "TASKS_QUEUE_URL" in error.hint
+
+
+def test_message_round_trip():
+    message = TaskMessage(id="1", task_path="a.b", args=[1], kwargs={"k": "v"}, enqueued_at="t")
+
+    assert TaskMessage.from_json(message.to_json()) == message
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("not json", "body is not JSON"),
+        ("[1]", "not a JSON object"),
+        ('{"version": 2}', "unsupported message version 2"),
+        (
+            '{"version": 1, "id": "1", "task": "a", "args": {}, "kwargs": {}, "enqueued_at": "t"}',
+            "field 'args' is missing or not a list",
+        ),
+    ],
+)
+def test_undecodable_messages_are_rejected(raw, reason):
+    with pytest.raises(InvalidMessage, match=reason):
+        TaskMessage.from_json(raw)
+
+
+def test_only_task_objects_resolve():
+    assert resolve_task(f"{__name__}.record") is record
+    with pytest.raises(InvalidMessage, match="is not a task"):
+        resolve_task(f"{__name__}.plain_function")
+    with pytest.raises(InvalidMessage, match="no task at"):
+        resolve_task("nowhere.to_be_found")
+
+
+def test_success_runs_the_task_and_deletes_the_message():
+    queue = FakeQueue(body(f"{__name__}.record", "hello"))
+
+    handled = Worker(queue, backend_alias="default").run(wait_seconds=0, once=True)
+
+    assert handled == 1
+    assert CALLS == ["hello"]
+    assert queue.deleted == ["m1"]
+
+
+def test_task_with_context_gets_it():
+    queue = FakeQueue(body(f"{__name__}.record_attempt", "v"))
+
+    Worker(queue, backend_alias="default").run(wait_seconds=0, once=True)
+
+    assert CALLS == [(1, "v")]
+
+
+def test_failure_leaves_the_message_for_redelivery(caplog):
+    queue = FakeQueue(body(f"{__name__}.explode"))
+
+    Worker(queue, backend_alias="default").run(wait_seconds=0, once=True)
+
+    assert queue.deleted == []
+    assert queue.retries == []
+    assert "RuntimeError: boom" in caplog.text
+
+
+def test_failure_with_backoff_shortens_the_retry():
+    queue = FakeQueue(body(f"{__name__}.explode"), receive_count=3)
+
+    Worker(queue, backend_alias="default", retry_backoff_seconds=5).run(wait_seconds=0, once=True)
+
+    assert queue.deleted == []
+    assert queue.retries == [("m1", 20)]
+
+
+def test_retry_delay_doubles_and_is_capped():
+    assert [retry_delay(5, count) for count in (1, 2, 3)] == [5, 10, 20]
+    assert retry_delay(5, 100) == MAX_VISIBILITY_SECONDS
+
+
+@pytest.mark.parametrize("raw", ["{broken", body(f"{__name__}.plain_function")])
+def test_unrunnable_message_is_logged_and_left_for_the_dead_letter_queue(raw, caplog):
+    queue = FakeQueue(raw)
+
+    Worker(queue, backend_alias="default").run(wait_seconds=0, once=True)
+
+    assert queue.deleted == []
+    assert CALLS == []
+    assert "message m1 is not a runnable task" in caplog.text
+    assert "leaving it for the dead-letter queue" in caplog.text
+
+
+def test_max_messages_stops_the_loop():
+    queue = FakeQueue(*(body(f"{__name__}.record", n) for n in range(3)))
+
+    handled = Worker(queue, backend_alias="default").run(wait_seconds=0, max_messages=2)
+
+    assert handled == 2
+    assert CALLS == [0, 1]
+    assert len(queue.waiting) == 1
+
+
+def test_request_stop_finishes_the_current_message_then_returns():
+    queue = FakeQueue(*(body(f"{__name__}.record", n) for n in range(3)))
+    worker = Worker(queue, backend_alias="default")
+    worker.request_stop()
+
+    assert worker.run(wait_seconds=0) == 0
+    assert len(queue.waiting) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploaded_document_is_processed_by_the_worker(client, sqs_backend):
+    upload = SimpleUploadedFile("notes.txt", b"queued words\n", content_type="text/plain")
+    document_id = client.post("/api/documents/", {"file": upload}).json()["id"]
+    assert Document.objects.get(pk=document_id).status == "pending"
+
+    call_command("worker", "--once", "--wait=0")
+
+    document = Document.objects.get(pk=document_id)
+    assert document.status == "processed"
+    assert document.detected_content_type == "text/plain"
+    assert sqs_backend.queue.deleted == ["s1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_processing_marks_the_document_and_keeps_the_message(sqs_backend):
+    document = Document.objects.create(
+        original_name="gone.txt", content_type="text/plain", storage_key="documents/x/gone", size=1
+    )
+    from documents.tasks import process_document
+
+    process_document.enqueue(str(document.id))
+    call_command("worker", "--once", "--wait=0")
+
+    document.refresh_from_db()
+    assert document.status == "failed"
+    assert "FileNotFoundError" in document.error
+    assert sqs_backend.queue.deleted == []
+
+
+def test_sigterm_stops_the_command_after_the_current_message(sqs_backend, capsys):
+    record_message = body(f"{__name__}.send_sigterm_to_self", "first")
+    sqs_backend.queue.waiting = FakeQueue(
+        record_message, body(f"{__name__}.record", "second")
+    ).waiting
+
+    call_command("worker", "--wait=0")
+
+    assert CALLS == ["first"]
+    assert sqs_backend.queue.deleted == ["m1"]
+    assert [message.id for message in sqs_backend.queue.waiting] == ["m2"]
+    assert "SIGTERM received: stopping after the current message." in capsys.readouterr().err
+    # The command restored the previous handler on the way out.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_worker_refuses_a_backend_that_is_not_sqs():
+    with pytest.raises(CommandError, match="not SQSBackend: the worker only reads SQS"):
+        call_command("worker", "--once")
