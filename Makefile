@@ -11,7 +11,7 @@ STAGE ?= local
 
 .PHONY: help setup test test-unit test-infra test-integration lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
-.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws
+.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,3 +81,6 @@ deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> (
 
 bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
 	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)
+
+docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
+	$(HANGAR) docker provision

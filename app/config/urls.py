@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+
 from health.views import readyz
 
 # /healthz is answered by health.middleware.HealthzMiddleware, before host validation.

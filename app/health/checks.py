@@ -9,9 +9,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from config import aws
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+
+from config import aws
 
 CheckResult = dict[str, Any]
 

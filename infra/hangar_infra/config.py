@@ -1,7 +1,7 @@
-"""What may differ between stages: sizes, counts, retention, removal policy and domain — nothing else.
+"""What may differ between stages: sizes, counts, retention, removal policy, domain — nothing else.
 
-Every stage builds the same resource graph from `StageConfig`; a value that changes *what* exists (rather
-than how big or how long it lives) does not belong here.
+Every stage builds the same resource graph from `StageConfig`; a value that changes *what* exists
+(rather than how big or how long it lives) does not belong here.
 """
 
 from dataclasses import dataclass
@@ -40,11 +40,15 @@ class StageConfig:
     db_multi_az: bool
     db_backup_retention_days: int
     log_retention: logs.RetentionDays
+    # DESTROY or RETAIN for every stateful resource; the database alone is snapshotted on delete
+    # when the stage is retained (other resource types do not support SNAPSHOT).
     removal_policy: RemovalPolicy
     # Emptying a bucket on delete needs a Lambda-backed custom resource; only allowed when the
     # bucket is destroyed with the stack anyway (checked below).
     auto_delete_objects: bool
     versioned_bucket: bool
+    # RDS deletion protection: only where losing the database is not an option (prod).
+    deletion_protection: bool
     queue_max_receive_count: int
     queue_visibility_timeout_seconds: int
     health_check_grace_seconds: int
@@ -59,12 +63,21 @@ class StageConfig:
             )
         if not 0 <= self.nat_gateways <= 2:
             raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
+        if self.removal_policy not in (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN):
+            raise StageConfigError(f"stage {self.name!r}: removal_policy is DESTROY or RETAIN")
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
 
     @property
-    def is_production(self) -> bool:
-        return self.removal_policy is RemovalPolicy.RETAIN
+    def availability_zones(self) -> list[str]:
+        """Named, not looked up: synth stays offline and identical wherever it runs."""
+        return [f"{self.region}a", f"{self.region}b"]
+
+    @property
+    def database_removal_policy(self) -> RemovalPolicy:
+        if self.removal_policy is RemovalPolicy.DESTROY:
+            return RemovalPolicy.DESTROY
+        return RemovalPolicy.SNAPSHOT
 
 
 _SMALL = {
@@ -81,6 +94,7 @@ _SMALL = {
     "db_backup_retention_days": 1,
     "nat_gateways": 0,
     "removal_policy": RemovalPolicy.DESTROY,
+    "deletion_protection": False,
     "versioned_bucket": False,
 }
 
@@ -129,7 +143,8 @@ STAGES: dict[str, StageConfig] = {
         db_multi_az=False,
         db_backup_retention_days=7,
         log_retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.SNAPSHOT,
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=False,
         auto_delete_objects=False,
         versioned_bucket=True,
         queue_max_receive_count=5,
@@ -155,6 +170,7 @@ STAGES: dict[str, StageConfig] = {
         db_backup_retention_days=30,
         log_retention=logs.RetentionDays.SIX_MONTHS,
         removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
         auto_delete_objects=False,
         versioned_bucket=True,
         queue_max_receive_count=5,

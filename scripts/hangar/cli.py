@@ -1,7 +1,7 @@
 """`hangar`: the one entry point behind every Makefile target.
 
-Each command lives in its own module and registers its sub-parser here; `make help` names the target,
-`hangar <command> --help` explains its options.
+Each command lives in its own module and registers its sub-parser here; `make help` names the
+target, `hangar <command> --help` explains its options.
 """
 
 import argparse

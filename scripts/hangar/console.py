@@ -16,7 +16,7 @@ def warn(message: str) -> None:
 
 @contextmanager
 def step(title: str) -> Iterator[None]:
-    """Print `title`, run the block, then print its duration (or that it failed, and after how long)."""
+    """Print `title`, run the block, then print how long it took (or that it failed, and when)."""
     print(f"==> {title}", flush=True)
     started = time.monotonic()
     try:

@@ -18,13 +18,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from hangar import docker, localstack_docker, ports
 from hangar.console import info, step, warn
 from hangar.debug_server import ServerAddress, runserver_command, wait_for_client
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
+
+if TYPE_CHECKING:
+    from hangar.localstack import LocalStackHandle
 
 APP_DIR = ROOT / "app"
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -65,7 +68,7 @@ def choose_mode(
         return ModeChoice(
             "host",
             "no Docker engine with the compose plugin answers "
-            "(`make docker` provisions one; HANGAR_DEV_MODE=docker insists)",
+            "(`hangar docker provision` sets one up; HANGAR_DEV_MODE=docker insists)",
         )
     return ModeChoice("docker", "a Docker engine with compose answers and compose.yaml exists")
 
@@ -97,7 +100,7 @@ def read_session() -> dict[str, object]:
         raise HangarError(f"{path} is not valid JSON ({error})", f"delete {path}") from None
 
 
-def session_mode(args: argparse.Namespace) -> str:
+def session_mode() -> str:
     """The mode of the running session, else the mode `hangar dev` would choose now."""
     recorded = read_session().get("mode")
     if isinstance(recorded, str) and recorded in MODES:
@@ -249,7 +252,6 @@ def describe_database(env: Mapping[str, str]) -> str:
 
 def dev_host(args: argparse.Namespace) -> int:
     address = ServerAddress(port=args.web_port, debug_port=args.debug_port)
-    dev_dir().mkdir(parents=True, exist_ok=True)
     if running := running_children():
         raise HangarError(
             f"a host-mode dev session is already running ({_pids(running)})",
@@ -259,12 +261,18 @@ def dev_host(args: argparse.Namespace) -> int:
         {address.port: "Django dev server", address.debug_port: "debugpy"},
         "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
     )
+    dev_dir().mkdir(parents=True, exist_ok=True)
     env = host_environment(os.environ, with_aws=not args.without_aws)
-    localstack_started = False
+    session = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
     if args.without_aws:
         warn("--without-aws: no LocalStack, no deploy-local, no worker; S3 and SQS calls will fail")
     else:
-        localstack_started = _localstack_and_stack("host")
+        started_before = read_session().get("localstack_started") is True
+        handle = start_localstack("host")
+        # Recorded before anything else can fail, so `hangar down` stops the LocalStack we started
+        # (in this run, or in an earlier one whose Ctrl-C left it running for this one to reuse).
+        write_session(**session, localstack_started=handle.started_by_us or started_before)
+        deploy_stack(handle.endpoint)
     info(f"database: {describe_database(env)}")
     with step("Apply database migrations"):
         run_manage(["migrate", "--noinput"], env)
@@ -273,12 +281,8 @@ def dev_host(args: argparse.Namespace) -> int:
     if not args.without_aws:
         commands["worker"] = [sys.executable, "manage.py", "worker"]
     children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]
-    write_session(
-        mode="host",
-        web_port=address.port,
-        debug_port=address.debug_port,
-        localstack_started=localstack_started,
-    )
+    if args.without_aws:
+        write_session(**session, localstack_started=False)
     info("Hangar is starting (host mode):")
     print_urls(address)
     if wait_for_client():
@@ -328,15 +332,18 @@ def _pids(pids: Mapping[str, int]) -> str:
     return ", ".join(f"{name} pid {pid}" for name, pid in pids.items())
 
 
-def _localstack_and_stack(mode: str) -> bool:
-    """Make sure LocalStack runs and the local stage is deployed; True if we started LocalStack."""
-    from hangar import infra, localstack  # imported late: only the AWS-backed paths need them
+def start_localstack(mode: str) -> "LocalStackHandle":
+    from hangar import localstack  # imported late: only the AWS-backed paths need it
 
     with step(f"LocalStack ({mode} mode)"):
-        handle = localstack.ensure_running(mode)
-    with step(f"Deploy the local stage into LocalStack at {handle.endpoint}"):
-        infra.deploy_local(handle.endpoint)
-    return handle.started_by_us
+        return localstack.ensure_running(mode)
+
+
+def deploy_stack(endpoint: str) -> None:
+    from hangar import infra
+
+    with step(f"Deploy the local stage into LocalStack at {endpoint}"):
+        infra.deploy_local(endpoint)
 
 
 # --- docker mode --------------------------------------------------------------------------------
@@ -425,7 +432,7 @@ def dev_docker(args: argparse.Namespace) -> int:
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
     # Deploy before the app starts so web and worker read the stack's outputs at their first start.
-    _localstack_and_stack("docker")
+    deploy_stack(start_localstack("docker").endpoint)
     with step("Start db, web and worker"):
         compose_run("up", "--detach", "--wait", env=env)
     with step("Apply database migrations"):
@@ -458,6 +465,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
             )
         if not COMPOSE_FILE.exists():
             raise HangarError(f"{COMPOSE_FILE} does not exist", "use HANGAR_DEV_MODE=host")
+        if not docker_usable():
+            raise HangarError(
+                "docker mode needs a Docker engine with the compose plugin, and none answers",
+                "start the engine (`hangar docker provision` sets one up), "
+                "or use HANGAR_DEV_MODE=host",
+            )
         return dev_docker(args)
     return dev_host(args)
 
@@ -470,7 +483,13 @@ def cmd_down(args: argparse.Namespace) -> int:
             stop_group(pid, name)
     for pid_file in dev_dir().glob("*.pid"):
         pid_file.unlink()
-    if COMPOSE_FILE.exists() and docker_usable() and running_services():
+    # A host session leaves compose alone: its services may be someone else's (a test, say).
+    if (
+        session.get("mode") != "host"
+        and COMPOSE_FILE.exists()
+        and docker_usable()
+        and running_services()
+    ):
         with step("Stop the compose services"):
             compose_run("down", *(["--volumes"] if args.volumes else []))
     if session.get("localstack_started"):
@@ -485,7 +504,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    if session_mode(args) == "docker":
+    if session_mode() == "docker":
         services = [args.service] if args.service else []
         follow = ["--follow"] if args.follow else []
         return subprocess.run(
@@ -532,7 +551,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
     """manage.py in the web container (docker mode) or against the host-mode environment."""
-    if session_mode(args) == "docker":
+    if session_mode() == "docker":
         if "web" not in running_services():
             raise HangarError("the web container is not running", "start it with `make dev`")
         tty = [] if sys.stdin.isatty() else ["-T"]

@@ -12,6 +12,11 @@ from hangar.errors import HangarError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# LocalStack settings every mode runs with (compose.yaml repeats them for the container):
+# CloudFormation deploys the types the free edition does not emulate (ECS, ELBv2, RDS) as
+# placeholders instead of failing, which later releases only do when asked; queue URLs are
+# path-style, so they resolve wherever the gateway does (no *.localstack.cloud DNS needed).
+RUNTIME_SETTINGS = {"CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES": "1", "SQS_ENDPOINT_STRATEGY": "path"}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hangar import console
 from hangar.errors import HangarError
-from hangar.localstack_endpoint import Endpoint, is_healthy
+from hangar.localstack_endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 from hangar.paths import ROOT, STATE_DIR
 
 HOME = STATE_DIR / "localstack"
@@ -190,6 +190,7 @@ def runtime_env(endpoint: Endpoint, filesystem: Path) -> dict[str, str]:
         DNS_ADDRESS="0",  # its DNS server wants port 53 and would collide between instances
         SKIP_SSL_CERT_DOWNLOAD="1",  # fetched from GitHub; the gateway serves plain HTTP anyway
         DISABLE_EVENTS="1",  # no analytics calls home
+        **RUNTIME_SETTINGS,
     )
     return env
 

@@ -68,10 +68,17 @@ def _holder_from_proc(port: int) -> str | None:
         try:
             if any(os.readlink(fd) in inodes for fd in (pid_dir / "fd").iterdir()):
                 command = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-                return f"pid {pid_dir.name}: {command[:120]}"
+                return f"pid {pid_dir.name}: {_shorten(command)}"
         except OSError:  # the process exited or belongs to someone we may not inspect
             continue
     return "a process this user cannot inspect (or another network namespace, e.g. a container)"
+
+
+def _shorten(command: str, limit: int = 160) -> str:
+    """Long command lines keep their head (the program) and tail (what it serves)."""
+    if len(command) <= limit:
+        return command
+    return f"{command[: limit // 3]} … {command[-(limit - limit // 3) :]}"
 
 
 def ensure_free(ports: Mapping[int, str], how_to_change: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from compose_project import Compose, free_port
+
 from hangar import docker
 from hangar.errors import HangarError
 from hangar.paths import ROOT

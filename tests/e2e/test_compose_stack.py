@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from compose_project import Compose, http
+
 from hangar import infra
 from hangar.paths import LOCAL_ENV_FILE
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
+from hostdev import free_port, get, wait_http, wait_listening
+
 from hangar import ports
 from hangar.paths import ROOT
-from hostdev import free_port, get, wait_http, wait_listening
 
 pytestmark = pytest.mark.e2e
 
-HANGAR = [sys.executable, "/tmp/hangar_dev_cli.py"]
+HANGAR = [sys.executable, "-m", "hangar.cli"]
 VIEW_FILE = ROOT / "app" / "health" / "views.py"
 BREAKPOINT_TEXT = "checks = run_checks()"
 

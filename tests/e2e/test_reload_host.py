@@ -5,6 +5,7 @@ copy of app/ with a probe view (hangar.reload_probe), so the checkout is never e
 """
 
 import pytest
+
 from hangar.reload_probe import probe_server
 
 pytestmark = pytest.mark.e2e

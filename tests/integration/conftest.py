@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
 from hangar import localstack, localstack_host
 from hangar.docker import COMPOSE_ENV_FILE
 from hangar.errors import HangarError
-from hangar.localstack_endpoint import configured_endpoint
+from hangar.localstack_endpoint import RUNTIME_SETTINGS, configured_endpoint
 
 PINNED_IMAGE = "localstack/localstack:4.14.0"
 REGION = "us-east-1"
@@ -110,6 +111,8 @@ def _testcontainer(env: pytest.MonkeyPatch) -> Iterator[str]:
                 testcontainers_config.ryuk_disabled = True
         # The module's defaults (localstack/localstack:2.0.1, us-west-1) are not what we target.
         container = LocalStackContainer(image=image, region_name=REGION)
+        for name, value in RUNTIME_SETTINGS.items():
+            container.with_env(name, value)
         if token := os.environ.get("LOCALSTACK_AUTH_TOKEN"):
             container.with_env("LOCALSTACK_AUTH_TOKEN", token)
         container.start()

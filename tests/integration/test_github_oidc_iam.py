@@ -10,6 +10,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+
 from hangar import github_oidc
 from hangar.aws_clients import aws_client
 

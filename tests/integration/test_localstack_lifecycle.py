@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from botocore.config import Config
+
 from hangar import localstack, localstack_host
 from hangar.localstack_endpoint import parse_endpoint
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+
 from hangar import deploy
 from hangar.deploy import Skipped, Target
 from hangar.errors import HangarError

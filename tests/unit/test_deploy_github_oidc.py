@@ -1,6 +1,7 @@
 """`hangar bootstrap-aws` policies: who may assume the deploy roles, and what they may do."""
 
 import pytest
+
 from hangar import github_oidc
 from hangar.errors import HangarError
 

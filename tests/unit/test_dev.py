@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from hangar import dev
 from hangar.debug_server import ServerAddress, runserver_command, wait_for_client
 from hangar.errors import HangarError

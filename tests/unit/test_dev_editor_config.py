@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from hangar.paths import ROOT
 from jsonschema import Draft201909Validator
+
+from hangar.paths import ROOT
 
 SCHEMA = ROOT / "tests" / "fixtures" / "devContainer.base.schema.json"
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from hangar import docker
 from hangar.errors import HangarError
 from hangar.paths import ROOT

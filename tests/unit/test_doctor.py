@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from hangar import doctor
 from hangar.doctor import CheckResult
 from hangar.paths import ROOT

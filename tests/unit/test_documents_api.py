@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.tasks import default_task_backend
+
 from documents.models import Document
 
 pytestmark = pytest.mark.django_db

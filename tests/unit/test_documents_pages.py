@@ -3,6 +3,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+
 from documents.models import Document
 
 pytestmark = pytest.mark.django_db

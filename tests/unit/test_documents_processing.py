@@ -4,6 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+
 from documents.detection import detect_content_type
 from documents.models import Document
 from documents.storage_keys import document_key

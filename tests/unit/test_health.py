@@ -2,6 +2,7 @@ import socket
 import time
 
 import pytest
+
 from health import checks
 
 ALB_HOST = "10.0.1.23"  # what an ALB health check sends: the task's private IP

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from hangar import localstack_host
 from hangar.errors import HangarError
 from hangar.localstack import ensure_running

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from hangar import localstack_host
 from hangar.localstack_host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
 

@@ -5,6 +5,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from hangar.errors import HangarError
 from hangar.localstack import choose_mode
 

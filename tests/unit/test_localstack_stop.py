@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from hangar.localstack_host import RunDir, is_running, read_running, stop, terminate
 
 IGNORES_SIGTERM = """

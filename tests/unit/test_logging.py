@@ -4,6 +4,7 @@ import re
 import sys
 
 import pytest
+
 from config.json_logging import JsonFormatter
 from config.request_log import RequestIdFilter, current_request_id
 

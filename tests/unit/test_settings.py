@@ -6,8 +6,9 @@ from pathlib import Path
 
 import environ
 import pytest
-from config import environment
 from django.core.exceptions import ImproperlyConfigured
+
+from config import environment
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 SQLITE = Path("/tmp/hangar-test.sqlite3")

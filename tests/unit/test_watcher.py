@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from hangar.ecs_diagnosis import (
     HEALTH_CHECK_TIMEOUT_HINT,
     SECRETS_HINT,

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.model import Shape
 from botocore.stub import Stubber
+
 from hangar.ecs_diagnosis import (
     HEALTH_CHECK_400_HINT,
     IMAGE_NOT_FOUND_HINT,

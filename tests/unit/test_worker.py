@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.tasks import default_task_backend, task
+
 from documents.models import Document
 from sqs_tasks.messages import InvalidMessage, TaskMessage
 from sqs_tasks.queue import Message

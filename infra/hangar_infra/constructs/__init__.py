@@ -1,1 +1,1 @@
-"""Reusable pieces the service stack composes; each owns its resources and their cdk-nag reasoning."""
+"""Pieces the service stack composes; each owns its resources and their cdk-nag reasoning."""

@@ -25,7 +25,7 @@ class AppRuntime:
         self,
         task_definition: ecs.FargateTaskDefinition,
         *,
-        command: list[str],
+        command: list[str] | None,
         log_prefix: str,
         port: int | None = None,
     ) -> ecs.ContainerDefinition:
@@ -37,5 +37,4 @@ class AppRuntime:
             secrets=self.secrets,
             logging=ecs.LogDriver.aws_logs(stream_prefix=log_prefix, log_group=self.log_group),
             port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
-            readonly_root_filesystem=False,
         )

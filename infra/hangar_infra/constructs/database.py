@@ -14,9 +14,7 @@ DATABASE_USER = "hangar"
 
 
 class Database(Construct):
-    def __init__(
-        self, scope: Construct, id: str, *, config: StageConfig, vpc: ec2.IVpc
-    ) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, vpc: ec2.IVpc) -> None:
         super().__init__(scope, id)
         instance_identifier = f"hangar-{config.name}-postgres"
         # Created here rather than by RDS so it gets the stage's retention without the Lambda-backed
@@ -51,8 +49,8 @@ class Database(Construct):
             allocated_storage=config.db_allocated_storage_gib,
             multi_az=config.db_multi_az,
             backup_retention=Duration.days(config.db_backup_retention_days),
-            deletion_protection=config.is_production,
-            removal_policy=config.removal_policy,
+            deletion_protection=config.deletion_protection,
+            removal_policy=config.database_removal_policy,
             delete_automated_backups=config.removal_policy is RemovalPolicy.DESTROY,
             instance_identifier=instance_identifier,
             cloudwatch_logs_exports=["postgresql"],
@@ -79,7 +77,7 @@ class Database(Construct):
                 "AwsSolutions-RDS3",
                 f"Stage {config.name!r} is not production; a standby instance doubles the cost.",
             )
-        if not config.is_production:
+        if not config.deletion_protection:
             acknowledge(
                 self.instance,
                 "AwsSolutions-RDS10",

@@ -1,4 +1,4 @@
-"""The public entry point: an internet-facing ALB whose access logs land in the stack's log bucket."""
+"""The public entry point: an internet-facing ALB, access-logged into the stack's log bucket."""
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2

@@ -1,6 +1,6 @@
-"""Alarms on what hurts users first (5xx, unhealthy targets, stuck messages, saturated CPU) and a dashboard."""
+"""Alarms on what hurts users first (5xx, unhealthy targets, dead letters, CPU) and a dashboard."""
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ecs as ecs
@@ -37,11 +37,11 @@ class Monitoring(Construct):
             self,
             "AlarmTopicKey",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY
-            if config.removal_policy is RemovalPolicy.DESTROY
-            else RemovalPolicy.RETAIN,
+            removal_policy=config.removal_policy,
         )
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
         action = cloudwatch_actions.SnsAction(self.topic)
 
@@ -101,9 +101,7 @@ class Monitoring(Construct):
         for alarm in alarms:
             alarm.add_alarm_action(action)
 
-        dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"hangar-{config.name}"
-        )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"hangar-{config.name}")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Requests and errors",

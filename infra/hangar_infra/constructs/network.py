@@ -1,9 +1,9 @@
-"""The VPC: public subnets for the load balancer, isolated ones for the database, and the tasks' subnets.
+"""The VPC: public subnets for the load balancer, isolated ones for the database, and task subnets.
 
-With NAT gateways (staging: one, prod: one per AZ) tasks run in private subnets and reach ECR, Secrets
-Manager, S3 and SQS through NAT. Without (local, dev) they run in the public subnets with a public IP
-and a security group that admits only the load balancer: no NAT cost for a disposable stage, and no
-Elastic IP, which LocalStack's CloudFormation cannot create.
+With NAT gateways (staging: one, prod: one per AZ) tasks run in private subnets and reach ECR,
+Secrets Manager, S3 and SQS through NAT. Without (local, dev) they run in the public subnets with a
+public IP and a security group that admits only the load balancer: no NAT cost for a disposable
+stage, and no Elastic IP, which LocalStack's CloudFormation cannot create.
 """
 
 from aws_cdk import aws_ec2 as ec2
@@ -28,7 +28,7 @@ class Network(Construct):
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            max_azs=2,
+            availability_zones=config.availability_zones,
             nat_gateways=config.nat_gateways,
             subnet_configuration=subnets,
         )

@@ -1,4 +1,4 @@
-"""The Fargate services (web behind the ALB, worker scaled on queue depth) and the migration task."""
+"""Fargate services (web behind the ALB, worker scaled on queue depth) and the migration task."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as autoscaling
@@ -13,21 +13,14 @@ from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import WEB_PORT, AppRuntime
 from hangar_infra.constructs.network import Network
 
-WEB_COMMAND = [
-    "gunicorn",
-    "config.wsgi:application",
-    "--bind",
-    f"0.0.0.0:{WEB_PORT}",
-    "--access-logfile",
-    "-",
-]
-WORKER_COMMAND = ["python", "manage.py", "run_worker"]
+# The web container runs the image's own CMD (gunicorn, tuned in the Dockerfile's runtime stage).
+WORKER_COMMAND = ["python", "manage.py", "worker"]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 HEALTH_CHECK_PATH = "/healthz"
 
 
 def _deployment_safety() -> dict[str, object]:
-    """A deploy that cannot get healthy tasks rolls back instead of hanging; capacity never drops."""
+    """A deploy that cannot get healthy tasks rolls back, not hangs; capacity never dips."""
     return {
         "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
         "min_healthy_percent": 100,
@@ -57,9 +50,7 @@ class WebService(Construct):
             memory_limit_mib=config.web_memory_mib,
             task_role=task_role,
         )
-        runtime.add_container(
-            self.task_definition, command=WEB_COMMAND, log_prefix="web", port=WEB_PORT
-        )
+        runtime.add_container(self.task_definition, command=None, log_prefix="web", port=WEB_PORT)
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -144,7 +135,7 @@ class WorkerService(Construct):
 
 
 class MigrationTask(Construct):
-    """A task definition nobody runs as a service: deploys run it once before updating the services."""
+    """A task definition no service runs: deploys run it once before updating the services."""
 
     def __init__(
         self,

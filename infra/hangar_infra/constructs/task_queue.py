@@ -1,4 +1,4 @@
-"""The task queue and its dead-letter queue: a message failing `max_receive_count` times moves there."""
+"""The task queue and its dead-letter queue, where a message lands after max_receive_count tries."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs

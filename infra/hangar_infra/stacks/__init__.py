@@ -1,1 +1,1 @@
-"""The two stacks of a stage: the registry (deployed first, before any image exists) and the service."""
+"""A stage's two stacks: the registry (deployed before any image exists) and the service."""

@@ -1,6 +1,6 @@
 """The ECR repository. It lives in its own stack so it exists before the first image is pushed."""
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
@@ -17,10 +17,8 @@ class RegistryStack(Stack):
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             image_scan_on_push=True,
             encryption=ecr.RepositoryEncryption.AES_256,
-            # A retained stage keeps its images: rollbacks and running task definitions reference them.
-            removal_policy=RemovalPolicy.DESTROY
-            if config.removal_policy is RemovalPolicy.DESTROY
-            else RemovalPolicy.RETAIN,
+            # A retained stage keeps its images: rollbacks and running tasks reference them.
+            removal_policy=config.removal_policy,
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     description="Drop untagged layers left by failed pushes",

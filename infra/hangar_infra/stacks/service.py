@@ -1,4 +1,4 @@
-"""Everything the app runs on: network, data stores, secrets, services, migration task, monitoring."""
+"""What the app runs on: network, data stores, secrets, services, migration task, monitoring."""
 
 from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -20,8 +20,6 @@ from hangar_infra.constructs.network import Network
 from hangar_infra.constructs.services import MigrationTask, WebService, WorkerService
 from hangar_infra.constructs.storage import DocumentStore
 from hangar_infra.constructs.task_queue import TaskQueue
-
-POSTGRES_PORT = 5432
 
 
 class ServiceStack(Stack):
@@ -168,7 +166,11 @@ class ServiceStack(Stack):
         for service in (web.service, worker.service):
             service.node.add_dependency(database.connection_details_ready)
 
-        for task_definition in (web.task_definition, worker.task_definition, migration.task_definition):
+        for task_definition in (
+            web.task_definition,
+            worker.task_definition,
+            migration.task_definition,
+        ):
             acknowledge(
                 task_definition,
                 "AwsSolutions-ECS2",
@@ -179,7 +181,7 @@ class ServiceStack(Stack):
                 task_definition,
                 "AwsSolutions-IAM5[Resource::*]",
                 "ecr:GetAuthorizationToken (the execution role's image pull) has no resource-level "
-                "permissions; every other statement names this stack's repository, logs and secrets.",
+                "permissions; every other statement names this stack's repository, logs, secrets.",
             )
 
         Monitoring(
@@ -220,7 +222,7 @@ class ServiceStack(Stack):
 
 
 def _acknowledge_bucket_grant(task_role: iam.Role) -> None:
-    """`grant_read_write` scopes to the documents bucket, but its actions and object ARN use wildcards."""
+    """`grant_read_write` is scoped to the documents bucket but uses wildcard actions and keys."""
     for finding in (
         "Action::s3:Abort*",
         "Action::s3:DeleteObject*",
@@ -233,5 +235,5 @@ def _acknowledge_bucket_grant(task_role: iam.Role) -> None:
             task_role,
             f"AwsSolutions-IAM5[{finding}]",
             "The app stores and reads arbitrary document keys, but only in this stage's documents "
-            "bucket (grant_read_write); no other bucket or service is reachable with these actions.",
+            "bucket (grant_read_write); no other bucket or service is reachable with them.",
         )

@@ -1,0 +1,339 @@
+"""`hangar synth`, `deploy-local`, `destroy-local`, `diff`: the CDK app in infra/ for each stage.
+
+`deploy_local(endpoint)` is the API the tests and `hangar dev` use: it deploys the `local` stage
+into the LocalStack at `endpoint` (bootstrapping it the first time), then writes the stack's
+outputs, as the app's environment variables, to .hangar/local.env and returns them.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hangar.aws_clients import DEFAULT_REGION, aws_client, cli_environment
+from hangar.console import info, step
+from hangar.errors import HangarError
+from hangar.github_oidc import cdk_bootstrap
+from hangar.localstack_endpoint import configured_endpoint, is_healthy
+from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, NODE_BIN, ROOT
+from hangar.stack_events import describe_failures
+
+# The same names as infra/hangar_infra/config.py STAGES (a test keeps them equal); kept here so the
+# CLI validates input without importing the CDK (seconds of jsii start-up).
+STAGES = ("local", "dev", "staging", "prod")
+LOCAL_STAGE = "local"
+LOCALSTACK_ACCOUNT = "000000000000"
+ASSEMBLY_DIR = ROOT / "cdk.out"
+OUTPUTS_FILE = LOCAL_ENV_FILE.parent / "local-outputs.json"
+# What LocalStack's CloudFormation returns for Ref/GetAtt of a resource type it only pretends to
+# create (ELBv2, ECS, RDS in the free edition); never a usable value.
+LOCALSTACK_PLACEHOLDER = "unknown"
+# Contract key → CfnOutput of the service stack.
+ENV_FROM_OUTPUTS = {
+    "DOCUMENTS_BUCKET": "DocumentsBucketName",
+    "TASKS_QUEUE_URL": "TasksQueueUrl",
+    "TASKS_DLQ_URL": "TasksDlqUrl",
+    "DJANGO_ALLOWED_HOSTS": "AllowedHosts",
+    "AWS_REGION": "Region",
+}
+SECRET_KEY_OUTPUT = "DjangoSecretKeyArn"  # noqa: S105 - an output name, not a secret
+# The CLI's Node is past end of life on these machines; its banner would bury the real output.
+QUIET_CLI = {
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+
+
+def stack_names(stage: str) -> list[str]:
+    """CloudFormation names in deploy order (as hangar_infra.stage.stack_names makes them)."""
+    return [f"hangar-{stage}-registry", f"hangar-{stage}-service"]
+
+
+def check_stage(stage: str) -> str:
+    if stage not in STAGES:
+        raise HangarError(
+            f"unknown stage {stage!r}.", hint=f"pass --stage with one of: {', '.join(STAGES)}"
+        )
+    return stage
+
+
+def local_env(outputs: Mapping[str, str], *, secret_key: str, endpoint: str) -> dict[str, str]:
+    """The app's environment (the contract keys) from the service stack's outputs."""
+    missing = [output for output in ENV_FROM_OUTPUTS.values() if not outputs.get(output)]
+    if missing:
+        raise HangarError(
+            f"the local service stack has no {', '.join(missing)} output.",
+            hint="redeploy it: make deploy-local",
+        )
+    env = {key: outputs[output] for key, output in ENV_FROM_OUTPUTS.items()}
+    hosts = [host for host in env["DJANGO_ALLOWED_HOSTS"].split(",") if host]
+    # The load balancer is one of LocalStack's placeholders; the laptop's hosts are real.
+    env["DJANGO_ALLOWED_HOSTS"] = ",".join(h for h in hosts if h != LOCALSTACK_PLACEHOLDER)
+    env["AWS_ENDPOINT_URL"] = endpoint
+    env["DJANGO_SECRET_KEY"] = secret_key
+    # LocalStack's fake credentials, so a dev server or worker started from any shell can sign.
+    env["AWS_ACCESS_KEY_ID"] = env["AWS_SECRET_ACCESS_KEY"] = "test"  # noqa: S105
+    return env
+
+
+def render_env_file(env: Mapping[str, str]) -> str:
+    for key, value in env.items():
+        if "\n" in value or not value:
+            raise HangarError(f"stack output for {key} is empty or spans lines: {value!r}")
+    lines = [f"{key}={value}" for key, value in sorted(env.items())]
+    header = "# Written by `hangar deploy-local` from the local stage's outputs; do not edit.\n"
+    return header + "\n".join(lines) + "\n"
+
+
+def write_env_file(env: Mapping[str, str], path: Path = LOCAL_ENV_FILE) -> None:
+    """Atomically, so a reader (the dev server's reloader) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(render_env_file(env))
+    scratch.chmod(0o600)  # holds SECRET_KEY
+    scratch.replace(path)
+
+
+# --- CDK CLI -------------------------------------------------------------------------------------
+
+
+def _cli(local: bool) -> str:
+    cli = NODE_BIN / ("cdklocal" if local else "cdk")
+    if not cli.exists():
+        raise HangarError(f"{cli} is missing.", hint="run `make setup` (npm ci installs it)")
+    return str(cli)
+
+
+def _context(stage: str, image_tag: str | None) -> list[str]:
+    arguments = ["-c", f"stage={stage}"]
+    if image_tag:
+        arguments += ["-c", f"imageTag={image_tag}"]
+    return arguments
+
+
+def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
+    # The app runs under this interpreter (the project venv), whatever cdk.json's default says.
+    app = f"{sys.executable} app.py"
+    command = [_cli(endpoint is not None), *arguments, "--app", app, "--no-notices"]
+    info("$ " + " ".join(command))
+    env = {**cli_environment(region=DEFAULT_REGION, endpoint=endpoint), **QUIET_CLI}
+    result = subprocess.run(command, cwd=INFRA_DIR, env=env, check=False)
+    if result.returncode != 0:
+        raise HangarError(
+            f"{failure} (cdk exited {result.returncode}).", hint=_failure_hint(endpoint)
+        )
+
+
+def _failure_hint(endpoint: str | None) -> str:
+    return "read the CDK output above" + (
+        f"; LocalStack's log: make localstack-logs ({endpoint})" if endpoint else ""
+    )
+
+
+def head_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise HangarError(
+            "cannot read the git commit to use as image tag.", hint="pass --image-tag <tag>"
+        )
+    return result.stdout.strip()
+
+
+def synth(stages: list[str], image_tag: str) -> None:
+    """Synthesize each stage (cdk-nag runs in the app) into cdk.out/<stage>."""
+    for stage in stages:
+        with step(f"cdk synth stage {stage} → cdk.out/{stage}"):
+            _run_cdk(
+                [
+                    "synth",
+                    *_context(stage, None if stage == LOCAL_STAGE else image_tag),
+                    "--output",
+                    str(ASSEMBLY_DIR / stage),
+                    "--quiet",
+                ],
+                endpoint=None,
+                failure=f"synth of stage {stage} failed",
+            )
+
+
+def diff(stage: str, image_tag: str | None, endpoint: str | None) -> None:
+    _run_cdk(
+        [
+            "diff",
+            f"hangar-{stage}/*",
+            *_context(stage, image_tag),
+            "--output",
+            str(ASSEMBLY_DIR / stage),
+        ],
+        endpoint=endpoint,
+        failure=f"diff of stage {stage} failed",
+    )
+
+
+# --- LocalStack ----------------------------------------------------------------------------------
+
+
+def require_localstack(endpoint: str) -> None:
+    if not is_healthy(endpoint):
+        raise HangarError(
+            f"LocalStack does not answer at {endpoint}.",
+            hint="start it with `make localstack-up` (or set LOCALSTACK_ENDPOINT to where it runs)",
+        )
+
+
+def _bootstrapped(cloudformation: Any) -> bool:
+    try:
+        stack = cloudformation.describe_stacks(StackName="CDKToolkit")["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return False
+        raise
+    return stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+def deploy_local(endpoint: str) -> dict[str, str]:
+    """Deploy (or update) the local stage into LocalStack; write and return .hangar/local.env."""
+    endpoint = endpoint.rstrip("/")
+    require_localstack(endpoint)
+    cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
+    if not _bootstrapped(cloudformation):
+        with step("cdk bootstrap (first deploy into this LocalStack)"):
+            cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint)
+    # LocalStack stamps events with its own clock; a minute of slack covers skew and rounding.
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    OUTPUTS_FILE.unlink(missing_ok=True)
+    with step(f"cdk deploy stage local into {endpoint}"):
+        try:
+            _run_cdk(
+                [
+                    "deploy",
+                    "hangar-local/*",
+                    *_context(LOCAL_STAGE, None),
+                    "--output",
+                    str(ASSEMBLY_DIR / LOCAL_STAGE),
+                    "--require-approval",
+                    "never",
+                    "--outputs-file",
+                    str(OUTPUTS_FILE),
+                    "--progress",
+                    "events",
+                ],
+                endpoint=endpoint,
+                failure="deploying the local stage failed",
+            )
+        except HangarError as error:
+            reasons = describe_failures(cloudformation, stack_names(LOCAL_STAGE), started)
+            raise HangarError(f"{error.message}\n{reasons}", error.hint) from error
+    outputs = json.loads(OUTPUTS_FILE.read_text()).get(stack_names(LOCAL_STAGE)[1], {})
+    secret_key = _secret_value(endpoint, outputs.get(SECRET_KEY_OUTPUT))
+    env = local_env(outputs, secret_key=secret_key, endpoint=endpoint)
+    write_env_file(env)
+    info(f"Wrote {LOCAL_ENV_FILE.relative_to(ROOT)}: {', '.join(sorted(env))}")
+    return env
+
+
+def _secret_value(endpoint: str, secret_arn: str | None) -> str:
+    if not secret_arn:
+        raise HangarError(
+            f"the local service stack has no {SECRET_KEY_OUTPUT} output.",
+            hint="redeploy it: make deploy-local",
+        )
+    client = aws_client("secretsmanager", region=DEFAULT_REGION, endpoint=endpoint)
+    try:
+        return str(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+    except (ClientError, BotoCoreError) as error:
+        raise HangarError(
+            f"cannot read the SECRET_KEY secret {secret_arn}: {error}",
+            hint="redeploy the local stage: make deploy-local",
+        ) from error
+
+
+def destroy_local(endpoint: str) -> None:
+    """Delete the local stage's stacks (service first: it imports the registry's outputs)."""
+    endpoint = endpoint.rstrip("/")
+    require_localstack(endpoint)
+    cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    for name in reversed(stack_names(LOCAL_STAGE)):
+        with step(f"delete stack {name}"):
+            try:
+                cloudformation.delete_stack(StackName=name)
+                cloudformation.get_waiter("stack_delete_complete").wait(
+                    StackName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+                )
+            except (ClientError, BotoCoreError) as error:
+                reasons = describe_failures(cloudformation, [name], started)
+                raise HangarError(
+                    f"deleting {name} failed: {error}\n{reasons}",
+                    hint="make localstack-logs shows LocalStack's side; `make localstack-down` "
+                    "and up again starts from an empty LocalStack",
+                ) from error
+    LOCAL_ENV_FILE.unlink(missing_ok=True)
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def _endpoint() -> str:
+    return configured_endpoint().url
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    stages = [check_stage(args.stage)] if args.stage else list(STAGES)
+    synth(stages, args.image_tag or head_commit())
+    return 0
+
+
+def _cmd_deploy_local(args: argparse.Namespace) -> int:
+    deploy_local(_endpoint())
+    return 0
+
+
+def _cmd_destroy_local(args: argparse.Namespace) -> int:
+    destroy_local(_endpoint())
+    info(f"Destroyed the local stage and removed {LOCAL_ENV_FILE.relative_to(ROOT)}")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    stage = check_stage(args.stage)
+    if stage == LOCAL_STAGE:
+        endpoint = _endpoint()
+        require_localstack(endpoint)
+        diff(stage, None, endpoint)
+    else:
+        diff(stage, args.image_tag or head_commit(), None)
+    return 0
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    image_tag_help = "image tag for non-local stages (default: the checked-out git commit)"
+    synth_parser = subparsers.add_parser(
+        "synth", help="synthesize every stage (or --stage) with cdk-nag into cdk.out/<stage>"
+    )
+    synth_parser.add_argument("--stage", help=f"one of {', '.join(STAGES)} (default: all)")
+    synth_parser.add_argument("--image-tag", help=image_tag_help)
+    synth_parser.set_defaults(func=_cmd_synth)
+
+    subparsers.add_parser(
+        "deploy-local",
+        help="deploy the local stage into LocalStack and write .hangar/local.env",
+    ).set_defaults(func=_cmd_deploy_local)
+    subparsers.add_parser(
+        "destroy-local", help="delete the local stage's stacks from LocalStack"
+    ).set_defaults(func=_cmd_destroy_local)
+
+    diff_parser = subparsers.add_parser(
+        "diff", help="what a deploy would change (local: LocalStack; others: your AWS account)"
+    )
+    diff_parser.add_argument("--stage", required=True, help=f"one of {', '.join(STAGES)}")
+    diff_parser.add_argument("--image-tag", help=image_tag_help)
+    diff_parser.set_defaults(func=_cmd_diff)

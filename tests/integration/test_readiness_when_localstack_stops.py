@@ -1,0 +1,78 @@
+"""/readyz against a LocalStack that really stops and comes back.
+
+A LocalStack of its own, on a spare port, so the shared instance the other tests deploy into is
+never interrupted. The free LocalStack keeps no state across restarts, so after the restart the
+test recreates the bucket and queue, as a redeploy would; the app process is never reconfigured.
+"""
+
+import socket
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from hangar import localstack, localstack_host
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+BUCKET = "hangar-readiness"
+QUEUE = "hangar-readiness"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def own_localstack(localstack_host_venv, monkeypatch) -> Iterator[str]:
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
+    monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")
+    try:
+        yield endpoint
+    finally:
+        localstack_host.stop(localstack_host.RunDir.for_port(port))
+
+
+def _create_resources(endpoint: str) -> str:
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2}),
+        )
+
+    client("s3").create_bucket(Bucket=BUCKET)
+    return client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
+
+
+def test_readyz_names_s3_and_sqs_while_localstack_is_stopped_and_recovers(
+    own_localstack, settings, client
+):
+    handle = localstack.ensure_running("host")
+    assert handle.started_by_us
+    settings.AWS_ENDPOINT_URL = own_localstack
+    settings.DOCUMENTS_BUCKET = BUCKET
+    settings.TASKS_QUEUE_URL = _create_resources(own_localstack)
+    assert client.get("/readyz").status_code == 200
+
+    handle.stop()
+    down = client.get("/readyz")
+    assert down.status_code == 503
+    checks = down.json()["checks"]
+    assert down.json()["status"] == "unavailable"
+    assert checks["database"]["ok"] is True
+    assert checks["s3"]["ok"] is False
+    assert checks["sqs"]["ok"] is False
+    assert "Could not connect" in checks["s3"]["error"] or "Connect" in checks["s3"]["error"]
+
+    localstack.ensure_running("host")
+    _create_resources(own_localstack)
+    back = client.get("/readyz")
+    assert back.status_code == 200, back.json()
+    assert back.json()["status"] == "ok"

@@ -1,0 +1,120 @@
+"""The pure parts of `hangar.infra`: stage validation, stack outputs → .hangar/local.env."""
+
+import argparse
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hangar import infra
+from hangar.errors import HangarError
+from hangar.stack_events import failure_from_event
+
+ENDPOINT = "http://127.0.0.1:4566"
+OUTPUTS = {
+    "DocumentsBucketName": "hangar-local-service-documents-1a2b",
+    "TasksQueueUrl": "http://127.0.0.1:4566/000000000000/tasks",
+    "TasksDlqUrl": "http://127.0.0.1:4566/000000000000/dead-letters",
+    "AllowedHosts": "unknown,localhost,127.0.0.1",
+    "Region": "us-east-1",
+    "ClusterName": "unknown",
+}
+
+
+def test_outputs_map_to_the_env_contract_keys() -> None:
+    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+    assert env == {
+        "DOCUMENTS_BUCKET": "hangar-local-service-documents-1a2b",
+        "TASKS_QUEUE_URL": "http://127.0.0.1:4566/000000000000/tasks",
+        "TASKS_DLQ_URL": "http://127.0.0.1:4566/000000000000/dead-letters",
+        # LocalStack's placeholder for the (unemulated) load balancer is not a host.
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": ENDPOINT,
+        "DJANGO_SECRET_KEY": "s3cr3t",
+    }
+
+
+def test_a_missing_output_is_named_with_what_to_do() -> None:
+    outputs = {k: v for k, v in OUTPUTS.items() if k != "TasksDlqUrl"}
+    with pytest.raises(HangarError, match="no TasksDlqUrl output") as error:
+        infra.local_env(outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
+    assert error.value.hint == "redeploy it: make deploy-local"
+
+
+def test_env_file_is_sorted_key_value_lines_readable_only_by_the_owner(tmp_path: Path) -> None:
+    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+    target = tmp_path / "local.env"
+    infra.write_env_file(env, target)
+    lines = [line for line in target.read_text().splitlines() if not line.startswith("#")]
+    assert lines == sorted(lines)
+    assert dict(line.split("=", 1) for line in lines) == env
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert not (tmp_path / "local.tmp").exists()
+
+
+def test_a_value_spanning_lines_is_refused_before_writing(tmp_path: Path) -> None:
+    target = tmp_path / "local.env"
+    with pytest.raises(HangarError, match="DJANGO_SECRET_KEY"):
+        infra.write_env_file({"DJANGO_SECRET_KEY": "a\nb"}, target)
+    assert not target.exists()
+
+
+def test_unknown_stage_is_refused_listing_the_stages() -> None:
+    with pytest.raises(HangarError, match="unknown stage 'qa'") as error:
+        infra.check_stage("qa")
+    assert error.value.hint == "pass --stage with one of: local, dev, staging, prod"
+
+
+def test_stack_names_are_in_deploy_order() -> None:
+    assert infra.stack_names("prod") == ["hangar-prod-registry", "hangar-prod-service"]
+
+
+def test_commands_are_registered_with_their_options() -> None:
+    parser = argparse.ArgumentParser()
+    infra.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["diff", "--stage", "staging", "--image-tag", "abc1234"])
+    assert (args.stage, args.image_tag) == ("staging", "abc1234")
+    assert parser.parse_args(["synth"]).stage is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["diff"])  # --stage is required
+
+
+def test_deploy_local_without_localstack_says_how_to_start_it() -> None:
+    # Port 9 (discard) on loopback: nothing answers, the check fails fast and changes nothing.
+    with pytest.raises(HangarError, match=r"does not answer at http://127\.0\.0\.1:9") as error:
+        infra.deploy_local("http://127.0.0.1:9")
+    assert error.value.hint is not None
+    assert "make localstack-up" in error.value.hint
+
+
+def _event(status: str, reason: str, resource_type: str = "AWS::EC2::NatGateway") -> dict:
+    return {
+        "ResourceStatus": status,
+        "ResourceStatusReason": reason,
+        "ResourceType": resource_type,
+        "LogicalResourceId": "NatGateway",
+        "Timestamp": datetime.now(UTC),
+    }
+
+
+def test_a_failed_resource_event_keeps_its_reason() -> None:
+    failure = failure_from_event("hangar-local-service", _event("CREATE_FAILED", "Allocation ID"))
+    assert failure is not None
+    assert str(failure) == (
+        "hangar-local-service: NatGateway (AWS::EC2::NatGateway) CREATE_FAILED: Allocation ID"
+    )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _event("CREATE_IN_PROGRESS", ""),
+        _event("CREATE_FAILED", "Resource creation cancelled"),
+        _event("UPDATE_FAILED", "The following resource(s) failed to create: [Vpc]."),
+        _event("ROLLBACK_FAILED", "x", resource_type="AWS::CloudFormation::Stack"),
+    ],
+)
+def test_progress_knock_on_cancellations_and_the_stack_itself_are_not_causes(event: dict) -> None:
+    assert failure_from_event("s", event) is None
