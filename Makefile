@@ -11,7 +11,7 @@ STAGE ?= local
 
 .PHONY: help setup test test-unit test-infra test-integration lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
-.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision
+.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,3 +84,6 @@ bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles
 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision
+
+bench: setup ## Measure LocalStack, deploy-local, hot reload, test layers, image size and load into docs/benchmarks.md (QUICK=1: one short pass into .hangar/)
+	$(HANGAR) bench $(if $(QUICK),--quick)

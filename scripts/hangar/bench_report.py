@@ -43,8 +43,11 @@ class Figure:
         return "met" if self.target.met_by(self.median) else "**missed**"
 
 
-def repeat(runs: int, warmup: int, sample: Callable[[], float]) -> list[float]:
-    """Call `sample` `warmup` times (discarded), then `runs` times; return the kept samples."""
+def repeat[T](runs: int, warmup: int, sample: Callable[[], T]) -> list[T]:
+    """Call `sample` `warmup` times (discarded), then `runs` times; return the kept samples.
+
+    A sample may be a tuple when one run yields several figures (a start and a stop time, say).
+    """
     for _ in range(warmup):
         sample()
     return [sample() for _ in range(runs)]
@@ -93,7 +96,8 @@ def render(
         f"- Commit: {current_commit()}",
         f"- Machine: {machine_summary()}",
         f"- Reproduce: `{command}`",
-        f"- Each figure: {runs} runs after {warmup} warm-up run(s); median, min and max of the runs.",
+        f"- Each figure: {runs} run(s) after {warmup} warm-up run(s), unless its notes say "
+        "otherwise; median, min and max of the runs.",
         "",
         "| figure | median | min | max | unit | target | verdict | notes |",
         "|---|---:|---:|---:|---|---|---|---|",

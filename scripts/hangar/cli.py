@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "hangar.deploy",
     "hangar.doctor",
     "hangar.lint_tools",
+    "hangar.bench",
 ]
 
 

@@ -7,6 +7,7 @@ is recorded under .hangar/dev/ so `hangar down` stops exactly what `hangar dev` 
 """
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -170,18 +171,22 @@ def is_our_process(pid: int) -> bool:
 
 
 def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detach: bool) -> Child:
-    log_file = dev_dir() / f"{name}.log"
-    # A session of its own: Ctrl-C reaches `hangar dev` only, which then stops each child's whole
-    # process group (autoreloader, server, debugpy adapter) in order.
-    process = subprocess.Popen(
-        argv,
-        cwd=APP_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file.open("ab") if detach else subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    """Start `argv` in app/: detached into its log file, else piped for `forward` to copy."""
+    with contextlib.ExitStack() as files:
+        output: IO[bytes] | int = subprocess.PIPE
+        if detach:
+            output = files.enter_context((dev_dir() / f"{name}.log").open("ab"))
+        # A session of its own: Ctrl-C reaches `hangar dev` only, which then stops each child's
+        # whole process group (autoreloader, server, debugpy adapter) in order.
+        process = subprocess.Popen(
+            argv,
+            cwd=APP_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     child = Child(name, process)
     child.pid_file.write_text(f"{process.pid}\n")
     return child
@@ -293,10 +298,10 @@ def dev_host(args: argparse.Namespace) -> int:
             "`make logs` follows the output, `make down` stops it"
         )
         return 0
-    return _supervise(children)
+    return _supervise(children, leaves_localstack=not args.without_aws)
 
 
-def _supervise(children: Sequence[Child]) -> int:
+def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
     """Forward output until Ctrl-C (or SIGTERM) or a child exits; then stop every child."""
     width = max(len(child.name) for child in children)
     pumps = [forward(child, width) for child in children]
@@ -317,9 +322,9 @@ def _supervise(children: Sequence[Child]) -> int:
                 break
             time.sleep(0.3)
     except KeyboardInterrupt:
-        info(
-            "\nstopping the dev server and worker (LocalStack keeps running; `make down` stops it)"
-        )
+        names = " and ".join(child.name for child in children)
+        kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
+        info(f"\nstopping {names}{kept if leaves_localstack else ''}")
     finally:
         signal.signal(signal.SIGTERM, previous)
         stop_children(children)
@@ -423,6 +428,7 @@ def dev_docker(args: argparse.Namespace) -> int:
             {address.port: "web: Django dev server", address.debug_port: "web: debugpy"},
             "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
         )
+    write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
     config = compose_config()
     if not web_runs_debugpy(config):
         warn("compose.yaml's web command does not start debugpy: the debugger port will not answer")
@@ -433,11 +439,13 @@ def dev_docker(args: argparse.Namespace) -> int:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
     # Deploy before the app starts so web and worker read the stack's outputs at their first start.
     deploy_stack(start_localstack("docker").endpoint)
-    with step("Start db, web and worker"):
+    with step("Start db, web and worker (and wait until they are healthy)"):
         compose_run("up", "--detach", "--wait", env=env)
-    with step("Apply database migrations"):
-        compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
+    if "migrate" in config.get("services", {}):
+        info("database migrations: applied by compose's `migrate` service before web started")
+    else:
+        with step("Apply database migrations"):
+            compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:
@@ -477,10 +485,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     session = read_session()
-    children = running_children()
-    for name, pid in children.items():
+    stopped = False
+    for name, pid in running_children().items():
         with step(f"Stop {name} (pid {pid})"):
             stop_group(pid, name)
+        stopped = True
     for pid_file in dev_dir().glob("*.pid"):
         pid_file.unlink()
     # A host session leaves compose alone: its services may be someone else's (a test, say).
@@ -492,13 +501,14 @@ def cmd_down(args: argparse.Namespace) -> int:
     ):
         with step("Stop the compose services"):
             compose_run("down", *(["--volumes"] if args.volumes else []))
+        stopped = True
     if session.get("localstack_started"):
         from hangar import localstack
 
         with step("Stop the LocalStack `make dev` started"):
-            localstack.stop()
+            stopped = localstack.stop() or stopped
     (dev_dir() / "session.json").unlink(missing_ok=True)
-    if not children and not session:
+    if not stopped:
         info("nothing from `make dev` was running")
     return 0
 

@@ -51,6 +51,25 @@ INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django_watchfiles"]  
 """
 
 
+# Variables the app reads (see the contract in docs/architecture.md); the probe's app gets none of
+# the caller's, e.g. stack outputs that a test process loaded from .hangar/local.env.
+APP_CONFIG_PREFIXES = ("DJANGO_", "DATABASE_URL", "DB_", "AWS_", "DOCUMENTS_", "TASKS_", "UPLOAD_")
+
+
+def isolated_environment(scratch: Path) -> dict[str, str]:
+    """The caller's environment without app configuration: development, SQLite in `scratch`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(APP_CONFIG_PREFIXES)}
+    (scratch / "empty.env").write_text("")
+    env.update(
+        DJANGO_ENV="development",
+        DJANGO_DEBUG="true",
+        HANGAR_ENV_FILE=str(scratch / "empty.env"),
+        DATABASE_URL=f"sqlite:///{scratch / 'db.sqlite3'}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -115,19 +134,11 @@ def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterat
         with (app_dir / "config" / "urls.py").open("a") as urls:
             urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
         (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
-        (root / "empty.env").write_text("")
         address = ServerAddress(port=_free_port(), debug_port=_free_port())
-        env = {
-            **os.environ,
-            "DJANGO_ENV": "development",
-            "DJANGO_DEBUG": "true",
-            "DJANGO_SETTINGS_MODULE": (
-                "probe_stat_settings" if reloader == "stat" else "config.settings"
-            ),
-            "HANGAR_ENV_FILE": str(root / "empty.env"),
-            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = isolated_environment(root)
+        env["DJANGO_SETTINGS_MODULE"] = (
+            "probe_stat_settings" if reloader == "stat" else "config.settings"
+        )
         if debug:
             command = runserver_command(address)
         else:

@@ -7,7 +7,7 @@ debugpy's adapter, follow the server subprocess the autoreloader runs, set a bre
 server process; the adapter announces it and the same breakpoint must hit there.
 """
 
-import os
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +20,7 @@ from hostdev import free_port, get, wait_http, wait_listening
 
 from hangar import ports
 from hangar.paths import ROOT
+from hangar.reload_probe import isolated_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -52,22 +53,26 @@ class HostDev:
         )
 
 
+def host_env(tmp_path: Path) -> HostDev:
+    """`hangar dev` in host mode on free ports, SQLite and no AWS, its session under tmp_path."""
+    web_port, debug_port = free_port(), free_port()
+    # No stack outputs (not even those this pytest process loaded from .hangar/local.env):
+    # the S3 and SQS readiness checks report "not configured".
+    env = isolated_environment(tmp_path)
+    env.pop("DEBUGPY_WAIT", None)
+    env.update(
+        HANGAR_DEV_MODE="host",
+        HANGAR_DEV_DIR=str(tmp_path / "dev"),
+        HANGAR_WEB_PORT=str(web_port),
+        HANGAR_DEBUG_PORT=str(debug_port),
+    )
+    return HostDev(env, web_port, debug_port)
+
+
 @pytest.fixture
 def host_dev(tmp_path: Path) -> Iterator[HostDev]:
-    env_file = tmp_path / "empty.env"
-    env_file.write_text("")
-    web_port, debug_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "HANGAR_DEV_MODE": "host",
-        "HANGAR_DEV_DIR": str(tmp_path / "dev"),
-        "HANGAR_WEB_PORT": str(web_port),
-        "HANGAR_DEBUG_PORT": str(debug_port),
-        "HANGAR_ENV_FILE": str(env_file),  # no stack outputs: S3/SQS checks report "not configured"
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    env.pop("DEBUGPY_WAIT", None)
-    dev = HostDev(env, web_port, debug_port)
+    dev = host_env(tmp_path)
+    web_port, debug_port = dev.web_port, dev.debug_port
     started = dev.hangar("dev", "--detach", "--without-aws")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
@@ -117,3 +122,28 @@ def test_breakpoint_hits_before_and_after_a_hot_reload(host_dev: HostDev) -> Non
     finally:
         for session in sessions:
             session.close()
+
+
+def test_ctrl_c_stops_a_foreground_session_cleanly(tmp_path: Path) -> None:
+    dev = host_env(tmp_path)
+    foreground = subprocess.Popen(
+        [*HANGAR, "dev", "--without-aws"],
+        env=dev.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert wait_http(f"http://127.0.0.1:{dev.web_port}/healthz") == (200, "ok")
+        foreground.send_signal(signal.SIGINT)
+        output, _ = foreground.communicate(timeout=60)
+    finally:
+        if foreground.poll() is None:
+            foreground.kill()
+            dev.hangar("down")
+    assert foreground.returncode == 0, output
+    assert "web | Starting development server" in output, "output is not forwarded with a prefix"
+    assert "stopping web" in output
+    assert not list((tmp_path / "dev").glob("*.pid"))
+    assert ports.is_free(dev.web_port)
+    assert ports.is_free(dev.debug_port)

@@ -1,0 +1,110 @@
+"""The local stage as LocalStack holds it after `deploy-local`: the resource types the free
+edition emulates exist with the settings the stack declares. (ECS, ELBv2 and RDS are placeholders
+there; tests/infra checks them in the synthesized templates.)
+"""
+
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from hangar import infra
+from hangar.paths import LOCAL_ENV_FILE
+from hangar_infra.config import STAGES
+from hangar_infra.stage import stack_names
+
+pytestmark = pytest.mark.integration
+
+LOCAL = STAGES["local"]
+SERVICE_STACK = stack_names("local")[1]
+
+
+@pytest.fixture(scope="module")
+def aws(deployed_stack):
+    def client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=deployed_stack["AWS_ENDPOINT_URL"],
+            region_name=deployed_stack["AWS_REGION"],
+            config=Config(connect_timeout=2, read_timeout=15, retries={"max_attempts": 2}),
+        )
+
+    return client
+
+
+@pytest.fixture(scope="module")
+def outputs(aws) -> dict[str, str]:
+    stack = aws("cloudformation").describe_stacks(StackName=SERVICE_STACK)["Stacks"][0]
+    assert stack["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+    return {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+
+
+def test_the_env_file_the_app_reads_holds_the_stacks_outputs(deployed_stack, outputs):
+    written = dict(
+        line.split("=", 1)
+        for line in LOCAL_ENV_FILE.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert written == deployed_stack
+    for key, output in infra.ENV_FROM_OUTPUTS.items():
+        if key != "DJANGO_ALLOWED_HOSTS":  # LocalStack's load balancer placeholder is dropped
+            assert written[key] == outputs[output], key
+
+
+def test_bucket_is_private_encrypted_and_tls_only(aws, outputs):
+    s3, bucket = aws("s3"), outputs["DocumentsBucketName"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()), block
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    statements = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert any(
+        statement["Effect"] == "Deny"
+        and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for statement in statements
+    ), statements
+
+
+def test_queue_redrives_to_the_dead_letter_queue_after_the_configured_receives(aws, outputs):
+    sqs = aws("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=outputs["TasksQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    dlq_arn = sqs.get_queue_attributes(
+        QueueUrl=outputs["TasksDlqUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn
+    assert int(redrive["maxReceiveCount"]) == LOCAL.queue_max_receive_count
+    assert int(attributes["VisibilityTimeout"]) == LOCAL.queue_visibility_timeout_seconds
+
+
+def test_secrets_exist_and_the_secret_key_is_generated(aws, outputs, deployed_stack):
+    secrets = aws("secretsmanager")
+    secret_key = secrets.get_secret_value(SecretId=outputs["DjangoSecretKeyArn"])["SecretString"]
+    assert len(secret_key) >= 50
+    assert secret_key == deployed_stack["DJANGO_SECRET_KEY"]
+    database = json.loads(
+        secrets.get_secret_value(SecretId=outputs["DatabaseSecretArn"])["SecretString"]
+    )
+    assert database["username"]
+    assert len(database["password"]) >= 16
+
+
+def test_ssm_parameters_hold_the_non_secret_config(aws, outputs):
+    ssm = aws("ssm")
+    names = {
+        "documents-bucket": outputs["DocumentsBucketName"],
+        "tasks-queue-url": outputs["TasksQueueUrl"],
+        "tasks-dlq-url": outputs["TasksDlqUrl"],
+    }
+    for name, expected in names.items():
+        parameter = ssm.get_parameter(Name=f"/hangar/local/{name}")["Parameter"]
+        assert parameter["Value"] == expected, name
+
+
+def test_the_app_log_group_has_the_stages_retention(aws, outputs):
+    name = outputs["AppLogGroupName"]
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    group = next(group for group in groups if group["logGroupName"] == name)
+    assert group["retentionInDays"] == LOCAL.log_retention.value
