@@ -9,12 +9,12 @@ UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/
 HANGAR := $(UV) run --frozen hangar
 STAGE ?= local
 
-.PHONY: help setup test test-unit test-infra test-integration lint fmt
+.PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench
 
 help: ## List every target with what it does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) and the CDK CLI (package-lock.json)
 
@@ -23,6 +23,21 @@ setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) 
 	$(UV) sync --frozen
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+dev: setup ## Run the whole system with hot reload and debugpy on :5678 (Docker when available, else host; DETACH=1 returns)
+	$(HANGAR) dev $(if $(filter-out 0,$(DETACH)),--detach)
+
+down: setup ## Stop everything `make dev` started (host processes, compose services, its LocalStack)
+	$(HANGAR) down
+
+logs: setup ## Show the dev services' output (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
+	$(HANGAR) logs $(SERVICE) $(if $(FOLLOW),--follow)
+
+shell: setup ## Django shell in the dev environment
+	$(HANGAR) shell
+
+manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
+	$(HANGAR) manage $(ARGS)
 
 test: setup ## Run every test layer: unit, infra, integration (LocalStack), e2e (containers)
 	$(UV) run --frozen pytest
@@ -35,6 +50,9 @@ test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 
 test-integration: setup ## Integration tests against LocalStack (started when not running)
 	$(UV) run --frozen pytest tests/integration
+
+test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
+	$(UV) run --frozen pytest tests/e2e
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(UV) run --frozen ruff check .

@@ -50,6 +50,7 @@ class Worker:
         self.retry_backoff_seconds = retry_backoff_seconds
         self.worker_id = get_random_string(32)
         self.stopping = threading.Event()
+        self.polling = False  # inside a long poll: nothing in hand that a stop would lose
 
     def request_stop(self) -> None:
         """Finish the message in hand, then return from run()."""
@@ -59,7 +60,12 @@ class Worker:
         """Process messages until stopped; returns how many were handled (successfully or not)."""
         handled = 0
         while not self.stopping.is_set():
-            for message in self.queue.receive(wait_seconds=wait_seconds):
+            self.polling = True
+            try:
+                messages = self.queue.receive(wait_seconds=wait_seconds)
+            finally:
+                self.polling = False
+            for message in messages:
                 self.handle(message)
                 handled += 1
             if once or (max_messages is not None and handled >= max_messages):

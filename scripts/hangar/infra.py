@@ -21,7 +21,8 @@ from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.github_oidc import cdk_bootstrap
 from hangar.localstack_endpoint import configured_endpoint, is_healthy
-from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, NODE_BIN, ROOT
+from hangar.locks import exclusive
+from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, NODE_BIN, ROOT, STATE_DIR
 from hangar.stack_events import describe_failures
 
 # The same names as infra/hangar_infra/config.py STAGES (a test keeps them equal); kept here so the
@@ -201,6 +202,12 @@ def _bootstrapped(cloudformation: Any) -> bool:
 
 def deploy_local(endpoint: str) -> dict[str, str]:
     """Deploy (or update) the local stage into LocalStack; write and return .hangar/local.env."""
+    # One deploy at a time per checkout: they share cdk.out/local and the files written below.
+    with exclusive(STATE_DIR / "deploy-local.lock"):
+        return _deploy_local(endpoint)
+
+
+def _deploy_local(endpoint: str) -> dict[str, str]:
     endpoint = endpoint.rstrip("/")
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)

@@ -5,7 +5,6 @@ for one) do not work in this mode; everything Hangar's stack uses (S3, SQS, Secr
 IAM, CloudFormation) does.
 """
 
-import fcntl
 import hashlib
 import json
 import os
@@ -13,14 +12,13 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from hangar import console
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
+from hangar.locks import exclusive
 from hangar.paths import ROOT, STATE_DIR
 
 HOME = STATE_DIR / "localstack"
@@ -141,7 +139,7 @@ def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
     digest = lock_digest(lock_file)
     if venv_is_current(venv, digest):
         return venv_python(venv)
-    with _exclusive(HOME / "install.lock"):
+    with exclusive(HOME / "install.lock"):
         if venv_is_current(venv, digest):  # another hangar process installed it while we waited
             return venv_python(venv)
         uv = find_uv()
@@ -203,7 +201,7 @@ def runtime_command(python: Path) -> list[str]:
 def start(endpoint: Endpoint, timeout: float) -> HostProcess:
     python = ensure_venv()
     run_dir = RunDir.for_port(endpoint.port)
-    with _exclusive(run_dir.path.with_suffix(".lock")):
+    with exclusive(run_dir.path.with_suffix(".lock")):
         running = read_running(run_dir)
         if running is not None:
             if is_healthy(endpoint.url):
@@ -357,19 +355,6 @@ def stop(run_dir: RunDir) -> HostProcess | None:
                 console.warn(f"LocalStack ignored SIGTERM for {STOP_GRACE_SECONDS:.0f}s; killed it")
     run_dir.pid_file.unlink(missing_ok=True)
     return running
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Serialises installs and starts between hangar processes (two test sessions, say)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            console.info(f"waiting for another hangar process ({_shown(lock_path)})")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def _shown(path: Path) -> str:

@@ -39,6 +39,28 @@ def test_page_lists_documents_with_their_state(client):
     assert "<small>boom</small>" in html
 
 
+def test_page_shows_the_newest_documents_a_page_at_a_time(client):
+    from documents.views import PAGE_SIZE
+
+    for number in range(PAGE_SIZE + 1):
+        Document.objects.create(
+            original_name=f"doc-{number:03}.txt",
+            content_type="text/plain",
+            storage_key=f"documents/{number}/doc.txt",
+            size=1,
+        )
+
+    first = client.get(reverse("documents:index")).content.decode()
+    second = client.get(reverse("documents:index"), {"page": 2}).content.decode()
+
+    assert first.count("<td>doc-") == PAGE_SIZE
+    assert "doc-000.txt" not in first
+    assert "doc-000.txt" in second
+    assert f"doc-{PAGE_SIZE:03}.txt" in first
+    assert "page 1 of 2" in first
+    assert 'href="?page=2"' in first
+
+
 def test_form_upload_with_csrf_token_stores_and_redirects():
     client = Client(enforce_csrf_checks=True)
     page = client.get(reverse("documents:index"))

@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import signal
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -278,6 +279,30 @@ def test_sigterm_stops_the_command_after_the_current_message(sqs_backend, capsys
     assert [message.id for message in sqs_backend.queue.waiting] == ["m2"]
     assert "SIGTERM received: stopping after the current message." in capsys.readouterr().err
     # The command restored the previous handler on the way out.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+class SignalledWhilePolling(FakeQueue):
+    """A long poll that receives SIGTERM a moment in, then would block for its full wait."""
+
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+        time.sleep(wait_seconds)
+        self.poll_completed = True
+        return super().receive(wait_seconds=wait_seconds)
+
+
+def test_sigterm_during_a_long_poll_stops_the_command_at_once(sqs_backend, capsys):
+    sqs_backend.queue = SignalledWhilePolling(body(f"{__name__}.record", "never received"))
+
+    call_command("worker", "--wait=20")
+
+    # The 20 s poll was cut short, and the message it would have returned is still queued.
+    assert not hasattr(sqs_backend.queue, "poll_completed")
+    assert CALLS == []
+    assert [message.id for message in sqs_backend.queue.waiting] == ["m1"]
+    assert "worker stopped while waiting for messages" in capsys.readouterr().out
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 

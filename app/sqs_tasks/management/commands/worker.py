@@ -12,6 +12,10 @@ from sqs_tasks.worker import Worker
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+class StopPolling(Exception):
+    """Raised by the signal handler to cut a long poll short (up to 20 s otherwise)."""
+
+
 class Command(BaseCommand):
     help = (
         "Run tasks from the SQS queue of a task backend (TASKS_QUEUE_URL). "
@@ -54,6 +58,10 @@ class Command(BaseCommand):
                 f"{signal.Signals(signum).name} received: stopping after the current message."
             )
             worker.request_stop()
+            if worker.polling:
+                # Nothing received yet, so nothing is lost: a message SQS hands out as the
+                # connection closes becomes visible again after its visibility timeout.
+                raise StopPolling
 
         previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         self.stdout.write(
@@ -65,7 +73,12 @@ class Command(BaseCommand):
                 max_messages=options["max_messages"],
                 once=options["once"],
             )
+        except StopPolling:
+            handled = None
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        self.stdout.write(f"worker stopped after {handled} message(s)")
+        if handled is None:
+            self.stdout.write("worker stopped while waiting for messages")
+        else:
+            self.stdout.write(f"worker stopped after {handled} message(s)")
