@@ -11,7 +11,7 @@ STAGE ?= local
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
-.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench
+.PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,10 +54,11 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
 
-lint: setup ## ruff (lint + format check) and mypy
+lint: setup ## ruff (lint + format check), mypy, hadolint, and actionlint/zizmor/schema checks on .github
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts
+	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 
 fmt: setup ## Format and auto-fix with ruff
@@ -93,6 +94,9 @@ diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging
 
 doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk; each failure names its fix
 	$(HANGAR) doctor
+
+run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
+	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
 
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> (registry, image, migrations, service, smoke test)
 	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))

@@ -1,4 +1,4 @@
-"""Settings for every environment, read from environment variables (see docs/architecture-app.md).
+"""Settings for every environment, read from environment variables (see docs/architecture.md).
 
 DJANGO_ENV=production turns on the secure settings and makes the secret key and the database
 mandatory; development falls back to SQLite, local files and inline tasks, and says so on stderr.

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "hangar.doctor",
     "hangar.lint_tools",
     "hangar.bench",
+    "hangar.run_task",
 ]
 
 

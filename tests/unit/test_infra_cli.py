@@ -33,6 +33,9 @@ def test_outputs_map_to_the_env_contract_keys() -> None:
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": ENDPOINT,
         "DJANGO_SECRET_KEY": "s3cr3t",
+        # LocalStack's fake credentials: a dev server started from any shell can sign requests.
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
     }
 
 
