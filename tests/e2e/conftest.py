@@ -5,6 +5,7 @@ The project name is unique to the run and every host port is a free one, so a de
 """
 
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -14,9 +15,12 @@ from pathlib import Path
 import pytest
 from compose_project import Compose, free_port
 
-from hangar import docker
+from hangar import docker, infra
 from hangar.errors import HangarError
-from hangar.paths import ROOT
+from hangar.paths import LOCAL_ENV_FILE, ROOT
+
+# compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
+DEV_IMAGE_DEFAULT_ID = 1000
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -44,7 +48,27 @@ def provisioned() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def compose(provisioned: dict[str, str]) -> Iterator[Compose]:
+def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the web and worker containers mount at /app/src: a copy of the checkout's app/.
+
+    The dev-loop tests edit views in it, so the developer's checkout is never touched. It belongs
+    to the dev image's user (the ids compose builds it with), who must be able to write there.
+    """
+    root = tmp_path_factory.mktemp("hangar-source")
+    shutil.copytree(
+        ROOT / "app",
+        root / "app",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "staticfiles"),
+    )
+    uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
+    gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
+    for path in [root, *root.rglob("*")]:
+        os.chown(path, uid, gid)
+    return root
+
+
+@pytest.fixture(scope="session")
+def compose(provisioned: dict[str, str], source_dir: Path) -> Iterator[Compose]:
     ports = {
         "WEB_PORT": free_port(),
         "DEBUGPY_PORT": free_port(),
@@ -52,13 +76,52 @@ def compose(provisioned: dict[str, str]) -> Iterator[Compose]:
     }
     project = Compose(
         project=f"hangar-e2e-{uuid.uuid4().hex[:8]}",
-        env={**os.environ, **{name: str(port) for name, port in ports.items()}},
+        env={
+            **os.environ,
+            **{name: str(port) for name, port in ports.items()},
+            "HANGAR_SOURCE_DIR": str(source_dir),
+        },
         ports=ports,
     )
     try:
         yield project
     finally:
         project.run("down", "--volumes", "--rmi=local", "--timeout=10", check=False)
+        remaining = project.run("ps", "--all", "--quiet", check=False).stdout.split()
+        assert remaining == [], f"`compose down` left containers behind: {remaining}"
+
+
+@pytest.fixture(scope="session")
+def local_env_restored() -> Iterator[None]:
+    """deploy_local writes the developer's .hangar/local.env; put theirs back afterwards."""
+    saved = LOCAL_ENV_FILE.read_bytes() if LOCAL_ENV_FILE.exists() else None
+    yield
+    if saved is None:
+        LOCAL_ENV_FILE.unlink(missing_ok=True)
+    else:
+        LOCAL_ENV_FILE.write_bytes(saved)
+
+
+@pytest.fixture(scope="session")
+def local_stage(compose: Compose, local_env_restored: None) -> dict[str, str]:
+    """db and LocalStack healthy, then the `local` stage deployed into this stack's LocalStack."""
+    started = time.monotonic()
+    compose.run("up", "--detach", "--wait", "db", "localstack", timeout=600)
+    print(f"\ndb + localstack healthy in {time.monotonic() - started:.1f}s")
+    return infra.deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
+
+
+@pytest.fixture(scope="session")
+def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
+    """The app services, started once .hangar/local.env holds the stage's outputs.
+
+    One stack for every module that needs it, so the images are built once per run.
+    """
+    started = time.monotonic()
+    result = compose.run("up", "--detach", "--wait", "--build", timeout=1200, check=False)
+    assert result.returncode == 0, f"compose up failed:\n{result.stderr[-3000:]}\n{compose.logs()}"
+    print(f"app images built and web/worker up in {time.monotonic() - started:.1f}s")
+    return compose
 
 
 @pytest.fixture(scope="session")

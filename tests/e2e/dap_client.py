@@ -15,6 +15,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 Message = dict[str, Any]
@@ -131,16 +132,22 @@ def attach(
     return session
 
 
-def attach_subprocess(parent: DapSession, breakpoints: dict[str, list[int]]) -> DapSession:
+def attach_subprocess(
+    parent: DapSession,
+    breakpoints: dict[str, list[int]],
+    alive: Callable[[int], bool] | None = None,
+) -> DapSession:
     """Wait for the adapter to announce a live debugged subprocess, then attach to it.
 
     A server process can be replaced before we get to it (a second file change restarts it
     again); the adapter still announces it, so announcements of exited processes are skipped.
+    `alive` tells whether a debuggee pid still runs; the default looks on this host, a debuggee
+    in a container needs a look inside its pid namespace.
     """
     while True:
         announced = parent.wait_event("debugpyAttach", timeout=120)["body"]
         pid = int(announced["subProcessId"])
-        if not _alive(pid):
+        if not (alive or _alive)(pid):
             continue
         endpoint = announced["connect"]
         session = attach(endpoint["host"], int(endpoint["port"]), breakpoints, announced)
