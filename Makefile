@@ -7,6 +7,9 @@ UV_VERSION := 0.13.9
 # uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
 HANGAR := $(UV) run --frozen hangar
+# Install .pyc files with the packages: where Python may not write them (PYTHONDONTWRITEBYTECODE,
+# as on CI machines) every process would otherwise compile Django and the CDK from source.
+export UV_COMPILE_BYTECODE := 1
 STAGE ?= local
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt

@@ -64,8 +64,14 @@ class HostProcess:
 # --- the virtualenv -------------------------------------------------------------------------------
 
 
+# Precompiled bytecode: without it every start imports LocalStack from source wherever .pyc files
+# cannot be written (PYTHONDONTWRITEBYTECODE=1, read-only venvs), seconds on 2 cores.
+SYNC_OPTIONS = ("--require-hashes", "--compile-bytecode")
+
+
 def lock_digest(lock_file: Path = LOCK_FILE) -> str:
-    return hashlib.sha256(lock_file.read_bytes()).hexdigest()
+    """Identifies what a sync installs: the lock and how it is installed."""
+    return hashlib.sha256(lock_file.read_bytes() + " ".join(SYNC_OPTIONS).encode()).hexdigest()
 
 
 def venv_python(venv: Path = VENV) -> Path:
@@ -153,7 +159,7 @@ def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
                     uv,
                     "pip",
                     "sync",
-                    "--require-hashes",
+                    *SYNC_OPTIONS,
                     "--python",
                     str(venv_python(venv)),
                     str(lock_file),
