@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
 from hangar.paths import INFRA_DIR, NODE_BIN, ROOT
+from hangar.watcher import AwsClients, watching
 
 LOCAL_STAGE = "local"
 LOCALSTACK_ACCOUNT = "000000000000"
@@ -249,7 +251,11 @@ def cdk_deploy(target: Target, assembly: Path, stack: str) -> dict[str, str]:
     """Deploy one of the stage's stacks from the synthesized assembly; returns its outputs."""
     outputs_file = assembly.parent / f"{stack}-outputs.json"
     command = cdk_deploy_command(target, assembly, stack, outputs_file)
-    run_cdk(target, command, f"cdk deploy {target.stack_path(stack)} failed")
+    clients = AwsClients.connect(region=target.region, endpoint=target.endpoint)
+    # cdk prints the stack's events; the watcher adds what ECS and the load balancer say about
+    # failing tasks, and stops a deploy that cannot succeed instead of letting it hang for hours.
+    with watching(clients, [target.stack_name(stack)], since=datetime.now(UTC), show_events=False):
+        run_cdk(target, command, f"cdk deploy {target.stack_path(stack)} failed")
     content = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
     return dict(content.get(target.stack_name(stack), {}))
 

@@ -24,6 +24,7 @@ from hangar.localstack_endpoint import configured_endpoint, is_healthy
 from hangar.locks import exclusive
 from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, NODE_BIN, ROOT, STATE_DIR
 from hangar.stack_events import describe_failures
+from hangar.watcher import AwsClients, watching
 
 # The same names as infra/hangar_infra/config.py STAGES (a test keeps them equal); kept here so the
 # CLI validates input without importing the CDK (seconds of jsii start-up).
@@ -217,7 +218,10 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     # LocalStack stamps events with its own clock; a minute of slack covers skew and rounding.
     started = datetime.now(UTC) - timedelta(minutes=1)
     OUTPUTS_FILE.unlink(missing_ok=True)
-    with step(f"cdk deploy stage local into {endpoint}"):
+    clients = AwsClients.connect(region=DEFAULT_REGION, endpoint=endpoint)
+    # cdk prints the events; the watcher reads ECS too where LocalStack emulates it (Pro).
+    watch = watching(clients, stack_names(LOCAL_STAGE), since=started, show_events=False)
+    with step(f"cdk deploy stage local into {endpoint}"), watch:
         try:
             _run_cdk(
                 [

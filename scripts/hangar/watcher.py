@@ -41,7 +41,7 @@ from typing import Any, Literal
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar.aws_clients import CLIENT_CONFIG
+from hangar.aws_clients import CLIENT_CONFIG, aws_client
 from hangar.ecs_diagnosis import Diagnosis, ServiceProbe
 
 # Reasons CloudFormation gives to resources it stopped because *another* resource failed.
@@ -67,6 +67,12 @@ class AwsClients:
             return session.client(name, endpoint_url=endpoint_url, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
         return cls(client("cloudformation"), client("ecs"), client("elbv2"), client("logs"))
+
+    @classmethod
+    def connect(cls, *, region: str, endpoint: str | None = None) -> "AwsClients":
+        """Clients for AWS itself, or for LocalStack (with its fake credentials) at `endpoint`."""
+        services = ("cloudformation", "ecs", "elbv2", "logs")
+        return cls(*(aws_client(name, region=region, endpoint=endpoint) for name in services))
 
 
 @dataclass(frozen=True)
@@ -194,8 +200,10 @@ class StackWatcher:
         on_line: Line,
         on_create_failure: Literal["delete", "wait"],
         gave_up: threading.Event,
+        show_events: bool = True,
     ) -> None:
         self.clients = clients
+        self.show_events = show_events
         self.since = since.astimezone()  # a naive datetime means local time
         self.thresholds = thresholds
         self.on_line = on_line
@@ -227,7 +235,8 @@ class StackWatcher:
         return self._operation_ended()
 
     def _handle(self, stream: _EventStream, event: dict[str, Any]) -> None:
-        self.on_line(stream.line(event))
+        if self.show_events:
+            self.on_line(stream.line(event))
         status, kind = event["ResourceStatus"], event["ResourceType"]
         physical = event.get("PhysicalResourceId") or ""
         if (
@@ -370,10 +379,13 @@ def watch_stack(
     stop: threading.Event | None = None,
     on_create_failure: Literal["delete", "wait"] = "delete",
     gave_up: threading.Event | None = None,
+    show_events: bool = True,
 ) -> WatchResult:
     """Stream `stack_name`'s events from `since` until its operation ends or `stop` is set.
 
-    `gave_up`, if given, is set when the watcher stops the stack's operation.
+    `gave_up`, if given, is set when the watcher stops the stack's operation. `show_events=False`
+    leaves the event lines to a caller that prints them already (`cdk deploy`); the ECS diagnosis
+    and the failure summary are printed either way.
     """
     if isinstance(clients, boto3.Session):
         clients = AwsClients.from_session(clients)
@@ -386,6 +398,7 @@ def watch_stack(
         on_line=on_line,
         on_create_failure=on_create_failure,
         gave_up=gave_up or threading.Event(),
+        show_events=show_events,
     )
     stop = stop or threading.Event()
     while True:
@@ -415,6 +428,7 @@ def watching(
     thresholds: Thresholds | None = None,
     on_line: Line = print,
     on_create_failure: Literal["delete", "wait"] = "delete",
+    show_events: bool = True,
 ) -> Iterator[Watch]:
     """Watch `stack_names` in background threads while the block runs (e.g. `cdk deploy`)."""
     if isinstance(clients, boto3.Session):
@@ -438,6 +452,7 @@ def watching(
                 stop=stop,
                 on_create_failure=on_create_failure,
                 gave_up=watch.gave_up,
+                show_events=show_events,
             )
         except (ClientError, BotoCoreError) as error:
             # The deploy itself goes on; only its commentary stops.
