@@ -42,11 +42,11 @@ shell: setup ## Django shell in the dev environment
 manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
 	$(HANGAR) manage $(ARGS)
 
-test: setup ## Run every test layer: unit, infra, integration (LocalStack), e2e (containers)
-	$(UV) run --frozen pytest
+test: setup ## Run every test layer: unit, infra, integration (LocalStack), e2e (containers); app/ coverage ≥ 85 %
+	$(UV) run --frozen pytest --cov
 
-test-unit: setup ## Unit tests only (no network)
-	$(UV) run --frozen pytest tests/unit
+test-unit: setup ## Unit tests only (no network), with app/ coverage ≥ 85 %
+	$(UV) run --frozen pytest tests/unit --cov
 
 test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 	$(UV) run --frozen pytest tests/infra

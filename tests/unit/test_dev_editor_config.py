@@ -40,12 +40,16 @@ def compose() -> dict[str, Any]:
     return dict(yaml.safe_load(COMPOSE.read_text()))
 
 
+# The bind mount's source: the checkout, unless HANGAR_SOURCE_DIR points elsewhere (the e2e tests).
+CHECKOUT_SOURCES = {".", "./", "${HANGAR_SOURCE_DIR:-.}"}
+
+
 def source_mount(compose: dict[str, Any]) -> str:
-    """Where compose's web service mounts the checkout (the `./` bind mount)."""
+    """Where compose's web service mounts the checkout (by default; see CHECKOUT_SOURCES)."""
     for volume in compose["services"]["web"]["volumes"]:
-        source, _, target = str(volume).partition(":")
-        if source in {".", "./"}:
-            return target.split(":")[0]
+        source, _, target = str(volume).rpartition(":")
+        if source in CHECKOUT_SOURCES:
+            return target
     raise AssertionError("compose.yaml's web service does not bind-mount the checkout")
 
 
