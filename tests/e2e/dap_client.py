@@ -132,20 +132,35 @@ def attach(
     return session
 
 
+NUDGE_SECONDS = 5.0
+
+
 def attach_subprocess(
     parent: DapSession,
     breakpoints: dict[str, list[int]],
     alive: Callable[[int], bool] | None = None,
+    nudge: Callable[[], object] | None = None,
+    timeout: float = 120.0,
 ) -> DapSession:
     """Wait for the adapter to announce a live debugged subprocess, then attach to it.
 
     A server process can be replaced before we get to it (a second file change restarts it
     again); the adapter still announces it, so announcements of exited processes are skipped.
     `alive` tells whether a debuggee pid still runs; the default looks on this host, a debuggee
-    in a container needs a look inside its pid namespace.
+    in a container needs a look inside its pid namespace. `nudge` (saving the file again) runs
+    every few seconds while nothing is announced: right after a request, django-watchfiles may be
+    re-registering its watches, and a save in that moment goes unseen.
     """
+    deadline = time.monotonic() + timeout
     while True:
-        announced = parent.wait_event("debugpyAttach", timeout=120)["body"]
+        wait = NUDGE_SECONDS if nudge else timeout
+        try:
+            announced = parent.wait_event("debugpyAttach", timeout=wait)["body"]
+        except DapError:
+            if nudge is None or time.monotonic() > deadline:
+                raise
+            nudge()
+            continue
         pid = int(announced["subProcessId"])
         if not (alive or _alive)(pid):
             continue

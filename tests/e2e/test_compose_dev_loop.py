@@ -158,7 +158,7 @@ def test_a_breakpoint_hits_in_the_container_before_and_after_a_hot_reload(
         assert hit_breakpoint(first, stack, view, line) in {200, 503}
 
         view.touch()  # a save without changes: enough for the reloader, nothing to undo
-        second = attach_subprocess(reloader, breakpoints, alive)
+        second = attach_subprocess(reloader, breakpoints, alive, nudge=view.touch)
         sessions.append(second)
         assert second.process_id != first.process_id, "the server was not restarted"
         assert hit_breakpoint(second, stack, view, line) in {200, 503}

@@ -115,7 +115,7 @@ def test_breakpoint_hits_before_and_after_a_hot_reload(host_dev: HostDev) -> Non
         assert hit_breakpoint(first, host_dev, line)["status"] == 200
 
         VIEW_FILE.touch()  # a save without changes: enough for the reloader, nothing to undo
-        second = attach_subprocess(reloader, breakpoints)
+        second = attach_subprocess(reloader, breakpoints, nudge=VIEW_FILE.touch)
         sessions.append(second)
         assert second.process_id != first.process_id, "the server was not restarted"
         assert hit_breakpoint(second, host_dev, line)["status"] == 200

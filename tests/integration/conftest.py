@@ -132,15 +132,23 @@ def _testcontainer(env: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def deployed_stack(localstack_endpoint: str) -> Iterator[dict[str, str]]:
+def deployed_stack(
+    localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     # Imported here so that LocalStack-only tests run even while the CDK tooling is unavailable.
     from hangar.infra import deploy_local
+    from hangar.paths import LOCAL_ENV_FILE
 
     try:
         outputs = deploy_local(localstack_endpoint)
     except HangarError as error:
         pytest.fail(f"deploying the local stage into {localstack_endpoint} failed: {error}")
+    # The env file exactly as this deploy wrote it: other deploys in the session (the e2e stack)
+    # rewrite .hangar/local.env for their own LocalStack.
+    env_file = tmp_path_factory.mktemp("deployed-stack") / "local.env"
+    env_file.write_bytes(LOCAL_ENV_FILE.read_bytes())
     with pytest.MonkeyPatch.context() as env:
         for key, value in outputs.items():
             env.setenv(key, value)
+        env.setenv("HANGAR_ENV_FILE", str(env_file))
         yield outputs

@@ -19,7 +19,6 @@ from django.tasks import TaskResultStatus
 from django.tasks.signals import task_finished
 
 from documents.models import Document
-from hangar.paths import LOCAL_ENV_FILE
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -38,10 +37,9 @@ TIMEOUTS = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2
 
 
 @pytest.fixture
-def app_on_stack(deployed_stack, settings, monkeypatch):
-    """Django configured by its own settings module from the env file deploy-local wrote."""
-    assert LOCAL_ENV_FILE.exists(), "deploy-local did not write the env file the app reads"
-    monkeypatch.setenv("HANGAR_ENV_FILE", str(LOCAL_ENV_FILE))
+def app_on_stack(deployed_stack, settings):
+    """Django configured by its own settings module from the env file deploy-local wrote
+    (HANGAR_ENV_FILE: deployed_stack's copy of it, as this session's deploy wrote it)."""
     evaluated = runpy.run_path(str(SETTINGS_FILE))
     for name in AWS_SETTINGS:
         setattr(settings, name, evaluated[name])

@@ -4,13 +4,14 @@ there; tests/infra checks them in the synthesized templates.)
 """
 
 import json
+import os
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from hangar import infra
-from hangar.paths import LOCAL_ENV_FILE
 from hangar_infra.config import STAGES
 from hangar_infra.stage import stack_names
 
@@ -41,9 +42,10 @@ def outputs(aws) -> dict[str, str]:
 
 
 def test_the_env_file_the_app_reads_holds_the_stacks_outputs(deployed_stack, outputs):
+    # deploy-local wrote .hangar/local.env; deployed_stack keeps this deploy's copy of it.
     written = dict(
         line.split("=", 1)
-        for line in LOCAL_ENV_FILE.read_text().splitlines()
+        for line in Path(os.environ["HANGAR_ENV_FILE"]).read_text().splitlines()
         if line and not line.startswith("#")
     )
     assert written == deployed_stack
