@@ -13,6 +13,7 @@ need a service the free LocalStack does not emulate (ECR, ECS, ELBv2) are skippe
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import re
@@ -479,7 +480,7 @@ def http_get(url: str) -> tuple[int | None, str]:
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+    except (OSError, http.client.HTTPException) as error:
         return None, str(getattr(error, "reason", error))
 
 

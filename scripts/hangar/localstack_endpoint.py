@@ -1,5 +1,6 @@
 """Where LocalStack should answer, and whether it does."""
 
+import http.client
 import json
 import os
 import urllib.error
@@ -65,8 +66,8 @@ def _get_json(url: str, timeout: float) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http URL built by parse_endpoint
             body = json.load(response)
-    except (OSError, ValueError):
-        # Refused, reset, timed out, an HTTP error status or a non-JSON body: not LocalStack.
+    except (OSError, http.client.HTTPException, ValueError):
+        # Refused, reset, cut off, timed out, an HTTP error or a non-JSON body: not LocalStack.
         return None
     return body if isinstance(body, dict) else None
 

@@ -7,6 +7,7 @@ server answers with it: file save → reloader notices → new server process �
 StatReloader, for comparison; `debug=True` also runs the server under debugpy as `make dev` does.
 """
 
+import http.client
 import os
 import shutil
 import signal
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -80,7 +80,8 @@ def _get(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local URL
             return str(response.read().decode())
-    except (OSError, urllib.error.URLError):
+    except (OSError, http.client.HTTPException):
+        # Refused, reset, or cut off mid-response while the server restarts: no answer yet.
         return None
 
 

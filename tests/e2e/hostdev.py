@@ -1,5 +1,6 @@
 """Helpers for the host-mode dev-server tests: free ports, waiting for them, plain HTTP."""
 
+import http.client
 import socket
 import time
 import urllib.error
@@ -37,7 +38,7 @@ def wait_http(url: str, timeout: float = 60.0) -> tuple[int, str]:
     while True:
         try:
             return get(url, timeout=5)
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
