@@ -99,7 +99,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 # gthread workers: WEB_CONCURRENCY processes × 4 threads; keep-alive above the ALB's 60 s idle
-# timeout so the ALB never reuses a connection gunicorn already closed (sporadic 502s).
+# timeout so the ALB never reuses a connection gunicorn already closed (sporadic 502s). No gunicorn
+# access log: config.request_log already writes one JSON line per request (with its request id),
+# and a second, plain-text line per request (and per ALB health check) would break that contract.
 CMD ["gunicorn", "config.wsgi", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--threads=4", \
      "--timeout=30", "--graceful-timeout=25", "--keep-alive=65", "--worker-tmp-dir=/dev/shm", \
-     "--max-requests=2000", "--max-requests-jitter=200", "--access-logfile=-"]
+     "--max-requests=2000", "--max-requests-jitter=200"]

@@ -60,7 +60,7 @@ test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot rel
 lint: setup ## ruff (lint + format check), mypy, hadolint, and actionlint/zizmor/schema checks on .github
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy app scripts
+	$(UV) run --frozen mypy app scripts infra
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 

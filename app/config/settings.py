@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from config import aws, environment
+from config import environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BASE_DIR.parent
@@ -121,19 +121,14 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=REPO_ROOT / ".hangar" / "medi
 MEDIA_URL = "media/"
 if DOCUMENTS_BUCKET:
     default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # S3 with the timeouts of every other AWS client in the app.
+        "BACKEND": "config.storage.DocumentStorage",
         "OPTIONS": {
             "bucket_name": DOCUMENTS_BUCKET,
             "region_name": AWS_REGION,
             "endpoint_url": AWS_ENDPOINT_URL or None,
             # The bucket enforces owner-only objects; sending an ACL would be rejected.
             "default_acl": None,
-            "client_config": aws.client_config(
-                endpoint_url=AWS_ENDPOINT_URL or None,
-                connect_timeout=AWS_CONNECT_TIMEOUT,
-                read_timeout=AWS_READ_TIMEOUT,
-                max_attempts=AWS_MAX_ATTEMPTS,
-            ),
         },
     }
 else:

@@ -9,6 +9,7 @@ StatReloader, for comparison; `debug=True` also runs the server under debugpy as
 
 import http.client
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,7 +28,8 @@ from hangar.debug_server import ServerAddress, runserver_command
 from hangar.paths import ROOT
 
 RELOADERS = ("watchfiles", "stat")
-SETTLE_SECONDS = 2.0  # longer than StatReloader's 1 s tick
+STAT_TICK_SECONDS = 1.0  # django.utils.autoreload.StatReloader.SLEEP_TIME
+SETTLE_SECONDS = 2.0  # longer than a tick
 PROBE_PATH = "/__reload_probe__"
 PROBE_VIEW = """from django.http import HttpResponse
 
@@ -110,8 +112,10 @@ class ProbeServer:
         """Save a new token into the view module and return the seconds until it is served."""
         # Each new server imports urls.py (and so the probe view) on its first request; the
         # reloaders add newly imported files to their watch set on their next tick, and a change
-        # saved before that would go unnoticed. Not part of the measured time.
-        time.sleep(SETTLE_SECONDS)
+        # saved before that would go unnoticed. Not part of the measured time. The random part
+        # puts the save at a random point of StatReloader's 1 s tick: after a fixed pause every
+        # save landed at the same phase (just before a tick) and the comparison measured nothing.
+        time.sleep(SETTLE_SECONDS + random.uniform(0, STAT_TICK_SECONDS))  # noqa: S311 - not crypto
         token = uuid.uuid4().hex
         (self.app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
         return self.wait_for(token, timeout)

@@ -83,5 +83,19 @@ def test_healthcheck_passes_and_healthz_ignores_the_host_header(runtime_image: s
             docker("inspect", "--format", "{{json .State.Health}}", container).stdout
         )
         assert health_log["Log"][-1]["ExitCode"] == 0
+
+        # Any other request is logged once, as one JSON line (no second access-log line).
+        static = f"http://{address}/static/admin/css/base.css"
+        headers = {"Host": "app.example.com", "X-Forwarded-Proto": "https"}
+        assert http(static, headers=headers)[0] == 200
+        logs = docker("logs", container, check=False)
+        lines = [
+            line
+            for line in (logs.stdout + logs.stderr).splitlines()
+            if "/static/admin/css/base.css" in line
+        ]
+        assert len(lines) == 1, "one log line per request, found:\n" + "\n".join(lines)
+        record = json.loads(lines[0])
+        assert (record["path"], record["status"]) == ("/static/admin/css/base.css", 200)
     finally:
         docker("rm", "--force", "--volumes", container, check=False)

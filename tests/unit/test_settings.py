@@ -103,11 +103,13 @@ def test_development_defaults_announce_themselves(tmp_path):
 
 def test_configured_services_replace_the_fallbacks(tmp_path):
     script = (
-        "from django.conf import settings as s; o = s.STORAGES['default']['OPTIONS']; "
-        "c = o['client_config']; "
-        "print(s.STORAGES['default']['BACKEND'], o['bucket_name'], o['endpoint_url'], "
-        "c.connect_timeout, c.s3['addressing_style'], s.TASKS['default']['BACKEND'], "
-        "'django_watchfiles' in s.INSTALLED_APPS)"
+        "import sys; from django.conf import settings as s; "
+        "print('botocore' in sys.modules); "
+        "from django.core.files.storage import default_storage as d; "
+        "c = d.client_config; "
+        "print(s.STORAGES['default']['BACKEND'], d.bucket_name, d.endpoint_url, "
+        "c.connect_timeout, c.read_timeout, c.s3['addressing_style'], "
+        "s.TASKS['default']['BACKEND'], 'django_watchfiles' in s.INSTALLED_APPS)"
     )
 
     result = manage(
@@ -125,10 +127,12 @@ def test_configured_services_replace_the_fallbacks(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "storages.backends.s3.S3Storage",
+        "False",  # the settings alone import no AWS SDK: it costs every process start
+        "config.storage.DocumentStorage",
         "docs",
         "http://127.0.0.1:4566",
         "2.0",
+        "10.0",
         "path",
         "sqs_tasks.backend.SQSBackend",
         "True",

@@ -4,7 +4,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.nag import acknowledge
@@ -59,7 +59,7 @@ class Database(Construct):
         self.instance.node.add_dependency(log_group)
         # The attachment writes host, port and dbname into the secret; tasks read them at start.
         assert self.instance.secret is not None
-        self.connection_details_ready: Construct = self.instance.secret
+        self.connection_details_ready: IDependable = self.instance.secret
         acknowledge(
             self.instance,
             "AwsSolutions-RDS11",

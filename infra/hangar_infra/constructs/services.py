@@ -19,16 +19,78 @@ MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 HEALTH_CHECK_PATH = "/healthz"
 
 
-def _deployment_safety() -> dict[str, object]:
-    """A deploy that cannot get healthy tasks rolls back, not hangs; capacity never dips."""
-    return {
-        "circuit_breaker": ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-        "min_healthy_percent": 100,
-        "max_healthy_percent": 200,
-    }
+def _app_task_definition(
+    scope: Construct,
+    *,
+    runtime: AppRuntime,
+    task_role: iam.IRole,
+    cpu: int,
+    memory_mib: int,
+    command: list[str] | None,
+    log_prefix: str,
+    port: int | None = None,
+) -> ecs.FargateTaskDefinition:
+    """A task definition (`scope`/TaskDefinition) running the one app container."""
+    task_definition = ecs.FargateTaskDefinition(
+        scope, "TaskDefinition", cpu=cpu, memory_limit_mib=memory_mib, task_role=task_role
+    )
+    runtime.add_container(task_definition, command=command, log_prefix=log_prefix, port=port)
+    return task_definition
 
 
-class WebService(Construct):
+class AppService(Construct):
+    """A Fargate service running the app container, placed and deployed like every other one.
+
+    WebService and WorkerService add only what differs: the load balancer or the scaling.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: ecs.ICluster,
+        runtime: AppRuntime,
+        task_role: iam.IRole,
+        security_group: ec2.ISecurityGroup,
+        network: Network,
+        cpu: int,
+        memory_mib: int,
+        desired_count: int,
+        command: list[str] | None,
+        log_prefix: str,
+        port: int | None = None,
+        health_check_grace_period: Duration | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.task_definition = _app_task_definition(
+            self,
+            runtime=runtime,
+            task_role=task_role,
+            cpu=cpu,
+            memory_mib=memory_mib,
+            command=command,
+            log_prefix=log_prefix,
+            port=port,
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=desired_count,
+            security_groups=[security_group],
+            vpc_subnets=network.task_subnets,
+            assign_public_ip=network.assign_public_ip,
+            health_check_grace_period=health_check_grace_period,
+            # A deploy that cannot get healthy tasks rolls back, not hangs; capacity never dips.
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+        )
+
+
+class WebService(AppService):
     def __init__(
         self,
         scope: Construct,
@@ -42,27 +104,22 @@ class WebService(Construct):
         security_group: ec2.ISecurityGroup,
         network: Network,
     ) -> None:
-        super().__init__(scope, id)
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            cpu=config.web_cpu,
-            memory_limit_mib=config.web_memory_mib,
-            task_role=task_role,
-        )
-        runtime.add_container(self.task_definition, command=None, log_prefix="web", port=WEB_PORT)
-        self.service = ecs.FargateService(
-            self,
-            "Service",
+        super().__init__(
+            scope,
+            id,
             cluster=cluster,
-            task_definition=self.task_definition,
+            runtime=runtime,
+            task_role=task_role,
+            security_group=security_group,
+            network=network,
+            cpu=config.web_cpu,
+            memory_mib=config.web_memory_mib,
             desired_count=config.web_desired_count,
-            security_groups=[security_group],
-            vpc_subnets=network.task_subnets,
-            assign_public_ip=network.assign_public_ip,
+            command=None,
+            log_prefix="web",
+            port=WEB_PORT,
             # Time for gunicorn to boot before failed health checks count against a new task.
             health_check_grace_period=Duration.seconds(config.health_check_grace_seconds),
-            **_deployment_safety(),  # type: ignore[arg-type]
         )
         self.target_group = listener.add_targets(
             "Web",
@@ -82,7 +139,7 @@ class WebService(Construct):
         )
 
 
-class WorkerService(Construct):
+class WorkerService(AppService):
     def __init__(
         self,
         scope: Construct,
@@ -96,25 +153,19 @@ class WorkerService(Construct):
         security_group: ec2.ISecurityGroup,
         network: Network,
     ) -> None:
-        super().__init__(scope, id)
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            cpu=config.worker_cpu,
-            memory_limit_mib=config.worker_memory_mib,
-            task_role=task_role,
-        )
-        runtime.add_container(self.task_definition, command=WORKER_COMMAND, log_prefix="worker")
-        self.service = ecs.FargateService(
-            self,
-            "Service",
+        super().__init__(
+            scope,
+            id,
             cluster=cluster,
-            task_definition=self.task_definition,
+            runtime=runtime,
+            task_role=task_role,
+            security_group=security_group,
+            network=network,
+            cpu=config.worker_cpu,
+            memory_mib=config.worker_memory_mib,
             desired_count=config.worker_min_count,
-            security_groups=[security_group],
-            vpc_subnets=network.task_subnets,
-            assign_public_ip=network.assign_public_ip,
-            **_deployment_safety(),  # type: ignore[arg-type]
+            command=WORKER_COMMAND,
+            log_prefix="worker",
         )
         scaling = self.service.auto_scale_task_count(
             min_capacity=config.worker_min_count, max_capacity=config.worker_max_count
@@ -148,14 +199,15 @@ class MigrationTask(Construct):
         vpc: ec2.IVpc,
     ) -> None:
         super().__init__(scope, id)
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = _app_task_definition(
             self,
-            "TaskDefinition",
-            cpu=config.web_cpu,
-            memory_limit_mib=config.web_memory_mib,
+            runtime=runtime,
             task_role=task_role,
+            cpu=config.web_cpu,
+            memory_mib=config.web_memory_mib,
+            command=MIGRATE_COMMAND,
+            log_prefix="migrate",
         )
-        runtime.add_container(self.task_definition, command=MIGRATE_COMMAND, log_prefix="migrate")
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, description="One-off migration task"
         )
