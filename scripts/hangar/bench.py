@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 
 from hangar import docker, infra, localstack_host, reload_probe
-from hangar.bench_report import Figure, Target, render, repeat
+from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
@@ -731,10 +731,13 @@ def bench_command(args: argparse.Namespace) -> int:
     plan = Plan.make(args.quick)
     selected = [m for m in MEASUREMENTS if not args.only or m.name in args.only]
     bench = Bench(plan)
+    # Taken before measuring: the tree measured, not whatever it became during a long run.
+    commit = current_commit()
     with bench.cleanup:
         figures, not_measured, failed = run_measurements(bench, selected)
     report = render(
         figures,
+        commit=commit,
         command=reproduce_command(args.quick, args.only),
         runs=plan.runs,
         warmup=plan.warmup,

@@ -85,7 +85,13 @@ def _number(value: float) -> str:
 
 
 def render(
-    figures: list[Figure], *, command: str, runs: int, warmup: int, skipped: list[str]
+    figures: list[Figure],
+    *,
+    commit: str,
+    command: str,
+    runs: int,
+    warmup: int,
+    skipped: list[str],
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -93,7 +99,7 @@ def render(
         "Written by `make bench` (scripts/hangar/bench.py); do not edit by hand.",
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Commit: {current_commit()}",
+        f"- Commit: {commit}",
         f"- Machine: {machine_summary()}",
         f"- Reproduce: `{command}`",
         f"- Each figure: {runs} run(s) after {warmup} warm-up run(s), unless its notes say "

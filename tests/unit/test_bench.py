@@ -115,6 +115,7 @@ def test_render_lists_figures_and_what_was_not_measured() -> None:
     ]
     report = render(
         figures,
+        commit="abc1234",
         command="make bench",
         runs=3,
         warmup=1,
@@ -125,6 +126,7 @@ def test_render_lists_figures_and_what_was_not_measured() -> None:
         "| runtime /healthz: requests/s | 700 | 650 | 720 | req/s | ≥ 800 | **missed** |" in report
     )
     assert "empty" not in report
+    assert "- Commit: abc1234\n" in report
     assert "- Reproduce: `make bench`" in report
     assert "## Not measured in this run\n\n- LocalStack container start/stop: no Docker" in report
 
