@@ -83,8 +83,8 @@ localstack-logs: setup ## Print LocalStack's log (FOLLOW=1 to follow)
 aws: setup ## Run the AWS CLI against LocalStack, e.g. make aws ARGS="s3 ls"
 	$(HANGAR) aws $(ARGS)
 
-synth: setup ## Synthesize every stage (local, dev, staging, prod) into cdk.out
-	$(HANGAR) synth
+synth: setup ## Synthesize every stage (local, dev, staging, prod) into cdk.out (CERTIFICATE_ARN: HTTPS for non-local stages)
+	$(HANGAR) synth $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 deploy-local: setup ## Deploy the `local` stage into LocalStack and write its outputs to .hangar/local.env
 	$(HANGAR) deploy-local
@@ -92,8 +92,8 @@ deploy-local: setup ## Deploy the `local` stage into LocalStack and write its ou
 destroy-local: setup ## Destroy the `local` stage in LocalStack
 	$(HANGAR) destroy-local
 
-diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging
-	$(HANGAR) diff --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
+diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging [CERTIFICATE_ARN=<ACM ARN>]
+	$(HANGAR) diff --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk; each failure names its fix
 	$(HANGAR) doctor
@@ -101,8 +101,8 @@ doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS crede
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
 
-deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> (registry, image, migrations, service, smoke test)
-	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG))
+deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] (registry, image, migrations, service, smoke test)
+	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
 	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)

@@ -1,4 +1,7 @@
-"""CDK entry point: `cdk synth -c stage=<local|dev|staging|prod> [-c imageTag=<git sha>]`."""
+"""CDK entry point.
+
+`cdk synth -c stage=<local|dev|staging|prod> [-c imageTag=<git sha>] [-c certificateArn=<ACM ARN>]`
+"""
 
 import sys
 

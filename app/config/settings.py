@@ -162,15 +162,20 @@ else:
     fallbacks.append("tasks run inline (no TASKS_QUEUE_URL)")
 
 if PRODUCTION:
-    # The ALB terminates TLS and forwards plain HTTP with X-Forwarded-Proto.
+    # The ALB forwards plain HTTP with X-Forwarded-Proto (https when it terminated TLS).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Off only where no HTTPS listener exists (a container run locally with production settings).
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Whether the public entry point terminates TLS. The stack sets it per deploy: true with an
+    # HTTPS listener, false for a stage served over HTTP only (and for `make run-task`), where a
+    # redirect to https:// would reach nothing and Secure cookies would never come back.
+    HTTPS = env.bool("DJANGO_HTTPS", default=True)
+    SECURE_SSL_REDIRECT = HTTPS
+    SECURE_HSTS_SECONDS = (
+        env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365) if HTTPS else 0
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+    SECURE_HSTS_PRELOAD = HTTPS
+    SESSION_COOKIE_SECURE = HTTPS
+    CSRF_COOKIE_SECURE = HTTPS
 if fallbacks:
     environment.notice(f"using {'; '.join(fallbacks)}")
 

@@ -1,9 +1,10 @@
-"""Builds the CDK app for the stage named in context (`-c stage=`, `-c imageTag=`)."""
+"""Builds the CDK app for the stage named in context (`-c stage=`, `-c imageTag=`,
+`-c certificateArn=`)."""
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from hangar_infra.config import image_tag_for, stage_config
+from hangar_infra.config import certificate_arn_for, image_tag_for, stage_config
 from hangar_infra.stage import HangarStage
 
 
@@ -15,6 +16,7 @@ def build_stage(app: App) -> HangarStage:
     """
     config = stage_config(app.node.try_get_context("stage"))
     image_tag = image_tag_for(config, app.node.try_get_context("imageTag"))
-    stage = HangarStage(app, config=config, image_tag=image_tag)
+    certificate_arn = certificate_arn_for(config, app.node.try_get_context("certificateArn"))
+    stage = HangarStage(app, config=config, image_tag=image_tag, certificate_arn=certificate_arn)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stage

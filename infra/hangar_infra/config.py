@@ -1,9 +1,12 @@
-"""What may differ between stages: sizes, counts, retention, removal policy, domain — nothing else.
+"""What may differ between stages: sizes, counts, retention, removal policy, domain, whether HTTPS
+is mandatory — nothing else.
 
 Every stage builds the same resource graph from `StageConfig`; a value that changes *what* exists
-(rather than how big or how long it lives) does not belong here.
+(rather than how big or how long it lives) does not belong here. The one per-deploy choice that does
+change it, HTTPS, comes from context with the account-specific certificate (`certificate_arn_for`).
 """
 
+import re
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
@@ -13,10 +16,16 @@ LOCAL_STAGE = "local"
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
 LOCAL_IMAGE_TAG = "local"
+# An ACM certificate ARN: arn:<partition>:acm:<region>:<account>:certificate/<id>.
+CERTIFICATE_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):acm:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
+    r":certificate/(?P<id>[A-Za-z0-9-]+)$"
+)
+CERTIFICATE_ARN_FORM = "arn:aws:acm:<region>:<account>:certificate/<id>"
 
 
 class StageConfigError(ValueError):
-    """Bad stage selection or image tag; the message says what to pass instead."""
+    """Bad stage selection, image tag or certificate; the message says what to pass instead."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class StageConfig:
     queue_visibility_timeout_seconds: int
     health_check_grace_seconds: int
     domain: str | None = None
+    # The stage may not be deployed without an HTTPS listener (`-c certificateArn=`). The
+    # certificate itself is account-specific, so it comes from context, not from here.
+    requires_https: bool = False
     # Hosts the app answers besides the load balancer's DNS name and `domain` (local: the laptop).
     extra_allowed_hosts: tuple[str, ...] = ()
 
@@ -67,6 +79,8 @@ class StageConfig:
             raise StageConfigError(f"stage {self.name!r}: removal_policy is DESTROY or RETAIN")
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
+        if self.requires_https and self.name == LOCAL_STAGE:
+            raise StageConfigError("stage 'local' cannot require HTTPS: LocalStack has no ELBv2")
 
     @property
     def availability_zones(self) -> list[str]:
@@ -177,6 +191,7 @@ STAGES: dict[str, StageConfig] = {
         queue_visibility_timeout_seconds=300,
         health_check_grace_seconds=120,
         domain="hangar.example.com",
+        requires_https=True,
     ),
 }
 
@@ -205,3 +220,36 @@ def image_tag_for(config: StageConfig, image_tag: str | None) -> str:
             "imageTag 'latest' is not allowed: tags are immutable, pass the git SHA of the image"
         )
     return image_tag
+
+
+def certificate_arn_for(config: StageConfig, certificate_arn: str | None) -> str | None:
+    """The ACM certificate of the HTTPS listener, or None for a stage served over HTTP only."""
+    if certificate_arn in (None, ""):
+        if config.requires_https:
+            where = f" for {config.domain}" if config.domain else ""
+            raise StageConfigError(
+                f"stage {config.name!r} must serve HTTPS: pass -c certificateArn="
+                f"{CERTIFICATE_ARN_FORM.replace('<region>', config.region)} "
+                f"(an ACM certificate{where} in {config.region})"
+            )
+        return None
+    assert certificate_arn is not None
+    if config.name == LOCAL_STAGE:
+        raise StageConfigError(
+            "stage 'local' cannot take -c certificateArn: LocalStack (free) has no ELBv2, so the "
+            "local stage serves HTTP only; drop the certificate"
+        )
+    match = CERTIFICATE_ARN_PATTERN.fullmatch(certificate_arn)
+    if match is None:
+        raise StageConfigError(
+            f"certificateArn {certificate_arn!r} is not an ACM certificate ARN; expected "
+            f"{CERTIFICATE_ARN_FORM}, e.g. arn:aws:acm:{config.region}:123456789012:certificate/"
+            "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+        )
+    if match["region"] != config.region:
+        raise StageConfigError(
+            f"certificateArn {certificate_arn!r} is in {match['region']}, but stage "
+            f"{config.name!r} deploys to {config.region}: a load balancer can only use an ACM "
+            f"certificate of its own region; request or import one in {config.region}"
+        )
+    return certificate_arn

@@ -14,7 +14,14 @@ def stack_names(stage: str) -> tuple[str, str]:
 
 
 class HangarStage(Stage):
-    def __init__(self, scope: Construct, *, config: StageConfig, image_tag: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: StageConfig,
+        image_tag: str,
+        certificate_arn: str | None = None,
+    ) -> None:
         env = Environment(account=config.account, region=config.region)
         super().__init__(scope, f"hangar-{config.name}", env=env)
         registry_name, service_name = stack_names(config.name)
@@ -25,6 +32,7 @@ class HangarStage(Stage):
             config=config,
             repository=self.registry.repository,
             image_tag=image_tag,
+            certificate_arn=certificate_arn,
             stack_name=service_name,
         )
         # No service before its image: the repository (and the image pushed into it) come first.

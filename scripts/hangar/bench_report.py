@@ -96,7 +96,8 @@ def render(
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (scripts/hangar/bench.py); do not edit by hand.",
+        "Written by `make bench` (scripts/hangar/bench.py); do not edit by hand. What the missed "
+        "targets are made of: [performance.md](performance.md).",
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Commit: {commit}",

@@ -7,6 +7,10 @@
 4. deploy the service stack with `-c imageTag=<tag>` (ECS's circuit breaker rolls back a bad one);
 5. smoke-test /healthz and /readyz through the load balancer.
 
+`--certificate-arn` (or CERTIFICATE_ARN) gives the load balancer an HTTPS listener with that ACM
+certificate (`-c certificateArn=`); without it the stage is served over HTTP only, which the `prod`
+stage refuses.
+
 Against LocalStack (`--local` or LOCALSTACK_ENDPOINT) the same steps run with cdklocal; those that
 need a service the free LocalStack does not emulate (ECR, ECS, ELBv2) are skipped, saying so.
 """
@@ -22,6 +26,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -45,6 +50,10 @@ from hangar.paths import INFRA_DIR, NODE_BIN, ROOT
 from hangar.watcher import AwsClients, watching
 
 LOCAL_STAGE = "local"
+# Stages that may not be deployed without a certificate: the stages whose StageConfig has
+# `requires_https` (infra/hangar_infra/config.py; a test keeps the two equal). Kept here so the CLI
+# refuses before anything runs, without importing the CDK.
+HTTPS_REQUIRED_STAGES = ("prod",)
 LOCALSTACK_ACCOUNT = "000000000000"
 # Docker's own rule for a tag: anything else would fail late inside buildx with a worse message.
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -71,6 +80,8 @@ class Target:
     image_tag: str
     region: str
     endpoint: str | None  # LocalStack gateway; None means real AWS
+    # ACM certificate of the HTTPS listener; None serves the stage over HTTP only.
+    certificate_arn: str | None = None
 
     @property
     def local(self) -> bool:
@@ -112,6 +123,25 @@ def resolve_image_tag(stage: str, image_tag: str | None, *, local: bool) -> str:
             hint="use the 40-character git SHA of the commit to deploy",
         )
     return image_tag
+
+
+def resolve_certificate_arn(stage: str, certificate_arn: str | None) -> str | None:
+    """The certificate to pass as context; the CDK app checks its form (one place for that rule)."""
+    certificate_arn = (certificate_arn or "").strip() or None
+    if certificate_arn is None and stage in HTTPS_REQUIRED_STAGES:
+        raise HangarError(
+            f"stage {stage!r} must serve HTTPS and no certificate was given.",
+            hint=f"pass the ACM certificate of the stage's domain: make deploy STAGE={stage} "
+            "IMAGE_TAG=<git sha> CERTIFICATE_ARN=arn:aws:acm:<region>:<account>:certificate/<id> "
+            "(in GitHub Actions: the CERTIFICATE_ARN variable of the environment)",
+        )
+    if certificate_arn is not None and stage == LOCAL_STAGE:
+        raise HangarError(
+            "the local stage cannot use a certificate: LocalStack (free) has no load balancer, "
+            "so the local stage serves HTTP only.",
+            hint="unset CERTIFICATE_ARN (or drop --certificate-arn) for STAGE=local",
+        )
+    return certificate_arn
 
 
 def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
@@ -197,17 +227,11 @@ def cdk_cli(target: Target) -> str:
 
 
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
-    return [
-        cdk_cli(target),
-        "synth",
-        "-c",
-        f"stage={target.stage}",
-        "-c",
-        f"imageTag={target.image_tag}",
-        "--output",
-        str(assembly),
-        "--quiet",
-    ]
+    """Every context value goes in here: both stacks are deployed from this one assembly."""
+    context = ["-c", f"stage={target.stage}", "-c", f"imageTag={target.image_tag}"]
+    if target.certificate_arn:
+        context += ["-c", f"certificateArn={target.certificate_arn}"]
+    return [cdk_cli(target), "synth", *context, "--output", str(assembly), "--quiet"]
 
 
 def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:
@@ -468,8 +492,21 @@ def smoke_test(
                 raise Skipped(f"{url} does not answer: LocalStack (free) does not emulate ELBv2")
             raise HangarError(
                 f"smoke test failed: GET {url} answered {problem}",
-                hint="/readyz names the dependency that is down; the ECS service events say more",
+                hint=smoke_test_hint(service_outputs),
             )
+
+
+def smoke_test_hint(service_outputs: Mapping[str, str]) -> str:
+    hint = "/readyz names the dependency that is down; the ECS service events say more"
+    host = urllib.parse.urlsplit(service_outputs["ServiceUrl"]).hostname
+    load_balancer = service_outputs.get("LoadBalancerDnsName")
+    if host and load_balancer and host != load_balancer.lower():
+        # With HTTPS the URL is the stage's domain, which only DNS connects to the load balancer.
+        hint += (
+            f". {host} must resolve to the load balancer: create a CNAME (or alias) record "
+            f"{host} → {load_balancer}, then deploy again"
+        )
+    return hint
 
 
 def http_get(url: str) -> tuple[int | None, str]:
@@ -523,7 +560,10 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
             "3/5 Run the migrations with the new image",
             lambda: run_migrations(target, deployed_outputs(target, "Service"), image),
         )
-    with step(f"4/5 Deploy {target.stack_path('Service')} with imageTag={target.image_tag}"):
+    listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
+    with step(
+        f"4/5 Deploy {target.stack_path('Service')} with imageTag={target.image_tag}, {listener}"
+    ):
         service = cdk_deploy(target, assembly, "Service")
     if image and first_deploy:
         skippable(
@@ -537,6 +577,7 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         "stage": target.stage,
         "image tag": target.image_tag,
         "image": image or "not pushed (see step 2)",
+        "certificate": target.certificate_arn or "none: HTTP only",
         "url": service.get("ServiceUrl", ""),
     }
 
@@ -559,9 +600,17 @@ def run_deploy(args: argparse.Namespace) -> int:
         image_tag=resolve_image_tag(args.stage, args.image_tag, local=endpoint is not None),
         region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
         endpoint=endpoint,
+        certificate_arn=resolve_certificate_arn(args.stage, args.certificate_arn),
     )
     where = f"LocalStack at {endpoint}" if endpoint else f"AWS {target.region}"
     info(f"Deploying stage {target.stage} with image tag {target.image_tag} to {where}")
+    if target.certificate_arn:
+        info(f"HTTPS on the load balancer with certificate {target.certificate_arn}")
+    elif target.stage != LOCAL_STAGE:
+        warn(
+            f"no certificate (CERTIFICATE_ARN): stage {target.stage} is served over HTTP only, "
+            "and the app is told so (no HTTPS redirect, no Secure cookies)"
+        )
     summary = deploy(target)
     write_github_summary(summary, os.environ)
     info(f"Deployed {target.stage} ({target.image_tag}): {summary['url'] or 'no service URL'}")
@@ -579,6 +628,12 @@ def register(subparsers: Any) -> None:
         "--image-tag",
         default=os.environ.get("IMAGE_TAG") or None,
         help="immutable image tag, the git SHA (default: $IMAGE_TAG); required except for local",
+    )
+    parser.add_argument(
+        "--certificate-arn",
+        default=os.environ.get("CERTIFICATE_ARN") or None,
+        help="ACM certificate ARN for an HTTPS listener (default: $CERTIFICATE_ARN); without it "
+        "the stage is served over HTTP only. Required for prod, refused for local",
     )
     parser.add_argument(
         "--local",

@@ -7,6 +7,7 @@ outputs, as the app's environment variables, to .hangar/local.env and returns th
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -30,6 +31,13 @@ from hangar.watcher import AwsClients, watching
 # CLI validates input without importing the CDK (seconds of jsii start-up).
 STAGES = ("local", "dev", "staging", "prod")
 LOCAL_STAGE = "local"
+# Stages whose StageConfig has `requires_https` (a test keeps them equal, like STAGES).
+HTTPS_REQUIRED_STAGES = ("prod",)
+# `hangar synth` checks the templates; it deploys nothing, so a stage that cannot synthesize without
+# a certificate gets this well-formed stand-in when none is given (and says so).
+PLACEHOLDER_CERTIFICATE_ARN = (
+    f"arn:aws:acm:{DEFAULT_REGION}:000000000000:certificate/00000000-0000-0000-0000-000000000000"
+)
 LOCALSTACK_ACCOUNT = "000000000000"
 ASSEMBLY_DIR = ROOT / "cdk.out"
 OUTPUTS_FILE = LOCAL_ENV_FILE.parent / "local-outputs.json"
@@ -112,11 +120,23 @@ def _cli(local: bool) -> str:
     return str(cli)
 
 
-def _context(stage: str, image_tag: str | None) -> list[str]:
+def _context(stage: str, image_tag: str | None, certificate_arn: str | None = None) -> list[str]:
     arguments = ["-c", f"stage={stage}"]
     if image_tag:
         arguments += ["-c", f"imageTag={image_tag}"]
+    if certificate_arn:
+        arguments += ["-c", f"certificateArn={certificate_arn}"]
     return arguments
+
+
+def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
+    """The certificate `hangar synth` uses for `stage`: the given one except for local (which
+    serves HTTP only), the placeholder where the stage requires HTTPS and none was given."""
+    if stage == LOCAL_STAGE:
+        return None
+    if not certificate_arn and stage in HTTPS_REQUIRED_STAGES:
+        return PLACEHOLDER_CERTIFICATE_ARN
+    return certificate_arn or None
 
 
 def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
@@ -149,14 +169,24 @@ def head_commit() -> str:
     return result.stdout.strip()
 
 
-def synth(stages: list[str], image_tag: str) -> None:
-    """Synthesize each stage (cdk-nag runs in the app) into cdk.out/<stage>."""
+def synth(stages: list[str], image_tag: str, certificate_arn: str | None = None) -> None:
+    """Synthesize each stage (cdk-nag runs in the app) into cdk.out/<stage>.
+
+    `certificate_arn` gives every non-local stage an HTTPS listener; without it they synthesize
+    HTTP-only, except the stages that require HTTPS, which get PLACEHOLDER_CERTIFICATE_ARN.
+    """
     for stage in stages:
+        certificate = synth_certificate(stage, certificate_arn)
+        if certificate == PLACEHOLDER_CERTIFICATE_ARN:
+            info(
+                f"stage {stage} requires HTTPS: synthesizing it with a placeholder certificate "
+                "(pass --certificate-arn or CERTIFICATE_ARN to use yours)"
+            )
         with step(f"cdk synth stage {stage} → cdk.out/{stage}"):
             _run_cdk(
                 [
                     "synth",
-                    *_context(stage, None if stage == LOCAL_STAGE else image_tag),
+                    *_context(stage, None if stage == LOCAL_STAGE else image_tag, certificate),
                     "--output",
                     str(ASSEMBLY_DIR / stage),
                     "--quiet",
@@ -166,12 +196,14 @@ def synth(stages: list[str], image_tag: str) -> None:
             )
 
 
-def diff(stage: str, image_tag: str | None, endpoint: str | None) -> None:
+def diff(
+    stage: str, image_tag: str | None, endpoint: str | None, certificate_arn: str | None = None
+) -> None:
     _run_cdk(
         [
             "diff",
             f"hangar-{stage}/*",
-            *_context(stage, image_tag),
+            *_context(stage, image_tag, certificate_arn),
             "--output",
             str(ASSEMBLY_DIR / stage),
         ],
@@ -299,7 +331,7 @@ def _endpoint() -> str:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     stages = [check_stage(args.stage)] if args.stage else list(STAGES)
-    synth(stages, args.image_tag or head_commit())
+    synth(stages, args.image_tag or head_commit(), args.certificate_arn)
     return 0
 
 
@@ -321,17 +353,26 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         require_localstack(endpoint)
         diff(stage, None, endpoint)
     else:
-        diff(stage, args.image_tag or head_commit(), None)
+        diff(stage, args.image_tag or head_commit(), None, args.certificate_arn)
     return 0
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     image_tag_help = "image tag for non-local stages (default: the checked-out git commit)"
+    certificate_help = (
+        "ACM certificate ARN for the HTTPS listener of non-local stages (default: "
+        "$CERTIFICATE_ARN; without it they are HTTP-only"
+    )
     synth_parser = subparsers.add_parser(
         "synth", help="synthesize every stage (or --stage) with cdk-nag into cdk.out/<stage>"
     )
     synth_parser.add_argument("--stage", help=f"one of {', '.join(STAGES)} (default: all)")
     synth_parser.add_argument("--image-tag", help=image_tag_help)
+    synth_parser.add_argument(
+        "--certificate-arn",
+        default=os.environ.get("CERTIFICATE_ARN") or None,
+        help=certificate_help + ", and prod uses a placeholder)",
+    )
     synth_parser.set_defaults(func=_cmd_synth)
 
     subparsers.add_parser(
@@ -347,4 +388,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     diff_parser.add_argument("--stage", required=True, help=f"one of {', '.join(STAGES)}")
     diff_parser.add_argument("--image-tag", help=image_tag_help)
+    diff_parser.add_argument(
+        "--certificate-arn",
+        default=os.environ.get("CERTIFICATE_ARN") or None,
+        help=certificate_help + "; prod needs it)",
+    )
     diff_parser.set_defaults(func=_cmd_diff)

@@ -417,12 +417,16 @@ def local_overrides(spec: ContainerSpec) -> None:
             else f"; already holds {', '.join(LOCAL_HOSTS)}, so Host: localhost is served"
         )
         spec.set(Variable(hosts.name, value, hosts.source + note))
-    if spec.container_port is not None:
+    https = spec.variables.get("DJANGO_HTTPS")
+    if spec.container_port is not None and (https is None or https.value != "false"):
+        # The local stage's task says false already (it has no HTTPS listener); a task that says
+        # otherwise, or nothing (production's default is true), would redirect to an https://
+        # nothing serves here and set cookies the browser never sends back over http://.
         spec.set(
             Variable(
-                "DJANGO_SECURE_SSL_REDIRECT",
+                "DJANGO_HTTPS",
                 "false",
-                "local only: the ALB terminates TLS on AWS; nothing does here",
+                "local only: nothing terminates TLS here (on AWS the ALB's HTTPS listener does)",
             )
         )
 

@@ -9,8 +9,20 @@ from typing import Any
 # jsii's Node start-up banner (Node 20 is past end of life here) would flood every test's output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-STAGES = ("local", "dev", "staging", "prod")
 IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+)
+# What the tests synthesize: every stage as it may be deployed. `local` is HTTP only (LocalStack
+# has no ELBv2), prod always has HTTPS, dev and staging may run either way.
+VARIANTS: dict[str, tuple[str, str | None]] = {
+    "local": ("local", None),
+    "dev": ("dev", None),
+    "dev+https": ("dev", CERTIFICATE_ARN),
+    "staging": ("staging", None),
+    "staging+https": ("staging", CERTIFICATE_ARN),
+    "prod+https": ("prod", CERTIFICATE_ARN),
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,11 @@ class Synthesized:
     outdir: Path
     # The exception app.synth() raised: cdk-nag findings fail synthesis through policy validation.
     error: Exception | None
+    certificate_arn: str | None = None
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
 
     def template(self, stack: str) -> dict[str, Any]:
         """The template of `stack` ("registry" or "service"), read from the cloud assembly."""
@@ -36,16 +53,18 @@ class Synthesized:
         return sorted((self.outdir / f"assembly-hangar-{self.stage}").glob("*.template.json"))
 
 
-def synthesize(stage: str, outdir: Path) -> Synthesized:
+def synthesize(stage: str, outdir: Path, certificate_arn: str | None = None) -> Synthesized:
     from aws_cdk import App
 
     from hangar_infra.app_factory import build_stage
 
     context = {"stage": stage} if stage == "local" else {"stage": stage, "imageTag": IMAGE_TAG}
+    if certificate_arn is not None:
+        context["certificateArn"] = certificate_arn
     app = App(context=context, outdir=str(outdir))
     build_stage(app)
     try:
         app.synth()
     except RuntimeError as error:  # jsii surfaces the validation failure as RuntimeError
-        return Synthesized(stage, outdir, error)
-    return Synthesized(stage, outdir, None)
+        return Synthesized(stage, outdir, error, certificate_arn)
+    return Synthesized(stage, outdir, None, certificate_arn)

@@ -13,6 +13,7 @@ MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
 PLAIN_VARIABLES = {
     "DJANGO_ENV",
     "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_HTTPS",
     "DOCUMENTS_BUCKET",
     "TASKS_QUEUE_URL",
     "TASKS_DLQ_URL",

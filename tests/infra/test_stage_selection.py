@@ -33,12 +33,78 @@ def test_latest_is_refused_as_image_tag() -> None:
         build_stage(App(context={"stage": "prod", "imageTag": "latest"}))
 
 
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def test_prod_without_a_certificate_fails_saying_what_to_pass() -> None:
+    with pytest.raises(
+        StageConfigError,
+        match=r"stage 'prod' must serve HTTPS: pass -c certificateArn="
+        r"arn:aws:acm:us-east-1:<account>:certificate/<id> "
+        r"\(an ACM certificate for hangar\.example\.com in us-east-1\)",
+    ):
+        build_stage(App(context={"stage": "prod", "imageTag": SHA}))
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging"])
+def test_dev_and_staging_may_run_without_a_certificate(stage: str) -> None:
+    from hangar_infra.config import certificate_arn_for
+
+    assert certificate_arn_for(STAGES[stage], None) is None
+    assert certificate_arn_for(STAGES[stage], "") is None
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "not-an-arn",
+        "arn:aws:acm:us-east-1:123456789012:certificate/",  # no id
+        "arn:aws:acm:us-east-1:12345:certificate/abc",  # account is not 12 digits
+        "arn:aws:iam::123456789012:server-certificate/abc",  # not ACM
+        f" {CERTIFICATE}",
+    ],
+)
+def test_a_malformed_certificate_arn_is_refused_showing_the_expected_form(arn: str) -> None:
+    with pytest.raises(StageConfigError) as error:
+        build_stage(App(context={"stage": "staging", "imageTag": SHA, "certificateArn": arn}))
+    message = str(error.value)
+    assert f"certificateArn {arn!r} is not an ACM certificate ARN" in message
+    assert "expected arn:aws:acm:<region>:<account>:certificate/<id>" in message
+
+
+def test_a_certificate_of_another_region_is_refused() -> None:
+    arn = CERTIFICATE.replace("us-east-1", "eu-west-1")
+    with pytest.raises(
+        StageConfigError, match=r"is in eu-west-1, but stage 'prod' deploys to us-east-1"
+    ):
+        build_stage(App(context={"stage": "prod", "imageTag": SHA, "certificateArn": arn}))
+
+
+def test_the_local_stage_refuses_a_certificate() -> None:
+    with pytest.raises(
+        StageConfigError, match=r"stage 'local' cannot take -c certificateArn.*ELBv2"
+    ):
+        build_stage(App(context={"stage": "local", "certificateArn": CERTIFICATE}))
+
+
+def test_only_prod_requires_https_and_local_never_can() -> None:
+    from dataclasses import replace
+
+    assert [name for name, config in STAGES.items() if config.requires_https] == ["prod"]
+    with pytest.raises(StageConfigError, match="'local' cannot require HTTPS"):
+        replace(STAGES["local"], requires_https=True)
+
+
 def test_the_cli_knows_the_same_stages_and_stack_names_as_the_app() -> None:
     from hangar_infra.stage import stack_names
 
     assert tuple(STAGES) == tooling.STAGES
     for stage in STAGES:
         assert tooling.stack_names(stage) == list(stack_names(stage))
+    assert set(tooling.HTTPS_REQUIRED_STAGES) == {
+        name for name, config in STAGES.items() if config.requires_https
+    }
 
 
 def test_auto_delete_requires_a_destroyed_bucket() -> None:

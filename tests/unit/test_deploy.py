@@ -80,6 +80,81 @@ def test_the_command_fails_before_touching_anything(
         args.func(args)
 
 
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_prod_without_a_certificate_is_refused_saying_what_to_pass() -> None:
+    with pytest.raises(HangarError, match="stage 'prod' must serve HTTPS") as error:
+        deploy.resolve_certificate_arn("prod", None)
+    assert error.value.hint is not None
+    assert "CERTIFICATE_ARN=arn:aws:acm:<region>:<account>:certificate/<id>" in error.value.hint
+    with pytest.raises(HangarError, match="must serve HTTPS"):
+        deploy.resolve_certificate_arn("prod", "  ")
+
+
+def test_the_local_stage_refuses_a_certificate() -> None:
+    with pytest.raises(HangarError, match="local stage cannot use a certificate"):
+        deploy.resolve_certificate_arn("local", CERTIFICATE)
+    assert deploy.resolve_certificate_arn("local", None) is None
+
+
+def test_other_stages_may_run_http_only_or_take_the_certificate_as_given() -> None:
+    assert deploy.resolve_certificate_arn("staging", None) is None
+    assert deploy.resolve_certificate_arn("dev", "") is None
+    assert deploy.resolve_certificate_arn("staging", f" {CERTIFICATE} ") == CERTIFICATE
+    assert deploy.resolve_certificate_arn("prod", CERTIFICATE) == CERTIFICATE
+
+
+def test_the_cli_requires_https_of_the_same_stages_as_the_cdk_app() -> None:
+    from hangar_infra.config import STAGES
+
+    assert set(deploy.HTTPS_REQUIRED_STAGES) == {
+        name for name, config in STAGES.items() if config.requires_https
+    }
+
+
+def parse_deploy(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hangar")
+    deploy.register(parser.add_subparsers())
+    return parser.parse_args(argv)
+
+
+def test_prod_without_a_certificate_fails_before_touching_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CERTIFICATE_ARN", raising=False)
+    monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
+    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    args = parse_deploy(["deploy", "--stage", "prod", "--image-tag", SHA])
+    with pytest.raises(HangarError, match="stage 'prod' must serve HTTPS"):
+        args.func(args)
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_the_certificate_reaches_the_deploy_from_the_option_or_certificate_arn(
+    how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    argv = ["deploy", "--stage", "prod", "--image-tag", SHA]
+    if how == "option":
+        monkeypatch.delenv("CERTIFICATE_ARN", raising=False)
+        argv += ["--certificate-arn", CERTIFICATE]
+    else:
+        monkeypatch.setenv("CERTIFICATE_ARN", CERTIFICATE)
+    deployed: list[Target] = []
+
+    def fake_deploy(target: Target) -> dict[str, str]:
+        deployed.append(target)
+        return {"stage": target.stage, "image tag": target.image_tag, "url": "https://x"}
+
+    monkeypatch.setattr(deploy, "deploy", fake_deploy)
+    args = parse_deploy(argv)
+    assert args.func(args) == 0
+    assert [target.certificate_arn for target in deployed] == [CERTIFICATE]
+
+
 # --- CDK invocation ------------------------------------------------------------------------------
 
 
@@ -98,6 +173,20 @@ def test_the_stage_is_synthesized_once_with_its_image_tag(tmp_path: Path) -> Non
     assert "stage=staging" in command
     assert f"imageTag={SHA}" in command
     assert command[command.index("--output") + 1] == str(tmp_path / "cdk.out")
+
+
+def test_the_certificate_is_synthesized_into_the_assembly_both_stacks_deploy(
+    tmp_path: Path,
+) -> None:
+    https = Target(
+        stage="prod", image_tag=SHA, region="us-east-1", endpoint=None, certificate_arn=CERTIFICATE
+    )
+    command = deploy.cdk_synth_command(https, tmp_path / "cdk.out")
+    assert command[command.index(f"certificateArn={CERTIFICATE}") - 1] == "-c"
+    assert f"imageTag={SHA}" in command
+    # Without one, no certificateArn context at all: the app then builds the HTTP-only listener.
+    http_only = deploy.cdk_synth_command(STAGING, tmp_path / "cdk.out")
+    assert not any(argument.startswith("certificateArn") for argument in http_only)
 
 
 def test_each_stack_is_deployed_alone_from_that_assembly(tmp_path: Path) -> None:
@@ -258,6 +347,20 @@ def test_an_unreachable_load_balancer_is_a_skip_only_in_localstack(server: str) 
         deploy.smoke_test(LOCAL, {"ServiceUrl": closed}, attempts=1, interval=0)
     with pytest.raises(HangarError, match="/healthz answered no answer"):
         deploy.smoke_test(STAGING, {"ServiceUrl": closed}, attempts=1, interval=0)
+
+
+def test_a_failing_domain_url_names_the_dns_record_to_create() -> None:
+    closed = "https://127.0.0.1:9"
+    outputs = {"ServiceUrl": closed, "LoadBalancerDnsName": "hangar-alb-1.elb.amazonaws.com"}
+    with pytest.raises(HangarError) as error:
+        deploy.smoke_test(STAGING, outputs, attempts=1, interval=0)
+    assert error.value.hint is not None
+    assert "127.0.0.1 → hangar-alb-1.elb.amazonaws.com" in error.value.hint
+    # Through the load balancer's own name, DNS is not the problem.
+    same = {"ServiceUrl": "http://Hangar-ALB-1.elb.amazonaws.com"}
+    assert "CNAME" not in deploy.smoke_test_hint(
+        {**same, "LoadBalancerDnsName": "Hangar-ALB-1.elb.amazonaws.com"}
+    )
 
 
 def test_a_non_http_service_url_is_an_error() -> None:

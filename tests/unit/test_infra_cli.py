@@ -84,6 +84,31 @@ def test_commands_are_registered_with_their_options() -> None:
         parser.parse_args(["diff"])  # --stage is required
 
 
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_synth_and_diff_pass_the_certificate_as_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert infra._context("dev", "abc1234", CERTIFICATE)[-2:] == [
+        "-c",
+        f"certificateArn={CERTIFICATE}",
+    ]
+    assert not any("certificateArn" in a for a in infra._context("dev", "abc1234", None))
+    monkeypatch.setenv("CERTIFICATE_ARN", CERTIFICATE)
+    parser = argparse.ArgumentParser()
+    infra.register(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["synth"]).certificate_arn == CERTIFICATE
+    assert parser.parse_args(["diff", "--stage", "prod"]).certificate_arn == CERTIFICATE
+
+
+def test_synth_gives_prod_a_placeholder_certificate_and_local_none() -> None:
+    # prod cannot synthesize without one; `make synth` checks templates and deploys nothing.
+    assert infra.synth_certificate("prod", None) == infra.PLACEHOLDER_CERTIFICATE_ARN
+    assert infra.synth_certificate("staging", None) is None
+    assert infra.synth_certificate("dev", CERTIFICATE) == CERTIFICATE
+    assert infra.synth_certificate("prod", CERTIFICATE) == CERTIFICATE
+    assert infra.synth_certificate("local", CERTIFICATE) is None
+
+
 def test_deploy_local_without_localstack_says_how_to_start_it() -> None:
     # Port 9 (discard) on loopback: nothing answers, the check fails fast and changes nothing.
     with pytest.raises(HangarError, match=r"does not answer at http://127\.0\.0\.1:9") as error:

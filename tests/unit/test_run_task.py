@@ -274,16 +274,36 @@ def test_db_secrets_are_replaced_by_the_local_database_and_the_password_masked()
     assert "pw" not in run_task.table(list(variables.values()))
 
 
-def test_local_overrides_point_at_localstack_and_turn_off_the_tls_redirect() -> None:
+@pytest.mark.parametrize("task_https", [None, "true"])
+def test_local_overrides_point_at_localstack_and_turn_off_https(task_https: str | None) -> None:
     spec = run_task.ContainerSpec(command=None, container_port=8000, health_check=None)
     spec.set(run_task.Variable("DJANGO_ALLOWED_HOSTS", "alb.invalid", "task env"))
+    if task_https is not None:
+        spec.set(run_task.Variable("DJANGO_HTTPS", task_https, "task env"))
     run_task.local_overrides(spec)
     values = {name: v.value for name, v in spec.variables.items()}
     assert values["AWS_ENDPOINT_URL"] == "http://localstack:4566"
     assert values["AWS_ACCESS_KEY_ID"] == values["AWS_SECRET_ACCESS_KEY"] == "test"
     assert values["DJANGO_ALLOWED_HOSTS"] == "alb.invalid,localhost,127.0.0.1"
     assert "added localhost, 127.0.0.1" in spec.variables["DJANGO_ALLOWED_HOSTS"].source
-    assert values["DJANGO_SECURE_SSL_REDIRECT"] == "false"
+    assert values["DJANGO_HTTPS"] == "false"
+    assert spec.variables["DJANGO_HTTPS"].source.startswith("local only: nothing terminates TLS")
+    assert "DJANGO_SECURE_SSL_REDIRECT" not in values
+
+
+def test_an_http_only_task_keeps_its_own_django_https() -> None:
+    spec = run_task.ContainerSpec(command=None, container_port=8000, health_check=None)
+    spec.set(run_task.Variable("DJANGO_HTTPS", "false", "task env: literal"))
+    run_task.local_overrides(spec)
+    assert spec.variables["DJANGO_HTTPS"] == run_task.Variable(
+        "DJANGO_HTTPS", "false", "task env: literal"
+    )
+
+
+def test_a_task_without_a_port_serves_no_http_and_gets_no_https_override() -> None:
+    spec = run_task.ContainerSpec(command=["python"], container_port=None, health_check=None)
+    run_task.local_overrides(spec)
+    assert "DJANGO_HTTPS" not in spec.variables
 
 
 def test_docker_run_keeps_values_out_of_argv_and_publishes_on_loopback_only() -> None:

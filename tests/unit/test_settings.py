@@ -1,4 +1,5 @@
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -58,11 +59,76 @@ def production(**extra: str) -> dict[str, str]:
     }
 
 
-def test_production_settings_pass_the_deployment_checklist(tmp_path):
-    result = manage("check", "--deploy", "--fail-level=WARNING", tmp_path=tmp_path, **production())
+SECURITY_SETTINGS = (
+    "from django.conf import settings as s; "
+    "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+    "s.SECURE_HSTS_PRELOAD, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+    "s.SECURE_PROXY_SSL_HEADER)"
+)
+
+
+@pytest.mark.parametrize("https", [None, "true"])
+def test_production_settings_pass_the_deployment_checklist(https, tmp_path):
+    variables = production() if https is None else production(DJANGO_HTTPS=https)
+
+    result = manage("check", "--deploy", "--fail-level=WARNING", tmp_path=tmp_path, **variables)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("https", [None, "true"])
+def test_behind_tls_production_redirects_sets_hsts_and_secure_cookies(https, tmp_path):
+    variables = production() if https is None else production(DJANGO_HTTPS=https)
+
+    result = manage(
+        "shell", "--no-imports", "-c", SECURITY_SETTINGS, tmp_path=tmp_path, **variables
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True 31536000 True True True True ('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+
+
+def test_hsts_duration_is_configurable_behind_tls(tmp_path):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS)",
+        tmp_path=tmp_path,
+        **production(DJANGO_HTTPS="true", DJANGO_SECURE_HSTS_SECONDS="3600"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3600"
+
+
+def test_over_plain_http_production_neither_redirects_nor_pins_nor_hides_cookies(tmp_path):
+    # HSTS stays off even when a duration is set: it would pin browsers to an https:// that is
+    # not there.
+    variables = production(DJANGO_HTTPS="false", DJANGO_SECURE_HSTS_SECONDS="3600")
+
+    result = manage(
+        "shell", "--no-imports", "-c", SECURITY_SETTINGS, tmp_path=tmp_path, **variables
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "False 0 False False False False ('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+
+
+def test_over_plain_http_the_checklist_reports_exactly_the_missing_tls(tmp_path):
+    """Not silenced: an HTTP-only stage is not deployment-ready, and the checklist says why."""
+    variables = production(DJANGO_HTTPS="false")
+
+    result = manage("check", "--deploy", "--fail-level=WARNING", tmp_path=tmp_path, **variables)
+
+    assert result.returncode != 0
+    reported = set(re.findall(r"\((security\.[WE]\d+)\)", result.stderr))
+    assert reported == {"security.W004", "security.W008", "security.W012", "security.W016"}
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS"])

@@ -159,6 +159,7 @@ def test_the_pr_cdk_diff_runs_only_when_its_role_is_configured() -> None:
     assert "vars.AWS_DIFF_ROLE_ARN != ''" in job["if"]
     run = " ".join(s.get("run", "") for s in steps(job))
     assert "make --no-print-directory diff STAGE=staging" in run
+    assert 'CERTIFICATE_ARN="$CERTIFICATE_ARN"' in run
     assert "$GITHUB_STEP_SUMMARY" in run
 
 
@@ -175,9 +176,13 @@ def test_deploy_triggers_on_main_and_by_hand_with_a_stage_choice() -> None:
 def test_each_environment_runs_make_deploy_with_the_commit_sha(job_name: str, stage: str) -> None:
     job = workflow("deploy.yml")["jobs"][job_name]
     deploy_step = next(s for s in steps(job) if s.get("id") == "deploy")
-    assert deploy_step["run"] == 'make deploy STAGE="$STAGE" IMAGE_TAG="$IMAGE_TAG"'
+    assert deploy_step["run"] == (
+        'make deploy STAGE="$STAGE" IMAGE_TAG="$IMAGE_TAG" CERTIFICATE_ARN="$CERTIFICATE_ARN"'
+    )
     assert deploy_step["env"]["STAGE"] == stage
     assert "github.sha" in deploy_step["env"]["IMAGE_TAG"]
+    # Environment-scoped and not a secret: each environment names its own certificate.
+    assert deploy_step["env"]["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
     credentials = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import WEB_PORT, AppRuntime
+from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.network import Network
 
 # The web container runs the image's own CMD (gunicorn, tuned in the Dockerfile's runtime stage).
@@ -100,7 +101,7 @@ class WebService(AppService):
         cluster: ecs.ICluster,
         runtime: AppRuntime,
         task_role: iam.IRole,
-        listener: elbv2.ApplicationListener,
+        load_balancer: PublicLoadBalancer,
         security_group: ec2.ISecurityGroup,
         network: Network,
     ) -> None:
@@ -121,8 +122,14 @@ class WebService(AppService):
             # Time for gunicorn to boot before failed health checks count against a new task.
             health_check_grace_period=Duration.seconds(config.health_check_grace_seconds),
         )
-        self.target_group = listener.add_targets(
-            "Web",
+        # Created where `listener.add_targets` on the port-80 listener always put it, and only
+        # attached to the listener that serves the app (443 with a certificate, else 80): the
+        # target group keeps its logical id when a stage turns HTTPS on or off, so that change
+        # neither replaces it nor redeploys the service.
+        self.target_group = elbv2.ApplicationTargetGroup(
+            load_balancer.http_listener,
+            "WebGroup",
+            vpc=load_balancer.alb.vpc,
             port=WEB_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.service],
@@ -137,6 +144,7 @@ class WebService(AppService):
                 unhealthy_threshold_count=3,
             ),
         )
+        load_balancer.listener.add_target_groups("Web", target_groups=[self.target_group])
 
 
 class WorkerService(AppService):

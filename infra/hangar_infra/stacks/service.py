@@ -31,6 +31,7 @@ class ServiceStack(Stack):
         config: StageConfig,
         repository: ecr.IRepository,
         image_tag: str,
+        certificate_arn: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
@@ -54,7 +55,14 @@ class ServiceStack(Stack):
             "deliberately with a redeploy, not on a schedule.",
         )
 
-        entry = PublicLoadBalancer(self, "LoadBalancer", vpc=vpc, access_logs=documents.access_logs)
+        entry = PublicLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            access_logs=documents.access_logs,
+            certificate_arn=certificate_arn,
+            domain=config.domain,
+        )
         allowed_hosts = Fn.join(
             ",",
             [
@@ -95,6 +103,8 @@ class ServiceStack(Stack):
             environment={
                 "DJANGO_ENV": "production",
                 "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+                # Whether the ALB terminates TLS: HTTPS redirect, HSTS and Secure cookies follow.
+                "DJANGO_HTTPS": "true" if entry.https else "false",
                 "DOCUMENTS_BUCKET": documents.bucket.bucket_name,
                 "TASKS_QUEUE_URL": tasks.queue.queue_url,
                 "TASKS_DLQ_URL": tasks.dead_letter_queue.queue_url,
@@ -136,7 +146,7 @@ class ServiceStack(Stack):
             cluster=cluster,
             runtime=runtime,
             task_role=task_role,
-            listener=entry.listener,
+            load_balancer=entry,
             security_group=web_security_group,
             network=network,
         )
@@ -203,7 +213,7 @@ class ServiceStack(Stack):
             "TasksDlqUrl": tasks.dead_letter_queue.queue_url,
             "AllowedHosts": allowed_hosts,
             "LoadBalancerDnsName": entry.alb.load_balancer_dns_name,
-            "ServiceUrl": Fn.join("", ["http://", entry.alb.load_balancer_dns_name]),
+            "ServiceUrl": entry.url,
             "DjangoSecretKeyArn": secret_key.secret_arn,
             "DatabaseSecretArn": database.secret.secret_arn,
             "DatabaseEndpoint": database.instance.db_instance_endpoint_address,
