@@ -46,14 +46,10 @@ from hangar.aws_clients import (
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
+from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE
 from hangar.paths import INFRA_DIR, NODE_BIN, ROOT
 from hangar.watcher import AwsClients, watching
 
-LOCAL_STAGE = "local"
-# Stages that may not be deployed without a certificate: the stages whose StageConfig has
-# `requires_https` (infra/hangar_infra/config.py; a test keeps the two equal). Kept here so the CLI
-# refuses before anything runs, without importing the CDK.
-HTTPS_REQUIRED_STAGES = ("prod",)
 LOCALSTACK_ACCOUNT = "000000000000"
 # Docker's own rule for a tag: anything else would fail late inside buildx with a worse message.
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")

@@ -105,14 +105,6 @@ def test_other_stages_may_run_http_only_or_take_the_certificate_as_given() -> No
     assert deploy.resolve_certificate_arn("prod", CERTIFICATE) == CERTIFICATE
 
 
-def test_the_cli_requires_https_of_the_same_stages_as_the_cdk_app() -> None:
-    from hangar_infra.config import STAGES
-
-    assert set(deploy.HTTPS_REQUIRED_STAGES) == {
-        name for name, config in STAGES.items() if config.requires_https
-    }
-
-
 def parse_deploy(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hangar")
     deploy.register(parser.add_subparsers())

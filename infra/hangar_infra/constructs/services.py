@@ -1,5 +1,7 @@
 """Fargate services (web behind the ALB, worker scaled on queue depth) and the migration task."""
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
@@ -39,6 +41,16 @@ def _app_task_definition(
     return task_definition
 
 
+@dataclass(frozen=True)
+class ServicePlacement:
+    """Where every app service runs and as whom: the same for the web and the worker."""
+
+    cluster: ecs.ICluster
+    network: Network
+    runtime: AppRuntime
+    task_role: iam.IRole
+
+
 class AppService(Construct):
     """A Fargate service running the app container, placed and deployed like every other one.
 
@@ -50,11 +62,8 @@ class AppService(Construct):
         scope: Construct,
         id: str,
         *,
-        cluster: ecs.ICluster,
-        runtime: AppRuntime,
-        task_role: iam.IRole,
+        placement: ServicePlacement,
         security_group: ec2.ISecurityGroup,
-        network: Network,
         cpu: int,
         memory_mib: int,
         desired_count: int,
@@ -66,8 +75,8 @@ class AppService(Construct):
         super().__init__(scope, id)
         self.task_definition = _app_task_definition(
             self,
-            runtime=runtime,
-            task_role=task_role,
+            runtime=placement.runtime,
+            task_role=placement.task_role,
             cpu=cpu,
             memory_mib=memory_mib,
             command=command,
@@ -77,12 +86,12 @@ class AppService(Construct):
         self.service = ecs.FargateService(
             self,
             "Service",
-            cluster=cluster,
+            cluster=placement.cluster,
             task_definition=self.task_definition,
             desired_count=desired_count,
             security_groups=[security_group],
-            vpc_subnets=network.task_subnets,
-            assign_public_ip=network.assign_public_ip,
+            vpc_subnets=placement.network.task_subnets,
+            assign_public_ip=placement.network.assign_public_ip,
             health_check_grace_period=health_check_grace_period,
             # A deploy that cannot get healthy tasks rolls back, not hangs; capacity never dips.
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
@@ -98,21 +107,15 @@ class WebService(AppService):
         id: str,
         *,
         config: StageConfig,
-        cluster: ecs.ICluster,
-        runtime: AppRuntime,
-        task_role: iam.IRole,
-        load_balancer: PublicLoadBalancer,
+        placement: ServicePlacement,
         security_group: ec2.ISecurityGroup,
-        network: Network,
+        load_balancer: PublicLoadBalancer,
     ) -> None:
         super().__init__(
             scope,
             id,
-            cluster=cluster,
-            runtime=runtime,
-            task_role=task_role,
+            placement=placement,
             security_group=security_group,
-            network=network,
             cpu=config.web_cpu,
             memory_mib=config.web_memory_mib,
             desired_count=config.web_desired_count,
@@ -154,21 +157,15 @@ class WorkerService(AppService):
         id: str,
         *,
         config: StageConfig,
-        cluster: ecs.ICluster,
-        runtime: AppRuntime,
-        task_role: iam.IRole,
-        queue: sqs.IQueue,
+        placement: ServicePlacement,
         security_group: ec2.ISecurityGroup,
-        network: Network,
+        queue: sqs.IQueue,
     ) -> None:
         super().__init__(
             scope,
             id,
-            cluster=cluster,
-            runtime=runtime,
-            task_role=task_role,
+            placement=placement,
             security_group=security_group,
-            network=network,
             cpu=config.worker_cpu,
             memory_mib=config.worker_memory_mib,
             desired_count=config.worker_min_count,

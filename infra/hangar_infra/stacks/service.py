@@ -17,7 +17,12 @@ from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.monitoring import Monitoring
 from hangar_infra.constructs.nag import acknowledge
 from hangar_infra.constructs.network import Network
-from hangar_infra.constructs.services import MigrationTask, WebService, WorkerService
+from hangar_infra.constructs.services import (
+    MigrationTask,
+    ServicePlacement,
+    WebService,
+    WorkerService,
+)
 from hangar_infra.constructs.storage import DocumentStore
 from hangar_infra.constructs.task_queue import TaskQueue
 
@@ -139,27 +144,24 @@ class ServiceStack(Stack):
         worker_security_group = ec2.SecurityGroup(
             self, "WorkerSecurityGroup", vpc=vpc, description="Worker tasks (no inbound traffic)"
         )
+        placement = ServicePlacement(
+            cluster=cluster, network=network, runtime=runtime, task_role=task_role
+        )
         web = WebService(
             self,
             "Web",
             config=config,
-            cluster=cluster,
-            runtime=runtime,
-            task_role=task_role,
-            load_balancer=entry,
+            placement=placement,
             security_group=web_security_group,
-            network=network,
+            load_balancer=entry,
         )
         worker = WorkerService(
             self,
             "Worker",
             config=config,
-            cluster=cluster,
-            runtime=runtime,
-            task_role=task_role,
-            queue=tasks.queue,
+            placement=placement,
             security_group=worker_security_group,
-            network=network,
+            queue=tasks.queue,
         )
         migration = MigrationTask(
             self, "Migration", config=config, runtime=runtime, task_role=task_role, vpc=vpc
