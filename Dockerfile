@@ -83,13 +83,16 @@ COPY --from=deps /app/.venv /app/.venv
 WORKDIR /app/src/app
 COPY app/ ./
 # Static files are collected at build time; the key, database and hosts only satisfy production
-# settings (none of them is used, and the real ones come from the task definition).
+# settings (none of them is used, and the real ones come from the task definition). The app's own
+# bytecode is compiled here too: the non-root user cannot write it, so every worker process would
+# otherwise compile app/ from source at boot.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     DJANGO_ALLOWED_HOSTS=collectstatic.invalid \
     DJANGO_ENV=production \
     python manage.py collectstatic --noinput --verbosity=0 \
-    && rm -f /tmp/collectstatic.sqlite3
+    && rm -f /tmp/collectstatic.sqlite3 \
+    && python -m compileall -q .
 ENV DJANGO_ENV=production \
     PYTHONDONTWRITEBYTECODE=1 \
     WEB_CONCURRENCY=2
