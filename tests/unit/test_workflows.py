@@ -40,6 +40,10 @@ def workflow(name: str) -> dict[str, Any]:
 
 
 def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """A job's steps; for a job that calls a reusable workflow of this repo, that workflow's."""
+    called = job.get("uses", "")
+    if called.startswith("./"):
+        return [step for inner in load(ROOT / called)["jobs"].values() for step in steps(inner)]
     return list(job.get("steps", []))
 
 
@@ -49,17 +53,26 @@ def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_both_workflows_exist() -> None:
-    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy.yml"]
+def test_the_workflows_exist() -> None:
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy-stage.yml", "deploy.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path) -> None:
-    uses_lines = [line for line in path.read_text().splitlines() if USES_LINE.match(line)]
-    parsed_uses = [
-        step["uses"] for job in load(path)["jobs"].values() for step in steps(job) if "uses" in step
+    # A reusable workflow of this repository (`uses: ./…`) runs at the caller's own commit.
+    uses_lines = [
+        line
+        for line in path.read_text().splitlines()
+        if USES_LINE.match(line) and "uses: ./" not in line
     ]
-    assert len(uses_lines) == len(parsed_uses) > 0  # the text scan saw every step YAML sees
+    parsed_uses = [
+        step["uses"]
+        for job in load(path)["jobs"].values()
+        for step in job.get("steps", [])
+        if "uses" in step
+    ]
+    assert len(uses_lines) == len(parsed_uses)  # the text scan saw every step YAML sees
+    assert parsed_uses or all(job["uses"].startswith("./") for job in load(path)["jobs"].values())
     unpinned = [line.strip() for line in uses_lines if not PINNED_USES.match(line)]
     assert unpinned == [], "pin to a 40-hex commit SHA followed by `# vX.Y.Z`"
 
@@ -163,7 +176,13 @@ def test_the_pr_cdk_diff_runs_only_when_its_role_is_configured() -> None:
     assert "$GITHUB_STEP_SUMMARY" in run
 
 
-# --- deploy.yml ----------------------------------------------------------------------------------
+# --- deploy.yml and deploy-stage.yml ------------------------------------------------------------
+
+DEPLOY_JOBS = [("staging", "staging", "staging"), ("production", "prod", "production")]
+
+
+def deploy_stage_job() -> dict[str, Any]:
+    return dict(workflow("deploy-stage.yml")["jobs"]["deploy"])
 
 
 def test_deploy_triggers_on_main_and_by_hand_with_a_stage_choice() -> None:
@@ -172,27 +191,36 @@ def test_deploy_triggers_on_main_and_by_hand_with_a_stage_choice() -> None:
     assert triggers["workflow_dispatch"]["inputs"]["stage"]["options"] == ["staging", "prod"]
 
 
-@pytest.mark.parametrize(("job_name", "stage"), [("staging", "staging"), ("production", "prod")])
-def test_each_environment_runs_make_deploy_with_the_commit_sha(job_name: str, stage: str) -> None:
+@pytest.mark.parametrize(("job_name", "stage", "environment"), DEPLOY_JOBS)
+def test_each_environment_runs_make_deploy_with_the_commit_sha(
+    job_name: str, stage: str, environment: str
+) -> None:
     job = workflow("deploy.yml")["jobs"][job_name]
-    deploy_step = next(s for s in steps(job) if s.get("id") == "deploy")
+    assert job["uses"] == "./.github/workflows/deploy-stage.yml"
+    assert job["with"]["stage"] == stage
+    assert "github.sha" in job["with"]["git-sha"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+    deploy_job = deploy_stage_job()
+    deploy_step = next(s for s in steps(deploy_job) if s.get("id") == "deploy")
     assert deploy_step["run"] == (
         'make deploy STAGE="$STAGE" IMAGE_TAG="$IMAGE_TAG" CERTIFICATE_ARN="$CERTIFICATE_ARN"'
     )
-    assert deploy_step["env"]["STAGE"] == stage
-    assert "github.sha" in deploy_step["env"]["IMAGE_TAG"]
+    assert deploy_step["env"]["STAGE"] == "${{ inputs.stage }}"
+    assert deploy_step["env"]["IMAGE_TAG"] == "${{ inputs.git-sha }}"
     # Environment-scoped and not a secret: each environment names its own certificate.
     assert deploy_step["env"]["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
-    credentials = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
+    credentials = next(s for s in steps(deploy_job) if "configure-aws-credentials" in s["uses"])
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert deploy_job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 def test_production_waits_for_staging_and_its_reviewers() -> None:
     jobs = workflow("deploy.yml")["jobs"]
     assert jobs["production"]["needs"] == "staging"
-    assert jobs["production"]["environment"]["name"] == "production"
-    assert jobs["staging"]["environment"]["name"] == "staging"
+    assert jobs["production"]["with"]["environment"] == "production"
+    assert jobs["staging"]["with"]["environment"] == "staging"
+    assert deploy_stage_job()["environment"]["name"] == "${{ inputs.environment }}"
     assert "needs.staging.result == 'success'" in jobs["production"]["if"]
 
 
@@ -204,7 +232,9 @@ def test_one_deploy_at_a_time_per_environment_and_none_cancelled(job_name: str) 
 
 @pytest.mark.parametrize("job_name", ["staging", "production"])
 def test_a_failed_deploy_is_reported(job_name: str) -> None:
-    report = steps(workflow("deploy.yml")["jobs"][job_name])[-1]
+    caller = workflow("deploy.yml")["jobs"][job_name]
+    assert caller["secrets"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
+    report = steps(caller)[-1]
     assert report["if"] == "${{ failure() }}"
     assert report["env"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
     script = GITHUB / report["run"].removeprefix(".github/")
