@@ -13,7 +13,7 @@ logger = logging.getLogger("hangar.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # The ALB adds X-Amzn-Trace-Id (Root=1-...;Parent=...;Sampled=1) to every request it forwards.
-_INCOMING_HEADERS = ("X-Request-ID", "X-Amzn-Trace-Id")
+_INCOMING_HEADERS = (REQUEST_ID_HEADER, "X-Amzn-Trace-Id")
 # Ids end up in log lines and a response header: accept only what cannot forge either.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9=;:._-]{1,200}")
 

@@ -7,7 +7,6 @@ or not it ever touches S3. Django imports this module on the first use of the st
 
 from typing import Any
 
-from django.conf import settings
 from storages.backends.s3 import S3Storage
 
 from config import aws
@@ -17,10 +16,5 @@ class DocumentStorage(S3Storage):
     def get_default_settings(self) -> dict[str, Any]:
         return {
             **super().get_default_settings(),
-            "client_config": aws.client_config(
-                endpoint_url=settings.AWS_ENDPOINT_URL or None,
-                connect_timeout=settings.AWS_CONNECT_TIMEOUT,
-                read_timeout=settings.AWS_READ_TIMEOUT,
-                max_attempts=settings.AWS_MAX_ATTEMPTS,
-            ),
+            "client_config": aws.client_config(),
         }

@@ -7,9 +7,10 @@ It sits before CsrfViewMiddleware on purpose: the CSRF check reads request.POST,
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase
 
-from documents import uploads
+from config.errors import API_PREFIX
+from documents import api, uploads
 from documents.views import page
 
 # Room for the multipart framing and the form's other fields around a file at the limit;
@@ -29,6 +30,6 @@ class UploadSizeLimitMiddleware:
         if length <= settings.UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE:
             return self.get_response(request)
         message = uploads.too_large_message()
-        if request.path.startswith("/api/"):
-            return JsonResponse({"error": message}, status=413)
+        if request.path.startswith(API_PREFIX):
+            return api.error(413, message)
         return page(request, error=message, status=413)

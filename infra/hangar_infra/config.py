@@ -7,7 +7,7 @@ change it, HTTPS, comes from context with the account-specific certificate (`cer
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -94,28 +94,38 @@ class StageConfig:
         return RemovalPolicy.SNAPSHOT
 
 
-_SMALL = {
-    "web_cpu": 256,
-    "web_memory_mib": 512,
-    "web_desired_count": 1,
-    "worker_cpu": 256,
-    "worker_memory_mib": 512,
-    "worker_min_count": 0,
-    "worker_max_count": 2,
-    "db_instance_class": "t4g.micro",
-    "db_allocated_storage_gib": 20,
-    "db_multi_az": False,
-    "db_backup_retention_days": 1,
-    "nat_gateways": 0,
-    "removal_policy": RemovalPolicy.DESTROY,
-    "deletion_protection": False,
-    "versioned_bucket": False,
-}
+# The disposable cloud stage; `local` is the same small stage adapted to LocalStack.
+_DEV = StageConfig(
+    name="dev",
+    region="us-east-1",
+    account=None,
+    nat_gateways=0,
+    web_cpu=256,
+    web_memory_mib=512,
+    web_desired_count=1,
+    worker_cpu=256,
+    worker_memory_mib=512,
+    worker_min_count=0,
+    worker_max_count=2,
+    db_instance_class="t4g.micro",
+    db_allocated_storage_gib=20,
+    db_multi_az=False,
+    db_backup_retention_days=1,
+    log_retention=logs.RetentionDays.ONE_WEEK,
+    removal_policy=RemovalPolicy.DESTROY,
+    deletion_protection=False,
+    auto_delete_objects=True,
+    versioned_bucket=False,
+    queue_max_receive_count=5,
+    queue_visibility_timeout_seconds=60,
+    health_check_grace_seconds=60,
+    domain="dev.hangar.example.com",
+)
 
 STAGES: dict[str, StageConfig] = {
-    "local": StageConfig(
+    "local": replace(
+        _DEV,
         name="local",
-        region="us-east-1",
         account="000000000000",
         log_retention=logs.RetentionDays.ONE_DAY,
         # LocalStack without Docker cannot run the custom resource's Lambda; its S3 deletes the
@@ -124,22 +134,10 @@ STAGES: dict[str, StageConfig] = {
         # Small so a poisoned message reaches the DLQ within seconds in integration tests.
         queue_max_receive_count=3,
         queue_visibility_timeout_seconds=5,
-        health_check_grace_seconds=60,
+        domain=None,
         extra_allowed_hosts=("localhost", "127.0.0.1"),
-        **_SMALL,  # type: ignore[arg-type]
     ),
-    "dev": StageConfig(
-        name="dev",
-        region="us-east-1",
-        account=None,
-        log_retention=logs.RetentionDays.ONE_WEEK,
-        auto_delete_objects=True,
-        queue_max_receive_count=5,
-        queue_visibility_timeout_seconds=60,
-        health_check_grace_seconds=60,
-        domain="dev.hangar.example.com",
-        **_SMALL,  # type: ignore[arg-type]
-    ),
+    "dev": _DEV,
     "staging": StageConfig(
         name="staging",
         region="us-east-1",
@@ -207,14 +205,13 @@ def stage_config(name: str | None) -> StageConfig:
 
 def image_tag_for(config: StageConfig, image_tag: str | None) -> str:
     """The tag the services run. Real stages must name an immutable tag (the git SHA) explicitly."""
-    if image_tag in (None, ""):
+    if not image_tag:
         if config.name == LOCAL_STAGE:
             return LOCAL_IMAGE_TAG
         raise StageConfigError(
             f"stage {config.name!r} needs an image tag: pass -c imageTag=<git sha> "
             "(the tag pushed to the stage's ECR repository)"
         )
-    assert image_tag is not None
     if image_tag == "latest":
         raise StageConfigError(
             "imageTag 'latest' is not allowed: tags are immutable, pass the git SHA of the image"
@@ -224,7 +221,7 @@ def image_tag_for(config: StageConfig, image_tag: str | None) -> str:
 
 def certificate_arn_for(config: StageConfig, certificate_arn: str | None) -> str | None:
     """The ACM certificate of the HTTPS listener, or None for a stage served over HTTP only."""
-    if certificate_arn in (None, ""):
+    if not certificate_arn:
         if config.requires_https:
             where = f" for {config.domain}" if config.domain else ""
             raise StageConfigError(
@@ -233,7 +230,6 @@ def certificate_arn_for(config: StageConfig, certificate_arn: str | None) -> str
                 f"(an ACM certificate{where} in {config.region})"
             )
         return None
-    assert certificate_arn is not None
     if config.name == LOCAL_STAGE:
         raise StageConfigError(
             "stage 'local' cannot take -c certificateArn: LocalStack (free) has no ELBv2, so the "

@@ -45,10 +45,15 @@ class Monitoring(Construct):
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
         action = cloudwatch_actions.SnsAction(self.topic)
 
+        # Alarmed on below and graphed on the dashboard: one definition keeps the two in step.
+        load_balancer_5xx = load_balancer.metrics.http_code_elb(
+            elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
+        )
+        target_5xx = load_balancer.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
+        )
         alarms = [
-            load_balancer.metrics.http_code_elb(
-                elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
-            ).create_alarm(
+            load_balancer_5xx.create_alarm(
                 self,
                 "LoadBalancer5xx",
                 alarm_description="The load balancer answered 5xx (no healthy target or timeout)",
@@ -56,9 +61,7 @@ class Monitoring(Construct):
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            load_balancer.metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
-            ).create_alarm(
+            target_5xx.create_alarm(
                 self,
                 "Target5xx",
                 alarm_description="The web service answered 5xx",
@@ -106,14 +109,7 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Requests and errors",
                 left=[load_balancer.metrics.request_count(period=_FIVE_MINUTES)],
-                right=[
-                    load_balancer.metrics.http_code_elb(
-                        elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
-                    ),
-                    load_balancer.metrics.http_code_target(
-                        elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
-                    ),
-                ],
+                right=[load_balancer_5xx, target_5xx],
             ),
             cloudwatch.GraphWidget(
                 title="Response time (p95)",
