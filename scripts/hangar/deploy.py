@@ -46,11 +46,10 @@ from hangar.aws_clients import (
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
-from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE
-from hangar.paths import INFRA_DIR, NODE_BIN, ROOT
+from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, LOCALSTACK_ACCOUNT, cdk_cli
+from hangar.paths import INFRA_DIR, ROOT
 from hangar.watcher import AwsClients, watching
 
-LOCALSTACK_ACCOUNT = "000000000000"
 # Docker's own rule for a tag: anything else would fail late inside buildx with a worse message.
 IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 MIGRATION_TIMEOUT_SECONDS = 15 * 60
@@ -215,24 +214,17 @@ def ensure_localstack_bootstrapped(target: Target) -> None:
             cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint)
 
 
-def cdk_cli(target: Target) -> str:
-    cli = NODE_BIN / ("cdklocal" if target.local else "cdk")
-    if not cli.exists():
-        raise HangarError(f"{cli} is missing.", hint="run `make setup` (npm ci installs it)")
-    return str(cli)
-
-
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
     """Every context value goes in here: both stacks are deployed from this one assembly."""
     context = ["-c", f"stage={target.stage}", "-c", f"imageTag={target.image_tag}"]
     if target.certificate_arn:
         context += ["-c", f"certificateArn={target.certificate_arn}"]
-    return [cdk_cli(target), "synth", *context, "--output", str(assembly), "--quiet"]
+    return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
 
 
 def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:
     command = [
-        cdk_cli(target),
+        cdk_cli(target.local),
         "deploy",
         "--app",
         str(assembly),
@@ -550,11 +542,12 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
     )
     # Migrations run with the new image before it serves traffic; on a stage's first deploy there is
     # no database until the service stack has created it, so they run right after that instead.
-    first_deploy = not deployed_outputs(target, "Service")
+    deployed_service = deployed_outputs(target, "Service")
+    first_deploy = not deployed_service
     if image and not first_deploy:
         skippable(
             "3/5 Run the migrations with the new image",
-            lambda: run_migrations(target, deployed_outputs(target, "Service"), image),
+            lambda: run_migrations(target, deployed_service, image),
         )
     listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
     with step(

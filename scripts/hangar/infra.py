@@ -113,7 +113,8 @@ def write_env_file(env: Mapping[str, str], path: Path = LOCAL_ENV_FILE) -> None:
 # --- CDK CLI -------------------------------------------------------------------------------------
 
 
-def _cli(local: bool) -> str:
+def cdk_cli(local: bool) -> str:
+    """The project's CDK CLI: cdklocal for LocalStack, cdk for AWS."""
     cli = NODE_BIN / ("cdklocal" if local else "cdk")
     if not cli.exists():
         raise HangarError(f"{cli} is missing.", hint="run `make setup` (npm ci installs it)")
@@ -142,7 +143,7 @@ def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
 def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
     # The app runs under this interpreter (the project venv), whatever cdk.json's default says.
     app = f"{sys.executable} app.py"
-    command = [_cli(endpoint is not None), *arguments, "--app", app, "--no-notices"]
+    command = [cdk_cli(endpoint is not None), *arguments, "--app", app, "--no-notices"]
     info("$ " + " ".join(command))
     env = {**cli_environment(region=DEFAULT_REGION, endpoint=endpoint), **QUIET_CLI}
     result = subprocess.run(command, cwd=INFRA_DIR, env=env, check=False)

@@ -451,22 +451,23 @@ def container_spec(
         if name in DB_PARTS:
             continue
         spec.set(Variable(name, fetch_secret(source, endpoint), source.describe(), secret=True))
-    if any(name in DB_PARTS for name in sources):
-        # Still read, so a secret missing from the deployed stack fails here as it would on ECS.
-        for name in DB_PARTS:
-            if name in sources:
-                _check_secret_exists(sources[name], endpoint)
+    db_secrets = [_whole_secret(sources[name]) for name in DB_PARTS if name in sources]
+    if db_secrets:
+        # Still read, so a secret missing from the deployed stack fails here as it would on ECS;
+        # the DB_* keys usually share one secret, which is read once.
+        for source in dict.fromkeys(db_secrets):
+            fetch_secret(source, endpoint)
         for variable in database_variables(database, sources):
             spec.set(variable)
     local_overrides(spec)
     return spec
 
 
-def _check_secret_exists(source: SecretSource, endpoint: str) -> None:
+def _whole_secret(source: SecretSource) -> SecretSource:
+    """The secret itself, without the JSON key or version the container reads from it."""
     if isinstance(source, SecretsManagerSource):
-        fetch_secret(SecretsManagerSource(source.secret_arn), endpoint)
-    else:
-        fetch_secret(source, endpoint)
+        return SecretsManagerSource(source.secret_arn)
+    return source
 
 
 # --- output --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 # Reasons CloudFormation gives a resource it stopped because *another* resource failed.
-_CONSEQUENTIAL = (
+CONSEQUENTIAL_REASONS = (
     "Resource creation cancelled",
     "Resource update cancelled",
     "The following resource(s) failed",
@@ -57,7 +57,7 @@ def failure_from_event(stack_name: str, event: dict[str, Any]) -> ResourceFailur
     reason = event.get("ResourceStatusReason", "")
     if not status.endswith("_FAILED") or event.get("ResourceType") == "AWS::CloudFormation::Stack":
         return None
-    if any(reason.startswith(marker) for marker in _CONSEQUENTIAL):
+    if reason.startswith(CONSEQUENTIAL_REASONS):
         return None
     return ResourceFailure(
         stack=stack_name,

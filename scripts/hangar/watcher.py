@@ -43,13 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar.aws_clients import CLIENT_CONFIG, aws_client
 from hangar.ecs_diagnosis import Diagnosis, ServiceProbe
-
-# Reasons CloudFormation gives to resources it stopped because *another* resource failed.
-_CONSEQUENTIAL = (
-    "Resource creation cancelled",
-    "Resource update cancelled",
-    "The following resource(s) failed",
-)
+from hangar.stack_events import CONSEQUENTIAL_REASONS
 
 Line = Callable[[str], None]
 
@@ -80,9 +74,8 @@ class Thresholds:
     """When the watcher stops waiting for an ECS service that does not become stable."""
 
     stopped_tasks: int = 3  # failed tasks since the deploy started
-    service_timeout: timedelta = timedelta(
-        minutes=15
-    )  # time the service resource stays in progress
+    # How long the service resource may stay in progress.
+    service_timeout: timedelta = timedelta(minutes=15)
     poll_interval: float = 5.0
 
 
@@ -96,7 +89,7 @@ class ResourceFailure:
     @property
     def consequential(self) -> bool:
         """True when this resource only failed because another one did."""
-        return self.reason.startswith(_CONSEQUENTIAL)
+        return self.reason.startswith(CONSEQUENTIAL_REASONS)
 
 
 @dataclass
@@ -211,9 +204,8 @@ class StackWatcher:
         self.result = WatchResult(stack_name)
         self.root = _EventStream(clients.cloudformation, stack_name, self.since)
         self.nested: dict[str, _EventStream] = {}
-        self.probes: dict[
-            str, tuple[ServiceProbe, float]
-        ] = {}  # service ARN → probe, monotonic start
+        # Service ARN → its probe and the monotonic time it started.
+        self.probes: dict[str, tuple[ServiceProbe, float]] = {}
         self.stack_id: str | None = None
         self._root_status: str | None = None  # status in the root stack's newest event
         self._terminal_seen = False
