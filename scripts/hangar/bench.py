@@ -11,7 +11,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from hangar import docker, infra, localstack_host, reload_probe
+from hangar import docker, infra, localstack_host, ports, reload_probe
 from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
@@ -237,14 +236,8 @@ def pytest_summary(output: str) -> str:
 # --- machine helpers ------------------------------------------------------------------------------
 
 
-def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def spare_endpoint() -> Endpoint:
-    return parse_endpoint(f"http://127.0.0.1:{spare_port()}", source="a spare port")
+    return parse_endpoint(f"http://127.0.0.1:{ports.spare_port()}", source="a spare port")
 
 
 def timed[T](action: Callable[[], T]) -> tuple[float, T]:
@@ -527,7 +520,7 @@ def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
 @contextmanager
 def runtime_container(image: str, network: str, env: dict[str, str]) -> Iterator[tuple[str, str]]:
     """The runtime image as ECS runs it (gunicorn), published on loopback only; (id, base URL)."""
-    port = spare_port()
+    port = ports.spare_port()
     env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     container = docker.run(
         [

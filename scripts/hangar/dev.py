@@ -74,12 +74,8 @@ def choose_mode(
     return ModeChoice("docker", "a Docker engine with compose answers and compose.yaml exists")
 
 
-def docker_usable() -> bool:
-    return localstack_docker.engine_reachable() and localstack_docker.compose_available()
-
-
 def current_mode(forced: str | None) -> ModeChoice:
-    return choose_mode(forced, COMPOSE_FILE.exists(), docker_usable)
+    return choose_mode(forced, COMPOSE_FILE.exists(), localstack_docker.docker_usable)
 
 
 # --- the session record -------------------------------------------------------------------------
@@ -162,9 +158,7 @@ def is_our_process(pid: int) -> bool:
     """Alive and still a Django command (the pid was not reused by something else)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    except (ProcessLookupError, PermissionError):
         return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     return not cmdline.exists() or b"manage.py" in cmdline.read_bytes()
@@ -387,15 +381,18 @@ def images_to_build(config: Mapping[str, Any]) -> list[str]:
     newest_input = max(
         (ROOT / name).stat().st_mtime for name in IMAGE_INPUTS if (ROOT / name).exists()
     )
-    stale: dict[str, str] = {}
+    checked: set[str] = set()
+    stale: list[str] = []
     for name, service in config.get("services", {}).items():
-        if "build" not in service:
-            continue
         image = service.get("image") or f"{config.get('name', ROOT.name)}-{name}"
+        # web and worker share one image: inspect it (a docker call) and build it once.
+        if "build" not in service or image in checked:
+            continue
+        checked.add(image)
         created = image_created(image)
-        if image not in stale and (created is None or created < newest_input):
-            stale[image] = name
-    return list(stale.values())
+        if created is None or created < newest_input:
+            stale.append(name)
+    return stale
 
 
 def image_created(image: str) -> float | None:
@@ -463,7 +460,8 @@ def dev_docker(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    choice = current_mode(os.environ.get("HANGAR_DEV_MODE"))
+    forced = os.environ.get("HANGAR_DEV_MODE")
+    choice = current_mode(forced)
     info(f"mode: {choice.mode} ({choice.reason})")
     if choice.mode == "docker":
         if args.without_aws:
@@ -471,9 +469,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 "--without-aws applies to host mode only (compose always runs LocalStack)",
                 "run with HANGAR_DEV_MODE=host, or drop --without-aws",
             )
-        if not COMPOSE_FILE.exists():
+        # Only a forced choice skipped these checks; an automatic one has just passed them.
+        if forced and not COMPOSE_FILE.exists():
             raise HangarError(f"{COMPOSE_FILE} does not exist", "use HANGAR_DEV_MODE=host")
-        if not docker_usable():
+        if forced and not localstack_docker.docker_usable():
             raise HangarError(
                 "docker mode needs a Docker engine with the compose plugin, and none answers",
                 "start the engine (`hangar docker provision` sets one up), "
@@ -496,7 +495,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     if (
         session.get("mode") != "host"
         and COMPOSE_FILE.exists()
-        and docker_usable()
+        and localstack_docker.docker_usable()
         and running_services()
     ):
         with step("Stop the compose services"):

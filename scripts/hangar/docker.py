@@ -20,7 +20,7 @@ from typing import IO
 
 from hangar.console import info, step
 from hangar.errors import HangarError
-from hangar.paths import ROOT, STATE_DIR
+from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 DOCKER_SOCKET = Path("/var/run/docker.sock")
@@ -423,8 +423,7 @@ def build_postgres_standin(base: str) -> str:
 
 def uv_executable() -> str:
     """The uv `make setup` installed; a pyenv shim named uv may exist but fail for this Python."""
-    local = STATE_DIR / "tools" / "bin" / "uv"
-    return str(local) if local.exists() else "uv"
+    return str(PROJECT_UV) if PROJECT_UV.exists() else "uv"
 
 
 def build_wheels(requirements: Path, wheel_dir: Path) -> None:

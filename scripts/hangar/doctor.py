@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from hangar import dev, localstack_host, ports
 from hangar.localstack_endpoint import configured_endpoint, health, info
-from hangar.paths import NODE_BIN, ROOT
+from hangar.paths import NODE_BIN, PROJECT_UV, ROOT
 
 Status = Literal["ok", "warn", "fail"]
 LOCALSTACK_VERSION = "4.14.0"
@@ -128,7 +128,7 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
 def check_uv(candidates: Sequence[str | None] | None = None) -> CheckResult:
     """The Makefile's rule: uv from PATH when it runs, else the copy `make setup` installs."""
     if candidates is None:
-        candidates = [shutil.which("uv"), str(ROOT / ".hangar" / "tools" / "bin" / "uv")]
+        candidates = [shutil.which("uv"), str(PROJECT_UV)]
     problems = []
     for uv in filter(None, candidates):
         code, output = _run([uv, "--version"])

@@ -66,7 +66,7 @@ def choose_mode(requested: str | None = None) -> Mode:
     if choice == "host":
         return "host"
     if choice == "docker":
-        if not _docker_usable():
+        if not localstack_docker.docker_usable():
             raise HangarError(
                 "HANGAR_LOCALSTACK_MODE=docker, but no Docker engine with the compose plugin "
                 "answers (`docker info` / `docker compose version` failed)",
@@ -79,11 +79,7 @@ def choose_mode(requested: str | None = None) -> Mode:
             f"HANGAR_LOCALSTACK_MODE={choice!r} is not a mode",
             "use host or docker, or unset it to pick automatically",
         )
-    return "docker" if _docker_usable() else "host"
-
-
-def _docker_usable() -> bool:
-    return localstack_docker.engine_reachable() and localstack_docker.compose_available()
+    return "docker" if localstack_docker.docker_usable() else "host"
 
 
 def start_timeout() -> float:
@@ -145,7 +141,7 @@ def running_mode(endpoint: Endpoint) -> RunningMode:
     """How the LocalStack answering on `endpoint` was started: by Hangar (host/docker) or not."""
     if localstack_host.read_running(localstack_host.RunDir.for_port(endpoint.port)) is not None:
         return "host"
-    if _docker_usable() and localstack_docker.service_running(endpoint):
+    if localstack_docker.docker_usable() and localstack_docker.service_running(endpoint):
         return "docker"
     return "external"
 
@@ -156,7 +152,7 @@ def stop() -> bool:
     run_dir = localstack_host.RunDir.for_port(endpoint.port)
     if localstack_host.stop(run_dir) is not None:
         return True
-    if _docker_usable() and localstack_docker.service_running(endpoint):
+    if localstack_docker.docker_usable() and localstack_docker.service_running(endpoint):
         localstack_docker.down(endpoint)
         return True
     return False
@@ -226,18 +222,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
         return 1
     details = info(endpoint.url) or {}
     version = details.get("version") or document.get("version") or "unknown"
-    mode = running_mode(endpoint)
     process = localstack_host.read_running(localstack_host.RunDir.for_port(endpoint.port))
     if process is not None:
         uptime: float | None = time.time() - process.started_at
         mode_text = f"host (started by hangar, pid {process.pid})"
     else:
+        # Asked only here: it probes Docker (three subprocesses), and a host process answers first.
         uptime = details.get("uptime")
         mode_text = {
             "host": "host",
             "docker": "docker (compose service localstack)",
             "external": "external (not started by hangar)",
-        }[mode]
+        }[running_mode(endpoint)]
     console.info("LocalStack: running")
     console.info(f"  mode:     {mode_text}")
     console.info(f"  version:  {version}")
@@ -256,11 +252,9 @@ def _duration(seconds: float | None) -> str:
 
 def _cmd_logs(args: argparse.Namespace) -> int:
     endpoint = configured_endpoint()
-    log_file = localstack_host.RunDir.for_port(endpoint.port).log_file
-    if localstack_host.read_running(localstack_host.RunDir.for_port(endpoint.port)) is None and (
-        _docker_usable() and localstack_docker.service_running(endpoint)
-    ):
+    if running_mode(endpoint) == "docker":
         return localstack_docker.logs(endpoint, args.follow)
+    log_file = localstack_host.RunDir.for_port(endpoint.port).log_file
     if not log_file.exists():
         raise HangarError(
             f"no LocalStack log for {endpoint.url}: Hangar has not started one there in host mode",

@@ -14,21 +14,18 @@ ENGINE_PROBE_SECONDS = 5.0
 
 def engine_reachable() -> bool:
     """`docker info` answers quickly: a CLI without a running engine fails here, not half-way up."""
-    return _succeeds(["docker", "info", "--format", "{{.ServerVersion}}"])
+    return docker.succeeds(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], timeout=ENGINE_PROBE_SECONDS
+    )
 
 
 def compose_available() -> bool:
-    return _succeeds(["docker", "compose", "version"])
+    return docker.succeeds(["docker", "compose", "version"], timeout=ENGINE_PROBE_SECONDS)
 
 
-def _succeeds(command: list[str]) -> bool:
-    try:
-        result = subprocess.run(
-            command, capture_output=True, timeout=ENGINE_PROBE_SECONDS, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0
+def docker_usable() -> bool:
+    """An engine with the compose plugin answers (container LocalStack, docker `make dev`)."""
+    return engine_reachable() and compose_available()
 
 
 def compose_env(endpoint: Endpoint) -> dict[str, str]:

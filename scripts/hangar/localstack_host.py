@@ -15,18 +15,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hangar import console
+from hangar import console, docker
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 from hangar.locks import exclusive
-from hangar.paths import ROOT, STATE_DIR
+from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
 LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.lock"
 STAMP_NAME = "hangar-lock.sha256"
 PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.lock is resolved for
-PROJECT_UV = ROOT / ".hangar" / "tools" / "bin" / "uv"  # where `make setup` installs uv
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 25
 
@@ -88,7 +87,7 @@ def find_uv() -> str:
     candidates = [shutil.which("uv"), str(PROJECT_UV)]
     for candidate in filter(None, candidates):
         # A pyenv shim can be on PATH yet fail for the active Python: only a uv that runs counts.
-        if _runs([candidate, "--version"]):
+        if docker.succeeds([candidate, "--version"]):
             return candidate
     raise HangarError(
         "uv is needed to install LocalStack's host-mode environment, and none runs here",
@@ -130,14 +129,7 @@ def find_python(uv: str) -> str:
 
 def _python_fits(python: str) -> bool:
     check = "import sys; sys.exit(0 if (3, 12) <= sys.version_info[:2] < (3, 14) else 1)"
-    return _runs([python, "-c", check])
-
-
-def _runs(command: list[str]) -> bool:
-    try:
-        return subprocess.run(command, capture_output=True, timeout=30, check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    return docker.succeeds([python, "-c", check])
 
 
 def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
@@ -150,7 +142,7 @@ def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
             return venv_python(venv)
         uv = find_uv()
         with console.step(f"Installing LocalStack's host-mode environment into {_shown(venv)}"):
-            if not _runs([str(venv_python(venv)), "-c", "pass"]):
+            if not docker.succeeds([str(venv_python(venv)), "-c", "pass"]):
                 python = find_python(uv)
                 _run_checked([uv, "venv", "--quiet", "--clear", "--python", python, str(venv)])
             (venv / STAMP_NAME).unlink(missing_ok=True)

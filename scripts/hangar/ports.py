@@ -31,6 +31,13 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def spare_port() -> int:
+    """A port nothing listens on now, chosen by the kernel (free until someone else takes it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def holder(port: int) -> str | None:
     """A description ("pid 123: python manage.py runserver") of the process listening on `port`."""
     if _PROC.joinpath("net", "tcp").exists():

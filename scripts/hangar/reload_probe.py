@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hangar import ports
 from hangar.debug_server import ServerAddress, runserver_command
 from hangar.paths import ROOT
 
@@ -70,12 +70,6 @@ def isolated_environment(scratch: Path) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _get(url: str) -> str | None:
@@ -139,7 +133,7 @@ def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterat
         with (app_dir / "config" / "urls.py").open("a") as urls:
             urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
         (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
-        address = ServerAddress(port=_free_port(), debug_port=_free_port())
+        address = ServerAddress(port=ports.spare_port(), debug_port=ports.spare_port())
         env = isolated_environment(root)
         env["DJANGO_SETTINGS_MODULE"] = (
             "probe_stat_settings" if reloader == "stat" else "config.settings"
