@@ -1,6 +1,5 @@
 """The test run's compose project (`docker compose` bound to this checkout) and HTTP helpers."""
 
-import socket
 import subprocess
 import urllib.request
 from dataclasses import dataclass, field
@@ -15,12 +14,6 @@ def http(
     request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return response.status, response.read()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

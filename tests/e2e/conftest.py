@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from compose_project import Compose, free_port
+from compose_project import Compose
 
 from hangar import docker, infra
 from hangar.errors import HangarError
 from hangar.paths import LOCAL_ENV_FILE, ROOT
+from hangar.ports import spare_port
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
 DEV_IMAGE_DEFAULT_ID = 1000
@@ -70,9 +71,9 @@ def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="session")
 def compose(provisioned: dict[str, str], source_dir: Path) -> Iterator[Compose]:
     ports = {
-        "WEB_PORT": free_port(),
-        "DEBUGPY_PORT": free_port(),
-        "LOCALSTACK_PORT": free_port(),
+        "WEB_PORT": spare_port(),
+        "DEBUGPY_PORT": spare_port(),
+        "LOCALSTACK_PORT": spare_port(),
     }
     project = Compose(
         project=f"hangar-e2e-{uuid.uuid4().hex[:8]}",

@@ -1,18 +1,11 @@
-"""Helpers for the host-mode dev-server tests: free ports, waiting for them, plain HTTP."""
+"""Helpers for the host-mode dev-server tests: waiting for ports, plain HTTP."""
 
 import http.client
-import socket
 import time
 import urllib.error
 import urllib.request
 
 from hangar import ports
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_listening(port: int, timeout: float = 60.0) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
-from hostdev import free_port, get, wait_http, wait_listening
+from hostdev import get, wait_http, wait_listening
 
 from hangar import ports
 from hangar.paths import ROOT
@@ -55,7 +55,7 @@ class HostDev:
 
 def host_env(tmp_path: Path) -> HostDev:
     """`hangar dev` in host mode on free ports, SQLite and no AWS, its session under tmp_path."""
-    web_port, debug_port = free_port(), free_port()
+    web_port, debug_port = ports.spare_port(), ports.spare_port()
     # No stack outputs (not even those this pytest process loaded from .hangar/local.env):
     # the S3 and SQS readiness checks report "not configured".
     env = isolated_environment(tmp_path)

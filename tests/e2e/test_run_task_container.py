@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from compose_project import Compose, free_port, http
+from compose_project import Compose, http
 
-from hangar import infra, run_task
+from hangar import infra, ports, run_task
 from hangar.paths import LOCAL_ENV_FILE
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +62,7 @@ def web_task(compose: Compose, migrated: None) -> Iterator[run_task.RunningTask]
         stage="local",
         task="web",
         compose_project=compose.project,
-        port=free_port(),
+        port=ports.spare_port(),
         detach=True,
     )
     started = time.monotonic()

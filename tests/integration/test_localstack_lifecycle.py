@@ -11,16 +11,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import localstack, localstack_host
+from hangar import localstack, localstack_host, ports
 from hangar.localstack_endpoint import parse_endpoint
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _port_is_free(port: int) -> bool:
@@ -30,7 +24,7 @@ def _port_is_free(port: int) -> bool:
 
 @pytest.fixture
 def spare_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
+    port = ports.spare_port()
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")
     yield f"http://127.0.0.1:{port}"

@@ -5,14 +5,13 @@ never interrupted. The free LocalStack keeps no state across restarts, so after 
 test recreates the bucket and queue, as a redeploy would; the app process is never reconfigured.
 """
 
-import socket
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import localstack, localstack_host
+from hangar import localstack, localstack_host, ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -20,15 +19,9 @@ BUCKET = "hangar-readiness"
 QUEUE = "hangar-readiness"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def own_localstack(localstack_host_venv, monkeypatch) -> Iterator[str]:
-    port = _free_port()
+    port = ports.spare_port()
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
     monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")

@@ -1,4 +1,12 @@
-"""Unit tests run without network: in-memory file storage, tasks recorded instead of sent."""
+"""Unit tests run without network: in-memory file storage, tasks recorded instead of sent.
+
+Loopback sockets are fine: the port fixtures below hold (or release) a kernel-chosen port.
+"""
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -22,3 +30,37 @@ def _no_aws(settings, _static_root):
     settings.AWS_ENDPOINT_URL = ""
     # WhiteNoise warns about a STATIC_ROOT that collectstatic has not created yet.
     settings.STATIC_ROOT = _static_root
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once by the kernel's choice, closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A loopback port this test process listens on (accepts, never answers) for the test."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+@pytest.fixture
+def serve_http() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], int]]:
+    """Start a threaded loopback HTTP server with a handler class; its port. Stopped after."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(handler: type[BaseHTTPRequestHandler]) -> int:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return int(server.server_address[1])
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

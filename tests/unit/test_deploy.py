@@ -3,8 +3,7 @@
 import argparse
 import http.server
 import subprocess
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -313,13 +312,8 @@ class Answers(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+def server(serve_http: Callable[[type[http.server.BaseHTTPRequestHandler]], int]) -> str:
+    return f"http://127.0.0.1:{serve_http(Answers)}"
 
 
 def test_the_smoke_test_waits_for_readiness(server: str) -> None:

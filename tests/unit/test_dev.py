@@ -2,7 +2,6 @@
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -169,17 +168,19 @@ def run_dev(*arguments: str) -> int:
 
 class TestRefusals:
     def test_taken_port_is_named_before_anything_starts(
-        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        self,
+        dev_dir: Path,
+        listening_port: int,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
         monkeypatch.setenv("HANGAR_DEV_MODE", "host")
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            monkeypatch.setenv("HANGAR_WEB_PORT", str(port))
-            with pytest.raises(HangarError) as error:
-                run_dev("dev", "--without-aws")
-        expected = f"port {port} (Django dev server) is already in use by pid {os.getpid()}"
+        monkeypatch.setenv("HANGAR_WEB_PORT", str(listening_port))
+        with pytest.raises(HangarError) as error:
+            run_dev("dev", "--without-aws")
+        expected = (
+            f"port {listening_port} (Django dev server) is already in use by pid {os.getpid()}"
+        )
         assert expected in error.value.message
         assert "HANGAR_WEB_PORT=8001" in str(error.value.hint)
         assert "Apply database migrations" not in capsys.readouterr().out

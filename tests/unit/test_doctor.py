@@ -4,12 +4,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -109,7 +107,9 @@ def test_missing_cdk_cli_fails(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def fake_localstack() -> Iterator[dict[str, str]]:
+def fake_localstack(
+    serve_http: Callable[[type[BaseHTTPRequestHandler]], int],
+) -> dict[str, str]:
     """An HTTP server on a loopback port answering LocalStack's two status paths."""
     answers = {"version": "4.14.0"}
 
@@ -131,13 +131,8 @@ def fake_localstack() -> Iterator[dict[str, str]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    answers["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    yield answers
-    server.shutdown()
-    server.server_close()
+    answers["url"] = f"http://127.0.0.1:{serve_http(Handler)}"
+    return answers
 
 
 def test_localstack_of_the_pinned_version_passes(fake_localstack: dict[str, str]) -> None:
@@ -153,51 +148,42 @@ def test_localstack_of_another_version_warns(fake_localstack: dict[str, str]) ->
     assert "3.8.1" in result.detail
 
 
-def test_localstack_not_running_warns_with_make_localstack_up() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again below: nothing listens there
-    result = doctor.check_localstack(f"http://127.0.0.1:{port}")
+def test_localstack_not_running_warns_with_make_localstack_up(closed_port: int) -> None:
+    result = doctor.check_localstack(f"http://127.0.0.1:{closed_port}")
     assert result.status == "warn"
     assert result.fix == "make localstack-up"
 
 
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        yield server.getsockname()[1]
-
-
-def test_port_held_by_a_stranger_fails_and_names_the_process(listener: int) -> None:
-    result = doctor.check_port(listener, "Django", env={})
+def test_port_held_by_a_stranger_fails_and_names_the_process(listening_port: int) -> None:
+    result = doctor.check_port(listening_port, "Django", env={})
     assert result.status == "fail"
     assert f"pid {os.getpid()}" in result.detail
     assert result.fix is not None
 
 
-def test_port_held_by_a_process_from_hangars_pid_files_passes(listener: int) -> None:
-    result = doctor.check_port(listener, "Django", ours={os.getpid()}, env={})
+def test_port_held_by_a_process_from_hangars_pid_files_passes(listening_port: int) -> None:
+    result = doctor.check_port(listening_port, "Django", ours={os.getpid()}, env={})
     assert result.status == "ok"
     assert "held by Hangar's Django" in result.detail
 
 
-def test_port_published_by_hangars_compose_project_passes(listener: int) -> None:
-    assert doctor.check_port(listener, "Django", compose_ports={listener}, env={}).status == "ok"
+def test_port_published_by_hangars_compose_project_passes(listening_port: int) -> None:
+    assert (
+        doctor.check_port(listening_port, "Django", compose_ports={listening_port}, env={}).status
+        == "ok"
+    )
 
 
-def test_database_port_a_stranger_holds_only_warns(listener: int) -> None:
-    assert doctor.check_port(listener, "PostgreSQL", taken="warn", env={}).status == "warn"
-    database = {"DATABASE_URL": f"postgres://hangar:hangar@127.0.0.1:{listener}/hangar"}
-    assert doctor.check_port(listener, "PostgreSQL", taken="warn", env=database).status == "ok"
+def test_database_port_a_stranger_holds_only_warns(listening_port: int) -> None:
+    assert doctor.check_port(listening_port, "PostgreSQL", taken="warn", env={}).status == "warn"
+    database = {"DATABASE_URL": f"postgres://hangar:hangar@127.0.0.1:{listening_port}/hangar"}
+    assert (
+        doctor.check_port(listening_port, "PostgreSQL", taken="warn", env=database).status == "ok"
+    )
 
 
-def test_free_port_passes() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert doctor.check_port(port, "debugpy", env={}).status == "ok"
+def test_free_port_passes(closed_port: int) -> None:
+    assert doctor.check_port(closed_port, "debugpy", env={}).status == "ok"
 
 
 def test_no_aws_credentials_warns_without_calling_aws(

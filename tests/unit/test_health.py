@@ -1,4 +1,3 @@
-import socket
 import time
 
 import pytest
@@ -6,12 +5,6 @@ import pytest
 from health import checks
 
 ALB_HOST = "10.0.1.23"  # what an ALB health check sends: the task's private IP
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_healthz_answers_a_bare_private_ip_host(client):
@@ -60,10 +53,10 @@ def test_readyz_is_ok_with_database_up_and_aws_not_configured(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch):
+def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch, closed_port):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    endpoint = f"http://127.0.0.1:{closed_port()}"
+    endpoint = f"http://127.0.0.1:{closed_port}"
     settings.AWS_ENDPOINT_URL = endpoint
     settings.DOCUMENTS_BUCKET = "documents"
     settings.TASKS_QUEUE_URL = f"{endpoint}/000000000000/tasks"

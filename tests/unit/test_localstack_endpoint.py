@@ -1,10 +1,8 @@
 """Endpoint configuration, and the refusal to start LocalStack on a port something else holds."""
 
 import os
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -62,15 +60,6 @@ def test_unusable_endpoint_names_the_variable(monkeypatch, variable, value):
         configured_endpoint()
 
 
-@pytest.fixture
-def listening_socket() -> Iterator[int]:
-    """A port that accepts connections but never speaks HTTP, held by this test process."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        yield listener.getsockname()[1]
-
-
 class _NotFound(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_error(404)
@@ -80,17 +69,13 @@ class _NotFound(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def other_web_server() -> Iterator[int]:
+def other_web_server(serve_http: Callable[[type[BaseHTTPRequestHandler]], int]) -> int:
     """Some other HTTP service (a dev server, say) on the port LocalStack should use."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    return serve_http(_NotFound)
 
 
-@pytest.mark.parametrize("holder", ["listening_socket", "other_web_server"])
+# listening_port (conftest.py) accepts connections but never speaks HTTP.
+@pytest.mark.parametrize("holder", ["listening_port", "other_web_server"])
 def test_port_held_by_something_else_is_a_clear_error(request, monkeypatch, holder):
     port = request.getfixturevalue(holder)
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", f"http://127.0.0.1:{port}")
