@@ -1,10 +1,11 @@
 """Builds the CDK app for the stage named in context (`-c stage=`, `-c imageTag=`,
-`-c certificateArn=`)."""
+`-c imageDigest=`, `-c certificateArn=`)."""
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from hangar_infra.config import certificate_arn_for, image_tag_for, stage_config
+from hangar_infra.image import image_digest_for
 from hangar_infra.stage import HangarStage
 
 
@@ -16,7 +17,12 @@ def build_stage(app: App) -> HangarStage:
     """
     config = stage_config(app.node.try_get_context("stage"))
     image_tag = image_tag_for(config, app.node.try_get_context("imageTag"))
+    image_digest = image_digest_for(app.node.try_get_context("imageDigest"))
     certificate_arn = certificate_arn_for(config, app.node.try_get_context("certificateArn"))
-    stage = HangarStage(app, config=config, image_tag=image_tag, certificate_arn=certificate_arn)
+    # A digest pins `<repository>@sha256:…` (from_ecr_repository takes a tag or a digest): a deploy
+    # runs exactly the image it pushed; the tag alone is only for synth and diff.
+    stage = HangarStage(
+        app, config=config, image_tag=image_digest or image_tag, certificate_arn=certificate_arn
+    )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stage

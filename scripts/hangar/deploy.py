@@ -1,10 +1,13 @@
 """`hangar deploy`: ship one immutable image tag to one stage, the same from a laptop and from CI.
 
 1. deploy the stage's registry stack (the ECR repository exists before an image is pushed);
-2. build the runtime image and push it as `<repository>:<tag>` (skipped when the tag is already
-   there: tags are immutable, and a rollback redeploys an image pushed before);
+2. push the commit's runtime image as `<repository>:<tag>` and read its digest back (hangar.image:
+   CI hands over the OCI archive it built and scanned, `--image-archive`; a laptop builds one for
+   the pinned platform with buildx). A tag that is already there is reused, never rebuilt: tags
+   are immutable, and a rollback redeploys the image pushed before;
 3. run the migrations as a one-off ECS task with the *new* image, failing on a non-zero exit;
-4. deploy the service stack with `-c imageTag=<tag>` (ECS's circuit breaker rolls back a bad one);
+4. deploy the service stack with `-c imageDigest=<digest>`: the task definitions name the image by
+   digest, exactly what was pushed (ECS's circuit breaker rolls back a bad one);
 5. smoke-test /healthz and /readyz through the load balancer.
 
 `--certificate-arn` (or CERTIFICATE_ARN) gives the load balancer an HTTPS listener with that ACM
@@ -12,11 +15,13 @@ certificate (`-c certificateArn=`); without it the stage is served over HTTP onl
 stage refuses.
 
 Against LocalStack (`--local` or LOCALSTACK_ENDPOINT) the same steps run with cdklocal; those that
-need a service the free LocalStack does not emulate (ECR, ECS, ELBv2) are skipped, saying so.
+need a service the free LocalStack does not emulate (ECS, ELBv2) are skipped, saying so; the image
+goes to the local OCI-layout registry that stands in for ECR (see hangar.image).
 """
 
 import argparse
 import base64
+import dataclasses
 import http.client
 import json
 import os
@@ -37,6 +42,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar import github_oidc
+from hangar import image as image_module
 from hangar.aws_clients import (
     DEFAULT_LOCALSTACK_ENDPOINT,
     DEFAULT_REGION,
@@ -47,11 +53,13 @@ from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
 from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, LOCALSTACK_ACCOUNT, cdk_cli
-from hangar.paths import INFRA_DIR, ROOT
+from hangar.paths import INFRA_DIR, ROOT, STATE_DIR
+from hangar.run_task import compose_build_args
 from hangar.watcher import AwsClients, watching
 
-# Docker's own rule for a tag: anything else would fail late inside buildx with a worse message.
-IMAGE_TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# The image of a commit is tagged with its full SHA: an abbreviation can become ambiguous, and any
+# other name says nothing about what was built.
+FULL_SHA_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 MIGRATION_TIMEOUT_SECONDS = 15 * 60
 SMOKE_PATHS = ("/healthz", "/readyz")
 SMOKE_ATTEMPTS = 10
@@ -77,6 +85,10 @@ class Target:
     endpoint: str | None  # LocalStack gateway; None means real AWS
     # ACM certificate of the HTTPS listener; None serves the stage over HTTP only.
     certificate_arn: str | None = None
+    # CI's built and scanned image (OCI archive); None builds one here when the tag is not pushed.
+    image_archive: image_module.ImageArchive | None = None
+    # Known once step 2 read it back from the registry; the service stack runs this digest.
+    image_digest: str | None = None
 
     @property
     def local(self) -> bool:
@@ -112,10 +124,10 @@ def resolve_image_tag(stage: str, image_tag: str | None, *, local: bool) -> str:
             "rollback impossible (ECS cannot tell two images behind the same tag apart).",
             hint="pass the git SHA of the commit to deploy: IMAGE_TAG=$(git rev-parse HEAD)",
         )
-    if not IMAGE_TAG_PATTERN.fullmatch(image_tag):
+    if not FULL_SHA_PATTERN.fullmatch(image_tag):
         raise HangarError(
-            f"IMAGE_TAG {image_tag!r} is not a valid Docker tag.",
-            hint="use the 40-character git SHA of the commit to deploy",
+            f"IMAGE_TAG {image_tag!r} is not the full SHA of a commit.",
+            hint="pass the 40-character SHA of the commit: IMAGE_TAG=$(git rev-parse HEAD)",
         )
     return image_tag
 
@@ -139,6 +151,18 @@ def resolve_certificate_arn(stage: str, certificate_arn: str | None) -> str | No
     return certificate_arn
 
 
+def resolve_image_archive(
+    archive: Path | None, scan_report: Path | None
+) -> image_module.ImageArchive | None:
+    """CI's image: an OCI archive of the pinned platform, deployed only with its own scan report."""
+    if archive is None:
+        return None
+    built = image_module.read_archive(archive)
+    image_module.check_platform(built.platform, f"the image in {archive}")
+    image_module.check_scan_report(built, scan_report)
+    return built
+
+
 def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
     """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
     endpoint = environ.get("LOCALSTACK_ENDPOINT")
@@ -150,7 +174,7 @@ def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str
 def check_commit_matches(image_tag: str) -> None:
     """An image pushed as <sha> must be built from exactly that commit, with nothing uncommitted."""
     head = git("rev-parse", "HEAD")
-    if len(image_tag) < 7 or not head.startswith(image_tag):
+    if image_tag != head:
         raise HangarError(
             f"IMAGE_TAG {image_tag} is not the checked-out commit ({head}): the image would carry "
             "the name of a commit it was not built from.",
@@ -217,6 +241,8 @@ def ensure_localstack_bootstrapped(target: Target) -> None:
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
     """Every context value goes in here: both stacks are deployed from this one assembly."""
     context = ["-c", f"stage={target.stage}", "-c", f"imageTag={target.image_tag}"]
+    if target.image_digest:
+        context += ["-c", f"imageDigest={target.image_digest}"]
     if target.certificate_arn:
         context += ["-c", f"certificateArn={target.certificate_arn}"]
     return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
@@ -289,47 +315,43 @@ def deployed_outputs(target: Target, stack: str) -> dict[str, str]:
 
 
 def push_image(target: Target, registry_outputs: Mapping[str, str]) -> str:
-    require_output(target, registry_outputs, "RepositoryUri", "RepositoryName")
-    ecr = target.client("ecr")
-    require_emulated(target, lambda: ecr.describe_repositories(maxResults=1), "the ECR API")
-    image = f"{registry_outputs['RepositoryUri']}:{target.image_tag}"
-    if image_exists(ecr, registry_outputs["RepositoryName"], target.image_tag):
-        info(f"{image} is already in ECR (tags are immutable): not rebuilding it")
-        return image
+    """Put the commit's image in the stage's registry; returns the digest the tag holds there."""
+    if target.image_tag == LOCAL_STAGE:
+        raise Skipped(
+            "no IMAGE_TAG: the local stage deploys without an image; pass IMAGE_TAG=$(git "
+            "rev-parse HEAD) to build, push and deploy this commit's image by digest"
+        )
+    with tempfile.TemporaryDirectory(prefix="hangar-registry-auth-") as auth_dir:
+        registry = stage_registry(target, registry_outputs, Path(auth_dir) / "auth.json")
+        return image_module.publish(
+            registry, target.image_tag, target.image_archive or build(target)
+        )
+
+
+def stage_registry(
+    target: Target, registry_outputs: Mapping[str, str], auth_file: Path
+) -> image_module.Registry:
+    """ECR on AWS (logged in for this deploy only); the local OCI-layout registry in LocalStack."""
+    if target.local:
+        info("LocalStack (free) has no ECR API: the local OCI-layout registry stands in for it")
+        return image_module.Registry.local(target.stage)
+    require_output(target, registry_outputs, "RepositoryUri")
+    registry = image_module.Registry("docker://", registry_outputs["RepositoryUri"], auth_file)
+    token = target.client("ecr").get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
+    image_module.login(registry, user, password)
+    return registry
+
+
+def build(target: Target) -> image_module.ImageArchive:
+    """A laptop deploy (no CI archive): the same build CI does, for the pinned platform."""
     if shutil.which("docker") is None or not docker_answers():
         raise HangarError(
             "building the image needs Docker, and `docker info` does not answer.",
             hint="start Docker (as root on Debian: `hangar docker provision`), then deploy again",
         )
-    check_commit_matches(target.image_tag)
-    docker_login(ecr, registry_outputs["RepositoryUri"].split("/", 1)[0])
-    command = [
-        "docker",
-        "buildx",
-        "build",
-        "--target",
-        "runtime",
-        "--tag",
-        image,
-        "--label",
-        f"org.opencontainers.image.revision={target.image_tag}",
-        "--push",
-        str(ROOT),
-    ]
-    info("$ " + " ".join(command))
-    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
-        raise HangarError("docker buildx build --push failed.", hint="read the build output above")
-    return image
-
-
-def image_exists(ecr: Any, repository_name: str, tag: str) -> bool:
-    try:
-        ecr.describe_images(repositoryName=repository_name, imageIds=[{"imageTag": tag}])
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ImageNotFoundException":
-            return False
-        raise HangarError(f"cannot read ECR repository {repository_name}: {error}") from error
-    return True
+    destination = STATE_DIR / "images" / f"{target.image_tag}.oci.tar"
+    return image_module.build_archive(target.image_tag, destination, compose_build_args())
 
 
 def docker_answers() -> bool:
@@ -338,20 +360,6 @@ def docker_answers() -> bool:
     except subprocess.TimeoutExpired:
         return False
     return result.returncode == 0
-
-
-def docker_login(ecr: Any, registry: str) -> None:
-    token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    user, password = base64.b64decode(token).decode().split(":", 1)
-    result = subprocess.run(
-        ["docker", "login", "--username", user, "--password-stdin", registry],
-        input=password,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise HangarError(f"docker login to {registry} failed: {result.stderr.strip()}")
 
 
 # --- step 3: migrations --------------------------------------------------------------------------
@@ -536,10 +544,22 @@ def deploy(target: Target) -> dict[str, str]:
 def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
     with step(f"1/5 Deploy the registry stack {target.stack_path('Registry')}"):
         registry = cdk_deploy(target, assembly, "Registry")
-    image = skippable(
-        f"2/5 Build and push the runtime image :{target.image_tag}",
+    digest = skippable(
+        f"2/5 Push the runtime image :{target.image_tag} and read its digest back",
         lambda: push_image(target, registry),
     )
+    image = None
+    if digest:
+        target = dataclasses.replace(target, image_digest=digest)
+        repository = (
+            image_module.Registry.local(target.stage).repository
+            if target.local
+            else registry["RepositoryUri"]
+        )
+        image = f"{repository}@{digest}"
+        assembly = assembly.parent / "cdk.out.by-digest"
+        with step(f"Synthesize stage {target.stage} again, with the image by digest {digest}"):
+            cdk_synth(target, assembly)
     # Migrations run with the new image before it serves traffic; on a stage's first deploy there is
     # no database until the service stack has created it, so they run right after that instead.
     deployed_service = deployed_outputs(target, "Service")
@@ -551,7 +571,8 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         )
     listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
     with step(
-        f"4/5 Deploy {target.stack_path('Service')} with imageTag={target.image_tag}, {listener}"
+        f"4/5 Deploy {target.stack_path('Service')} with image {image or target.image_tag}, "
+        f"{listener}"
     ):
         service = cdk_deploy(target, assembly, "Service")
     if image and first_deploy:
@@ -566,6 +587,7 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         "stage": target.stage,
         "image tag": target.image_tag,
         "image": image or "not pushed (see step 2)",
+        "platform": image_module.image_platform(),
         "certificate": target.certificate_arn or "none: HTTP only",
         "url": service.get("ServiceUrl", ""),
     }
@@ -590,7 +612,10 @@ def run_deploy(args: argparse.Namespace) -> int:
         region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
         endpoint=endpoint,
         certificate_arn=resolve_certificate_arn(args.stage, args.certificate_arn),
+        image_archive=resolve_image_archive(args.image_archive, args.scan_report),
     )
+    if target.image_tag != LOCAL_STAGE:
+        check_commit_matches(target.image_tag)
     where = f"LocalStack at {endpoint}" if endpoint else f"AWS {target.region}"
     info(f"Deploying stage {target.stage} with image tag {target.image_tag} to {where}")
     if target.certificate_arn:
@@ -623,6 +648,19 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("CERTIFICATE_ARN") or None,
         help="ACM certificate ARN for an HTTPS listener (default: $CERTIFICATE_ARN); without it "
         "the stage is served over HTTP only. Required for prod, refused for local",
+    )
+    parser.add_argument(
+        "--image-archive",
+        type=Path,
+        default=os.environ.get("IMAGE_ARCHIVE") or None,
+        help="OCI archive of the image to push (default: $IMAGE_ARCHIVE; CI's built and scanned "
+        "image); without it the image is built here for the pinned platform",
+    )
+    parser.add_argument(
+        "--scan-report",
+        type=Path,
+        default=os.environ.get("SCAN_REPORT") or None,
+        help="Trivy JSON report of --image-archive (default: $SCAN_REPORT); required with it",
     )
     parser.add_argument(
         "--local",

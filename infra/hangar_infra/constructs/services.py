@@ -15,6 +15,7 @@ from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import WEB_PORT, AppRuntime
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.network import Network
+from hangar_infra.image import runtime_platform
 
 # The web container runs the image's own CMD (gunicorn, tuned in the Dockerfile's runtime stage).
 WORKER_COMMAND = ["python", "manage.py", "worker"]
@@ -35,7 +36,12 @@ def _app_task_definition(
 ) -> ecs.FargateTaskDefinition:
     """A task definition (`scope`/TaskDefinition) running the one app container."""
     task_definition = ecs.FargateTaskDefinition(
-        scope, "TaskDefinition", cpu=cpu, memory_limit_mib=memory_mib, task_role=task_role
+        scope,
+        "TaskDefinition",
+        cpu=cpu,
+        memory_limit_mib=memory_mib,
+        task_role=task_role,
+        runtime_platform=runtime_platform(),
     )
     runtime.add_container(task_definition, command=command, log_prefix=log_prefix, port=port)
     return task_definition

@@ -1,0 +1,150 @@
+"""hangar.image: the archive CI hands over, the push by digest, and what either refuses.
+
+The registry here is a real OCI layout written by a real skopeo (the stand-in `local` uses for
+ECR); the images are minimal but valid OCI images (a config and a manifest, no layers), so one can
+be made for any platform without a build or an emulator.
+"""
+
+import hashlib
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from hangar import image
+from hangar.errors import HangarError
+
+TAG = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _blob(layout: Path, content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(content)
+    return f"sha256:{digest}"
+
+
+def oci_archive(tmp_path: Path, platform: str, name: str = "image") -> Path:
+    """An OCI archive of one image for `platform` (os/architecture)."""
+    os_name, architecture = platform.split("/")
+    layout = tmp_path / f"{name}-layout"
+    layout.mkdir()
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    config = json.dumps(
+        {
+            "architecture": architecture,
+            "os": os_name,
+            "config": {"Labels": {"made-by": name}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": _blob(layout, config),
+                "size": len(config),
+            },
+            "layers": [],
+        }
+    ).encode()
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": _blob(layout, manifest),
+                "size": len(manifest),
+            }
+        ],
+    }
+    (layout / "index.json").write_text(json.dumps(index))
+    archive = tmp_path / f"{name}.oci.tar"
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(layout.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(layout)), recursive=False)
+    return archive
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> image.Registry:
+    return image.Registry("oci:", str(tmp_path / "registry"))
+
+
+def test_the_platform_is_the_project_setting() -> None:
+    assert image.image_platform() == "linux/amd64"
+
+
+def test_an_archive_names_its_manifest_digest_and_platform(tmp_path: Path) -> None:
+    archive = image.read_archive(oci_archive(tmp_path, "linux/arm64"))
+    assert archive.platform == "linux/arm64"
+    assert archive.digest.startswith("sha256:")
+    assert archive.image_id.startswith("sha256:")
+    assert archive.image_id != archive.digest
+
+
+def test_a_missing_archive_is_refused_with_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(HangarError, match="does not exist"):
+        image.read_archive(tmp_path / "nothing.tar")
+
+
+def test_the_push_preserves_the_digest_and_a_second_push_reuses_the_tag(
+    tmp_path: Path, registry: image.Registry
+) -> None:
+    archive = image.read_archive(oci_archive(tmp_path, "linux/amd64"))
+    assert image.publish(registry, TAG, archive) == archive.digest
+    assert image.remote_image(registry, TAG) == image.RemoteImage(archive.digest, "linux/amd64")
+    # Tags are immutable: another build of the same commit does not replace what was pushed.
+    rebuilt = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="rebuilt"))
+    assert rebuilt.digest != archive.digest
+    assert image.publish(registry, TAG, rebuilt) == archive.digest
+
+
+def test_a_tag_holding_another_platform_is_refused_and_nothing_is_pushed(
+    tmp_path: Path, registry: image.Registry
+) -> None:
+    arm = oci_archive(tmp_path, "linux/arm64", name="arm")
+    image.skopeo(None, "copy", "--quiet", f"oci-archive:{arm}", registry.reference(TAG))
+    before = image.remote_image(registry, TAG)
+    amd = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="amd"))
+    with pytest.raises(HangarError, match=r"is for linux/arm64.*nothing was pushed"):
+        image.publish(registry, TAG, amd)
+    assert image.remote_image(registry, TAG) == before
+
+
+def test_an_archive_for_another_platform_is_never_pushed(
+    tmp_path: Path, registry: image.Registry
+) -> None:
+    arm = image.read_archive(oci_archive(tmp_path, "linux/arm64"))
+    with pytest.raises(HangarError, match="is for linux/arm64, but the tasks run linux/amd64"):
+        image.publish(registry, TAG, arm)
+    assert image.remote_image(registry, TAG) is None
+
+
+def test_an_archive_is_deployed_only_with_the_scan_report_of_that_image(tmp_path: Path) -> None:
+    archive = image.read_archive(oci_archive(tmp_path, "linux/amd64"))
+    report = tmp_path / "trivy-report.json"
+    with pytest.raises(HangarError, match="no Trivy scan result"):
+        image.check_scan_report(archive, report)
+    with pytest.raises(HangarError, match="no Trivy scan result"):
+        image.check_scan_report(archive, None)
+    report.write_text(json.dumps({"Metadata": {"ImageID": "sha256:" + "0" * 64}}))
+    with pytest.raises(HangarError, match="not the archive's"):
+        image.check_scan_report(archive, report)
+    report.write_text(json.dumps({"Metadata": {"ImageID": archive.image_id}}))
+    image.check_scan_report(archive, report)
+
+
+def test_skopeo_reads_the_digest_the_archive_declares(tmp_path: Path) -> None:
+    path = oci_archive(tmp_path, "linux/amd64")
+    described = subprocess.run(
+        ["skopeo", "inspect", "--no-tags", f"oci-archive:{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(described.stdout)["Digest"] == image.read_archive(path).digest
