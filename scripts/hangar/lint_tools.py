@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hangar import workflow_gate
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
@@ -96,6 +97,12 @@ def lint_workflows(args: argparse.Namespace) -> int:
         run([venv_tool("zizmor"), "--offline", ".github"], hint="fix the findings above")
     with step("actionlint: expressions, job graph, action inputs"):
         run_actionlint(len(workflows))
+    with step("deploy gate: no AWS credentials before lint, test and the image scan passed"):
+        if problems := workflow_gate.violations(GITHUB_DIR / "workflows"):
+            raise HangarError(
+                "\n".join(problems),
+                hint="make the job need the lint, test and image jobs (docs/deploy.md)",
+            )
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hangar import workflow_gate
 from hangar.paths import ROOT
 
 GITHUB = ROOT / ".github"
@@ -25,6 +26,8 @@ PINNED_USES = re.compile(
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s")
 # trivy-action tags were force-pushed to a credential stealer on 2026-03-19; v0.35.0 was not.
 TRIVY_ACTION_V0_35_0 = "aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1"
+# The deploy workflow before this gate existed: it ran on every push in parallel with CI.
+SEED_DEPLOY_WORKFLOW = Path(__file__).parent / "fixtures" / "workflows" / "seed-deploy.yml"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -54,7 +57,7 @@ def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_the_workflows_exist() -> None:
-    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy-stage.yml", "deploy.yml"]
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy-stage.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -81,7 +84,7 @@ def test_trivy_action_is_pinned_to_the_release_that_was_never_compromised() -> N
     trivy = [
         s["uses"] for _, _, job in all_jobs() for s in steps(job) if "trivy" in s.get("uses", "")
     ]
-    assert trivy == [TRIVY_ACTION_V0_35_0]
+    assert set(trivy) == {TRIVY_ACTION_V0_35_0}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -151,19 +154,55 @@ def test_ci_runs_the_same_make_targets_as_a_developer() -> None:
     assert jobs["test"]["env"]["HANGAR_LOCALSTACK_MODE"] == "docker"
 
 
-def test_ci_builds_the_runtime_image_with_the_actions_cache_and_fails_on_fixable_vulns() -> None:
+def test_ci_builds_one_image_for_the_pinned_platform_scans_it_and_hands_it_on() -> None:
     image_steps = steps(workflow("ci.yml")["jobs"]["image"])
+    platform = next(s for s in image_steps if s.get("id") == "platform")
+    assert '["tool"]["hangar"]["image-platform"]' in platform["run"]
     build = next(s for s in image_steps if "build-push-action" in s.get("uses", ""))
     assert build["with"]["target"] == "runtime"
-    assert build["with"]["load"] is True
+    assert build["with"]["platforms"] == "${{ steps.platform.outputs.value }}"
+    # One manifest, no attestation index: its digest is the one ECR stores and the tasks name.
+    assert build["with"]["provenance"] is False
+    assert build["with"]["outputs"] == "type=oci,dest=runtime-image.oci.tar"
     assert build["with"]["cache-from"].startswith("type=gha")
     assert build["with"]["cache-to"].startswith("type=gha")
     scan = next(s for s in image_steps if "trivy-action" in s.get("uses", ""))
-    assert scan["with"]["image-ref"] == build["with"]["tags"]
+    assert scan["with"]["input"] == "runtime-image.oci.tar"
     assert scan["with"]["severity"] == "HIGH,CRITICAL"
     assert scan["with"]["ignore-unfixed"] is True
     assert scan["with"]["exit-code"] == "1"
-    assert scan["with"]["format"] == "sarif"
+    assert scan["with"]["trivyignores"] == ".trivyignore.yaml"
+    assert (scan["with"]["format"], scan["with"]["output"]) == ("json", "trivy-report.json")
+    handed_on = next(s for s in image_steps if s.get("with", {}).get("name") == "runtime-image")
+    assert handed_on["with"]["path"].split() == ["runtime-image.oci.tar", "trivy-report.json"]
+    assert "if" not in handed_on  # only a scan that passed hands the image on
+
+
+def test_the_sarif_upload_is_opt_in_so_ci_stays_green_without_code_scanning() -> None:
+    jobs = workflow("ci.yml")["jobs"]
+    assert "vars.TRIVY_SARIF_UPLOAD == 'true'" in jobs["upload-sarif"]["if"]
+    for step in steps(jobs["image"]):
+        if "sarif" in str(step.get("with", {})):
+            assert "vars.TRIVY_SARIF_UPLOAD == 'true'" in step["if"]
+
+
+@pytest.mark.parametrize(
+    ("action", "major"), [("actions/upload-artifact", 7), ("actions/download-artifact", 8)]
+)
+def test_the_artifact_actions_are_current(action: str, major: int) -> None:
+    versions = {
+        int(match.group(1))
+        for path in WORKFLOWS
+        for match in re.finditer(rf"uses: {action}@[0-9a-f]{{40}} # v(\d+)\.", path.read_text())
+    }
+    assert versions == {major}
+
+
+def test_runs_on_main_are_never_cancelled_by_a_newer_push() -> None:
+    concurrency = workflow("ci.yml")["concurrency"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    # Outside pull requests each run has a group of its own, so none waits for or replaces another.
+    assert "github.run_id" in concurrency["group"]
 
 
 def test_the_pr_cdk_diff_runs_only_when_its_role_is_configured() -> None:
@@ -176,78 +215,248 @@ def test_the_pr_cdk_diff_runs_only_when_its_role_is_configured() -> None:
     assert "$GITHUB_STEP_SUMMARY" in run
 
 
-# --- deploy.yml and deploy-stage.yml ------------------------------------------------------------
+# --- deploys (ci.yml's deploy jobs and the reusable deploy-stage.yml) ----------------------------
 
-DEPLOY_JOBS = [("staging", "staging", "staging"), ("production", "prod", "production")]
+DEPLOY_JOBS = {
+    "deploy-staging": ("staging", "staging"),
+    "deploy-production": ("prod", "production"),
+    "deploy-production-by-hand": ("prod", "production"),
+}
 
 
 def deploy_stage_job() -> dict[str, Any]:
     return dict(workflow("deploy-stage.yml")["jobs"]["deploy"])
 
 
-def test_deploy_triggers_on_main_and_by_hand_with_a_stage_choice() -> None:
-    triggers = workflow("deploy.yml")["on"]
-    assert triggers["push"]["branches"] == ["main"]
-    assert triggers["workflow_dispatch"]["inputs"]["stage"]["options"] == ["staging", "prod"]
+def evaluate(condition: str, context: dict[str, str]) -> bool:
+    """The `if:` expressions of the deploy jobs (==, &&, ||, parentheses) under one event."""
+    expression = condition.strip().removeprefix("${{").removesuffix("}}")
+    for name, value in context.items():
+        expression = expression.replace(name, repr(value))
+    expression = expression.replace("&&", " and ").replace("||", " or ")
+    return bool(eval(expression, {"__builtins__": {}}, {}))  # noqa: S307 - the repo's own YAML
 
 
-@pytest.mark.parametrize(("job_name", "stage", "environment"), DEPLOY_JOBS)
-def test_each_environment_runs_make_deploy_with_the_commit_sha(
-    job_name: str, stage: str, environment: str
+def deploys_started(event: str, stage: str = "") -> list[str]:
+    """Which deploy jobs GitHub would start for `event` on main, CI's jobs having passed."""
+    jobs = workflow("ci.yml")["jobs"]
+    context = {
+        "github.event_name": event,
+        "github.ref": "refs/heads/main",
+        "inputs.stage": stage,
+    }
+    started: list[str] = []
+    for name in DEPLOY_JOBS:  # in dependency order
+        job = jobs[name]
+        # Without a status function in `if`, a job whose need was skipped is skipped too.
+        needed_deploys = [need for need in job["needs"] if need in DEPLOY_JOBS]
+        if all(need in started for need in needed_deploys) and evaluate(job["if"], context):
+            started.append(name)
+    return started
+
+
+def test_a_push_to_main_deploys_staging_then_the_same_commit_to_production() -> None:
+    assert deploys_started("push") == ["deploy-staging", "deploy-production"]
+    assert "deploy-staging" in workflow("ci.yml")["jobs"]["deploy-production"]["needs"]
+
+
+def test_a_manual_run_deploys_exactly_the_stage_it_names() -> None:
+    assert deploys_started("workflow_dispatch", "staging") == ["deploy-staging"]
+    assert deploys_started("workflow_dispatch", "prod") == ["deploy-production-by-hand"]
+    options = workflow("ci.yml")["on"]["workflow_dispatch"]["inputs"]["stage"]["options"]
+    assert options == ["staging", "prod"]
+
+
+def test_pull_requests_deploy_nothing() -> None:
+    assert deploys_started("pull_request") == []
+
+
+@pytest.mark.parametrize(("job_name", "stage_and_environment"), DEPLOY_JOBS.items())
+def test_each_environment_runs_make_deploy_with_the_scanned_image_of_this_commit(
+    job_name: str, stage_and_environment: tuple[str, str]
 ) -> None:
-    job = workflow("deploy.yml")["jobs"][job_name]
+    stage, environment = stage_and_environment
+    job = workflow("ci.yml")["jobs"][job_name]
     assert job["uses"] == "./.github/workflows/deploy-stage.yml"
-    assert job["with"]["stage"] == stage
-    assert "github.sha" in job["with"]["git-sha"]
+    assert (job["with"]["stage"], job["with"]["environment"]) == (stage, environment)
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
     deploy_job = deploy_stage_job()
+    downloaded = next(s for s in steps(deploy_job) if "download-artifact" in s.get("uses", ""))
+    assert downloaded["with"]["name"] == "runtime-image"
     deploy_step = next(s for s in steps(deploy_job) if s.get("id") == "deploy")
     assert deploy_step["run"] == (
         'make deploy STAGE="$STAGE" IMAGE_TAG="$IMAGE_TAG" CERTIFICATE_ARN="$CERTIFICATE_ARN"'
     )
-    assert deploy_step["env"]["STAGE"] == "${{ inputs.stage }}"
-    assert deploy_step["env"]["IMAGE_TAG"] == "${{ inputs.git-sha }}"
+    env = deploy_step["env"]
+    assert env["STAGE"] == "${{ inputs.stage }}"
+    assert env["IMAGE_TAG"] == "${{ github.sha }}"
+    folder = downloaded["with"]["path"]
+    assert env["IMAGE_ARCHIVE"] == f"{folder}/runtime-image.oci.tar"
+    assert env["SCAN_REPORT"] == f"{folder}/trivy-report.json"
     # Environment-scoped and not a secret: each environment names its own certificate.
-    assert deploy_step["env"]["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
+    assert env["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
     credentials = next(s for s in steps(deploy_job) if "configure-aws-credentials" in s["uses"])
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert deploy_job["permissions"] == {"contents": "read", "id-token": "write"}
+    # Production never rebuilds: no deploy job builds an image.
+    assert not any("build-push-action" in s.get("uses", "") for s in steps(deploy_job))
 
 
-def test_production_waits_for_staging_and_its_reviewers() -> None:
-    jobs = workflow("deploy.yml")["jobs"]
-    assert jobs["production"]["needs"] == "staging"
-    assert jobs["production"]["with"]["environment"] == "production"
-    assert jobs["staging"]["with"]["environment"] == "staging"
+def test_production_waits_for_its_reviewers_in_its_environment() -> None:
     assert deploy_stage_job()["environment"]["name"] == "${{ inputs.environment }}"
-    assert "needs.staging.result == 'success'" in jobs["production"]["if"]
 
 
-@pytest.mark.parametrize("job_name", ["staging", "production"])
+@pytest.mark.parametrize("job_name", DEPLOY_JOBS)
 def test_one_deploy_at_a_time_per_environment_and_none_cancelled(job_name: str) -> None:
-    job = workflow("deploy.yml")["jobs"][job_name]
-    assert job["concurrency"] == {"group": f"deploy-{job_name}", "cancel-in-progress": False}
+    job = workflow("ci.yml")["jobs"][job_name]
+    environment = DEPLOY_JOBS[job_name][1]
+    assert job["concurrency"] == {"group": f"deploy-{environment}", "cancel-in-progress": False}
 
 
-@pytest.mark.parametrize("job_name", ["staging", "production"])
-def test_a_failed_deploy_is_reported(job_name: str) -> None:
-    caller = workflow("deploy.yml")["jobs"][job_name]
+@pytest.mark.parametrize("job_name", DEPLOY_JOBS)
+def test_a_failed_timed_out_or_cancelled_deploy_is_reported(job_name: str) -> None:
+    caller = workflow("ci.yml")["jobs"][job_name]
     assert caller["secrets"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
     report = steps(caller)[-1]
-    assert report["if"] == "${{ failure() }}"
+    # A job over its timeout-minutes is cancelled: cancelled() covers it.
+    assert report["if"] == "${{ failure() || cancelled() }}"
     assert report["env"]["SLACK_WEBHOOK_URL"] == "${{ secrets.SLACK_WEBHOOK_URL }}"
+    assert report["env"]["OUTCOME"] == "${{ job.status }}"
+    assert "timeout-minutes" in deploy_stage_job()
     script = GITHUB / report["run"].removeprefix(".github/")
     assert script.stat().st_mode & 0o111, f"{script} must be executable"
 
 
+def test_the_report_names_the_outcome_in_the_job_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "STAGE": "prod",
+        "IMAGE_TAG": "0" * 40,
+        "RUN_URL": "https://github.example/run/1",
+        "OUTCOME": "cancelled",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    result = subprocess.run(
+        [str(GITHUB / "notify-failure.sh")], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Deploy did not complete: cancelled" in summary.read_text()
+    assert "| prod | `" + "0" * 40 + "` | cancelled |" in summary.read_text()
+
+
 def test_deploy_jobs_use_no_caches_a_pull_request_could_have_written() -> None:
-    for job in workflow("deploy.yml")["jobs"].values():
+    for job in [deploy_stage_job()]:
         for step in steps(job):
             if "setup-uv" in step.get("uses", ""):
                 assert step["with"]["enable-cache"] is False
             if "setup-node" in step.get("uses", ""):
                 assert step["with"]["package-manager-cache"] is False
+
+
+# --- the deploy gate: no AWS credentials unless CI passed for the same commit ---------------------
+
+
+def test_every_job_with_aws_credentials_waits_for_lint_test_and_the_image_scan() -> None:
+    workflows_dir = GITHUB / "workflows"
+    credentialed = [
+        name
+        for name, job in workflow("ci.yml")["jobs"].items()
+        if workflow_gate.obtains_aws_credentials(job, workflows_dir)
+    ]
+    assert set(credentialed) == {"cdk-diff", *DEPLOY_JOBS}  # the rule is not vacuous
+    assert workflow_gate.violations(workflows_dir) == []
+
+
+GATES = """
+  lint:
+    runs-on: ubuntu-24.04
+    steps: [{run: make lint}]
+  test:
+    runs-on: ubuntu-24.04
+    steps: [{run: make test}]
+  image:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1
+        with: {exit-code: "1"}
+"""
+CREDENTIALS = """
+    permissions: {id-token: write}
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: aws-actions/configure-aws-credentials@8df5847569e6427dd6c4fb1cf565c83acfa8afa7
+"""
+BAD_WORKFLOWS = {
+    "deploy without needs": f"on: push\njobs:{GATES}  deploy:{CREDENTIALS}",
+    "deploy needing only the tests": (
+        f"on: push\njobs:{GATES}  deploy:\n    needs: test{CREDENTIALS}"
+    ),
+    "if: always()": (
+        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, image]\n"
+        f"    if: ${{{{ always() }}}}{CREDENTIALS}"
+    ),
+    "!cancelled() on a job in between": (
+        f"on: push\njobs:{GATES}  build:\n    needs: [lint, test, image]\n"
+        "    if: ${{ !cancelled() }}\n    runs-on: ubuntu-24.04\n    steps: [{run: 'true'}]\n"
+        f"  deploy:\n    needs: build{CREDENTIALS}"
+    ),
+    "another commit checked out": (
+        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, image]{CREDENTIALS}"
+        "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
+        "        with: {ref: '${{ inputs.sha }}'}\n"
+    ),
+    "no scan job in the workflow": (
+        "on: push\njobs:\n  lint:\n    runs-on: x\n    steps: [{run: make lint}]\n"
+        f"  test:\n    runs-on: x\n    steps: [{{run: make test}}]\n"
+        f"  deploy:\n    needs: [lint, test]{CREDENTIALS}"
+    ),
+    "workflow_run without the conclusion check": (
+        "on:\n  workflow_run: {workflows: [ci], types: [completed]}\njobs:\n  deploy:"
+        f"{CREDENTIALS}"
+        "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
+        "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
+    ),
+    "workflow_run that also starts on push": (
+        "on:\n  push:\n  workflow_run: {workflows: [ci], types: [completed]}\njobs:\n  deploy:\n"
+        "    if: ${{ github.event.workflow_run.conclusion == 'success' }}"
+        f"{CREDENTIALS}"
+        "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
+        "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
+    ),
+    "the seed's deploy.yml (parallel to CI)": "",
+}
+
+
+def write_workflows(root: Path, text: str) -> Path:
+    workflows_dir = root / ".github" / "workflows"
+    workflows_dir.mkdir(parents=True)
+    (workflows_dir / "deploy.yml").write_text(text)
+    # The reusable deploy the seed's deploy.yml calls, credentials inside.
+    (workflows_dir / "deploy-stage.yml").write_text(
+        f"on: {{workflow_call: {{}}}}\njobs:\n  deploy:{CREDENTIALS}"
+    )
+    return workflows_dir
+
+
+@pytest.mark.parametrize("text", BAD_WORKFLOWS.values(), ids=BAD_WORKFLOWS)
+def test_the_gate_rejects_a_workflow_that_breaks_the_rule(tmp_path: Path, text: str) -> None:
+    workflows_dir = write_workflows(tmp_path, text or SEED_DEPLOY_WORKFLOW.read_text())
+    assert workflow_gate.violations(workflows_dir) != []
+
+
+def test_the_gate_accepts_a_workflow_run_deploy_that_checks_conclusion_and_sha(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "on:\n  workflow_run: {workflows: [ci], types: [completed]}\njobs:\n  deploy:\n"
+        "    if: ${{ github.event.workflow_run.conclusion == 'success' }}"
+        f"{CREDENTIALS}"
+        "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
+        "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
+    )
+    assert workflow_gate.violations(write_workflows(tmp_path, text)) == []
 
 
 # --- schemas -------------------------------------------------------------------------------------
