@@ -6,13 +6,17 @@
 #   wheelhouse pip installs offline from .hangar/wheelhouse, which `hangar docker provision` builds
 #              on the host where containers cannot reach PyPI. BuildKit only builds the stages the
 #              chosen route needs, so the other route's images and files are never required.
-ARG PYTHON_IMAGE=python:3.13-slim
-ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
+#
+# Base images are literal references, pinned by digest where one could be verified, so Dependabot
+# (docker ecosystem) proposes tag and digest together. Where they cannot be pulled, `hangar docker
+# provision` builds stand-ins and the tooling builds from a copy of this file with these references
+# replaced (hangar.docker.app_dockerfile); this file stays the one place that names them.
 ARG DEPS_SOURCE=network
 
-FROM ${UV_IMAGE} AS uv
+# No digest: none for 0.13.9 could be verified from this offline build machine (see docs/deploy.md).
+FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
-FROM ${PYTHON_IMAGE} AS python
+FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
 ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/app/.venv \
     PATH=/app/.venv/bin:$PATH

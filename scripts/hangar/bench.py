@@ -92,13 +92,6 @@ class Bench:
         """The Dockerfile's `runtime` stage built from the working tree (cached layers reused)."""
         if self._runtime_image is None:
             self.require_docker()
-            variables = compose_variables()
-            build_args = [
-                arg
-                for name in ("PYTHON_IMAGE", "DEPS_SOURCE")
-                if name in variables
-                for arg in ("--build-arg", f"{name}={variables[name]}")
-            ]
             with step(f"Build the runtime image ({RUNTIME_TAG})"):
                 docker.run(
                     [
@@ -106,7 +99,7 @@ class Bench:
                         "build",
                         "--target=runtime",
                         f"--tag={RUNTIME_TAG}",
-                        *build_args,
+                        *docker.app_build_options(),
                         ".",
                     ],
                     cwd=ROOT,

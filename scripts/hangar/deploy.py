@@ -54,7 +54,6 @@ from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
 from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, LOCALSTACK_ACCOUNT, cdk_cli
 from hangar.paths import INFRA_DIR, ROOT, STATE_DIR
-from hangar.run_task import compose_build_args
 from hangar.watcher import AwsClients, watching
 
 # The image of a commit is tagged with its full SHA: an abbreviation can become ambiguous, and any
@@ -351,7 +350,7 @@ def build(target: Target) -> image_module.ImageArchive:
             hint="start Docker (as root on Debian: `hangar docker provision`), then deploy again",
         )
     destination = STATE_DIR / "images" / f"{target.image_tag}.oci.tar"
-    return image_module.build_archive(target.image_tag, destination, compose_build_args())
+    return image_module.build_archive(target.image_tag, destination)
 
 
 def docker_answers() -> bool:

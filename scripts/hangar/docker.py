@@ -9,6 +9,7 @@ the image references it chose from .hangar/compose.env, so neither knows which p
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -58,7 +59,20 @@ class PinnedImage:
     standin: str  # local tag built when the reference cannot be pulled
 
 
-PYTHON = PinnedImage("PYTHON_IMAGE", "python:3.13-slim", "hangar-standin/python:3.13-slim")
+APP_DOCKERFILE = ROOT / "Dockerfile"
+# Where stand-ins replace the Dockerfile's pinned bases: rewritten from it before every build.
+STANDIN_DOCKERFILE = STATE_DIR / "Dockerfile.standins"
+
+
+def dockerfile_base(stage: str) -> str:
+    """The image the Dockerfile's `FROM <image> AS <stage>` names: its pin lives there only."""
+    match = re.search(rf"^FROM (\S+) AS {stage}$", APP_DOCKERFILE.read_text(), re.MULTILINE)
+    if match is None:
+        raise HangarError(f"{APP_DOCKERFILE} has no `FROM <image> AS {stage}` line")
+    return match.group(1)
+
+
+PYTHON = PinnedImage("PYTHON_IMAGE", dockerfile_base("python"), "hangar-standin/python:3.13-slim")
 LOCALSTACK = PinnedImage(
     "LOCALSTACK_IMAGE",
     "localstack/localstack:4.14.0",
@@ -502,6 +516,9 @@ def build_app_wheelhouse() -> None:
 def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     lines = [f"{name}={reference}" for name, reference in images.items()]
     lines.append(f"DEPS_SOURCE={deps_source}")
+    if images.get(PYTHON.variable, PYTHON.reference) != PYTHON.reference:
+        # compose.yaml's build then reads the copy app_dockerfile() keeps current.
+        lines.append(f"APP_DOCKERFILE={STANDIN_DOCKERFILE}")
     if not is_root():
         # The dev image user takes the host user's ids: what it writes to the bind mount is ours.
         lines += [f"USER_UID={os.getuid()}", f"USER_GID={os.getgid()}"]
@@ -511,8 +528,42 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
 
 
+def app_dockerfile() -> Path:
+    """The Dockerfile to build the app image from on this machine.
+
+    The real one, unless `provision` chose a stand-in for the pinned Python image: then a copy with
+    that one reference replaced, regenerated now so it never lags behind an edited Dockerfile.
+    """
+    chosen = compose_settings().get(PYTHON.variable, PYTHON.reference)
+    if chosen == PYTHON.reference:
+        return APP_DOCKERFILE
+    pinned_line = f"FROM {PYTHON.reference} AS python\n"
+    text = APP_DOCKERFILE.read_text()
+    STANDIN_DOCKERFILE.write_text(text.replace(pinned_line, f"FROM {chosen} AS python\n"))
+    return STANDIN_DOCKERFILE
+
+
+def app_build_options() -> list[str]:
+    """`docker build` options for the app image on this machine: its Dockerfile, its deps route."""
+    settings = compose_settings()
+    options = ["--file", str(app_dockerfile())]
+    if "DEPS_SOURCE" in settings:  # the Dockerfile's one global ARG; provision picks the route
+        options.append(f"--build-arg=DEPS_SOURCE={settings['DEPS_SOURCE']}")
+    return options
+
+
+def compose_settings() -> dict[str, str]:
+    """The choices `provision` wrote to .hangar/compose.env ({} before it ran)."""
+    if not COMPOSE_ENV_FILE.exists():
+        return {}
+    lines = COMPOSE_ENV_FILE.read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def compose_command(project: str | None = None) -> list[str]:
     """`docker compose` bound to this checkout and to the choices `provision` wrote."""
+    app_dockerfile()  # compose.yaml may build from the stand-in copy: bring it up to date
     command = [
         "docker",
         "compose",
@@ -524,6 +575,7 @@ def compose_command(project: str | None = None) -> list[str]:
     for env_file in (ROOT / ".env", COMPOSE_ENV_FILE):
         if env_file.exists():
             command += ["--env-file", str(env_file)]
+
     if project:
         command += ["--project-name", project]
     return command

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hangar import docker
 from hangar.console import info
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
@@ -185,6 +186,8 @@ def publish(registry: Registry, tag: str, archive: ImageArchive) -> str:
         check_platform(existing.platform, registry.reference(tag))
         info(f"{registry.reference(tag)} already holds {existing.digest}: not pushing again")
         return existing.digest
+    if registry.transport == "oci:":  # skopeo creates the layout, not the folders above it
+        Path(registry.repository).parent.mkdir(parents=True, exist_ok=True)
     info(f"$ skopeo copy --preserve-digests oci-archive:{archive.path} {registry.reference(tag)}")
     skopeo(
         registry,
@@ -218,7 +221,7 @@ def check_platform(platform: str, what: str) -> None:
 # --- the one build ------------------------------------------------------------------------------
 
 
-def build_archive(image_tag: str, destination: Path, build_args: dict[str, str]) -> ImageArchive:
+def build_archive(image_tag: str, destination: Path) -> ImageArchive:
     """Build the runtime target for the pinned platform with buildx, as an OCI archive.
 
     buildx's own OCI exporter needs a docker-container builder (CI has one); the default `docker`
@@ -227,7 +230,7 @@ def build_archive(image_tag: str, destination: Path, build_args: dict[str, str])
     local_reference = f"hangar-deploy:{image_tag}"
     command = ["docker", "buildx", "build", "--platform", image_platform(), "--target", "runtime"]
     command += ["--label", f"org.opencontainers.image.revision={image_tag}"]
-    command += [f"--build-arg={name}={value}" for name, value in build_args.items()]
+    command += docker.app_build_options()  # the Dockerfile, or its stand-in copy offline
     command += ["--tag", local_reference, "--load", str(ROOT)]
     info("$ " + " ".join(command))
     if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:

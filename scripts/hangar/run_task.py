@@ -46,7 +46,6 @@ DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
 RUNTIME_IMAGE = "hangar-runtime:local"
 IMAGE_INPUTS = ("app", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
-BUILD_ARGS = ("PYTHON_IMAGE", "UV_IMAGE", "DEPS_SOURCE")  # the Dockerfile's global ARGs
 LOCALSTACK_SERVICE = "localstack"
 DB_SERVICE = "db"
 DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
@@ -492,7 +491,7 @@ def table(variables: Sequence[Variable]) -> str:
 # --- the runtime image ---------------------------------------------------------------------------
 
 
-def image_inputs_fingerprint(build_args: Mapping[str, str]) -> str:
+def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
     listed = docker.run(
         [
             "git",
@@ -506,38 +505,27 @@ def image_inputs_fingerprint(build_args: Mapping[str, str]) -> str:
         ],
         cwd=ROOT,
     ).stdout
-    parts: list[str | bytes] = [json.dumps(dict(build_args), sort_keys=True)]
+    parts: list[str | bytes] = [json.dumps(list(build_options))]
     for name in sorted(set(filter(None, listed.split("\0")))):
         path = ROOT / name
         if path.is_file():
             parts += [name, path.read_bytes()]
     stamp = docker.WHEELHOUSE_DIR / ".input-hash"
-    if build_args.get("DEPS_SOURCE") == "wheelhouse" and stamp.exists():
+    if "--build-arg=DEPS_SOURCE=wheelhouse" in build_options and stamp.exists():
         parts.append(stamp.read_text())
     return docker.fingerprint(*parts)
 
 
-def compose_build_args() -> dict[str, str]:
-    if not docker.COMPOSE_ENV_FILE.exists():
-        return {}
-    pairs = (
-        line.split("=", 1)
-        for line in docker.COMPOSE_ENV_FILE.read_text().splitlines()
-        if "=" in line and not line.startswith("#")
-    )
-    return {key: value for key, value in pairs if key in BUILD_ARGS}
-
-
 def ensure_runtime_image() -> str:
     """The Dockerfile's `runtime` target, rebuilt only when its inputs changed."""
-    build_args = compose_build_args()
-    input_hash = image_inputs_fingerprint(build_args)
+    build_options = docker.app_build_options()
+    input_hash = image_inputs_fingerprint(build_options)
     if docker.is_current(RUNTIME_IMAGE, input_hash):
         return RUNTIME_IMAGE
     with step(f"Build {RUNTIME_IMAGE} (Dockerfile target runtime)"):
         command = ["docker", "build", "--progress=plain", "--target=runtime"]
         command += [f"--tag={RUNTIME_IMAGE}", f"--label={docker.INPUT_HASH_LABEL}={input_hash}"]
-        command += [f"--build-arg={name}={value}" for name, value in build_args.items()]
+        command += build_options
         if subprocess.run([*command, str(ROOT)], check=False).returncode != 0:
             raise HangarError(
                 f"building {RUNTIME_IMAGE} failed; the build output above says which step broke.",

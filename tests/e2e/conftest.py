@@ -129,15 +129,10 @@ def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
 def runtime_image(provisioned: dict[str, str]) -> Iterator[str]:
     """The runtime stage built the way CI builds it; its build time is printed for the report."""
     tag = f"hangar-e2e-runtime:{uuid.uuid4().hex[:8]}"
-    build_args = [
-        arg
-        for name in ("PYTHON_IMAGE", "DEPS_SOURCE")
-        if name in provisioned
-        for arg in ("--build-arg", f"{name}={provisioned[name]}")
-    ]
+    build_options = docker.app_build_options()  # the Dockerfile, or its stand-in copy offline
     started = time.monotonic()
     result = subprocess.run(
-        ["docker", "build", "--target=runtime", f"--tag={tag}", *build_args, str(ROOT)],
+        ["docker", "build", "--target=runtime", f"--tag={tag}", *build_options, str(ROOT)],
         capture_output=True,
         text=True,
         timeout=900,

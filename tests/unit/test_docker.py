@@ -1,6 +1,7 @@
 """`hangar docker` without an engine: the choices provisioning makes and the files it writes."""
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from hangar.paths import ROOT
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(docker, "COMPOSE_ENV_FILE", tmp_path / "compose.env")
+    monkeypatch.setattr(docker, "STANDIN_DOCKERFILE", tmp_path / "Dockerfile.standins")
     return tmp_path
 
 
@@ -79,6 +81,53 @@ def test_compose_env_names_images_and_route(
     assert values["PYTHON_IMAGE"] == "hangar-standin/python:3.13-slim"
     assert values["DEPS_SOURCE"] == "wheelhouse"
     assert values["USER_UID"].isdigit()
+    # compose.yaml then builds from the copy of the Dockerfile that names the stand-in.
+    assert values["APP_DOCKERFILE"] == str(state_dir / "Dockerfile.standins")
+
+
+DIGEST_PINNED_FROM = re.compile(r"^FROM [\w./-]+:[\w.-]+@sha256:[0-9a-f]{64} AS python$", re.M)
+
+
+def test_the_python_base_is_a_literal_reference_pinned_by_digest() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    # A literal `FROM image:tag@sha256:…` is what Dependabot's docker ecosystem updates.
+    assert DIGEST_PINNED_FROM.search(dockerfile)
+    assert docker.PYTHON.reference.startswith("python:3.13-slim@sha256:")
+    assert "ARG PYTHON_IMAGE" not in dockerfile
+    assert "FROM ${" not in dockerfile
+
+
+def test_the_real_dockerfile_is_built_where_the_pinned_image_is_used(state_dir: Path) -> None:
+    assert docker.app_dockerfile() == ROOT / "Dockerfile"  # nothing provisioned
+    (state_dir / "compose.env").write_text(f"PYTHON_IMAGE={docker.PYTHON.reference}\n")
+    assert docker.app_dockerfile() == ROOT / "Dockerfile"
+
+
+def test_offline_builds_use_a_current_copy_with_only_the_base_replaced(state_dir: Path) -> None:
+    (state_dir / "compose.env").write_text(
+        "PYTHON_IMAGE=hangar-standin/python:3.13-slim\nDEPS_SOURCE=wheelhouse\n"
+    )
+    options = docker.app_build_options()
+    assert options == [
+        "--file",
+        str(state_dir / "Dockerfile.standins"),
+        "--build-arg=DEPS_SOURCE=wheelhouse",
+    ]
+    original = (ROOT / "Dockerfile").read_text().splitlines()
+    copy = (state_dir / "Dockerfile.standins").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(original, copy, strict=True) if a != b]
+    assert changed == [
+        (
+            f"FROM {docker.PYTHON.reference} AS python",
+            "FROM hangar-standin/python:3.13-slim AS python",
+        )
+    ]
+
+
+def test_compose_builds_from_the_dockerfile_provision_chose(compose_file: dict) -> None:
+    build = compose_file["x-app"]["build"]
+    assert build["dockerfile"] == "${APP_DOCKERFILE:-Dockerfile}"
+    assert "PYTHON_IMAGE" not in build["args"]
 
 
 def test_root_keeps_the_images_default_unprivileged_ids(

@@ -72,7 +72,8 @@ def oci_archive(tmp_path: Path, platform: str, name: str = "image") -> Path:
 
 @pytest.fixture
 def registry(tmp_path: Path) -> image.Registry:
-    return image.Registry("oci:", str(tmp_path / "registry"))
+    # Nested like the local stage's .hangar/registry/hangar-local, in folders that do not exist yet.
+    return image.Registry("oci:", str(tmp_path / "registry" / "hangar-local"))
 
 
 def test_the_platform_is_the_project_setting() -> None:
@@ -108,6 +109,7 @@ def test_a_tag_holding_another_platform_is_refused_and_nothing_is_pushed(
     tmp_path: Path, registry: image.Registry
 ) -> None:
     arm = oci_archive(tmp_path, "linux/arm64", name="arm")
+    Path(registry.repository).parent.mkdir(parents=True)
     image.skopeo(None, "copy", "--quiet", f"oci-archive:{arm}", registry.reference(TAG))
     before = image.remote_image(registry, TAG)
     amd = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="amd"))
