@@ -13,7 +13,7 @@
 # replaced (hangar.docker.app_dockerfile); this file stays the one place that names them.
 ARG DEPS_SOURCE=network
 
-# No digest: none for 0.13.9 could be verified from this offline build machine (see docs/deploy.md).
+# No digest: none for 0.13.9 could be verified offline (docs/containers.md says how to add it).
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
