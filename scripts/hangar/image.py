@@ -236,8 +236,11 @@ def build_archive(image_tag: str, destination: Path) -> ImageArchive:
     if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:
         raise HangarError("docker buildx build failed.", hint="read the build output above")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.unlink(missing_ok=True)
+    for earlier in destination.parent.glob("*.oci.tar"):  # ~100 MB each: keep the latest only
+        earlier.unlink()
     skopeo(
         None, "copy", "--quiet", f"docker-daemon:{local_reference}", f"oci-archive:{destination}"
     )
+    # The archive is the image from now on; the build cache keeps the layers for the next build.
+    subprocess.run(["docker", "image", "rm", local_reference], capture_output=True, check=False)
     return read_archive(destination)
