@@ -5,6 +5,7 @@ ECR); the images are minimal but valid OCI images (a config and a manifest, no l
 be made for any platform without a build or an emulator.
 """
 
+import argparse
 import hashlib
 import json
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar import image
+from hangar import deploy, image
 from hangar.errors import HangarError
 
 TAG = "0123456789abcdef0123456789abcdef01234567"
@@ -150,3 +151,22 @@ def test_skopeo_reads_the_digest_the_archive_declares(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(described.stdout)["Digest"] == image.read_archive(path).digest
+
+
+@pytest.mark.parametrize("scan_report", [None, "missing.json"])
+def test_make_deploy_refuses_ci_s_archive_without_its_scan_report_before_touching_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_report: str | None
+) -> None:
+    for variable in ("IMAGE_TAG", "LOCALSTACK_ENDPOINT", "SCAN_REPORT", "IMAGE_ARCHIVE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    monkeypatch.setattr(deploy, "check_commit_matches", pytest.fail)
+    argv = ["deploy", "--stage", "staging", "--image-tag", TAG]
+    argv += ["--image-archive", str(oci_archive(tmp_path, "linux/amd64"))]
+    if scan_report:
+        argv += ["--scan-report", str(tmp_path / scan_report)]
+    parser = argparse.ArgumentParser(prog="hangar")
+    deploy.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    with pytest.raises(HangarError, match="no Trivy scan result"):
+        args.func(args)
