@@ -113,6 +113,19 @@ def check_docker_plugin(plugin: Literal["compose", "buildx"]) -> CheckResult:
     return CheckResult(name, "ok", version)
 
 
+def check_skopeo(skopeo: str = "skopeo") -> CheckResult:
+    """`make deploy` pushes the image by digest with skopeo; nothing else needs it."""
+    code, output = _run([skopeo, "--version"])
+    if code == 0:
+        return CheckResult("skopeo", "ok", output.removeprefix("skopeo version "))
+    return CheckResult(
+        "skopeo",
+        "warn",
+        f"{_last_line(output)}: `make deploy` cannot push an image",
+        "apt-get install skopeo (macOS: brew install skopeo)",
+    )
+
+
 def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> CheckResult:
     shown = ".".join(map(str, version))
     if version[:2] < MIN_PYTHON:
@@ -346,6 +359,7 @@ CHECKS: list[Check] = [
     check_docker_engine,
     lambda: check_docker_plugin("compose"),
     lambda: check_docker_plugin("buildx"),
+    check_skopeo,
     check_python,
     check_uv,
     check_node,

@@ -237,3 +237,12 @@ def test_doctor_exits_zero_with_warnings_only(monkeypatch: pytest.MonkeyPatch) -
         [lambda: CheckResult("localstack", "warn", "not started", "make localstack-up")],
     )
     assert doctor.run(argparse.Namespace()) == 0
+
+
+def test_skopeo_is_a_warning_with_the_install_command_when_missing(tmp_path: Path) -> None:
+    missing = doctor.check_skopeo(str(tmp_path / "no-skopeo"))
+    assert missing.status == "warn"
+    assert "make deploy" in missing.detail
+    assert missing.fix is not None
+    assert "apt-get install skopeo" in missing.fix
+    assert doctor.check_skopeo().status == "ok"  # installed here, as .ci/run installs it
