@@ -73,11 +73,21 @@ def obtains_aws_credentials(job: Mapping[str, Any], workflows_dir: Path) -> bool
     )
 
 
+GATES = ("lint", "test", "image scan")
+
+
 def gate_jobs(jobs: Mapping[str, Mapping[str, Any]], workflows_dir: Path) -> dict[str, str]:
-    """Which job of the workflow is each gate: lint, test, image scan (by what they run)."""
+    """Which job of the workflow is each gate: lint, test, image scan (by what they run).
+
+    A job or step with `continue-on-error` is no gate: its failure would leave the job successful.
+    """
     found: dict[str, str] = {}
     for name, job in jobs.items():
+        if job.get("continue-on-error"):
+            continue
         for step in steps(job, workflows_dir):
+            if step.get("continue-on-error"):
+                continue
             run = step.get("run", "")
             if re.search(r"(^|\n)\s*make lint\s*($|\n)", run):
                 found.setdefault("lint", name)
@@ -114,7 +124,13 @@ def checkout_refs(job: Mapping[str, Any], workflows_dir: Path) -> list[str]:
 def violations(workflows_dir: Path) -> list[str]:
     """Every way a job could obtain AWS credentials without CI having passed for its commit."""
     found: list[str] = []
-    for path in sorted(workflows_dir.glob("*.y*ml")):
+    paths = sorted(workflows_dir.glob("*.y*ml"))
+    gated = {
+        str(load(path).get("name", path.stem))
+        for path in paths
+        if set(gate_jobs(load(path).get("jobs", {}), workflows_dir)) == set(GATES)
+    }
+    for path in paths:
         workflow = load(path)
         on = triggers(workflow)
         if on == {"workflow_call"}:
@@ -126,11 +142,14 @@ def violations(workflows_dir: Path) -> list[str]:
                 continue
             where = f"{path.name}: job {name!r} obtains AWS credentials"
             if "workflow_run" in on:
-                found += workflow_run_violations(where, workflow, job, on, workflows_dir)
+                found += workflow_run_violations(where, workflow, job, gated, workflows_dir)
                 continue
-            missing = [gate for gate in ("lint", "test", "image scan") if gate not in gates]
+            missing = [gate for gate in GATES if gate not in gates]
             if missing:
-                found.append(f"{where} in a workflow with no {' and no '.join(missing)} job")
+                found.append(
+                    f"{where} in a workflow with no {' and no '.join(missing)} job "
+                    "(one whose failure fails it: no continue-on-error)"
+                )
                 continue
             upstream = ancestors(name, jobs)
             for gate, gate_job in gates.items():
@@ -150,11 +169,18 @@ def violations(workflows_dir: Path) -> list[str]:
 
 
 def workflow_run_violations(
-    where: str, workflow: Workflow, job: Mapping[str, Any], on: set[str], workflows_dir: Path
+    where: str, workflow: Workflow, job: Mapping[str, Any], gated: set[str], workflows_dir: Path
 ) -> list[str]:
     found: list[str] = []
+    on = triggers(workflow)
     if on != {"workflow_run"}:
         found.append(f"{where}; its workflow also starts on {sorted(on - {'workflow_run'})}")
+    watched = set(workflow["on"]["workflow_run"].get("workflows", []))
+    if not watched or not watched <= gated:
+        found.append(
+            f"{where} after {sorted(watched)}, not only after workflows with the lint, test and "
+            f"image scan jobs ({sorted(gated)})"
+        )
     condition = str(job.get("if", ""))
     if WORKFLOW_RUN_SUCCESS not in condition or STATUS_FUNCTION.search(condition):
         found.append(f"{where} without requiring `{WORKFLOW_RUN_SUCCESS}`")

@@ -425,6 +425,18 @@ BAD_WORKFLOWS = {
         "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
         "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
     ),
+    "a gate that may fail (continue-on-error)": (
+        "on: push\njobs:"
+        + GATES.replace("  test:\n", "  test:\n    continue-on-error: true\n")
+        + f"  deploy:\n    needs: [lint, test, image]{CREDENTIALS}"
+    ),
+    "workflow_run after a workflow that runs no tests": (
+        "on:\n  workflow_run: {workflows: [docs], types: [completed]}\njobs:\n  deploy:\n"
+        "    if: ${{ github.event.workflow_run.conclusion == 'success' }}"
+        f"{CREDENTIALS}"
+        "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
+        "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
+    ),
     "the seed's deploy.yml (parallel to CI)": "",
 }
 
@@ -433,6 +445,8 @@ def write_workflows(root: Path, text: str) -> Path:
     workflows_dir = root / ".github" / "workflows"
     workflows_dir.mkdir(parents=True)
     (workflows_dir / "deploy.yml").write_text(text)
+    # A CI workflow with the three gates and no credentials: the one a workflow_run may follow.
+    (workflows_dir / "ci.yml").write_text(f"name: ci\non: push\njobs:{GATES}")
     # The reusable deploy the seed's deploy.yml calls, credentials inside.
     (workflows_dir / "deploy-stage.yml").write_text(
         f"on: {{workflow_call: {{}}}}\njobs:\n  deploy:{CREDENTIALS}"
@@ -440,10 +454,27 @@ def write_workflows(root: Path, text: str) -> Path:
     return workflows_dir
 
 
-@pytest.mark.parametrize("text", BAD_WORKFLOWS.values(), ids=BAD_WORKFLOWS)
-def test_the_gate_rejects_a_workflow_that_breaks_the_rule(tmp_path: Path, text: str) -> None:
-    workflows_dir = write_workflows(tmp_path, text or SEED_DEPLOY_WORKFLOW.read_text())
-    assert workflow_gate.violations(workflows_dir) != []
+# What the gate must say about each bad workflow: rejected for the right reason, not by accident.
+WHY_REJECTED = {
+    "deploy without needs": "without needing the lint job",
+    "deploy needing only the tests": "without needing the image scan job",
+    "if: always()": "has `if: ${{ always() }}`",
+    "!cancelled() on a job in between": "'build' has `if: ${{ !cancelled() }}`",
+    "another commit checked out": "checks out ${{ inputs.sha }}",
+    "no scan job in the workflow": "with no image scan job",
+    "workflow_run without the conclusion check": "without requiring `github.event.workflow_run",
+    "workflow_run that also starts on push": "also starts on ['push']",
+    "a gate that may fail (continue-on-error)": "with no test job",
+    "workflow_run after a workflow that runs no tests": "after ['docs']",
+    "the seed's deploy.yml (parallel to CI)": "job 'production' obtains AWS credentials in a",
+}
+
+
+@pytest.mark.parametrize("name", BAD_WORKFLOWS)
+def test_the_gate_rejects_a_workflow_that_breaks_the_rule(tmp_path: Path, name: str) -> None:
+    text = BAD_WORKFLOWS[name] or SEED_DEPLOY_WORKFLOW.read_text()
+    violations = workflow_gate.violations(write_workflows(tmp_path, text))
+    assert any(WHY_REJECTED[name] in violation for violation in violations), violations
 
 
 def test_the_gate_accepts_a_workflow_run_deploy_that_checks_conclusion_and_sha(
