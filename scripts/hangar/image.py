@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tarfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,18 +175,20 @@ def login(registry: Registry, user: str, password: str) -> None:
     skopeo(registry, "login", "--username", user, "--password-stdin", host, stdin=password)
 
 
-def publish(registry: Registry, tag: str, archive: ImageArchive) -> str:
-    """Push `archive` as `tag` unless the tag already exists; returns the digest the tag holds.
+def publish(registry: Registry, tag: str, obtain: Callable[[], ImageArchive]) -> str:
+    """Push the image `obtain` gives as `tag` unless the tag exists; returns the digest it holds.
 
-    Tags are immutable: a tag that exists is reused (a rollback redeploys what it pushed before)
-    only when it holds an image for the pinned platform; nothing is pushed otherwise.
+    Tags are immutable: a tag that exists is reused (a rollback redeploys what it pushed before,
+    without building) only when it holds an image for the pinned platform; nothing is pushed
+    otherwise.
     """
-    check_platform(archive.platform, f"the image in {archive.path}")
     existing = remote_image(registry, tag)
     if existing is not None:
         check_platform(existing.platform, registry.reference(tag))
         info(f"{registry.reference(tag)} already holds {existing.digest}: not pushing again")
         return existing.digest
+    archive = obtain()
+    check_platform(archive.platform, f"the image in {archive.path}")
     if registry.transport == "oci:":  # skopeo creates the layout, not the folders above it
         Path(registry.repository).parent.mkdir(parents=True, exist_ok=True)
     info(f"$ skopeo copy --preserve-digests oci-archive:{archive.path} {registry.reference(tag)}")
