@@ -1,4 +1,4 @@
-"""`make deploy`, the command the deploy workflow runs, end to end against LocalStack.
+"""`make deploy`, the command the deploy jobs run, end to end against LocalStack.
 
 The `local` stage, given an image tag as CI gives one (the commit), goes through all five steps.
 (It is the stage sized for LocalStack: the others empty their bucket on deletion with a Lambda
