@@ -175,7 +175,8 @@ def test_ci_builds_one_image_for_the_pinned_platform_scans_it_and_hands_it_on() 
     assert (scan["with"]["format"], scan["with"]["output"]) == ("json", "trivy-report.json")
     handed_on = next(s for s in image_steps if s.get("with", {}).get("name") == "runtime-image")
     assert handed_on["with"]["path"].split() == ["runtime-image.oci.tar", "trivy-report.json"]
-    assert "if" not in handed_on  # only a scan that passed hands the image on
+    # Only a scan that passed hands the image on (no status function), and only where it can deploy.
+    assert handed_on["if"] == "${{ github.event_name != 'pull_request' }}"
 
 
 def test_the_sarif_upload_is_opt_in_so_ci_stays_green_without_code_scanning() -> None:
