@@ -13,9 +13,6 @@
 # replaced (hangar.docker.app_dockerfile); this file stays the one place that names them.
 ARG DEPS_SOURCE=network
 
-# No digest: none for 0.13.9 could be verified offline (docs/containers.md says how to add it).
-FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
-
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
 ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/app/.venv \
@@ -23,7 +20,10 @@ ENV PYTHONUNBUFFERED=1 \
 
 # --- route: network ---------------------------------------------------------------------------
 FROM python AS deps-network
-COPY --from=uv /uv /usr/local/bin/uv
+# uv from PyPI at the version the Makefile pins (a test keeps them equal), not from a second base image.
+ARG UV_VERSION=0.13.9
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python -m pip install --disable-pip-version-check --root-user-action=ignore "uv==${UV_VERSION}"
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
