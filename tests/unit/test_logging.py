@@ -8,7 +8,7 @@ import pytest
 from config.json_logging import JsonFormatter
 from config.request_log import RequestIdFilter, current_request_id
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logged_in")]
 
 
 def request_log_records(caplog) -> list[logging.LogRecord]:
