@@ -132,8 +132,8 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     env["DJANGO_ENV"] = "development"
     env["DJANGO_DEBUG"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
-    # Anonymous uploads on the loopback-only dev server (as compose.yaml); UPLOADS_REQUIRE_LOGIN=true
-    # tries the deployed stages' login path.
+    # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
+    # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
     env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
     if with_aws:
         # Always LocalStack's fake credentials: a developer's real keys never go to the local stack.
