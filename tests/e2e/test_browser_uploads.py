@@ -18,6 +18,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 
 from documents.storage_keys import MAX_NAME_LENGTH
 
@@ -65,6 +67,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     driver.set_page_load_timeout(60)
+    # Elements of a page still loading are waited for, not reported missing.
+    driver.implicitly_wait(10)
     yield driver
     driver.quit()
 
@@ -82,7 +86,9 @@ def logged_in(browser: WebDriver, web: str, dev_user: tuple[str, str]) -> WebDri
     username, password = dev_user
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    button = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    button.click()
+    WebDriverWait(browser, 60).until(staleness_of(button))
     assert browser.current_url == f"{web}/documents/"
     assert f"Signed in as {username}" in browser.find_element(By.TAG_NAME, "header").text
     return browser
@@ -90,7 +96,10 @@ def logged_in(browser: WebDriver, web: str, dev_user: tuple[str, str]) -> WebDri
 
 def upload(browser: WebDriver, path: Path) -> None:
     browser.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(path))
-    browser.find_element(By.CSS_SELECTOR, "form[enctype] button[type=submit]").click()
+    button = browser.find_element(By.CSS_SELECTOR, "form[enctype] button[type=submit]")
+    button.click()
+    # The answer replaces the page (same URL either way): wait until the old one is gone.
+    WebDriverWait(browser, 60).until(staleness_of(button))
 
 
 def row_status(browser: WebDriver, name: str) -> str:
