@@ -17,7 +17,7 @@ type View = Callable[..., HttpResponse]
 LOGIN_HINT = "log in at /accounts/login/ and send the session cookie with the X-CSRFToken header."
 
 
-def login_required(request: HttpRequest) -> bool:
+def needs_login(request: HttpRequest) -> bool:
     return settings.UPLOADS_REQUIRE_LOGIN and not request.user.is_authenticated
 
 
@@ -26,7 +26,7 @@ def page_login_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if login_required(request):
+        if needs_login(request):
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
 
@@ -43,7 +43,7 @@ def api_login_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if login_required(request):
+        if needs_login(request):
             return JsonResponse({"error": f"Authentication required: {LOGIN_HINT}"}, status=403)
         if request.user.is_authenticated:
             check = CsrfViewMiddleware(lambda request: HttpResponse())
