@@ -57,10 +57,11 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
 
-lint: setup ## ruff (lint + format check), mypy, hadolint, and actionlint/zizmor/schema checks on .github
+lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, and actionlint/zizmor/schema checks on .github
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts infra
+	$(UV) run --frozen python app/manage.py makemigrations --check --dry-run
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 

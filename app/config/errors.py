@@ -1,7 +1,7 @@
 """Error pages that answer API clients in JSON ({"error": ...}) and browsers in HTML."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
 
 API_PREFIX = "/api/"
 
@@ -29,3 +29,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
         error = "Internal server error; the X-Request-ID header identifies it in the logs."
         return JsonResponse({"error": error}, status=500)
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        error = (
+            f"CSRF check failed ({reason}): a session-authenticated API call must send the "
+            "csrftoken cookie's value in the X-CSRFToken header."
+        )
+        return JsonResponse({"error": error}, status=403)
+    return csrf.csrf_failure(request, reason)

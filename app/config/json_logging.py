@@ -1,29 +1,44 @@
-"""One JSON object per log line, for CloudWatch Logs Insights in production."""
+"""One JSON object per log line, for CloudWatch Logs Insights in production.
+
+python-json-logger does the formatting (extra= fields, exc_info, stack_info, objects such as the
+request Django attaches); this module only fixes the field names and keeps every line valid JSON.
+"""
 
 import json
-import logging
-from datetime import UTC, datetime
+import math
+from typing import Any
 
-# Attributes every LogRecord has; anything else came from `extra=` and becomes a JSON field.
-_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
+
+FIELDS = "{levelname}{name}{message}"
+RENAMED = {"levelname": "level", "name": "logger"}
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        payload.update(
-            (key, value)
-            for key, value in vars(record).items()
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+def _finite(value: Any) -> Any:
+    """`value` with NaN and ±Infinity as strings: json.dumps would write them bare (not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def dumps(payload: Any, **kwargs: Any) -> str:
+    try:
+        return json.dumps(payload, allow_nan=False, **kwargs)
+    except ValueError:
+        return json.dumps(_finite(payload), allow_nan=False, **kwargs)
+
+
+class JsonFormatter(_LibraryJsonFormatter):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            FIELDS,
+            style="{",
+            rename_fields=RENAMED,
+            timestamp="time",
+            json_serializer=dumps,
+            **kwargs,
         )
-        if record.exc_info:
-            payload["exc_info"] = self.formatException(record.exc_info)
-        # default=str: Django attaches objects such as the request to its own records.
-        return json.dumps(payload, default=str)

@@ -33,6 +33,7 @@ if PRODUCTION:
     environment.required(env, "DJANGO_ALLOWED_HOSTS")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "accounts",
     "health",
     "documents",
     "sqs_tasks",
@@ -92,6 +94,11 @@ if DATABASES["default"]["NAME"] == DEVELOPMENT_SQLITE:
     fallbacks.append("SQLite (no DATABASE_URL or DB_*)")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "documents:index"
+LOGOUT_REDIRECT_URL = "login"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,6 +148,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Every deployed stage requires a logged-in user to upload; `make dev` turns it off (dev.py,
+# compose.yaml) for its loopback-only server, and creates a development superuser either way.
+UPLOADS_REQUIRE_LOGIN = env.bool("UPLOADS_REQUIRE_LOGIN", default=True)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 UPLOAD_ALLOWED_TYPES = env.list(
     "UPLOAD_ALLOWED_TYPES",

@@ -8,6 +8,7 @@ class DocumentAdmin(admin.ModelAdmin):
     list_display = (
         "original_name",
         "status",
+        "uploaded_by",
         "content_type",
         "detected_content_type",
         "size",
@@ -17,6 +18,7 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ("original_name", "sha256", "storage_key")
     readonly_fields = (
         "id",
+        "uploaded_by",
         "storage_key",
         "size",
         "sha256",

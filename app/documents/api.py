@@ -1,7 +1,8 @@
 """JSON API: POST /api/documents/ (multipart, field "file"), GET list, GET one.
 
-No CSRF here: the API authenticates nothing by cookie, so there is no ambient credential a
-cross-site form could abuse (when authentication arrives it must be token based).
+Authenticated by Django's session (log in at /accounts/login/) where UPLOADS_REQUIRE_LOGIN is on;
+documents.access answers anonymous calls with a JSON 403 and applies the CSRF check to
+session-authenticated ones.
 """
 
 import json
@@ -12,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from documents import uploads
+from documents.access import api_login_required
 from documents.models import Document
 from documents.serialization import document_json
 
@@ -24,6 +26,7 @@ def error(status: int, message: str) -> JsonResponse:
 
 
 @csrf_exempt
+@api_login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def document_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
@@ -45,7 +48,7 @@ def _upload(request: HttpRequest) -> JsonResponse:
             415, f"Content-Type {request.content_type!r} is not accepted. {MULTIPART_HINT}"
         )
     try:
-        document = uploads.accept(request.FILES.get("file"))
+        document = uploads.accept(request.FILES.get("file"), request.user)
     except uploads.UploadRejected as rejected:
         return error(rejected.status, rejected.message)
     document.refresh_from_db()
@@ -54,6 +57,7 @@ def _upload(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@api_login_required
 @require_safe
 def document_detail(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
     try:

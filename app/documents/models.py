@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -20,6 +21,14 @@ class Document(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     detected_content_type = models.CharField(
         max_length=255, blank=True, help_text="Sniffed from the stored bytes when processed."
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+        help_text="Empty for uploads where no login is required (`make dev`).",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)

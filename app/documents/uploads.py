@@ -8,12 +8,15 @@ import uuid
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from accounts.models import User
+from documents.detection import SNIFF_BYTES, content_problem
 from documents.models import Document
-from documents.storage_keys import document_key
+from documents.storage_keys import document_key, name_problem
 from documents.tasks import process_document
 
 logger = logging.getLogger(__name__)
@@ -39,17 +42,20 @@ def validate(file: UploadedFile | None) -> UploadedFile:
         )
     if file.size is None or file.size > settings.UPLOAD_MAX_BYTES:
         raise UploadRejected(413, too_large_message(file.size))
+    if problem := name_problem(file.name or ""):
+        raise UploadRejected(400, problem)
     if file.size == 0:
         raise UploadRejected(400, f"{file.name} is empty: upload a file with content.")
-    if file.content_type not in settings.UPLOAD_ALLOWED_TYPES:
-        allowed = ", ".join(settings.UPLOAD_ALLOWED_TYPES)
-        raise UploadRejected(
-            415, f"Content type {file.content_type!r} is not accepted. Allowed types: {allowed}."
-        )
+    # What the first bytes tell, before anything is stored; the worker checks the rest.
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
+    file.seek(0)
+    if problem := content_problem(file.content_type or "", head):
+        raise UploadRejected(415, f"{file.name} was not stored. {problem}")
     return file
 
 
-def accept(file: UploadedFile | None) -> Document:
+def accept(file: UploadedFile | None, uploaded_by: User | AnonymousUser) -> Document:
     """Store a valid upload and queue its processing; raise UploadRejected having stored nothing."""
     file = validate(file)
     original_name = file.name or "upload"
@@ -61,6 +67,7 @@ def accept(file: UploadedFile | None) -> Document:
         content_type=file.content_type or "",
         storage_key=stored_key,
         size=file.size or 0,
+        uploaded_by=uploaded_by if uploaded_by.is_authenticated else None,
     )
     try:
         with transaction.atomic():

@@ -6,17 +6,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from documents import uploads
+from documents.access import page_login_required
 from documents.models import Document
 
 # Small pages keep the list fast under load: rendering is what a list page spends its time on.
 PAGE_SIZE = 25
 
 
+@page_login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
-            document = uploads.accept(request.FILES.get("file"))
+            document = uploads.accept(request.FILES.get("file"), request.user)
         except uploads.UploadRejected as rejected:
             return page(request, error=rejected.message, status=rejected.status)
         messages.success(request, f"Uploaded {document.original_name}; processing has been queued.")

@@ -132,6 +132,9 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     env["DJANGO_ENV"] = "development"
     env["DJANGO_DEBUG"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
+    # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
+    # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
+    env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
     if with_aws:
         # Always LocalStack's fake credentials: a developer's real keys never go to the local stack.
         env["AWS_ACCESS_KEY_ID"] = "test"
@@ -275,6 +278,7 @@ def dev_host(args: argparse.Namespace) -> int:
     info(f"database: {describe_database(env)}")
     with step("Apply database migrations"):
         run_manage(["migrate", "--noinput"], env)
+    run_manage(["ensure_dev_superuser"], env)
 
     commands = {"web": runserver_command(address, wait=wait_for_client())}
     if not args.without_aws:
@@ -443,6 +447,7 @@ def dev_docker(args: argparse.Namespace) -> int:
     else:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
+    compose_run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser", env=env)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:

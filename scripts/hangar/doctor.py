@@ -31,6 +31,8 @@ Status = Literal["ok", "warn", "fail"]
 LOCALSTACK_VERSION = "4.14.0"
 MIN_PYTHON = (3, 13)
 MIN_NODE = 20
+# The oldest Node LTS still supported (Node 20 reached end of life in April 2026).
+SUPPORTED_NODE = 22
 DOCKER_FIX = (
     "hangar docker provision (as root; or: sudo apt-get install docker.io && sudo dockerd &)"
 )
@@ -164,7 +166,14 @@ def check_node() -> CheckResult:
             "node",
             "fail",
             f"{output}: the CDK CLI needs Node >= {MIN_NODE}",
-            "install Node 20 or newer",
+            f"install Node {SUPPORTED_NODE} LTS",
+        )
+    if major < SUPPORTED_NODE:
+        return CheckResult(
+            "node",
+            "warn",
+            f"{output}: past end of life; the CDK CLI warns on every call",
+            f"install Node {SUPPORTED_NODE} LTS",
         )
     return CheckResult("node", "ok", output)
 

@@ -1,8 +1,10 @@
 """The test run's compose project (`docker compose` bound to this checkout) and HTTP helpers."""
 
 import subprocess
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 
 from hangar import docker
 
@@ -14,6 +16,33 @@ def http(
     request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return response.status, response.read()
+
+
+class Session:
+    """A logged-in HTTP client: Django's login form, then its session cookie and CSRF token."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.cookies = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.opener.open(f"{base}/accounts/login/", timeout=30)  # sets the csrftoken cookie
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": self.csrf()}
+        self.opener.open(
+            f"{base}/accounts/login/", urllib.parse.urlencode(form).encode(), timeout=30
+        )
+        assert "sessionid" in {cookie.name for cookie in self.cookies}, "the login failed"
+
+    def csrf(self) -> str:
+        return next(cookie.value or "" for cookie in self.cookies if cookie.name == "csrftoken")
+
+    def http(
+        self, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        request = urllib.request.Request(  # noqa: S310 - this run's http://127.0.0.1 URL
+            f"{self.base}{path}", data=data, headers={"X-CSRFToken": self.csrf(), **(headers or {})}
+        )
+        with self.opener.open(request, timeout=30) as response:
+            return response.status, response.read()
 
 
 @dataclass

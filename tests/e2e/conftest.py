@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from compose_project import Compose
 
+from accounts.management.commands import ensure_dev_superuser
 from hangar import docker, infra
 from hangar.errors import HangarError
 from hangar.paths import LOCAL_ENV_FILE, ROOT
@@ -81,6 +82,8 @@ def compose(provisioned: dict[str, str], source_dir: Path) -> Iterator[Compose]:
             **os.environ,
             **{name: str(port) for name, port in ports.items()},
             "HANGAR_SOURCE_DIR": str(source_dir),
+            # As in every deployed stage (make dev alone turns it off): the tests log in.
+            "UPLOADS_REQUIRE_LOGIN": "true",
         },
         ports=ports,
     )
@@ -123,6 +126,14 @@ def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
     assert result.returncode == 0, f"compose up failed:\n{result.stderr[-3000:]}\n{compose.logs()}"
     print(f"app images built and web/worker up in {time.monotonic() - started:.1f}s")
     return compose
+
+
+@pytest.fixture(scope="session")
+def dev_user(stack: Compose) -> tuple[str, str]:
+    """Username and password of the development superuser, created the way `make dev` does."""
+    created = stack.run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
+    assert f"username {ensure_dev_superuser.USERNAME!r}" in created.stdout
+    return ensure_dev_superuser.USERNAME, ensure_dev_superuser.PASSWORD
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import uuid
 
 import boto3
 import pytest
-from compose_project import Compose, http
+from compose_project import Compose, Session
 
 pytestmark = pytest.mark.e2e
 
@@ -41,9 +41,9 @@ def test_every_service_is_up_and_healthy(stack: Compose) -> None:
 
 
 def test_an_upload_is_stored_in_s3_and_processed_by_the_worker(
-    stack: Compose, local_stage: dict[str, str]
+    stack: Compose, local_stage: dict[str, str], dev_user: tuple[str, str]
 ) -> None:
-    web = f"http://127.0.0.1:{stack.ports['WEB_PORT']}"
+    session = Session(f"http://127.0.0.1:{stack.ports['WEB_PORT']}", *dev_user)
     body = f"e2e upload {uuid.uuid4()}\n".encode()
     boundary = uuid.uuid4().hex
     multipart = (
@@ -54,8 +54,8 @@ def test_an_upload_is_stored_in_s3_and_processed_by_the_worker(
         + body
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    status, created = http(
-        f"{web}/api/documents/",
+    status, created = session.http(
+        "/api/documents/",
         data=multipart,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
@@ -77,7 +77,7 @@ def test_an_upload_is_stored_in_s3_and_processed_by_the_worker(
     deadline = time.monotonic() + 60
     while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
         time.sleep(1)
-        document = json.loads(http(f"{web}/api/documents/{document['id']}/")[1])
+        document = json.loads(session.http(f"/api/documents/{document['id']}/")[1])
     assert document["status"] == "processed", f"{document}\n{stack.logs()}"
     # Only processing reads the object back from S3 and hashes it.
     assert document["sha256"] == hashlib.sha256(body).hexdigest()

@@ -37,9 +37,11 @@ TIMEOUTS = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2
 
 
 @pytest.fixture
-def app_on_stack(deployed_stack, settings):
+def app_on_stack(deployed_stack, settings, client, django_user_model):
     """Django configured by its own settings module from the env file deploy-local wrote
-    (HANGAR_ENV_FILE: deployed_stack's copy of it, as this session's deploy wrote it)."""
+    (HANGAR_ENV_FILE: deployed_stack's copy of it, as this session's deploy wrote it), and the
+    test client logged in, as uploads need outside `make dev`."""
+    client.force_login(django_user_model.objects.create_user("uploader"))
     evaluated = runpy.run_path(str(SETTINGS_FILE))
     for name in AWS_SETTINGS:
         setattr(settings, name, evaluated[name])

@@ -33,6 +33,19 @@ def _no_aws(settings, _static_root):
 
 
 @pytest.fixture
+def member(django_user_model):
+    """A plain user (no staff rights): uploads need one wherever login is required."""
+    return django_user_model.objects.create_user("member", password="member-password")
+
+
+@pytest.fixture
+def logged_in(client, member):
+    """The test client with `member`'s session, as a browser has after logging in."""
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound once by the kernel's choice, closed again)."""
     with socket.socket() as probe:

@@ -63,6 +63,11 @@ class TestHostEnvironment:
         assert env["DATABASE_URL"] == "postgres://x"
         assert base["AWS_ACCESS_KEY_ID"] == "AKIAREAL", "the caller's mapping was modified"
 
+    def test_uploads_need_no_login_unless_the_developer_asks(self) -> None:
+        assert dev.host_environment({}, with_aws=False)["UPLOADS_REQUIRE_LOGIN"] == "false"
+        asked = dev.host_environment({"UPLOADS_REQUIRE_LOGIN": "true"}, with_aws=False)
+        assert asked["UPLOADS_REQUIRE_LOGIN"] == "true"
+
     def test_without_aws_leaves_credentials_alone(self) -> None:
         env = dev.host_environment({"AWS_PROFILE": "mine"}, with_aws=False)
         assert env["AWS_PROFILE"] == "mine"

@@ -9,7 +9,7 @@ from django.tasks import default_task_backend
 
 from documents.models import Document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logged_in")]
 
 API = "/api/documents/"
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from documents.models import Document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logged_in")]
 
 
 def upload(content_type="text/plain", content=b"hello\n"):
@@ -61,8 +61,9 @@ def test_page_shows_the_newest_documents_a_page_at_a_time(client):
     assert 'href="?page=2"' in first
 
 
-def test_form_upload_with_csrf_token_stores_and_redirects():
+def test_form_upload_with_csrf_token_stores_and_redirects(member):
     client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
     page = client.get(reverse("documents:index"))
     token = page.cookies["csrftoken"].value
 
@@ -76,8 +77,9 @@ def test_form_upload_with_csrf_token_stores_and_redirects():
     assert "Uploaded notes.txt; processing has been queued." in response.content.decode()
 
 
-def test_form_post_without_csrf_token_is_403_and_writes_nothing():
+def test_form_post_without_csrf_token_is_403_and_writes_nothing(member):
     client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
 
     response = client.post(reverse("documents:index"), {"file": upload()})
 

@@ -24,7 +24,7 @@ def stored_document(content: bytes, name="file.bin", content_type="application/p
 @pytest.mark.django_db
 def test_processing_measures_the_stored_bytes():
     content = PNG * 1000  # larger than the sniffing window
-    document = stored_document(content)
+    document = stored_document(content, content_type="image/png")
 
     result = process_document.call(str(document.id))
 
@@ -57,11 +57,11 @@ def test_processing_failure_marks_failed_and_reraises():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_is_processed_inline_with_the_immediate_backend(client, settings):
+def test_upload_is_processed_inline_with_the_immediate_backend(logged_in, settings):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     upload = SimpleUploadedFile("notes.txt", b"plain words\n", content_type="text/plain")
 
-    body = client.post("/api/documents/", {"file": upload}).json()
+    body = logged_in.post("/api/documents/", {"file": upload}).json()
 
     assert body["status"] == "processed"
     assert body["detected_content_type"] == "text/plain"

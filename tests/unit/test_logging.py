@@ -8,7 +8,7 @@ import pytest
 from config.json_logging import JsonFormatter
 from config.request_log import RequestIdFilter, current_request_id
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("logged_in")]
 
 
 def request_log_records(caplog) -> list[logging.LogRecord]:
@@ -98,3 +98,34 @@ def test_filter_stamps_records_with_the_current_request_id():
     outside = logging.makeLogRecord({})
     RequestIdFilter().filter(outside)
     assert outside.request_id == "-"
+
+
+def test_json_formatter_keeps_the_stack_info():
+    record = logging.getLogger("t").makeRecord(
+        "t",
+        logging.WARNING,
+        __file__,
+        1,
+        "where am I",
+        (),
+        None,
+        sinfo="Stack (most recent call last):\n  here",
+    )
+
+    payload = json.loads(JsonFormatter().format(record))
+
+    assert payload["stack_info"] == "Stack (most recent call last):\n  here"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_json_formatter_never_writes_bare_nan_or_infinity(value):
+    record = logging.makeLogRecord({"name": "t", "msg": "ratio"})
+    record.ratio = value
+    record.samples = [1.5, value]
+
+    line = JsonFormatter().format(record)
+
+    # json.loads would accept NaN/Infinity; a strict parser (CloudWatch, jq) would not.
+    payload = json.loads(line, parse_constant=lambda name: pytest.fail(f"bare {name} in {line}"))
+    assert payload["ratio"] == str(value)
+    assert payload["samples"] == [1.5, str(value)]

@@ -237,9 +237,9 @@ def test_request_stop_finishes_the_current_message_then_returns():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_uploaded_document_is_processed_by_the_worker(client, sqs_backend):
+def test_uploaded_document_is_processed_by_the_worker(logged_in, sqs_backend):
     upload = SimpleUploadedFile("notes.txt", b"queued words\n", content_type="text/plain")
-    document_id = client.post("/api/documents/", {"file": upload}).json()["id"]
+    document_id = logged_in.post("/api/documents/", {"file": upload}).json()["id"]
     assert Document.objects.get(pk=document_id).status == "pending"
 
     call_command("worker", "--once", "--wait=0")
