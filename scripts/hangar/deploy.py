@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from hangar import github_oidc
 from hangar.aws_clients import (
@@ -62,7 +62,9 @@ MIGRATION_OUTPUTS = (
     "MigrationTaskDefinitionArn",
     "MigrationSubnetIds",
     "MigrationSecurityGroupId",
+    "MigrationAssignPublicIp",
 )
+PUBLIC_IP_SETTINGS = ("ENABLED", "DISABLED")
 
 
 class Skipped(Exception):
@@ -291,7 +293,10 @@ def deployed_outputs(target: Target, stack: str) -> dict[str, str]:
 def push_image(target: Target, registry_outputs: Mapping[str, str]) -> str:
     require_output(target, registry_outputs, "RepositoryUri", "RepositoryName")
     ecr = target.client("ecr")
-    require_emulated(target, lambda: ecr.describe_repositories(maxResults=1), "the ECR API")
+    repository = registry_outputs["RepositoryName"]
+    require_emulated(
+        target, lambda: ecr.describe_repositories(repositoryNames=[repository]), "the ECR API"
+    )
     image = f"{registry_outputs['RepositoryUri']}:{target.image_tag}"
     if image_exists(ecr, registry_outputs["RepositoryName"], target.image_tag):
         info(f"{image} is already in ECR (tags are immutable): not rebuilding it")
@@ -404,11 +409,38 @@ def task_outcome(task: Mapping[str, Any]) -> tuple[bool, str]:
     return True, "every container exited 0"
 
 
-def run_migrations(target: Target, service_outputs: Mapping[str, str], image: str) -> None:
+def migration_network(service_outputs: Mapping[str, str]) -> dict[str, Any]:
+    """The migration task's network, as the stack placed the services: dev runs its tasks in public
+    subnets with a public IP (no NAT), staging and prod in private subnets behind NAT."""
+    assign_public_ip = service_outputs["MigrationAssignPublicIp"]
+    if assign_public_ip not in PUBLIC_IP_SETTINGS:
+        raise HangarError(
+            f"the stack's MigrationAssignPublicIp output is {assign_public_ip!r}, "
+            f"not one of {', '.join(PUBLIC_IP_SETTINGS)}",
+            hint="synthesize the stage (`make synth`) and check the stack's outputs",
+        )
+    return {
+        "awsvpcConfiguration": {
+            "subnets": service_outputs["MigrationSubnetIds"].split(","),
+            "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
+            "assignPublicIp": assign_public_ip,
+        }
+    }
+
+
+def run_migrations(
+    target: Target,
+    service_outputs: Mapping[str, str],
+    image: str,
+    *,
+    timeout_seconds: int = MIGRATION_TIMEOUT_SECONDS,
+    poll_seconds: int = 10,
+) -> None:
     require_output(target, service_outputs, *MIGRATION_OUTPUTS)
     ecs = target.client("ecs")
-    require_emulated(target, lambda: ecs.list_clusters(maxResults=1), "ECS")
     cluster = service_outputs["ClusterName"]
+    require_emulated(target, lambda: ecs.describe_clusters(clusters=[cluster]), "ECS")
+    network = migration_network(service_outputs)
     described = ecs.describe_task_definition(
         taskDefinition=service_outputs["MigrationTaskDefinitionArn"]
     )["taskDefinition"]
@@ -420,24 +452,14 @@ def run_migrations(target: Target, service_outputs: Mapping[str, str], image: st
             taskDefinition=revision_arn,
             launchType="FARGATE",
             count=1,
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": service_outputs["MigrationSubnetIds"].split(","),
-                    "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
+            networkConfiguration=network,
             startedBy="hangar-deploy",
         )
         if started.get("failures") or not started.get("tasks"):
             raise HangarError(f"ECS did not start the migration task: {started.get('failures')}")
         task_arn = started["tasks"][0]["taskArn"]
         info(f"migration task {task_arn} started; waiting for it to stop")
-        ecs.get_waiter("tasks_stopped").wait(
-            cluster=cluster,
-            tasks=[task_arn],
-            WaiterConfig={"Delay": 10, "MaxAttempts": MIGRATION_TIMEOUT_SECONDS // 10},
-        )
+        wait_for_migration(ecs, cluster, task_arn, timeout_seconds, poll_seconds)
         task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
         succeeded, account = task_outcome(task)
         if not succeeded:
@@ -450,6 +472,36 @@ def run_migrations(target: Target, service_outputs: Mapping[str, str], image: st
     finally:
         # This revision only carried this run; the stack's own revision stays the active one.
         ecs.deregister_task_definition(taskDefinition=revision_arn)
+
+
+def wait_for_migration(
+    ecs: Any, cluster: str, task_arn: str, timeout_seconds: int, poll_seconds: int
+) -> None:
+    """Wait for the task to stop; one running at the deadline is stopped, never left behind."""
+    try:
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=cluster,
+            tasks=[task_arn],
+            WaiterConfig={
+                "Delay": poll_seconds,
+                "MaxAttempts": max(1, timeout_seconds // max(1, poll_seconds)),
+            },
+        )
+    except WaiterError as error:
+        if "Max attempts exceeded" not in str(error):
+            raise HangarError(f"cannot follow the migration task {task_arn}: {error}") from error
+        minutes = timeout_seconds / 60
+        ecs.stop_task(
+            cluster=cluster,
+            task=task_arn,
+            reason=f"hangar deploy: migrations did not finish within {minutes:.0f} minutes",
+        )
+        raise HangarError(
+            f"the migration task {task_arn} did not finish within {minutes:.0f} minutes; "
+            "it has been stopped and the service was not updated",
+            hint="read its log stream (prefix `migrate`) in the app log group: a migration "
+            "waiting on a lock, or a task that cannot reach the database or pull its image",
+        ) from error
 
 
 # --- step 5: smoke test --------------------------------------------------------------------------

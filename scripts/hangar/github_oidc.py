@@ -111,10 +111,25 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 ],
             },
             {
-                "Sid": "ReadStageStacks",
+                # The deploy watcher follows the stack's events and stops a deploy that cannot
+                # succeed: it cancels an update, or deletes a stack whose creation failed.
+                "Sid": "WatchStageStacks",
                 "Effect": "Allow",
-                "Action": "cloudformation:DescribeStacks",
+                "Action": [
+                    "cloudformation:CancelUpdateStack",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:DescribeStacks",
+                ],
                 "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_prefix}*/*",
+            },
+            {
+                "Sid": "ReadBootstrapVersion",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": (
+                    f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"
+                ),
             },
             {
                 "Sid": "EcrLogin",
@@ -130,6 +145,7 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                     "ecr:BatchGetImage",
                     "ecr:CompleteLayerUpload",
                     "ecr:DescribeImages",
+                    "ecr:DescribeRepositories",
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:InitiateLayerUpload",
                     "ecr:PutImage",
@@ -151,11 +167,48 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
             {
                 "Sid": "RunMigrationTask",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:DescribeTasks"],
+                "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask"],
                 "Resource": [
                     f"arn:aws:ecs:{region}:{account}:task-definition/*",
-                    f"arn:aws:ecs:{region}:{account}:task/*",
+                    # CloudFormation names the stage's cluster after its stack.
+                    f"arn:aws:ecs:{region}:{account}:task/{stack_prefix}*/*",
                 ],
+            },
+            {
+                # What the watcher reads to say why a service's tasks fail.
+                "Sid": "DiagnoseStageServices",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeClusters", "ecs:DescribeServices"],
+                "Resource": [
+                    f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*",
+                    f"arn:aws:ecs:{region}:{account}:service/{stack_prefix}*/*",
+                ],
+            },
+            {
+                "Sid": "ListStageTasks",
+                "Effect": "Allow",
+                "Action": "ecs:ListTasks",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "ecs:cluster": f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
+                    }
+                },
+            },
+            {
+                # Target health has no resource-level permissions in IAM.
+                "Sid": "ReadTargetHealth",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:DescribeTargetHealth",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadStageLogs",
+                "Effect": "Allow",
+                "Action": "logs:GetLogEvents",
+                "Resource": (
+                    f"arn:aws:logs:{region}:{account}:log-group:/hangar/{stage}/*:log-stream:*"
+                ),
             },
             {
                 "Sid": "PassStageTaskRoles",
