@@ -10,6 +10,7 @@ HANGAR := $(UV) run --frozen hangar
 # Install .pyc files with the packages: where Python may not write them (PYTHONDONTWRITEBYTECODE,
 # as on CI machines) every process would otherwise compile Django and the CDK from source.
 export UV_COMPILE_BYTECODE := 1
+# The default serves diff and run-task; `make deploy` passes STAGE only when the user gave it.
 STAGE ?= local
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
@@ -102,7 +103,7 @@ run-task: setup ## Run a local-stage task definition in the runtime image, env a
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
 
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] (registry, image, migrations, service, smoke test)
-	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
+	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
 	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)

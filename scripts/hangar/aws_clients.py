@@ -8,6 +8,10 @@ from botocore.config import Config
 
 DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_REGION = "us-east-1"
+# Error codes AWS services use for a call the caller's policy does not allow.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+)
 CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=60, retries={"max_attempts": 4, "mode": "standard"}
 )

@@ -46,7 +46,14 @@ from hangar.aws_clients import (
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
-from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, LOCALSTACK_ACCOUNT, cdk_cli
+from hangar.infra import (
+    HTTPS_REQUIRED_STAGES,
+    LOCAL_STAGE,
+    LOCALSTACK_ACCOUNT,
+    STAGES,
+    cdk_cli,
+    check_stage,
+)
 from hangar.paths import INFRA_DIR, ROOT
 from hangar.watcher import AwsClients, watching
 
@@ -634,7 +641,19 @@ def write_github_summary(summary: Mapping[str, str], environ: Mapping[str, str])
             handle.write(f"url={summary['url']}\nimage-tag={summary['image tag']}\n")
 
 
+def resolve_stage(stage: str | None) -> str:
+    """A deploy names its stage: picking one silently could ship to the wrong place."""
+    if not stage:
+        raise HangarError(
+            "which stage? A deploy needs one.",
+            hint=f"pass one of {', '.join(STAGES)}: make deploy STAGE=local (LocalStack), or "
+            "make deploy STAGE=staging IMAGE_TAG=$(git rev-parse HEAD)",
+        )
+    return check_stage(stage)
+
+
 def run_deploy(args: argparse.Namespace) -> int:
+    args.stage = resolve_stage(args.stage)
     endpoint = resolve_endpoint(args.stage, args.local, os.environ)
     target = Target(
         stage=args.stage,
@@ -664,7 +683,7 @@ def register(subparsers: Any) -> None:
         help="deploy a stage: registry stack, image push, migrations, service stack, smoke test",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--stage", required=True, help="local, dev, staging or prod")
+    parser.add_argument("--stage", help=f"one of {', '.join(STAGES)} (required)")
     parser.add_argument(
         "--image-tag",
         default=os.environ.get("IMAGE_TAG") or None,

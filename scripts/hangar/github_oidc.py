@@ -97,6 +97,7 @@ def cdk_role_arn(account: str, region: str, purpose: str) -> str:
 def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
     stack_prefix = f"hangar-{stage}-"
+    stage_cluster = f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -165,14 +166,19 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Resource": "*",
             },
             {
+                # The revision registered for the run has no stage in its name; the cluster has:
+                # CloudFormation names it after the stage's stack.
                 "Sid": "RunMigrationTask",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask"],
-                "Resource": [
-                    f"arn:aws:ecs:{region}:{account}:task-definition/*",
-                    # CloudFormation names the stage's cluster after its stack.
-                    f"arn:aws:ecs:{region}:{account}:task/{stack_prefix}*/*",
-                ],
+                "Action": "ecs:RunTask",
+                "Resource": f"arn:aws:ecs:{region}:{account}:task-definition/*",
+                "Condition": {"ArnLike": {"ecs:cluster": stage_cluster}},
+            },
+            {
+                "Sid": "FollowStageTasks",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": f"arn:aws:ecs:{region}:{account}:task/{stack_prefix}*/*",
             },
             {
                 # What the watcher reads to say why a service's tasks fail.
@@ -180,7 +186,7 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["ecs:DescribeClusters", "ecs:DescribeServices"],
                 "Resource": [
-                    f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*",
+                    stage_cluster,
                     f"arn:aws:ecs:{region}:{account}:service/{stack_prefix}*/*",
                 ],
             },

@@ -45,10 +45,10 @@ class ApiCall:
 class IamRequest:
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: tuple[tuple[str, str], ...] = ()  # condition keys and values (hashable)
 
     def __str__(self) -> str:
-        condition = "".join(f" [{key}={value}]" for key, value in self.context.items())
+        condition = "".join(f" [{key}={value}]" for key, value in self.context)
         return f"{self.action} on {self.resource}{condition}"
 
 
@@ -87,7 +87,7 @@ def _pass_roles(account: str, params: Mapping[str, Any]) -> list[IamRequest]:
         IamRequest(
             "iam:PassRole",
             role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}",
-            {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+            (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
         )
         for role in (params.get("taskRoleArn"), params.get("executionRoleArn"))
         if role
@@ -164,9 +164,9 @@ def iam_requests(call: ApiCall, *, account: str, region: str) -> list[IamRequest
             hint=f"add {action} to hangar.permissions.RESOURCES (see the AWS Service "
             "Authorization Reference for its resource type)",
         )
-    context: dict[str, str] = {}
-    if action == "ecs:ListTasks":
-        context["ecs:cluster"] = _cluster_arn(account, region, call.params)
+    context: tuple[tuple[str, str], ...] = ()
+    if action in ("ecs:ListTasks", "ecs:RunTask"):
+        context = (("ecs:cluster", _cluster_arn(account, region, call.params)),)
     requests = [
         IamRequest(action, resource, context)
         for resource in RESOURCES[action](account, region, call.params)

@@ -42,14 +42,11 @@ from typing import Any, Literal
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar.aws_clients import CLIENT_CONFIG, aws_client
+from hangar.aws_clients import ACCESS_DENIED_CODES, CLIENT_CONFIG, aws_client
 from hangar.ecs_diagnosis import Diagnosis, ServiceProbe
 from hangar.stack_events import CONSEQUENTIAL_REASONS
 
 Line = Callable[[str], None]
-ACCESS_DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-)
 _DENIED_ACTION = re.compile(r"perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)")
 
 

@@ -1,4 +1,4 @@
-"""Run LocalStack and record every AWS request it serves, as JSON lines, into $HANGAR_REQUEST_LOG.
+"""Run LocalStack, recording every AWS request it serves as JSON lines: `request_recorder.py LOG`.
 
 Runs inside LocalStack's own virtualenv (it imports nothing from Hangar). LocalStack already logs
 each served request to the `localstack.request.aws` logger with the parsed operation, its input and
@@ -11,12 +11,11 @@ the client sent it, so real AWS would have had to authorize it.
 
 import json
 import logging
-import os
 import re
 import runpy
+import sys
 from typing import Any
 
-REQUEST_LOG_ENV = "HANGAR_REQUEST_LOG"
 CREDENTIAL = re.compile(r"Credential=([^/]+)/")
 
 
@@ -60,9 +59,9 @@ class RequestRecorder(logging.Handler):
 
 
 def main() -> None:
-    logging.getLogger("localstack.request.aws").addHandler(
-        RequestRecorder(os.environ[REQUEST_LOG_ENV])
-    )
+    path = sys.argv[1]
+    del sys.argv[1:]  # LocalStack's entry point sees its usual command line
+    logging.getLogger("localstack.request.aws").addHandler(RequestRecorder(path))
     runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)
 
 
