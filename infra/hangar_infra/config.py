@@ -6,13 +6,20 @@ Every stage builds the same resource graph from `StageConfig`; a value that chan
 change it, HTTPS, comes from context with the account-specific certificate (`certificate_arn_for`).
 """
 
+import json
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 LOCAL_STAGE = "local"
+# The one region every stage is built for; the deploy and bootstrap tooling read the same entry
+# (hangar.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
+REGION = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"][
+    "hangar:region"
+]
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
 LOCAL_IMAGE_TAG = "local"
@@ -97,7 +104,7 @@ class StageConfig:
 # The disposable cloud stage; `local` is the same small stage adapted to LocalStack.
 _DEV = StageConfig(
     name="dev",
-    region="us-east-1",
+    region=REGION,
     account=None,
     nat_gateways=0,
     web_cpu=256,
@@ -140,7 +147,7 @@ STAGES: dict[str, StageConfig] = {
     "dev": _DEV,
     "staging": StageConfig(
         name="staging",
-        region="us-east-1",
+        region=REGION,
         account=None,
         nat_gateways=1,
         web_cpu=512,
@@ -166,7 +173,7 @@ STAGES: dict[str, StageConfig] = {
     ),
     "prod": StageConfig(
         name="prod",
-        region="us-east-1",
+        region=REGION,
         account=None,
         nat_gateways=2,
         web_cpu=1024,

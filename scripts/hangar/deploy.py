@@ -41,6 +41,7 @@ from hangar.aws_clients import (
     DEFAULT_LOCALSTACK_ENDPOINT,
     DEFAULT_REGION,
     aws_client,
+    caller_region,
     cli_environment,
 )
 from hangar.console import info, step, warn
@@ -658,7 +659,8 @@ def run_deploy(args: argparse.Namespace) -> int:
     target = Target(
         stage=args.stage,
         image_tag=resolve_image_tag(args.stage, args.image_tag, local=endpoint is not None),
-        region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
+        # LocalStack serves any region; on AWS the caller's must be the one the stacks are for.
+        region=DEFAULT_REGION if endpoint else caller_region(os.environ),
         endpoint=endpoint,
         certificate_arn=resolve_certificate_arn(args.stage, args.certificate_arn),
     )

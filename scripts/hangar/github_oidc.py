@@ -22,6 +22,7 @@ from hangar.aws_clients import (
     DEFAULT_LOCALSTACK_ENDPOINT,
     DEFAULT_REGION,
     aws_client,
+    caller_region,
     cli_environment,
 )
 from hangar.console import info, step
@@ -348,12 +349,12 @@ def cdk_bootstrap(account: str, region: str, endpoint: str | None) -> None:
 
 def run_bootstrap(args: argparse.Namespace) -> int:
     repository = parse_repository(args.github_repo)
-    region = args.region or os.environ.get("AWS_REGION") or DEFAULT_REGION
     endpoint = (
         (os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_LOCALSTACK_ENDPOINT)
         if args.local
         else None
     )
+    region = caller_region({} if endpoint else os.environ, args.region)
     try:
         account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()[
             "Account"
@@ -390,7 +391,11 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--github-repo", required=True, metavar="OWNER/NAME")
-    parser.add_argument("--region", help=f"default: $AWS_REGION or {DEFAULT_REGION}")
+    parser.add_argument(
+        "--region",
+        help=f"the stacks' region, {DEFAULT_REGION} (infra/cdk.json hangar:region); "
+        "any other is refused",
+    )
     parser.add_argument(
         "--local",
         action="store_true",

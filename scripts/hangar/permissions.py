@@ -122,7 +122,6 @@ RESOURCES: dict[str, Resources] = {
         ]
         for operation in (
             "DescribeImages",
-            "DescribeRepositories",
             "BatchCheckLayerAvailability",
             "BatchGetImage",
             "CompleteLayerUpload",
@@ -132,6 +131,9 @@ RESOURCES: dict[str, Resources] = {
             "UploadLayerPart",
         )
     },
+    "ecr:DescribeRepositories": lambda a, r, p: [
+        f"arn:aws:ecr:{r}:{a}:repository/{name}" for name in p["repositoryNames"]
+    ],
     "ecs:DescribeTaskDefinition": lambda a, r, p: ["*"],
     "ecs:RegisterTaskDefinition": lambda a, r, p: ["*"],
     "ecs:DeregisterTaskDefinition": lambda a, r, p: ["*"],
