@@ -56,8 +56,11 @@ class StageConfig:
     db_multi_az: bool
     db_backup_retention_days: int
     log_retention: logs.RetentionDays
-    # DESTROY or RETAIN for every stateful resource; the database alone is snapshotted on delete
-    # when the stage is retained (other resource types do not support SNAPSHOT).
+    # DESTROY or RETAIN_ON_UPDATE_OR_DELETE for every stateful resource; the database alone is
+    # snapshotted on delete when the stage is retained (other types do not support SNAPSHOT).
+    # Never plain RETAIN: what a failed first deploy created would survive its rollback, and the
+    # fixed names (log groups, repository, database) would make every retry fail "already exists";
+    # RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate) deletes it then instead.
     removal_policy: RemovalPolicy
     # Emptying a bucket on delete needs a Lambda-backed custom resource; only allowed when the
     # bucket is destroyed with the stack anyway (checked below).
@@ -82,8 +85,14 @@ class StageConfig:
             )
         if not 0 <= self.nat_gateways <= 2:
             raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
-        if self.removal_policy not in (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN):
-            raise StageConfigError(f"stage {self.name!r}: removal_policy is DESTROY or RETAIN")
+        if self.removal_policy not in (
+            RemovalPolicy.DESTROY,
+            RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        ):
+            raise StageConfigError(
+                f"stage {self.name!r}: removal_policy is DESTROY or RETAIN_ON_UPDATE_OR_DELETE "
+                "(plain RETAIN keeps what a failed first deploy created, and the retry fails)"
+            )
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
         if self.requires_https and self.name == LOCAL_STAGE:
@@ -162,7 +171,7 @@ STAGES: dict[str, StageConfig] = {
         db_multi_az=False,
         db_backup_retention_days=7,
         log_retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=False,
         auto_delete_objects=False,
         versioned_bucket=True,
@@ -188,7 +197,7 @@ STAGES: dict[str, StageConfig] = {
         db_multi_az=True,
         db_backup_retention_days=30,
         log_retention=logs.RetentionDays.SIX_MONTHS,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=True,
         auto_delete_objects=False,
         versioned_bucket=True,
