@@ -77,6 +77,9 @@ class StageConfig:
     requires_https: bool = False
     # Hosts the app answers besides the load balancer's DNS name and `domain` (local: the laptop).
     extra_allowed_hosts: tuple[str, ...] = ()
+    # Who hears the alarms: an e-mail address or an https:// endpoint subscribed to the alarm topic.
+    # Team- and account-specific, so it comes from context (`-c alarmSubscription=`), not from here.
+    alarm_subscription: str | None = None
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
@@ -265,3 +268,23 @@ def certificate_arn_for(config: StageConfig, certificate_arn: str | None) -> str
             f"certificate of its own region; request or import one in {config.region}"
         )
     return certificate_arn
+
+
+ALARM_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def with_alarm_subscription(config: StageConfig, subscription: str | None) -> StageConfig:
+    """The stage with its alarm subscription: an e-mail address or an https:// URL, or none."""
+    subscription = (subscription or "").strip() or None
+    if subscription is None:
+        return config
+    if config.name == LOCAL_STAGE:
+        raise StageConfigError(
+            "stage 'local' cannot take -c alarmSubscription: LocalStack sends no e-mail and "
+            "calls no endpoint; drop it"
+        )
+    if not (subscription.startswith("https://") or ALARM_EMAIL_PATTERN.fullmatch(subscription)):
+        raise StageConfigError(
+            f"alarmSubscription {subscription!r} is neither an e-mail address nor an https:// URL"
+        )
+    return replace(config, alarm_subscription=subscription)

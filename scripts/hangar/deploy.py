@@ -87,6 +87,8 @@ class Target:
     endpoint: str | None  # LocalStack gateway; None means real AWS
     # ACM certificate of the HTTPS listener; None serves the stage over HTTP only.
     certificate_arn: str | None = None
+    # E-mail address or https:// endpoint subscribed to the stage's alarm topic.
+    alarm_subscription: str | None = None
 
     @property
     def local(self) -> bool:
@@ -229,6 +231,8 @@ def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
     context = ["-c", f"stage={target.stage}", "-c", f"imageTag={target.image_tag}"]
     if target.certificate_arn:
         context += ["-c", f"certificateArn={target.certificate_arn}"]
+    if target.alarm_subscription:
+        context += ["-c", f"alarmSubscription={target.alarm_subscription}"]
     return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
 
 
@@ -663,6 +667,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         region=DEFAULT_REGION if endpoint else caller_region(os.environ),
         endpoint=endpoint,
         certificate_arn=resolve_certificate_arn(args.stage, args.certificate_arn),
+        alarm_subscription=(args.alarm_subscription or "").strip() or None,
     )
     where = f"LocalStack at {endpoint}" if endpoint else f"AWS {target.region}"
     info(f"Deploying stage {target.stage} with image tag {target.image_tag} to {where}")
@@ -672,6 +677,11 @@ def run_deploy(args: argparse.Namespace) -> int:
         warn(
             f"no certificate (CERTIFICATE_ARN): stage {target.stage} is served over HTTP only, "
             "and the app is told so (no HTTPS redirect, no Secure cookies)"
+        )
+    if target.stage != LOCAL_STAGE and not target.alarm_subscription:
+        warn(
+            f"no ALARM_SUBSCRIPTION: stage {target.stage}'s alarms reach nobody; pass an e-mail "
+            "address or an https:// endpoint (docs/infra.md, Monitoring)"
         )
     summary = deploy(target)
     write_github_summary(summary, os.environ)
@@ -696,6 +706,12 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("CERTIFICATE_ARN") or None,
         help="ACM certificate ARN for an HTTPS listener (default: $CERTIFICATE_ARN); without it "
         "the stage is served over HTTP only. Required for prod, refused for local",
+    )
+    parser.add_argument(
+        "--alarm-subscription",
+        default=os.environ.get("ALARM_SUBSCRIPTION") or None,
+        help="e-mail address or https:// endpoint that receives the stage's alarms "
+        "(default: $ALARM_SUBSCRIPTION)",
     )
     parser.add_argument(
         "--local",
