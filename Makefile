@@ -16,6 +16,7 @@ STAGE ?= local
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
+.PHONY: cfn-execution-policy
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -105,8 +106,11 @@ run-task: setup ## Run a local-stage task definition in the runtime image, env a
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] (registry, image, migrations, service, smoke test)
 	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
-bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
-	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)
+bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap (scoped execution policy): make bootstrap-aws GITHUB_REPO=owner/name [ENVIRONMENT=staging|production: one account per stage]
+	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO) $(if $(ENVIRONMENT),--environment $(ENVIRONMENT))
+
+cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
+	$(HANGAR) cfn-execution-policy
 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "hangar.lint_tools",
     "hangar.bench",
     "hangar.run_task",
+    "hangar.execution_policy",
 ]
 
 

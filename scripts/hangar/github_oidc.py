@@ -27,6 +27,7 @@ from hangar.aws_clients import (
 )
 from hangar.console import info, step
 from hangar.errors import HangarError
+from hangar.execution_policy import committed_policy, ensure_managed_policy
 from hangar.paths import NODE_BIN
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -309,8 +310,16 @@ def ensure_role(
     return str(arn)
 
 
-def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str) -> dict[str, str]:
-    """Provider plus every role; returns {GitHub environment or 'cdk-diff': role ARN}."""
+def ensure_github_roles(
+    iam: Any,
+    *,
+    account: str,
+    region: str,
+    repository: str,
+    environments: tuple[Environment, ...] = ENVIRONMENTS,
+) -> dict[str, str]:
+    """Provider plus the roles of `environments` (those whose stages live in this account);
+    returns {GitHub environment or 'cdk-diff': role ARN}."""
     provider = ensure_oidc_provider(iam)
     roles = {
         environment.github: ensure_role(
@@ -320,8 +329,10 @@ def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str)
             deploy_permissions(account, region, environment.stage),
             f"GitHub Actions deploys of {repository} to stage {environment.stage}",
         )
-        for environment in ENVIRONMENTS
+        for environment in environments
     }
+    if DIFF_STAGE not in {environment.stage for environment in environments}:
+        return roles
     roles["cdk-diff"] = ensure_role(
         iam,
         DIFF_ROLE_NAME,
@@ -335,10 +346,17 @@ def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str)
 # --- the command ---------------------------------------------------------------------------------
 
 
-def cdk_bootstrap(account: str, region: str, endpoint: str | None) -> None:
-    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized."""
+def cdk_bootstrap(
+    account: str, region: str, endpoint: str | None, execution_policy_arn: str | None = None
+) -> None:
+    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized.
+
+    With `execution_policy_arn` CloudFormation's execution role gets that policy instead of the
+    CDK's default, AdministratorAccess."""
     cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
     command = [str(cli), "bootstrap", f"aws://{account}/{region}"]
+    if execution_policy_arn:
+        command += ["--cloudformation-execution-policies", execution_policy_arn]
     info("$ " + " ".join(command))
     with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
         env = cli_environment(region=region, endpoint=endpoint)
@@ -365,23 +383,40 @@ def run_bootstrap(args: argparse.Namespace) -> int:
             hint="sign in first (e.g. `aws sso login` or AWS_PROFILE=...), with rights to IAM",
         ) from error
     info(f"Bootstrapping account {account}, region {region}, for GitHub repository {repository}")
+    environments = selected_environments(args.environment)
+    iam = aws_client("iam", region=region, endpoint=endpoint)
     with step("Create or update the GitHub OIDC provider and roles"):
         roles = ensure_github_roles(
-            aws_client("iam", region=region, endpoint=endpoint),
+            iam,
             account=account,
             region=region,
             repository=repository,
+            environments=environments,
         )
+    with step(
+        "Create or update the CloudFormation execution policy (infra/cfn-execution-policy.json)"
+    ):
+        policy_arn = ensure_managed_policy(iam, account, committed_policy())
     with step(f"cdk bootstrap aws://{account}/{region}"):
-        cdk_bootstrap(account, region, endpoint)
+        cdk_bootstrap(account, region, endpoint, policy_arn)
     info("\nNow set these in GitHub (Settings → Environments / Variables):")
-    for environment in ENVIRONMENTS:
+    for environment in environments:
         prefix = f"  environment {environment.github}: variable"
         info(f"{prefix} AWS_DEPLOY_ROLE_ARN = {roles[environment.github]}")
         info(f"{prefix} AWS_REGION = {region}")
-    info(f"  repository: variable AWS_DIFF_ROLE_ARN = {roles['cdk-diff']} (PR cdk diff; optional)")
-    info("  environment production: add required reviewers")
+    if "cdk-diff" in roles:
+        diff_role = roles["cdk-diff"]
+        info(f"  repository: variable AWS_DIFF_ROLE_ARN = {diff_role} (PR cdk diff; optional)")
+    if any(environment.github == "production" for environment in environments):
+        info("  environment production: add required reviewers")
     return 0
+
+
+def selected_environments(names: list[str] | None) -> tuple[Environment, ...]:
+    """The environments whose stages this account holds; all of them in a shared account."""
+    if not names:
+        return ENVIRONMENTS
+    return tuple(environment for environment in ENVIRONMENTS if environment.github in names)
 
 
 def register(subparsers: Any) -> None:
@@ -395,6 +430,13 @@ def register(subparsers: Any) -> None:
         "--region",
         help=f"the stacks' region, {DEFAULT_REGION} (infra/cdk.json hangar:region); "
         "any other is refused",
+    )
+    parser.add_argument(
+        "--environment",
+        action="append",
+        choices=[environment.github for environment in ENVIRONMENTS],
+        help="only this GitHub environment's role (repeatable): one AWS account per stage, the "
+        "recommended setup, runs it once per account; default: all (one shared account)",
     )
     parser.add_argument(
         "--local",
