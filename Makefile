@@ -16,7 +16,7 @@ STAGE ?= local
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy
+.PHONY: cfn-execution-policy costs
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -111,6 +111,9 @@ bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles
 
 cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
 	$(HANGAR) cfn-execution-policy
+
+costs: setup ## Write docs/costs.md: each AWS stage's monthly cost by resource, from its synthesized templates and the stated prices
+	$(HANGAR) costs
 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision

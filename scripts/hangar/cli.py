@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "hangar.bench",
     "hangar.run_task",
     "hangar.execution_policy",
+    "hangar.costs",
 ]
 
 
