@@ -103,7 +103,7 @@ doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS crede
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
 
-deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] (registry, image, migrations, service, smoke test)
+deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [ALARM_SUBSCRIPTION=<e-mail or https URL>] (registry, image, migrations, service, smoke test)
 	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap (scoped execution policy): make bootstrap-aws GITHUB_REPO=owner/name [ENVIRONMENT=staging|production: one account per stage]
