@@ -11,7 +11,7 @@ templates and fails when the committed file is stale.
 import argparse
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ def _resources(templates: Iterable[Mapping[str, Any]], kind: str) -> list[tuple[
     ]
 
 
-def _running_count(templates: list[Mapping[str, Any]], service_id: str, properties: Any) -> int:
+def _running_count(templates: Sequence[Mapping[str, Any]], service_id: str, properties: Any) -> int:
     if "DesiredCount" in properties:
         return int(properties["DesiredCount"])
     for _, target in _resources(templates, "AWS::ApplicationAutoScaling::ScalableTarget"):
@@ -75,7 +75,7 @@ def _running_count(templates: list[Mapping[str, Any]], service_id: str, properti
     return 1  # ECS's default desired count
 
 
-def stage_costs(templates: list[Mapping[str, Any]]) -> list[Line]:
+def stage_costs(templates: Sequence[Mapping[str, Any]]) -> list[Line]:
     """The stage's monthly cost lines, from its (registry and service) templates."""
     lines: list[Line] = []
     task_definitions = dict(_resources(templates, "AWS::ECS::TaskDefinition"))
