@@ -183,6 +183,7 @@ def watcher_calls(stage: str) -> list[ApiCall]:
             },
         )
         recorded.add("logs", "get_log_events", {"events": []})
+        recorded.add("cloudformation", "describe_stack_events", {"StackEvents": []})
         for status, method in (
             ("UPDATE_IN_PROGRESS", "cancel_update_stack"),
             ("CREATE_IN_PROGRESS", "delete_stack"),
@@ -216,6 +217,7 @@ def watcher_calls(stage: str) -> list[ApiCall]:
             on_create_failure="delete",
             gave_up=threading.Event(),
         )
+        watcher.root.poll()  # the stack's events, by name before the stack id is known
         watcher.stack_id = names["stack_id"]
         for _ in range(2):
             watcher._stop_operation()
@@ -249,7 +251,13 @@ def test_the_deploy_role_may_make_every_call_of_the_aws_only_paths(
     assert not refused, f"the {stage} deploy role would be denied:\n{describe(refused)}"
     # The paths really ran: the migration was stopped on timeout, the watcher read every source.
     operations = {call.operation for call in calls}
-    assert {"StopTask", "DescribeServices", "GetLogEvents", "CancelUpdateStack"} <= operations
+    assert {
+        "StopTask",
+        "DescribeServices",
+        "GetLogEvents",
+        "CancelUpdateStack",
+        "DescribeStackEvents",
+    } <= operations
 
 
 def test_a_stage_role_is_denied_the_other_stages_resources(
