@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from hangar import github_oidc, localstack, localstack_host, ports
+from hangar import execution_policy, github_oidc, localstack, localstack_host, ports
 from hangar.infra import LOCAL_STAGE, LOCALSTACK_ACCOUNT
 from hangar.localstack_endpoint import parse_endpoint
 from hangar.paths import ROOT
@@ -75,14 +75,42 @@ def recording_localstack(
 
 
 @pytest.fixture(scope="module")
-def deploy_phase(recording_localstack: tuple[str, Path]) -> list[dict[str, Any]]:
+def phases(
+    recording_localstack: tuple[str, Path],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The requests of `bootstrap-aws`, then those of `deploy`."""
     endpoint, request_log = recording_localstack
     bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
     assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
-    start = len(read_request_log(request_log))
+    bootstrap_phase = read_request_log(request_log)
     deploy = hangar(endpoint, "deploy", "--stage", LOCAL_STAGE)
     assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-4000:]
-    return read_request_log(request_log, start=start)
+    return bootstrap_phase, read_request_log(request_log, start=len(bootstrap_phase))
+
+
+@pytest.fixture(scope="module")
+def deploy_phase(
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    return phases[1]
+
+
+def test_bootstrap_gives_cloudformation_the_generated_policy_not_administrator_access(
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    bootstrap_phase, _ = phases
+    toolkit_change_sets = [
+        e["params"]
+        for e in bootstrap_phase
+        if e["operation"] == "CreateChangeSet" and e["params"].get("StackName") == "CDKToolkit"
+    ]
+    assert toolkit_change_sets, "cdk bootstrap created no change set"
+    parameters = {
+        p["ParameterKey"]: p.get("ParameterValue") for p in toolkit_change_sets[-1]["Parameters"]
+    }
+    assert parameters["CloudFormationExecutionPolicies"] == (
+        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
+    )
 
 
 def test_the_recorder_saw_the_cdk_cli_and_the_watcher(deploy_phase: list[dict[str, Any]]) -> None:
