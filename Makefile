@@ -10,11 +10,13 @@ HANGAR := $(UV) run --frozen hangar
 # Install .pyc files with the packages: where Python may not write them (PYTHONDONTWRITEBYTECODE,
 # as on CI machines) every process would otherwise compile Django and the CDK from source.
 export UV_COMPILE_BYTECODE := 1
+# The default serves diff and run-task; `make deploy` passes STAGE only when the user gave it.
 STAGE ?= local
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
+.PHONY: cfn-execution-policy costs
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -102,11 +104,17 @@ doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS crede
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
 
-deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<full git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [IMAGE_ARCHIVE=<OCI tar> SCAN_REPORT=<Trivy JSON>: CI's scanned image] (registry, image push by digest, migrations, service, smoke test)
-	$(HANGAR) deploy --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(IMAGE_ARCHIVE),--image-archive $(IMAGE_ARCHIVE)) $(if $(SCAN_REPORT),--scan-report $(SCAN_REPORT))
+deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<full git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [ALARM_SUBSCRIPTION=<e-mail or https URL>] [IMAGE_ARCHIVE=<OCI tar> SCAN_REPORT=<Trivy JSON>: CI's scanned image] (registry, image push by digest, migrations, service, smoke test)
+	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(IMAGE_ARCHIVE),--image-archive $(IMAGE_ARCHIVE)) $(if $(SCAN_REPORT),--scan-report $(SCAN_REPORT))
 
-bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap: make bootstrap-aws GITHUB_REPO=owner/name
-	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO)
+bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap (scoped execution policy): make bootstrap-aws GITHUB_REPO=owner/name [ENVIRONMENT=staging|production: one account per stage]
+	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO) $(if $(ENVIRONMENT),--environment $(ENVIRONMENT))
+
+cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
+	$(HANGAR) cfn-execution-policy
+
+costs: setup ## Write docs/costs.md: each AWS stage's monthly cost by resource, from its synthesized templates and the stated prices
+	$(HANGAR) costs
 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision

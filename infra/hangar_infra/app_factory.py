@@ -1,10 +1,15 @@
 """Builds the CDK app for the stage named in context (`-c stage=`, `-c imageTag=`,
-`-c imageDigest=`, `-c certificateArn=`)."""
+`-c imageDigest=`, `-c certificateArn=`, `-c alarmSubscription=`)."""
 
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from hangar_infra.config import certificate_arn_for, image_tag_for, stage_config
+from hangar_infra.config import (
+    certificate_arn_for,
+    image_tag_for,
+    stage_config,
+    with_alarm_subscription,
+)
 from hangar_infra.image import image_digest_for
 from hangar_infra.stage import HangarStage
 
@@ -15,7 +20,10 @@ def build_stage(app: App) -> HangarStage:
     The checks always run: an unacknowledged finding fails synth (and therefore deploy) for every
     stage, so a risky change cannot reach even LocalStack unnoticed.
     """
-    config = stage_config(app.node.try_get_context("stage"))
+    config = with_alarm_subscription(
+        stage_config(app.node.try_get_context("stage")),
+        app.node.try_get_context("alarmSubscription"),
+    )
     image_tag = image_tag_for(config, app.node.try_get_context("imageTag"))
     image_digest = image_digest_for(app.node.try_get_context("imageDigest"))
     certificate_arn = certificate_arn_for(config, app.node.try_get_context("certificateArn"))

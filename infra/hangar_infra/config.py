@@ -6,13 +6,20 @@ Every stage builds the same resource graph from `StageConfig`; a value that chan
 change it, HTTPS, comes from context with the account-specific certificate (`certificate_arn_for`).
 """
 
+import json
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 LOCAL_STAGE = "local"
+# The one region every stage is built for; the deploy and bootstrap tooling read the same entry
+# (hangar.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
+REGION = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"][
+    "hangar:region"
+]
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
 LOCAL_IMAGE_TAG = "local"
@@ -49,8 +56,11 @@ class StageConfig:
     db_multi_az: bool
     db_backup_retention_days: int
     log_retention: logs.RetentionDays
-    # DESTROY or RETAIN for every stateful resource; the database alone is snapshotted on delete
-    # when the stage is retained (other resource types do not support SNAPSHOT).
+    # DESTROY or RETAIN_ON_UPDATE_OR_DELETE for every stateful resource; the database alone is
+    # snapshotted on delete when the stage is retained (other types do not support SNAPSHOT).
+    # Never plain RETAIN: what a failed first deploy created would survive its rollback, and the
+    # fixed names (log groups, repository, database) would make every retry fail "already exists";
+    # RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate) deletes it then instead.
     removal_policy: RemovalPolicy
     # Emptying a bucket on delete needs a Lambda-backed custom resource; only allowed when the
     # bucket is destroyed with the stack anyway (checked below).
@@ -67,6 +77,9 @@ class StageConfig:
     requires_https: bool = False
     # Hosts the app answers besides the load balancer's DNS name and `domain` (local: the laptop).
     extra_allowed_hosts: tuple[str, ...] = ()
+    # Who hears the alarms: an e-mail address or an https:// endpoint subscribed to the alarm topic.
+    # Team- and account-specific, so it comes from context (`-c alarmSubscription=`), not from here.
+    alarm_subscription: str | None = None
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
@@ -75,8 +88,14 @@ class StageConfig:
             )
         if not 0 <= self.nat_gateways <= 2:
             raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
-        if self.removal_policy not in (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN):
-            raise StageConfigError(f"stage {self.name!r}: removal_policy is DESTROY or RETAIN")
+        if self.removal_policy not in (
+            RemovalPolicy.DESTROY,
+            RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        ):
+            raise StageConfigError(
+                f"stage {self.name!r}: removal_policy is DESTROY or RETAIN_ON_UPDATE_OR_DELETE "
+                "(plain RETAIN keeps what a failed first deploy created, and the retry fails)"
+            )
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
         if self.requires_https and self.name == LOCAL_STAGE:
@@ -97,7 +116,7 @@ class StageConfig:
 # The disposable cloud stage; `local` is the same small stage adapted to LocalStack.
 _DEV = StageConfig(
     name="dev",
-    region="us-east-1",
+    region=REGION,
     account=None,
     nat_gateways=0,
     web_cpu=256,
@@ -140,7 +159,7 @@ STAGES: dict[str, StageConfig] = {
     "dev": _DEV,
     "staging": StageConfig(
         name="staging",
-        region="us-east-1",
+        region=REGION,
         account=None,
         nat_gateways=1,
         web_cpu=512,
@@ -155,7 +174,7 @@ STAGES: dict[str, StageConfig] = {
         db_multi_az=False,
         db_backup_retention_days=7,
         log_retention=logs.RetentionDays.ONE_MONTH,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=False,
         auto_delete_objects=False,
         versioned_bucket=True,
@@ -166,7 +185,7 @@ STAGES: dict[str, StageConfig] = {
     ),
     "prod": StageConfig(
         name="prod",
-        region="us-east-1",
+        region=REGION,
         account=None,
         nat_gateways=2,
         web_cpu=1024,
@@ -181,7 +200,7 @@ STAGES: dict[str, StageConfig] = {
         db_multi_az=True,
         db_backup_retention_days=30,
         log_retention=logs.RetentionDays.SIX_MONTHS,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=True,
         auto_delete_objects=False,
         versioned_bucket=True,
@@ -249,3 +268,23 @@ def certificate_arn_for(config: StageConfig, certificate_arn: str | None) -> str
             f"certificate of its own region; request or import one in {config.region}"
         )
     return certificate_arn
+
+
+ALARM_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def with_alarm_subscription(config: StageConfig, subscription: str | None) -> StageConfig:
+    """The stage with its alarm subscription: an e-mail address or an https:// URL, or none."""
+    subscription = (subscription or "").strip() or None
+    if subscription is None:
+        return config
+    if config.name == LOCAL_STAGE:
+        raise StageConfigError(
+            "stage 'local' cannot take -c alarmSubscription: LocalStack sends no e-mail and "
+            "calls no endpoint; drop it"
+        )
+    if not (subscription.startswith("https://") or ALARM_EMAIL_PATTERN.fullmatch(subscription)):
+        raise StageConfigError(
+            f"alarmSubscription {subscription!r} is neither an e-mail address nor an https:// URL"
+        )
+    return replace(config, alarm_subscription=subscription)

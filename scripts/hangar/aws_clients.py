@@ -1,13 +1,23 @@
 """AWS access for boto3 and the CLIs, on AWS or LocalStack; clients always time out (never hang)."""
 
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from hangar.errors import HangarError
+from hangar.paths import INFRA_DIR
+
 DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
-DEFAULT_REGION = "us-east-1"
+# The region the stacks are built for: one entry in infra/cdk.json, read by the CDK app too.
+DEFAULT_REGION: str = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:region"]
+# Error codes AWS services use for a call the caller's policy does not allow.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+)
 CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=60, retries={"max_attempts": 4, "mode": "standard"}
 )
@@ -39,3 +49,21 @@ def cli_environment(*, region: str, endpoint: str | None = None) -> dict[str, st
             AWS_SECRET_ACCESS_KEY="test",  # noqa: S106 - LocalStack's documented fake credentials
         )
     return env
+
+
+def caller_region(environ: Mapping[str, str], requested: str | None = None) -> str:
+    """The stacks' region, refusing a caller who asks (AWS_REGION, --region) for another one:
+    half a deploy in one region and half in another is worse than no deploy."""
+    for source, value in (
+        ("--region", requested),
+        ("AWS_REGION", environ.get("AWS_REGION")),
+        ("AWS_DEFAULT_REGION", environ.get("AWS_DEFAULT_REGION")),
+    ):
+        if value and value != DEFAULT_REGION:
+            raise HangarError(
+                f"{source} is {value}, but the stacks are built for {DEFAULT_REGION} "
+                "(infra/cdk.json, context hangar:region).",
+                hint=f"unset {source} or set it to {DEFAULT_REGION}; to move the stages to "
+                f"{value}, change hangar:region in infra/cdk.json (and bootstrap that region)",
+            )
+    return DEFAULT_REGION

@@ -9,6 +9,20 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+from hangar.aws_clients import ACCESS_DENIED_CODES
 from hangar.errors import HangarError
 
 # Modules that expose `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
@@ -22,6 +36,8 @@ COMMAND_MODULES = [
     "hangar.lint_tools",
     "hangar.bench",
     "hangar.run_task",
+    "hangar.execution_policy",
+    "hangar.costs",
 ]
 
 
@@ -33,10 +49,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXPIRED_CREDENTIAL_CODES = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
+)
+
+
+def aws_error(error: BotoCoreError | ClientError) -> HangarError:
+    """One line for an AWS failure no command handled: what failed and what to do, no traceback."""
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return HangarError(
+            f"cannot reach AWS: {error}",
+            hint="for LocalStack start it (`make localstack-up`) or check LOCALSTACK_ENDPOINT; "
+            "for AWS check the network and AWS_REGION",
+        )
+    if isinstance(
+        error,
+        NoCredentialsError
+        | PartialCredentialsError
+        | TokenRetrievalError
+        | UnauthorizedSSOTokenError,
+    ):
+        return HangarError(
+            f"no usable AWS credentials: {error}",
+            hint="sign in (e.g. `aws sso login`, or set AWS_PROFILE), then run it again",
+        )
+    if isinstance(error, NoRegionError):
+        return HangarError(f"{error}", hint="set AWS_REGION, e.g. AWS_REGION=us-east-1")
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ACCESS_DENIED_CODES:
+            return HangarError(
+                f"AWS denied the call: {error}",
+                hint="the role or user lacks this permission: for the deploy roles run "
+                "`make bootstrap-aws` again (hangar.github_oidc grants what a deploy calls)",
+            )
+        if code in EXPIRED_CREDENTIAL_CODES:
+            return HangarError(
+                f"AWS rejected the credentials: {error}",
+                hint="sign in again (e.g. `aws sso login`), then run it again",
+            )
+    return HangarError(f"AWS call failed: {error}", hint="read the message; nothing was retried")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        except (BotoCoreError, ClientError) as error:
+            raise aws_error(error) from error
     except HangarError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from hangar import github_oidc
 from hangar import image as image_module
@@ -47,12 +47,20 @@ from hangar.aws_clients import (
     DEFAULT_LOCALSTACK_ENDPOINT,
     DEFAULT_REGION,
     aws_client,
+    caller_region,
     cli_environment,
 )
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
-from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, LOCALSTACK_ACCOUNT, cdk_cli
+from hangar.infra import (
+    HTTPS_REQUIRED_STAGES,
+    LOCAL_STAGE,
+    LOCALSTACK_ACCOUNT,
+    STAGES,
+    cdk_cli,
+    check_stage,
+)
 from hangar.paths import INFRA_DIR, ROOT, STATE_DIR
 from hangar.watcher import AwsClients, watching
 
@@ -69,7 +77,9 @@ MIGRATION_OUTPUTS = (
     "MigrationTaskDefinitionArn",
     "MigrationSubnetIds",
     "MigrationSecurityGroupId",
+    "MigrationAssignPublicIp",
 )
+PUBLIC_IP_SETTINGS = ("ENABLED", "DISABLED")
 
 
 class Skipped(Exception):
@@ -88,6 +98,8 @@ class Target:
     image_archive: image_module.ImageArchive | None = None
     # Known once step 2 read it back from the registry; the service stack runs this digest.
     image_digest: str | None = None
+    # E-mail address or https:// endpoint subscribed to the stage's alarm topic.
+    alarm_subscription: str | None = None
 
     @property
     def local(self) -> bool:
@@ -244,6 +256,8 @@ def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
         context += ["-c", f"imageDigest={target.image_digest}"]
     if target.certificate_arn:
         context += ["-c", f"certificateArn={target.certificate_arn}"]
+    if target.alarm_subscription:
+        context += ["-c", f"alarmSubscription={target.alarm_subscription}"]
     return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
 
 
@@ -412,11 +426,38 @@ def task_outcome(task: Mapping[str, Any]) -> tuple[bool, str]:
     return True, "every container exited 0"
 
 
-def run_migrations(target: Target, service_outputs: Mapping[str, str], image: str) -> None:
+def migration_network(service_outputs: Mapping[str, str]) -> dict[str, Any]:
+    """The migration task's network, as the stack placed the services: dev runs its tasks in public
+    subnets with a public IP (no NAT), staging and prod in private subnets behind NAT."""
+    assign_public_ip = service_outputs["MigrationAssignPublicIp"]
+    if assign_public_ip not in PUBLIC_IP_SETTINGS:
+        raise HangarError(
+            f"the stack's MigrationAssignPublicIp output is {assign_public_ip!r}, "
+            f"not one of {', '.join(PUBLIC_IP_SETTINGS)}",
+            hint="synthesize the stage (`make synth`) and check the stack's outputs",
+        )
+    return {
+        "awsvpcConfiguration": {
+            "subnets": service_outputs["MigrationSubnetIds"].split(","),
+            "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
+            "assignPublicIp": assign_public_ip,
+        }
+    }
+
+
+def run_migrations(
+    target: Target,
+    service_outputs: Mapping[str, str],
+    image: str,
+    *,
+    timeout_seconds: int = MIGRATION_TIMEOUT_SECONDS,
+    poll_seconds: int = 10,
+) -> None:
     require_output(target, service_outputs, *MIGRATION_OUTPUTS)
     ecs = target.client("ecs")
-    require_emulated(target, lambda: ecs.list_clusters(maxResults=1), "ECS")
     cluster = service_outputs["ClusterName"]
+    require_emulated(target, lambda: ecs.describe_clusters(clusters=[cluster]), "ECS")
+    network = migration_network(service_outputs)
     described = ecs.describe_task_definition(
         taskDefinition=service_outputs["MigrationTaskDefinitionArn"]
     )["taskDefinition"]
@@ -428,24 +469,14 @@ def run_migrations(target: Target, service_outputs: Mapping[str, str], image: st
             taskDefinition=revision_arn,
             launchType="FARGATE",
             count=1,
-            networkConfiguration={
-                "awsvpcConfiguration": {
-                    "subnets": service_outputs["MigrationSubnetIds"].split(","),
-                    "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
-                    "assignPublicIp": "DISABLED",
-                }
-            },
+            networkConfiguration=network,
             startedBy="hangar-deploy",
         )
         if started.get("failures") or not started.get("tasks"):
             raise HangarError(f"ECS did not start the migration task: {started.get('failures')}")
         task_arn = started["tasks"][0]["taskArn"]
         info(f"migration task {task_arn} started; waiting for it to stop")
-        ecs.get_waiter("tasks_stopped").wait(
-            cluster=cluster,
-            tasks=[task_arn],
-            WaiterConfig={"Delay": 10, "MaxAttempts": MIGRATION_TIMEOUT_SECONDS // 10},
-        )
+        wait_for_migration(ecs, cluster, task_arn, timeout_seconds, poll_seconds)
         task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
         succeeded, account = task_outcome(task)
         if not succeeded:
@@ -458,6 +489,36 @@ def run_migrations(target: Target, service_outputs: Mapping[str, str], image: st
     finally:
         # This revision only carried this run; the stack's own revision stays the active one.
         ecs.deregister_task_definition(taskDefinition=revision_arn)
+
+
+def wait_for_migration(
+    ecs: Any, cluster: str, task_arn: str, timeout_seconds: int, poll_seconds: int
+) -> None:
+    """Wait for the task to stop; one running at the deadline is stopped, never left behind."""
+    try:
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=cluster,
+            tasks=[task_arn],
+            WaiterConfig={
+                "Delay": poll_seconds,
+                "MaxAttempts": max(1, timeout_seconds // max(1, poll_seconds)),
+            },
+        )
+    except WaiterError as error:
+        if "Max attempts exceeded" not in str(error):
+            raise HangarError(f"cannot follow the migration task {task_arn}: {error}") from error
+        minutes = timeout_seconds / 60
+        ecs.stop_task(
+            cluster=cluster,
+            task=task_arn,
+            reason=f"hangar deploy: migrations did not finish within {minutes:.0f} minutes",
+        )
+        raise HangarError(
+            f"the migration task {task_arn} did not finish within {minutes:.0f} minutes; "
+            "it has been stopped and the service was not updated",
+            hint="read its log stream (prefix `migrate`) in the app log group: a migration "
+            "waiting on a lock, or a task that cannot reach the database or pull its image",
+        ) from error
 
 
 # --- step 5: smoke test --------------------------------------------------------------------------
@@ -604,15 +665,29 @@ def write_github_summary(summary: Mapping[str, str], environ: Mapping[str, str])
             handle.write(f"url={summary['url']}\nimage-tag={summary['image tag']}\n")
 
 
+def resolve_stage(stage: str | None) -> str:
+    """A deploy names its stage: picking one silently could ship to the wrong place."""
+    if not stage:
+        raise HangarError(
+            "which stage? A deploy needs one.",
+            hint=f"pass one of {', '.join(STAGES)}: make deploy STAGE=local (LocalStack), or "
+            "make deploy STAGE=staging IMAGE_TAG=$(git rev-parse HEAD)",
+        )
+    return check_stage(stage)
+
+
 def run_deploy(args: argparse.Namespace) -> int:
+    args.stage = resolve_stage(args.stage)
     endpoint = resolve_endpoint(args.stage, args.local, os.environ)
     target = Target(
         stage=args.stage,
         image_tag=resolve_image_tag(args.stage, args.image_tag, local=endpoint is not None),
-        region=os.environ.get("AWS_REGION") or DEFAULT_REGION,
+        # LocalStack serves any region; on AWS the caller's must be the one the stacks are for.
+        region=DEFAULT_REGION if endpoint else caller_region(os.environ),
         endpoint=endpoint,
         certificate_arn=resolve_certificate_arn(args.stage, args.certificate_arn),
         image_archive=resolve_image_archive(args.image_archive, args.scan_report),
+        alarm_subscription=(args.alarm_subscription or "").strip() or None,
     )
     if target.image_tag != LOCAL_STAGE:
         check_commit_matches(target.image_tag)
@@ -624,6 +699,11 @@ def run_deploy(args: argparse.Namespace) -> int:
         warn(
             f"no certificate (CERTIFICATE_ARN): stage {target.stage} is served over HTTP only, "
             "and the app is told so (no HTTPS redirect, no Secure cookies)"
+        )
+    if target.stage != LOCAL_STAGE and not target.alarm_subscription:
+        warn(
+            f"no ALARM_SUBSCRIPTION: stage {target.stage}'s alarms reach nobody; pass an e-mail "
+            "address or an https:// endpoint (docs/infra.md, Monitoring)"
         )
     summary = deploy(target)
     write_github_summary(summary, os.environ)
@@ -637,7 +717,7 @@ def register(subparsers: Any) -> None:
         help="deploy a stage: registry stack, image push, migrations, service stack, smoke test",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--stage", required=True, help="local, dev, staging or prod")
+    parser.add_argument("--stage", help=f"one of {', '.join(STAGES)} (required)")
     parser.add_argument(
         "--image-tag",
         default=os.environ.get("IMAGE_TAG") or None,
@@ -661,6 +741,12 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=os.environ.get("SCAN_REPORT") or None,
         help="Trivy JSON report of --image-archive (default: $SCAN_REPORT); required with it",
+    )
+    parser.add_argument(
+        "--alarm-subscription",
+        default=os.environ.get("ALARM_SUBSCRIPTION") or None,
+        help="e-mail address or https:// endpoint that receives the stage's alarms "
+        "(default: $ALARM_SUBSCRIPTION)",
     )
     parser.add_argument(
         "--local",

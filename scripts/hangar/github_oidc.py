@@ -16,16 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from hangar.aws_clients import (
     DEFAULT_LOCALSTACK_ENDPOINT,
     DEFAULT_REGION,
     aws_client,
+    caller_region,
     cli_environment,
 )
 from hangar.console import info, step
 from hangar.errors import HangarError
+from hangar.execution_policy import committed_policy, ensure_managed_policy
 from hangar.paths import NODE_BIN
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -97,6 +99,7 @@ def cdk_role_arn(account: str, region: str, purpose: str) -> str:
 def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
     stack_prefix = f"hangar-{stage}-"
+    stage_cluster = f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -111,10 +114,25 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 ],
             },
             {
-                "Sid": "ReadStageStacks",
+                # The deploy watcher follows the stack's events and stops a deploy that cannot
+                # succeed: it cancels an update, or deletes a stack whose creation failed.
+                "Sid": "WatchStageStacks",
                 "Effect": "Allow",
-                "Action": "cloudformation:DescribeStacks",
+                "Action": [
+                    "cloudformation:CancelUpdateStack",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:DescribeStacks",
+                ],
                 "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_prefix}*/*",
+            },
+            {
+                "Sid": "ReadBootstrapVersion",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": (
+                    f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"
+                ),
             },
             {
                 "Sid": "EcrLogin",
@@ -130,6 +148,7 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                     "ecr:BatchGetImage",
                     "ecr:CompleteLayerUpload",
                     "ecr:DescribeImages",
+                    "ecr:DescribeRepositories",
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:InitiateLayerUpload",
                     "ecr:PutImage",
@@ -149,13 +168,55 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Resource": "*",
             },
             {
+                # The revision registered for the run has no stage in its name; the cluster has:
+                # CloudFormation names it after the stage's stack.
                 "Sid": "RunMigrationTask",
                 "Effect": "Allow",
-                "Action": ["ecs:RunTask", "ecs:DescribeTasks"],
+                "Action": "ecs:RunTask",
+                "Resource": f"arn:aws:ecs:{region}:{account}:task-definition/*",
+                "Condition": {"ArnLike": {"ecs:cluster": stage_cluster}},
+            },
+            {
+                "Sid": "FollowStageTasks",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": f"arn:aws:ecs:{region}:{account}:task/{stack_prefix}*/*",
+            },
+            {
+                # What the watcher reads to say why a service's tasks fail.
+                "Sid": "DiagnoseStageServices",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeClusters", "ecs:DescribeServices"],
                 "Resource": [
-                    f"arn:aws:ecs:{region}:{account}:task-definition/*",
-                    f"arn:aws:ecs:{region}:{account}:task/*",
+                    stage_cluster,
+                    f"arn:aws:ecs:{region}:{account}:service/{stack_prefix}*/*",
                 ],
+            },
+            {
+                "Sid": "ListStageTasks",
+                "Effect": "Allow",
+                "Action": "ecs:ListTasks",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "ecs:cluster": f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
+                    }
+                },
+            },
+            {
+                # Target health has no resource-level permissions in IAM.
+                "Sid": "ReadTargetHealth",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:DescribeTargetHealth",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadStageLogs",
+                "Effect": "Allow",
+                "Action": "logs:GetLogEvents",
+                "Resource": (
+                    f"arn:aws:logs:{region}:{account}:log-group:/hangar/{stage}/*:log-stream:*"
+                ),
             },
             {
                 "Sid": "PassStageTaskRoles",
@@ -249,8 +310,16 @@ def ensure_role(
     return str(arn)
 
 
-def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str) -> dict[str, str]:
-    """Provider plus every role; returns {GitHub environment or 'cdk-diff': role ARN}."""
+def ensure_github_roles(
+    iam: Any,
+    *,
+    account: str,
+    region: str,
+    repository: str,
+    environments: tuple[Environment, ...] = ENVIRONMENTS,
+) -> dict[str, str]:
+    """Provider plus the roles of `environments` (those whose stages live in this account);
+    returns {GitHub environment or 'cdk-diff': role ARN}."""
     provider = ensure_oidc_provider(iam)
     roles = {
         environment.github: ensure_role(
@@ -260,8 +329,10 @@ def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str)
             deploy_permissions(account, region, environment.stage),
             f"GitHub Actions deploys of {repository} to stage {environment.stage}",
         )
-        for environment in ENVIRONMENTS
+        for environment in environments
     }
+    if DIFF_STAGE not in {environment.stage for environment in environments}:
+        return roles
     roles["cdk-diff"] = ensure_role(
         iam,
         DIFF_ROLE_NAME,
@@ -275,10 +346,17 @@ def ensure_github_roles(iam: Any, *, account: str, region: str, repository: str)
 # --- the command ---------------------------------------------------------------------------------
 
 
-def cdk_bootstrap(account: str, region: str, endpoint: str | None) -> None:
-    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized."""
+def cdk_bootstrap(
+    account: str, region: str, endpoint: str | None, execution_policy_arn: str | None = None
+) -> None:
+    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized.
+
+    With `execution_policy_arn` CloudFormation's execution role gets that policy instead of the
+    CDK's default, AdministratorAccess."""
     cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
     command = [str(cli), "bootstrap", f"aws://{account}/{region}"]
+    if execution_policy_arn:
+        command += ["--cloudformation-execution-policies", execution_policy_arn]
     info("$ " + " ".join(command))
     with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
         env = cli_environment(region=region, endpoint=endpoint)
@@ -289,39 +367,48 @@ def cdk_bootstrap(account: str, region: str, endpoint: str | None) -> None:
 
 def run_bootstrap(args: argparse.Namespace) -> int:
     repository = parse_repository(args.github_repo)
-    region = args.region or os.environ.get("AWS_REGION") or DEFAULT_REGION
     endpoint = (
         (os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_LOCALSTACK_ENDPOINT)
         if args.local
         else None
     )
-    try:
-        account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()[
-            "Account"
-        ]
-    except (ClientError, BotoCoreError) as error:
-        raise HangarError(
-            f"cannot tell which AWS account to bootstrap: {error}",
-            hint="sign in first (e.g. `aws sso login` or AWS_PROFILE=...), with rights to IAM",
-        ) from error
+    region = caller_region({} if endpoint else os.environ, args.region)
+    # Unreachable endpoint, no credentials: hangar.cli turns them into one line with what to do.
+    account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()["Account"]
     info(f"Bootstrapping account {account}, region {region}, for GitHub repository {repository}")
+    environments = selected_environments(args.environment)
+    iam = aws_client("iam", region=region, endpoint=endpoint)
     with step("Create or update the GitHub OIDC provider and roles"):
         roles = ensure_github_roles(
-            aws_client("iam", region=region, endpoint=endpoint),
+            iam,
             account=account,
             region=region,
             repository=repository,
+            environments=environments,
         )
+    with step(
+        "Create or update the CloudFormation execution policy (infra/cfn-execution-policy.json)"
+    ):
+        policy_arn = ensure_managed_policy(iam, account, committed_policy())
     with step(f"cdk bootstrap aws://{account}/{region}"):
-        cdk_bootstrap(account, region, endpoint)
+        cdk_bootstrap(account, region, endpoint, policy_arn)
     info("\nNow set these in GitHub (Settings → Environments / Variables):")
-    for environment in ENVIRONMENTS:
+    for environment in environments:
         prefix = f"  environment {environment.github}: variable"
         info(f"{prefix} AWS_DEPLOY_ROLE_ARN = {roles[environment.github]}")
-        info(f"{prefix} AWS_REGION = {region}")
-    info(f"  repository: variable AWS_DIFF_ROLE_ARN = {roles['cdk-diff']} (PR cdk diff; optional)")
-    info("  environment production: add required reviewers")
+    if "cdk-diff" in roles:
+        diff_role = roles["cdk-diff"]
+        info(f"  repository: variable AWS_DIFF_ROLE_ARN = {diff_role} (PR cdk diff; optional)")
+    if any(environment.github == "production" for environment in environments):
+        info("  environment production: add required reviewers")
     return 0
+
+
+def selected_environments(names: list[str] | None) -> tuple[Environment, ...]:
+    """The environments whose stages this account holds; all of them in a shared account."""
+    if not names:
+        return ENVIRONMENTS
+    return tuple(environment for environment in ENVIRONMENTS if environment.github in names)
 
 
 def register(subparsers: Any) -> None:
@@ -331,7 +418,18 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--github-repo", required=True, metavar="OWNER/NAME")
-    parser.add_argument("--region", help=f"default: $AWS_REGION or {DEFAULT_REGION}")
+    parser.add_argument(
+        "--region",
+        help=f"the stacks' region, {DEFAULT_REGION} (infra/cdk.json hangar:region); "
+        "any other is refused",
+    )
+    parser.add_argument(
+        "--environment",
+        action="append",
+        choices=[environment.github for environment in ENVIRONMENTS],
+        help="only this GitHub environment's role (repeatable): one AWS account per stage, the "
+        "recommended setup, runs it once per account; default: all (one shared account)",
+    )
     parser.add_argument(
         "--local",
         action="store_true",

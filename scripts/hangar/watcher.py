@@ -30,6 +30,7 @@ circuit breaker (on in Hangar's service), which fails the deployment after its f
 so that CloudFormation rolls the creation back on its own.
 """
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,11 +42,29 @@ from typing import Any, Literal
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar.aws_clients import CLIENT_CONFIG, aws_client
+from hangar.aws_clients import ACCESS_DENIED_CODES, CLIENT_CONFIG, aws_client
 from hangar.ecs_diagnosis import Diagnosis, ServiceProbe
 from hangar.stack_events import CONSEQUENTIAL_REASONS
 
 Line = Callable[[str], None]
+_DENIED_ACTION = re.compile(r"perform: ([A-Za-z0-9-]+:[A-Za-z0-9]+)")
+
+
+def denied_action(error: ClientError) -> str | None:
+    """The IAM action an AccessDenied error names (or its operation); None for other errors."""
+    if error.response.get("Error", {}).get("Code") not in ACCESS_DENIED_CODES:
+        return None
+    match = _DENIED_ACTION.search(str(error))
+    return match.group(1) if match else error.operation_name
+
+
+def permission_missing_line(action: str, lost: str) -> str:
+    """Said once per action: the deploy goes on, but the role lacks what the watcher needs."""
+    return (
+        f"!! PERMISSION MISSING: the deploy role may not call {action}, so {lost}. The deploy "
+        "goes on without it. Grant it (hangar.github_oidc.deploy_permissions, applied by "
+        "`make bootstrap-aws`) so the next deploy is watched in full."
+    )
 
 
 @dataclass(frozen=True)
@@ -210,6 +229,7 @@ class StackWatcher:
         self._root_status: str | None = None  # status in the root stack's newest event
         self._terminal_seen = False
         self.gave_up = gave_up
+        self.denied: set[str] = set()  # actions already reported as missing
 
     def poll(self) -> bool:
         """One round; True once the stack's operation has ended."""
@@ -300,7 +320,23 @@ class StackWatcher:
         for probe, started in list(self.probes.values()):
             try:
                 lines = probe.poll()
-            except (ClientError, BotoCoreError) as error:
+            except ClientError as error:
+                if (action := denied_action(error)) is None:
+                    self.on_line(
+                        f"ECS {probe.name}: cannot read the service ({error}); still watching"
+                    )
+                    continue
+                # Every later poll would be denied too: stop probing, keep following the stack.
+                self.probes.pop(probe.service_arn, None)
+                if action not in self.denied:
+                    self.denied.add(action)
+                    self.on_line(
+                        permission_missing_line(
+                            action, f"why {probe.name}'s tasks fail cannot be diagnosed"
+                        )
+                    )
+                continue
+            except BotoCoreError as error:
                 # ECS is a diagnosis aid: losing it must not end the CloudFormation stream.
                 self.on_line(f"ECS {probe.name}: cannot read the service ({error}); still watching")
                 continue
@@ -447,9 +483,13 @@ def watching(
                 show_events=show_events,
             )
         except (ClientError, BotoCoreError) as error:
-            # The deploy itself goes on; only its commentary stops.
+            # The deploy itself goes on; only its commentary stops, and it says so.
             watch.errors.append(f"{name}: {error}")
-            say(f"watcher for {name} stopped: {error}")
+            action = denied_action(error) if isinstance(error, ClientError) else None
+            if action is None:
+                say(f"watcher for {name} stopped: {error}")
+            else:
+                say(permission_missing_line(action, f"the deploy of {name} is not watched"))
             return
         watch.results.append(result)
 

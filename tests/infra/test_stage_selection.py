@@ -113,4 +113,17 @@ def test_auto_delete_requires_a_destroyed_bucket() -> None:
     from aws_cdk import RemovalPolicy
 
     with pytest.raises(StageConfigError, match="auto_delete_objects needs removal_policy DESTROY"):
-        replace(STAGES["prod"], auto_delete_objects=True, removal_policy=RemovalPolicy.RETAIN)
+        replace(
+            STAGES["prod"],
+            auto_delete_objects=True,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        )
+
+
+def test_plain_retain_is_refused_because_a_failed_first_deploy_could_not_be_retried() -> None:
+    from dataclasses import replace
+
+    from aws_cdk import RemovalPolicy
+
+    with pytest.raises(StageConfigError, match="plain RETAIN keeps what a failed first deploy"):
+        replace(STAGES["staging"], removal_policy=RemovalPolicy.RETAIN)

@@ -49,14 +49,17 @@ def test_deploy_permissions_reach_only_the_stages_own_resources() -> None:
     assert granted["PushStageImages"]["Resource"] == (
         f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/hangar-prod"
     )
-    assert granted["ReadStageStacks"]["Resource"].endswith(":stack/hangar-prod-*/*")
+    assert granted["WatchStageStacks"]["Resource"].endswith(":stack/hangar-prod-*/*")
     assert granted["PassStageTaskRoles"]["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/hangar-prod-*"
     assert granted["PassStageTaskRoles"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
-    # Only the actions IAM cannot scope to a resource are granted on "*".
+    # Only the actions IAM cannot scope to a resource are granted on "*" (ListTasks by condition).
     unscoped = {sid for sid, s in granted.items() if s["Resource"] == "*"}
-    assert unscoped == {"EcrLogin", "MigrationTaskDefinition"}
+    assert unscoped == {"EcrLogin", "MigrationTaskDefinition", "ListStageTasks", "ReadTargetHealth"}
+    assert granted["ListStageTasks"]["Condition"] == {
+        "ArnLike": {"ecs:cluster": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/hangar-prod-*"}
+    }
     for statement in granted.values():
         actions = (
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

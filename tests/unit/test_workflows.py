@@ -297,8 +297,16 @@ def test_each_environment_runs_make_deploy_with_the_scanned_image_of_this_commit
     assert env["SCAN_REPORT"] == f"{folder}/trivy-report.json"
     # Environment-scoped and not a secret: each environment names its own certificate.
     assert env["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
-    credentials = next(s for s in steps(deploy_job) if "configure-aws-credentials" in s["uses"])
+    assert env["ALARM_SUBSCRIPTION"] == "${{ vars.ALARM_SUBSCRIPTION }}"
+    credentials = next(
+        s for s in steps(deploy_job) if "configure-aws-credentials" in s.get("uses", "")
+    )
     assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    # The region comes from infra/cdk.json, the one place the stacks' region is set.
+    assert credentials["with"]["aws-region"] == "${{ steps.region.outputs.region }}"
+    region_step = next(s for s in steps(deploy_job) if s.get("id") == "region")
+    assert "hangar:region" in region_step["run"]
+    assert "infra/cdk.json" in region_step["run"]
     assert deploy_job["permissions"] == {"contents": "read", "id-token": "write"}
     # Production never rebuilds: no deploy job builds an image.
     assert not any("build-push-action" in s.get("uses", "") for s in steps(deploy_job))

@@ -8,6 +8,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -43,6 +44,12 @@ class Monitoring(Construct):
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        if config.alarm_subscription:
+            self.topic.add_subscription(
+                subscriptions.UrlSubscription(config.alarm_subscription)
+                if config.alarm_subscription.startswith("https://")
+                else subscriptions.EmailSubscription(config.alarm_subscription)
+            )
         action = cloudwatch_actions.SnsAction(self.topic)
 
         # Alarmed on below and graphed on the dashboard: one definition keeps the two in step.
@@ -52,6 +59,32 @@ class Monitoring(Construct):
         target_5xx = load_balancer.metrics.http_code_target(
             elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
         )
+        web_5xx_alarm = f"hangar-{config.name}-web-5xx"
+        unhealthy_hosts_alarm = f"hangar-{config.name}-web-unhealthy-hosts"
+        # A web deployment during which the new tasks answer 5xx or fail their health check rolls
+        # back (the circuit breaker only catches tasks that never become healthy). Named, because
+        # the service names them: a Ref would be a cycle (the alarms' dimensions do not name it).
+        deployment_guards = [
+            target_5xx.create_alarm(
+                self,
+                "Target5xx",
+                alarm_name=web_5xx_alarm,
+                alarm_description="The web service answered 5xx",
+                threshold=5,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            _unhealthy_hosts(load_balancer, target_group).create_alarm(
+                self,
+                "UnhealthyHosts",
+                alarm_name=unhealthy_hosts_alarm,
+                alarm_description="A web task fails the /healthz check",
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
         alarms = [
             load_balancer_5xx.create_alarm(
                 self,
@@ -61,23 +94,7 @@ class Monitoring(Construct):
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            target_5xx.create_alarm(
-                self,
-                "Target5xx",
-                alarm_description="The web service answered 5xx",
-                threshold=5,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            _unhealthy_hosts(load_balancer, target_group).create_alarm(
-                self,
-                "UnhealthyHosts",
-                alarm_description="A web task fails the /healthz check",
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=3,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            *deployment_guards,
             dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ).create_alarm(
@@ -103,6 +120,13 @@ class Monitoring(Construct):
             )
         for alarm in alarms:
             alarm.add_alarm_action(action)
+        # The worker has no such signal of its own: its CPU or a dead letter says nothing about
+        # one release; its deployment circuit breaker still rolls back tasks that cannot start.
+        web.enable_deployment_alarms(
+            [web_5xx_alarm, unhealthy_hosts_alarm], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+        )
+        # ECS reads the alarms from the service's first deployment on: they exist before it.
+        web.node.add_dependency(*deployment_guards)
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"hangar-{config.name}")
         dashboard.add_widgets(

@@ -1,0 +1,22 @@
+"""docs/costs.md is what `make costs` computes from the stages' synthesized templates today."""
+
+from cdk_synth import Synthesized
+
+from hangar import costs
+
+# The synthesized variant each AWS stage is priced from (HTTPS or not costs the same).
+VARIANT_OF_STAGE = {"dev": "dev", "staging": "staging", "prod": "prod+https"}
+
+
+def test_docs_costs_md_matches_the_synthesized_stages(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    assert tuple(VARIANT_OF_STAGE) == costs.AWS_STAGES
+    computed = {
+        stage: costs.stage_costs(costs.load_templates(synthesized[variant].template_files()))
+        for stage, variant in VARIANT_OF_STAGE.items()
+    }
+
+    assert costs.render(computed) == costs.COSTS_FILE.read_text(), (
+        "docs/costs.md is stale: run `make costs` and commit it"
+    )

@@ -1,0 +1,152 @@
+"""Every AWS call `hangar deploy` really sends, recorded by LocalStack, is one the deploy role may
+make.
+
+LocalStack runs here with scripts/localstack/request_recorder.py, which writes each request it
+serves (service, operation, parameters, signing access key) from LocalStack's own request log.
+`hangar bootstrap-aws --local` runs first (an administrator's job: its calls are not the deploy
+role's), then `hangar deploy --stage local`, as separate processes exactly as a user or CI runs
+them, the cdk CLI (Node) and the watcher included. The calls the deploy signs with the caller's own
+credentials are the deploy role's on AWS: each is evaluated against
+`github_oidc.deploy_permissions`, and every denied one is named. Calls signed with keys STS issued
+are made by the CDK bootstrap roles the deploy role assumed (their policies are the CDK bootstrap
+template's); the assumption itself is evaluated. What only real AWS serves (ECS, ELBv2) is covered
+by tests/unit/test_deploy_permissions.py.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hangar import execution_policy, github_oidc, localstack, localstack_host, ports
+from hangar.infra import LOCAL_STAGE, LOCALSTACK_ACCOUNT
+from hangar.localstack_endpoint import parse_endpoint
+from hangar.paths import ROOT
+from hangar.permissions import ApiCall, evaluate, read_request_log, unique_requests
+
+pytestmark = pytest.mark.integration
+
+RECORDER = ROOT / "scripts" / "localstack" / "request_recorder.py"
+REGION = "us-east-1"
+CALLER_KEY = "test"  # the credentials the tooling signs with against LocalStack
+
+
+def hangar(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hangar.cli", *argv],
+        env={**os.environ, "LOCALSTACK_ENDPOINT": endpoint, "AWS_REGION": REGION},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def recording_localstack(
+    localstack_host_venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """A LocalStack of its own on a spare port, recording every request into a JSON-lines file."""
+    scratch = tmp_path_factory.mktemp("recording-localstack")
+    endpoint = parse_endpoint(f"http://127.0.0.1:{ports.spare_port()}", "test")
+    request_log = scratch / "requests.jsonl"
+    log = scratch / "localstack.log"
+    process = subprocess.Popen(
+        [str(localstack_host_venv), str(RECORDER), str(request_log)],
+        env=localstack_host.runtime_env(endpoint, scratch / "filesystem"),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not localstack.is_healthy(endpoint.url):
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the recording LocalStack did not become healthy"
+            time.sleep(0.25)
+        yield endpoint.url, request_log
+    finally:
+        localstack_host.terminate(process.pid)
+
+
+@pytest.fixture(scope="module")
+def phases(
+    recording_localstack: tuple[str, Path],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The requests of `bootstrap-aws`, then those of `deploy`."""
+    endpoint, request_log = recording_localstack
+    bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
+    assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
+    bootstrap_phase = read_request_log(request_log)
+    deploy = hangar(endpoint, "deploy", "--stage", LOCAL_STAGE)
+    assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-4000:]
+    return bootstrap_phase, read_request_log(request_log, start=len(bootstrap_phase))
+
+
+@pytest.fixture(scope="module")
+def deploy_phase(
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    return phases[1]
+
+
+def test_bootstrap_gives_cloudformation_the_generated_policy_not_administrator_access(
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+) -> None:
+    bootstrap_phase, _ = phases
+    toolkit_change_sets = [
+        e["params"]
+        for e in bootstrap_phase
+        if e["operation"] == "CreateChangeSet" and e["params"].get("StackName") == "CDKToolkit"
+    ]
+    assert toolkit_change_sets, "cdk bootstrap created no change set"
+    parameters = {
+        p["ParameterKey"]: p.get("ParameterValue") for p in toolkit_change_sets[-1]["Parameters"]
+    }
+    assert parameters["CloudFormationExecutionPolicies"] == (
+        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
+    )
+
+
+def test_the_recorder_saw_the_cdk_cli_and_the_watcher(deploy_phase: list[dict[str, Any]]) -> None:
+    operations = {(e["service"], e["operation"]) for e in deploy_phase}
+    # The CLI's change sets (Node, through an assumed bootstrap role) and the watcher's polls.
+    assert ("cloudformation", "ExecuteChangeSet") in operations
+    assert ("cloudformation", "DescribeStackEvents") in operations
+    assert ("sts", "AssumeRole") in operations
+
+
+def test_every_call_the_deploy_role_makes_is_allowed_by_its_policy(
+    deploy_phase: list[dict[str, Any]],
+) -> None:
+    calls = [ApiCall.from_recorded(e) for e in deploy_phase if e["access_key"] == CALLER_KEY]
+    policy = github_oidc.deploy_permissions(LOCALSTACK_ACCOUNT, REGION, LOCAL_STAGE)
+    requests = unique_requests(calls, account=LOCALSTACK_ACCOUNT, region=REGION)
+    principal = f"arn:aws:sts::{LOCALSTACK_ACCOUNT}:assumed-role/hangar-github-deploy/GitHubActions"
+
+    decisions = evaluate(
+        {"hangar": policy}, list(requests), principal=principal, account=LOCALSTACK_ACCOUNT
+    )
+
+    refused = [
+        f"  {d.decision}: {d.request} (made {len(requests[d.request])}x) {d.detail}".rstrip()
+        for d in decisions
+        if not d.allowed
+    ]
+    assert not refused, "the deploy role would be denied:\n" + "\n".join(refused)
+    assert any(d.request.action == "cloudformation:DescribeStackEvents" for d in decisions)
+
+
+def test_every_other_signer_is_a_role_the_deploy_role_assumed(
+    deploy_phase: list[dict[str, Any]],
+) -> None:
+    issued = {e["issued_access_key"] for e in deploy_phase if e["issued_access_key"]}
+    # LocalStack's CloudFormation reads the template it was handed from S3 with a key of its own.
+    internal = {"injectedaccesskey"}
+    signers = {e["access_key"] for e in deploy_phase} - {CALLER_KEY} - internal
+    assert signers <= issued, f"calls signed by unknown credentials: {signers - issued}"
