@@ -3,8 +3,9 @@
 A probe server runs on a private copy of app/ (the checkout is never edited) with one extra view
 that returns a token. Each measurement rewrites the token in the view's module and polls until the
 server answers with it: file save → reloader notices → new server process → first new response.
-`reloader="watchfiles"` is what `make dev` runs (django-watchfiles); `"stat"` is Django's polling
-StatReloader, for comparison; `debug=True` also runs the server under debugpy as `make dev` does.
+`reloader="devserver"` is what `make dev` runs (hangar.devserver: a warm parent forks a server per
+change); `"stat"` is Django's runserver with its polling StatReloader, for comparison; `debug=True`
+runs either under debugpy, as `make dev` does.
 """
 
 import http.client
@@ -13,7 +14,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hangar import ports
-from hangar.debug_server import ServerAddress, runserver_command
+from hangar.debug_server import ServerAddress, devserver_command, runserver_command
 from hangar.paths import ROOT
 
-RELOADERS = ("watchfiles", "stat")
+RELOADERS = ("devserver", "stat")
 STAT_TICK_SECONDS = 1.0  # django.utils.autoreload.StatReloader.SLEEP_TIME
 SETTLE_SECONDS = 2.0  # longer than a tick
 PROBE_PATH = "/__reload_probe__"
@@ -94,9 +94,11 @@ class ProbeServer:
     def wait_for(self, token: str, timeout: float) -> float:
         """Seconds until the probe answers `token`; polls every 20 ms."""
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < timeout:
+        while time.monotonic() - started < timeout:
+            # Timed when the answer arrives: hangar.devserver holds a request made during the
+            # reload in its socket's backlog and answers it with the new code.
             if self.answer() == token:
-                return elapsed
+                return time.monotonic() - started
             if self.process.poll() is not None:
                 raise RuntimeError(f"the probe server exited; see {self.log}")
             time.sleep(0.02)
@@ -116,7 +118,7 @@ class ProbeServer:
 
 
 @contextmanager
-def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterator[ProbeServer]:
+def probe_server(reloader: str = "devserver", *, debug: bool = False) -> Iterator[ProbeServer]:
     """Run the dev server on a copy of app/ with the probe view; stop it (whole group) on exit."""
     if reloader not in RELOADERS:
         raise ValueError(f"reloader must be one of {RELOADERS}, not {reloader!r}")
@@ -138,10 +140,8 @@ def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterat
         env["DJANGO_SETTINGS_MODULE"] = (
             "probe_stat_settings" if reloader == "stat" else "config.settings"
         )
-        if debug:
-            command = runserver_command(address)
-        else:
-            command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{address.port}"]
+        make_command = devserver_command if reloader == "devserver" else runserver_command
+        command = make_command(address, debug=debug)
         log = root / "server.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
