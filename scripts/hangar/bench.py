@@ -407,7 +407,7 @@ def deploy_local_cycle(bench: Bench) -> list[Figure]:
             Target("<=", 45),
             "fresh host-mode LocalStack on a spare port each run",
         ),
-        Figure("deploy-local: unchanged re-run", "s", list(unchanged), Target("<=", 15)),
+        Figure("deploy-local: unchanged re-run", "s", list(unchanged), Target("<=", 5)),
         Figure(
             "LocalStack host mode: memory after a deploy",
             "MB",
