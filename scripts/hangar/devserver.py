@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -167,13 +168,22 @@ def start(listener: socket.socket, address: str) -> int:
     if pid == 0:
         try:
             serve(listener, address)
+        except BaseException:  # e.g. a syntax error in a view: show it as runserver would
+            traceback.print_exc()
         finally:
             os._exit(1)  # runserver only returns by an error; never back into the parent's loop
     return pid
 
 
-def stop(pid: int) -> None:
+def exited(pid: int | None) -> bool:
+    """Reap the child if it has exited."""
+    return pid is not None and os.waitpid(pid, os.WNOHANG) != (0, 0)
+
+
+def stop(pid: int | None) -> None:
     """Stop the serving child (even one paused at a breakpoint) and reap it."""
+    if pid is None:
+        return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -196,10 +206,22 @@ def main(argv: Sequence[str] = sys.argv[1:]) -> int:
     listener = listen(*parse_address(address))
     warm_up()
     source = Path.cwd()
-    child = start(listener, address)
+    child: int | None = start(listener, address)
+    # step: how long the tree must be quiet before a batch of changes is reported (ms); every
+    # rust_timeout ms without one, an empty batch lets the loop look after the child.
+    changes_in_tree = watchfiles.watch(
+        source, watch_filter=SourceFilter(), step=20, rust_timeout=1000, yield_on_timeout=True
+    )
     try:
-        # step: how long the tree must be quiet before a batch of changes is reported (ms).
-        for changes in watchfiles.watch(source, watch_filter=SourceFilter(), step=20):
+        for changes in changes_in_tree:
+            if not changes:
+                if exited(child):
+                    child = None
+                    print(
+                        "The server stopped (see above); it starts again on the next save.",
+                        flush=True,
+                    )
+                continue
             names = ", ".join(sorted({os.path.relpath(path, source) for _, path in changes}))
             print(f"{names} changed, reloading.", flush=True)
             stop(child)

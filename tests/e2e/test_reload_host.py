@@ -54,3 +54,19 @@ def test_requests_made_during_a_reload_are_answered_not_refused() -> None:
             with urllib.request.urlopen(server.url, timeout=30) as response:  # noqa: S310
                 answers.append(response.read().decode())
     assert answers[0] != token, "answered with the new code before the reload: nothing measured"
+
+
+def test_a_broken_save_shows_the_error_and_the_next_save_serves_again() -> None:
+    with probe_server("devserver") as server:
+        view = server.app_dir / "reload_probe_view.py"
+        view.write_text("this is not python(\n")
+        deadline = time.monotonic() + 60
+        while "starts again on the next save" not in server.log.read_text():
+            assert time.monotonic() < deadline, f"the broken server was not reported: {server.log}"
+            time.sleep(0.1)
+        assert server.process.poll() is None, "the watching parent died with its child"
+        token = uuid.uuid4().hex
+        view.write_text(PROBE_VIEW.format(token=token))
+        server.wait_for(token, timeout=60)
+        log = server.log.read_text()
+    assert "SyntaxError" in log
