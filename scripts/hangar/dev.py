@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from hangar import docker, localstack_docker, ports
 from hangar.console import info, step, warn
-from hangar.debug_server import ServerAddress, runserver_command, wait_for_client
+from hangar.debug_server import ServerAddress, devserver_command, wait_for_client
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
 
@@ -158,13 +158,15 @@ def running_children() -> dict[str, int]:
 
 
 def is_our_process(pid: int) -> bool:
-    """Alive and still a Django command (the pid was not reused by something else)."""
+    """Alive and still the dev server or a Django command (the pid was not reused)."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
     cmdline = Path(f"/proc/{pid}/cmdline")
-    return not cmdline.exists() or b"manage.py" in cmdline.read_bytes()
+    return not cmdline.exists() or any(
+        name in cmdline.read_bytes() for name in (b"manage.py", b"hangar.devserver")
+    )
 
 
 def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detach: bool) -> Child:
@@ -280,7 +282,7 @@ def dev_host(args: argparse.Namespace) -> int:
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    commands = {"web": runserver_command(address, wait=wait_for_client())}
+    commands = {"web": devserver_command(address, wait=wait_for_client())}
     if not args.without_aws:
         commands["worker"] = [sys.executable, "manage.py", "worker"]
     children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]

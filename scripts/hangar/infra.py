@@ -6,6 +6,7 @@ outputs, as the app's environment variables, to .hangar/local.env and returns th
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -241,10 +242,67 @@ def deploy_local(endpoint: str) -> dict[str, str]:
         return _deploy_local(endpoint)
 
 
+# What the local stage is built from (the CDK app, its libraries, the CDK CLI): when none changed
+# and LocalStack still holds the very stacks the last deploy made, deploy-local skips synth+deploy.
+DEPLOY_INPUTS = ("infra", "pyproject.toml", "uv.lock", "package.json", "package-lock.json")
+DEPLOY_RECORD = STATE_DIR / "deploy-local.json"
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+def local_inputs_hash(endpoint: str) -> str:
+    digest = hashlib.sha256(json.dumps([endpoint, _context(LOCAL_STAGE, None)]).encode())
+    for name in DEPLOY_INPUTS:
+        top = ROOT / name
+        for path in sorted([top] if top.is_file() else top.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"\0{path.relative_to(ROOT)}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _deployed_stacks(cloudformation: Any) -> dict[str, dict[str, Any]]:
+    """The local stage's stacks LocalStack holds in a completed state, by name."""
+    stacks = {}
+    for name in stack_names(LOCAL_STAGE):
+        try:
+            stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError:
+            continue
+        if stack["StackStatus"] in COMPLETE:
+            stacks[name] = stack
+    return stacks
+
+
+def _unchanged_outputs(cloudformation: Any, inputs: str) -> dict[str, str] | None:
+    """The service stack's outputs when the last deploy had these inputs and its stacks remain."""
+    try:
+        record = json.loads(DEPLOY_RECORD.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("inputs") != inputs:
+        return None
+    stacks = _deployed_stacks(cloudformation)
+    # Stack ids, not names: a restarted LocalStack redeployed by someone else has new ones.
+    if {name: stack["StackId"] for name, stack in stacks.items()} != record.get("stacks"):
+        return None
+    service = stacks[stack_names(LOCAL_STAGE)[1]]
+    return {item["OutputKey"]: item["OutputValue"] for item in service.get("Outputs", [])}
+
+
+def _record_deploy(cloudformation: Any, inputs: str) -> None:
+    stacks = {name: stack["StackId"] for name, stack in _deployed_stacks(cloudformation).items()}
+    DEPLOY_RECORD.write_text(json.dumps({"inputs": inputs, "stacks": stacks}, indent=2) + "\n")
+
+
 def _deploy_local(endpoint: str) -> dict[str, str]:
     endpoint = endpoint.rstrip("/")
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
+    inputs = local_inputs_hash(endpoint)
+    if (outputs := _unchanged_outputs(cloudformation, inputs)) is not None:
+        info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
+        return _write_local_env(endpoint, outputs)
+    DEPLOY_RECORD.unlink(missing_ok=True)
     if not _bootstrapped(cloudformation):
         with step("cdk bootstrap (first deploy into this LocalStack)"):
             cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint)
@@ -277,6 +335,12 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
             reasons = describe_failures(cloudformation, stack_names(LOCAL_STAGE), started)
             raise HangarError(f"{error.message}\n{reasons}", error.hint) from error
     outputs = json.loads(OUTPUTS_FILE.read_text()).get(stack_names(LOCAL_STAGE)[1], {})
+    env = _write_local_env(endpoint, outputs)
+    _record_deploy(cloudformation, inputs)
+    return env
+
+
+def _write_local_env(endpoint: str, outputs: Mapping[str, str]) -> dict[str, str]:
     secret_key = _secret_value(endpoint, outputs.get(SECRET_KEY_OUTPUT))
     env = local_env(outputs, secret_key=secret_key, endpoint=endpoint)
     write_env_file(env)

@@ -3,8 +3,9 @@
 A probe server runs on a private copy of app/ (the checkout is never edited) with one extra view
 that returns a token. Each measurement rewrites the token in the view's module and polls until the
 server answers with it: file save → reloader notices → new server process → first new response.
-`reloader="watchfiles"` is what `make dev` runs (django-watchfiles); `"stat"` is Django's polling
-StatReloader, for comparison; `debug=True` also runs the server under debugpy as `make dev` does.
+`reloader="devserver"` is what `make dev` runs (hangar.devserver: a warm parent forks a server per
+change); `"stat"` is Django's runserver with its polling StatReloader, for comparison; `debug=True`
+runs either under debugpy, as `make dev` does.
 """
 
 import http.client
@@ -13,7 +14,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hangar import ports
-from hangar.debug_server import ServerAddress, runserver_command
+from hangar.debug_server import ServerAddress, devserver_command, runserver_command
 from hangar.paths import ROOT
 
-RELOADERS = ("watchfiles", "stat")
+RELOADERS = ("devserver", "stat")
 STAT_TICK_SECONDS = 1.0  # django.utils.autoreload.StatReloader.SLEEP_TIME
 SETTLE_SECONDS = 2.0  # longer than a tick
 PROBE_PATH = "/__reload_probe__"
@@ -94,9 +94,11 @@ class ProbeServer:
     def wait_for(self, token: str, timeout: float) -> float:
         """Seconds until the probe answers `token`; polls every 20 ms."""
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < timeout:
+        while time.monotonic() - started < timeout:
+            # Timed when the answer arrives: hangar.devserver holds a request made during the
+            # reload in its socket's backlog and answers it with the new code.
             if self.answer() == token:
-                return elapsed
+                return time.monotonic() - started
             if self.process.poll() is not None:
                 raise RuntimeError(f"the probe server exited; see {self.log}")
             time.sleep(0.02)
@@ -116,32 +118,44 @@ class ProbeServer:
 
 
 @contextmanager
-def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterator[ProbeServer]:
-    """Run the dev server on a copy of app/ with the probe view; stop it (whole group) on exit."""
+def probe_server(
+    reloader: str = "devserver", *, debug: bool = False, in_container: bool = False
+) -> Iterator[ProbeServer]:
+    """Run the dev server on a copy of app/ with the probe view; stop it (whole group) on exit.
+
+    `in_container` runs it as `make dev` does in docker mode: compose's `web` service (its image,
+    command, debugpy, bind mount and published ports) on the copy, with SQLite instead of the db
+    service (the probe view reads no database) and no other service started.
+    """
     if reloader not in RELOADERS:
         raise ValueError(f"reloader must be one of {RELOADERS}, not {reloader!r}")
     with tempfile.TemporaryDirectory(prefix="hangar-reload-") as scratch:
         root = Path(scratch)
+        root.chmod(0o755)  # readable by the dev image's user
         app_dir = root / "app"
-        shutil.copytree(
-            ROOT / "app",
-            app_dir,
-            ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "media", "staticfiles"),
-        )
+        for tree in ("app", "scripts"):
+            shutil.copytree(
+                ROOT / tree,
+                root / tree,
+                ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "media", "staticfiles"),
+            )
         token = uuid.uuid4().hex
         (app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
         with (app_dir / "config" / "urls.py").open("a") as urls:
             urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
         (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
+        settings = "probe_stat_settings" if reloader == "stat" else "config.settings"
         address = ServerAddress(port=ports.spare_port(), debug_port=ports.spare_port())
-        env = isolated_environment(root)
-        env["DJANGO_SETTINGS_MODULE"] = (
-            "probe_stat_settings" if reloader == "stat" else "config.settings"
-        )
-        if debug:
-            command = runserver_command(address)
+        if in_container:
+            command, env, cleanup = _container_command(root, reloader, settings, address)
         else:
-            command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{address.port}"]
+            make_command = devserver_command if reloader == "devserver" else runserver_command
+            command, env, cleanup = (
+                make_command(address, debug=debug),
+                isolated_environment(root),
+                [],
+            )
+            env["DJANGO_SETTINGS_MODULE"] = settings
         log = root / "server.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -155,10 +169,50 @@ def probe_server(reloader: str = "watchfiles", *, debug: bool = False) -> Iterat
             )
         server = ProbeServer(app_dir, f"http://127.0.0.1:{address.port}{PROBE_PATH}", log, process)
         try:
-            server.wait_for(token, timeout=120)
+            server.wait_for(token, timeout=600 if in_container else 120)  # may build the image
             yield server
         finally:
+            for command in cleanup:
+                subprocess.run(command, capture_output=True, timeout=120, check=False)
             _stop(process)
+
+
+def _container_command(
+    root: Path, reloader: str, settings: str, address: ServerAddress
+) -> tuple[list[str], dict[str, str], list[list[str]]]:
+    """`docker compose run` of the web service on `root`; and the commands that remove it all."""
+    from hangar import docker  # imported late: host mode needs no Docker
+
+    project = f"hangar-reload-{uuid.uuid4().hex[:8]}"
+    compose = docker.compose_command(project)
+    # compose.yaml publishes the web service's ports from these and mounts HANGAR_SOURCE_DIR.
+    env = {
+        **os.environ,
+        "HANGAR_SOURCE_DIR": str(root),
+        "WEB_PORT": str(address.port),
+        "DEBUGPY_PORT": str(address.debug_port),
+    }
+    name = f"{project}-web"
+    override: list[str] = []
+    if reloader == "stat":
+        # The same debugpy command line, with Django's runserver in place of hangar.devserver.
+        inside = ServerAddress(host="0.0.0.0", debug_host="0.0.0.0")  # noqa: S104 - in the container
+        override = runserver_command(inside, python="python")
+    command = [
+        *compose,
+        "run",
+        "--rm",
+        "--no-deps",
+        "--no-TTY",
+        "--service-ports",
+        f"--name={name}",
+        "--env=DATABASE_URL=sqlite:////tmp/probe.sqlite3",
+        f"--env=DJANGO_SETTINGS_MODULE={settings}",
+        "web",
+        *override,
+    ]
+    cleanup = [["docker", "rm", "--force", name], [*compose, "down", "--rmi=local"]]
+    return command, env, cleanup
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -51,17 +51,19 @@ def provisioned() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the web and worker containers mount at /app/src: a copy of the checkout's app/.
+    """What the web and worker containers mount at /app/src: a copy of the checkout's app/ and
+    scripts/ (web runs hangar.devserver from there).
 
     The dev-loop tests edit views in it, so the developer's checkout is never touched. It belongs
     to the dev image's user (the ids compose builds it with), who must be able to write there.
     """
     root = tmp_path_factory.mktemp("hangar-source")
-    shutil.copytree(
-        ROOT / "app",
-        root / "app",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "staticfiles"),
-    )
+    for tree in ("app", "scripts"):
+        shutil.copytree(
+            ROOT / tree,
+            root / tree,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "staticfiles"),
+        )
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
     gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
     for path in [root, *root.rglob("*")]:

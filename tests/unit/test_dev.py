@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from hangar import dev
-from hangar.debug_server import ServerAddress, runserver_command, wait_for_client
+from hangar.debug_server import (
+    ServerAddress,
+    devserver_command,
+    runserver_command,
+    wait_for_client,
+)
 from hangar.errors import HangarError
 
 
@@ -90,6 +95,17 @@ class TestRunserverCommand:
 
     def test_wait_for_client(self) -> None:
         assert "--wait-for-client" in runserver_command(ServerAddress(), wait=True)
+        assert "--wait-for-client" in devserver_command(ServerAddress(), wait=True)
+
+    def test_make_dev_runs_the_forking_devserver_under_debugpy(self) -> None:
+        address = ServerAddress(port=8001, debug_port=5679)
+        command = devserver_command(address, python="python")
+        assert command[command.index("--listen") + 1] == "127.0.0.1:5679"
+        assert command[-3:] == ["-m", "hangar.devserver", "127.0.0.1:8001"]
+
+    def test_without_the_debugger_the_same_server_runs_bare(self) -> None:
+        command = devserver_command(ServerAddress(port=8001), python="python", debug=False)
+        assert command == ["python", "-m", "hangar.devserver", "127.0.0.1:8001"]
 
     @pytest.mark.parametrize(
         ("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)]

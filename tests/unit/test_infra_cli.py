@@ -1,6 +1,7 @@
 """The pure parts of `hangar.infra`: stage validation, stack outputs → .hangar/local.env."""
 
 import argparse
+import shutil
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,3 +147,39 @@ def test_a_failed_resource_event_keeps_its_reason() -> None:
 )
 def test_progress_knock_on_cancellations_and_the_stack_itself_are_not_causes(event: dict) -> None:
     assert failure_from_event("s", event) is None
+
+
+class TestLocalInputsHash:
+    @pytest.fixture
+    def root(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """A copy of what the local stage is built from, as the checkout infra.ROOT points at."""
+        for name in infra.DEPLOY_INPUTS:
+            source = infra.ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("cdk.out"))
+            else:
+                shutil.copy(source, tmp_path / name)
+        monkeypatch.setattr(infra, "ROOT", tmp_path)
+        return tmp_path
+
+    def test_a_changed_construct_changes_it(self, root: Path) -> None:
+        before = infra.local_inputs_hash(ENDPOINT)
+        assert infra.local_inputs_hash(ENDPOINT) == before, "not deterministic"
+        construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
+        construct.write_text(construct.read_text() + "\n# one more line\n")
+        assert infra.local_inputs_hash(ENDPOINT) != before
+
+    def test_a_new_cdk_version_changes_it(self, root: Path) -> None:
+        before = infra.local_inputs_hash(ENDPOINT)
+        (root / "package-lock.json").write_text("{}")
+        assert infra.local_inputs_hash(ENDPOINT) != before
+
+    def test_bytecode_caches_do_not_change_it(self, root: Path) -> None:
+        before = infra.local_inputs_hash(ENDPOINT)
+        cache = root / "infra" / "hangar_infra" / "__pycache__"
+        cache.mkdir(exist_ok=True)
+        (cache / "stage.cpython-313.pyc").write_bytes(b"\0")
+        assert infra.local_inputs_hash(ENDPOINT) == before
+
+    def test_another_localstack_changes_it(self, root: Path) -> None:
+        assert infra.local_inputs_hash(ENDPOINT) != infra.local_inputs_hash("http://127.0.0.1:4615")

@@ -306,6 +306,30 @@ def test_sigterm_during_a_long_poll_stops_the_command_at_once(sqs_backend, capsy
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+class SignalledWhilePollingThroughBotocore(SignalledWhilePolling):
+    """As botocore does: an Exception raised while it waits for the response is caught, and the
+    request is retried."""
+
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        for _attempt in range(3):
+            try:
+                return super().receive(wait_seconds=wait_seconds)
+            except Exception:  # noqa: S112 - the library behaviour this test reproduces
+                continue
+        return []
+
+
+def test_sigterm_during_a_long_poll_is_not_swallowed_by_the_aws_client(sqs_backend, capsys):
+    sqs_backend.queue = SignalledWhilePollingThroughBotocore(
+        body(f"{__name__}.record", "never received")
+    )
+
+    call_command("worker", "--wait=2")
+
+    assert not hasattr(sqs_backend.queue, "poll_completed"), "the stop was retried away"
+    assert "worker stopped while waiting for messages" in capsys.readouterr().out
+
+
 def test_worker_refuses_a_backend_that_is_not_sqs():
     with pytest.raises(CommandError, match="not SQSBackend: the worker only reads SQS"):
         call_command("worker", "--once")

@@ -12,8 +12,12 @@ from sqs_tasks.worker import Worker
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class StopPolling(Exception):
-    """Raised by the signal handler to cut a long poll short (up to 20 s otherwise)."""
+class StopPolling(BaseException):
+    """Raised by the signal handler to cut a long poll short (up to 20 s otherwise).
+
+    Not an Exception, as KeyboardInterrupt is not: botocore catches every Exception raised while
+    it waits for the HTTP response and retries the request, so the worker kept polling.
+    """
 
 
 class Command(BaseCommand):
