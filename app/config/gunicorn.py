@@ -24,8 +24,10 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 65
 # Heartbeat files in memory: a slow container disk must not look like a hung worker.
 worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs, not a shared temp file)
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle a worker now and then (a leak cannot grow forever), but rarely: with one process per
+# small task, the restart is a second in which that task answers nothing.
+max_requests = 20000
+max_requests_jitter = 2000
 # No access log: config.request_log already writes one JSON line per request (with its request
 # id); a second, plain-text line per request (and per ALB health check) would break that.
 accesslog = None

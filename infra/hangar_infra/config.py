@@ -39,7 +39,9 @@ class StageConfig:
     nat_gateways: int
     web_cpu: int
     web_memory_mib: int
-    web_desired_count: int
+    # Web tasks autoscale between these (hangar_infra.capacity: on requests per task and CPU).
+    web_min_count: int
+    web_max_count: int
     worker_cpu: int
     worker_memory_mib: int
     worker_min_count: int
@@ -67,6 +69,8 @@ class StageConfig:
     requires_https: bool = False
     # Hosts the app answers besides the load balancer's DNS name and `domain` (local: the laptop).
     extra_allowed_hosts: tuple[str, ...] = ()
+    # AWS WAF on the load balancer (constructs/web_firewall.py): managed rules and a rate limit.
+    web_firewall: bool = False
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
@@ -77,8 +81,14 @@ class StageConfig:
             raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
         if self.removal_policy not in (RemovalPolicy.DESTROY, RemovalPolicy.RETAIN):
             raise StageConfigError(f"stage {self.name!r}: removal_policy is DESTROY or RETAIN")
+        if not 1 <= self.web_min_count <= self.web_max_count:
+            raise StageConfigError(f"stage {self.name!r}: need 1 <= web_min_count <= web_max_count")
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
+        if self.web_firewall and self.name == LOCAL_STAGE:
+            raise StageConfigError(
+                "stage 'local' cannot have a web firewall: LocalStack has no ELBv2"
+            )
         if self.requires_https and self.name == LOCAL_STAGE:
             raise StageConfigError("stage 'local' cannot require HTTPS: LocalStack has no ELBv2")
 
@@ -102,7 +112,8 @@ _DEV = StageConfig(
     nat_gateways=0,
     web_cpu=256,
     web_memory_mib=512,
-    web_desired_count=1,
+    web_min_count=1,
+    web_max_count=2,
     worker_cpu=256,
     worker_memory_mib=512,
     worker_min_count=0,
@@ -145,7 +156,8 @@ STAGES: dict[str, StageConfig] = {
         nat_gateways=1,
         web_cpu=512,
         web_memory_mib=1024,
-        web_desired_count=2,
+        web_min_count=2,
+        web_max_count=6,
         worker_cpu=512,
         worker_memory_mib=1024,
         worker_min_count=1,
@@ -171,7 +183,8 @@ STAGES: dict[str, StageConfig] = {
         nat_gateways=2,
         web_cpu=1024,
         web_memory_mib=2048,
-        web_desired_count=3,
+        web_min_count=3,
+        web_max_count=20,
         worker_cpu=1024,
         worker_memory_mib=2048,
         worker_min_count=2,
@@ -190,6 +203,7 @@ STAGES: dict[str, StageConfig] = {
         health_check_grace_seconds=120,
         domain="hangar.example.com",
         requires_https=True,
+        web_firewall=True,
     ),
 }
 

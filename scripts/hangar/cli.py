@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "hangar.lint_tools",
     "hangar.bench",
     "hangar.run_task",
+    "hangar.remote_shell",
 ]
 
 

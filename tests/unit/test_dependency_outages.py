@@ -30,9 +30,7 @@ def held_slots(settings, slots: int) -> tuple[RequestSlotsMiddleware, threading.
         return HttpResponse("done")
 
     middleware = RequestSlotsMiddleware(view)
-    threads = [
-        threading.Thread(target=middleware, args=(_get(SLOW_PATH),)) for _ in range(slots)
-    ]
+    threads = [threading.Thread(target=middleware, args=(_get(SLOW_PATH),)) for _ in range(slots)]
     for thread in threads:
         thread.start()
     for _ in threads:
