@@ -91,6 +91,10 @@ def test_web_tracks_requests_per_task_from_the_measured_capacity_and_cpu(
     # The metric is the web target group's (its full name, behind the load balancer's).
     resource_label = requests["PredefinedMetricSpecification"]["ResourceLabel"]
     assert "WebGroup" in str(resource_label)
+    # From the full-name attributes, not Fn::Select over an ARN (which LocalStack's breaks).
+    assert "LoadBalancerFullName" in str(resource_label)
+    assert "TargetGroupFullName" in str(resource_label)
+    assert "Fn::Select" not in str(resource_label)
     assert tracking["ECSServiceAverageCPUUtilization"]["TargetValue"] == (
         capacity.CPU_TARGET_PERCENT
     )

@@ -3,7 +3,7 @@ task) and the migration task. Both services accept ECS Exec (`make remote-shell`
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -173,6 +173,7 @@ class WebService(AppService):
             ),
         )
         load_balancer.listener.add_target_groups("Web", target_groups=[self.target_group])
+        self.load_balancer_full_name = load_balancer.alb.load_balancer_full_name
         self._scale(config)
 
     def _scale(self, config: StageConfig) -> None:
@@ -187,6 +188,22 @@ class WebService(AppService):
             target_group=self.target_group,
             scale_out_cooldown=Duration.minutes(1),
             scale_in_cooldown=Duration.minutes(5),
+        )
+        # CDK derives the metric's label with Fn::Select over the listener's ARN, which
+        # LocalStack's placeholder ARN breaks (docs/infra.md); the full-name attributes need no
+        # parsing and name the same load balancer and target group on AWS.
+        (policy,) = (
+            child
+            for child in scaling.node.find_all()
+            if isinstance(child, autoscaling.CfnScalingPolicy)
+            and child.node.path.endswith("/RequestsPerTask/Resource")
+        )
+        policy.add_property_override(
+            "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.ResourceLabel",
+            Fn.join(
+                "/",
+                [self.load_balancer_full_name, self.target_group.target_group_full_name],
+            ),
         )
         scaling.scale_on_cpu_utilization(
             "Cpu",
