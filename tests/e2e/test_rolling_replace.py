@@ -43,7 +43,7 @@ def haproxy() -> str:
     return shutil.which("haproxy") or "haproxy"
 
 
-def start_task(image: str, name: str) -> int:
+def start_task(image: str, name: str, port: int) -> None:
     """A web task of the dev stage's size, as the task definition configures it."""
     config = STAGES["dev"]
     env = {
@@ -54,33 +54,24 @@ def start_task(image: str, name: str) -> int:
         **capacity.gunicorn_size(config.web_cpu, config.web_memory_mib).environment(),
         **capacity.shutdown_environment(),
     }
-    port = spare_port()
+    # The host's network, not Docker's bridge: a container joining the bridge briefly breaks
+    # the other containers' established connections (a local artifact: each ECS task has its
+    # own network interface), and that blip is not what this test is about.
+    env["GUNICORN_CMD_ARGS"] = f"--bind=127.0.0.1:{port}"
     env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     subprocess.run(
-        [
-            "docker",
-            "run",
-            "--detach",
-            f"--name={name}",
-            f"--publish=127.0.0.1:{port}:8000",
-            *env_args,
-            image,
-        ],
+        ["docker", "run", "--detach", f"--name={name}", "--network=host", *env_args, image],
         check=True,
         capture_output=True,
         timeout=60,
     )
-    return port
 
 
 class HAProxy:
     def __init__(self, workdir: Path, ports: dict[str, int]) -> None:
         self.socket_path = workdir / "admin.sock"
         self.port = spare_port()
-        servers = "\n".join(
-            f"    server {name} 127.0.0.1:{port}{' disabled' if name == 'c' else ''}"
-            for name, port in ports.items()
-        )
+        servers = "\n".join(f"    server {name} 127.0.0.1:{port}" for name, port in ports.items())
         config = workdir / "haproxy.cfg"
         config.write_text(
             textwrap.dedent(f"""\
@@ -105,6 +96,12 @@ class HAProxy:
             + "\n"
         )
         self.process = subprocess.Popen([haproxy(), "-db", "-f", str(config)])
+        wait_for(
+            lambda: self.socket_path.exists() or self.process.poll() is not None,
+            10,
+            "HAProxy's admin socket",
+        )
+        assert self.process.poll() is None, f"HAProxy exited with {self.process.returncode}"
 
     def command(self, line: str) -> str:
         with socket.socket(socket.AF_UNIX) as admin:
@@ -127,6 +124,10 @@ class HAProxy:
 
     def up(self, server: str) -> bool:
         return self._stat(server)["status"] == "UP"
+
+    def down(self, server: str) -> bool:
+        """Out of rotation (not "UP 1/3", which still takes traffic while going down)."""
+        return self._stat(server)["status"] == "DOWN"
 
     def current_sessions(self, server: str) -> int:
         return int(self._stat(server)["scur"] or 0)
@@ -151,6 +152,14 @@ class SteadyLoad:
         self.failures: list[str] = []
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._loop) for _ in range(CLIENTS)]
+        self.started = time.monotonic()
+        self.events: list[str] = []
+
+    def clock(self) -> float:
+        return time.monotonic() - self.started
+
+    def event(self, what: str) -> None:
+        self.events.append(f"{self.clock():.1f}s {what}")
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -161,9 +170,9 @@ class SteadyLoad:
                 if response.status == 200:
                     self.ok += 1
                 else:
-                    self.failures.append(f"HTTP {response.status}")
+                    self.failures.append(f"{self.clock():.1f}s HTTP {response.status}")
             except urllib3.exceptions.HTTPError as error:
-                self.failures.append(f"{type(error).__name__}: {error}")
+                self.failures.append(f"{self.clock():.1f}s {type(error).__name__}: {error}")
             time.sleep(0.02)  # steady, bounded: about 50 req/s per client at most
 
     def __enter__(self) -> "SteadyLoad":
@@ -188,24 +197,24 @@ def tasks(runtime_image: str) -> Iterator[dict[str, str]]:
 def test_replacing_a_task_under_load_fails_no_request(
     runtime_image: str, tasks: dict[str, str], tmp_path: Path
 ) -> None:
-    ports = {slot: start_task(runtime_image, tasks[slot]) for slot in "ab"}
-    ports["c"] = spare_port()
+    ports = {slot: spare_port() for slot in "abc"}
+    for slot in "ab":
+        start_task(runtime_image, tasks[slot], ports[slot])
     proxy = HAProxy(tmp_path, ports)
     try:
-        wait_for(lambda: proxy.up("a") and proxy.up("b"), 90, "both tasks healthy")
+        # c is the replacement's target: registered, failing its checks until its task runs.
+        wait_for(lambda: proxy.up("a") and proxy.up("b") and proxy.down("c"), 90, "a, b healthy")
         with SteadyLoad(f"http://127.0.0.1:{proxy.port}{PATH}") as load:
             time.sleep(3)
             # The replacement starts first and takes traffic once healthy (max 200 %).
-            subprocess.run(
-                ["docker", "rm", "--force", tasks["c"]], capture_output=True, check=False
-            )
-            replacement_port = start_task(runtime_image, tasks["c"])
-            proxy.command(f"set server app/c addr 127.0.0.1 port {replacement_port}")
-            proxy.command("set server app/c state ready")
+            load.event("start the replacement")
+            start_task(runtime_image, tasks["c"], ports["c"])
             wait_for(lambda: proxy.up("c"), 90, "the replacement healthy")
+            load.event("replacement healthy")
             # Deregistration: no new requests to the old task, the in-flight ones finish.
             drained_at = time.monotonic()
             proxy.command("set server app/a state drain")
+            load.event("old task draining")
             wait_for(
                 lambda: proxy.current_sessions("a") == 0,
                 capacity.DEREGISTRATION_DELAY_SECONDS,
@@ -220,6 +229,7 @@ def test_replacing_a_task_under_load_fails_no_request(
                 timeout=capacity.STOP_TIMEOUT_SECONDS + 30,
             )
             stop_seconds = time.monotonic() - drained_at
+            load.event("old task stopped")
             time.sleep(3)
         exit_code = subprocess.run(
             ["docker", "inspect", "--format={{.State.ExitCode}}", tasks["a"]],
@@ -237,5 +247,5 @@ def test_replacing_a_task_under_load_fails_no_request(
     assert stopped.returncode == 0, stopped.stderr
     # gunicorn shut down on SIGTERM by itself (0), not killed at the stop timeout (137).
     assert exit_code == "0"
-    assert load.failures == []
+    assert load.failures == [], "\n".join(sorted(load.events + load.failures))
     assert load.ok > 0
