@@ -122,6 +122,8 @@ READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 # one waits for a slot before a 503, and the Retry-After of every 503 for an unavailable dependency.
 REQUEST_SLOTS = concurrency.request_slots()
 REQUEST_SLOT_WAIT = env.float("REQUEST_SLOT_WAIT", default=0.1)
+# ... unless every slot has been held this long: then they are stuck and waiting helps nobody.
+REQUEST_SLOT_STUCK = env.float("REQUEST_SLOT_STUCK", default=1.0)
 DEPENDENCY_RETRY_AFTER = env.int("DEPENDENCY_RETRY_AFTER", default=5)
 
 STATIC_URL = "static/"

@@ -71,6 +71,40 @@ def test_a_request_beyond_the_slots_is_a_fast_503_and_slots_come_back(settings):
     assert middleware(_get("/documents/")).status_code == 200
 
 
+def test_with_every_slot_stuck_a_request_is_refused_without_waiting(settings):
+    middleware, release, threads = held_slots(settings, slots=2)
+    settings.REQUEST_SLOT_WAIT = 5
+    settings.REQUEST_SLOT_STUCK = 0.05
+    try:
+        time.sleep(0.1)  # both slots now held longer than REQUEST_SLOT_STUCK
+        started = time.monotonic()
+        response = middleware(_get("/documents/"))
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+    assert response.status_code == 503
+    # Refused at once: queued behind it, /healthz would otherwise wait REQUEST_SLOT_WAIT too.
+    assert waited < settings.REQUEST_SLOT_WAIT / 2
+
+
+def test_slots_held_briefly_are_waited_for(settings):
+    middleware, release, threads = held_slots(settings, slots=1)
+    settings.REQUEST_SLOT_WAIT = 5
+    settings.REQUEST_SLOT_STUCK = 60
+    threading.Timer(0.2, release.set).start()
+    try:
+        response = middleware(_get("/documents/"))
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+    assert response.status_code == 200
+
+
 @pytest.mark.django_db
 def test_database_unavailable_is_a_503_naming_it(client, monkeypatch):
     def unreachable(*args, **kwargs):
