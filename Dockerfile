@@ -98,17 +98,12 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
     && rm -f /tmp/collectstatic.sqlite3 \
     && python -m compileall -q .
 ENV DJANGO_ENV=production \
-    PYTHONDONTWRITEBYTECODE=1 \
-    WEB_CONCURRENCY=2
+    PYTHONDONTWRITEBYTECODE=1
 USER 10001:10001
 EXPOSE 8000
 # No curl in the image: the standard library asks /healthz (answered before host validation).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
-# gthread workers: WEB_CONCURRENCY processes × 4 threads; keep-alive above the ALB's 60 s idle
-# timeout so the ALB never reuses a connection gunicorn already closed (sporadic 502s). No gunicorn
-# access log: config.request_log already writes one JSON line per request (with its request id),
-# and a second, plain-text line per request (and per ALB health check) would break that contract.
-CMD ["gunicorn", "config.wsgi", "--bind=0.0.0.0:8000", "--worker-class=gthread", "--threads=4", \
-     "--timeout=30", "--graceful-timeout=25", "--keep-alive=65", "--worker-tmp-dir=/dev/shm", \
-     "--max-requests=2000", "--max-requests-jitter=200"]
+# Processes, threads and timeouts come from the task definition's environment, derived from the
+# task's size (config/gunicorn.py says which variables; hangar_infra.config derives them).
+CMD ["gunicorn", "--config=python:config.gunicorn"]

@@ -16,7 +16,7 @@ STAGE ?= local
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy costs
+.PHONY: cfn-execution-policy costs remote-shell
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,9 @@ doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS crede
 
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
+
+remote-shell: setup ## Django shell in a running web task of a deployed stage (ECS Exec, audited): make remote-shell STAGE=staging
+	$(HANGAR) remote-shell --stage $(STAGE)
 
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<full git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [ALARM_SUBSCRIPTION=<e-mail or https URL>] [IMAGE_ARCHIVE=<OCI tar> SCAN_REPORT=<Trivy JSON>: CI's scanned image] (registry, image push by digest, migrations, service, smoke test)
 	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(IMAGE_ARCHIVE),--image-archive $(IMAGE_ARCHIVE)) $(if $(SCAN_REPORT),--scan-report $(SCAN_REPORT))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from config import environment
+from config import concurrency, environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BASE_DIR.parent
@@ -56,6 +56,8 @@ MIDDLEWARE = [
     # First: answers the load balancer's /healthz before ALLOWED_HOSTS or the HTTPS redirect.
     "health.middleware.HealthzMiddleware",
     "config.request_log.RequestLogMiddleware",
+    # Bounded request slots and 503s naming an unavailable dependency (see the module).
+    "config.dependencies.RequestSlotsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,13 +116,22 @@ USE_TZ = True
 # AWS: one region/endpoint for every client (config.aws); the endpoint is LocalStack locally.
 AWS_REGION = env.str("AWS_REGION", default="us-east-1")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+# Bounded so a request waiting on a hanging S3/SQS fails with 503 within about
+# MAX_ATTEMPTS times (CONNECT or READ timeout) instead of holding its thread (config.dependencies).
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
-AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
-AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=3)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=5.0)
+AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=2)
 DOCUMENTS_BUCKET = env.str("DOCUMENTS_BUCKET", default="")
 TASKS_QUEUE_URL = env.str("TASKS_QUEUE_URL", default="")
 TASKS_DLQ_URL = env.str("TASKS_DLQ_URL", default="")
 READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+# Requests admitted at once per process (one gunicorn thread stays free for /healthz), how long
+# one waits for a slot before a 503, and the Retry-After of every 503 for an unavailable dependency.
+REQUEST_SLOTS = concurrency.request_slots()
+REQUEST_SLOT_WAIT = env.float("REQUEST_SLOT_WAIT", default=0.1)
+# ... unless every slot has been held this long: then they are stuck and waiting helps nobody.
+REQUEST_SLOT_STUCK = env.float("REQUEST_SLOT_STUCK", default=1.0)
+DEPENDENCY_RETRY_AFTER = env.int("DEPENDENCY_RETRY_AFTER", default=5)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

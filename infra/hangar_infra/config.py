@@ -46,7 +46,9 @@ class StageConfig:
     nat_gateways: int
     web_cpu: int
     web_memory_mib: int
-    web_desired_count: int
+    # Web tasks autoscale between these (hangar_infra.capacity: on requests per task and CPU).
+    web_min_count: int
+    web_max_count: int
     worker_cpu: int
     worker_memory_mib: int
     worker_min_count: int
@@ -80,6 +82,8 @@ class StageConfig:
     # Who hears the alarms: an e-mail address or an https:// endpoint subscribed to the alarm topic.
     # Team- and account-specific, so it comes from context (`-c alarmSubscription=`), not from here.
     alarm_subscription: str | None = None
+    # AWS WAF on the load balancer (constructs/web_firewall.py): managed rules and a rate limit.
+    web_firewall: bool = False
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
@@ -96,8 +100,14 @@ class StageConfig:
                 f"stage {self.name!r}: removal_policy is DESTROY or RETAIN_ON_UPDATE_OR_DELETE "
                 "(plain RETAIN keeps what a failed first deploy created, and the retry fails)"
             )
+        if not 1 <= self.web_min_count <= self.web_max_count:
+            raise StageConfigError(f"stage {self.name!r}: need 1 <= web_min_count <= web_max_count")
         if self.worker_min_count > self.worker_max_count:
             raise StageConfigError(f"stage {self.name!r}: worker_min_count > worker_max_count")
+        if self.web_firewall and self.name == LOCAL_STAGE:
+            raise StageConfigError(
+                "stage 'local' cannot have a web firewall: LocalStack has no ELBv2"
+            )
         if self.requires_https and self.name == LOCAL_STAGE:
             raise StageConfigError("stage 'local' cannot require HTTPS: LocalStack has no ELBv2")
 
@@ -121,7 +131,8 @@ _DEV = StageConfig(
     nat_gateways=0,
     web_cpu=256,
     web_memory_mib=512,
-    web_desired_count=1,
+    web_min_count=1,
+    web_max_count=2,
     worker_cpu=256,
     worker_memory_mib=512,
     worker_min_count=0,
@@ -164,7 +175,8 @@ STAGES: dict[str, StageConfig] = {
         nat_gateways=1,
         web_cpu=512,
         web_memory_mib=1024,
-        web_desired_count=2,
+        web_min_count=2,
+        web_max_count=6,
         worker_cpu=512,
         worker_memory_mib=1024,
         worker_min_count=1,
@@ -190,7 +202,8 @@ STAGES: dict[str, StageConfig] = {
         nat_gateways=2,
         web_cpu=1024,
         web_memory_mib=2048,
-        web_desired_count=3,
+        web_min_count=3,
+        web_max_count=20,
         worker_cpu=1024,
         worker_memory_mib=2048,
         worker_min_count=2,
@@ -209,6 +222,7 @@ STAGES: dict[str, StageConfig] = {
         health_check_grace_seconds=120,
         domain="hangar.example.com",
         requires_https=True,
+        web_firewall=True,
     ),
 }
 

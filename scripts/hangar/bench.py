@@ -8,6 +8,7 @@ developer's own instances keep running untouched.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
-from hangar.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 QUICK_REPORT = STATE_DIR / "benchmarks-quick.md"
@@ -134,7 +135,8 @@ WRK_SCRIPT = """
 wrk.headers["X-Forwarded-Proto"] = "https"
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) non_2xx = 0 end
+function init(args) non_2xx = 0; pause_ms = tonumber(args[1]) or 0 end
+function delay() return pause_ms end
 function response(status, headers, body)
   if status < 200 or status > 299 then non_2xx = non_2xx + 1 end
 end
@@ -518,8 +520,12 @@ def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 @contextmanager
-def runtime_container(image: str, network: str, env: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """The runtime image as ECS runs it (gunicorn), published on loopback only; (id, base URL)."""
+def runtime_container(
+    image: str, network: str, env: dict[str, str], limits: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str]]:
+    """The runtime image as ECS runs it (gunicorn), published on loopback only; (id, base URL).
+
+    `limits` are `docker run` options such as --cpus and --memory (a task's size)."""
     port = ports.spare_port()
     env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     container = docker.run(
@@ -529,6 +535,7 @@ def runtime_container(image: str, network: str, env: dict[str, str]) -> Iterator
             "--detach",
             f"--network={network}",
             f"--publish=127.0.0.1:{port}:8000",
+            *limits,
             *env_args,
             image,
         ]
@@ -556,9 +563,16 @@ def container_memory(container: str) -> float:
 
 
 def run_wrk(
-    wrk: str, url: str, seconds: int, container: str, connections: int = LOAD_CONNECTIONS
+    wrk: str,
+    url: str,
+    seconds: int,
+    container: str,
+    connections: int = LOAD_CONNECTIONS,
+    pause_ms: float = 0,
 ) -> tuple[WrkResult, float]:
-    """One wrk run against `url`; the container's memory is sampled half-way through it."""
+    """One wrk run against `url`; the container's memory is sampled half-way through it.
+
+    `pause_ms`: each connection waits that long after a response before its next request."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT)
         script.flush()
@@ -570,6 +584,8 @@ def run_wrk(
             "--timeout=5s",
             f"--script={script.name}",
             url,
+            "--",
+            f"{pause_ms:.1f}",
         ]
         with subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -625,7 +641,8 @@ def load_figures(
     socket_errors = sum(result.socket_errors for result in results)
     note = (
         f"wrk {min(LOAD_THREADS, connections)} threads, {connections} connections, "
-        f"{seconds} s per run, on 127.0.0.1; gunicorn 2 workers, 4 threads each"
+        f"{seconds} s per run, on 127.0.0.1; gunicorn as the image runs it without a task "
+        "definition (config/gunicorn.py's fallbacks), no CPU or memory limit"
     )
     load = path if connections == LOAD_CONNECTIONS else f"{path} ({connections} conn.)"
     name = f"runtime {load}"
@@ -653,6 +670,129 @@ def load_figures(
             note="docker stats, half-way through each run",
         ),
     ]
+
+
+# --- capacity of one web task at each stage's size ----------------------------------------------
+# p99 bounds a task must stay under; the highest rate it sustains within them is its capacity.
+CAPACITY_BOUNDS_MS = {"/healthz": 250.0, "/documents/": 1000.0}
+# The page whose capacity sets the scaling target: the app's real work (database, templates).
+CAPACITY_TARGET_PATH = "/documents/"
+# Offered rates, requests/s. Unpaced load (wrk's default) would saturate even a quarter vCPU with
+# one connection, and a saturated CPU quota puts every task's p99 past any bound; paced load
+# measures the latency at a given rate, as an ALB spreading real traffic sees it.
+CAPACITY_RATES = (1, 2, 5, 10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960)
+# Connections per offered rate: one per req/s, at most 16 (two tasks' worth of threads), so the
+# pause after each response (about a second at low rates) dominates the response time.
+CAPACITY_MAX_CONNECTIONS = 16
+CAPACITY_STEP_SECONDS = 5
+
+
+def connections_for_rate(rate: float) -> int:
+    return max(1, min(CAPACITY_MAX_CONNECTIONS, round(rate)))
+
+
+def pause_for_rate(rate: float, connections: int) -> float:
+    """The pause (ms) after each response that makes `connections` offer about `rate` req/s."""
+    return connections * 1000 / rate
+
+
+def wrk_result(wrk: str, url: str, seconds: int, container: str, rate: float) -> WrkResult:
+    connections = connections_for_rate(rate)
+    pause = pause_for_rate(rate, connections)
+    return run_wrk(wrk, url, seconds, container, connections, pause)[0]
+
+
+def highest_rate_within(
+    bound_ms: float, measure: Callable[[float], WrkResult]
+) -> tuple[float, WrkResult | None, str]:
+    """Offer ever higher rates until p99 exceeds `bound_ms` or a request fails; the best served
+    rate before that, its result, and why it stopped."""
+    best: tuple[float, WrkResult | None] = (0.0, None)
+    stopped = f"p99 within {bound_ms:g} ms up to {CAPACITY_RATES[-1]} req/s offered"
+    for rate in CAPACITY_RATES:
+        result = measure(rate)
+        if result.p99_ms > bound_ms or result.non_2xx or result.socket_errors:
+            stopped = (
+                f"at {rate} req/s offered: {result.requests_per_second:.0f} served, p99 "
+                f"{result.p99_ms:.0f} ms, {result.non_2xx} non-2xx, {result.socket_errors} "
+                "socket errors"
+            )
+            break
+        if result.requests_per_second > best[0]:
+            best = (result.requests_per_second, result)
+    return (*best, stopped)
+
+
+def stage_task_sizes() -> dict[tuple[int, int], list[str]]:
+    """Each web task size of the stages, from the CDK app's StageConfig: (cpu, MiB) → stages."""
+    _import_infra()
+    from hangar_infra.config import STAGES
+
+    sizes: dict[tuple[int, int], list[str]] = {}
+    for name, config in STAGES.items():
+        sizes.setdefault((config.web_cpu, config.web_memory_mib), []).append(name)
+    return sizes
+
+
+def _import_infra() -> None:
+    """The CDK app's package, imported only here: it costs seconds of jsii start-up."""
+    if str(INFRA_DIR) not in sys.path:
+        sys.path.insert(0, str(INFRA_DIR))
+
+
+def web_capacity(bench: Bench) -> list[Figure]:
+    _import_infra()
+    from hangar_infra import capacity
+
+    image = bench.runtime_image()
+    wrk = ensure_wrk()
+    seconds = min(bench.plan.load_seconds, CAPACITY_STEP_SECONDS)
+    figures: list[Figure] = []
+    measured: dict[str, dict[str, object]] = {}
+    with ExitStack() as stack:
+        network, env = stack.enter_context(seeded_database(image))
+        for (cpu, memory_mib), stages in stage_task_sizes().items():
+            size = capacity.gunicorn_size(cpu, memory_mib)
+            limits = (f"--cpus={cpu / 1024:g}", f"--memory={memory_mib}m")
+            task_env = {**env, **size.environment(), **capacity.shutdown_environment()}
+            with runtime_container(image, network, task_env, limits) as (container, base_url):
+                label = f"{cpu} CPU / {memory_mib} MiB ({', '.join(stages)})"
+                for path, bound_ms in CAPACITY_BOUNDS_MS.items():
+                    with step(
+                        f"capacity of one {label} task on {path}: p99 within {bound_ms:g} ms"
+                    ):
+                        rate, result, stopped = highest_rate_within(
+                            bound_ms,
+                            partial(wrk_result, wrk, base_url + path, seconds, container),
+                        )
+                    if result is None:
+                        # No figure to scale on: this size stays out of capacity.json, and synth
+                        # of its stages says so until a measurement succeeds.
+                        warn(f"one {label} task missed p99 {bound_ms:g} ms on {path}: {stopped}")
+                        figures.append(
+                            Figure(f"capacity {label} {path}", "req/s", [0], None, stopped)
+                        )
+                        continue
+                    note = (
+                        f"docker run {' '.join(limits)}, gunicorn {size.processes} x "
+                        f"{size.threads} threads; wrk paced to {CAPACITY_RATES[0]}..."
+                        f"{CAPACITY_RATES[-1]} req/s on up to {CAPACITY_MAX_CONNECTIONS} conn., "
+                        f"{seconds} s per rate: p99 {result.p99_ms:.0f} ms at the best; "
+                        f"stopped {stopped}"
+                    )
+                    figures.append(Figure(f"capacity {label} {path}", "req/s", [rate], None, note))
+                    if path == CAPACITY_TARGET_PATH and not bench.plan.quick:
+                        measured[capacity.size_key(cpu, memory_mib)] = {
+                            "requests_per_second": round(rate, 1),
+                            "path": path,
+                            "p99_bound_ms": bound_ms,
+                            "measured": f"{time.strftime('%Y-%m-%d')}, commit {current_commit()}, "
+                            f"{note}; {os.cpu_count()} host cores (shared)",
+                        }
+    if measured:
+        capacity.MEASURED_CAPACITY_FILE.write_text(json.dumps(measured, indent=2) + "\n")
+        info(f"wrote {capacity.MEASURED_CAPACITY_FILE.relative_to(ROOT)} (the scaling target)")
+    return figures
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -693,6 +833,12 @@ MEASUREMENTS = [
     ),
     Measurement("image-size", "runtime image size", runtime_image_size),
     Measurement("load", "runtime image under wrk load, container memory", runtime_under_load),
+    Measurement(
+        "capacity",
+        "one web task per stage size: highest rate with p99 within bound",
+        web_capacity,
+        in_quick_mode=False,
+    ),
 ]
 NAMES = [measurement.name for measurement in MEASUREMENTS]
 

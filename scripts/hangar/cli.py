@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "hangar.run_task",
     "hangar.execution_policy",
     "hangar.costs",
+    "hangar.remote_shell",
 ]
 
 

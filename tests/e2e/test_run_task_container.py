@@ -7,10 +7,15 @@ LocalStack, runs the migration task and then the web task, and removes both cont
 
 import json
 import subprocess
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
+import urllib3
 from compose_project import Compose, http
 
 from hangar import infra, ports, run_task
@@ -118,3 +123,165 @@ def test_the_container_runs_production_settings_non_root_on_loopback(
     assert [b["HostIp"] for b in bindings["8000/tcp"]] == ["127.0.0.1"]
     networks = json.loads(inspect(web_task.container, "{{json .NetworkSettings.Networks}}"))
     assert list(networks) == [f"{compose.project}_default"]
+
+
+# --- a dependency outage under load --------------------------------------------------------------
+# The issue's report: with LocalStack paused under 12 uploading clients, every /healthz timed out
+# because every gunicorn thread was stuck on S3, and the ALB would have replaced every task.
+UPLOAD_CLIENTS = 12
+OUTAGE_SECONDS = 25
+# What the ALB allows a health check (hangar_infra's target group); the issue asks for 1 s, which
+# docs/benchmarks.md records as measured here (the test asserts behaviour, not the figure).
+ALB_HEALTH_CHECK_TIMEOUT = 5
+CLIENT_TIMEOUT = 30
+
+
+@dataclass
+class Outcome:
+    started: float
+    seconds: float
+    status: int  # 0: no answer within CLIENT_TIMEOUT
+    body: bytes
+
+
+class UploadLoad:
+    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = f"{url}/api/documents/"
+        self.http = urllib3.PoolManager(
+            maxsize=UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT, retries=False
+        )
+        self.outcomes: list[Outcome] = []
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._loop) for _ in range(UPLOAD_CLIENTS)]
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                response = self.http.request(
+                    "POST",
+                    self.url,
+                    fields={"file": ("notes.txt", b"outage test\n", "text/plain")},
+                    headers={"Host": "localhost"},
+                )
+                status, body = response.status, response.data
+            except urllib3.exceptions.HTTPError as error:
+                status, body = 0, str(error).encode()
+            self.outcomes.append(Outcome(started, time.monotonic() - started, status, body))
+            if status != 201:
+                time.sleep(0.2)  # a client honouring Retry-After would wait longer
+
+    def __enter__(self) -> "UploadLoad":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(CLIENT_TIMEOUT + 5)
+
+    def between(self, start: float, end: float) -> list[Outcome]:
+        return [o for o in self.outcomes if start <= o.started < end]
+
+
+def percentile(values: list[float], percent: int) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, len(values) * percent // 100)]
+
+
+def probe_healthz(url: str) -> tuple[int, float]:
+    started = time.monotonic()
+    try:
+        status, _ = http_with_timeout(
+            f"{url}/healthz", headers={"Host": PRIVATE_IP_HOST}, timeout=ALB_HEALTH_CHECK_TIMEOUT
+        )
+    except OSError:
+        status = 0
+    return status, time.monotonic() - started
+
+
+def http_with_timeout(url: str, *, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (this run's loopback URL)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize(
+    ("service", "dependency", "bounded"),
+    [
+        # S3 and SQS calls time out (config.aws), so every upload is answered during the outage.
+        ("localstack", "s3", True),
+        # A frozen PostgreSQL keeps its TCP connections open and libpq has no read timeout: the
+        # requests on those connections wait until it returns, but only up to the request slots.
+        ("db", "database", False),
+    ],
+    ids=["s3", "database"],
+)
+def test_liveness_survives_a_dependency_outage_under_load(
+    web_task: run_task.RunningTask, compose: Compose, service: str, dependency: str, bounded: bool
+) -> None:
+    assert web_task.url is not None
+    url = web_task.url
+    probes: list[tuple[int, float]] = []
+    with UploadLoad(url) as load:
+        time.sleep(3)
+        compose.run("pause", service)
+        paused = time.monotonic()
+        try:
+            while time.monotonic() - paused < OUTAGE_SECONDS:
+                probes.append(probe_healthz(url))
+                time.sleep(0.5)
+            ready_status, ready_body = http_with_timeout(
+                f"{url}/readyz", headers={"Host": "localhost"}, timeout=ALB_HEALTH_CHECK_TIMEOUT
+            )
+        finally:
+            compose.run("unpause", service)
+        resumed = time.monotonic()
+        deadline = resumed + 60
+        while time.monotonic() < deadline and not any(
+            o.status == 201 for o in load.between(resumed, deadline)
+        ):
+            time.sleep(0.5)
+        recovered = min(
+            (o.started + o.seconds for o in load.between(resumed, deadline) if o.status == 201),
+            default=None,
+        )
+    during = load.between(paused, resumed)
+    latencies = sorted(seconds for _, seconds in probes)
+    statuses = {status for status, _ in probes}
+    answered = [o for o in during if o.status]
+    refused_seconds = sorted(o.seconds for o in during if o.status == 503)
+    print(
+        f"\n{dependency} paused {OUTAGE_SECONDS} s under {UPLOAD_CLIENTS} uploading clients: "
+        f"{len(probes)} /healthz probes, statuses {sorted(statuses)}, "
+        f"median {percentile(latencies, 50) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms; "
+        f"{len(during)} uploads during the outage: {len(refused_seconds)} answered 503 "
+        f"(median {percentile(refused_seconds, 50):.2f} s, "
+        f"max {percentile(refused_seconds, 100):.2f} s), "
+        f"{sum(o.status == 201 for o in during)} answered 201, "
+        f"{sum(o.status == 0 for o in during)} without an answer in {CLIENT_TIMEOUT} s"
+    )
+    assert statuses == {200}, f"/healthz failed during the {dependency} outage: {probes}"
+    if bounded:
+        # Every upload got an answer (no thread held until the dependency came back) ...
+        assert len(answered) == len(during), [o for o in during if not o.status]
+    refused = [o for o in during if o.status == 503]
+    assert refused, "no upload was refused while its dependency was paused"
+    for outcome in refused:
+        body = json.loads(outcome.body)
+        assert body["error"], body
+        assert body.get("dependency", dependency) == dependency, body
+    # ... readiness named what was down ...
+    assert ready_status == 503
+    checks = json.loads(ready_body)["checks"]
+    assert checks[dependency]["ok"] is False, checks
+    # ... and the service came back by itself.
+    assert recovered is not None, "no upload succeeded within 60 s of the dependency's return"
+    print(f"first successful upload {recovered - resumed:.1f} s after the dependency returned")

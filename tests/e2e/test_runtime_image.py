@@ -77,6 +77,15 @@ def test_healthcheck_passes_and_healthz_ignores_the_host_header(runtime_image: s
             time.sleep(1)
         logs = docker("logs", "--tail=40", container, check=False)
         assert status == "healthy", f"health status {status!r}; logs:\n{logs.stdout}{logs.stderr}"
+        # A healthy start logs no error (gunicorn ≥ 25 used to: its control socket in a home
+        # directory the non-root user cannot write).
+        start_log = docker("logs", container, check=False)
+        errors = [
+            line
+            for line in (start_log.stdout + start_log.stderr).splitlines()
+            if "error" in line.lower()
+        ]
+        assert errors == [], "errors logged at start:\n" + "\n".join(errors)
         # An ALB health check arrives with the task's private IP as Host, never an allowed host.
         assert http(f"http://{address}/healthz", headers={"Host": "10.0.3.17"}) == (200, b"ok")
         health_log = json.loads(

@@ -226,3 +226,44 @@ def test_only_rejects_an_unknown_measurement(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         parser.parse_args(["bench", "--only", "nope"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def _wrk(rate: float, p99_ms: float, non_2xx: int = 0) -> bench.WrkResult:
+    return bench.WrkResult(
+        requests=int(rate * 10),
+        seconds=10,
+        p50_ms=1,
+        p99_ms=p99_ms,
+        non_2xx=non_2xx,
+        socket_errors=0,
+    )
+
+
+def test_capacity_is_the_best_served_rate_before_p99_leaves_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bench, "CAPACITY_RATES", (10, 20, 40, 60, 80))
+    steps = {10: _wrk(10, 20), 20: _wrk(20, 40), 40: _wrk(39, 90), 60: _wrk(60, 400)}
+    offered: list[float] = []
+
+    def measure(rate: float) -> bench.WrkResult:
+        offered.append(rate)
+        return steps[int(rate)]
+
+    rate, result, stopped = bench.highest_rate_within(100, measure)
+
+    assert (rate, result) == (39, steps[40])
+    assert offered == [10, 20, 40, 60]  # no step after the bound was missed
+    assert stopped == "at 60 req/s offered: 60 served, p99 400 ms, 0 non-2xx, 0 socket errors"
+
+
+def test_a_failed_request_ends_the_capacity_search() -> None:
+    rate, result, stopped = bench.highest_rate_within(100, lambda r: _wrk(r, 10, non_2xx=3))
+
+    assert (rate, result) == (0.0, None)
+    assert "3 non-2xx" in stopped
+
+
+def test_pacing_offers_the_rate_over_all_connections() -> None:
+    assert bench.pause_for_rate(160, connections=16) == 100.0
+    assert [bench.connections_for_rate(r) for r in (1, 5, 10, 40, 960)] == [1, 5, 10, 16, 16]

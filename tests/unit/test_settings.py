@@ -198,7 +198,7 @@ def test_configured_services_replace_the_fallbacks(tmp_path):
         "docs",
         "http://127.0.0.1:4566",
         "2.0",
-        "10.0",
+        "5.0",
         "path",
         "sqs_tasks.backend.SQSBackend",
         "True",

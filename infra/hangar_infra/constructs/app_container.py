@@ -6,6 +6,7 @@ different configuration than the services it prepares.
 
 from dataclasses import dataclass
 
+from aws_cdk import Duration
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
@@ -28,12 +29,16 @@ class AppRuntime:
         command: list[str] | None,
         log_prefix: str,
         port: int | None = None,
+        environment: dict[str, str] | None = None,
+        stop_timeout: Duration | None = None,
     ) -> ecs.ContainerDefinition:
+        """`environment` adds what only this task needs (the web server size) to the shared one."""
         return task_definition.add_container(
             CONTAINER_NAME,
             image=self.image,
             command=command,
-            environment=self.environment,
+            environment={**self.environment, **(environment or {})},
+            stop_timeout=stop_timeout,
             secrets=self.secrets,
             logging=ecs.LogDriver.aws_logs(stream_prefix=log_prefix, log_group=self.log_group),
             port_mappings=[ecs.PortMapping(container_port=port)] if port else None,

@@ -1,9 +1,11 @@
-"""Fargate services (web behind the ALB, worker scaled on queue depth) and the migration task."""
+"""Fargate services (web behind the ALB scaled on requests and CPU, worker scaled on its backlog per
+task) and the migration task. Both services accept ECS Exec (`make remote-shell`)."""
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_applicationautoscaling as autoscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -11,13 +13,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from hangar_infra import capacity
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import WEB_PORT, AppRuntime
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.network import Network
 from hangar_infra.image import runtime_platform
 
-# The web container runs the image's own CMD (gunicorn, tuned in the Dockerfile's runtime stage).
+# The web container runs the image's own CMD: gunicorn, sized by the environment WebService sets.
 WORKER_COMMAND = ["python", "manage.py", "worker"]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 HEALTH_CHECK_PATH = "/healthz"
@@ -33,6 +36,8 @@ def _app_task_definition(
     command: list[str] | None,
     log_prefix: str,
     port: int | None = None,
+    environment: dict[str, str] | None = None,
+    stop_timeout: Duration | None = None,
 ) -> ecs.FargateTaskDefinition:
     """A task definition (`scope`/TaskDefinition) running the one app container."""
     task_definition = ecs.FargateTaskDefinition(
@@ -43,7 +48,14 @@ def _app_task_definition(
         task_role=task_role,
         runtime_platform=runtime_platform(),
     )
-    runtime.add_container(task_definition, command=command, log_prefix=log_prefix, port=port)
+    runtime.add_container(
+        task_definition,
+        command=command,
+        log_prefix=log_prefix,
+        port=port,
+        environment=environment,
+        stop_timeout=stop_timeout,
+    )
     return task_definition
 
 
@@ -72,10 +84,12 @@ class AppService(Construct):
         security_group: ec2.ISecurityGroup,
         cpu: int,
         memory_mib: int,
-        desired_count: int,
+        desired_count: int | None,
         command: list[str] | None,
         log_prefix: str,
+        stop_timeout: Duration,
         port: int | None = None,
+        environment: dict[str, str] | None = None,
         health_check_grace_period: Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -88,6 +102,8 @@ class AppService(Construct):
             command=command,
             log_prefix=log_prefix,
             port=port,
+            environment=environment,
+            stop_timeout=stop_timeout,
         )
         self.service = ecs.FargateService(
             self,
@@ -103,6 +119,8 @@ class AppService(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             min_healthy_percent=100,
             max_healthy_percent=200,
+            # `make remote-shell`: a Django shell in a running task, audited by the cluster.
+            enable_execute_command=True,
         )
 
 
@@ -124,10 +142,17 @@ class WebService(AppService):
             security_group=security_group,
             cpu=config.web_cpu,
             memory_mib=config.web_memory_mib,
-            desired_count=config.web_desired_count,
+            # Autoscaling owns the count: a deploy must not reset a scaled-out service to its
+            # minimum (CloudFormation starts it at one task, the scalable target lifts it).
+            desired_count=None,
             command=None,
             log_prefix="web",
             port=WEB_PORT,
+            environment={
+                **capacity.gunicorn_size(config.web_cpu, config.web_memory_mib).environment(),
+                **capacity.shutdown_environment(),
+            },
+            stop_timeout=Duration.seconds(capacity.STOP_TIMEOUT_SECONDS),
             # Time for gunicorn to boot before failed health checks count against a new task.
             health_check_grace_period=Duration.seconds(config.health_check_grace_seconds),
         )
@@ -142,7 +167,7 @@ class WebService(AppService):
             port=WEB_PORT,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.service],
-            deregistration_delay=Duration.seconds(30),
+            deregistration_delay=Duration.seconds(capacity.DEREGISTRATION_DELAY_SECONDS),
             health_check=elbv2.HealthCheck(
                 # /healthz answers before host validation, so the ALB's probe by private IP passes.
                 path=HEALTH_CHECK_PATH,
@@ -154,6 +179,44 @@ class WebService(AppService):
             ),
         )
         load_balancer.listener.add_target_groups("Web", target_groups=[self.target_group])
+        self.load_balancer_full_name = load_balancer.alb.load_balancer_full_name
+        self._scale(config)
+
+    def _scale(self, config: StageConfig) -> None:
+        """Target tracking on what `make bench` measured one task to serve, and on CPU."""
+        measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib)
+        scaling = self.service.auto_scale_task_count(
+            min_capacity=config.web_min_count, max_capacity=config.web_max_count
+        )
+        scaling.scale_on_request_count(
+            "RequestsPerTask",
+            requests_per_target=measured.requests_per_target_per_minute,
+            target_group=self.target_group,
+            scale_out_cooldown=Duration.minutes(1),
+            scale_in_cooldown=Duration.minutes(5),
+        )
+        # CDK derives the metric's label with Fn::Select over the listener's ARN, which
+        # LocalStack's placeholder ARN breaks (docs/infra.md); the full-name attributes need no
+        # parsing and name the same load balancer and target group on AWS.
+        (policy,) = (
+            child
+            for child in scaling.node.find_all()
+            if isinstance(child, autoscaling.CfnScalingPolicy)
+            and child.node.path.endswith("/RequestsPerTask/Resource")
+        )
+        policy.add_property_override(
+            "TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.ResourceLabel",
+            Fn.join(
+                "/",
+                [self.load_balancer_full_name, self.target_group.target_group_full_name],
+            ),
+        )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=capacity.CPU_TARGET_PERCENT,
+            scale_out_cooldown=Duration.minutes(1),
+            scale_in_cooldown=Duration.minutes(5),
+        )
 
 
 class WorkerService(AppService):
@@ -174,24 +237,53 @@ class WorkerService(AppService):
             security_group=security_group,
             cpu=config.worker_cpu,
             memory_mib=config.worker_memory_mib,
-            desired_count=config.worker_min_count,
+            desired_count=None,  # autoscaling owns the count (see WebService)
             command=WORKER_COMMAND,
             log_prefix="worker",
+            stop_timeout=Duration.seconds(capacity.WORKER_STOP_TIMEOUT_SECONDS),
         )
         scaling = self.service.auto_scale_task_count(
             min_capacity=config.worker_min_count, max_capacity=config.worker_max_count
         )
-        scaling.scale_on_metric(
-            "QueueDepth",
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
+        # Backlog per running task, the measure AWS recommends for queue workers: a fixed queue
+        # depth would mean one thing with 1 task and another with 10. Messages with no task
+        # running count as a full task's backlog, so a stage at zero tasks starts one.
+        target = capacity.WORKER_BACKLOG_PER_TASK
+        backlog_per_task = cloudwatch.MathExpression(
+            expression=(
+                f"IF(FILL(tasks, 0) > 0, FILL(visible, 0) / FILL(tasks, 0), "
+                f"IF(FILL(visible, 0) > 0, {target}, 0))"
             ),
+            using_metrics={
+                "visible": queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
+                "tasks": cloudwatch.Metric(
+                    namespace="ECS/ContainerInsights",
+                    metric_name="RunningTaskCount",
+                    dimensions_map={
+                        "ClusterName": placement.cluster.cluster_name,
+                        "ServiceName": self.service.service_name,
+                    },
+                    period=Duration.minutes(1),
+                    statistic="Average",
+                ),
+            },
+            label="Queued messages per running worker task",
+            period=Duration.minutes(1),
+        )
+        scaling.scale_on_metric(
+            "BacklogPerTask",
+            metric=backlog_per_task,
+            # Empty: one task fewer. Up to the target: hold. Beyond: grow in proportion.
             scaling_steps=[
                 autoscaling.ScalingInterval(upper=0, change=-1),
-                autoscaling.ScalingInterval(lower=1, change=+1),
-                autoscaling.ScalingInterval(lower=100, change=+3),
+                autoscaling.ScalingInterval(lower=target, change=+1),
+                autoscaling.ScalingInterval(lower=2 * target, change=+50),
+                autoscaling.ScalingInterval(lower=4 * target, change=+100),
             ],
-            adjustment_type=autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            adjustment_type=autoscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+            min_adjustment_magnitude=1,
             cooldown=Duration.minutes(2),
         )
 

@@ -13,6 +13,7 @@ from constructs import Construct
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
 from hangar_infra.constructs.database import Database
+from hangar_infra.constructs.exec_audit import ExecAudit
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.monitoring import Monitoring
 from hangar_infra.constructs.nag import acknowledge
@@ -25,6 +26,7 @@ from hangar_infra.constructs.services import (
 )
 from hangar_infra.constructs.storage import DocumentStore
 from hangar_infra.constructs.task_queue import TaskQueue
+from hangar_infra.constructs.web_firewall import WebFirewall
 
 
 class ServiceStack(Stack):
@@ -68,6 +70,8 @@ class ServiceStack(Stack):
             certificate_arn=certificate_arn,
             domain=config.domain,
         )
+        if config.web_firewall:
+            WebFirewall(self, "WebFirewall", load_balancer=entry.alb)
         allowed_hosts = Fn.join(
             ",",
             [
@@ -102,6 +106,7 @@ class ServiceStack(Stack):
         tasks.dead_letter_queue.grant_send_messages(task_role)
         tasks.dead_letter_queue.grant_consume_messages(task_role)
         _acknowledge_bucket_grant(task_role)
+        _acknowledge_exec_grant(task_role, config)
 
         runtime = AppRuntime(
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
@@ -137,6 +142,7 @@ class ServiceStack(Stack):
             "Cluster",
             vpc=vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
+            execute_command_configuration=ExecAudit(self, "ExecAudit", config=config).configuration,
         )
         web_security_group = ec2.SecurityGroup(
             self, "WebSecurityGroup", vpc=vpc, description="Web tasks (ALB traffic only)"
@@ -249,3 +255,20 @@ def _acknowledge_bucket_grant(task_role: iam.Role) -> None:
             "The app stores and reads arbitrary document keys, but only in this stage's documents "
             "bucket (grant_read_write); no other bucket or service is reachable with them.",
         )
+
+
+def _acknowledge_exec_grant(task_role: iam.Role, config: StageConfig) -> None:
+    """What ECS Exec adds to the task role (enable_execute_command with an audit log group)."""
+    account = config.account or "<AWS::AccountId>"
+    acknowledge(
+        task_role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ECS Exec's ssmmessages:*Channel actions and logs:DescribeLogGroups have no resource-level "
+        "permissions; everything else the role may do names this stack's resources.",
+    )
+    acknowledge(
+        task_role,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{config.region}:{account}:"
+        "log-group:<ExecAuditLogs86F42905>:*]",
+        "The ECS Exec agent writes one log stream per session into the stack's audit log group.",
+    )

@@ -1,0 +1,264 @@
+"""Production behaviour on the synthesized templates: scaling from the measured capacity, shutdown
+timings that agree, ECS Exec with its audit log, and AWS WAF on the production load balancer."""
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+from cdk_synth import Synthesized
+
+from hangar_infra import capacity
+from hangar_infra.config import STAGES
+from hangar_infra.constructs.web_firewall import BODY_SIZE_LABEL, UPLOAD_PATHS
+
+pytestmark = pytest.mark.infra
+
+
+def service(stage: Synthesized) -> Template:
+    return Template.from_json(stage.template("service"))
+
+
+def resources(stage: Synthesized, resource_type: str) -> dict[str, dict[str, Any]]:
+    return service(stage).find_resources(resource_type)
+
+
+def one(stage: Synthesized, resource_type: str, prefix: str) -> tuple[str, dict[str, Any]]:
+    found = [(i, r) for i, r in resources(stage, resource_type).items() if i.startswith(prefix)]
+    assert len(found) == 1, (prefix, list(resources(stage, resource_type)))
+    return found[0]
+
+
+def web_container(stage: Synthesized) -> dict[str, Any]:
+    _, task = one(stage, "AWS::ECS::TaskDefinition", "WebTaskDefinition")
+    return task["Properties"]["ContainerDefinitions"][0]
+
+
+def environment(container: dict[str, Any]) -> dict[str, Any]:
+    return {pair["Name"]: pair["Value"] for pair in container["Environment"]}
+
+
+def policies_of(stage: Synthesized, service_prefix: str) -> list[dict[str, Any]]:
+    services = resources(stage, "AWS::ECS::Service")
+    service_id = next(i for i in services if i.startswith(service_prefix))
+    targets = [
+        target_id
+        for target_id, target in resources(
+            stage, "AWS::ApplicationAutoScaling::ScalableTarget"
+        ).items()
+        if service_id in str(target["Properties"]["ResourceId"])
+    ]
+    assert len(targets) == 1
+    return [
+        policy["Properties"]
+        for policy in resources(stage, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if policy["Properties"].get("ScalingTargetId") == {"Ref": targets[0]}
+    ]
+
+
+# --- capacity and scaling ---------------------------------------------------------------------
+
+
+def test_web_scales_between_the_stages_minimum_and_maximum(stage: Synthesized) -> None:
+    config = STAGES[stage.stage]
+    service(stage).has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "MinCapacity": config.web_min_count,
+            "MaxCapacity": config.web_max_count,
+            "ScalableDimension": "ecs:service:DesiredCount",
+        },
+    )
+    # The count is autoscaling's: a deploy must not reset a scaled-out service.
+    _, web = one(stage, "AWS::ECS::Service", "WebService")
+    assert "DesiredCount" not in web["Properties"]
+
+
+def test_web_tracks_requests_per_task_from_the_measured_capacity_and_cpu(
+    stage: Synthesized,
+) -> None:
+    config = STAGES[stage.stage]
+    measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib)
+    tracking = {
+        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+            "PredefinedMetricType"
+        ]: p["TargetTrackingScalingPolicyConfiguration"]
+        for p in policies_of(stage, "WebService")
+    }
+    assert set(tracking) == {"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}
+    requests = tracking["ALBRequestCountPerTarget"]
+    assert requests["TargetValue"] == measured.requests_per_target_per_minute
+    assert requests["TargetValue"] < measured.requests_per_second * 60  # headroom kept
+    # The metric is the web target group's (its full name, behind the load balancer's).
+    resource_label = requests["PredefinedMetricSpecification"]["ResourceLabel"]
+    assert "WebGroup" in str(resource_label)
+    # From the full-name attributes, not Fn::Select over an ARN (which LocalStack's breaks).
+    assert "LoadBalancerFullName" in str(resource_label)
+    assert "TargetGroupFullName" in str(resource_label)
+    assert "Fn::Select" not in str(resource_label)
+    assert tracking["ECSServiceAverageCPUUtilization"]["TargetValue"] == (
+        capacity.CPU_TARGET_PERCENT
+    )
+
+
+def test_worker_scales_on_its_backlog_per_running_task(stage: Synthesized) -> None:
+    policies = policies_of(stage, "WorkerService")
+    assert {p["PolicyType"] for p in policies} == {"StepScaling"}
+    alarms = [
+        a["Properties"]
+        for a in resources(stage, "AWS::CloudWatch::Alarm").values()
+        if "BacklogPerTask" in str(a["Properties"].get("AlarmActions"))
+    ]
+    assert len(alarms) == 2  # one to scale out, one to scale in
+    for alarm in alarms:
+        metrics = {m["Id"]: m for m in alarm["Metrics"]}
+        expression = next(m["Expression"] for m in metrics.values() if "Expression" in m)
+        assert "visible / FILL(tasks, 0)" in expression.replace("FILL(visible, 0)", "visible")
+        assert metrics["tasks"]["MetricStat"]["Metric"]["MetricName"] == "RunningTaskCount"
+        assert metrics["visible"]["MetricStat"]["Metric"]["MetricName"] == (
+            "ApproximateNumberOfMessagesVisible"
+        )
+    thresholds = sorted(a["Threshold"] for a in alarms)
+    assert thresholds == [0, capacity.WORKER_BACKLOG_PER_TASK]
+
+
+def test_web_runs_gunicorn_sized_from_its_task(stage: Synthesized) -> None:
+    config = STAGES[stage.stage]
+    size = capacity.gunicorn_size(config.web_cpu, config.web_memory_mib)
+    env = environment(web_container(stage))
+    assert env["WEB_CONCURRENCY"] == str(size.processes)
+    assert env["GUNICORN_THREADS"] == str(size.threads)
+
+
+def test_shutdown_timings_agree_from_one_source(stage: Synthesized) -> None:
+    container = web_container(stage)
+    env = environment(container)
+    _, group = one(stage, "AWS::ElasticLoadBalancingV2::TargetGroup", "LoadBalancerAlbHttpWebGroup")
+    attributes = {a["Key"]: a["Value"] for a in group["Properties"]["TargetGroupAttributes"]}
+    deregistration = int(attributes["deregistration_delay.timeout_seconds"])
+    request_timeout = int(env["GUNICORN_TIMEOUT"])
+    graceful = int(env["GUNICORN_GRACEFUL_TIMEOUT"])
+
+    assert request_timeout == capacity.REQUEST_TIMEOUT_SECONDS
+    assert deregistration >= request_timeout  # in-flight requests finish while draining
+    assert graceful >= request_timeout  # gunicorn lets a request that just arrived finish
+    assert container["StopTimeout"] > graceful  # SIGKILL only after gunicorn's graceful time
+    _, worker = one(stage, "AWS::ECS::TaskDefinition", "WorkerTaskDefinition")
+    assert worker["Properties"]["ContainerDefinitions"][0]["StopTimeout"] == (
+        capacity.WORKER_STOP_TIMEOUT_SECONDS
+    )
+
+
+# --- ECS Exec -----------------------------------------------------------------------------------
+
+
+def test_both_services_accept_ecs_exec(stage: Synthesized) -> None:
+    for definition in resources(stage, "AWS::ECS::Service").values():
+        assert definition["Properties"]["EnableExecuteCommand"] is True
+
+
+def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_group(
+    stage: Synthesized,
+) -> None:
+    _, cluster = one(stage, "AWS::ECS::Cluster", "Cluster")
+    configuration = cluster["Properties"]["Configuration"]["ExecuteCommandConfiguration"]
+    key_id, _ = one(stage, "AWS::KMS::Key", "ExecAuditKey")
+    log_id, log_group = one(stage, "AWS::Logs::LogGroup", "ExecAuditLogs")
+    assert configuration["Logging"] == "OVERRIDE"
+    assert configuration["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert configuration["LogConfiguration"] == {
+        "CloudWatchEncryptionEnabled": True,
+        "CloudWatchLogGroupName": {"Ref": log_id},
+    }
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert log_group["Properties"]["LogGroupName"] == f"/hangar/{stage.stage}/ecs-exec"
+
+
+def test_the_task_role_holds_what_ecs_exec_needs_and_no_more(stage: Synthesized) -> None:
+    roles = resources(stage, "AWS::IAM::Role")
+    task_role = next(i for i in roles if i.startswith("AppTaskRole"))
+    statements = [
+        statement
+        for policy in resources(stage, "AWS::IAM::Policy").values()
+        if {"Ref": task_role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    exec_actions = {
+        action
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if not action.startswith(("s3:", "sqs:"))
+    }
+    assert exec_actions == {
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "logs:DescribeLogGroups",
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        # The agent encrypts what it writes to the log group with the exec key.
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+
+
+# --- AWS WAF ------------------------------------------------------------------------------------
+
+
+PROD = "prod+https"
+
+
+def test_only_the_production_stage_has_a_web_firewall(stage: Synthesized) -> None:
+    expected = 1 if STAGES[stage.stage].web_firewall else 0
+    assert (stage.stage == "prod") == bool(expected)
+    service(stage).resource_count_is("AWS::WAFv2::WebACL", expected)
+    service(stage).resource_count_is("AWS::WAFv2::WebACLAssociation", expected)
+
+
+def test_waf_guards_the_production_load_balancer(synthesized: dict[str, Synthesized]) -> None:
+    stage = synthesized[PROD]
+    template = service(stage)
+    acl_id, acl = one(stage, "AWS::WAFv2::WebACL", "WebFirewall")
+    alb_id, _ = one(stage, "AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerAlb")
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {"ResourceArn": {"Ref": alb_id}, "WebACLArn": {"Fn::GetAtt": [acl_id, "Arn"]}},
+    )
+    properties = acl["Properties"]
+    assert properties["Scope"] == "REGIONAL"
+    assert properties["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in properties["Rules"]}
+    managed = {
+        name for name, rule in rules.items() if "ManagedRuleGroupStatement" in rule["Statement"]
+    }
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    rate = rules["RateLimitPerIp"]
+    assert rate["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    assert rate["Action"] == {"Block": {}}
+    assert len({rule["Priority"] for rule in rules.values()}) == len(rules)
+
+
+def test_waf_lets_uploads_through_the_body_size_rule_and_nothing_else(
+    synthesized: dict[str, Synthesized],
+) -> None:
+    _, acl = one(synthesized[PROD], "AWS::WAFv2::WebACL", "WebFirewall")
+    rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+    core = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert core["RuleActionOverrides"] == [
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+    ]
+    large_body = rules["LargeBodyOutsideUploads"]
+    # After the core rule set, which labels the large bodies it now only counts.
+    assert large_body["Priority"] > rules["AWSManagedRulesCommonRuleSet"]["Priority"]
+    assert large_body["Action"] == {"Block": {}}
+    statements = large_body["Statement"]["AndStatement"]["Statements"]
+    assert statements[0] == {"LabelMatchStatement": {"Scope": "LABEL", "Key": BODY_SIZE_LABEL}}
+    exempt = {
+        s["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"] for s in statements[1:]
+    }
+    assert exempt == set(UPLOAD_PATHS)
