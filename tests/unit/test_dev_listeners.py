@@ -21,6 +21,7 @@ from hangar.localstack_endpoint import configured_endpoint
 from hangar.paths import ROOT
 
 COMPOSE_FILE = ROOT / "compose.yaml"
+DEVCONTAINER_COMPOSE_FILE = ROOT / ".devcontainer" / "compose.devcontainer.yaml"
 # Everything that moves a published port; none of them may move it off loopback.
 PORT_VARIABLES = ("WEB_PORT", "DEBUGPY_PORT", "LOCALSTACK_PORT")
 EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - the opt-in this module proves is not the default
@@ -127,6 +128,15 @@ class TestCompose:
             "web: 0.0.0.0:5678 -> 5678",
             "web: 0.0.0.0:8000 -> 8000",
         ]
+
+    def test_the_dev_container_publishes_nothing_even_when_opted_in(
+        self, compose_cli: list[str]
+    ) -> None:
+        """VS Code forwards the ports it needs itself, on this machine's loopback."""
+        env = environment(**{ports.BIND_ADDRESS_VARIABLE: EVERY_INTERFACE})
+        config = rendered(compose_cli, [COMPOSE_FILE, DEVCONTAINER_COMPOSE_FILE], env)
+        assert [s.get("ports") for s in config["services"].values() if s.get("ports")] == []
+        assert compose_listeners_beyond_loopback(config) == []
 
     def test_rejects_a_port_published_without_an_address(
         self, compose_cli: list[str], tmp_path: Path
