@@ -115,8 +115,11 @@ ENV NPM_CONFIG_CACHE=/opt/npm-cache \
 FROM devcontainer-deps-${DEPS_SOURCE} AS devcontainer
 ARG USER_UID=1000
 ARG USER_GID=1000
-# The user owns the venv, so `make setup` (uv sync) can install the project into it in place.
-RUN chown -R "${USER_UID}:${USER_GID}" /app/.venv
+# The user may add to the venv, so `make setup` (uv sync) installs the project into it in place.
+# Only the directories uv writes into: a recursive chown would copy every package into a new layer.
+# A uv.lock that changes installed packages needs a rebuilt container.
+RUN chown "${USER_UID}:${USER_GID}" /app/.venv /app/.venv/pyvenv.cfg /app/.venv/bin \
+    /app/.venv/lib/python3.*/site-packages
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
     UV_PYTHON_DOWNLOADS=never \
     UV_LINK_MODE=copy
