@@ -226,3 +226,13 @@ def test_only_rejects_an_unknown_measurement(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         parser.parse_args(["bench", "--only", "nope"])
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_a_new_report_carries_over_what_was_measured_outside_make_bench(tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    assert bench.measured_elsewhere(report) == ""
+    kept = f"{bench.MEASURED_ELSEWHERE}\n\n| devcontainer up | 300 s |\n"
+    report.write_text(f"# Benchmarks\n\n| old table |\n\n{kept}")
+    assert bench.measured_elsewhere(report) == f"\n{kept}"
+    report.write_text("# Benchmarks\n\n| old table |\n")
+    assert bench.measured_elsewhere(report) == ""
