@@ -32,9 +32,12 @@ def cli_environment(*, region: str, endpoint: str | None = None) -> dict[str, st
     env = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     if endpoint:
         # Without the S3 endpoint cdklocal uses localhost.localstack.cloud, which may not resolve.
+        # Path-style S3: a host name like the dev container's `localstack` has no subdomain per
+        # bucket (an IP address gets path-style anyway).
         env.update(
             AWS_ENDPOINT_URL=endpoint,
             AWS_ENDPOINT_URL_S3=endpoint,
+            AWS_S3_FORCE_PATH_STYLE="1",
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",  # noqa: S106 - LocalStack's documented fake credentials
         )
