@@ -1,7 +1,9 @@
 """AWS access for boto3 and the CLIs, on AWS or LocalStack; clients always time out (never hang)."""
 
 import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -32,13 +34,27 @@ def cli_environment(*, region: str, endpoint: str | None = None) -> dict[str, st
     env = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     if endpoint:
         # Without the S3 endpoint cdklocal uses localhost.localstack.cloud, which may not resolve.
-        # Path-style S3: a host name like the dev container's `localstack` has no subdomain per
-        # bucket (an IP address gets path-style anyway).
+        endpoint = by_address(endpoint)
         env.update(
             AWS_ENDPOINT_URL=endpoint,
             AWS_ENDPOINT_URL_S3=endpoint,
-            AWS_S3_FORCE_PATH_STYLE="1",
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",  # noqa: S106 - LocalStack's documented fake credentials
         )
     return env
+
+
+def by_address(endpoint: str) -> str:
+    """The endpoint with its host name resolved to an IP address.
+
+    The CDK CLI's S3 client addresses a bucket by path only at an IP address; at a host name (the
+    dev container's `localstack`) it asks for <bucket>.<host>, which does not resolve.
+    """
+    parts = urlsplit(endpoint)
+    if not parts.hostname:
+        return endpoint
+    try:
+        address = socket.gethostbyname(parts.hostname)
+    except OSError:
+        return endpoint  # the CLI then reports the unreachable endpoint itself
+    return parts._replace(netloc=f"{address}:{parts.port}" if parts.port else address).geturl()
