@@ -74,7 +74,8 @@ def check_docker_engine() -> CheckResult:
     if shutil.which("docker") is None:
         return CheckResult("docker engine", "fail", "the docker CLI is not installed", DOCKER_FIX)
     code, output = _run(["docker", "info", "--format", "{{.ServerVersion}}"])
-    if code != 0:
+    # Some docker CLIs (Debian's 26.1) exit 0 with --format when no engine answers.
+    if code != 0 or not output[:1].isdigit():
         where = os.environ.get("DOCKER_HOST", "the default socket")
         return CheckResult(
             "docker engine",
