@@ -196,3 +196,7 @@ def test_make_lint(devcontainer: DevContainer) -> None:
 def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> None:
     output = devcontainer.check("make", "deploy-local", timeout=1800)
     assert "Wrote .hangar/local.env" in output
+
+
+def test_make_test_infra(devcontainer: DevContainer) -> None:
+    devcontainer.check("make", "test-infra", timeout=1800)
