@@ -2,7 +2,8 @@
 
 `devcontainer up` on a copy of the checkout (the developer's own tree, .hangar and compose project
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
-`make lint`, `make deploy-local`, git and docker, and an upload the worker processes. The copy
+`make lint`, `make test-infra`, `make deploy-local`, git and docker, an upload the worker processes,
+and the "Attach to Hangar" launch configuration stopping at a breakpoint. The copy
 starts with a stale .hangar/local.env, which the post-start deploy must replace. Where images
 cannot be pulled, the images come from `hangar docker provision` (stand-ins and the wheelhouse),
 as for every container test here; nothing is published on the host (VS Code forwards ports).
@@ -57,6 +58,37 @@ while document["status"] in {"pending", "processing"} and time.monotonic() < dea
     url = f"http://127.0.0.1:8000/api/documents/{document['id']}/"
     document = json.load(urllib.request.urlopen(url, timeout=30))
 print(json.dumps(document))
+"""
+
+# VS Code's "Attach to Hangar", run where VS Code runs it: inside the container, ${workspaceFolder}
+# being /app/src. It stops at a breakpoint in the /readyz view (tests/e2e/dap_client.py).
+ATTACH_SCRIPT = """
+import json, sys, threading, urllib.error, urllib.request
+sys.path.insert(0, "tests/e2e")
+from dap_client import attach, attach_subprocess, wait_stopped_at
+launch = json.load(open(".vscode/launch.json"))
+(config,) = (c for c in launch["configurations"] if c["name"] == "Attach to Hangar")
+config = json.loads(json.dumps(config).replace("${workspaceFolder}", "/app/src"))
+for key in ("name", "type", "request"):
+    config.pop(key)
+view = "/app/src/app/health/views.py"
+lines = open(view).read().splitlines()
+line = 1 + next(n for n, text in enumerate(lines) if text.strip() == "checks = run_checks()")
+adapter = attach(config["connect"]["host"], config["connect"]["port"], {}, config)
+server = attach_subprocess(adapter, {view: [line]})
+status = {}
+def readyz():
+    try:
+        status["code"] = urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=60).status
+    except urllib.error.HTTPError as error:  # 503 when a dependency is down: still a response
+        status["code"] = error.code
+client = threading.Thread(target=readyz)
+client.start()
+thread_id = wait_stopped_at(server, view, line)
+held = client.is_alive()
+server.request("continue", {"threadId": thread_id})
+client.join(timeout=30)
+print(json.dumps({"held": held, "status": status.get("code")}))
 """
 
 
@@ -200,3 +232,9 @@ def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> Non
 
 def test_make_test_infra(devcontainer: DevContainer) -> None:
     devcontainer.check("make", "test-infra", timeout=1800)
+
+
+def test_the_attach_launch_configuration_debugs_the_web_process(devcontainer: DevContainer) -> None:
+    outcome = json.loads(devcontainer.check("python", "-c", ATTACH_SCRIPT).splitlines()[-1])
+    assert outcome["held"] is True, "the request must wait at the breakpoint"
+    assert outcome["status"] in {200, 503}, "the request must finish after `continue`"
