@@ -39,7 +39,7 @@ WHEELHOUSE_SETS = {
     "dev": ("dev",),
     "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
 }
-NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # package-lock.json's packages, for `npm ci --offline`
+NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
