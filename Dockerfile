@@ -79,6 +79,64 @@ USER ${USER_UID}:${USER_GID}
 EXPOSE 8000 5678
 CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 
+# --- devcontainer: VS Code's container (.devcontainer/, on compose's web service) --------------
+# The dev image plus what the whole workflow needs inside it: git, make, Node + npm for the pinned
+# CDK CLI, the docker CLI with its compose and buildx plugins (docker-outside-of-docker through the
+# host's socket), uv, and the dev and infra groups, so `make test`, `make lint`, `make deploy-local`
+# run there. Debian's archive is reachable from containers even on machines where PyPI and npm are
+# not. npm is npm's own release, not Debian's 9.2, which rejects tarballs a current npm cached.
+FROM dev AS devcontainer-tools
+# hadolint ignore=DL3002
+USER 0
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx \
+    && rm -rf /var/lib/apt/lists/*
+ARG NPM_VERSION=11.19.1
+
+# uv is already here: deps-network pip-installed it.
+FROM devcontainer-tools AS devcontainer-deps-network
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy \
+    uv sync --frozen --no-install-project
+RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], '/tmp/npm.tgz')" \
+    "https://registry.npmjs.org/npm/-/npm-${NPM_VERSION}.tgz"
+
+# uv comes out of its wheel (`make setup` pins the same version); npm installs offline from the
+# tarball and the cache `hangar docker provision` put into the wheelhouse on the host.
+FROM devcontainer-tools AS devcontainer-deps-wheelhouse
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    python -m ensurepip --upgrade >/dev/null \
+    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
+    && python -m pip uninstall --quiet --yes pip \
+    && python -m zipfile -e /wheels/uv-*.whl /tmp/uv \
+    && install -m 0755 /tmp/uv/uv-*.data/scripts/uv /usr/local/bin/uv \
+    && rm -rf /tmp/uv \
+    && cp "/wheels/npm-${NPM_VERSION}.tgz" /tmp/npm.tgz \
+    && cp -r /wheels/npm-cache /opt/npm-cache && chmod -R a+rwX /opt/npm-cache
+ENV NPM_CONFIG_CACHE=/opt/npm-cache \
+    NPM_CONFIG_OFFLINE=true
+
+# hadolint ignore=DL3006
+FROM devcontainer-deps-${DEPS_SOURCE} AS devcontainer
+ARG USER_UID=1000
+ARG USER_GID=1000
+RUN mkdir -p /usr/local/lib/node_modules/npm \
+    && tar -xzf /tmp/npm.tgz -C /usr/local/lib/node_modules/npm --strip-components=1 \
+    && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && rm /tmp/npm.tgz
+# The user may add to the venv, so `make setup` (uv sync) installs the project into it in place.
+# Only the directories uv writes into: a recursive chown would copy every package into a new layer.
+# A uv.lock that changes installed packages needs a rebuilt container.
+RUN chown "${USER_UID}:${USER_GID}" /app/.venv /app/.venv/pyvenv.cfg /app/.venv/bin \
+    /app/.venv/lib/python3.*/site-packages
+ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_LINK_MODE=copy
+USER ${USER_UID}:${USER_GID}
+
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
 RUN groupadd --gid 10001 app \

@@ -3,6 +3,7 @@
 Kept out of settings.py so each rule can be tested without re-importing the settings module.
 """
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 # The RDS-generated secret always holds host, username and password; the port has a default
 # and the database name may be absent (then PostgreSQL's convention applies: the user's name).
 REQUIRED_DB_PARTS = ("DB_HOST", "DB_USER", "DB_PASSWORD")
+FROM_ENV_FILE = "HANGAR_FROM_ENV_FILE"  # names of the variables read_env_file set
 
 
 def django_env(env: environ.Env) -> str:
@@ -37,7 +39,13 @@ def read_env_file(env: environ.Env, default: Path) -> Path | None:
                 "(`make deploy-local` writes .hangar/local.env)."
             )
         return None
+    # The values an earlier read took from the file are no real variables: runserver's reloader
+    # passes them on to every new server process, which must see the file's current values.
+    for name in os.environ.pop(FROM_ENV_FILE, "").split(","):
+        os.environ.pop(name, None)
+    before = set(os.environ)
     environ.Env.read_env(path, overwrite=False)
+    os.environ[FROM_ENV_FILE] = ",".join(sorted(set(os.environ) - before))
     return path
 
 

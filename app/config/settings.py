@@ -17,9 +17,11 @@ REPO_ROOT = BASE_DIR.parent
 env = environ.Env()
 DJANGO_ENV = environment.django_env(env)
 PRODUCTION = DJANGO_ENV == "production"
+# `make deploy-local` writes the local stage's outputs here; the dev server reloads when it does.
+LOCAL_ENV_FILE = REPO_ROOT / ".hangar" / "local.env"
 if not PRODUCTION:
     # Real environment variables win over the file, so one can override a single value.
-    environment.read_env_file(env, default=REPO_ROOT / ".hangar" / "local.env")
+    LOCAL_ENV_FILE = environment.read_env_file(env, default=LOCAL_ENV_FILE) or LOCAL_ENV_FILE
 fallbacks: list[str] = []
 
 DEBUG = not PRODUCTION and env.bool("DJANGO_DEBUG", default=False)
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 # (inotify) instead of polling every file once a second.
 if DEBUG and importlib.util.find_spec("django_watchfiles") is not None:
     INSTALLED_APPS.append("django_watchfiles")
+if not PRODUCTION:
+    INSTALLED_APPS.append("config.apps.DevServerConfig")
 
 MIDDLEWARE = [
     # First: answers the load balancer's /healthz before ALLOWED_HOSTS or the HTTPS redirect.

@@ -3,7 +3,9 @@
 import json
 import os
 from collections.abc import Mapping
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -42,6 +44,7 @@ def cli_environment(*, region: str, endpoint: str | None = None) -> dict[str, st
     env = {**os.environ, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     if endpoint:
         # Without the S3 endpoint cdklocal uses localhost.localstack.cloud, which may not resolve.
+        endpoint = by_address(endpoint)
         env.update(
             AWS_ENDPOINT_URL=endpoint,
             AWS_ENDPOINT_URL_S3=endpoint,
@@ -67,3 +70,19 @@ def caller_region(environ: Mapping[str, str], requested: str | None = None) -> s
                 f"{value}, change hangar:region in infra/cdk.json (and bootstrap that region)",
             )
     return DEFAULT_REGION
+
+
+def by_address(endpoint: str) -> str:
+    """The endpoint with its host name resolved to an IP address.
+
+    The CDK CLI's S3 client addresses a bucket by path only at an IP address; at a host name (the
+    dev container's `localstack`) it asks for <bucket>.<host>, which does not resolve.
+    """
+    parts = urlsplit(endpoint)
+    if not parts.hostname:
+        return endpoint
+    try:
+        address = socket.gethostbyname(parts.hostname)
+    except OSError:
+        return endpoint  # the CLI then reports the unreachable endpoint itself
+    return parts._replace(netloc=f"{address}:{parts.port}" if parts.port else address).geturl()

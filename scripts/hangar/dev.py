@@ -105,6 +105,21 @@ def session_mode() -> str:
     return current_mode(os.environ.get("HANGAR_DEV_MODE")).mode
 
 
+def listen_address(web_port: int, debug_port: int) -> ServerAddress:
+    """Where the dev server and debugpy listen: loopback unless HANGAR_BIND_ADDRESS opts in.
+
+    Compose publishes its ports on the same variable, so both modes expose the same thing.
+    """
+    host = ports.bind_address()
+    if not ports.is_loopback(host):
+        warn(
+            f"{ports.BIND_ADDRESS_VARIABLE}={host}: the dev server and debugpy accept connections "
+            "from other machines, and whoever reaches debugpy can run code as you; unset it to "
+            f"listen on {ports.LOOPBACK} only"
+        )
+    return ServerAddress(host=host, port=web_port, debug_host=host, debug_port=debug_port)
+
+
 def print_urls(address: ServerAddress) -> None:
     base = f"http://localhost:{address.port}"
     info(f"  app       {base}/")
@@ -255,7 +270,7 @@ def describe_database(env: Mapping[str, str]) -> str:
 
 
 def dev_host(args: argparse.Namespace) -> int:
-    address = ServerAddress(port=args.web_port, debug_port=args.debug_port)
+    address = listen_address(args.web_port, args.debug_port)
     if running := running_children():
         raise HangarError(
             f"a host-mode dev session is already running ({_pids(running)})",
@@ -422,8 +437,8 @@ def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
 
 
 def dev_docker(args: argparse.Namespace) -> int:
-    address = ServerAddress(port=args.web_port, debug_port=args.debug_port)
-    # compose.yaml publishes the web ports from these variables.
+    address = listen_address(args.web_port, args.debug_port)
+    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS).
     env = {**os.environ, "WEB_PORT": str(address.port), "DEBUGPY_PORT": str(address.debug_port)}
     running = running_services()
     if "web" not in running:

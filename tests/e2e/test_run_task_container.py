@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import urllib3
-from compose_project import Compose, http
+from compose_project import Compose, Session, http
 
 from hangar import infra, ports, run_task
 from hangar.paths import LOCAL_ENV_FILE
@@ -144,11 +144,35 @@ class Outcome:
     body: bytes
 
 
-class UploadLoad:
-    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped."""
+LOAD_USER = ("outage-load", "outage-load-password")
 
-    def __init__(self, url: str) -> None:
+
+@pytest.fixture(scope="module")
+def uploader(web_task: run_task.RunningTask) -> Session:
+    """A user logged in to the web task: outside `make dev` uploads need one. Created inside the
+    running task, as an operator would through ECS Exec (`make remote-shell`)."""
+    assert web_task.url is not None
+    username, password = LOAD_USER
+    create = (
+        "from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create_user({username!r}, password={password!r})"
+    )
+    subprocess.run(
+        ["docker", "exec", web_task.container, "python", "manage.py", "shell", "-c", create],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return Session(web_task.url, username, password)
+
+
+class UploadLoad:
+    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped, as one user."""
+
+    def __init__(self, url: str, session: Session) -> None:
         self.url = f"{url}/api/documents/"
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+        self.headers = {"Host": "localhost", "Cookie": cookies, "X-CSRFToken": session.csrf()}
         self.http = urllib3.PoolManager(
             maxsize=UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT, retries=False
         )
@@ -164,7 +188,7 @@ class UploadLoad:
                     "POST",
                     self.url,
                     fields={"file": ("notes.txt", b"outage test\n", "text/plain")},
-                    headers={"Host": "localhost"},
+                    headers=self.headers,
                 )
                 status, body = response.status, response.data
             except urllib3.exceptions.HTTPError as error:
@@ -225,12 +249,17 @@ def http_with_timeout(url: str, *, headers: dict[str, str], timeout: float) -> t
     ids=["s3", "database"],
 )
 def test_liveness_survives_a_dependency_outage_under_load(
-    web_task: run_task.RunningTask, compose: Compose, service: str, dependency: str, bounded: bool
+    web_task: run_task.RunningTask,
+    uploader: Session,
+    compose: Compose,
+    service: str,
+    dependency: str,
+    bounded: bool,
 ) -> None:
     assert web_task.url is not None
     url = web_task.url
     probes: list[tuple[int, float]] = []
-    with UploadLoad(url) as load:
+    with UploadLoad(url, uploader) as load:
         time.sleep(3)
         compose.run("pause", service)
         paused = time.monotonic()

@@ -267,3 +267,13 @@ def test_a_failed_request_ends_the_capacity_search() -> None:
 def test_pacing_offers_the_rate_over_all_connections() -> None:
     assert bench.pause_for_rate(160, connections=16) == 100.0
     assert [bench.connections_for_rate(r) for r in (1, 5, 10, 40, 960)] == [1, 5, 10, 16, 16]
+
+
+def test_a_new_report_carries_over_what_was_measured_outside_make_bench(tmp_path: Path) -> None:
+    report = tmp_path / "benchmarks.md"
+    assert bench.measured_elsewhere(report) == ""
+    kept = f"{bench.MEASURED_ELSEWHERE}\n\n| devcontainer up | 300 s |\n"
+    report.write_text(f"# Benchmarks\n\n| old table |\n\n{kept}")
+    assert bench.measured_elsewhere(report) == f"\n{kept}"
+    report.write_text("# Benchmarks\n\n| old table |\n")
+    assert bench.measured_elsewhere(report) == ""

@@ -106,6 +106,7 @@ def test_slots_held_briefly_are_waited_for(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("logged_in")
 def test_database_unavailable_is_a_503_naming_it(client, monkeypatch):
     def unreachable(*args, **kwargs):
         raise OperationalError('connection to server at "db" failed: timeout expired')
@@ -124,6 +125,7 @@ def test_database_unavailable_is_a_503_naming_it(client, monkeypatch):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("logged_in")
 def test_other_database_errors_stay_500s(client, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug, not an outage")
@@ -135,6 +137,7 @@ def test_other_database_errors_stay_500s(client, monkeypatch):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("logged_in")
 def test_upload_with_s3_unreachable_is_a_bounded_503_and_records_nothing(
     client, settings, monkeypatch, closed_port
 ):

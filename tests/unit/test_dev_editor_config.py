@@ -17,6 +17,8 @@ from hangar.paths import ROOT
 
 SCHEMA = ROOT / "tests" / "fixtures" / "devContainer.base.schema.json"
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"
+DEVCONTAINER_COMPOSE = ROOT / ".devcontainer" / "compose.devcontainer.yaml"
+MAKEFILE = ROOT / "Makefile"
 LAUNCH = ROOT / ".vscode" / "launch.json"
 COMPOSE = ROOT / "compose.yaml"
 
@@ -73,16 +75,36 @@ def test_schema_rejects_unknown_keys(validator: Draft201909Validator) -> None:
 def test_devcontainer_runs_on_the_compose_web_service(compose: dict[str, Any]) -> None:
     config = load(DEVCONTAINER)
     compose_files = [(DEVCONTAINER.parent / path).resolve() for path in config["dockerComposeFile"]]
-    assert compose_files == [COMPOSE]
+    assert compose_files == [COMPOSE, DEVCONTAINER_COMPOSE]
     assert config["service"] == "web"
     assert set(config["runServices"]) <= set(compose["services"])
     assert config["workspaceFolder"] == source_mount(compose)
-    assert set(config["forwardPorts"]) == {8000, 5678, 4566}
-    assert published(compose, "web", 8000)
-    assert published(compose, "web", 5678)
-    assert published(compose, "localstack", 4566)
     extensions = config["customizations"]["vscode"]["extensions"]
     assert {"ms-python.python", "ms-python.debugpy", "charliermarsh.ruff"} <= set(extensions)
+    interpreter = config["customizations"]["vscode"]["settings"]["python.defaultInterpreterPath"]
+    assert interpreter == "/app/.venv/bin/python"
+
+
+def test_devcontainer_forwards_each_port_from_the_service_that_listens_on_it(
+    compose: dict[str, Any],
+) -> None:
+    """A bare number is forwarded from the web container; `service:port` from another one."""
+    forwarded = {
+        tuple(str(port).split(":")) if ":" in str(port) else ("web", str(port))
+        for port in load(DEVCONTAINER)["forwardPorts"]
+    }
+    assert forwarded == {("web", "8000"), ("web", "5678"), ("localstack", "4566")}
+    for service, port in forwarded:
+        assert published(compose, service, int(port)), f"{service} does not serve {port}"
+
+
+def test_lifecycle_commands_are_make_targets() -> None:
+    """postCreate installs what the image lacks; postStart deploys the stage for the worker."""
+    config = load(DEVCONTAINER)
+    targets = {line.split(":")[0] for line in MAKEFILE.read_text().splitlines() if ":" in line}
+    assert config["postCreateCommand"] == "make setup"
+    assert config["postStartCommand"] == "make deploy-local"
+    assert {"setup", "deploy-local"} <= targets
 
 
 def test_launch_attaches_to_debugpy_with_the_container_path_mapping(

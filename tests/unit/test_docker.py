@@ -221,3 +221,36 @@ def test_provision_is_registered_as_a_docker_subcommand() -> None:
     docker.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["docker", "provision"])
     assert args.func is docker.provision
+
+
+class TestDevcontainerEngineHint:
+    """Inside the dev container, a Docker failure names the host socket's problem and its fix."""
+
+    @pytest.fixture
+    def in_devcontainer(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+        socket = tmp_path / "docker.sock"
+        monkeypatch.setattr(docker, "DOCKER_SOCKET", socket)
+        monkeypatch.setenv("HANGAR_DEVCONTAINER", "1")
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+        return socket
+
+    def test_outside_the_dev_container_there_is_none(
+        self, in_devcontainer: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("HANGAR_DEVCONTAINER")
+        assert docker.devcontainer_engine_hint() is None
+
+    def test_socket_not_mounted(self, in_devcontainer: Path) -> None:
+        hint = docker.devcontainer_engine_hint()
+        assert hint is not None
+        assert f"mounts the host's {in_devcontainer} and it is not there" in hint
+        assert "Rebuild Container" in hint
+
+    def test_socket_of_a_group_the_user_is_not_in(
+        self, in_devcontainer: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        in_devcontainer.touch()
+        monkeypatch.setattr(docker.os, "access", lambda path, mode: False)
+        hint = docker.devcontainer_engine_hint()
+        assert hint is not None
+        assert f"HANGAR_DOCKER_GID={in_devcontainer.stat().st_gid}" in hint

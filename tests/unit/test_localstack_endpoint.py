@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from hangar import localstack_host
+from hangar.aws_clients import cli_environment
 from hangar.errors import HangarError
 from hangar.localstack import ensure_running
 from hangar.localstack_endpoint import configured_endpoint, health
@@ -98,3 +99,17 @@ def test_remote_endpoint_is_never_started(monkeypatch):
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", "http://localstack.invalid:4566")
     with pytest.raises(HangarError, match="only starts one on this machine"):
         ensure_running()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("http://localhost:4566", "http://127.0.0.1:4566"),
+        ("http://127.0.0.1:4617", "http://127.0.0.1:4617"),
+        ("http://no-such-host.invalid:4566", "http://no-such-host.invalid:4566"),
+    ],
+)
+def test_the_cdk_cli_gets_the_endpoint_by_address(endpoint: str, expected: str) -> None:
+    """At an IP address its S3 client addresses buckets by path, never as <bucket>.<host>."""
+    env = cli_environment(region="us-east-1", endpoint=endpoint)
+    assert (env["AWS_ENDPOINT_URL"], env["AWS_ENDPOINT_URL_S3"]) == (expected, expected)

@@ -218,6 +218,29 @@ def test_env_file_is_read_but_real_variables_win(env, tmp_path, monkeypatch):
     assert os.environ["TASKS_QUEUE_URL"] == "from-environment"
 
 
+def test_a_new_server_process_reads_the_rewritten_env_file_not_what_it_inherited(
+    env, tmp_path, monkeypatch
+):
+    """runserver's reloader starts each server process with its parent's environment."""
+    for name in ("DOCUMENTS_BUCKET", "TASKS_DLQ_URL", environment.FROM_ENV_FILE):
+        monkeypatch.setenv(name, "")  # so that monkeypatch removes what the reads below set
+        monkeypatch.delenv(name)
+    env_file = tmp_path / "local.env"
+    env_file.write_text("DOCUMENTS_BUCKET=stale\nTASKS_DLQ_URL=stale\nTASKS_QUEUE_URL=from-file\n")
+    monkeypatch.setenv("HANGAR_ENV_FILE", str(env_file))
+    monkeypatch.setenv("TASKS_QUEUE_URL", "from-environment")
+    environment.read_env_file(env, default=tmp_path / "unused.env")
+    assert os.environ["DOCUMENTS_BUCKET"] == "stale"
+
+    # This process's environment now is what the reloader hands its next server process.
+    env_file.write_text("DOCUMENTS_BUCKET=deployed\nTASKS_QUEUE_URL=from-file\n")
+    environment.read_env_file(env, default=tmp_path / "unused.env")
+
+    assert os.environ["DOCUMENTS_BUCKET"] == "deployed"
+    assert "TASKS_DLQ_URL" not in os.environ, "a value the file no longer has must go"
+    assert os.environ["TASKS_QUEUE_URL"] == "from-environment"
+
+
 def test_default_env_file_is_optional_but_an_explicit_one_must_exist(env, tmp_path, monkeypatch):
     assert environment.read_env_file(env, default=tmp_path / "absent.env") is None
 

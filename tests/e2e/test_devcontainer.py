@@ -1,0 +1,240 @@
+"""The dev container end to end, driven by the real Dev Containers CLI (pinned in package.json).
+
+`devcontainer up` on a copy of the checkout (the developer's own tree, .hangar and compose project
+stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
+`make lint`, `make test-infra`, `make deploy-local`, git and docker, an upload the worker processes,
+and the "Attach to Hangar" launch configuration stopping at a breakpoint. The copy
+starts with a stale .hangar/local.env, which the post-start deploy must replace. Where images
+cannot be pulled, the images come from `hangar docker provision` (stand-ins and the wheelhouse),
+as for every container test here; nothing is published on the host (VS Code forwards ports).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import DEV_IMAGE_DEFAULT_ID
+
+from hangar import docker
+from hangar.paths import NODE_BIN, ROOT
+
+pytestmark = pytest.mark.e2e
+
+CLI = NODE_BIN / "devcontainer"
+# What compose.yaml and the Dockerfile read from `hangar docker provision`'s choices.
+BUILD_VARIABLES = ("PYTHON_IMAGE", "LOCALSTACK_IMAGE", "POSTGRES_IMAGE", "DEPS_SOURCE")
+STALE_QUEUE = "http://localstack:4566/000000000000/a-queue-a-fresh-localstack-does-not-have"
+UP_TIMEOUT = 2400.0
+# Posts a document to the dev server inside the container and waits for the worker to process it.
+UPLOAD_SCRIPT = """
+import json, time, urllib.request, uuid
+deadline = time.monotonic() + 60
+while True:  # the dev server restarts once more when the post-start deploy rewrites local.env
+    try:
+        urllib.request.urlopen("http://127.0.0.1:8000/healthz", timeout=5)
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(1)
+body = f"devcontainer upload {uuid.uuid4()}".encode()
+boundary = uuid.uuid4().hex
+head = (f'--{boundary}\\r\\nContent-Disposition: form-data; name="file"; filename="d.txt"\\r\\n'
+        'Content-Type: text/plain\\r\\n\\r\\n')
+data = head.encode() + body + f"\\r\\n--{boundary}--\\r\\n".encode()
+request = urllib.request.Request("http://127.0.0.1:8000/api/documents/", data=data,
+    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+document = json.load(urllib.request.urlopen(request, timeout=30))
+deadline = time.monotonic() + 180
+while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
+    time.sleep(1)
+    url = f"http://127.0.0.1:8000/api/documents/{document['id']}/"
+    document = json.load(urllib.request.urlopen(url, timeout=30))
+print(json.dumps(document))
+"""
+
+# VS Code's "Attach to Hangar", run where VS Code runs it: inside the container, ${workspaceFolder}
+# being /app/src. It stops at a breakpoint in the /readyz view (tests/e2e/dap_client.py).
+ATTACH_SCRIPT = """
+import json, sys, threading, urllib.error, urllib.request
+sys.path.insert(0, "tests/e2e")
+from dap_client import attach, attach_subprocess, wait_stopped_at
+launch = json.load(open(".vscode/launch.json"))
+(config,) = (c for c in launch["configurations"] if c["name"] == "Attach to Hangar")
+config = json.loads(json.dumps(config).replace("${workspaceFolder}", "/app/src"))
+for key in ("name", "type", "request"):
+    config.pop(key)
+view = "/app/src/app/health/views.py"
+lines = open(view).read().splitlines()
+line = 1 + next(n for n, text in enumerate(lines) if text.strip() == "checks = run_checks()")
+adapter = attach(config["connect"]["host"], config["connect"]["port"], {}, config)
+server = attach_subprocess(adapter, {view: [line]})
+status = {}
+def readyz():
+    try:
+        status["code"] = urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=60).status
+    except urllib.error.HTTPError as error:  # 503 when a dependency is down: still a response
+        status["code"] = error.code
+client = threading.Thread(target=readyz)
+client.start()
+thread_id = wait_stopped_at(server, view, line)
+held = client.is_alive()
+server.request("continue", {"threadId": thread_id})
+client.join(timeout=30)
+print(json.dumps({"held": held, "status": status.get("code")}))
+"""
+
+
+@dataclass
+class DevContainer:
+    workspace: Path
+    env: dict[str, str]
+    project: str
+
+    def exec(self, *command: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+        arguments = ["exec", "--workspace-folder", str(self.workspace), *command]
+        return run_cli(arguments, self.env, timeout)
+
+    def check(self, *command: str, timeout: float = 1200) -> str:
+        result = self.exec(*command, timeout=timeout)
+        assert result.returncode == 0, (
+            f"`{' '.join(command)}` in the dev container failed (exit {result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+        return result.stdout
+
+
+def run_cli(
+    arguments: Sequence[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    command = [str(CLI), *arguments]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def copy_checkout(destination: Path, deps_source: str | None) -> None:
+    """The checkout's files as git sees them (committed or not, never ignored ones), as a repo."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a file deleted but not yet committed is listed too
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    if deps_source == "wheelhouse":
+        # The image installs offline from it; hard links spare copying a few hundred MB.
+        shutil.copytree(
+            docker.WHEELHOUSE_DIR, destination / ".hangar" / "wheelhouse", copy_function=os.link
+        )
+    identity = {"GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@hangar.invalid"}
+    identity |= {"GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@hangar.invalid"}
+    git_env = {**os.environ, **identity}
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "copy"]):
+        subprocess.run(["git", *command], cwd=destination, env=git_env, check=True)
+
+
+@pytest.fixture(scope="module")
+def devcontainer(
+    provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevContainer]:
+    if not CLI.exists():
+        pytest.fail(f"{CLI} is missing: `make setup` installs the Dev Containers CLI")
+    workspace = tmp_path_factory.mktemp("devcontainer") / "hangar"
+    workspace.mkdir()
+    copy_checkout(workspace, provisioned.get("DEPS_SOURCE"))
+    stale = workspace / ".hangar" / "local.env"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_text(f"TASKS_QUEUE_URL={STALE_QUEUE}\nDOCUMENTS_BUCKET=a-bucket-long-gone\n")
+    # The dev image's user must own the workspace it writes to (provision's ids, as compose uses).
+    uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
+    gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
+    for path in [workspace, *workspace.rglob("*")]:
+        os.chown(path, uid, gid, follow_symlinks=False)
+
+    project = f"hangar-devc-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        **{name: provisioned[name] for name in BUILD_VARIABLES if name in provisioned},
+        "COMPOSE_PROJECT_NAME": project,
+        "HANGAR_DOCKER_GID": str(docker.DOCKER_SOCKET.stat().st_gid),
+    }
+    container = DevContainer(workspace, env, project)
+    try:
+        started = time.monotonic()
+        result = run_cli(["up", "--workspace-folder", str(workspace)], env, UP_TIMEOUT)
+        elapsed = time.monotonic() - started
+        outcome = json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout else {}
+        assert outcome.get("outcome") == "success", (
+            f"devcontainer up failed (exit {result.returncode}):\n{result.stdout[-4000:]}\n"
+            f"{result.stderr[-6000:]}"
+        )
+        # For docs/benchmarks.md: build, compose up, make setup, make deploy-local.
+        print(f"\n`devcontainer up` → ready, deployed container in {elapsed:.1f}s")
+        yield container
+    finally:
+        compose = [*docker.compose_command(project)]
+        compose += ["--file", str(workspace / ".devcontainer" / "compose.devcontainer.yaml")]
+        subprocess.run(
+            [*compose, "down", "--volumes", "--rmi=local", "--timeout=10"],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+
+
+def test_post_start_replaced_the_stale_env_file_with_this_localstacks_stage(
+    devcontainer: DevContainer,
+) -> None:
+    written = devcontainer.check("cat", ".hangar/local.env")
+    assert STALE_QUEUE not in written
+    assert "AWS_ENDPOINT_URL=http://localstack:4566" in written
+    assert "TASKS_QUEUE_URL=http" in written
+
+
+def test_an_upload_is_processed_by_the_worker(devcontainer: DevContainer) -> None:
+    """The dev server (reloaded on the new env file) stores it, the restarted worker processes."""
+    document = json.loads(devcontainer.check("python", "-c", UPLOAD_SCRIPT).splitlines()[-1])
+    assert document["status"] == "processed", document
+    assert document["sha256"]
+
+
+def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> None:
+    assert devcontainer.check("git", "status", "--porcelain") == ""
+    assert devcontainer.check("docker", "info", "--format", "{{.ServerVersion}}").strip()
+    assert devcontainer.check("docker", "compose", "version", "--short").strip()
+    assert devcontainer.check("node_modules/.bin/cdk", "--version").strip()
+
+
+def test_make_test_unit(devcontainer: DevContainer) -> None:
+    devcontainer.check("make", "test-unit", timeout=1800)
+
+
+def test_make_lint(devcontainer: DevContainer) -> None:
+    devcontainer.check("make", "lint", timeout=1800)
+
+
+def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> None:
+    output = devcontainer.check("make", "deploy-local", timeout=1800)
+    assert "Wrote .hangar/local.env" in output
+
+
+def test_make_test_infra(devcontainer: DevContainer) -> None:
+    devcontainer.check("make", "test-infra", timeout=1800)
+
+
+def test_the_attach_launch_configuration_debugs_the_web_process(devcontainer: DevContainer) -> None:
+    outcome = json.loads(devcontainer.check("python", "-c", ATTACH_SCRIPT).splitlines()[-1])
+    assert outcome["held"] is True, "the request must wait at the breakpoint"
+    assert outcome["status"] in {200, 503}, "the request must finish after `continue`"
