@@ -2,8 +2,8 @@
 
 import json
 import os
-from collections.abc import Mapping
 import socket
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 

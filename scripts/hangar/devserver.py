@@ -68,8 +68,29 @@ STOP_TIMEOUT = 1.0
 
 
 class SourceFilter(watchfiles.DefaultFilter):
+    """Saves in the Django project, and the env file `make deploy-local` rewrites (the stack's
+    bucket and queue names then apply at once, e.g. in the dev container, whose server starts
+    before its post-start command deploys the stage)."""
+
+    def __init__(self, source: Path, env_file: Path) -> None:
+        super().__init__()
+        self.source = f"{source}{os.sep}"
+        self.env_file = str(env_file)
+
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        return path.endswith(WATCHED_SUFFIXES) and super().__call__(change, path)
+        if path == self.env_file:
+            return True
+        return (
+            path.startswith(self.source)
+            and path.endswith(WATCHED_SUFFIXES)
+            and super().__call__(change, path)
+        )
+
+
+def local_env_file(source: Path) -> Path:
+    """The file the settings read their local-stage values from (config.settings.LOCAL_ENV_FILE)."""
+    explicit = os.environ.get("HANGAR_ENV_FILE")
+    return Path(explicit).resolve() if explicit else source.parent / ".hangar" / "local.env"
 
 
 def parse_address(argument: str) -> tuple[str, int]:
@@ -205,12 +226,19 @@ def main(argv: Sequence[str] = sys.argv[1:]) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     listener = listen(*parse_address(address))
     warm_up()
-    source = Path.cwd()
+    source = Path.cwd().resolve()
+    env_file = local_env_file(source)
+    with contextlib.suppress(OSError):  # watched before it exists; a read-only checkout has none
+        env_file.parent.mkdir(exist_ok=True)
     child: int | None = start(listener, address)
     # step: how long the tree must be quiet before a batch of changes is reported (ms); every
     # rust_timeout ms without one, an empty batch lets the loop look after the child.
     changes_in_tree = watchfiles.watch(
-        source, watch_filter=SourceFilter(), step=20, rust_timeout=1000, yield_on_timeout=True
+        *{source, env_file.parent} if env_file.parent.is_dir() else {source},
+        watch_filter=SourceFilter(source, env_file),
+        step=20,
+        rust_timeout=1000,
+        yield_on_timeout=True,
     )
     try:
         for changes in changes_in_tree:

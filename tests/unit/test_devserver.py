@@ -1,9 +1,14 @@
 """hangar.devserver's pure parts; tests/e2e/test_reload_host.py and test_debugger_host.py run it."""
 
+from pathlib import Path
+
 import pytest
 from watchfiles import Change
 
 from hangar import devserver
+
+SOURCE = Path("/src/app")
+ENV_FILE = Path("/src/.hangar/local.env")
 
 
 @pytest.mark.parametrize(
@@ -22,7 +27,15 @@ def test_parse_address(argument: str, expected: tuple[str, int]) -> None:
     "path", ["/src/app/health/views.py", "/src/app/templates/base.html", "/src/app/x/django.mo"]
 )
 def test_a_saved_source_file_reloads(path: str) -> None:
-    assert devserver.SourceFilter()(Change.modified, path)
+    assert devserver.SourceFilter(SOURCE, ENV_FILE)(Change.modified, path)
+
+
+def test_a_rewritten_local_env_reloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANGAR_ENV_FILE", raising=False)
+    assert devserver.local_env_file(SOURCE) == ENV_FILE
+    assert devserver.SourceFilter(SOURCE, ENV_FILE)(Change.modified, str(ENV_FILE))
+    monkeypatch.setenv("HANGAR_ENV_FILE", "/elsewhere/stage.env")
+    assert devserver.local_env_file(SOURCE) == Path("/elsewhere/stage.env")
 
 
 @pytest.mark.parametrize(
@@ -32,10 +45,12 @@ def test_a_saved_source_file_reloads(path: str) -> None:
         "/src/app/db.sqlite3",
         "/src/app/db.sqlite3-journal",
         "/src/.hangar/media/upload.pdf",
+        "/src/.hangar/media/notes.txt",  # a watched suffix, outside the project
+        "/src/.hangar/compose.env",
         # Editors' and Python's own files.
         "/src/app/health/__pycache__/views.cpython-313.pyc",
         "/src/app/health/.views.py.swp",
     ],
 )
 def test_files_the_server_or_tools_write_do_not_reload(path: str) -> None:
-    assert not devserver.SourceFilter()(Change.modified, path)
+    assert not devserver.SourceFilter(SOURCE, ENV_FILE)(Change.modified, path)
