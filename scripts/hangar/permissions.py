@@ -121,7 +121,6 @@ RESOURCES: dict[str, Resources] = {
             f"arn:aws:ecr:{r}:{a}:repository/{p['repositoryName']}"
         ]
         for operation in (
-            "DescribeImages",
             "BatchCheckLayerAvailability",
             "BatchGetImage",
             "CompleteLayerUpload",
@@ -131,9 +130,6 @@ RESOURCES: dict[str, Resources] = {
             "UploadLayerPart",
         )
     },
-    "ecr:DescribeRepositories": lambda a, r, p: [
-        f"arn:aws:ecr:{r}:{a}:repository/{name}" for name in p["repositoryNames"]
-    ],
     "ecs:DescribeTaskDefinition": lambda a, r, p: ["*"],
     "ecs:RegisterTaskDefinition": lambda a, r, p: ["*"],
     "ecs:DeregisterTaskDefinition": lambda a, r, p: ["*"],

@@ -279,6 +279,43 @@ def test_a_stage_role_is_denied_the_other_stages_resources(
     } <= refused
 
 
+# What skopeo's registry calls cost in IAM when `make deploy` pushes the image and reads it back
+# (tag, platform, digest): ECR's documented actions for a push and a pull. Registry traffic is
+# not AWS API traffic, so neither LocalStack nor a botocore hook can record it.
+REGISTRY_PUSH_AND_READ = (
+    "BatchCheckLayerAvailability",
+    "InitiateLayerUpload",
+    "UploadLayerPart",
+    "CompleteLayerUpload",
+    "PutImage",
+    "BatchGetImage",
+    "GetDownloadUrlForLayer",
+)
+
+
+def registry_calls(stage: str) -> list[ApiCall]:
+    login = [ApiCall("ecr", "GetAuthorizationToken", {})]
+    repository = {"repositoryName": f"hangar-{stage}"}
+    return login + [ApiCall("ecr", op, repository) for op in REGISTRY_PUSH_AND_READ]
+
+
+@pytest.mark.parametrize("stage", [e.stage for e in github_oidc.ENVIRONMENTS])
+def test_the_deploy_role_may_push_and_read_its_stages_image(stage: str) -> None:
+    policy = github_oidc.deploy_permissions(ACCOUNT, REGION, stage)
+
+    refused = denied(stage, registry_calls(stage), policy)
+
+    assert not refused, f"the {stage} deploy role could not push:\n{describe(refused)}"
+
+
+def test_a_stage_role_may_not_push_to_the_other_stages_registry() -> None:
+    staging_policy = github_oidc.deploy_permissions(ACCOUNT, REGION, "staging")
+
+    refused = {d.request.action for d in denied("staging", registry_calls("prod"), staging_policy)}
+
+    assert refused == {f"ecr:{op}" for op in REGISTRY_PUSH_AND_READ}
+
+
 def test_the_evaluator_denies_what_no_statement_allows_and_honours_explicit_deny() -> None:
     stack = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/hangar-prod-service/1"
     policy = {
