@@ -222,6 +222,21 @@ def test_a_task_longer_than_the_visibility_timeout_keeps_its_message_hidden():
     assert queue.deleted == ["m1"]
 
 
+class RefusesRenewal(FakeQueue):
+    def change_visibility(self, message: Message, seconds: int) -> None:
+        raise RuntimeError("receipt handle expired")
+
+
+def test_a_failed_renewal_is_logged_and_the_task_still_completes(caplog):
+    queue = RefusesRenewal(body(f"{__name__}.take_a_second", "slow"), visibility_timeout=0.3)
+
+    assert Worker(queue, backend_alias="default").handle(queue.waiting.pop()) is True
+
+    assert "cannot keep message m1 hidden; another worker may receive it" in caplog.text
+    assert caplog.text.count("cannot keep message") == 1
+    assert queue.deleted == ["m1"]
+
+
 def test_retry_delay_doubles_and_is_capped():
     assert [retry_delay(5, count) for count in (1, 2, 3)] == [5, 10, 20]
     assert retry_delay(5, 100) == MAX_VISIBILITY_SECONDS
