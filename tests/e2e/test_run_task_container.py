@@ -87,6 +87,37 @@ def web_task(compose: Compose, migrated: None) -> Iterator[run_task.RunningTask]
         remove_container(run_task.container_name(compose.project, "web"))
 
 
+LOG_IN_IN_THE_WEB_TASK = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+member, _ = get_user_model().objects.get_or_create(username="e2e-member")
+client = Client()
+client.force_login(member)
+print(client.cookies["sessionid"].value)
+"""
+# Any 32 letters and digits: Django checks that the header repeats the cookie's secret.
+CSRF_SECRET = "e2e" + "0" * 29
+
+
+@pytest.fixture(scope="module")
+def member_headers(web_task: run_task.RunningTask) -> dict[str, str]:
+    """What a browser logged in as a member sends with an API call (uploads require a login):
+    its session, created in the web task's database, and the CSRF cookie and header."""
+    shell = ["docker", "exec", web_task.container, "python", "manage.py", "shell"]
+    session = subprocess.run(
+        [*shell, f"--command={LOG_IN_IN_THE_WEB_TASK}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()[-1]
+    return {
+        "Host": "localhost",
+        "Cookie": f"sessionid={session}; csrftoken={CSRF_SECRET}",
+        "X-CSRFToken": CSRF_SECRET,
+    }
+
+
 def inspect(container: str, template: str) -> str:
     return subprocess.run(
         ["docker", "inspect", "--format", template, container],
@@ -154,8 +185,9 @@ class Outcome:
 class UploadLoad:
     """UPLOAD_CLIENTS threads posting small documents in a loop until stopped."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.url = f"{url}/api/documents/"
+        self.headers = headers
         self.http = urllib3.PoolManager(
             maxsize=UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT, retries=False
         )
@@ -171,7 +203,7 @@ class UploadLoad:
                     "POST",
                     self.url,
                     fields={"file": ("notes.txt", b"outage test\n", "text/plain")},
-                    headers={"Host": "localhost"},
+                    headers=self.headers,
                 )
                 status, body = response.status, response.data
             except urllib3.exceptions.HTTPError as error:
@@ -232,12 +264,17 @@ def http_with_timeout(url: str, *, headers: dict[str, str], timeout: float) -> t
     ids=["s3", "database"],
 )
 def test_liveness_survives_a_dependency_outage_under_load(
-    web_task: run_task.RunningTask, compose: Compose, service: str, dependency: str, bounded: bool
+    web_task: run_task.RunningTask,
+    member_headers: dict[str, str],
+    compose: Compose,
+    service: str,
+    dependency: str,
+    bounded: bool,
 ) -> None:
     assert web_task.url is not None
     url = web_task.url
     probes: list[tuple[int, float]] = []
-    with UploadLoad(url) as load:
+    with UploadLoad(url, member_headers) as load:
         time.sleep(3)
         compose.run("pause", service)
         paused = time.monotonic()
@@ -336,15 +373,6 @@ def start_replacement(original: str, name: str, env_file: Path) -> None:
     )
 
 
-UPLOAD_IN_THE_WEB_TASK = """
-from django.contrib.auth.models import AnonymousUser
-from django.core.files.uploadedfile import SimpleUploadedFile
-from documents.uploads import accept
-upload = SimpleUploadedFile("notes.txt", b"a job stopped half way\\n", content_type="text/plain")
-print(accept(upload, AnonymousUser()).id)
-"""
-
-
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -354,6 +382,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 def test_a_worker_stopped_mid_job_finishes_it_and_nobody_runs_it_twice(
     web_task: run_task.RunningTask,
+    member_headers: dict[str, str],
     compose: Compose,
     deployed_stage: dict[str, str],
     tmp_path: Path,
@@ -366,15 +395,18 @@ def test_a_worker_stopped_mid_job_finishes_it_and_nobody_runs_it_twice(
         endpoint=f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}",
     )
     visibility_timeout = STAGES["local"].queue_visibility_timeout_seconds
-    # The upload path without the login in front of it: stored in S3, a row, a queued message.
-    shell = ["docker", "exec", web_task.container, "python", "manage.py", "shell"]
-    document_id = subprocess.run(
-        [*shell, f"--command={UPLOAD_IN_THE_WEB_TASK}"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()[-1]
+    # The outage tests' uploads are still queued (no worker ran): this test follows one message.
+    sqs.purge_queue(QueueUrl=queue_url)
+    wait_until(lambda: queue_counts(sqs, queue_url) == (0, 0), 60, "the queue purged")
+    uploaded = urllib3.request(
+        "POST",
+        f"{web_task.url}/api/documents/",
+        fields={"file": ("notes.txt", b"a job stopped half way\n", "text/plain")},
+        headers=member_headers,
+        timeout=30,
+    )
+    assert uploaded.status == 201, uploaded.data
+    document_id = uploaded.json()["id"]
 
     old = run_task.container_name(compose.project, "worker")
     replacement = f"{compose.project}-worker-replacement"
