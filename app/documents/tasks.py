@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 @task
 def process_document(document_id: str) -> dict[str, Any]:
-    """Measure the stored bytes (size, sha256, detected type) and mark the document processed.
+    """Measure the stored bytes (size, sha256, detected type) and mark the document processed;
+    a document already processed is skipped, with a log line saying so.
 
     Content that is not what was declared (or not an allowed type) marks the document failed with
     the reason and removes its object: a verdict, not an error, so nothing is retried. Any other
@@ -22,6 +23,11 @@ def process_document(document_id: str) -> dict[str, Any]:
     attempt, moves it to the dead-letter queue.
     """
     document = Document.objects.get(pk=document_id)
+    if document.status == Document.Status.PROCESSED:
+        # SQS delivers at least once: a message can come back after its task succeeded (a worker
+        # stopped between the task and the delete, say). The stored bytes are the same.
+        logger.info("document %s is already processed; skipping the repeated message", document.id)
+        return {"skipped": "already processed"}
     document.status = Document.Status.PROCESSING
     document.error = ""
     document.save(update_fields=["status", "error", "updated_at"])

@@ -1,4 +1,4 @@
-"""The four queue operations the backend and the worker need, over an SQS queue URL.
+"""The queue operations the backend and the worker need, over an SQS queue URL.
 
 The backend and worker only see the Queue protocol, so their logic is testable with an
 in-memory queue, while the SQS implementation stays a thin pass-through.
@@ -29,7 +29,10 @@ class Queue(Protocol):
 
     def delete(self, message: Message) -> None: ...
 
-    def retry_after(self, message: Message, seconds: int) -> None: ...
+    def change_visibility(self, message: Message, seconds: int) -> None: ...
+
+    @property
+    def visibility_timeout(self) -> int: ...
 
 
 class SQSQueue:
@@ -72,7 +75,16 @@ class SQSQueue:
     def delete(self, message: Message) -> None:
         self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
 
-    def retry_after(self, message: Message, seconds: int) -> None:
+    def change_visibility(self, message: Message, seconds: int) -> None:
+        """Hide the message from every receiver for `seconds` from now."""
         self._client.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
         )
+
+    @cached_property
+    def visibility_timeout(self) -> int:
+        """How long the queue hides a message it hands out (the stack sets it per stage)."""
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]
+        return int(attributes["VisibilityTimeout"])

@@ -4,10 +4,17 @@ A failed task's message is not deleted: SQS makes it visible again after the vis
 (or sooner, with a retry backoff) and, after the queue's maxReceiveCount, moves it to the
 dead-letter queue. A message that cannot be decoded into a task goes the same way, so nothing
 is ever dropped silently.
+
+While its task runs, the worker keeps the message hidden from other workers: SQS would otherwise
+hand it out again once the visibility timeout passes, to a second worker that would run the task
+again while the first still does (a task longer than the timeout, or one a stopping worker is
+finishing while its replacement already polls).
 """
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from traceback import format_exception
 from typing import Any
 
@@ -89,16 +96,48 @@ class Worker:
         # long-lived worker survives database restarts and failovers.
         close_old_connections()
         try:
-            succeeded = self._execute(task, task_message)
+            with self._kept_hidden(message):
+                succeeded = self._execute(task, task_message)
         finally:
             close_old_connections()
         if succeeded:
             self.queue.delete(message)
         elif self.retry_backoff_seconds:
-            self.queue.retry_after(
+            self.queue.change_visibility(
                 message, retry_delay(self.retry_backoff_seconds, message.receive_count)
             )
         return succeeded
+
+    @contextmanager
+    def _kept_hidden(self, message: Message) -> Iterator[None]:
+        """Renew the message's visibility timeout until the block ends.
+
+        Every third of the timeout, so one slow renewal still lands in time. A worker that dies
+        renews nothing, and its message is visible again within one timeout.
+        """
+        timeout = self.queue.visibility_timeout
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(timeout / 3):
+                try:
+                    self.queue.change_visibility(message, timeout)
+                except Exception:
+                    logger.warning(
+                        "cannot keep message %s hidden; another worker may receive it",
+                        message.id,
+                        exc_info=True,
+                        extra={"message_id": message.id},
+                    )
+                    return
+
+        renewer = threading.Thread(target=renew, name=f"keep-hidden-{message.id}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            renewer.join()
 
     def _execute(self, task: Task, task_message: TaskMessage) -> bool:
         started_at = timezone.now()

@@ -2,7 +2,8 @@
 this run's LocalStack, served by the runtime image on the compose network.
 
 Brings up the run's own compose `db` and `localstack`, deploys the local stage into that
-LocalStack, runs the migration task and then the web task, and removes both containers after.
+LocalStack, runs the migration task and then the web task (and, for the stop test, the worker
+task), and removes the containers after.
 """
 
 import json
@@ -11,15 +12,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 import urllib3
-from compose_project import Compose, Session, http
+from compose_project import Compose, http
 
 from hangar import infra, ports, run_task
+from hangar.aws_clients import DEFAULT_REGION, aws_client
 from hangar.paths import LOCAL_ENV_FILE
+from hangar_infra import capacity
+from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.e2e
 
@@ -78,6 +85,37 @@ def web_task(compose: Compose, migrated: None) -> Iterator[run_task.RunningTask]
         yield running
     finally:
         remove_container(run_task.container_name(compose.project, "web"))
+
+
+LOG_IN_IN_THE_WEB_TASK = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+member, _ = get_user_model().objects.get_or_create(username="e2e-member")
+client = Client()
+client.force_login(member)
+print(client.cookies["sessionid"].value)
+"""
+# Any 32 letters and digits: Django checks that the header repeats the cookie's secret.
+CSRF_SECRET = "e2e" + "0" * 29
+
+
+@pytest.fixture(scope="module")
+def member_headers(web_task: run_task.RunningTask) -> dict[str, str]:
+    """What a browser logged in as a member sends with an API call (uploads require a login):
+    its session, created in the web task's database, and the CSRF cookie and header."""
+    shell = ["docker", "exec", web_task.container, "python", "manage.py", "shell"]
+    session = subprocess.run(
+        [*shell, f"--command={LOG_IN_IN_THE_WEB_TASK}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()[-1]
+    return {
+        "Host": "localhost",
+        "Cookie": f"sessionid={session}; csrftoken={CSRF_SECRET}",
+        "X-CSRFToken": CSRF_SECRET,
+    }
 
 
 def inspect(container: str, template: str) -> str:
@@ -144,35 +182,12 @@ class Outcome:
     body: bytes
 
 
-LOAD_USER = ("outage-load", "outage-load-password")
-
-
-@pytest.fixture(scope="module")
-def uploader(web_task: run_task.RunningTask) -> Session:
-    """A user logged in to the web task: outside `make dev` uploads need one. Created inside the
-    running task, as an operator would through ECS Exec (`make remote-shell`)."""
-    assert web_task.url is not None
-    username, password = LOAD_USER
-    create = (
-        "from django.contrib.auth import get_user_model; "
-        f"get_user_model().objects.create_user({username!r}, password={password!r})"
-    )
-    subprocess.run(
-        ["docker", "exec", web_task.container, "python", "manage.py", "shell", "-c", create],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return Session(web_task.url, username, password)
-
-
 class UploadLoad:
-    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped, as one user."""
+    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped."""
 
-    def __init__(self, url: str, session: Session) -> None:
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.url = f"{url}/api/documents/"
-        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        self.headers = {"Host": "localhost", "Cookie": cookies, "X-CSRFToken": session.csrf()}
+        self.headers = headers
         self.http = urllib3.PoolManager(
             maxsize=UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT, retries=False
         )
@@ -250,7 +265,7 @@ def http_with_timeout(url: str, *, headers: dict[str, str], timeout: float) -> t
 )
 def test_liveness_survives_a_dependency_outage_under_load(
     web_task: run_task.RunningTask,
-    uploader: Session,
+    member_headers: dict[str, str],
     compose: Compose,
     service: str,
     dependency: str,
@@ -259,7 +274,7 @@ def test_liveness_survives_a_dependency_outage_under_load(
     assert web_task.url is not None
     url = web_task.url
     probes: list[tuple[int, float]] = []
-    with UploadLoad(url, uploader) as load:
+    with UploadLoad(url, member_headers) as load:
         time.sleep(3)
         compose.run("pause", service)
         paused = time.monotonic()
@@ -314,3 +329,161 @@ def test_liveness_survives_a_dependency_outage_under_load(
     # ... and the service came back by itself.
     assert recovered is not None, "no upload succeeded within 60 s of the dependency's return"
     print(f"first successful upload {recovered - resumed:.1f} s after the dependency returned")
+
+
+# --- the worker stopped mid-job ------------------------------------------------------------------
+# ECS replaces a worker task the way it replaces a web task: the new task starts first (max 200 %),
+# then the old one gets SIGTERM and, after the stop timeout, SIGKILL. The job must not be lost, and
+# the replacement must not run it a second time while the old task is still finishing it.
+
+
+def db_connection(compose: Compose) -> psycopg.Connection:
+    """The compose `db`, reached at its container address (Linux routes the bridge network)."""
+    container = compose.run("ps", "--quiet", "db").stdout.strip()
+    networks = json.loads(inspect(container, "{{json .NetworkSettings.Networks}}"))
+    address = networks[f"{compose.project}_default"]["IPAddress"]
+    return psycopg.connect(host=address, user="hangar", password="hangar", dbname="hangar")
+
+
+def queue_counts(sqs: Any, queue_url: str) -> tuple[int, int]:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def start_replacement(original: str, name: str, env_file: Path) -> None:
+    """A second task of the same task definition: the original's image, command, environment
+    and network (values through a file, never argv)."""
+    config = json.loads(inspect(original, "{{json .Config}}"))
+    networks = json.loads(inspect(original, "{{json .NetworkSettings.Networks}}"))
+    env_file.write_text("\n".join(config["Env"]) + "\n")
+    subprocess.run(
+        [
+            *("docker", "run", "--detach", f"--name={name}", f"--network={next(iter(networks))}"),
+            *(f"--env-file={env_file}", "--no-healthcheck", config["Image"], *config["Cmd"]),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_a_worker_stopped_mid_job_finishes_it_and_nobody_runs_it_twice(
+    web_task: run_task.RunningTask,
+    member_headers: dict[str, str],
+    compose: Compose,
+    deployed_stage: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    assert web_task.url is not None
+    queue_url = deployed_stage["TASKS_QUEUE_URL"]
+    sqs = aws_client(
+        "sqs",
+        region=DEFAULT_REGION,
+        endpoint=f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}",
+    )
+    visibility_timeout = STAGES["local"].queue_visibility_timeout_seconds
+    # The outage tests' uploads are still queued (no worker ran): this test follows one message.
+    sqs.purge_queue(QueueUrl=queue_url)
+    wait_until(lambda: queue_counts(sqs, queue_url) == (0, 0), 60, "the queue purged")
+    uploaded = urllib3.request(
+        "POST",
+        f"{web_task.url}/api/documents/",
+        fields={"file": ("notes.txt", b"a job stopped half way\n", "text/plain")},
+        headers=member_headers,
+        timeout=30,
+    )
+    assert uploaded.status == 201, uploaded.data
+    document_id = uploaded.json()["id"]
+
+    old = run_task.container_name(compose.project, "worker")
+    replacement = f"{compose.project}-worker-replacement"
+    with db_connection(compose) as holder, db_connection(compose) as observer:
+        # The job is held mid-flight by a transaction that holds its document's row, as any
+        # concurrent writer would: the worker's first UPDATE waits for it. No hook in the app.
+        holder.execute("SELECT id FROM documents_document WHERE id = %s FOR UPDATE", [document_id])
+        observer.autocommit = True
+
+        def job_waits_on_the_row() -> int:
+            row = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                """AND query LIKE 'UPDATE "documents_document"%%'"""
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        try:
+            options = run_task.Options(
+                stage="local", task="worker", compose_project=compose.project, detach=True
+            )
+            run_task.run(options)
+            # run-task removes the container when it exits (--rm): follow its log and exit code.
+            old_log = subprocess.Popen(
+                ["docker", "logs", "--follow", old],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            old_exit = subprocess.Popen(["docker", "wait", old], stdout=subprocess.PIPE, text=True)
+            wait_until(lambda: job_waits_on_the_row() == 1, 60, "the worker's job to start")
+            assert queue_counts(sqs, queue_url) == (0, 1), "the message is not in the worker's hand"
+
+            start_replacement(old, replacement, tmp_path / "worker.env")
+            stop_started = time.monotonic()
+            stopping = subprocess.Popen(
+                ["docker", "stop", f"--time={capacity.WORKER_STOP_TIMEOUT_SECONDS}", old],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            # Long enough for SQS to hand an unguarded message to the replacement.
+            time.sleep(3 * visibility_timeout)
+            holder.commit()
+            stopping.wait(capacity.WORKER_STOP_TIMEOUT_SECONDS + 30)
+            stop_seconds = time.monotonic() - stop_started
+            log, _ = old_log.communicate(timeout=30)
+            exit_code, _ = old_exit.communicate(timeout=30)
+
+            def processed() -> bool:
+                row = observer.execute(
+                    "SELECT status FROM documents_document WHERE id = %s", [document_id]
+                ).fetchone()
+                return row is not None and row[0] == "processed"
+
+            wait_until(processed, 60, "the document processed")
+            wait_until(lambda: queue_counts(sqs, queue_url) == (0, 0), 60, "the queue empty")
+            # The replacement keeps polling: give it the time it would need to run a redelivery.
+            time.sleep(2 * visibility_timeout)
+            replacement_log = subprocess.run(
+                ["docker", "logs", replacement], capture_output=True, text=True, check=True
+            )
+        finally:
+            remove_container(replacement)
+            remove_container(old)
+
+    print(
+        f"\nworker stopped mid-job with docker stop --time={capacity.WORKER_STOP_TIMEOUT_SECONDS}"
+        f": exited {exit_code.strip()} after {stop_seconds:.1f} s (the job was held "
+        f"{3 * visibility_timeout} s of it)"
+    )
+    assert stopping.returncode == 0, stopping.stderr
+    # It finished the job and exited by itself, not killed at the stop timeout (137).
+    assert exit_code.strip() == "0", log
+    assert stop_seconds < capacity.WORKER_STOP_TIMEOUT_SECONDS
+    assert "SIGTERM received: stopping after the current message." in log
+    assert "worker stopped after 1 message(s)" in log
+    assert f"processed document {document_id}" in log
+    # The replacement did not run it again, or the idempotency check said it skipped it.
+    replacement_output = replacement_log.stdout + replacement_log.stderr
+    assert f"processed document {document_id}" not in replacement_output, replacement_output

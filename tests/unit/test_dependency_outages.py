@@ -106,14 +106,13 @@ def test_slots_held_briefly_are_waited_for(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("logged_in")
-def test_database_unavailable_is_a_503_naming_it(client, monkeypatch):
+def test_database_unavailable_is_a_503_naming_it(logged_in, monkeypatch):
     def unreachable(*args, **kwargs):
         raise OperationalError('connection to server at "db" failed: timeout expired')
 
     monkeypatch.setattr(Document.objects, "all", unreachable)
 
-    response = client.get("/api/documents/")
+    response = logged_in.get("/api/documents/")
 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -125,21 +124,19 @@ def test_database_unavailable_is_a_503_naming_it(client, monkeypatch):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("logged_in")
-def test_other_database_errors_stay_500s(client, monkeypatch):
+def test_other_database_errors_stay_500s(logged_in, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug, not an outage")
 
     monkeypatch.setattr(Document.objects, "all", bug)
-    client.raise_request_exception = False
+    logged_in.raise_request_exception = False
 
-    assert client.get("/api/documents/").status_code == 500
+    assert logged_in.get("/api/documents/").status_code == 500
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("logged_in")
 def test_upload_with_s3_unreachable_is_a_bounded_503_and_records_nothing(
-    client, settings, monkeypatch, closed_port
+    logged_in, settings, monkeypatch, closed_port
 ):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -154,7 +151,7 @@ def test_upload_with_s3_unreachable_is_a_bounded_503_and_records_nothing(
     upload = SimpleUploadedFile("notes.txt", b"hello\n", content_type="text/plain")
 
     started = time.monotonic()
-    response = client.post("/api/documents/", {"file": upload})
+    response = logged_in.post("/api/documents/", {"file": upload})
 
     assert time.monotonic() - started < settings.AWS_MAX_ATTEMPTS * (
         settings.AWS_CONNECT_TIMEOUT + 1

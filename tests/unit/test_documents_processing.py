@@ -43,6 +43,21 @@ def test_processing_measures_the_stored_bytes():
 
 
 @pytest.mark.django_db
+def test_a_repeated_message_for_a_processed_document_is_skipped_and_logged(caplog):
+    document = stored_document(PNG, content_type="image/png")
+    process_document.call(str(document.id))
+    processed_at = Document.objects.get(pk=document.pk).processed_at
+    default_storage.delete(document.storage_key)  # a second run would fail on it
+
+    result = process_document.call(str(document.id))
+
+    assert result == {"skipped": "already processed"}
+    document.refresh_from_db()
+    assert (document.status, document.processed_at) == (Document.Status.PROCESSED, processed_at)
+    assert f"document {document.id} is already processed; skipping" in caplog.text
+
+
+@pytest.mark.django_db
 def test_processing_failure_marks_failed_and_reraises():
     document = Document.objects.create(
         original_name="gone.txt", content_type="text/plain", storage_key="documents/x/gone", size=1

@@ -29,6 +29,12 @@ def record(value):
 
 
 @task
+def take_a_second(value):
+    time.sleep(1)
+    CALLS.append(value)
+
+
+@task
 def explode():
     raise RuntimeError("boom")
 
@@ -51,7 +57,7 @@ def plain_function():
 class FakeQueue:
     """Records what the backend and worker do to the queue."""
 
-    def __init__(self, *bodies: str, receive_count: int = 1) -> None:
+    def __init__(self, *bodies: str, receive_count: int = 1, visibility_timeout=30) -> None:
         ids = itertools.count(1)
         self.waiting = [
             Message(id=f"m{n}", body=body, receipt_handle=f"r{n}", receive_count=receive_count)
@@ -59,7 +65,8 @@ class FakeQueue:
         ]
         self.sent: list[str] = []
         self.deleted: list[str] = []
-        self.retries: list[tuple[str, int]] = []
+        self.visibility_changes: list[tuple[str, int]] = []
+        self.visibility_timeout = visibility_timeout
 
     def send(self, body: str) -> str:
         self.sent.append(body)
@@ -74,8 +81,8 @@ class FakeQueue:
     def delete(self, message: Message) -> None:
         self.deleted.append(message.id)
 
-    def retry_after(self, message: Message, seconds: int) -> None:
-        self.retries.append((message.id, seconds))
+    def change_visibility(self, message: Message, seconds: int) -> None:
+        self.visibility_changes.append((message.id, seconds))
 
 
 def body(task_path: str, *args, **kwargs) -> str:
@@ -187,7 +194,7 @@ def test_failure_leaves_the_message_for_redelivery(caplog):
     Worker(queue, backend_alias="default").run(wait_seconds=0, once=True)
 
     assert queue.deleted == []
-    assert queue.retries == []
+    assert queue.visibility_changes == []
     assert "RuntimeError: boom" in caplog.text
 
 
@@ -197,7 +204,37 @@ def test_failure_with_backoff_shortens_the_retry():
     Worker(queue, backend_alias="default", retry_backoff_seconds=5).run(wait_seconds=0, once=True)
 
     assert queue.deleted == []
-    assert queue.retries == [("m1", 20)]
+    assert queue.visibility_changes == [("m1", 20)]
+
+
+def test_a_task_longer_than_the_visibility_timeout_keeps_its_message_hidden():
+    queue = FakeQueue(body(f"{__name__}.take_a_second", "slow"), visibility_timeout=0.3)
+
+    assert Worker(queue, backend_alias="default").handle(queue.waiting.pop()) is True
+
+    # Renewed (every 0.1 s) for the full timeout while the task ran, and no more once it was done.
+    assert CALLS == ["slow"]
+    assert len(queue.visibility_changes) >= 3
+    assert set(queue.visibility_changes) == {("m1", 0.3)}
+    renewals = len(queue.visibility_changes)
+    time.sleep(0.5)
+    assert len(queue.visibility_changes) == renewals
+    assert queue.deleted == ["m1"]
+
+
+class RefusesRenewal(FakeQueue):
+    def change_visibility(self, message: Message, seconds: int) -> None:
+        raise RuntimeError("receipt handle expired")
+
+
+def test_a_failed_renewal_is_logged_and_the_task_still_completes(caplog):
+    queue = RefusesRenewal(body(f"{__name__}.take_a_second", "slow"), visibility_timeout=0.3)
+
+    assert Worker(queue, backend_alias="default").handle(queue.waiting.pop()) is True
+
+    assert "cannot keep message m1 hidden; another worker may receive it" in caplog.text
+    assert caplog.text.count("cannot keep message") == 1
+    assert queue.deleted == ["m1"]
 
 
 def test_retry_delay_doubles_and_is_capped():
