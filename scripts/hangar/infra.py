@@ -273,25 +273,44 @@ def _deployed_stacks(cloudformation: Any) -> dict[str, dict[str, Any]]:
     return stacks
 
 
-def _unchanged_outputs(cloudformation: Any, inputs: str) -> dict[str, str] | None:
-    """The service stack's outputs when the last deploy had these inputs and its stacks remain."""
+def _stack_versions(stacks: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each stack's id and last change: a restarted LocalStack redeployed by someone else has new
+    ids, and a `make deploy STAGE=local` in between has a newer change time."""
+    return {
+        name: f"{stack['StackId']}@{stack.get('LastUpdatedTime') or stack.get('CreationTime')}"
+        for name, stack in stacks.items()
+    }
+
+
+def _deploy_records() -> dict[str, Any]:
+    """The last deploy's inputs and stacks, per LocalStack endpoint."""
     try:
-        record = json.loads(DEPLOY_RECORD.read_text())
+        records = json.loads(DEPLOY_RECORD.read_text())
     except (OSError, ValueError):
-        return None
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def _unchanged_outputs(cloudformation: Any, endpoint: str, inputs: str) -> dict[str, str] | None:
+    """The service stack's outputs when the last deploy had these inputs and its stacks remain."""
+    record = _deploy_records().get(endpoint, {})
     if record.get("inputs") != inputs:
         return None
     stacks = _deployed_stacks(cloudformation)
-    # Stack ids, not names: a restarted LocalStack redeployed by someone else has new ones.
-    if {name: stack["StackId"] for name, stack in stacks.items()} != record.get("stacks"):
+    if _stack_versions(stacks) != record.get("stacks"):
         return None
     service = stacks[stack_names(LOCAL_STAGE)[1]]
     return {item["OutputKey"]: item["OutputValue"] for item in service.get("Outputs", [])}
 
 
-def _record_deploy(cloudformation: Any, inputs: str) -> None:
-    stacks = {name: stack["StackId"] for name, stack in _deployed_stacks(cloudformation).items()}
-    DEPLOY_RECORD.write_text(json.dumps({"inputs": inputs, "stacks": stacks}, indent=2) + "\n")
+def _record_deploy(cloudformation: Any, endpoint: str, inputs: str | None) -> None:
+    """Remember (or, with no inputs, forget) what was deployed into this endpoint."""
+    records = _deploy_records()
+    records.pop(endpoint, None)
+    if inputs is not None:
+        stacks = _stack_versions(_deployed_stacks(cloudformation))
+        records[endpoint] = {"inputs": inputs, "stacks": stacks}
+    DEPLOY_RECORD.write_text(json.dumps(records, indent=2) + "\n")
 
 
 def _deploy_local(endpoint: str) -> dict[str, str]:
@@ -299,10 +318,10 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
     inputs = local_inputs_hash(endpoint)
-    if (outputs := _unchanged_outputs(cloudformation, inputs)) is not None:
+    if (outputs := _unchanged_outputs(cloudformation, endpoint, inputs)) is not None:
         info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
         return _write_local_env(endpoint, outputs)
-    DEPLOY_RECORD.unlink(missing_ok=True)
+    _record_deploy(cloudformation, endpoint, None)
     if not _bootstrapped(cloudformation):
         with step("cdk bootstrap (first deploy into this LocalStack)"):
             cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint)
@@ -336,7 +355,7 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
             raise HangarError(f"{error.message}\n{reasons}", error.hint) from error
     outputs = json.loads(OUTPUTS_FILE.read_text()).get(stack_names(LOCAL_STAGE)[1], {})
     env = _write_local_env(endpoint, outputs)
-    _record_deploy(cloudformation, inputs)
+    _record_deploy(cloudformation, endpoint, inputs)
     return env
 
 

@@ -142,7 +142,7 @@ def test_ctrl_c_stops_a_foreground_session_cleanly(tmp_path: Path) -> None:
             foreground.kill()
             dev.hangar("down")
     assert foreground.returncode == 0, output
-    assert "web | Starting development server" in output, "output is not forwarded with a prefix"
+    assert "web | Starting WSGI development server" in output, "output not forwarded with a prefix"
     assert "stopping web" in output
     assert not list((tmp_path / "dev").glob("*.pid"))
     assert ports.is_free(dev.web_port)

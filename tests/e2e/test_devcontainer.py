@@ -29,7 +29,14 @@ pytestmark = pytest.mark.e2e
 
 CLI = NODE_BIN / "devcontainer"
 # What compose.yaml and the Dockerfile read from `hangar docker provision`'s choices.
-BUILD_VARIABLES = ("PYTHON_IMAGE", "LOCALSTACK_IMAGE", "POSTGRES_IMAGE", "DEPS_SOURCE")
+BUILD_VARIABLES = (
+    "PYTHON_IMAGE",
+    "LOCALSTACK_IMAGE",
+    "POSTGRES_IMAGE",
+    "DEPS_SOURCE",
+    # The Dockerfile with the stand-in base where the pinned one cannot be pulled.
+    "APP_DOCKERFILE",
+)
 STALE_QUEUE = "http://localstack:4566/000000000000/a-queue-a-fresh-localstack-does-not-have"
 UP_TIMEOUT = 2400.0
 # Posts a document to the dev server inside the container and waits for the worker to process it.

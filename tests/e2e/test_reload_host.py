@@ -26,7 +26,7 @@ def test_saved_view_is_served_after_a_reload_by_the_forking_devserver() -> None:
     assert "reload_probe_view.py changed, reloading." in log
     # Django's autoreloader would say "Watching for file changes with ...": it must not run.
     assert "Watching for file changes" not in log
-    assert log.count("Starting development server") == 2, "one server per change, plus the first"
+    assert log.count("Starting WSGI development server") == 2, "one server per save, plus the first"
     print(f"file save → new response: {seconds:.2f}s")
 
 

@@ -43,14 +43,16 @@ def test_changed_inputs_deploy_again(deployed_stack, cdk_calls, monkeypatch):
     env = infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     assert [call[0] for call in cdk_calls] == ["deploy"]
     assert env == deployed_stack
-    assert json.loads(infra.DEPLOY_RECORD.read_text())["inputs"] == "a construct changed"
+    record = json.loads(infra.DEPLOY_RECORD.read_text())[deployed_stack["AWS_ENDPOINT_URL"]]
+    assert record["inputs"] == "a construct changed"
 
 
 def test_stacks_that_are_not_the_recorded_ones_deploy_again(deployed_stack, cdk_calls):
     # As after a LocalStack restart in which someone else deployed: same names, other stacks.
-    record = json.loads(infra.DEPLOY_RECORD.read_text())
-    record["stacks"] = {name: f"{stack_id}-gone" for name, stack_id in record["stacks"].items()}
-    infra.DEPLOY_RECORD.write_text(json.dumps(record))
+    records = json.loads(infra.DEPLOY_RECORD.read_text())
+    record = records[deployed_stack["AWS_ENDPOINT_URL"]]
+    record["stacks"] = {name: f"{version}-gone" for name, version in record["stacks"].items()}
+    infra.DEPLOY_RECORD.write_text(json.dumps(records))
     infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     assert [call[0] for call in cdk_calls] == ["deploy"]
     infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])

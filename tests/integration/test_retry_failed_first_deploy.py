@@ -61,7 +61,11 @@ def renamed(
     for logical_id, resource in groups.items():
         properties = {**resource["Properties"]}
         properties["LogGroupName"] = f"{properties['LogGroupName']}-{suffix}"
-        copy = {**resource, "Properties": properties}
+        # The ECS Exec audit group is encrypted with a key of the same stack; which key encrypts
+        # a group plays no part in whether a retry finds its name taken, so only the groups go in.
+        properties.pop("KmsKeyId", None)
+        copy = {key: value for key, value in resource.items() if key != "DependsOn"}
+        copy["Properties"] = properties
         if deletion_policy is not None:
             copy["DeletionPolicy"] = deletion_policy
         resources[logical_id] = copy
