@@ -15,6 +15,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 LOCAL_STAGE = "local"
+# The CDK bootstrap's default qualifier (roles cdk-hnb659fds-…), what cdklocal and LocalStack use.
+DEFAULT_CDK_QUALIFIER = "hnb659fds"
 # The one region every stage is built for; the deploy and bootstrap tooling read the same entry
 # (hangar.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
 REGION = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"][
@@ -84,6 +86,11 @@ class StageConfig:
     alarm_subscription: str | None = None
     # AWS WAF on the load balancer (constructs/web_firewall.py): managed rules and a rate limit.
     web_firewall: bool = False
+    # The CDK bootstrap this stage deploys through (roles cdk-<qualifier>-…, at most 10 characters).
+    # Stages that may share an AWS account get their own: each GitHub deploy role may assume only
+    # its stage's bootstrap roles, whose deploy role may only change its stage's stacks
+    # (hangar.bootstrap_template). Read by the synthesizer, bootstrap-aws and deploy.
+    cdk_qualifier: str = DEFAULT_CDK_QUALIFIER
 
     def __post_init__(self) -> None:
         if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
@@ -194,6 +201,7 @@ STAGES: dict[str, StageConfig] = {
         queue_visibility_timeout_seconds=120,
         health_check_grace_seconds=90,
         domain="staging.hangar.example.com",
+        cdk_qualifier="hangarstg",
     ),
     "prod": StageConfig(
         name="prod",
@@ -223,6 +231,7 @@ STAGES: dict[str, StageConfig] = {
         domain="hangar.example.com",
         requires_https=True,
         web_firewall=True,
+        cdk_qualifier="hangarprd",
     ),
 }
 

@@ -50,9 +50,10 @@ from hangar.aws_clients import (
     caller_region,
     cli_environment,
 )
+from hangar.bootstrap_template import stage_qualifier
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
-from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
+from hangar.github_oidc import cdk_bootstrap
 from hangar.infra import (
     HTTPS_REQUIRED_STAGES,
     LOCAL_STAGE,
@@ -240,13 +241,14 @@ def cdk_environment(target: Target) -> dict[str, str]:
 
 def ensure_localstack_bootstrapped(target: Target) -> None:
     """A fresh LocalStack has no CDKToolkit stack; on AWS, `make bootstrap-aws` created it once."""
+    qualifier = stage_qualifier(target.stage)
     try:
-        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{CDK_QUALIFIER}/version")
+        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{qualifier}/version")
     except ClientError as error:
         if error.response["Error"]["Code"] != "ParameterNotFound":
             raise HangarError(f"cannot read LocalStack's SSM: {error}") from error
         with step("0/5 cdk bootstrap (this LocalStack has not been bootstrapped)"):
-            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint)
+            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint, target.stage)
 
 
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
