@@ -50,7 +50,7 @@ from hangar.aws_clients import (
     caller_region,
     cli_environment,
 )
-from hangar.bootstrap_template import stage_qualifier
+from hangar.bootstrap_template import stage_qualifier, toolkit_stack_name
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.github_oidc import cdk_bootstrap
@@ -277,6 +277,10 @@ def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file:
         str(outputs_file),
         "--progress",
         "events",
+        # The stage's own bootstrap (another stage's may share the account): what the CLI falls
+        # back to when it looks the toolkit up.
+        "--toolkit-stack-name",
+        toolkit_stack_name(stage_qualifier(target.stage)),
     ]
     if os.environ.get("CI") == "true":
         command.append("--ci")
