@@ -26,6 +26,8 @@ STACK_CHANGES = (
     "cloudformation:UpdateTerminationProtection",
 )
 BOOTSTRAP_ROLES = ("deploy-role", "file-publishing-role", "lookup-role", "cfn-exec-role")
+STAGING_GITHUB = f"arn:aws:sts::{ACCOUNT}:assumed-role/hangar-github-deploy-staging/GitHubActions"
+STAGING_CDK_DEPLOY = f"arn:aws:sts::{ACCOUNT}:assumed-role/staging-cdk-deploy-role/cdk-cli"
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,6 @@ def reaches_production(
     github_policy: dict[str, Any], deploy_role_policy: dict[str, Any], production_qualifier: str
 ) -> list[str]:
     """Every way staging's deploy could change production that IAM would allow."""
-    github = f"arn:aws:sts::{ACCOUNT}:assumed-role/hangar-github-deploy-staging/GitHubActions"
-    deploy_role = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-deploy-role/staging"
     assumptions = [
         IamRequest("sts:AssumeRole", bootstrap_role(production_qualifier, purpose))
         for purpose in BOOTSTRAP_ROLES
@@ -62,8 +62,8 @@ def reaches_production(
     changes = [
         IamRequest(action, stack) for action in STACK_CHANGES for stack in stack_arns("prod")
     ]
-    return allowed(github_policy, assumptions, github) + allowed(
-        deploy_role_policy, changes, deploy_role
+    return allowed(github_policy, assumptions, STAGING_GITHUB) + allowed(
+        deploy_role_policy, changes, STAGING_CDK_DEPLOY
     )
 
 
@@ -101,20 +101,18 @@ def test_staging_still_deploys_its_own_stacks(stock: dict[str, Any]) -> None:
     github_policy = github_oidc.deploy_permissions(ACCOUNT, REGION, "staging")
     deploy_role = staging_deploy_role_policy(bootstrap_template.scoped_template(stock, "staging"))
     qualifier = bootstrap_template.stage_qualifier("staging")
-    github = f"arn:aws:sts::{ACCOUNT}:assumed-role/hangar-github-deploy-staging/GitHubActions"
 
     assumed = allowed(
         github_policy,
         [IamRequest("sts:AssumeRole", bootstrap_role(qualifier, "deploy-role"))],
-        github,
+        STAGING_GITHUB,
     )
     changes = [
         IamRequest(action, stack) for action in STACK_CHANGES for stack in stack_arns("staging")
     ]
 
     assert len(assumed) == 1
-    deploy_role_session = f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-deploy-role/staging"
-    assert len(allowed(deploy_role, changes, deploy_role_session)) == len(changes)
+    assert len(allowed(deploy_role, changes, STAGING_CDK_DEPLOY)) == len(changes)
 
 
 def test_the_check_rejects_one_shared_bootstrap_with_the_stock_template(
@@ -122,6 +120,7 @@ def test_the_check_rejects_one_shared_bootstrap_with_the_stock_template(
 ) -> None:
     """Before: both stages deployed through the default qualifier's stock bootstrap."""
     shared = bootstrap_template.stage_qualifier("local")  # the CDK's default qualifier
+    # Staging's role as it was: allowed the default qualifier's roles, as `local`'s role still is.
     github_policy = github_oidc.deploy_permissions(ACCOUNT, REGION, "local")
     deploy_role = staging_deploy_role_policy(stock)
 
