@@ -30,7 +30,7 @@ from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
-from hangar.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR, import_infra
+from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 QUICK_REPORT = STATE_DIR / "benchmarks-quick.md"
@@ -725,7 +725,7 @@ def highest_rate_within(
 
 def stage_task_sizes() -> dict[tuple[int, int], list[str]]:
     """Each web task size of the stages, from the CDK app's StageConfig: (cpu, MiB) → stages."""
-    import_infra()
+    _import_infra()
     from hangar_infra.config import STAGES
 
     sizes: dict[tuple[int, int], list[str]] = {}
@@ -734,8 +734,14 @@ def stage_task_sizes() -> dict[tuple[int, int], list[str]]:
     return sizes
 
 
+def _import_infra() -> None:
+    """The CDK app's package, imported only here: it costs seconds of jsii start-up."""
+    if str(INFRA_DIR) not in sys.path:
+        sys.path.insert(0, str(INFRA_DIR))
+
+
 def web_capacity(bench: Bench) -> list[Figure]:
-    import_infra()
+    _import_infra()
     from hangar_infra import capacity
 
     image = bench.runtime_image()

@@ -3,7 +3,8 @@
 The stock bootstrap template lets its deploy role create, change and delete any stack of the account
 (Resource "*"), and every principal of the account with `sts:AssumeRole` may assume it. With staging
 and production in one account, staging's deploy could change production through it. So each stage
-deploys through a bootstrap of its own (hangar_infra.config.StageConfig.cdk_qualifier: roles
+deploys through a bootstrap of its own (infra/cdk.json `hangar:cdkQualifiers`, the CDK app's
+StageConfig.cdk_qualifier: roles
 `cdk-<qualifier>-…`, toolkit stack `CDKToolkit-<qualifier>`), each GitHub deploy role may assume
 only its stage's (hangar.github_oidc), and each bootstrap's template is the stock one of the CDK CLI
 pinned in package.json (`cdk bootstrap --show-template`, read at bootstrap time so it cannot drift
@@ -18,26 +19,28 @@ from typing import Any
 
 from hangar.errors import HangarError
 from hangar.execution_policy import STACK_PREFIX
-from hangar.paths import NODE_BIN, import_infra
+from hangar.paths import INFRA_DIR, NODE_BIN
 
+# The CDK's own default qualifier: its toolkit stack keeps the CDK's default name (cdklocal's).
+CDK_DEFAULT_QUALIFIER = "hnb659fds"
 DEPLOY_ROLE = "DeploymentActionRole"
 # The deploy role's one managed policy in the stock template: read-only, so it can change no stack.
 READ_ONLY_MANAGED_POLICY = "AWSCloudFormationReadOnlyAccess"
 
 
 def stage_qualifier(stage: str) -> str:
-    import_infra()
-    from hangar_infra.config import stage_config
-
-    return stage_config(stage).cdk_qualifier
+    """The stage's qualifier, read where the CDK app reads it (without starting jsii)."""
+    qualifiers = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:cdkQualifiers"]
+    if stage not in qualifiers:
+        raise HangarError(
+            f"stage {stage!r} has no CDK bootstrap qualifier",
+            hint="add it to hangar:cdkQualifiers in infra/cdk.json",
+        )
+    return str(qualifiers[stage])
 
 
 def toolkit_stack_name(qualifier: str) -> str:
-    """The default qualifier keeps the CDK's default name (what cdklocal and LocalStack expect)."""
-    import_infra()
-    from hangar_infra.config import DEFAULT_CDK_QUALIFIER
-
-    return "CDKToolkit" if qualifier == DEFAULT_CDK_QUALIFIER else f"CDKToolkit-{qualifier}"
+    return "CDKToolkit" if qualifier == CDK_DEFAULT_QUALIFIER else f"CDKToolkit-{qualifier}"
 
 
 def stage_stacks(stage: str) -> str:

@@ -1,6 +1,5 @@
 """Where things live in the checkout; every command resolves paths from here, never from the cwd."""
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -9,9 +8,3 @@ LOCAL_ENV_FILE = STATE_DIR / "local.env"  # written by deploy-local from the sta
 INFRA_DIR = ROOT / "infra"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 PROJECT_UV = STATE_DIR / "tools" / "bin" / "uv"  # where `make setup` installs uv
-
-
-def import_infra() -> None:
-    """Make the CDK app's package importable; import it only where needed: jsii starts Node."""
-    if str(INFRA_DIR) not in sys.path:
-        sys.path.insert(0, str(INFRA_DIR))

@@ -76,6 +76,17 @@ def staging_deploy_role_policy(template: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def test_the_cdk_default_qualifier_is_the_one_the_pinned_cli_uses(stock: dict[str, Any]) -> None:
+    default = stock["Parameters"]["Qualifier"]["Default"]
+    assert default == bootstrap_template.CDK_DEFAULT_QUALIFIER
+    assert bootstrap_template.toolkit_stack_name(default) == "CDKToolkit"
+
+
+def test_a_stage_without_a_qualifier_is_a_clear_error() -> None:
+    with pytest.raises(HangarError, match="no CDK bootstrap qualifier"):
+        bootstrap_template.stage_qualifier("qa")
+
+
 def test_each_stage_that_may_share_an_account_has_a_bootstrap_of_its_own() -> None:
     staging = bootstrap_template.stage_qualifier("staging")
     prod = bootstrap_template.stage_qualifier("prod")
