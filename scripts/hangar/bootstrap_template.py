@@ -4,11 +4,11 @@ The stock bootstrap template lets its deploy role create, change and delete any 
 (Resource "*"), and every principal of the account with `sts:AssumeRole` may assume it. With staging
 and production in one account, staging's deploy could change production through it. So each stage
 deploys through a bootstrap of its own (infra/cdk.json `hangar:cdkQualifiers`, the CDK app's
-StageConfig.cdk_qualifier: roles
-`cdk-<qualifier>-…`, toolkit stack `CDKToolkit-<qualifier>`), each GitHub deploy role may assume
-only its stage's (hangar.github_oidc), and each bootstrap's template is the stock one of the CDK CLI
-pinned in package.json (`cdk bootstrap --show-template`, read at bootstrap time so it cannot drift
-from the CLI) with the deploy role's CloudFormation statements limited to `stack/hangar-<stage>-*`.
+StageConfig.cdk_qualifier: roles `cdk-<qualifier>-…`, toolkit stack `CDKToolkit-<qualifier>`), each
+GitHub deploy role may assume only its stage's (hangar.github_oidc), and each bootstrap's template
+is the stock one of the CDK CLI pinned in package.json (`cdk bootstrap --show-template`, read at
+bootstrap time so it cannot drift from the CLI) with the deploy role's CloudFormation statements
+limited to `stack/hangar-<stage>-*`.
 """
 
 import copy
