@@ -15,11 +15,13 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 LOCAL_STAGE = "local"
+_CONTEXT = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"]
 # The one region every stage is built for; the deploy and bootstrap tooling read the same entry
 # (hangar.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
-REGION = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"][
-    "hangar:region"
-]
+REGION = _CONTEXT["hangar:region"]
+# Each stage's CDK bootstrap qualifier (StageConfig.cdk_qualifier). In cdk.json, like the region,
+# so that bootstrap-aws and deploy read it without starting jsii (hangar.bootstrap_template).
+CDK_QUALIFIERS: dict[str, str] = _CONTEXT["hangar:cdkQualifiers"]
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
 LOCAL_IMAGE_TAG = "local"
@@ -110,6 +112,19 @@ class StageConfig:
             )
         if self.requires_https and self.name == LOCAL_STAGE:
             raise StageConfigError("stage 'local' cannot require HTTPS: LocalStack has no ELBv2")
+        if self.name not in CDK_QUALIFIERS:
+            raise StageConfigError(
+                f"stage {self.name!r} has no CDK bootstrap qualifier in infra/cdk.json "
+                "(hangar:cdkQualifiers)"
+            )
+
+    @property
+    def cdk_qualifier(self) -> str:
+        """The CDK bootstrap this stage deploys through (roles cdk-<qualifier>-…). Stages that may
+        share an AWS account have their own: each GitHub deploy role may assume only its stage's
+        bootstrap roles, whose deploy role may only change its stage's stacks
+        (hangar.bootstrap_template)."""
+        return CDK_QUALIFIERS[self.name]
 
     @property
     def availability_zones(self) -> list[str]:

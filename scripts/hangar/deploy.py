@@ -50,9 +50,10 @@ from hangar.aws_clients import (
     caller_region,
     cli_environment,
 )
+from hangar.bootstrap_template import stage_qualifier, toolkit_stack_name
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
-from hangar.github_oidc import CDK_QUALIFIER, cdk_bootstrap
+from hangar.github_oidc import cdk_bootstrap
 from hangar.infra import (
     HTTPS_REQUIRED_STAGES,
     LOCAL_STAGE,
@@ -240,13 +241,14 @@ def cdk_environment(target: Target) -> dict[str, str]:
 
 def ensure_localstack_bootstrapped(target: Target) -> None:
     """A fresh LocalStack has no CDKToolkit stack; on AWS, `make bootstrap-aws` created it once."""
+    qualifier = stage_qualifier(target.stage)
     try:
-        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{CDK_QUALIFIER}/version")
+        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{qualifier}/version")
     except ClientError as error:
         if error.response["Error"]["Code"] != "ParameterNotFound":
             raise HangarError(f"cannot read LocalStack's SSM: {error}") from error
         with step("0/5 cdk bootstrap (this LocalStack has not been bootstrapped)"):
-            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint)
+            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint, target.stage)
 
 
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
@@ -275,6 +277,10 @@ def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file:
         str(outputs_file),
         "--progress",
         "events",
+        # The stage's own bootstrap (another stage's may share the account): what the CLI falls
+        # back to when it looks the toolkit up.
+        "--toolkit-stack-name",
+        toolkit_stack_name(stage_qualifier(target.stage)),
     ]
     if os.environ.get("CI") == "true":
         command.append("--ci")

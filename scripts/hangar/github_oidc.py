@@ -2,7 +2,8 @@
 
 Creates (idempotently) the account's GitHub OIDC identity provider, one deploy role per GitHub
 environment whose trust is limited to `repo:<owner>/<name>:environment:<env>`, a read-only role
-for the `cdk diff` that pull requests show, then runs `cdk bootstrap` for the account and region.
+for the `cdk diff` that pull requests show, then runs `cdk bootstrap` once per stage it deploys
+(each stage has a bootstrap of its own, see hangar.bootstrap_template).
 The policy documents are pure functions so that tests can check exactly what is trusted and granted.
 """
 
@@ -14,6 +15,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,6 +27,12 @@ from hangar.aws_clients import (
     caller_region,
     cli_environment,
 )
+from hangar.bootstrap_template import (
+    scoped_template,
+    stage_qualifier,
+    stock_template,
+    toolkit_stack_name,
+)
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.execution_policy import committed_policy, ensure_managed_policy
@@ -32,8 +40,6 @@ from hangar.paths import NODE_BIN
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
-# The CDK bootstrap's default qualifier: roles are named cdk-hnb659fds-<purpose>-<account>-<region>.
-CDK_QUALIFIER = "hnb659fds"
 DIFF_ROLE_NAME = "hangar-github-cdk-diff"
 DIFF_STAGE = "staging"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
@@ -92,8 +98,15 @@ def pull_request_subject(repository: str) -> str:
     return f"repo:{repository}:pull_request"
 
 
-def cdk_role_arn(account: str, region: str, purpose: str) -> str:
-    return f"arn:aws:iam::{account}:role/cdk-{CDK_QUALIFIER}-{purpose}-{account}-{region}"
+def cdk_role_arn(account: str, region: str, stage: str, purpose: str) -> str:
+    """A role of the stage's own CDK bootstrap: cdk-<qualifier>-<purpose>-<account>-<region>."""
+    return f"arn:aws:iam::{account}:role/cdk-{stage_qualifier(stage)}-{purpose}-{account}-{region}"
+
+
+def bootstrap_version_parameter(account: str, region: str, stage: str) -> str:
+    return (
+        f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{stage_qualifier(stage)}/version"
+    )
 
 
 def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
@@ -104,12 +117,13 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [
             {
-                # CloudFormation changes go through the bootstrap roles, never this role directly.
+                # CloudFormation changes go through the bootstrap roles, never this role directly;
+                # only through its own stage's: another stage's may share the account.
                 "Sid": "UseCdkBootstrapRoles",
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
                 "Resource": [
-                    cdk_role_arn(account, region, purpose)
+                    cdk_role_arn(account, region, stage, purpose)
                     for purpose in ("deploy-role", "file-publishing-role", "lookup-role")
                 ],
             },
@@ -130,9 +144,7 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Sid": "ReadBootstrapVersion",
                 "Effect": "Allow",
                 "Action": "ssm:GetParameter",
-                "Resource": (
-                    f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"
-                ),
+                "Resource": bootstrap_version_parameter(account, region, stage),
             },
             {
                 "Sid": "EcrLogin",
@@ -236,7 +248,7 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Sid": "UseCdkLookupRole",
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
-                "Resource": cdk_role_arn(account, region, "lookup-role"),
+                "Resource": cdk_role_arn(account, region, stage, "lookup-role"),
             },
             {
                 "Sid": "ReadStageStacks",
@@ -248,9 +260,7 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Sid": "ReadBootstrapVersion",
                 "Effect": "Allow",
                 "Action": "ssm:GetParameter",
-                "Resource": (
-                    f"arn:aws:ssm:{region}:{account}:parameter/cdk-bootstrap/{CDK_QUALIFIER}/version"
-                ),
+                "Resource": bootstrap_version_parameter(account, region, stage),
             },
         ],
     }
@@ -345,18 +355,36 @@ def ensure_github_roles(
 
 
 def cdk_bootstrap(
-    account: str, region: str, endpoint: str | None, execution_policy_arn: str | None = None
+    account: str,
+    region: str,
+    endpoint: str | None,
+    stage: str,
+    execution_policy_arn: str | None = None,
 ) -> None:
-    """`cdk bootstrap` of one environment, run outside infra/ so the app is not synthesized.
+    """`cdk bootstrap` of one stage's own bootstrap, with the template whose deploy role may only
+    change that stage's stacks; run outside infra/ so the app is not synthesized.
 
     With `execution_policy_arn` CloudFormation's execution role gets that policy instead of the
     CDK's default, AdministratorAccess."""
+    qualifier = stage_qualifier(stage)
     cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
-    command = [str(cli), "bootstrap", f"aws://{account}/{region}"]
-    if execution_policy_arn:
-        command += ["--cloudformation-execution-policies", execution_policy_arn]
-    info("$ " + " ".join(command))
     with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
+        template = Path(scratch) / f"bootstrap-{stage}.json"
+        template.write_text(json.dumps(scoped_template(stock_template(), stage)), encoding="utf-8")
+        command = [
+            str(cli),
+            "bootstrap",
+            f"aws://{account}/{region}",
+            "--qualifier",
+            qualifier,
+            "--toolkit-stack-name",
+            toolkit_stack_name(qualifier),
+            "--template",
+            str(template),
+        ]
+        if execution_policy_arn:
+            command += ["--cloudformation-execution-policies", execution_policy_arn]
+        info("$ " + " ".join(command))
         env = cli_environment(region=region, endpoint=endpoint)
         result = subprocess.run(command, cwd=scratch, env=env, check=False)
     if result.returncode != 0:
@@ -388,8 +416,10 @@ def run_bootstrap(args: argparse.Namespace) -> int:
         "Create or update the CloudFormation execution policy (infra/cfn-execution-policy.json)"
     ):
         policy_arn = ensure_managed_policy(iam, account, committed_policy())
-    with step(f"cdk bootstrap aws://{account}/{region}"):
-        cdk_bootstrap(account, region, endpoint, policy_arn)
+    for environment in environments:
+        qualifier = stage_qualifier(environment.stage)
+        with step(f"cdk bootstrap of stage {environment.stage} (qualifier {qualifier})"):
+            cdk_bootstrap(account, region, endpoint, environment.stage, policy_arn)
     info("\nNow set these in GitHub (Settings → Environments / Variables):")
     for environment in environments:
         prefix = f"  environment {environment.github}: variable"

@@ -324,7 +324,7 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     _record_deploy(cloudformation, endpoint, None)
     if not _bootstrapped(cloudformation):
         with step("cdk bootstrap (first deploy into this LocalStack)"):
-            cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint)
+            cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint, LOCAL_STAGE)
     # LocalStack stamps events with its own clock; a minute of slack covers skew and rounding.
     started = datetime.now(UTC) - timedelta(minutes=1)
     OUTPUTS_FILE.unlink(missing_ok=True)

@@ -3,13 +3,14 @@ make.
 
 LocalStack runs here with scripts/localstack/request_recorder.py, which writes each request it
 serves (service, operation, parameters, signing access key) from LocalStack's own request log.
-`hangar bootstrap-aws --local` runs first (an administrator's job: its calls are not the deploy
-role's), then `hangar deploy --stage local`, as separate processes exactly as a user or CI runs
-them, the cdk CLI (Node) and the watcher included. The calls the deploy signs with the caller's own
-credentials are the deploy role's on AWS: each is evaluated against
-`github_oidc.deploy_permissions`, and every denied one is named. Calls signed with keys STS issued
-are made by the CDK bootstrap roles the deploy role assumed (their policies are the CDK bootstrap
-template's); the assumption itself is evaluated. What only real AWS serves (ECS, ELBv2) is covered
+`hangar bootstrap-aws --local` runs first, then the local stage's own bootstrap (an administrator's
+job: their calls are not the deploy role's), then `hangar deploy --stage local`, as separate
+processes exactly as a user or CI runs them, the cdk CLI (Node) and the watcher included. The
+calls the deploy signs with the caller's own credentials are the deploy role's on AWS: each is
+evaluated against `github_oidc.deploy_permissions`, and every denied one is named. Calls signed
+with keys STS issued are made by the CDK bootstrap roles the deploy role assumed (their policies
+are the stage's bootstrap template's, hangar.bootstrap_template); the assumption itself is
+evaluated. What only real AWS serves (ECS, ELBv2) is covered
 by tests/unit/test_deploy_permissions.py.
 """
 
@@ -23,7 +24,14 @@ from typing import Any
 
 import pytest
 
-from hangar import execution_policy, github_oidc, localstack, localstack_host, ports
+from hangar import (
+    bootstrap_template,
+    execution_policy,
+    github_oidc,
+    localstack,
+    localstack_host,
+    ports,
+)
 from hangar.infra import LOCAL_STAGE, LOCALSTACK_ACCOUNT
 from hangar.localstack_endpoint import parse_endpoint
 from hangar.paths import ROOT
@@ -78,10 +86,11 @@ def recording_localstack(
 def phases(
     recording_localstack: tuple[str, Path],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The requests of `bootstrap-aws`, then those of `deploy`."""
+    """The requests of `bootstrap-aws` and the local stage's bootstrap, then those of `deploy`."""
     endpoint, request_log = recording_localstack
     bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
     assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
+    github_oidc.cdk_bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
     bootstrap_phase = read_request_log(request_log)
     deploy = hangar(endpoint, "deploy", "--stage", LOCAL_STAGE)
     assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-4000:]
@@ -95,22 +104,28 @@ def deploy_phase(
     return phases[1]
 
 
-def test_bootstrap_gives_cloudformation_the_generated_policy_not_administrator_access(
-    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+@pytest.mark.parametrize("environment", github_oidc.ENVIRONMENTS, ids=lambda e: e.stage)
+def test_each_stage_gets_its_own_bootstrap_with_the_generated_policy_and_scoped_template(
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]], environment: github_oidc.Environment
 ) -> None:
     bootstrap_phase, _ = phases
+    qualifier = bootstrap_template.stage_qualifier(environment.stage)
+    toolkit = bootstrap_template.toolkit_stack_name(qualifier)
     toolkit_change_sets = [
         e["params"]
         for e in bootstrap_phase
-        if e["operation"] == "CreateChangeSet" and e["params"].get("StackName") == "CDKToolkit"
+        if e["operation"] == "CreateChangeSet" and e["params"].get("StackName") == toolkit
     ]
-    assert toolkit_change_sets, "cdk bootstrap created no change set"
-    parameters = {
-        p["ParameterKey"]: p.get("ParameterValue") for p in toolkit_change_sets[-1]["Parameters"]
-    }
+    assert toolkit_change_sets, f"cdk bootstrap created no change set of {toolkit}"
+    change_set = toolkit_change_sets[-1]
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
     assert parameters["CloudFormationExecutionPolicies"] == (
         f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
     )
+    assert parameters["Qualifier"] == qualifier
+    # The template handed to CloudFormation is the scoped one: its deploy role's stack statements
+    # name the stage's stacks.
+    assert bootstrap_template.stage_stacks(environment.stage) in change_set["TemplateBody"]
 
 
 def test_the_recorder_saw_the_cdk_cli_and_the_watcher(deploy_phase: list[dict[str, Any]]) -> None:

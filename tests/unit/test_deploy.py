@@ -188,6 +188,8 @@ def test_each_stack_is_deployed_alone_from_that_assembly(tmp_path: Path) -> None
     assert command[1:5] == ["deploy", "--app", str(tmp_path / "cdk.out"), "hangar-staging/Service"]
     assert "--exclusively" in command
     assert command[command.index("--outputs-file") + 1] == str(tmp_path / "o")
+    # Staging's own CDK bootstrap, not the account's default one.
+    assert command[command.index("--toolkit-stack-name") + 1] == "CDKToolkit-hangarstg"
 
 
 def test_localstack_deploys_go_through_cdklocal_with_the_gateway_for_every_service(

@@ -3,6 +3,7 @@
 import pytest
 
 from hangar import github_oidc
+from hangar.bootstrap_template import stage_qualifier
 from hangar.errors import HangarError
 
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
@@ -41,10 +42,12 @@ def test_the_diff_role_trusts_pull_requests_only() -> None:
 
 def test_deploy_permissions_reach_only_the_stages_own_resources() -> None:
     granted = statements(github_oidc.deploy_permissions(ACCOUNT, REGION, "prod"))
+    # Only production's own CDK bootstrap (tests/unit/test_shared_account_isolation.py).
+    qualifier = stage_qualifier("prod")
     assert granted["UseCdkBootstrapRoles"]["Resource"] == [
-        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-deploy-role-{ACCOUNT}-{REGION}",
-        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-file-publishing-role-{ACCOUNT}-{REGION}",
-        f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-lookup-role-{ACCOUNT}-{REGION}",
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-{qualifier}-deploy-role-{ACCOUNT}-{REGION}",
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-{qualifier}-file-publishing-role-{ACCOUNT}-{REGION}",
+        f"arn:aws:iam::{ACCOUNT}:role/cdk-{qualifier}-lookup-role-{ACCOUNT}-{REGION}",
     ]
     assert granted["PushStageImages"]["Resource"] == (
         f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/hangar-prod"
@@ -86,7 +89,7 @@ def test_diff_permissions_are_read_only() -> None:
         "ssm:GetParameter",
     }
     assert granted["UseCdkLookupRole"]["Resource"].endswith(
-        f"cdk-hnb659fds-lookup-role-{ACCOUNT}-{REGION}"
+        f"cdk-{stage_qualifier('staging')}-lookup-role-{ACCOUNT}-{REGION}"
     )
 
 
