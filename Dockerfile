@@ -82,7 +82,7 @@ CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 # --- devcontainer: VS Code's container (.devcontainer/, on compose's web service) --------------
 # The dev image plus what the whole workflow needs inside it: git, make, Node + npm for the pinned
 # CDK CLI, the docker CLI with its compose and buildx plugins (docker-outside-of-docker through the
-# host's socket), uv, and the dev and infra groups, so `make test`, `make lint`, `make deploy-local`
+# host's socket), skopeo (make deploy pushes with it), uv, and the dev and infra groups, so `make test`, `make lint`, `make deploy-local`
 # run there. Debian's archive is reachable from containers even on machines where PyPI and npm are
 # not. npm is npm's own release, not Debian's 9.2, which rejects tarballs a current npm cached.
 FROM dev AS devcontainer-tools
@@ -90,7 +90,7 @@ FROM dev AS devcontainer-tools
 USER 0
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx \
+    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx skopeo \
     && rm -rf /var/lib/apt/lists/*
 ARG NPM_VERSION=11.19.1
 

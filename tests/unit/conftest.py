@@ -28,6 +28,8 @@ def _no_aws(settings, _static_root):
     settings.DOCUMENTS_BUCKET = ""
     settings.TASKS_QUEUE_URL = ""
     settings.AWS_ENDPOINT_URL = ""
+    # As on every deployed stage, whatever `make dev` or the dev container set in this shell.
+    settings.UPLOADS_REQUIRE_LOGIN = True
     # WhiteNoise warns about a STATIC_ROOT that collectstatic has not created yet.
     settings.STATIC_ROOT = _static_root
 

@@ -1,5 +1,9 @@
 """Who may upload: a logged-in user wherever UPLOADS_REQUIRE_LOGIN is on (its default)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
@@ -18,9 +22,18 @@ def upload():
     return SimpleUploadedFile("notes.txt", b"hello\n", content_type="text/plain")
 
 
-def test_login_is_required_unless_configured_otherwise():
+def test_login_is_required_unless_configured_otherwise(monkeypatch):
     # The settings module's default, i.e. every deployed stage; only `make dev` turns it off.
-    assert django_settings.UPLOADS_REQUIRE_LOGIN is True
+    monkeypatch.delenv("UPLOADS_REQUIRE_LOGIN", raising=False)
+    read = "from django.conf import settings; print(settings.UPLOADS_REQUIRE_LOGIN)"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {read}"],
+        cwd=Path(django_settings.BASE_DIR),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_anonymous_page_visit_goes_to_the_login_page(client):
