@@ -118,8 +118,10 @@ def serve(listener: socket.socket, address: str) -> None:
     from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 
     open_connections: set[socket.socket] = set()
-    # Connections with a request being answered (not kept-alive ones waiting for the next request).
+    # Connections with a request being answered, and those that have had one answered: an accepted
+    # connection in neither is a client whose request is still on its way, owed an answer too.
     answering: set[Any] = set()
+    answered: set[Any] = set()
 
     class CountedRequestHandler(WSGIRequestHandler):
         def parse_request(self) -> bool:
@@ -131,6 +133,7 @@ def serve(listener: socket.socket, address: str) -> None:
                 super().handle_one_request()
             finally:
                 answering.discard(self.connection)
+                answered.add(self.connection)
 
     class HandedOverServer(WSGIServer):
         """runserver's server, on the socket the parent bound instead of a new one."""
@@ -153,15 +156,19 @@ def serve(listener: socket.socket, address: str) -> None:
 
         def shutdown_request(self, request: Any) -> None:
             open_connections.discard(request)
+            answered.discard(request)
             super().shutdown_request(request)
 
     def owes_an_answer(connection: socket.socket) -> bool:
-        return connection in answering or _has_unread_bytes(connection)
+        return (
+            connection in answering or connection not in answered or _has_unread_bytes(connection)
+        )
 
     def finish_answers_then_exit(signum: int, frame: FrameType | None) -> None:
         # Runs in the main thread, which accepts connections: from here on new ones wait in the
-        # backlog for the next child. Exiting with a request unread would reset its connection;
-        # idle kept-alive ones may close (clients open a new one). A request held at a breakpoint
+        # backlog for the next child. Exiting with a request unread, or not yet arrived on a
+        # connection just accepted, would reset it; idle kept-alive ones may close (clients open
+        # a new one). A request held at a breakpoint
         # is cut off after DRAIN_SECONDS.
         deadline = time.monotonic() + DRAIN_SECONDS
         while any(map(owes_an_answer, list(open_connections))) and time.monotonic() < deadline:
