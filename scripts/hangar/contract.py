@@ -52,6 +52,15 @@ class Contract:
     def project_path(self) -> Path:
         return PYPROJECT.parent / self.project_dir
 
+    def resource_prefix(self, stage: str) -> str:
+        """What every AWS resource name of a stage starts with (stacks, repository, alarms, …)."""
+        return f"{self.service_name}-{stage}"
+
+    def stack_names(self, stage: str) -> tuple[str, str]:
+        """The stage's CloudFormation stacks in deploy order: the registry, then the service."""
+        prefix = self.resource_prefix(stage)
+        return f"{prefix}-registry", f"{prefix}-service"
+
 
 def load(pyproject: Path = PYPROJECT) -> Contract:
     """Read and check `[tool.hangar]`; a bad entry raises ContractError naming it."""

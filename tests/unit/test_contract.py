@@ -70,3 +70,8 @@ def test_a_project_without_the_table_is_pointed_to_the_guide(tmp_path: Path) -> 
     path.write_text('[project]\nname = "x"\n')
     with pytest.raises(ContractError, match="adopting"):
         load(path)
+
+
+def test_stack_names_derive_from_the_service_name(tmp_path: Path) -> None:
+    renamed = load(write(tmp_path, service_name='"notes"'))
+    assert renamed.stack_names("dev") == ("notes-dev-registry", "notes-dev-service")
