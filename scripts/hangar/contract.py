@@ -1,4 +1,4 @@
-"""The contract between the platform and the Django project it ships: `[tool.hangar]` in pyproject.toml.
+"""The contract between the platform and the Django project it ships: pyproject's `[tool.hangar]`.
 
 Everything Hangar knows about the app comes from here: the CLI reads it, the Dockerfile gets it as
 build arguments, compose through `.hangar/compose.env`, and the CDK app (hangar_infra) through the
@@ -69,7 +69,9 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ContractError(f"cannot read {pyproject}: {error}") from error
     except KeyError:
-        raise ContractError(f"{pyproject.name} has no [tool.hangar] table; see docs/adopting.md")
+        raise ContractError(
+            f"{pyproject.name} has no [tool.hangar] table; see docs/adopting.md"
+        ) from None
 
     def entry(key: str, pattern: re.Pattern[str] | None = None, form: str = "") -> str:
         value = table.get(key)
@@ -134,7 +136,9 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
             "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'config.settings'"
         ),
         wsgi_application=entry(
-            "wsgi-application", WSGI_PATTERN, "write 'module:callable', e.g. 'config.wsgi:application'"
+            "wsgi-application",
+            WSGI_PATTERN,
+            "write 'module:callable', e.g. 'config.wsgi:application'",
         ),
         worker_command=tuple(worker) if worker is not None else None,
         health_path=path("health-path"),
