@@ -18,11 +18,12 @@ from aws_cdk.assertions import Template
 from cdk_synth import VARIANTS, Synthesized, synthesize
 from cfnlint.api import lint_file
 
-from hangar.contract import Contract, ContractError, contract
+from hangar.contract import ContractError, contract
 
 pytestmark = pytest.mark.infra
 
 RENAMED = "notes"
+WORKERLESS_VARIANTS = ("local", "prod+https")
 
 
 def templates(stage: Synthesized) -> str:
@@ -73,17 +74,14 @@ def test_renaming_the_service_renames_every_resource_and_changes_nothing_else(
     )
 
 
-def without_worker() -> Contract:
-    return replace(contract(), worker_command=None)
-
-
 @pytest.fixture(scope="module")
 def workerless(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    """The smallest and the largest stage, for an app without a worker."""
+    service = replace(contract(), worker_command=None)
     return {
         name: synthesize(stage, tmp_path_factory.mktemp(f"no-worker-{stage}"), certificate, service)
         for name, (stage, certificate) in VARIANTS.items()
-        if name in ("local", "prod+https")
-        for service in [without_worker()]
+        if name in WORKERLESS_VARIANTS
     }
 
 
@@ -91,7 +89,7 @@ def resources(stage: Synthesized) -> dict[str, dict[str, Any]]:
     return stage.template("service")["Resources"]  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("variant", ["local", "prod+https"])
+@pytest.mark.parametrize("variant", WORKERLESS_VARIANTS)
 def test_a_contract_without_worker_synthesizes_no_worker(
     variant: str, synthesized: dict[str, Synthesized], workerless: dict[str, Synthesized]
 ) -> None:
@@ -122,7 +120,7 @@ def test_a_contract_without_worker_synthesizes_no_worker(
     )
 
 
-@pytest.mark.parametrize("variant", ["local", "prod+https"])
+@pytest.mark.parametrize("variant", WORKERLESS_VARIANTS)
 def test_a_contract_without_worker_passes_cdk_nag_and_cfn_lint(
     variant: str, workerless: dict[str, Synthesized]
 ) -> None:
