@@ -45,11 +45,11 @@ def containers(stage: Synthesized) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_target_group_checks_healthz_for_200(stage: Synthesized) -> None:
+def test_target_group_checks_the_health_path_for_200(stage: Synthesized) -> None:
     service(stage).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
-            "HealthCheckPath": "/healthz",
+            "HealthCheckPath": contract().health_path,
             "Matcher": {"HttpCode": "200"},
             "HealthyThresholdCount": 2,
             "UnhealthyThresholdCount": 3,
