@@ -207,3 +207,24 @@ def test_a_setting_from_an_output_the_stack_lacks_is_refused(tmp_path: Path) -> 
     service = replace(contract(), settings_from_outputs={"NOTES_BUCKET": "NotesBucketName"})
     with pytest.raises(ContractError, match="'NotesBucketName', which the service stack does not"):
         synthesize("local", tmp_path, service=service)
+
+
+def test_a_hyphenated_service_name_gives_a_valid_postgresql_database_and_owner(
+    tmp_path: Path,
+) -> None:
+    service = replace(contract(), service_name="my-notes")
+    template = Template.from_json(
+        synthesize("local", tmp_path, service=service).template("service")
+    )
+    (instance,) = template.find_resources("AWS::RDS::DBInstance").values()
+    assert instance["Properties"]["DBName"] == "mynotes"
+    assert instance["Properties"]["DBInstanceIdentifier"] == "my-notes-local-postgres"
+    (credentials,) = template.find_resources(
+        "AWS::SecretsManager::Secret",
+        {
+            "Properties": {
+                "GenerateSecretString": {"SecretStringTemplate": '{"username":"mynotes"}'}
+            }
+        },
+    ).values()
+    assert credentials
