@@ -27,7 +27,7 @@ setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) 
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --target .hangar/tools uv==$(UV_VERSION)
 	$(UV) sync --frozen
 	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	@mkdir -p $(@D) && touch $@
 
 dev: setup ## Run the whole system with hot reload and debugpy on :5678 (Docker when available, else host; DETACH=1 returns)
 	$(HANGAR) dev $(if $(filter-out 0,$(DETACH)),--detach)
