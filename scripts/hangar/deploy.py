@@ -43,13 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from hangar import github_oidc
 from hangar import image as image_module
-from hangar.aws_clients import (
-    DEFAULT_LOCALSTACK_ENDPOINT,
-    DEFAULT_REGION,
-    aws_client,
-    caller_region,
-    cli_environment,
-)
+from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region, cli_environment
 from hangar.bootstrap_template import stage_qualifier, toolkit_stack_name
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
@@ -62,6 +56,7 @@ from hangar.infra import (
     cdk_cli,
     check_stage,
 )
+from hangar.localstack_endpoint import configured_endpoint
 from hangar.paths import INFRA_DIR, ROOT, STATE_DIR
 from hangar.watcher import AwsClients, watching
 
@@ -177,9 +172,8 @@ def resolve_image_archive(
 
 def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
     """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
-    endpoint = environ.get("LOCALSTACK_ENDPOINT")
-    if local or endpoint or stage == LOCAL_STAGE:
-        return (endpoint or DEFAULT_LOCALSTACK_ENDPOINT).rstrip("/")
+    if local or stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
+        return configured_endpoint(environ).url
     return None
 
 

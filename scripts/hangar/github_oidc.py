@@ -20,13 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hangar.aws_clients import (
-    DEFAULT_LOCALSTACK_ENDPOINT,
-    DEFAULT_REGION,
-    aws_client,
-    caller_region,
-    cli_environment,
-)
+from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region, cli_environment
 from hangar.bootstrap_template import (
     scoped_template,
     stage_qualifier,
@@ -36,6 +30,7 @@ from hangar.bootstrap_template import (
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.execution_policy import committed_policy, ensure_managed_policy
+from hangar.localstack_endpoint import configured_endpoint
 from hangar.paths import NODE_BIN
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -393,11 +388,7 @@ def cdk_bootstrap(
 
 def run_bootstrap(args: argparse.Namespace) -> int:
     repository = parse_repository(args.github_repo)
-    endpoint = (
-        (os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_LOCALSTACK_ENDPOINT)
-        if args.local
-        else None
-    )
+    endpoint = configured_endpoint().url if args.local else None
     region = caller_region({} if endpoint else os.environ, args.region)
     # Unreachable endpoint, no credentials: hangar.cli turns them into one line with what to do.
     account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()["Account"]
@@ -461,6 +452,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--local",
         action="store_true",
-        help="against LocalStack (LOCALSTACK_ENDPOINT), to try the command out",
+        help="against LocalStack (LOCALSTACK_ENDPOINT or HANGAR_LOCALSTACK_PORT), to try it out",
     )
     parser.set_defaults(func=run_bootstrap)

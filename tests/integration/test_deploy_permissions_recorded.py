@@ -45,9 +45,16 @@ CALLER_KEY = "test"  # the credentials the tooling signs with against LocalStack
 
 
 def hangar(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI against `endpoint`, named by its port alone (HANGAR_LOCALSTACK_PORT), as a user
+    with LocalStack on a port of their own does: both commands must find it there."""
+    env = {key: value for key, value in os.environ.items() if key != "LOCALSTACK_ENDPOINT"}
+    env |= {
+        "HANGAR_LOCALSTACK_PORT": str(parse_endpoint(endpoint, "test").port),
+        "AWS_REGION": REGION,
+    }
     return subprocess.run(
         [sys.executable, "-m", "hangar.cli", *argv],
-        env={**os.environ, "LOCALSTACK_ENDPOINT": endpoint, "AWS_REGION": REGION},
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
