@@ -28,9 +28,16 @@ DEPLOY_ROLE = "DeploymentActionRole"
 READ_ONLY_MANAGED_POLICY = "AWSCloudFormationReadOnlyAccess"
 
 
-def stage_qualifier(stage: str) -> str:
-    """The stage's qualifier, read where the CDK app reads it (without starting jsii)."""
+def stage_qualifiers() -> dict[str, str]:
+    """Every stage's qualifier, in stage order, read where the CDK app reads it (without starting
+    jsii): its keys are the one list of stages."""
     qualifiers = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:cdkQualifiers"]
+    return {str(stage): str(qualifier) for stage, qualifier in qualifiers.items()}
+
+
+def stage_qualifier(stage: str) -> str:
+    """The stage's qualifier."""
+    qualifiers = stage_qualifiers()
     if stage not in qualifiers:
         raise HangarError(
             f"stage {stage!r} has no CDK bootstrap qualifier",

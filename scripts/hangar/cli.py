@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "hangar.dev",
     "hangar.docker",
     "hangar.deploy",
+    "hangar.github_oidc",
     "hangar.doctor",
     "hangar.lint_tools",
     "hangar.bench",

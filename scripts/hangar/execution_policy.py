@@ -147,7 +147,8 @@ def ensure_managed_policy(iam: Any, account: str, document: dict[str, Any]) -> s
 
 def run_generate(args: argparse.Namespace) -> int:
     """Synthesize every stage, then write the policy its resource types need."""
-    from hangar.infra import ASSEMBLY_DIR, STAGES, head_commit, synth
+    from hangar.git import head_commit
+    from hangar.infra import ASSEMBLY_DIR, STAGES, synth
 
     synth(list(STAGES), head_commit())
     templates = sorted(

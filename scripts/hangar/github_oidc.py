@@ -11,27 +11,21 @@ import argparse
 import json
 import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region, cli_environment
+from hangar import cdk
+from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.bootstrap_template import (
-    scoped_template,
     stage_qualifier,
-    stock_template,
-    toolkit_stack_name,
 )
 from hangar.console import info, step
 from hangar.errors import HangarError
 from hangar.execution_policy import committed_policy, ensure_managed_policy
 from hangar.localstack_endpoint import configured_endpoint
-from hangar.paths import NODE_BIN
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -349,43 +343,6 @@ def ensure_github_roles(
 # --- the command ---------------------------------------------------------------------------------
 
 
-def cdk_bootstrap(
-    account: str,
-    region: str,
-    endpoint: str | None,
-    stage: str,
-    execution_policy_arn: str | None = None,
-) -> None:
-    """`cdk bootstrap` of one stage's own bootstrap, with the template whose deploy role may only
-    change that stage's stacks; run outside infra/ so the app is not synthesized.
-
-    With `execution_policy_arn` CloudFormation's execution role gets that policy instead of the
-    CDK's default, AdministratorAccess."""
-    qualifier = stage_qualifier(stage)
-    cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
-    with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
-        template = Path(scratch) / f"bootstrap-{stage}.json"
-        template.write_text(json.dumps(scoped_template(stock_template(), stage)), encoding="utf-8")
-        command = [
-            str(cli),
-            "bootstrap",
-            f"aws://{account}/{region}",
-            "--qualifier",
-            qualifier,
-            "--toolkit-stack-name",
-            toolkit_stack_name(qualifier),
-            "--template",
-            str(template),
-        ]
-        if execution_policy_arn:
-            command += ["--cloudformation-execution-policies", execution_policy_arn]
-        info("$ " + " ".join(command))
-        env = cli_environment(region=region, endpoint=endpoint)
-        result = subprocess.run(command, cwd=scratch, env=env, check=False)
-    if result.returncode != 0:
-        raise HangarError("cdk bootstrap failed.", hint="read its output above")
-
-
 def run_bootstrap(args: argparse.Namespace) -> int:
     repository = parse_repository(args.github_repo)
     endpoint = configured_endpoint().url if args.local else None
@@ -410,7 +367,7 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     for environment in environments:
         qualifier = stage_qualifier(environment.stage)
         with step(f"cdk bootstrap of stage {environment.stage} (qualifier {qualifier})"):
-            cdk_bootstrap(account, region, endpoint, environment.stage, policy_arn)
+            cdk.bootstrap(account, region, endpoint, environment.stage, policy_arn)
     info("\nNow set these in GitHub (Settings → Environments / Variables):")
     for environment in environments:
         prefix = f"  environment {environment.github}: variable"

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar import docker, infra
+from hangar import cdk, docker, infra
 from hangar.aws_clients import DEFAULT_REGION, aws_client
 from hangar.cfn_values import (
     DeployedResource,
@@ -35,6 +35,7 @@ from hangar.cfn_values import (
     parse_value_from,
 )
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import INFRA_DIR, ROOT
 from hangar.ports import ensure_free
@@ -261,7 +262,7 @@ def deployed_stack(endpoint: str, stack_name: str, template: Mapping[str, Any]) 
         pseudo_parameters={
             **PSEUDO_DEFAULTS,
             "AWS::Region": DEFAULT_REGION,
-            "AWS::AccountId": infra.LOCALSTACK_ACCOUNT,
+            "AWS::AccountId": cdk.LOCALSTACK_ACCOUNT,
             "AWS::StackName": stack_name,
             "AWS::StackId": stack["StackId"],
         },
@@ -640,7 +641,7 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
         raise HangarError(f"unknown task {options.task!r}", hint=f"one of: {', '.join(TASKS)}")
     require_docker()
     services = compose_services(options.compose_project)
-    stack_name = infra.stack_names(infra.LOCAL_STAGE)[1]
+    stack_name = contract().stack_names(infra.LOCAL_STAGE)[1]
     assembly = ensure_synthesized()
     template = service_template(assembly, stack_name)
     container = task_container(template, options.task)

@@ -26,13 +26,15 @@ import pytest
 
 from hangar import (
     bootstrap_template,
+    cdk,
     execution_policy,
     github_oidc,
     localstack,
     localstack_host,
     ports,
 )
-from hangar.infra import LOCAL_STAGE, LOCALSTACK_ACCOUNT
+from hangar.cdk import LOCALSTACK_ACCOUNT
+from hangar.infra import LOCAL_STAGE
 from hangar.localstack_endpoint import parse_endpoint
 from hangar.paths import ROOT
 from hangar.permissions import ApiCall, evaluate, read_request_log, unique_requests
@@ -97,7 +99,7 @@ def phases(
     endpoint, request_log = recording_localstack
     bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
     assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
-    github_oidc.cdk_bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
+    cdk.bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
     bootstrap_phase = read_request_log(request_log)
     deploy = hangar(endpoint, "deploy", "--stage", LOCAL_STAGE)
     assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-4000:]

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from hangar import deploy
+from hangar import deploy, git
 from hangar.deploy import Skipped, Target
 from hangar.errors import HangarError
 
@@ -386,7 +386,7 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "file").write_text("one\n")
     run("add", "file")
     run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
-    monkeypatch.setattr(deploy, "ROOT", tmp_path)
+    monkeypatch.setattr(git, "ROOT", tmp_path)
     return run("rev-parse", "HEAD")
 
 
