@@ -26,8 +26,6 @@ import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -41,7 +39,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from hangar import cdk
+from hangar import cdk, docker_client
 from hangar import image as image_module
 from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.bootstrap_template import stage_qualifier, toolkit_stack_name
@@ -336,21 +334,13 @@ def stage_registry(
 
 def build(target: Target) -> image_module.ImageArchive:
     """A laptop deploy (no CI archive): the same build CI does, for the pinned platform."""
-    if shutil.which("docker") is None or not docker_answers():
+    if not docker_client.engine_responds():
         raise HangarError(
-            "building the image needs Docker, and `docker info` does not answer.",
+            "building the image needs Docker, and no Docker engine answers.",
             hint="start Docker (as root on Debian: `hangar docker provision`), then deploy again",
         )
     destination = STATE_DIR / "images" / f"{target.image_tag}.oci.tar"
     return image_module.build_archive(target.image_tag, destination)
-
-
-def docker_answers() -> bool:
-    try:
-        result = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0
 
 
 # --- step 3: migrations --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hangar import docker
+from hangar import docker_client
 from hangar.console import info
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
@@ -233,7 +233,7 @@ def build_archive(image_tag: str, destination: Path) -> ImageArchive:
     local_reference = f"hangar-deploy:{image_tag}"
     command = ["docker", "buildx", "build", "--platform", image_platform(), "--target", "runtime"]
     command += ["--label", f"org.opencontainers.image.revision={image_tag}"]
-    command += docker.app_build_options()  # the Dockerfile, or its stand-in copy offline
+    command += docker_client.app_build_options()  # the Dockerfile, or its stand-in copy offline
     command += ["--tag", local_reference, "--load", str(ROOT)]
     info("$ " + " ".join(command))
     if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar import cdk, docker, infra
+from hangar import cdk, docker, docker_client, infra, processes
 from hangar.aws_clients import DEFAULT_REGION, aws_client
 from hangar.cfn_values import (
     DeployedResource,
@@ -115,7 +115,7 @@ def check_local_stage(stage: str) -> None:
 
 
 def require_docker() -> None:
-    if not docker.engine_responds():
+    if not docker_client.engine_responds():
         raise HangarError(
             "no Docker engine answers `docker info`; run-task runs the runtime image in Docker.",
             hint="make docker-provision",
@@ -123,7 +123,7 @@ def require_docker() -> None:
 
 
 def _compose(project: str, *args: str) -> str:
-    return docker.run([*docker.compose_command(project), *args], cwd=ROOT).stdout
+    return processes.run([*docker_client.compose_command(project), *args], cwd=ROOT).stdout
 
 
 def compose_services(project: str) -> ComposeServices:
@@ -154,7 +154,7 @@ def compose_services(project: str) -> ComposeServices:
 
 
 def _network_of(container: str, project: str) -> str:
-    inspected = docker.run(
+    inspected = processes.run(
         ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", container]
     ).stdout
     networks = sorted(json.loads(inspected))
@@ -493,7 +493,7 @@ def table(variables: Sequence[Variable]) -> str:
 
 
 def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
-    listed = docker.run(
+    listed = processes.run(
         [
             "git",
             "ls-files",
@@ -519,7 +519,7 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
 
 def ensure_runtime_image() -> str:
     """The Dockerfile's `runtime` target, rebuilt only when its inputs changed."""
-    build_options = docker.app_build_options()
+    build_options = docker_client.app_build_options()
     input_hash = image_inputs_fingerprint(build_options)
     if docker.is_current(RUNTIME_IMAGE, input_hash):
         return RUNTIME_IMAGE
@@ -629,7 +629,7 @@ def answers(url: str | None) -> bool:
 
 
 def container_exists(name: str) -> bool:
-    return docker.succeeds(["docker", "container", "inspect", name])
+    return processes.succeeds(["docker", "container", "inspect", name])
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -703,7 +703,7 @@ def run(options: Options) -> RunningTask | int:
         info(f"Running {name} in the foreground; Ctrl-C stops and removes it.\n")
         return subprocess.run(command, env=env, check=False).returncode
     with step(f"Start {name} and wait until it is healthy"):
-        docker.run(command, env=env)
+        processes.run(command, env=env)
         wait_until_started(name, f"{url}/healthz" if url else None)
     info(f"{name} runs. Logs: docker logs --follow {name}. Stop: docker rm --force {name}")
     return RunningTask(container=name, url=url)
