@@ -23,13 +23,13 @@ from hangar.bootstrap_template import (
     stage_qualifier,
 )
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.execution_policy import committed_policy, ensure_managed_policy
 from hangar.localstack_endpoint import configured_endpoint
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
-DIFF_ROLE_NAME = "hangar-github-cdk-diff"
 DIFF_STAGE = "staging"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 
@@ -41,10 +41,14 @@ class Environment:
 
     @property
     def role_name(self) -> str:
-        return f"hangar-github-deploy-{self.github}"
+        return f"{contract().service_name}-github-deploy-{self.github}"
 
 
 ENVIRONMENTS = (Environment("staging", "staging"), Environment("production", "prod"))
+
+
+def diff_role_name() -> str:
+    return f"{contract().service_name}-github-cdk-diff"
 
 
 def parse_repository(value: str) -> str:
@@ -100,7 +104,7 @@ def bootstrap_version_parameter(account: str, region: str, stage: str) -> str:
 
 def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
-    stack_prefix = f"hangar-{stage}-"
+    stack_prefix = f"{contract().resource_prefix(stage)}-"
     stage_cluster = f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
     return {
         "Version": "2012-10-17",
@@ -153,7 +157,10 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                     "ecr:PutImage",
                     "ecr:UploadLayerPart",
                 ],
-                "Resource": f"arn:aws:ecr:{region}:{account}:repository/hangar-{stage}",
+                # The stage's repository is named by its resource prefix (the registry stack).
+                "Resource": (
+                    f"arn:aws:ecr:{region}:{account}:repository/{contract().resource_prefix(stage)}"
+                ),
             },
             {
                 # Task-definition registration has no resource-level permissions in IAM.
@@ -214,7 +221,8 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "logs:GetLogEvents",
                 "Resource": (
-                    f"arn:aws:logs:{region}:{account}:log-group:/hangar/{stage}/*:log-stream:*"
+                    f"arn:aws:logs:{region}:{account}:log-group:"
+                    f"/{contract().service_name}/{stage}/*:log-stream:*"
                 ),
             },
             {
@@ -243,7 +251,10 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Sid": "ReadStageStacks",
                 "Effect": "Allow",
                 "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
-                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/hangar-{stage}-*/*",
+                "Resource": (
+                    f"arn:aws:cloudformation:{region}:{account}:stack/"
+                    f"{contract().resource_prefix(stage)}-*/*"
+                ),
             },
             {
                 "Sid": "ReadBootstrapVersion",
@@ -332,7 +343,7 @@ def ensure_github_roles(
         return roles
     roles["cdk-diff"] = ensure_role(
         iam,
-        DIFF_ROLE_NAME,
+        diff_role_name(),
         trust_policy(provider, pull_request_subject(repository)),
         diff_permissions(account, region, DIFF_STAGE),
         f"Read-only cdk diff of {DIFF_STAGE} for pull requests of {repository}",

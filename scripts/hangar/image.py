@@ -24,6 +24,7 @@ from typing import Any
 
 from hangar import docker_client
 from hangar.console import info
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
 
@@ -129,7 +130,8 @@ class Registry:
 
     @classmethod
     def local(cls, stage: str) -> "Registry":
-        return cls("oci:", str(LOCAL_REGISTRY_DIR / f"hangar-{stage}"))
+        # Named like the stage's ECR repository it stands in for.
+        return cls("oci:", str(LOCAL_REGISTRY_DIR / contract().resource_prefix(stage)))
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def test_each_stage_gets_its_own_bootstrap_with_the_generated_policy_and_scoped_
     change_set = toolkit_change_sets[-1]
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
     assert parameters["CloudFormationExecutionPolicies"] == (
-        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
+        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.policy_name()}"
     )
     assert parameters["Qualifier"] == qualifier
     # The template handed to CloudFormation is the scoped one: its deploy role's stack statements
