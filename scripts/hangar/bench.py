@@ -31,6 +31,7 @@ from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
 from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.versions import LOCALSTACK_IMAGE
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 QUICK_REPORT = STATE_DIR / "benchmarks-quick.md"
@@ -358,7 +359,7 @@ def localstack_container_lifecycle(bench: Bench) -> list[Figure]:
             return up, down
 
         starts, stops = zip(*bench.plan.repeat(cycle), strict=True)
-    image = docker_client.compose_settings().get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
+    image = docker_client.compose_settings().get("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE)
     note = f"{image}; new container each run, until /_localstack/health answers"
     return [
         Figure("LocalStack container: start → healthy", "s", list(starts), note=note),

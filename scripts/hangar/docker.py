@@ -32,6 +32,7 @@ from hangar.docker_client import (
 from hangar.errors import HangarError
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
 from hangar.processes import run, succeeds
+from hangar.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
@@ -78,9 +79,7 @@ PYTHON = PinnedImage(
     PYTHON_IMAGE_VARIABLE, dockerfile_base("python"), "hangar-standin/python:3.13-slim"
 )
 LOCALSTACK = PinnedImage(
-    "LOCALSTACK_IMAGE",
-    "localstack/localstack:4.14.0",
-    "hangar-standin/localstack:4.14.0",
+    "LOCALSTACK_IMAGE", LOCALSTACK_IMAGE, f"hangar-standin/localstack:{LOCALSTACK_VERSION}"
 )
 POSTGRES = PinnedImage("POSTGRES_IMAGE", "postgres:17", "hangar-standin/postgres:17")
 
@@ -385,7 +384,7 @@ def build_localstack_standin(base: str) -> str:
     input_hash = fingerprint(image_id(base), requirements, *files_fingerprint(recipe))
     if is_current(tag, input_hash):
         return tag
-    with step(f"Build {tag} (LocalStack 4.14.0 from a host-built wheelhouse)"):
+    with step(f"Build {tag} (LocalStack {LOCALSTACK_VERSION} from a host-built wheelhouse)"):
         context = STATE_DIR / "standin-context" / "localstack"
         shutil.rmtree(context, ignore_errors=True)
         shutil.copytree(recipe, context)
@@ -463,10 +462,6 @@ def dockerfile_pin(pattern: str, shown: str) -> str:
     return match.group(1)
 
 
-def pinned_uv_version() -> str:
-    return dockerfile_pin(r"^ARG UV_VERSION=(\d+\.\d+\.\d+)", "ARG UV_VERSION=<version>")
-
-
 def pinned_npm_version() -> str:
     """The npm the devcontainer stage installs (its NPM_VERSION build argument)."""
     return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
@@ -479,7 +474,7 @@ def build_app_wheelhouse() -> None:
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
     The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
     """
-    uv_version = pinned_uv_version()
+    uv_version = UV_VERSION
     input_hash = fingerprint(
         (ROOT / "uv.lock").read_bytes(),
         (ROOT / "pyproject.toml").read_bytes(),

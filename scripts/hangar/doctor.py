@@ -26,9 +26,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from hangar import dev, docker_client, localstack_host, ports
 from hangar.localstack_endpoint import configured_endpoint, health, info
 from hangar.paths import NODE_BIN, PROJECT_UV, ROOT
+from hangar.versions import LOCALSTACK_VERSION
 
 Status = Literal["ok", "warn", "fail"]
-LOCALSTACK_VERSION = "4.14.0"
 MIN_PYTHON = (3, 13)
 MIN_NODE = 20
 # The oldest Node LTS still supported (Node 20 reached end of life in April 2026).

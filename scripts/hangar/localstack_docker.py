@@ -1,4 +1,4 @@
-"""Container mode: the compose service `localstack` (image localstack/localstack:4.14.0 unless
+"""Container mode: the compose service `localstack` (the pinned image, hangar.versions, unless
 LOCALSTACK_IMAGE says otherwise), started and stopped through docker compose."""
 
 import os

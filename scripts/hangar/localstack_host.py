@@ -1,4 +1,4 @@
-"""Host mode: LocalStack 4.14.0 from PyPI in its own virtualenv, run as a background process.
+"""Host mode: the pinned LocalStack from PyPI in its own virtualenv, run as a background process.
 
 For machines without Docker. Services that LocalStack runs in containers of their own (Lambda,
 for one) do not work in this mode; everything Hangar's stack uses (S3, SQS, Secrets Manager, SSM,
@@ -20,6 +20,7 @@ from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 from hangar.locks import exclusive
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.versions import LOCALSTACK_VERSION
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
@@ -230,7 +231,7 @@ def _wait_until_healthy(
     endpoint: Endpoint, process: subprocess.Popen[bytes], run_dir: RunDir, timeout: float
 ) -> None:
     with console.step(
-        f"Starting LocalStack 4.14.0 (host mode, pid {process.pid}) on {endpoint.url}"
+        f"Starting LocalStack {LOCALSTACK_VERSION} (host mode, pid {process.pid}) on {endpoint.url}"
     ):
         started = time.monotonic()
         next_report = started + 5

@@ -12,6 +12,7 @@ import yaml
 from hangar import docker, docker_client, processes
 from hangar.errors import HangarError
 from hangar.paths import ROOT
+from hangar.versions import LOCALSTACK_IMAGE
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ def test_web_exposes_the_app_and_debugpy_and_reads_deploy_local_env(compose_file
 def test_pinned_images_are_overridable_with_the_public_default(compose_file: dict) -> None:
     services = compose_file["services"]
     assert services["db"]["image"] == "${POSTGRES_IMAGE:-postgres:17}"
-    assert services["localstack"]["image"] == "${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
+    assert services["localstack"]["image"] == f"${{LOCALSTACK_IMAGE:-{LOCALSTACK_IMAGE}}}"
 
 
 def test_provision_is_registered_as_a_docker_subcommand() -> None:
