@@ -37,7 +37,7 @@ DOCKER_FIX = (
     "hangar docker provision (as root; or: sudo apt-get install docker.io && sudo dockerd &)"
 )
 # Ports Hangar listens on, and how bad it is when a stranger holds one: `make dev` cannot start
-# without 8000/5678 and LocalStack's (4566 unless LOCALSTACK_ENDPOINT says otherwise), while
+# without 8000/5678 and LocalStack's (configured_endpoint's port), while
 # PostgreSQL on 5432 is only the database host-mode dev may use.
 HANGAR_PORTS: dict[int, tuple[str, Status]] = {
     8000: ("Django", "fail"),
