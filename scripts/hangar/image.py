@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import tarfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
 
-PYPROJECT = ROOT / "pyproject.toml"
 LOCAL_REGISTRY_DIR = STATE_DIR / "registry"
 BUILD_TIMEOUT_SECONDS = 30 * 60
 MANIFEST_MEDIA_TYPES = frozenset(
@@ -42,8 +40,8 @@ NOT_FOUND = re.compile(r"manifest unknown|not found|no descriptor found|no such 
 
 
 def image_platform() -> str:
-    """`[tool.hangar] image-platform`, the one setting the build and the task definitions share."""
-    return str(tomllib.loads(PYPROJECT.read_text())["tool"]["hangar"]["image-platform"])
+    """The contract's image platform, the one setting the build and the task definitions share."""
+    return contract().image_platform
 
 
 @dataclass(frozen=True)
