@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV_VERSION := 0.13.9
+# One pin for uv, in scripts/hangar/versions.py (read here as text: no Python env exists yet).
+UV_VERSION := $(shell sed -n 's/^UV_VERSION = "\(.*\)"$$/\1/p' $(CURDIR)/scripts/hangar/versions.py)
 # uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
 HANGAR := $(UV) run --frozen hangar
@@ -71,7 +72,7 @@ fmt: setup ## Format and auto-fix with ruff
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-localstack-up: setup ## Start LocalStack 4.14.0 (container when Docker runs, else host; HANGAR_LOCALSTACK_MODE=host|docker)
+localstack-up: setup ## Start LocalStack, the pinned version (container when Docker runs, else host; HANGAR_LOCALSTACK_MODE=host|docker)
 	$(HANGAR) localstack up
 
 localstack-down: setup ## Stop the LocalStack that Hangar started

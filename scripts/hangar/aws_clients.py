@@ -13,7 +13,6 @@ from botocore.config import Config
 from hangar.errors import HangarError
 from hangar.paths import INFRA_DIR
 
-DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
 # The region the stacks are built for: one entry in infra/cdk.json, read by the CDK app too.
 DEFAULT_REGION: str = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:region"]
 # Error codes AWS services use for a call the caller's policy does not allow.

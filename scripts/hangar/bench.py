@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from hangar import docker, infra, localstack_host, ports, reload_probe
+from hangar import docker, docker_client, infra, localstack_host, ports, processes, reload_probe
 from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
 from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.versions import LOCALSTACK_IMAGE
 
 REPORT = ROOT / "docs" / "benchmarks.md"
 QUICK_REPORT = STATE_DIR / "benchmarks-quick.md"
@@ -81,7 +82,7 @@ class Bench:
 
     def require_docker(self) -> None:
         if not self._docker_ready:
-            if not docker.engine_responds():
+            if not docker_client.engine_responds():
                 raise NotMeasured(
                     "no Docker engine answers `docker info` (start Docker; as root on Debian, "
                     "`make docker-provision` installs and starts one)"
@@ -94,13 +95,13 @@ class Bench:
         if self._runtime_image is None:
             self.require_docker()
             with step(f"Build the runtime image ({RUNTIME_TAG})"):
-                docker.run(
+                processes.run(
                     [
                         "docker",
                         "build",
                         "--target=runtime",
                         f"--tag={RUNTIME_TAG}",
-                        *docker.app_build_options(),
+                        *docker_client.app_build_options(),
                         ".",
                     ],
                     cwd=ROOT,
@@ -260,14 +261,6 @@ def http_status(url: str) -> int | None:
         return None
 
 
-def compose_variables() -> dict[str, str]:
-    if not docker.COMPOSE_ENV_FILE.exists():
-        return {}
-    lines = docker.COMPOSE_ENV_FILE.read_text().splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
 def _docker_quiet(*args: str) -> None:
     subprocess.run(["docker", *args], capture_output=True, timeout=120, check=False)
 
@@ -298,7 +291,7 @@ class ComposeProject:
         return f"{self.name}_default"
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return docker.run([*docker.compose_command(self.name), *args], env=self.env)
+        return processes.run([*docker_client.compose_command(self.name), *args], env=self.env)
 
 
 @contextmanager
@@ -308,7 +301,7 @@ def compose_project(**variables: str) -> Iterator[ComposeProject]:
         yield project
     finally:
         subprocess.run(
-            [*docker.compose_command(project.name), "down", "--volumes", "--timeout=10"],
+            [*docker_client.compose_command(project.name), "down", "--volumes", "--timeout=10"],
             env=project.env,
             capture_output=True,
             timeout=300,
@@ -366,7 +359,7 @@ def localstack_container_lifecycle(bench: Bench) -> list[Figure]:
             return up, down
 
         starts, stops = zip(*bench.plan.repeat(cycle), strict=True)
-    image = compose_variables().get("LOCALSTACK_IMAGE", "localstack/localstack:4.14.0")
+    image = docker_client.compose_settings().get("LOCALSTACK_IMAGE", LOCALSTACK_IMAGE)
     note = f"{image}; new container each run, until /_localstack/health answers"
     return [
         Figure("LocalStack container: start → healthy", "s", list(starts), note=note),
@@ -461,12 +454,14 @@ def test_layer(layer: str, bench: Bench) -> list[Figure]:
 
 
 def image_bytes(reference: str) -> int:
-    return int(docker.run(["docker", "image", "inspect", "--format={{.Size}}", reference]).stdout)
+    return int(
+        processes.run(["docker", "image", "inspect", "--format={{.Size}}", reference]).stdout
+    )
 
 
 def runtime_image_size(bench: Bench) -> list[Figure]:
     image = bench.runtime_image()
-    base = compose_variables().get("PYTHON_IMAGE", "python:3.13-slim")
+    base = docker_client.compose_settings().get("PYTHON_IMAGE", "python:3.13-slim")
     size, base_size = image_bytes(image), image_bytes(base)
     note = "deterministic: measured once"
     return [
@@ -514,8 +509,8 @@ def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
         env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         one_off = ["docker", "run", "--rm", f"--network={compose.network}", *env_args, image]
         with step(f"Migrate and seed {SEEDED_DOCUMENTS} documents"):
-            docker.run([*one_off, "python", "manage.py", "migrate", "--noinput"])
-            docker.run([*one_off, "python", "manage.py", "shell", "--command", seed])
+            processes.run([*one_off, "python", "manage.py", "migrate", "--noinput"])
+            processes.run([*one_off, "python", "manage.py", "shell", "--command", seed])
         yield compose.network, env
 
 
@@ -528,7 +523,7 @@ def runtime_container(
     `limits` are `docker run` options such as --cpus and --memory (a task's size)."""
     port = ports.spare_port()
     env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
-    container = docker.run(
+    container = processes.run(
         [
             "docker",
             "run",
@@ -558,7 +553,7 @@ def runtime_container(
 
 
 def container_memory(container: str) -> float:
-    usage = docker.run(["docker", "stats", "--no-stream", "--format={{.MemUsage}}", container])
+    usage = processes.run(["docker", "stats", "--no-stream", "--format={{.MemUsage}}", container])
     return parse_memory_usage(usage.stdout.strip())
 
 

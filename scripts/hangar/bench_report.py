@@ -3,12 +3,12 @@
 import os
 import platform
 import statistics
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hangar.paths import ROOT
+from hangar.errors import HangarError
+from hangar.git import git, has_uncommitted_changes
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,12 @@ def machine_summary() -> str:
 
 
 def current_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    commit = result.stdout.strip() or "unknown"
-    return f"{commit} (with uncommitted changes)" if dirty.stdout.strip() else commit
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = has_uncommitted_changes()
+    except HangarError:
+        return "unknown"
+    return f"{commit} (with uncommitted changes)" if dirty else commit
 
 
 def _number(value: float) -> str:

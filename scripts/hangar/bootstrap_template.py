@@ -8,7 +8,7 @@ StageConfig.cdk_qualifier: roles `cdk-<qualifier>-…`, toolkit stack `CDKToolki
 GitHub deploy role may assume only its stage's (hangar.github_oidc), and each bootstrap's template
 is the stock one of the CDK CLI pinned in package.json (`cdk bootstrap --show-template`, read at
 bootstrap time so it cannot drift from the CLI) with the deploy role's CloudFormation statements
-limited to `stack/hangar-<stage>-*`.
+limited to `stack/<service>-<stage>-*`.
 """
 
 import copy
@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 from typing import Any
 
+from hangar.contract import contract
 from hangar.errors import HangarError
-from hangar.execution_policy import STACK_PREFIX
 from hangar.paths import INFRA_DIR, NODE_BIN
 
 # The CDK's own default qualifier: its toolkit stack keeps the CDK's default name (cdklocal's).
@@ -28,9 +28,16 @@ DEPLOY_ROLE = "DeploymentActionRole"
 READ_ONLY_MANAGED_POLICY = "AWSCloudFormationReadOnlyAccess"
 
 
-def stage_qualifier(stage: str) -> str:
-    """The stage's qualifier, read where the CDK app reads it (without starting jsii)."""
+def stage_qualifiers() -> dict[str, str]:
+    """Every stage's qualifier, in stage order, read where the CDK app reads it (without starting
+    jsii): its keys are the one list of stages."""
     qualifiers = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:cdkQualifiers"]
+    return {str(stage): str(qualifier) for stage, qualifier in qualifiers.items()}
+
+
+def stage_qualifier(stage: str) -> str:
+    """The stage's qualifier."""
+    qualifiers = stage_qualifiers()
     if stage not in qualifiers:
         raise HangarError(
             f"stage {stage!r} has no CDK bootstrap qualifier",
@@ -45,10 +52,10 @@ def toolkit_stack_name(qualifier: str) -> str:
 
 def stage_stacks(stage: str) -> str:
     """The ARN pattern of the stage's stacks, as the template's `Fn::Sub` (CloudFormation names
-    them `hangar-<stage>-registry` and `hangar-<stage>-service`)."""
+    them `<service>-<stage>-registry` and `<service>-<stage>-service`)."""
     return (
         "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/"
-        f"{STACK_PREFIX}{stage}-*"
+        f"{contract().resource_prefix(stage)}-*"
     )
 
 

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "hangar.dev",
     "hangar.docker",
     "hangar.deploy",
+    "hangar.github_oidc",
     "hangar.doctor",
     "hangar.lint_tools",
     "hangar.bench",
@@ -60,8 +61,8 @@ def aws_error(error: BotoCoreError | ClientError) -> HangarError:
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
         return HangarError(
             f"cannot reach AWS: {error}",
-            hint="for LocalStack start it (`make localstack-up`) or check LOCALSTACK_ENDPOINT; "
-            "for AWS check the network and AWS_REGION",
+            hint="for LocalStack start it (`make localstack-up`) or check LOCALSTACK_ENDPOINT or "
+            "HANGAR_LOCALSTACK_PORT; for AWS check the network and AWS_REGION",
         )
     if isinstance(
         error,

@@ -218,7 +218,8 @@ def load_templates(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 def run_costs(args: argparse.Namespace) -> int:
-    from hangar.infra import ASSEMBLY_DIR, head_commit, synth
+    from hangar.git import head_commit
+    from hangar.infra import ASSEMBLY_DIR, synth
 
     synth(list(AWS_STAGES), head_commit())
     costs = {

@@ -26,8 +26,6 @@ import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -41,28 +39,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from hangar import github_oidc
+from hangar import cdk, docker_client
 from hangar import image as image_module
-from hangar.aws_clients import (
-    DEFAULT_LOCALSTACK_ENDPOINT,
-    DEFAULT_REGION,
-    aws_client,
-    caller_region,
-    cli_environment,
-)
+from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.bootstrap_template import stage_qualifier, toolkit_stack_name
 from hangar.console import info, step, warn
+from hangar.contract import contract
 from hangar.errors import HangarError
-from hangar.github_oidc import cdk_bootstrap
-from hangar.infra import (
-    HTTPS_REQUIRED_STAGES,
-    LOCAL_STAGE,
-    LOCALSTACK_ACCOUNT,
-    STAGES,
-    cdk_cli,
-    check_stage,
-)
-from hangar.paths import INFRA_DIR, ROOT, STATE_DIR
+from hangar.git import has_uncommitted_changes, head_commit
+from hangar.infra import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, STAGES, check_stage
+from hangar.localstack_endpoint import configured_endpoint
+from hangar.paths import STATE_DIR
 from hangar.watcher import AwsClients, watching
 
 # The image of a commit is tagged with its full SHA: an abbreviation can become ambiguous, and any
@@ -107,12 +94,14 @@ class Target:
         return self.endpoint is not None
 
     def stack_path(self, stack: str) -> str:
-        """The CDK CLI's selector for one of the stage's stacks (the Stage is `hangar-<stage>`)."""
-        return f"hangar-{self.stage}/{stack}"
+        """The CDK CLI's selector for one of the stage's stacks (the Stage is named by the
+        stage's resource prefix, `<service>-<stage>`)."""
+        return f"{contract().resource_prefix(self.stage)}/{stack}"
 
     def stack_name(self, stack: str) -> str:
-        """CloudFormation name, as `hangar_infra.stage.stack_names` makes it (a test checks)."""
-        return f"hangar-{self.stage}-{stack.lower()}"
+        """CloudFormation name of the stage's `Registry` or `Service` stack."""
+        registry, service = contract().stack_names(self.stage)
+        return {"Registry": registry, "Service": service}[stack]
 
     def client(self, service: str) -> Any:
         return aws_client(service, region=self.region, endpoint=self.endpoint)
@@ -177,33 +166,25 @@ def resolve_image_archive(
 
 def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
     """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
-    endpoint = environ.get("LOCALSTACK_ENDPOINT")
-    if local or endpoint or stage == LOCAL_STAGE:
-        return (endpoint or DEFAULT_LOCALSTACK_ENDPOINT).rstrip("/")
+    if local or stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
+        return configured_endpoint(environ).url
     return None
 
 
 def check_commit_matches(image_tag: str) -> None:
     """An image pushed as <sha> must be built from exactly that commit, with nothing uncommitted."""
-    head = git("rev-parse", "HEAD")
+    head = head_commit()
     if image_tag != head:
         raise HangarError(
             f"IMAGE_TAG {image_tag} is not the checked-out commit ({head}): the image would carry "
             "the name of a commit it was not built from.",
             hint=f"check out {image_tag} first, or deploy this commit with IMAGE_TAG={head}",
         )
-    if git("status", "--porcelain", "--untracked-files=no"):
+    if has_uncommitted_changes(untracked=False):
         raise HangarError(
             "the working tree has uncommitted changes; they would ship under a commit's tag.",
             hint="commit or stash them, then deploy again",
         )
-
-
-def git(*args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise HangarError(f"`git {' '.join(args)}` failed: {result.stderr.strip()}")
-    return result.stdout.strip()
 
 
 def require_output(target: Target, outputs: Mapping[str, str], *keys: str) -> None:
@@ -236,36 +217,24 @@ def require_emulated(target: Target, probe: Callable[[], object], service: str) 
 
 
 def cdk_environment(target: Target) -> dict[str, str]:
-    return cli_environment(region=target.region, endpoint=target.endpoint)
-
-
-def ensure_localstack_bootstrapped(target: Target) -> None:
-    """A fresh LocalStack has no CDKToolkit stack; on AWS, `make bootstrap-aws` created it once."""
-    qualifier = stage_qualifier(target.stage)
-    try:
-        target.client("ssm").get_parameter(Name=f"/cdk-bootstrap/{qualifier}/version")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ParameterNotFound":
-            raise HangarError(f"cannot read LocalStack's SSM: {error}") from error
-        with step("0/5 cdk bootstrap (this LocalStack has not been bootstrapped)"):
-            cdk_bootstrap(LOCALSTACK_ACCOUNT, target.region, target.endpoint, target.stage)
+    return cdk.environment(region=target.region, endpoint=target.endpoint)
 
 
 def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
     """Every context value goes in here: both stacks are deployed from this one assembly."""
-    context = ["-c", f"stage={target.stage}", "-c", f"imageTag={target.image_tag}"]
-    if target.image_digest:
-        context += ["-c", f"imageDigest={target.image_digest}"]
-    if target.certificate_arn:
-        context += ["-c", f"certificateArn={target.certificate_arn}"]
-    if target.alarm_subscription:
-        context += ["-c", f"alarmSubscription={target.alarm_subscription}"]
-    return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
+    context = cdk.context(
+        target.stage,
+        imageTag=target.image_tag,
+        imageDigest=target.image_digest,
+        certificateArn=target.certificate_arn,
+        alarmSubscription=target.alarm_subscription,
+    )
+    return [cdk.cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
 
 
 def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:
     command = [
-        cdk_cli(target.local),
+        cdk.cli(target.local),
         "deploy",
         "--app",
         str(assembly),
@@ -288,14 +257,14 @@ def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file:
 
 
 def run_cdk(target: Target, command: list[str], failure: str) -> None:
-    info("$ " + " ".join(command))
-    result = subprocess.run(command, cwd=INFRA_DIR, env=cdk_environment(target), check=False)
-    if result.returncode != 0:
-        raise HangarError(
-            f"{failure} (exit {result.returncode}).",
-            hint="read the CDK output above (an account that was never bootstrapped needs "
-            "`make bootstrap-aws` once; a failed stack update has been rolled back)",
-        )
+    cdk.run(
+        command,
+        region=target.region,
+        endpoint=target.endpoint,
+        failure=failure,
+        hint="read the CDK output above (an account that was never bootstrapped needs "
+        "`make bootstrap-aws` once; a failed stack update has been rolled back)",
+    )
 
 
 def cdk_synth(target: Target, assembly: Path) -> None:
@@ -365,21 +334,13 @@ def stage_registry(
 
 def build(target: Target) -> image_module.ImageArchive:
     """A laptop deploy (no CI archive): the same build CI does, for the pinned platform."""
-    if shutil.which("docker") is None or not docker_answers():
+    if not docker_client.engine_responds():
         raise HangarError(
-            "building the image needs Docker, and `docker info` does not answer.",
+            "building the image needs Docker, and no Docker engine answers.",
             hint="start Docker (as root on Debian: `hangar docker provision`), then deploy again",
         )
     destination = STATE_DIR / "images" / f"{target.image_tag}.oci.tar"
     return image_module.build_archive(target.image_tag, destination)
-
-
-def docker_answers() -> bool:
-    try:
-        result = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0
 
 
 # --- step 3: migrations --------------------------------------------------------------------------
@@ -599,8 +560,13 @@ def skippable(title: str, action: Callable[[], Any]) -> Any:
 
 def deploy(target: Target) -> dict[str, str]:
     """Run the five steps; returns what the job summary shows."""
-    if target.local:
-        ensure_localstack_bootstrapped(target)
+    if target.endpoint is not None:
+        cdk.ensure_localstack_bootstrapped(
+            target.stage,
+            region=target.region,
+            endpoint=target.endpoint,
+            title="0/5 cdk bootstrap (this LocalStack has not been bootstrapped)",
+        )
     with tempfile.TemporaryDirectory(prefix="hangar-deploy-") as scratch:
         assembly = Path(scratch) / "cdk.out"
         with step(f"Synthesize stage {target.stage} (cdk-nag checks included)"):
@@ -760,4 +726,3 @@ def register(subparsers: Any) -> None:
         help="deploy into LocalStack with cdklocal (implied by LOCALSTACK_ENDPOINT)",
     )
     parser.set_defaults(func=run_deploy)
-    github_oidc.register(subparsers)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from hangar import docker, localstack_docker, ports
+from hangar import docker_client, localstack_docker, ports
 from hangar.console import info, step, warn
 from hangar.debug_server import ServerAddress, devserver_command, wait_for_client
 from hangar.errors import HangarError
@@ -370,7 +370,7 @@ def deploy_stack(endpoint: str) -> None:
 
 
 def compose(*arguments: str) -> list[str]:
-    return [*docker.compose_command(), *arguments]
+    return [*docker_client.compose_command(), *arguments]
 
 
 def compose_run(

@@ -17,20 +17,27 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from hangar import lint_tools
 from hangar.console import info, step
+from hangar.docker_client import (
+    APP_DOCKERFILE,
+    COMPOSE_ENV_FILE,
+    DOCKER_SOCKET,
+    PYTHON_IMAGE_VARIABLE,
+    STANDIN_DOCKERFILE,
+    dockerfile_base,
+    engine_responds,
+)
 from hangar.errors import HangarError
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.processes import run, succeeds
+from hangar.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
-DOCKER_SOCKET = Path("/var/run/docker.sock")
-COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; see compose_command()
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
 PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
 STANDIN_DIR = ROOT / "docker"
-DOCKERFILE = ROOT / "Dockerfile"
 WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
 WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
 # requirement files in the wheelhouse, each the export of these uv.lock groups
@@ -68,51 +75,13 @@ class PinnedImage:
     standin: str  # local tag built when the reference cannot be pulled
 
 
-APP_DOCKERFILE = ROOT / "Dockerfile"
-# Where stand-ins replace the Dockerfile's pinned bases: rewritten from it before every build.
-STANDIN_DOCKERFILE = STATE_DIR / "Dockerfile.standins"
-
-
-def dockerfile_base(stage: str) -> str:
-    """The image the Dockerfile's `FROM <image> AS <stage>` names: its pin lives there only."""
-    match = re.search(rf"^FROM (\S+) AS {stage}$", APP_DOCKERFILE.read_text(), re.MULTILINE)
-    if match is None:
-        raise HangarError(f"{APP_DOCKERFILE} has no `FROM <image> AS {stage}` line")
-    return match.group(1)
-
-
-PYTHON = PinnedImage("PYTHON_IMAGE", dockerfile_base("python"), "hangar-standin/python:3.13-slim")
+PYTHON = PinnedImage(
+    PYTHON_IMAGE_VARIABLE, dockerfile_base("python"), "hangar-standin/python:3.13-slim"
+)
 LOCALSTACK = PinnedImage(
-    "LOCALSTACK_IMAGE",
-    "localstack/localstack:4.14.0",
-    "hangar-standin/localstack:4.14.0",
+    "LOCALSTACK_IMAGE", LOCALSTACK_IMAGE, f"hangar-standin/localstack:{LOCALSTACK_VERSION}"
 )
 POSTGRES = PinnedImage("POSTGRES_IMAGE", "postgres:17", "hangar-standin/postgres:17")
-
-
-def run(
-    command: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    stdin: IO[bytes] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run `command`, failing with its output when it fails, so a broken step says why."""
-    result = subprocess.run(
-        command, cwd=cwd, env=env, stdin=stdin, text=True, capture_output=True, check=False
-    )
-    if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip()[-2000:]
-        raise HangarError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{output}")
-    return result
-
-
-def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
-    try:
-        result = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return result.returncode == 0
 
 
 def is_root() -> bool:
@@ -126,34 +95,6 @@ def apt_install(*packages: str) -> None:
 
 
 # --- engine -------------------------------------------------------------------------------------
-
-
-def engine_responds() -> bool:
-    return succeeds(["docker", "info"], timeout=20)
-
-
-def devcontainer_engine_hint() -> str | None:
-    """Why the dev container cannot use the host's engine and what to do (None outside it).
-
-    compose.devcontainer.yaml mounts the host's socket at DOCKER_SOCKET and adds the user to the
-    group HANGAR_DOCKER_GID; an explicit DOCKER_HOST is the user's own choice and not judged here.
-    """
-    if os.environ.get("HANGAR_DEVCONTAINER") != "1" or os.environ.get("DOCKER_HOST"):
-        return None
-    rebuild = "then rebuild the container (VS Code: Dev Containers: Rebuild Container)"
-    if not DOCKER_SOCKET.exists():
-        return (
-            f"the dev container mounts the host's {DOCKER_SOCKET} and it is not there: "
-            f"start Docker on the host, {rebuild}"
-        )
-    if not os.access(DOCKER_SOCKET, os.R_OK | os.W_OK):
-        group = DOCKER_SOCKET.stat().st_gid
-        return (
-            f"the host's Docker socket is mounted but belongs to group {group}, which this user "
-            f"is not in: set HANGAR_DOCKER_GID={group} where VS Code (or `devcontainer up`) "
-            f"starts, {rebuild}"
-        )
-    return f"the host's Docker socket is mounted but no engine answers on it: check it, {rebuild}"
 
 
 def ensure_engine() -> None:
@@ -443,7 +384,7 @@ def build_localstack_standin(base: str) -> str:
     input_hash = fingerprint(image_id(base), requirements, *files_fingerprint(recipe))
     if is_current(tag, input_hash):
         return tag
-    with step(f"Build {tag} (LocalStack 4.14.0 from a host-built wheelhouse)"):
+    with step(f"Build {tag} (LocalStack {LOCALSTACK_VERSION} from a host-built wheelhouse)"):
         context = STATE_DIR / "standin-context" / "localstack"
         shutil.rmtree(context, ignore_errors=True)
         shutil.copytree(recipe, context)
@@ -515,14 +456,10 @@ def containers_reach_pypi(python_image: str) -> bool:
 
 def dockerfile_pin(pattern: str, shown: str) -> str:
     """A version the Dockerfile pins (one place for every image), e.g. UV_VERSION."""
-    match = re.search(pattern, DOCKERFILE.read_text(), re.MULTILINE)
+    match = re.search(pattern, APP_DOCKERFILE.read_text(), re.MULTILINE)
     if match is None:
-        raise HangarError(f"{DOCKERFILE} has no `{shown}` line")
+        raise HangarError(f"{APP_DOCKERFILE} has no `{shown}` line")
     return match.group(1)
-
-
-def pinned_uv_version() -> str:
-    return dockerfile_pin(r"^ARG UV_VERSION=(\d+\.\d+\.\d+)", "ARG UV_VERSION=<version>")
 
 
 def pinned_npm_version() -> str:
@@ -537,7 +474,7 @@ def build_app_wheelhouse() -> None:
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
     The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
     """
-    uv_version = pinned_uv_version()
+    uv_version = UV_VERSION
     input_hash = fingerprint(
         (ROOT / "uv.lock").read_bytes(),
         (ROOT / "pyproject.toml").read_bytes(),
@@ -606,59 +543,6 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     header = "# Written by `hangar docker provision`: images and build arguments for compose.yaml."
     COMPOSE_ENV_FILE.write_text("\n".join([header, *lines]) + "\n")
     info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
-
-
-def app_dockerfile() -> Path:
-    """The Dockerfile to build the app image from on this machine.
-
-    The real one, unless `provision` chose a stand-in for the pinned Python image: then a copy with
-    that one reference replaced, regenerated now so it never lags behind an edited Dockerfile.
-    """
-    chosen = compose_settings().get(PYTHON.variable, PYTHON.reference)
-    if chosen == PYTHON.reference:
-        return APP_DOCKERFILE
-    pinned_line = f"FROM {PYTHON.reference} AS python\n"
-    text = APP_DOCKERFILE.read_text()
-    STANDIN_DOCKERFILE.write_text(text.replace(pinned_line, f"FROM {chosen} AS python\n"))
-    return STANDIN_DOCKERFILE
-
-
-def app_build_options() -> list[str]:
-    """`docker build` options for the app image on this machine: its Dockerfile, its deps route."""
-    settings = compose_settings()
-    options = ["--file", str(app_dockerfile())]
-    if "DEPS_SOURCE" in settings:  # the Dockerfile's one global ARG; provision picks the route
-        options.append(f"--build-arg=DEPS_SOURCE={settings['DEPS_SOURCE']}")
-    return options
-
-
-def compose_settings() -> dict[str, str]:
-    """The choices `provision` wrote to .hangar/compose.env ({} before it ran)."""
-    if not COMPOSE_ENV_FILE.exists():
-        return {}
-    lines = COMPOSE_ENV_FILE.read_text().splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-def compose_command(project: str | None = None) -> list[str]:
-    """`docker compose` bound to this checkout and to the choices `provision` wrote."""
-    app_dockerfile()  # compose.yaml may build from the stand-in copy: bring it up to date
-    command = [
-        "docker",
-        "compose",
-        "--project-directory",
-        str(ROOT),
-        "--file",
-        str(ROOT / "compose.yaml"),
-    ]
-    for env_file in (ROOT / ".env", COMPOSE_ENV_FILE):
-        if env_file.exists():
-            command += ["--env-file", str(env_file)]
-
-    if project:
-        command += ["--project-name", project]
-    return command
 
 
 # --- command ------------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from hangar import dev, docker, localstack_host, ports
+from hangar import dev, docker_client, localstack_host, ports
 from hangar.localstack_endpoint import configured_endpoint, health, info
 from hangar.paths import NODE_BIN, PROJECT_UV, ROOT
+from hangar.versions import LOCALSTACK_VERSION
 
 Status = Literal["ok", "warn", "fail"]
-LOCALSTACK_VERSION = "4.14.0"
 MIN_PYTHON = (3, 13)
 MIN_NODE = 20
 # The oldest Node LTS still supported (Node 20 reached end of life in April 2026).
@@ -37,7 +37,7 @@ DOCKER_FIX = (
     "hangar docker provision (as root; or: sudo apt-get install docker.io && sudo dockerd &)"
 )
 # Ports Hangar listens on, and how bad it is when a stranger holds one: `make dev` cannot start
-# without 8000/5678 and LocalStack's (4566 unless LOCALSTACK_ENDPOINT says otherwise), while
+# without 8000/5678 and LocalStack's (configured_endpoint's port), while
 # PostgreSQL on 5432 is only the database host-mode dev may use.
 HANGAR_PORTS: dict[int, tuple[str, Status]] = {
     8000: ("Django", "fail"),
@@ -75,18 +75,17 @@ def _last_line(text: str) -> str:
 def check_docker_engine() -> CheckResult:
     if shutil.which("docker") is None:
         return CheckResult("docker engine", "fail", "the docker CLI is not installed", DOCKER_FIX)
-    code, output = _run(["docker", "info", "--format", "{{.ServerVersion}}"])
-    # Some docker CLIs (Debian's 26.1) exit 0 with --format when no engine answers.
-    if code != 0 or not output[:1].isdigit():
+    engine = docker_client.probe_engine()
+    if engine.version is None:
         where = os.environ.get("DOCKER_HOST", "the default socket")
         return CheckResult(
             "docker engine",
             "fail",
-            f"no engine answers on {where}: {_last_line(output)} "
+            f"no engine answers on {where}: {engine.detail} "
             "(host mode still runs `make dev` and LocalStack; container builds need it)",
-            docker.devcontainer_engine_hint() or DOCKER_FIX,
+            docker_client.devcontainer_engine_hint() or DOCKER_FIX,
         )
-    return CheckResult("docker engine", "ok", f"engine {output}")
+    return CheckResult("docker engine", "ok", f"engine {engine.version}")
 
 
 def check_docker_plugin(plugin: Literal["compose", "buildx"]) -> CheckResult:

@@ -3,7 +3,7 @@
 `cdk bootstrap` gives the execution role AdministratorAccess unless told otherwise. Hangar's is
 generated from the resource types the synthesized stacks of every stage use: each type's service
 gets its actions, IAM only on the stacks' own roles (CloudFormation names them after the stack,
-`hangar-<stage>-…`) and on service-linked roles. The generated document is committed
+`<service>-<stage>-…`) and on service-linked roles. The generated document is committed
 (infra/cfn-execution-policy.json) so that a change shows up in review; an infra test regenerates it
 and fails when the stacks use a type it does not cover. `hangar bootstrap-aws` installs it.
 """
@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from hangar.console import info
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import INFRA_DIR
 
 POLICY_FILE = INFRA_DIR / "cfn-execution-policy.json"
-POLICY_NAME = "hangar-cfn-execution"
-STACK_PREFIX = "hangar-"
 # CloudFormation namespace (AWS::<Namespace>::Type) → the IAM service prefix of its actions.
 # A type whose namespace is missing is an error: someone decides what CloudFormation may do with it.
 IAM_PREFIX_OF_NAMESPACE = {
@@ -94,8 +93,8 @@ def execution_policy(types: Iterable[str]) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "iam:*",
                 "Resource": [
-                    f"arn:aws:iam::*:role/{STACK_PREFIX}*",
-                    f"arn:aws:iam::*:policy/{STACK_PREFIX}*",
+                    f"arn:aws:iam::*:role/{stack_prefix()}*",
+                    f"arn:aws:iam::*:policy/{stack_prefix()}*",
                 ],
             },
             {
@@ -106,6 +105,16 @@ def execution_policy(types: Iterable[str]) -> dict[str, Any]:
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def stack_prefix() -> str:
+    """What the name of every stack of every stage (and of the roles CloudFormation names after
+    them) starts with: the service name."""
+    return f"{contract().service_name}-"
+
+
+def policy_name() -> str:
+    return f"{contract().service_name}-cfn-execution"
 
 
 def render(policy: dict[str, Any]) -> str:
@@ -124,13 +133,13 @@ def committed_policy() -> dict[str, Any]:
 
 def ensure_managed_policy(iam: Any, account: str, document: dict[str, Any]) -> str:
     """Create the managed policy, or make `document` its default version; returns its ARN."""
-    arn = f"arn:aws:iam::{account}:policy/{POLICY_NAME}"
+    arn = f"arn:aws:iam::{account}:policy/{policy_name()}"
     body = json.dumps(document)
     try:
         versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(
-            PolicyName=POLICY_NAME,
+            PolicyName=policy_name(),
             PolicyDocument=body,
             Description="What CloudFormation may do deploying Hangar's stacks (generated)",
         )
@@ -147,7 +156,8 @@ def ensure_managed_policy(iam: Any, account: str, document: dict[str, Any]) -> s
 
 def run_generate(args: argparse.Namespace) -> int:
     """Synthesize every stage, then write the policy its resource types need."""
-    from hangar.infra import ASSEMBLY_DIR, STAGES, head_commit, synth
+    from hangar.git import head_commit
+    from hangar.infra import ASSEMBLY_DIR, STAGES, synth
 
     synth(list(STAGES), head_commit())
     templates = sorted(

@@ -11,36 +11,25 @@ import argparse
 import json
 import os
 import re
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hangar.aws_clients import (
-    DEFAULT_LOCALSTACK_ENDPOINT,
-    DEFAULT_REGION,
-    aws_client,
-    caller_region,
-    cli_environment,
-)
+from hangar import cdk
+from hangar.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.bootstrap_template import (
-    scoped_template,
     stage_qualifier,
-    stock_template,
-    toolkit_stack_name,
 )
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.execution_policy import committed_policy, ensure_managed_policy
-from hangar.paths import NODE_BIN
+from hangar.localstack_endpoint import configured_endpoint
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
-DIFF_ROLE_NAME = "hangar-github-cdk-diff"
 DIFF_STAGE = "staging"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 
@@ -52,10 +41,14 @@ class Environment:
 
     @property
     def role_name(self) -> str:
-        return f"hangar-github-deploy-{self.github}"
+        return f"{contract().service_name}-github-deploy-{self.github}"
 
 
 ENVIRONMENTS = (Environment("staging", "staging"), Environment("production", "prod"))
+
+
+def diff_role_name() -> str:
+    return f"{contract().service_name}-github-cdk-diff"
 
 
 def parse_repository(value: str) -> str:
@@ -111,7 +104,7 @@ def bootstrap_version_parameter(account: str, region: str, stage: str) -> str:
 
 def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
-    stack_prefix = f"hangar-{stage}-"
+    stack_prefix = f"{contract().resource_prefix(stage)}-"
     stage_cluster = f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
     return {
         "Version": "2012-10-17",
@@ -164,7 +157,10 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                     "ecr:PutImage",
                     "ecr:UploadLayerPart",
                 ],
-                "Resource": f"arn:aws:ecr:{region}:{account}:repository/hangar-{stage}",
+                # The stage's repository is named by its resource prefix (the registry stack).
+                "Resource": (
+                    f"arn:aws:ecr:{region}:{account}:repository/{contract().resource_prefix(stage)}"
+                ),
             },
             {
                 # Task-definition registration has no resource-level permissions in IAM.
@@ -225,7 +221,8 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "logs:GetLogEvents",
                 "Resource": (
-                    f"arn:aws:logs:{region}:{account}:log-group:/hangar/{stage}/*:log-stream:*"
+                    f"arn:aws:logs:{region}:{account}:log-group:"
+                    f"/{contract().service_name}/{stage}/*:log-stream:*"
                 ),
             },
             {
@@ -254,7 +251,10 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Sid": "ReadStageStacks",
                 "Effect": "Allow",
                 "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
-                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/hangar-{stage}-*/*",
+                "Resource": (
+                    f"arn:aws:cloudformation:{region}:{account}:stack/"
+                    f"{contract().resource_prefix(stage)}-*/*"
+                ),
             },
             {
                 "Sid": "ReadBootstrapVersion",
@@ -343,7 +343,7 @@ def ensure_github_roles(
         return roles
     roles["cdk-diff"] = ensure_role(
         iam,
-        DIFF_ROLE_NAME,
+        diff_role_name(),
         trust_policy(provider, pull_request_subject(repository)),
         diff_permissions(account, region, DIFF_STAGE),
         f"Read-only cdk diff of {DIFF_STAGE} for pull requests of {repository}",
@@ -354,50 +354,9 @@ def ensure_github_roles(
 # --- the command ---------------------------------------------------------------------------------
 
 
-def cdk_bootstrap(
-    account: str,
-    region: str,
-    endpoint: str | None,
-    stage: str,
-    execution_policy_arn: str | None = None,
-) -> None:
-    """`cdk bootstrap` of one stage's own bootstrap, with the template whose deploy role may only
-    change that stage's stacks; run outside infra/ so the app is not synthesized.
-
-    With `execution_policy_arn` CloudFormation's execution role gets that policy instead of the
-    CDK's default, AdministratorAccess."""
-    qualifier = stage_qualifier(stage)
-    cli = NODE_BIN / ("cdklocal" if endpoint else "cdk")
-    with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-") as scratch:
-        template = Path(scratch) / f"bootstrap-{stage}.json"
-        template.write_text(json.dumps(scoped_template(stock_template(), stage)), encoding="utf-8")
-        command = [
-            str(cli),
-            "bootstrap",
-            f"aws://{account}/{region}",
-            "--qualifier",
-            qualifier,
-            "--toolkit-stack-name",
-            toolkit_stack_name(qualifier),
-            "--template",
-            str(template),
-        ]
-        if execution_policy_arn:
-            command += ["--cloudformation-execution-policies", execution_policy_arn]
-        info("$ " + " ".join(command))
-        env = cli_environment(region=region, endpoint=endpoint)
-        result = subprocess.run(command, cwd=scratch, env=env, check=False)
-    if result.returncode != 0:
-        raise HangarError("cdk bootstrap failed.", hint="read its output above")
-
-
 def run_bootstrap(args: argparse.Namespace) -> int:
     repository = parse_repository(args.github_repo)
-    endpoint = (
-        (os.environ.get("LOCALSTACK_ENDPOINT") or DEFAULT_LOCALSTACK_ENDPOINT)
-        if args.local
-        else None
-    )
+    endpoint = configured_endpoint().url if args.local else None
     region = caller_region({} if endpoint else os.environ, args.region)
     # Unreachable endpoint, no credentials: hangar.cli turns them into one line with what to do.
     account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()["Account"]
@@ -419,7 +378,7 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     for environment in environments:
         qualifier = stage_qualifier(environment.stage)
         with step(f"cdk bootstrap of stage {environment.stage} (qualifier {qualifier})"):
-            cdk_bootstrap(account, region, endpoint, environment.stage, policy_arn)
+            cdk.bootstrap(account, region, endpoint, environment.stage, policy_arn)
     info("\nNow set these in GitHub (Settings → Environments / Variables):")
     for environment in environments:
         prefix = f"  environment {environment.github}: variable"
@@ -461,6 +420,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--local",
         action="store_true",
-        help="against LocalStack (LOCALSTACK_ENDPOINT), to try the command out",
+        help="against LocalStack (LOCALSTACK_ENDPOINT or HANGAR_LOCALSTACK_PORT), to try it out",
     )
     parser.set_defaults(func=run_bootstrap)

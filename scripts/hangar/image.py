@@ -16,18 +16,17 @@ import re
 import shutil
 import subprocess
 import tarfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hangar import docker
+from hangar import docker_client
 from hangar.console import info
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
 
-PYPROJECT = ROOT / "pyproject.toml"
 LOCAL_REGISTRY_DIR = STATE_DIR / "registry"
 BUILD_TIMEOUT_SECONDS = 30 * 60
 MANIFEST_MEDIA_TYPES = frozenset(
@@ -41,8 +40,8 @@ NOT_FOUND = re.compile(r"manifest unknown|not found|no descriptor found|no such 
 
 
 def image_platform() -> str:
-    """`[tool.hangar] image-platform`, the one setting the build and the task definitions share."""
-    return str(tomllib.loads(PYPROJECT.read_text())["tool"]["hangar"]["image-platform"])
+    """The contract's image platform, the one setting the build and the task definitions share."""
+    return contract().image_platform
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,8 @@ class Registry:
 
     @classmethod
     def local(cls, stage: str) -> "Registry":
-        return cls("oci:", str(LOCAL_REGISTRY_DIR / f"hangar-{stage}"))
+        # Named like the stage's ECR repository it stands in for.
+        return cls("oci:", str(LOCAL_REGISTRY_DIR / contract().resource_prefix(stage)))
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def build_archive(image_tag: str, destination: Path) -> ImageArchive:
     local_reference = f"hangar-deploy:{image_tag}"
     command = ["docker", "buildx", "build", "--platform", image_platform(), "--target", "runtime"]
     command += ["--label", f"org.opencontainers.image.revision={image_tag}"]
-    command += docker.app_build_options()  # the Dockerfile, or its stand-in copy offline
+    command += docker_client.app_build_options()  # the Dockerfile, or its stand-in copy offline
     command += ["--tag", local_reference, "--load", str(ROOT)]
     info("$ " + " ".join(command))
     if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:

@@ -9,7 +9,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -18,19 +17,22 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar.aws_clients import DEFAULT_REGION, aws_client, cli_environment
+from hangar import cdk
+from hangar.aws_clients import DEFAULT_REGION, aws_client
+from hangar.bootstrap_template import stage_qualifiers
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
-from hangar.github_oidc import cdk_bootstrap
+from hangar.git import head_commit
 from hangar.localstack_endpoint import configured_endpoint, is_healthy
 from hangar.locks import exclusive
-from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, NODE_BIN, ROOT, STATE_DIR
+from hangar.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.stack_events import describe_failures
 from hangar.watcher import AwsClients, watching
 
-# The same names as infra/hangar_infra/config.py STAGES (a test keeps them equal); kept here so the
-# CLI validates input without importing the CDK (seconds of jsii start-up).
-STAGES = ("local", "dev", "staging", "prod")
+# infra/cdk.json's hangar:cdkQualifiers names every stage, in order (a test keeps the CDK app's
+# StageConfigs equal); read here so the CLI validates input without starting jsii (seconds).
+STAGES = tuple(stage_qualifiers())
 LOCAL_STAGE = "local"
 # Stages whose StageConfig has `requires_https` (a test keeps them equal, like STAGES).
 HTTPS_REQUIRED_STAGES = ("prod",)
@@ -39,7 +41,6 @@ HTTPS_REQUIRED_STAGES = ("prod",)
 PLACEHOLDER_CERTIFICATE_ARN = (
     f"arn:aws:acm:{DEFAULT_REGION}:000000000000:certificate/00000000-0000-0000-0000-000000000000"
 )
-LOCALSTACK_ACCOUNT = "000000000000"
 ASSEMBLY_DIR = ROOT / "cdk.out"
 OUTPUTS_FILE = LOCAL_ENV_FILE.parent / "local-outputs.json"
 # What LocalStack's CloudFormation returns for Ref/GetAtt of a resource type it only pretends to
@@ -54,16 +55,6 @@ ENV_FROM_OUTPUTS = {
     "AWS_REGION": "Region",
 }
 SECRET_KEY_OUTPUT = "DjangoSecretKeyArn"  # noqa: S105 - an output name, not a secret
-# The CLI's Node is past end of life on these machines; its banner would bury the real output.
-QUIET_CLI = {
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    "CDK_DISABLE_CLI_TELEMETRY": "true",
-}
-
-
-def stack_names(stage: str) -> list[str]:
-    """CloudFormation names in deploy order (as hangar_infra.stage.stack_names makes them)."""
-    return [f"hangar-{stage}-registry", f"hangar-{stage}-service"]
 
 
 def check_stage(stage: str) -> str:
@@ -114,23 +105,6 @@ def write_env_file(env: Mapping[str, str], path: Path = LOCAL_ENV_FILE) -> None:
 # --- CDK CLI -------------------------------------------------------------------------------------
 
 
-def cdk_cli(local: bool) -> str:
-    """The project's CDK CLI: cdklocal for LocalStack, cdk for AWS."""
-    cli = NODE_BIN / ("cdklocal" if local else "cdk")
-    if not cli.exists():
-        raise HangarError(f"{cli} is missing.", hint="run `make setup` (npm ci installs it)")
-    return str(cli)
-
-
-def _context(stage: str, image_tag: str | None, certificate_arn: str | None = None) -> list[str]:
-    arguments = ["-c", f"stage={stage}"]
-    if image_tag:
-        arguments += ["-c", f"imageTag={image_tag}"]
-    if certificate_arn:
-        arguments += ["-c", f"certificateArn={certificate_arn}"]
-    return arguments
-
-
 def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
     """The certificate `hangar synth` uses for `stage`: the given one except for local (which
     serves HTTP only), the placeholder where the stage requires HTTPS and none was given."""
@@ -144,31 +118,19 @@ def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
 def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
     # The app runs under this interpreter (the project venv), whatever cdk.json's default says.
     app = f"{sys.executable} app.py"
-    command = [cdk_cli(endpoint is not None), *arguments, "--app", app, "--no-notices"]
-    info("$ " + " ".join(command))
-    env = {**cli_environment(region=DEFAULT_REGION, endpoint=endpoint), **QUIET_CLI}
-    result = subprocess.run(command, cwd=INFRA_DIR, env=env, check=False)
-    if result.returncode != 0:
-        raise HangarError(
-            f"{failure} (cdk exited {result.returncode}).", hint=_failure_hint(endpoint)
-        )
+    cdk.run(
+        [cdk.cli(endpoint is not None), *arguments, "--app", app, "--no-notices"],
+        region=DEFAULT_REGION,
+        endpoint=endpoint,
+        failure=failure,
+        hint=_failure_hint(endpoint),
+    )
 
 
 def _failure_hint(endpoint: str | None) -> str:
     return "read the CDK output above" + (
         f"; LocalStack's log: make localstack-logs ({endpoint})" if endpoint else ""
     )
-
-
-def head_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise HangarError(
-            "cannot read the git commit to use as image tag.", hint="pass --image-tag <tag>"
-        )
-    return result.stdout.strip()
 
 
 def synth(stages: list[str], image_tag: str, certificate_arn: str | None = None) -> None:
@@ -188,7 +150,11 @@ def synth(stages: list[str], image_tag: str, certificate_arn: str | None = None)
             _run_cdk(
                 [
                     "synth",
-                    *_context(stage, None if stage == LOCAL_STAGE else image_tag, certificate),
+                    *cdk.context(
+                        stage,
+                        imageTag=None if stage == LOCAL_STAGE else image_tag,
+                        certificateArn=certificate,
+                    ),
                     "--output",
                     str(ASSEMBLY_DIR / stage),
                     "--quiet",
@@ -204,8 +170,8 @@ def diff(
     _run_cdk(
         [
             "diff",
-            f"hangar-{stage}/*",
-            *_context(stage, image_tag, certificate_arn),
+            f"{contract().resource_prefix(stage)}/*",
+            *cdk.context(stage, imageTag=image_tag, certificateArn=certificate_arn),
             "--output",
             str(ASSEMBLY_DIR / stage),
         ],
@@ -225,16 +191,6 @@ def require_localstack(endpoint: str) -> None:
         )
 
 
-def _bootstrapped(cloudformation: Any) -> bool:
-    try:
-        stack = cloudformation.describe_stacks(StackName="CDKToolkit")["Stacks"][0]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return False
-        raise
-    return stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-
-
 def deploy_local(endpoint: str) -> dict[str, str]:
     """Deploy (or update) the local stage into LocalStack; write and return .hangar/local.env."""
     # One deploy at a time per checkout: they share cdk.out/local and the files written below.
@@ -250,7 +206,7 @@ COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 def local_inputs_hash(endpoint: str) -> str:
-    digest = hashlib.sha256(json.dumps([endpoint, _context(LOCAL_STAGE, None)]).encode())
+    digest = hashlib.sha256(json.dumps([endpoint, cdk.context(LOCAL_STAGE)]).encode())
     for name in DEPLOY_INPUTS:
         top = ROOT / name
         for path in sorted([top] if top.is_file() else top.rglob("*")):
@@ -263,7 +219,7 @@ def local_inputs_hash(endpoint: str) -> str:
 def _deployed_stacks(cloudformation: Any) -> dict[str, dict[str, Any]]:
     """The local stage's stacks LocalStack holds in a completed state, by name."""
     stacks = {}
-    for name in stack_names(LOCAL_STAGE):
+    for name in contract().stack_names(LOCAL_STAGE):
         try:
             stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError:
@@ -299,7 +255,7 @@ def _unchanged_outputs(cloudformation: Any, endpoint: str, inputs: str) -> dict[
     stacks = _deployed_stacks(cloudformation)
     if _stack_versions(stacks) != record.get("stacks"):
         return None
-    service = stacks[stack_names(LOCAL_STAGE)[1]]
+    service = stacks[contract().stack_names(LOCAL_STAGE)[1]]
     return {item["OutputKey"]: item["OutputValue"] for item in service.get("Outputs", [])}
 
 
@@ -322,22 +278,26 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
         info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
         return _write_local_env(endpoint, outputs)
     _record_deploy(cloudformation, endpoint, None)
-    if not _bootstrapped(cloudformation):
-        with step("cdk bootstrap (first deploy into this LocalStack)"):
-            cdk_bootstrap(LOCALSTACK_ACCOUNT, DEFAULT_REGION, endpoint, LOCAL_STAGE)
+    cdk.ensure_localstack_bootstrapped(
+        LOCAL_STAGE,
+        region=DEFAULT_REGION,
+        endpoint=endpoint,
+        title="cdk bootstrap (first deploy into this LocalStack)",
+    )
     # LocalStack stamps events with its own clock; a minute of slack covers skew and rounding.
     started = datetime.now(UTC) - timedelta(minutes=1)
     OUTPUTS_FILE.unlink(missing_ok=True)
     clients = AwsClients.connect(region=DEFAULT_REGION, endpoint=endpoint)
     # cdk prints the events; the watcher reads ECS too where LocalStack emulates it (Pro).
-    watch = watching(clients, stack_names(LOCAL_STAGE), since=started, show_events=False)
+    stacks = list(contract().stack_names(LOCAL_STAGE))
+    watch = watching(clients, stacks, since=started, show_events=False)
     with step(f"cdk deploy stage local into {endpoint}"), watch:
         try:
             _run_cdk(
                 [
                     "deploy",
-                    "hangar-local/*",
-                    *_context(LOCAL_STAGE, None),
+                    f"{contract().resource_prefix(LOCAL_STAGE)}/*",
+                    *cdk.context(LOCAL_STAGE),
                     "--output",
                     str(ASSEMBLY_DIR / LOCAL_STAGE),
                     "--require-approval",
@@ -351,9 +311,9 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
                 failure="deploying the local stage failed",
             )
         except HangarError as error:
-            reasons = describe_failures(cloudformation, stack_names(LOCAL_STAGE), started)
+            reasons = describe_failures(cloudformation, stacks, started)
             raise HangarError(f"{error.message}\n{reasons}", error.hint) from error
-    outputs = json.loads(OUTPUTS_FILE.read_text()).get(stack_names(LOCAL_STAGE)[1], {})
+    outputs = json.loads(OUTPUTS_FILE.read_text()).get(stacks[1], {})
     env = _write_local_env(endpoint, outputs)
     _record_deploy(cloudformation, endpoint, inputs)
     return env
@@ -389,7 +349,7 @@ def destroy_local(endpoint: str) -> None:
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
     started = datetime.now(UTC) - timedelta(minutes=1)
-    for name in reversed(stack_names(LOCAL_STAGE)):
+    for name in reversed(contract().stack_names(LOCAL_STAGE)):
         with step(f"delete stack {name}"):
             try:
                 cloudformation.delete_stack(StackName=name)

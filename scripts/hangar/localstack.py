@@ -1,4 +1,4 @@
-"""LocalStack 4.14.0 for development and tests: `hangar localstack up|down|status|logs`, `aws`.
+"""LocalStack for development and tests: `hangar localstack up|down|status|logs`, `aws`.
 
 Two modes, one version. Container mode (the compose service `localstack`) when a Docker engine
 answers, host mode (the PyPI runtime in .hangar/localstack/venv) otherwise;
@@ -28,6 +28,7 @@ from hangar.localstack_endpoint import (
     is_healthy,
     parse_endpoint,
 )
+from hangar.versions import LOCALSTACK_VERSION
 
 __all__ = ["LocalStackHandle", "choose_mode", "ensure_running", "is_healthy", "stop"]
 
@@ -111,7 +112,8 @@ def ensure_running(mode: str | None = None) -> LocalStackHandle:
     else:
         if os.environ.get("LOCALSTACK_AUTH_TOKEN"):
             console.warn(
-                "LOCALSTACK_AUTH_TOKEN is set, but host mode runs the community 4.14.0 runtime: "
+                "LOCALSTACK_AUTH_TOKEN is set, but host mode runs the community "
+                f"{LOCALSTACK_VERSION} runtime: "
                 "LocalStack Pro needs the container image "
                 "(run Docker, HANGAR_LOCALSTACK_MODE=docker)"
             )
@@ -164,7 +166,7 @@ def stop() -> bool:
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
         "localstack",
-        help="start, stop and inspect LocalStack 4.14.0",
+        help=f"start, stop and inspect LocalStack {LOCALSTACK_VERSION}",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

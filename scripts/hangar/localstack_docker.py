@@ -1,10 +1,10 @@
-"""Container mode: the compose service `localstack` (image localstack/localstack:4.14.0 unless
+"""Container mode: the compose service `localstack` (the pinned image, hangar.versions, unless
 LOCALSTACK_IMAGE says otherwise), started and stopped through docker compose."""
 
 import os
 import subprocess
 
-from hangar import console, docker
+from hangar import console, docker_client
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import Endpoint, is_healthy
 
@@ -12,24 +12,12 @@ SERVICE = "localstack"
 ENGINE_PROBE_SECONDS = 5.0
 
 
-def engine_reachable() -> bool:
-    """The engine answers quickly: a CLI without a running engine fails here, not half-way up.
-
-    `docker version`, not `docker info --format`, which Debian's docker CLI 26.1 exits 0 from
-    when no engine answers.
-    """
-    return docker.succeeds(
-        ["docker", "version", "--format", "{{.Server.Version}}"], timeout=ENGINE_PROBE_SECONDS
-    )
-
-
-def compose_available() -> bool:
-    return docker.succeeds(["docker", "compose", "version"], timeout=ENGINE_PROBE_SECONDS)
-
-
 def docker_usable() -> bool:
-    """An engine with the compose plugin answers (container LocalStack, docker `make dev`)."""
-    return engine_reachable() and compose_available()
+    """An engine with the compose plugin answers (container LocalStack, docker `make dev`), and
+    quickly: a CLI without a running engine fails here, not half-way up."""
+    return docker_client.engine_responds(ENGINE_PROBE_SECONDS) and docker_client.compose_available(
+        ENGINE_PROBE_SECONDS
+    )
 
 
 def compose_env(endpoint: Endpoint) -> dict[str, str]:
@@ -43,7 +31,7 @@ def _compose(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         # compose_command() adds the env file `hangar docker provision` writes (stand-in images).
-        [*docker.compose_command(), *args],
+        [*docker_client.compose_command(), *args],
         env=compose_env(endpoint),
         capture_output=capture,
         text=True,

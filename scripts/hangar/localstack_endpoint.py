@@ -5,6 +5,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,12 +37,14 @@ class Endpoint:
         return "127.0.0.1" if self.host == "localhost" else self.host
 
 
-def configured_endpoint() -> Endpoint:
-    """LOCALSTACK_ENDPOINT wins; HANGAR_LOCALSTACK_PORT is the shorthand for a local port."""
-    raw = os.environ.get("LOCALSTACK_ENDPOINT", "").strip()
+def configured_endpoint(environ: Mapping[str, str] = os.environ) -> Endpoint:
+    """Where every command finds LocalStack (the one place that works it out).
+
+    LOCALSTACK_ENDPOINT wins; HANGAR_LOCALSTACK_PORT is the shorthand for a local port."""
+    raw = environ.get("LOCALSTACK_ENDPOINT", "").strip()
     if raw:
         return parse_endpoint(raw, source="LOCALSTACK_ENDPOINT")
-    port = os.environ.get("HANGAR_LOCALSTACK_PORT", "").strip()
+    port = environ.get("HANGAR_LOCALSTACK_PORT", "").strip()
     if port:
         return parse_endpoint(f"http://127.0.0.1:{port}", source="HANGAR_LOCALSTACK_PORT")
     return parse_endpoint(DEFAULT_ENDPOINT, source="the default endpoint")

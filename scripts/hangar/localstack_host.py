@@ -1,4 +1,4 @@
-"""Host mode: LocalStack 4.14.0 from PyPI in its own virtualenv, run as a background process.
+"""Host mode: the pinned LocalStack from PyPI in its own virtualenv, run as a background process.
 
 For machines without Docker. Services that LocalStack runs in containers of their own (Lambda,
 for one) do not work in this mode; everything Hangar's stack uses (S3, SQS, Secrets Manager, SSM,
@@ -15,11 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hangar import console, docker
+from hangar import console, processes
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 from hangar.locks import exclusive
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.versions import LOCALSTACK_VERSION
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
@@ -87,7 +88,7 @@ def find_uv() -> str:
     candidates = [shutil.which("uv"), str(PROJECT_UV)]
     for candidate in filter(None, candidates):
         # A pyenv shim can be on PATH yet fail for the active Python: only a uv that runs counts.
-        if docker.succeeds([candidate, "--version"]):
+        if processes.succeeds([candidate, "--version"]):
             return candidate
     raise HangarError(
         "uv is needed to install LocalStack's host-mode environment, and none runs here",
@@ -129,7 +130,7 @@ def find_python(uv: str) -> str:
 
 def _python_fits(python: str) -> bool:
     check = "import sys; sys.exit(0 if (3, 12) <= sys.version_info[:2] < (3, 14) else 1)"
-    return docker.succeeds([python, "-c", check])
+    return processes.succeeds([python, "-c", check])
 
 
 def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
@@ -142,7 +143,7 @@ def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
             return venv_python(venv)
         uv = find_uv()
         with console.step(f"Installing LocalStack's host-mode environment into {_shown(venv)}"):
-            if not docker.succeeds([str(venv_python(venv)), "-c", "pass"]):
+            if not processes.succeeds([str(venv_python(venv)), "-c", "pass"]):
                 python = find_python(uv)
                 _run_checked([uv, "venv", "--quiet", "--clear", "--python", python, str(venv)])
             (venv / STAMP_NAME).unlink(missing_ok=True)
@@ -230,7 +231,7 @@ def _wait_until_healthy(
     endpoint: Endpoint, process: subprocess.Popen[bytes], run_dir: RunDir, timeout: float
 ) -> None:
     with console.step(
-        f"Starting LocalStack 4.14.0 (host mode, pid {process.pid}) on {endpoint.url}"
+        f"Starting LocalStack {LOCALSTACK_VERSION} (host mode, pid {process.pid}) on {endpoint.url}"
     ):
         started = time.monotonic()
         next_report = started + 5

@@ -181,10 +181,10 @@ def _container_command(
     root: Path, reloader: str, settings: str, address: ServerAddress
 ) -> tuple[list[str], dict[str, str], list[list[str]]]:
     """`docker compose run` of the web service on `root`; and the commands that remove it all."""
-    from hangar import docker  # imported late: host mode needs no Docker
+    from hangar import docker_client  # imported late: host mode needs no Docker
 
     project = f"hangar-reload-{uuid.uuid4().hex[:8]}"
-    compose = docker.compose_command(project)
+    compose = docker_client.compose_command(project)
     # compose.yaml publishes the web service's ports from these and mounts HANGAR_SOURCE_DIR.
     env = {
         **os.environ,

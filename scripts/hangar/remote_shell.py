@@ -15,6 +15,7 @@ from typing import Any
 from hangar import infra
 from hangar.aws_clients import DEFAULT_REGION, aws_client
 from hangar.console import info
+from hangar.contract import contract
 from hangar.errors import HangarError
 
 SESSION_MANAGER_PLUGIN = "session-manager-plugin"
@@ -49,7 +50,7 @@ def check_plugin(which: Any = shutil.which) -> None:
 
 
 def service_outputs(cfn: Any, stage: str) -> dict[str, str]:
-    stack = infra.stack_names(stage)[-1]
+    stack = contract().stack_names(stage)[-1]
     try:
         described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as error:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hangar import docker, infra
+from hangar import cdk, docker, docker_client, infra, processes
 from hangar.aws_clients import DEFAULT_REGION, aws_client
 from hangar.cfn_values import (
     DeployedResource,
@@ -35,6 +35,7 @@ from hangar.cfn_values import (
     parse_value_from,
 )
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import INFRA_DIR, ROOT
 from hangar.ports import ensure_free
@@ -114,7 +115,7 @@ def check_local_stage(stage: str) -> None:
 
 
 def require_docker() -> None:
-    if not docker.engine_responds():
+    if not docker_client.engine_responds():
         raise HangarError(
             "no Docker engine answers `docker info`; run-task runs the runtime image in Docker.",
             hint="make docker-provision",
@@ -122,7 +123,7 @@ def require_docker() -> None:
 
 
 def _compose(project: str, *args: str) -> str:
-    return docker.run([*docker.compose_command(project), *args], cwd=ROOT).stdout
+    return processes.run([*docker_client.compose_command(project), *args], cwd=ROOT).stdout
 
 
 def compose_services(project: str) -> ComposeServices:
@@ -153,7 +154,7 @@ def compose_services(project: str) -> ComposeServices:
 
 
 def _network_of(container: str, project: str) -> str:
-    inspected = docker.run(
+    inspected = processes.run(
         ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", container]
     ).stdout
     networks = sorted(json.loads(inspected))
@@ -261,7 +262,7 @@ def deployed_stack(endpoint: str, stack_name: str, template: Mapping[str, Any]) 
         pseudo_parameters={
             **PSEUDO_DEFAULTS,
             "AWS::Region": DEFAULT_REGION,
-            "AWS::AccountId": infra.LOCALSTACK_ACCOUNT,
+            "AWS::AccountId": cdk.LOCALSTACK_ACCOUNT,
             "AWS::StackName": stack_name,
             "AWS::StackId": stack["StackId"],
         },
@@ -492,7 +493,7 @@ def table(variables: Sequence[Variable]) -> str:
 
 
 def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
-    listed = docker.run(
+    listed = processes.run(
         [
             "git",
             "ls-files",
@@ -518,7 +519,7 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
 
 def ensure_runtime_image() -> str:
     """The Dockerfile's `runtime` target, rebuilt only when its inputs changed."""
-    build_options = docker.app_build_options()
+    build_options = docker_client.app_build_options()
     input_hash = image_inputs_fingerprint(build_options)
     if docker.is_current(RUNTIME_IMAGE, input_hash):
         return RUNTIME_IMAGE
@@ -628,7 +629,7 @@ def answers(url: str | None) -> bool:
 
 
 def container_exists(name: str) -> bool:
-    return docker.succeeds(["docker", "container", "inspect", name])
+    return processes.succeeds(["docker", "container", "inspect", name])
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -640,7 +641,7 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
         raise HangarError(f"unknown task {options.task!r}", hint=f"one of: {', '.join(TASKS)}")
     require_docker()
     services = compose_services(options.compose_project)
-    stack_name = infra.stack_names(infra.LOCAL_STAGE)[1]
+    stack_name = contract().stack_names(infra.LOCAL_STAGE)[1]
     assembly = ensure_synthesized()
     template = service_template(assembly, stack_name)
     container = task_container(template, options.task)
@@ -702,7 +703,7 @@ def run(options: Options) -> RunningTask | int:
         info(f"Running {name} in the foreground; Ctrl-C stops and removes it.\n")
         return subprocess.run(command, env=env, check=False).returncode
     with step(f"Start {name} and wait until it is healthy"):
-        docker.run(command, env=env)
+        processes.run(command, env=env)
         wait_until_started(name, f"{url}/healthz" if url else None)
     info(f"{name} runs. Logs: docker logs --follow {name}. Stop: docker rm --force {name}")
     return RunningTask(container=name, url=url)

@@ -6,7 +6,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 
-from hangar import docker
+from hangar import docker_client
 
 
 def http(
@@ -55,7 +55,7 @@ class Compose:
         self, *args: str, timeout: float = 600, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*docker.compose_command(self.project), *args],
+            [*docker_client.compose_command(self.project), *args],
             env=self.env,
             capture_output=True,
             text=True,

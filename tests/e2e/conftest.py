@@ -16,18 +16,13 @@ import pytest
 from compose_project import Compose
 
 from accounts.management.commands import ensure_dev_superuser
-from hangar import docker, infra
+from hangar import docker, docker_client, infra
 from hangar.errors import HangarError
 from hangar.paths import LOCAL_ENV_FILE, ROOT
 from hangar.ports import spare_port
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
 DEV_IMAGE_DEFAULT_ID = 1000
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +32,7 @@ def provisioned() -> dict[str, str]:
     Under CI provisioning installs and starts the engine itself; on a laptop without an engine the
     tests skip. Where an engine runs, a provisioning error is a test failure, never a skip.
     """
-    if os.environ.get("CI") != "true" and not docker.engine_responds():
+    if os.environ.get("CI") != "true" and not docker_client.engine_responds():
         pytest.skip(
             "no Docker engine answers `docker info`: start Docker, "
             "or run `hangar docker provision` as root to install one"
@@ -46,7 +41,7 @@ def provisioned() -> dict[str, str]:
         docker.provision_all()
     except HangarError as error:
         pytest.fail(f"`hangar docker provision` failed: {error}")
-    return read_env_file(docker.COMPOSE_ENV_FILE)
+    return docker_client.compose_settings()
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +137,9 @@ def dev_user(stack: Compose) -> tuple[str, str]:
 def runtime_image(provisioned: dict[str, str]) -> Iterator[str]:
     """The runtime stage built the way CI builds it; its build time is printed for the report."""
     tag = f"hangar-e2e-runtime:{uuid.uuid4().hex[:8]}"
-    build_options = docker.app_build_options()  # the Dockerfile, or its stand-in copy offline
+    build_options = (
+        docker_client.app_build_options()
+    )  # the Dockerfile, or its stand-in copy offline
     started = time.monotonic()
     result = subprocess.run(
         ["docker", "build", "--target=runtime", f"--tag={tag}", *build_options, str(ROOT)],

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import DEV_IMAGE_DEFAULT_ID
 
-from hangar import docker
+from hangar import docker, docker_client
 from hangar.paths import NODE_BIN, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -191,7 +191,7 @@ def devcontainer(
         print(f"\n`devcontainer up` → ready, deployed container in {elapsed:.1f}s")
         yield container
     finally:
-        compose = [*docker.compose_command(project)]
+        compose = [*docker_client.compose_command(project)]
         compose += ["--file", str(workspace / ".devcontainer" / "compose.devcontainer.yaml")]
         subprocess.run(
             [*compose, "down", "--volumes", "--rmi=local", "--timeout=10"],

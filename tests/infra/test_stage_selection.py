@@ -4,6 +4,7 @@ import pytest
 from aws_cdk import App
 
 from hangar import infra as tooling
+from hangar.contract import contract
 from hangar_infra.app_factory import build_stage
 from hangar_infra.config import STAGES, StageConfigError
 
@@ -101,7 +102,7 @@ def test_the_cli_knows_the_same_stages_and_stack_names_as_the_app() -> None:
 
     assert tuple(STAGES) == tooling.STAGES
     for stage in STAGES:
-        assert tooling.stack_names(stage) == list(stack_names(stage))
+        assert contract().stack_names(stage) == stack_names(stage)
     assert set(tooling.HTTPS_REQUIRED_STAGES) == {
         name for name, config in STAGES.items() if config.requires_https
     }

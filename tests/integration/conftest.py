@@ -1,4 +1,4 @@
-"""Integration harness: a real LocalStack 4.14.0 for the whole session, and the local stage on it.
+"""Integration harness: a real, pinned LocalStack for the whole session, and the local stage on it.
 
 `localstack_endpoint` reuses a LocalStack already answering on the configured endpoint
 (LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566), or starts one: in host mode through
@@ -16,11 +16,11 @@ from typing import NoReturn
 import pytest
 
 from hangar import localstack, localstack_host
-from hangar.docker import COMPOSE_ENV_FILE
+from hangar.docker_client import compose_settings
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, configured_endpoint
+from hangar.versions import LOCALSTACK_IMAGE
 
-PINNED_IMAGE = "localstack/localstack:4.14.0"
 REGION = "us-east-1"
 
 
@@ -85,12 +85,7 @@ def _image() -> str:
     """LOCALSTACK_IMAGE, else the image `hangar docker provision` chose, else the pin."""
     if image := os.environ.get("LOCALSTACK_IMAGE"):
         return image
-    if COMPOSE_ENV_FILE.exists():
-        for line in COMPOSE_ENV_FILE.read_text().splitlines():
-            name, _, value = line.partition("=")
-            if name.strip() == "LOCALSTACK_IMAGE" and value.strip():
-                return value.strip()
-    return PINNED_IMAGE
+    return compose_settings().get("LOCALSTACK_IMAGE") or LOCALSTACK_IMAGE
 
 
 def _testcontainer(env: pytest.MonkeyPatch) -> Iterator[str]:

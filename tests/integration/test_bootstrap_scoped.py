@@ -13,14 +13,14 @@ from hangar.aws_clients import aws_client
 pytestmark = pytest.mark.integration
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{execution_policy.policy_name()}"
 
 
 @pytest.fixture
 def iam(localstack_endpoint: str) -> Iterator[Any]:
     client = aws_client("iam", region=REGION, endpoint=localstack_endpoint)
     yield client
-    for name in [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.DIFF_ROLE_NAME]:
+    for name in [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.diff_role_name()]:
         try:
             client.delete_role_policy(RoleName=name, PolicyName="hangar")
             client.delete_role(RoleName=name)

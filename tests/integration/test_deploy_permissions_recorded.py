@@ -26,13 +26,15 @@ import pytest
 
 from hangar import (
     bootstrap_template,
+    cdk,
     execution_policy,
     github_oidc,
     localstack,
     localstack_host,
     ports,
 )
-from hangar.infra import LOCAL_STAGE, LOCALSTACK_ACCOUNT
+from hangar.cdk import LOCALSTACK_ACCOUNT
+from hangar.infra import LOCAL_STAGE
 from hangar.localstack_endpoint import parse_endpoint
 from hangar.paths import ROOT
 from hangar.permissions import ApiCall, evaluate, read_request_log, unique_requests
@@ -45,9 +47,16 @@ CALLER_KEY = "test"  # the credentials the tooling signs with against LocalStack
 
 
 def hangar(endpoint: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI against `endpoint`, named by its port alone (HANGAR_LOCALSTACK_PORT), as a user
+    with LocalStack on a port of their own does: both commands must find it there."""
+    env = {key: value for key, value in os.environ.items() if key != "LOCALSTACK_ENDPOINT"}
+    env |= {
+        "HANGAR_LOCALSTACK_PORT": str(parse_endpoint(endpoint, "test").port),
+        "AWS_REGION": REGION,
+    }
     return subprocess.run(
         [sys.executable, "-m", "hangar.cli", *argv],
-        env={**os.environ, "LOCALSTACK_ENDPOINT": endpoint, "AWS_REGION": REGION},
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
@@ -90,7 +99,7 @@ def phases(
     endpoint, request_log = recording_localstack
     bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
     assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
-    github_oidc.cdk_bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
+    cdk.bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
     bootstrap_phase = read_request_log(request_log)
     deploy = hangar(endpoint, "deploy", "--stage", LOCAL_STAGE)
     assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-4000:]
@@ -120,7 +129,7 @@ def test_each_stage_gets_its_own_bootstrap_with_the_generated_policy_and_scoped_
     change_set = toolkit_change_sets[-1]
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
     assert parameters["CloudFormationExecutionPolicies"] == (
-        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.POLICY_NAME}"
+        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.policy_name()}"
     )
     assert parameters["Qualifier"] == qualifier
     # The template handed to CloudFormation is the scoped one: its deploy role's stack statements

@@ -23,7 +23,7 @@ ACCOUNT, REGION = "000000000000", "us-east-1"
 def iam(localstack_endpoint: str) -> Iterator[Any]:
     client = aws_client("iam", region=REGION, endpoint=localstack_endpoint)
     yield client
-    role_names = [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.DIFF_ROLE_NAME]
+    role_names = [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.diff_role_name()]
     for name in role_names:
         try:
             client.delete_role_policy(RoleName=name, PolicyName="hangar")

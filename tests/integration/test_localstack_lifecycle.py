@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from hangar import localstack, localstack_host, ports
 from hangar.localstack_endpoint import parse_endpoint
+from hangar.versions import LOCALSTACK_VERSION
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ def test_host_mode_lifecycle(localstack_host_venv, spare_endpoint, capsys):
         assert _hangar("localstack", "status") == 0
         status = capsys.readouterr().out
         assert "mode:     host (started by hangar, pid" in status
-        assert "version:  4.14.0" in status
+        assert f"version:  {LOCALSTACK_VERSION}" in status
         assert f"endpoint: {spare_endpoint}" in status
 
         s3 = boto3.client(

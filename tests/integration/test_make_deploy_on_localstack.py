@@ -20,7 +20,7 @@ import pytest
 from botocore.config import Config
 
 from hangar import image
-from hangar.deploy import git
+from hangar.git import head_commit
 from hangar.paths import STATE_DIR
 from hangar_infra.stage import stack_names
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def deploy_run(localstack_endpoint: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    image_tag = git("rev-parse", "HEAD")
+    image_tag = head_commit()
     # An empty stand-in registry: the push must happen in this run, not be found from a past one.
     shutil.rmtree(image.Registry.local("local").repository, ignore_errors=True)
     result = subprocess.run(

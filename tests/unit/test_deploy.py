@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from hangar import deploy
+from hangar import deploy, git
 from hangar.deploy import Skipped, Target
 from hangar.errors import HangarError
 
@@ -58,6 +58,19 @@ def test_localstack_is_targeted_by_flag_by_endpoint_variable_or_by_the_local_sta
     assert deploy.resolve_endpoint("local", False, {}) == "http://127.0.0.1:4566"
     variable = {"LOCALSTACK_ENDPOINT": "http://h:4599/"}
     assert deploy.resolve_endpoint("staging", False, variable) == "http://h:4599"
+
+
+def test_the_local_endpoint_honours_hangar_localstack_port() -> None:
+    port = {"HANGAR_LOCALSTACK_PORT": "4613"}
+    assert deploy.resolve_endpoint("local", False, port) == "http://127.0.0.1:4613"
+    assert deploy.resolve_endpoint("staging", True, port) == "http://127.0.0.1:4613"
+    # The port names where LocalStack runs, not a wish to deploy there: AWS stays AWS.
+    assert deploy.resolve_endpoint("staging", False, port) is None
+
+
+def test_an_unusable_endpoint_is_refused_naming_the_variable() -> None:
+    with pytest.raises(HangarError, match="LOCALSTACK_ENDPOINT"):
+        deploy.resolve_endpoint("local", False, {"LOCALSTACK_ENDPOINT": "127.0.0.1:4566"})
 
 
 @pytest.mark.parametrize(
@@ -373,7 +386,7 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "file").write_text("one\n")
     run("add", "file")
     run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
-    monkeypatch.setattr(deploy, "ROOT", tmp_path)
+    monkeypatch.setattr(git, "ROOT", tmp_path)
     return run("rev-parse", "HEAD")
 
 

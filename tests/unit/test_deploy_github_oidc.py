@@ -4,6 +4,7 @@ import pytest
 
 from hangar import github_oidc
 from hangar.bootstrap_template import stage_qualifier
+from hangar.cli import build_parser
 from hangar.errors import HangarError
 
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
@@ -103,3 +104,19 @@ def test_a_repository_that_is_not_owner_slash_name_is_refused(value: str) -> Non
 
 def test_owner_slash_name_is_accepted() -> None:
     assert github_oidc.parse_repository("acme-corp/hangar.app") == "acme-corp/hangar.app"
+
+
+def test_bootstrap_local_honours_hangar_localstack_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
+    monkeypatch.setenv("HANGAR_LOCALSTACK_PORT", "4613")
+    endpoints = []
+
+    def no_account(service: str, *, region: str, endpoint: str | None = None) -> None:
+        endpoints.append(endpoint)
+        raise HangarError("stop after the first client")
+
+    monkeypatch.setattr(github_oidc, "aws_client", no_account)
+    args = build_parser().parse_args(["bootstrap-aws", "--github-repo", "acme/hangar", "--local"])
+    with pytest.raises(HangarError, match="stop after the first client"):
+        args.func(args)
+    assert endpoints == ["http://127.0.0.1:4613"]

@@ -9,15 +9,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hangar import docker
+from hangar import docker, docker_client, processes
 from hangar.errors import HangarError
 from hangar.paths import ROOT
+from hangar.versions import LOCALSTACK_IMAGE
 
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(docker, "COMPOSE_ENV_FILE", tmp_path / "compose.env")
-    monkeypatch.setattr(docker, "STANDIN_DOCKERFILE", tmp_path / "Dockerfile.standins")
+    # Both modules name them: docker writes what docker_client reads.
+    for module in (docker, docker_client):
+        monkeypatch.setattr(module, "COMPOSE_ENV_FILE", tmp_path / "compose.env")
+        monkeypatch.setattr(module, "STANDIN_DOCKERFILE", tmp_path / "Dockerfile.standins")
     return tmp_path
 
 
@@ -98,16 +101,16 @@ def test_the_python_base_is_a_literal_reference_pinned_by_digest() -> None:
 
 
 def test_the_real_dockerfile_is_built_where_the_pinned_image_is_used(state_dir: Path) -> None:
-    assert docker.app_dockerfile() == ROOT / "Dockerfile"  # nothing provisioned
+    assert docker_client.app_dockerfile() == ROOT / "Dockerfile"  # nothing provisioned
     (state_dir / "compose.env").write_text(f"PYTHON_IMAGE={docker.PYTHON.reference}\n")
-    assert docker.app_dockerfile() == ROOT / "Dockerfile"
+    assert docker_client.app_dockerfile() == ROOT / "Dockerfile"
 
 
 def test_offline_builds_use_a_current_copy_with_only_the_base_replaced(state_dir: Path) -> None:
     (state_dir / "compose.env").write_text(
         "PYTHON_IMAGE=hangar-standin/python:3.13-slim\nDEPS_SOURCE=wheelhouse\n"
     )
-    options = docker.app_build_options()
+    options = docker_client.app_build_options()
     assert options == [
         "--file",
         str(state_dir / "Dockerfile.standins"),
@@ -140,7 +143,7 @@ def test_root_keeps_the_images_default_unprivileged_ids(
 
 def test_compose_command_reads_the_provisioned_env_and_pins_the_project(state_dir: Path) -> None:
     (state_dir / "compose.env").write_text("PYTHON_IMAGE=x\n")
-    command = docker.compose_command("hangar-e2e-1")
+    command = docker_client.compose_command("hangar-e2e-1")
     assert command[:2] == ["docker", "compose"]
     assert command[command.index("--file") + 1] == str(ROOT / "compose.yaml")
     assert str(state_dir / "compose.env") in command
@@ -172,7 +175,7 @@ def test_rootfs_is_made_to_look_like_python_slim(tmp_path: Path) -> None:
 
 def test_a_failing_command_reports_its_output() -> None:
     with pytest.raises(HangarError, match="No such file or directory"):
-        docker.run(["ls", "/definitely/no/such/file"])
+        processes.run(["ls", "/definitely/no/such/file"])
 
 
 def test_dockerfile_is_hadolint_clean() -> None:
@@ -213,7 +216,7 @@ def test_web_exposes_the_app_and_debugpy_and_reads_deploy_local_env(compose_file
 def test_pinned_images_are_overridable_with_the_public_default(compose_file: dict) -> None:
     services = compose_file["services"]
     assert services["db"]["image"] == "${POSTGRES_IMAGE:-postgres:17}"
-    assert services["localstack"]["image"] == "${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
+    assert services["localstack"]["image"] == f"${{LOCALSTACK_IMAGE:-{LOCALSTACK_IMAGE}}}"
 
 
 def test_provision_is_registered_as_a_docker_subcommand() -> None:
@@ -229,7 +232,7 @@ class TestDevcontainerEngineHint:
     @pytest.fixture
     def in_devcontainer(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         socket = tmp_path / "docker.sock"
-        monkeypatch.setattr(docker, "DOCKER_SOCKET", socket)
+        monkeypatch.setattr(docker_client, "DOCKER_SOCKET", socket)
         monkeypatch.setenv("HANGAR_DEVCONTAINER", "1")
         monkeypatch.delenv("DOCKER_HOST", raising=False)
         return socket
@@ -238,10 +241,10 @@ class TestDevcontainerEngineHint:
         self, in_devcontainer: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.delenv("HANGAR_DEVCONTAINER")
-        assert docker.devcontainer_engine_hint() is None
+        assert docker_client.devcontainer_engine_hint() is None
 
     def test_socket_not_mounted(self, in_devcontainer: Path) -> None:
-        hint = docker.devcontainer_engine_hint()
+        hint = docker_client.devcontainer_engine_hint()
         assert hint is not None
         assert f"mounts the host's {in_devcontainer} and it is not there" in hint
         assert "Rebuild Container" in hint
@@ -250,7 +253,7 @@ class TestDevcontainerEngineHint:
         self, in_devcontainer: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         in_devcontainer.touch()
-        monkeypatch.setattr(docker.os, "access", lambda path, mode: False)
-        hint = docker.devcontainer_engine_hint()
+        monkeypatch.setattr(docker_client.os, "access", lambda path, mode: False)
+        hint = docker_client.devcontainer_engine_hint()
         assert hint is not None
         assert f"HANGAR_DOCKER_GID={in_devcontainer.stat().st_gid}" in hint

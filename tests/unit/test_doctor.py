@@ -15,6 +15,7 @@ import pytest
 from hangar import doctor
 from hangar.doctor import CheckResult
 from hangar.paths import ROOT
+from hangar.versions import LOCALSTACK_VERSION
 
 
 def executable(path: Path, script: str) -> Path:
@@ -128,7 +129,7 @@ def fake_localstack(
     serve_http: Callable[[type[BaseHTTPRequestHandler]], int],
 ) -> dict[str, str]:
     """An HTTP server on a loopback port answering LocalStack's two status paths."""
-    answers = {"version": "4.14.0"}
+    answers = {"version": LOCALSTACK_VERSION}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -155,7 +156,7 @@ def fake_localstack(
 def test_localstack_of_the_pinned_version_passes(fake_localstack: dict[str, str]) -> None:
     result = doctor.check_localstack(fake_localstack["url"])
     assert result.status == "ok"
-    assert result.detail.startswith("4.14.0")
+    assert result.detail.startswith(LOCALSTACK_VERSION)
 
 
 def test_localstack_of_another_version_warns(fake_localstack: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """The pure parts of `hangar.infra`: stage validation, stack outputs → .hangar/local.env."""
 
 import argparse
+import json
 import shutil
 import stat
 from datetime import UTC, datetime
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hangar import infra
+from hangar import cdk, infra
 from hangar.errors import HangarError
+from hangar.paths import INFRA_DIR
 from hangar.stack_events import failure_from_event
 
 ENDPOINT = "http://127.0.0.1:4566"
@@ -71,8 +73,9 @@ def test_unknown_stage_is_refused_listing_the_stages() -> None:
     assert error.value.hint == "pass --stage with one of: local, dev, staging, prod"
 
 
-def test_stack_names_are_in_deploy_order() -> None:
-    assert infra.stack_names("prod") == ["hangar-prod-registry", "hangar-prod-service"]
+def test_the_stage_list_is_cdk_jsons_bootstrap_qualifiers_in_order() -> None:
+    qualifiers = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]
+    assert tuple(qualifiers["hangar:cdkQualifiers"]) == infra.STAGES
 
 
 def test_commands_are_registered_with_their_options() -> None:
@@ -89,11 +92,10 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789
 
 
 def test_synth_and_diff_pass_the_certificate_as_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert infra._context("dev", "abc1234", CERTIFICATE)[-2:] == [
-        "-c",
-        f"certificateArn={CERTIFICATE}",
-    ]
-    assert not any("certificateArn" in a for a in infra._context("dev", "abc1234", None))
+    context = cdk.context("dev", imageTag="abc1234", certificateArn=CERTIFICATE)
+    assert context[-2:] == ["-c", f"certificateArn={CERTIFICATE}"]
+    without = cdk.context("dev", imageTag="abc1234", certificateArn=None)
+    assert without == ["-c", "stage=dev", "-c", "imageTag=abc1234"]
     monkeypatch.setenv("CERTIFICATE_ARN", CERTIFICATE)
     parser = argparse.ArgumentParser()
     infra.register(parser.add_subparsers(dest="command"))

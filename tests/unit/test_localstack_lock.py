@@ -7,6 +7,7 @@ import pytest
 
 from hangar import localstack_host
 from hangar.localstack_host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
+from hangar.versions import LOCALSTACK_VERSION
 
 REQUIREMENTS_IN = LOCK_FILE.with_name("requirements.in")
 
@@ -24,7 +25,7 @@ def test_lock_pins_every_direct_requirement_at_its_version():
     wanted = _pins(REQUIREMENTS_IN.read_text())
     locked = _pins(LOCK_FILE.read_text())
     assert wanted == {
-        "localstack-core": "4.14.0",
+        "localstack-core": LOCALSTACK_VERSION,
         "cbor2": "5.8.0",
         "pyopenssl": "26.0.0",
         "cryptography": "46.0.7",

@@ -1,17 +1,22 @@
-"""uv is pinned in the Makefile; the image build and the workflows must install the same version."""
+"""One pin per tool, in hangar.versions; the files that cannot read it must repeat it exactly.
+
+The Makefile reads uv's pin from hangar.versions; the Dockerfile's default (for builds without
+Hangar), the workflows, compose.yaml's fallback image and the host-mode LocalStack requirements
+cannot, so each is checked here, and each check is shown to reject a drifted copy.
+"""
 
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
+from hangar.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def makefile_uv_version() -> str:
-    match = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
-    assert match, "Makefile: UV_VERSION := <version> not found"
-    return match.group(1)
+LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
 
 
 def dockerfile_uv_version(text: str) -> str:
@@ -20,21 +25,80 @@ def dockerfile_uv_version(text: str) -> str:
     return match.group(1)
 
 
-def test_dockerfile_installs_the_makefiles_uv() -> None:
-    assert dockerfile_uv_version((ROOT / "Dockerfile").read_text()) == makefile_uv_version()
+def workflow_uv_versions() -> dict[str, str]:
+    pins = {}
+    for path in sorted((ROOT / ".github/workflows").glob("*.yml")):
+        pinned = yaml.safe_load(path.read_text()).get("env", {}).get("UV_VERSION")
+        if pinned is not None:
+            pins[path.name] = str(pinned)
+    return pins
+
+
+def compose_localstack_fallback(text: str) -> str:
+    image = yaml.safe_load(text)["services"]["localstack"]["image"]
+    match = re.fullmatch(r"\$\{LOCALSTACK_IMAGE:-(\S+)\}", image)
+    assert match, f"compose.yaml: the localstack image is {image!r}, not ${{LOCALSTACK_IMAGE:-…}}"
+    return match.group(1)
+
+
+def localstack_core_pin(text: str) -> str:
+    match = re.search(r"^localstack-core(?:\[[^\]]*\])?==([^\s;\\]+)", text, re.MULTILINE)
+    assert match, "no localstack-core==<version> pin"
+    return match.group(1)
+
+
+def test_the_makefile_installs_the_pinned_uv() -> None:
+    printed = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "--eval=print-uv: ; @echo $(UV_VERSION)",
+            "print-uv",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert printed.stdout.strip() == UV_VERSION
+
+
+def test_dockerfile_installs_the_pinned_uv() -> None:
+    assert dockerfile_uv_version((ROOT / "Dockerfile").read_text()) == UV_VERSION
 
 
 def test_the_check_rejects_a_dockerfile_on_another_uv() -> None:
     drifted = (
         (ROOT / "Dockerfile")
         .read_text()
-        .replace(f"ARG UV_VERSION={makefile_uv_version()}", "ARG UV_VERSION=0.0.1")
+        .replace(f"ARG UV_VERSION={UV_VERSION}", "ARG UV_VERSION=0.0.1")
     )
-    assert dockerfile_uv_version(drifted) != makefile_uv_version()
+    assert dockerfile_uv_version(drifted) != UV_VERSION
 
 
-def test_workflows_install_the_makefiles_uv() -> None:
-    for path in sorted((ROOT / ".github/workflows").glob("*.yml")):
-        pinned = yaml.safe_load(path.read_text()).get("env", {}).get("UV_VERSION")
-        if pinned is not None:
-            assert pinned == makefile_uv_version(), f"{path.name}: UV_VERSION {pinned}"
+def test_workflows_install_the_pinned_uv() -> None:
+    pins = workflow_uv_versions()
+    assert pins, "no workflow pins UV_VERSION"
+    assert pins == dict.fromkeys(pins, UV_VERSION)
+
+
+def test_compose_falls_back_to_the_pinned_localstack_image() -> None:
+    assert compose_localstack_fallback((ROOT / "compose.yaml").read_text()) == LOCALSTACK_IMAGE
+
+
+def test_the_check_rejects_compose_on_another_localstack() -> None:
+    drifted = (ROOT / "compose.yaml").read_text().replace(LOCALSTACK_IMAGE, "localstack/x:9.9.9")
+    assert compose_localstack_fallback(drifted) != LOCALSTACK_IMAGE
+
+
+@pytest.mark.parametrize("path", [LOCALSTACK_REQUIREMENTS, LOCALSTACK_LOCK], ids=lambda p: p.name)
+def test_host_mode_runs_the_pinned_localstack(path: Path) -> None:
+    assert localstack_core_pin(path.read_text()) == LOCALSTACK_VERSION
+
+
+def test_the_check_rejects_host_mode_on_another_localstack() -> None:
+    drifted = LOCALSTACK_REQUIREMENTS.read_text().replace(
+        f"localstack-core[runtime]=={LOCALSTACK_VERSION}", "localstack-core[runtime]==9.9.9"
+    )
+    assert localstack_core_pin(drifted) == "9.9.9"

@@ -1,0 +1,15 @@
+"""The pinned versions of the tools Hangar runs, each written once.
+
+Whatever can read them does: the CLI imports them, the Makefile reads UV_VERSION from this file
+(it installs uv before any Python environment exists, so this module imports nothing), and
+`hangar docker provision` hands them to compose (.hangar/compose.env) and to the stand-in builds.
+Files that cannot read them (lock files, workflow YAML, compose.yaml's fallback when nothing was
+provisioned, the Dockerfile's defaults for real users' builds) repeat them, and
+tests/unit/test_tool_versions.py fails the moment one of them drifts.
+"""
+
+# The last LocalStack release that starts without an auth token (docs/localstack.md); host mode
+# runs the same release from PyPI (scripts/localstack/requirements.in).
+LOCALSTACK_VERSION = "4.14.0"
+LOCALSTACK_IMAGE = f"localstack/localstack:{LOCALSTACK_VERSION}"
+UV_VERSION = "0.13.9"

@@ -1,0 +1,74 @@
+"""Every AWS name the CLI works with derives from the contract's service name (`[tool.hangar]`).
+
+The checkout is served as another service, `notes`: the names the CLI deploys, grants and looks up
+must all follow, and none may still say `hangar`.
+"""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from hangar import contract as contract_module
+from hangar import execution_policy, github_oidc, image
+from hangar.bootstrap_template import stage_stacks
+from hangar.contract import PYPROJECT
+from hangar.deploy import Target
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture
+def notes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    pyproject = PYPROJECT.read_text()
+    renamed = pyproject.replace('service-name = "hangar"', 'service-name = "notes"')
+    assert renamed != pyproject, 'pyproject.toml no longer says service-name = "hangar"'
+    (tmp_path / "pyproject.toml").write_text(renamed)
+    loaded = contract_module.load(tmp_path / "pyproject.toml")
+    monkeypatch.setattr(contract_module, "load", lambda: loaded)
+    contract_module.contract.cache_clear()
+    yield
+    contract_module.contract.cache_clear()
+
+
+def names_hangar(document: object) -> bool:
+    text = json.dumps(document)
+    return "hangar-" in text or "/hangar/" in text
+
+
+def test_the_deploy_roles_grants_follow_the_service_name(notes: None) -> None:
+    deploy = github_oidc.deploy_permissions(ACCOUNT, REGION, "staging")
+    diff = github_oidc.diff_permissions(ACCOUNT, REGION, "staging")
+    assert not names_hangar(deploy)
+    assert not names_hangar(diff)
+    resources = json.dumps(deploy)
+    assert "repository/notes-staging" in resources
+    assert "log-group:/notes/staging/*" in resources
+    assert "stack/notes-staging-*/*" in json.dumps(diff)
+
+
+def test_the_roles_and_the_execution_policy_are_named_after_the_service(notes: None) -> None:
+    assert [e.role_name for e in github_oidc.ENVIRONMENTS] == [
+        "notes-github-deploy-staging",
+        "notes-github-deploy-production",
+    ]
+    assert github_oidc.diff_role_name() == "notes-github-cdk-diff"
+    assert execution_policy.policy_name() == "notes-cfn-execution"
+    policy = execution_policy.execution_policy(["AWS::IAM::Role", "AWS::S3::Bucket"])
+    assert not names_hangar(policy)
+    assert "arn:aws:iam::*:role/notes-*" in json.dumps(policy)
+    assert stage_stacks("prod").endswith(":stack/notes-prod-*")
+
+
+def test_deploy_selects_and_reads_the_services_stacks(notes: None) -> None:
+    target = Target(stage="dev", image_tag="t", region=REGION, endpoint=None)
+    assert target.stack_name("Registry") == "notes-dev-registry"
+    assert target.stack_name("Service") == "notes-dev-service"
+    assert target.stack_path("Service") == "notes-dev/Service"
+    assert image.Registry.local("local").repository.endswith("/notes-local")
+
+
+def test_unrenamed_the_names_are_hangars() -> None:
+    # The check above can fail: without the rename every one of them says hangar.
+    assert names_hangar(github_oidc.deploy_permissions(ACCOUNT, REGION, "staging"))
+    assert github_oidc.diff_role_name() == "hangar-github-cdk-diff"
