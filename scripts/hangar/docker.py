@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -21,12 +22,14 @@ from typing import IO
 
 from hangar import lint_tools
 from hangar.console import info, step
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; see compose_command()
+CONTRACT_HEADER = "# From [tool.hangar] in pyproject.toml, rewritten before every compose command:"
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
 PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
 STANDIN_DIR = ROOT / "docker"
@@ -606,6 +609,30 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     header = "# Written by `hangar docker provision`: images and build arguments for compose.yaml."
     COMPOSE_ENV_FILE.write_text("\n".join([header, *lines]) + "\n")
     info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
+    write_contract_settings()
+
+
+def contract_compose_settings() -> dict[str, str]:
+    """What compose.yaml reads of `[tool.hangar]`: the build arguments, the settings module, and
+    the worker (its command, and the `worker` profile that starts it) when the app has one."""
+    app = contract()
+    settings = {f"HANGAR_{key}": value for key, value in app.build_args().items()}
+    settings["HANGAR_SETTINGS_MODULE"] = app.settings_module
+    settings["COMPOSE_PROFILES"] = "worker" if app.worker_command else ""
+    if app.worker_command:
+        settings["HANGAR_WORKER_COMMAND"] = shlex.join(app.worker_command)
+    return settings
+
+
+def write_contract_settings() -> None:
+    """Bring compose.env's `[tool.hangar]` section (its last) up to date, keeping what provision
+    wrote above it."""
+    existing = COMPOSE_ENV_FILE.read_text().splitlines() if COMPOSE_ENV_FILE.exists() else []
+    kept = existing[: existing.index(CONTRACT_HEADER)] if CONTRACT_HEADER in existing else existing
+    lines = [f"{key}={value}" for key, value in contract_compose_settings().items()]
+    if existing != [*kept, CONTRACT_HEADER, *lines]:
+        COMPOSE_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+        COMPOSE_ENV_FILE.write_text("\n".join([*kept, CONTRACT_HEADER, *lines]) + "\n")
 
 
 def app_dockerfile() -> Path:
@@ -644,6 +671,7 @@ def compose_settings() -> dict[str, str]:
 def compose_command(project: str | None = None) -> list[str]:
     """`docker compose` bound to this checkout and to the choices `provision` wrote."""
     app_dockerfile()  # compose.yaml may build from the stand-in copy: bring it up to date
+    write_contract_settings()  # and reads the contract's values: the same
     command = [
         "docker",
         "compose",
