@@ -60,8 +60,8 @@ QUIET_CLI = {
 
 
 def stack_names(stage: str) -> list[str]:
-    """CloudFormation names in deploy order (as hangar_infra.stage.stack_names makes them)."""
-    return [f"hangar-{stage}-registry", f"hangar-{stage}-service"]
+    """CloudFormation names in deploy order, from the contract's service name."""
+    return list(contract().stack_names(stage))
 
 
 def check_stage(stage: str) -> str:

@@ -46,7 +46,6 @@ TASKS = ("web", "worker", "migration")
 TASK_CONSTRUCTS = {"web": "Web", "worker": "Worker", "migration": "Migration"}
 DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
-RUNTIME_IMAGE = "hangar-runtime:local"
 # Besides the Django project (`[tool.hangar] project-dir`).
 IMAGE_INPUTS = ("docker/runtime", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
 LOCALSTACK_SERVICE = "localstack"
@@ -520,14 +519,19 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
     return docker.fingerprint(*parts)
 
 
+def runtime_image_tag() -> str:
+    return f"{contract().service_name}-runtime:local"
+
+
 def ensure_runtime_image() -> str:
     """The Dockerfile's `runtime` target, rebuilt only when its inputs changed."""
+    tag = runtime_image_tag()
     input_hash = image_inputs_fingerprint(runtime_build_options())
-    if docker.is_current(RUNTIME_IMAGE, input_hash):
-        return RUNTIME_IMAGE
-    with step(f"Build {RUNTIME_IMAGE} (Dockerfile target runtime)"):
-        build_runtime_image(RUNTIME_IMAGE, {docker.INPUT_HASH_LABEL: input_hash})
-    return RUNTIME_IMAGE
+    if docker.is_current(tag, input_hash):
+        return tag
+    with step(f"Build {tag} (Dockerfile target runtime)"):
+        build_runtime_image(tag, {docker.INPUT_HASH_LABEL: input_hash})
+    return tag
 
 
 # --- docker run ----------------------------------------------------------------------------------
