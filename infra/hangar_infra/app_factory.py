@@ -4,6 +4,8 @@
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from hangar.contract import Contract
+from hangar.contract import contract as checkout_contract
 from hangar_infra.config import (
     certificate_arn_for,
     image_tag_for,
@@ -14,14 +16,18 @@ from hangar_infra.image import image_digest_for
 from hangar_infra.stage import HangarStage
 
 
-def build_stage(app: App) -> HangarStage:
+def build_stage(app: App, contract: Contract | None = None) -> HangarStage:
     """Adds the stage selected by context to `app`, with cdk-nag's AwsSolutions checks on it.
+
+    `contract` is the contract the stage is built for (default: the checkout's `[tool.hangar]`);
+    tests pass another to synthesize a differently named service, or one without a worker.
 
     The checks always run: an unacknowledged finding fails synth (and therefore deploy) for every
     stage, so a risky change cannot reach even LocalStack unnoticed.
     """
+    contract = contract or checkout_contract()
     config = with_alarm_subscription(
-        stage_config(app.node.try_get_context("stage")),
+        stage_config(app.node.try_get_context("stage"), contract),
         app.node.try_get_context("alarmSubscription"),
     )
     image_tag = image_tag_for(config, app.node.try_get_context("imageTag"))
@@ -30,7 +36,11 @@ def build_stage(app: App) -> HangarStage:
     # A digest pins `<repository>@sha256:…` (from_ecr_repository takes a tag or a digest): a deploy
     # runs exactly the image it pushed; the tag alone is only for synth and diff.
     stage = HangarStage(
-        app, config=config, image_tag=image_digest or image_tag, certificate_arn=certificate_arn
+        app,
+        config=config,
+        image_tag=image_digest or image_tag,
+        certificate_arn=certificate_arn,
+        contract=contract,
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stage

@@ -14,6 +14,9 @@ from pathlib import Path
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from hangar.contract import Contract
+from hangar.contract import contract as checkout_contract
+
 LOCAL_STAGE = "local"
 _CONTEXT = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"]
 # The one region every stage is built for; the deploy and bootstrap tooling read the same entry
@@ -75,6 +78,8 @@ class StageConfig:
     queue_max_receive_count: int
     queue_visibility_timeout_seconds: int
     health_check_grace_seconds: int
+    # The stage's public host name; `{service}` stands for the contract's service name, which
+    # stage_config() fills in.
     domain: str | None = None
     # The stage may not be deployed without an HTTPS listener (`-c certificateArn=`). The
     # certificate itself is account-specific, so it comes from context, not from here.
@@ -164,7 +169,7 @@ _DEV = StageConfig(
     queue_max_receive_count=5,
     queue_visibility_timeout_seconds=60,
     health_check_grace_seconds=60,
-    domain="dev.hangar.example.com",
+    domain="dev.{service}.example.com",
 )
 
 STAGES: dict[str, StageConfig] = {
@@ -208,7 +213,7 @@ STAGES: dict[str, StageConfig] = {
         queue_max_receive_count=5,
         queue_visibility_timeout_seconds=120,
         health_check_grace_seconds=90,
-        domain="staging.hangar.example.com",
+        domain="staging.{service}.example.com",
     ),
     "prod": StageConfig(
         name="prod",
@@ -235,20 +240,25 @@ STAGES: dict[str, StageConfig] = {
         queue_max_receive_count=5,
         queue_visibility_timeout_seconds=300,
         health_check_grace_seconds=120,
-        domain="hangar.example.com",
+        domain="{service}.example.com",
         requires_https=True,
         web_firewall=True,
     ),
 }
 
 
-def stage_config(name: str | None) -> StageConfig:
-    """The config for `name`; an unknown or missing name is an error that lists the valid ones."""
+def stage_config(name: str | None, contract: Contract | None = None) -> StageConfig:
+    """The config for `name`, its domain named after the service (default: the checkout's
+    contract); an unknown or missing name is an error that lists the valid ones."""
     if name not in STAGES:
         raise StageConfigError(
             f"unknown stage {name!r}; pass -c stage=<name> with one of: {', '.join(STAGES)}"
         )
-    return STAGES[name]
+    config = STAGES[name]
+    if config.domain is None:
+        return config
+    service_name = (contract or checkout_contract()).service_name
+    return replace(config, domain=config.domain.format(service=service_name))
 
 
 def image_tag_for(config: StageConfig, image_tag: str | None) -> str:

@@ -1,19 +1,18 @@
 """Which image the task definitions run: the platform it is built for, and the digest deployed.
 
-The platform is a project setting (`[tool.hangar] image-platform` in pyproject.toml) that the
-image build reads too, so an image and the tasks that run it cannot disagree. The digest
+The platform is part of the contract (`[tool.hangar] image-platform`, read by hangar.contract) that
+the image build reads too, so an image and the tasks that run it cannot disagree. The digest
 (`-c imageDigest=`) is what `hangar deploy` read back from the registry after the push: the task
 definitions then name `<repository>@sha256:…`, the exact image that was scanned, never whatever a
 tag points to.
 """
 
 import re
-import tomllib
-from pathlib import Path
 
 from aws_cdk import aws_ecs as ecs
 
-PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+from hangar.contract import Contract
+
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 # The platforms Fargate runs, as `docker buildx --platform` names them.
 CPU_ARCHITECTURES = {
@@ -23,23 +22,14 @@ CPU_ARCHITECTURES = {
 
 
 class ImageSettingError(ValueError):
-    """A bad platform setting or image digest; the message says what to use instead."""
+    """A bad image digest; the message says what to pass instead."""
 
 
-def image_platform(pyproject: Path = PYPROJECT) -> str:
-    platform = str(tomllib.loads(pyproject.read_text())["tool"]["hangar"]["image-platform"])
-    if platform not in CPU_ARCHITECTURES:
-        raise ImageSettingError(
-            f"[tool.hangar] image-platform {platform!r} in {pyproject.name} is not a Fargate "
-            f"platform; use one of: {', '.join(CPU_ARCHITECTURES)}"
-        )
-    return platform
-
-
-def runtime_platform() -> ecs.RuntimePlatform:
-    """What every task definition declares, so Fargate runs the image on its own CPU."""
+def runtime_platform(contract: Contract) -> ecs.RuntimePlatform:
+    """What every task definition declares, so Fargate runs the image on its own CPU (the contract
+    has checked that the platform is one Fargate runs)."""
     return ecs.RuntimePlatform(
-        cpu_architecture=CPU_ARCHITECTURES[image_platform()],
+        cpu_architecture=CPU_ARCHITECTURES[contract.image_platform],
         operating_system_family=ecs.OperatingSystemFamily.LINUX,
     )
 

@@ -3,14 +3,17 @@
 from aws_cdk import DefaultStackSynthesizer, Environment, Stage
 from constructs import Construct
 
+from hangar.contract import Contract
+from hangar.contract import contract as checkout_contract
 from hangar_infra.config import StageConfig
+from hangar_infra.naming import ResourceNames
 from hangar_infra.stacks.registry import RegistryStack
 from hangar_infra.stacks.service import ServiceStack
 
 
 def stack_names(stage: str) -> tuple[str, str]:
-    """CloudFormation names of the registry and service stacks, in deploy order."""
-    return f"hangar-{stage}-registry", f"hangar-{stage}-service"
+    """CloudFormation names of the registry and service stacks, in deploy order (the contract's)."""
+    return checkout_contract().stack_names(stage)
 
 
 class HangarStage(Stage):
@@ -21,16 +24,20 @@ class HangarStage(Stage):
         config: StageConfig,
         image_tag: str,
         certificate_arn: str | None = None,
+        contract: Contract | None = None,
     ) -> None:
+        """`contract`: the contract the stage is built for; default, the checkout's."""
+        names = ResourceNames(contract or checkout_contract(), config.name)
         env = Environment(account=config.account, region=config.region)
-        super().__init__(scope, f"hangar-{config.name}", env=env)
-        registry_name, service_name = stack_names(config.name)
+        super().__init__(scope, names.prefix, env=env)
+        registry_name, service_name = names.stacks
         # Each stack is deployed through its stage's own CDK bootstrap (StageConfig.cdk_qualifier);
         # a synthesizer binds to one stack, hence one each.
         self.registry = RegistryStack(
             self,
             "Registry",
             config=config,
+            names=names,
             stack_name=registry_name,
             synthesizer=DefaultStackSynthesizer(qualifier=config.cdk_qualifier),
         )
@@ -38,6 +45,7 @@ class HangarStage(Stage):
             self,
             "Service",
             config=config,
+            names=names,
             repository=self.registry.repository,
             image_tag=image_tag,
             certificate_arn=certificate_arn,

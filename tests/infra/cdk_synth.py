@@ -2,9 +2,11 @@
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hangar.contract import Contract, contract
 
 # jsii's Node start-up banner (Node 20 is past end of life here) would flood every test's output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -32,28 +34,38 @@ class Synthesized:
     # The exception app.synth() raised: cdk-nag findings fail synthesis through policy validation.
     error: Exception | None
     certificate_arn: str | None = None
+    # The contract the stage was built for: its service name names the assembly and the stacks.
+    contract: Contract = field(default_factory=contract)
 
     @property
     def https(self) -> bool:
         return self.certificate_arn is not None
 
+    @property
+    def assembly(self) -> Path:
+        return self.outdir / f"assembly-{self.contract.resource_prefix(self.stage)}"
+
     def template(self, stack: str) -> dict[str, Any]:
         """The template of `stack` ("registry" or "service"), read from the cloud assembly."""
-        manifest = json.loads(
-            (self.outdir / f"assembly-hangar-{self.stage}/manifest.json").read_text()
-        )
+        stack_name = f"{self.contract.resource_prefix(self.stage)}-{stack}"
+        manifest = json.loads((self.assembly / "manifest.json").read_text())
         for artifact in manifest["artifacts"].values():
             properties = artifact.get("properties", {})
-            if properties.get("stackName") == f"hangar-{self.stage}-{stack}":
-                path = self.outdir / f"assembly-hangar-{self.stage}" / properties["templateFile"]
-                return json.loads(path.read_text())
-        raise AssertionError(f"no stack hangar-{self.stage}-{stack} in {self.outdir}")
+            if properties.get("stackName") == stack_name:
+                return json.loads((self.assembly / properties["templateFile"]).read_text())
+        raise AssertionError(f"no stack {stack_name} in {self.outdir}")
 
     def template_files(self) -> list[Path]:
-        return sorted((self.outdir / f"assembly-hangar-{self.stage}").glob("*.template.json"))
+        return sorted(self.assembly.glob("*.template.json"))
 
 
-def synthesize(stage: str, outdir: Path, certificate_arn: str | None = None) -> Synthesized:
+def synthesize(
+    stage: str,
+    outdir: Path,
+    certificate_arn: str | None = None,
+    service: Contract | None = None,
+) -> Synthesized:
+    """`service`: the contract to build the stage for (default: the checkout's)."""
     from aws_cdk import App
 
     from hangar_infra.app_factory import build_stage
@@ -62,9 +74,10 @@ def synthesize(stage: str, outdir: Path, certificate_arn: str | None = None) -> 
     if certificate_arn is not None:
         context["certificateArn"] = certificate_arn
     app = App(context=context, outdir=str(outdir))
-    build_stage(app)
+    service = service or contract()
+    build_stage(app, service)
     try:
         app.synth()
     except RuntimeError as error:  # jsii surfaces the validation failure as RuntimeError
-        return Synthesized(stage, outdir, error, certificate_arn)
-    return Synthesized(stage, outdir, None, certificate_arn)
+        return Synthesized(stage, outdir, error, certificate_arn, service)
+    return Synthesized(stage, outdir, None, certificate_arn, service)

@@ -34,9 +34,10 @@ def test_web_deployments_roll_back_on_the_stages_own_alarms(stage: Synthesized) 
         for a in of_type(template, "AWS::CloudWatch::Alarm").values()
     }
     assert set(deployment["Alarms"]["AlarmNames"]) <= alarm_names
+    prefix = stage.contract.resource_prefix(stage.stage)
     assert deployment["Alarms"]["AlarmNames"] == [
-        f"hangar-{stage.stage}-web-5xx",
-        f"hangar-{stage.stage}-web-unhealthy-hosts",
+        f"{prefix}-web-5xx",
+        f"{prefix}-web-unhealthy-hosts",
     ]
     # Circuit breaker on both; ECS rolling deployments, not blue/green (docs/infra.md says why).
     for service in (web, worker):

@@ -35,13 +35,13 @@ def test_cdk_nag_runs_in_the_app_and_fails_synth_on_a_finding(tmp_path: Path) ->
     sqs.Queue(stage.service, "QueueWithoutDeadLettersOrTls")
     with pytest.raises(RuntimeError, match="AwsSolutions-SQS3") as failure:
         app.synth()
-    assert "hangar-local/Service/QueueWithoutDeadLettersOrTls" in str(failure.value)
+    assert f"{stage.node.id}/Service/QueueWithoutDeadLettersOrTls" in str(failure.value)
 
 
 def test_every_acknowledgement_gives_a_reason(stage: Synthesized) -> None:
     acknowledged = {
         rule: reason
-        for path in (stage.outdir / f"assembly-hangar-{stage.stage}").glob("*.metadata.json")
+        for path in stage.assembly.glob("*.metadata.json")
         for entries in json.loads(path.read_text()).values()
         for entry in entries
         if entry["type"] == "aws:cdk:acknowledged-rules"

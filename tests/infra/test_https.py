@@ -101,11 +101,11 @@ def test_the_app_is_told_whether_the_load_balancer_terminates_tls(stage: Synthes
 
 
 def test_service_url_is_https_on_the_domain_with_a_certificate(stage: Synthesized) -> None:
-    from hangar_infra.config import STAGES
+    from hangar_infra.config import stage_config
 
     outputs = service(stage).find_outputs("*")
     url = outputs["ServiceUrl"]["Value"]
-    domain = STAGES[stage.stage].domain
+    domain = stage_config(stage.stage, stage.contract).domain
     if stage.https:
         assert domain, "every stage that can take a certificate has a domain"
         assert url == f"https://{domain}"

@@ -5,13 +5,15 @@ and the task definitions read; these tests prove the three agree.
 """
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aws_cdk import App
-from cdk_synth import IMAGE_TAG, Synthesized
+from cdk_synth import IMAGE_TAG, Synthesized, synthesize
 
 from hangar import image as cli_image
+from hangar.contract import contract
 from hangar.paths import ROOT
 from hangar_infra import image as infra_image
 from hangar_infra.app_factory import build_stage
@@ -28,7 +30,7 @@ def task_definitions(stage: Synthesized) -> dict[str, dict]:
 
 
 def test_the_build_and_the_task_definitions_read_the_same_platform_setting() -> None:
-    assert infra_image.image_platform() == cli_image.image_platform()
+    assert contract().image_platform == cli_image.image_platform()
     ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     assert '["tool"]["hangar"]["image-platform"]' in ci
     assert "platforms: ${{ steps.platform.outputs.value }}" in ci
@@ -45,11 +47,14 @@ def test_every_task_definition_runs_the_pinned_platform(stage: Synthesized) -> N
         assert definition["Properties"]["RuntimePlatform"] == expected, name
 
 
-def test_a_platform_fargate_cannot_run_is_refused(tmp_path: Path) -> None:
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[tool.hangar]\nimage-platform = "linux/riscv64"\n')
-    with pytest.raises(infra_image.ImageSettingError, match="not a Fargate platform"):
-        infra_image.image_platform(pyproject)
+def test_the_task_definitions_follow_the_contracts_platform(tmp_path: Path) -> None:
+    """The contract, not a copy of it, decides (a platform Fargate cannot run is refused by
+    hangar.contract itself: tests/unit/test_contract.py)."""
+    graviton = replace(contract(), image_platform="linux/arm64")
+    definitions = task_definitions(synthesize("staging", tmp_path, service=graviton))
+    assert {
+        d["Properties"]["RuntimePlatform"]["CpuArchitecture"] for d in definitions.values()
+    } == {"ARM64"}
 
 
 def test_a_deploy_pins_the_image_by_digest(tmp_path: Path) -> None:

@@ -20,13 +20,12 @@ def test_repository_has_immutable_scanned_tags_and_a_lifecycle(stage: Synthesize
 
 
 def test_service_stack_is_deployed_after_the_registry(stage: Synthesized) -> None:
-    manifest = json.loads(
-        (stage.outdir / f"assembly-hangar-{stage.stage}" / "manifest.json").read_text()
-    )
+    manifest = json.loads((stage.assembly / "manifest.json").read_text())
     by_name = {
         artifact.get("properties", {}).get("stackName"): (artifact_id, artifact)
         for artifact_id, artifact in manifest["artifacts"].items()
     }
-    registry_id, _ = by_name[f"hangar-{stage.stage}-registry"]
-    _, service = by_name[f"hangar-{stage.stage}-service"]
+    registry_name, service_name = stage.contract.stack_names(stage.stage)
+    registry_id, _ = by_name[registry_name]
+    _, service = by_name[service_name]
     assert registry_id in service["dependencies"]

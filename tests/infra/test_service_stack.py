@@ -6,18 +6,19 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_synth import Synthesized
 
+from hangar.contract import contract
+
 pytestmark = pytest.mark.infra
 
 SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
+# Hangar's own settings, and the app's from the stack's outputs (settings-from-outputs).
 PLAIN_VARIABLES = {
     "DJANGO_ENV",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
-    "DOCUMENTS_BUCKET",
-    "TASKS_QUEUE_URL",
-    "TASKS_DLQ_URL",
     "AWS_REGION",
+    *contract().settings_from_outputs,
 }
 # The web container alone: gunicorn's size and timeouts (test_scaling_and_operations.py).
 WEB_SERVER_VARIABLES = {
@@ -44,11 +45,11 @@ def containers(stage: Synthesized) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_target_group_checks_healthz_for_200(stage: Synthesized) -> None:
+def test_target_group_checks_the_health_path_for_200(stage: Synthesized) -> None:
     service(stage).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
-            "HealthCheckPath": "/healthz",
+            "HealthCheckPath": contract().health_path,
             "Matcher": {"HttpCode": "200"},
             "HealthyThresholdCount": 2,
             "UnhealthyThresholdCount": 3,
@@ -86,9 +87,9 @@ def test_secrets_are_injected_from_secrets_manager_never_as_plain_environment(
 
 
 def test_allowed_hosts_are_the_load_balancer_and_the_stage_domain(stage: Synthesized) -> None:
-    from hangar_infra.config import STAGES
+    from hangar_infra.config import stage_config
 
-    config = STAGES[stage.stage]
+    config = stage_config(stage.stage, stage.contract)
     container = next(iter(containers(stage).values()))
     hosts = next(
         e["Value"] for e in container["Environment"] if e["Name"] == "DJANGO_ALLOWED_HOSTS"
@@ -118,7 +119,9 @@ def test_migration_task_runs_migrate_with_the_app_image(stage: Synthesized) -> N
 
 def test_web_runs_the_image_command_and_the_worker_the_worker_command(stage: Synthesized) -> None:
     commands = sorted(str(c.get("Command")) for c in containers(stage).values())
-    assert commands == sorted(["None", str(["python", "manage.py", "worker"]), str(MIGRATE)])
+    worker = contract().worker_command
+    assert worker is not None, "the checkout's app has a worker"
+    assert commands == sorted(["None", str(list(worker)), str(MIGRATE)])
 
 
 def test_image_is_pinned_to_the_tag_from_context(stage: Synthesized) -> None:

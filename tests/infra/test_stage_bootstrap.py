@@ -10,9 +10,7 @@ from hangar_infra.config import STAGES
 
 def test_both_stacks_use_the_stages_bootstrap_roles_and_version(stage: Synthesized) -> None:
     qualifier = STAGES[stage.stage].cdk_qualifier
-    manifest = json.loads(
-        (stage.outdir / f"assembly-hangar-{stage.stage}" / "manifest.json").read_text()
-    )
+    manifest = json.loads((stage.assembly / "manifest.json").read_text())
     stacks = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
 
     assert len(stacks) == 2

@@ -11,12 +11,13 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
 CONTAINER_NAME = "app"
-WEB_PORT = 8000
 
 
 @dataclass(frozen=True)
 class AppRuntime:
     image: ecs.ContainerImage
+    # The CPU the image is built for (the contract's image-platform): every task declares it.
+    platform: ecs.RuntimePlatform
     # Non-secret configuration only; anything sensitive goes into `secrets`.
     environment: dict[str, str]
     secrets: dict[str, ecs.Secret]

@@ -9,15 +9,18 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from hangar_infra.config import StageConfig
+from hangar_infra.naming import ResourceNames
 
 
 class ExecAudit(Construct):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: StageConfig, names: ResourceNames
+    ) -> None:
         super().__init__(scope, id)
         self.key = kms.Key(
             self,
             "Key",
-            description=f"ECS Exec sessions and their audit log, hangar-{config.name}",
+            description=f"ECS Exec sessions and their audit log, {names.prefix}",
             enable_key_rotation=True,
             removal_policy=config.removal_policy,
         )
@@ -27,7 +30,7 @@ class ExecAudit(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/hangar/{config.name}/ecs-exec",
+            log_group_name=names.path("ecs-exec"),
             encryption_key=self.key,
             retention=config.log_retention,
             removal_policy=config.removal_policy,

@@ -1,4 +1,6 @@
-"""Alarms on what hurts users first (5xx, unhealthy targets, dead letters, CPU) and a dashboard."""
+"""Alarms on what hurts users first (5xx, unhealthy targets, dead letters, CPU) and a dashboard.
+
+Without a worker (the contract has no worker command) there is no worker CPU alarm or graph."""
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hangar_infra.config import StageConfig
+from hangar_infra.naming import ResourceNames
 
 _FIVE_MINUTES = Duration.minutes(5)
 
@@ -24,10 +27,11 @@ class Monitoring(Construct):
         id: str,
         *,
         config: StageConfig,
+        names: ResourceNames,
         load_balancer: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
         web: ecs.FargateService,
-        worker: ecs.FargateService,
+        worker: ecs.FargateService | None,
         queue: sqs.IQueue,
         dead_letter_queue: sqs.IQueue,
     ) -> None:
@@ -59,8 +63,8 @@ class Monitoring(Construct):
         target_5xx = load_balancer.metrics.http_code_target(
             elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
         )
-        web_5xx_alarm = f"hangar-{config.name}-web-5xx"
-        unhealthy_hosts_alarm = f"hangar-{config.name}-web-unhealthy-hosts"
+        web_5xx_alarm = f"{names.prefix}-web-5xx"
+        unhealthy_hosts_alarm = f"{names.prefix}-web-unhealthy-hosts"
         # A web deployment during which the new tasks answer 5xx or fail their health check rolls
         # back (the circuit breaker only catches tasks that never become healthy). Named, because
         # the service names them: a Ref would be a cycle (the alarms' dimensions do not name it).
@@ -78,7 +82,7 @@ class Monitoring(Construct):
                 self,
                 "UnhealthyHosts",
                 alarm_name=unhealthy_hosts_alarm,
-                alarm_description="A web task fails the /healthz check",
+                alarm_description=f"A web task fails the {names.contract.health_path} check",
                 threshold=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 evaluation_periods=3,
@@ -107,7 +111,8 @@ class Monitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         ]
-        for name, service in (("Web", web), ("Worker", worker)):
+        services = {"Web": web, **({"Worker": worker} if worker else {})}
+        for name, service in services.items():
             alarms.append(
                 service.metric_cpu_utilization(period=_FIVE_MINUTES).create_alarm(
                     self,
@@ -128,7 +133,7 @@ class Monitoring(Construct):
         # ECS reads the alarms from the service's first deployment on: they exist before it.
         web.node.add_dependency(*deployment_guards)
 
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"hangar-{config.name}")
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.prefix)
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Requests and errors",
@@ -141,7 +146,7 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="CPU",
-                left=[web.metric_cpu_utilization(), worker.metric_cpu_utilization()],
+                left=[service.metric_cpu_utilization() for service in services.values()],
             ),
             cloudwatch.GraphWidget(
                 title="Queues",

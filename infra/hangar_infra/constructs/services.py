@@ -1,5 +1,9 @@
 """Fargate services (web behind the ALB scaled on requests and CPU, worker scaled on its backlog per
-task) and the migration task. Both services accept ECS Exec (`make remote-shell`)."""
+task) and the migration task. Both services accept ECS Exec (`make remote-shell`).
+
+The web container listens on the contract's container port and is checked on its health path; the
+worker runs the contract's worker command (hangar_infra.constructs.app_tasks decides whether there
+is one)."""
 
 from dataclasses import dataclass
 
@@ -15,15 +19,12 @@ from constructs import Construct
 
 from hangar_infra import capacity
 from hangar_infra.config import StageConfig
-from hangar_infra.constructs.app_container import WEB_PORT, AppRuntime
+from hangar_infra.constructs.app_container import AppRuntime
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.network import Network
-from hangar_infra.image import runtime_platform
 
 # The web container runs the image's own CMD: gunicorn, sized by the environment WebService sets.
-WORKER_COMMAND = ["python", "manage.py", "worker"]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
-HEALTH_CHECK_PATH = "/healthz"
 
 
 def _app_task_definition(
@@ -46,7 +47,7 @@ def _app_task_definition(
         cpu=cpu,
         memory_limit_mib=memory_mib,
         task_role=task_role,
-        runtime_platform=runtime_platform(),
+        runtime_platform=runtime.platform,
     )
     runtime.add_container(
         task_definition,
@@ -134,7 +135,11 @@ class WebService(AppService):
         placement: ServicePlacement,
         security_group: ec2.ISecurityGroup,
         load_balancer: PublicLoadBalancer,
+        port: int,
+        health_path: str,
     ) -> None:
+        """`port`: where the container listens; `health_path`: the liveness path the load balancer
+        probes (it answers before host validation, so a probe by private IP passes)."""
         super().__init__(
             scope,
             id,
@@ -147,7 +152,7 @@ class WebService(AppService):
             desired_count=None,
             command=None,
             log_prefix="web",
-            port=WEB_PORT,
+            port=port,
             environment={
                 **capacity.gunicorn_size(config.web_cpu, config.web_memory_mib).environment(),
                 **capacity.shutdown_environment(),
@@ -164,13 +169,12 @@ class WebService(AppService):
             load_balancer.http_listener,
             "WebGroup",
             vpc=load_balancer.alb.vpc,
-            port=WEB_PORT,
+            port=port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.service],
             deregistration_delay=Duration.seconds(capacity.DEREGISTRATION_DELAY_SECONDS),
             health_check=elbv2.HealthCheck(
-                # /healthz answers before host validation, so the ALB's probe by private IP passes.
-                path=HEALTH_CHECK_PATH,
+                path=health_path,
                 healthy_http_codes="200",
                 interval=Duration.seconds(15),
                 timeout=Duration.seconds(5),
@@ -229,6 +233,7 @@ class WorkerService(AppService):
         placement: ServicePlacement,
         security_group: ec2.ISecurityGroup,
         queue: sqs.IQueue,
+        command: list[str],
     ) -> None:
         super().__init__(
             scope,
@@ -238,7 +243,7 @@ class WorkerService(AppService):
             cpu=config.worker_cpu,
             memory_mib=config.worker_memory_mib,
             desired_count=None,  # autoscaling owns the count (see WebService)
-            command=WORKER_COMMAND,
+            command=command,
             log_prefix="worker",
             stop_timeout=Duration.seconds(capacity.WORKER_STOP_TIMEOUT_SECONDS),
         )

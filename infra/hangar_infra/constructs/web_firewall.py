@@ -9,6 +9,8 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from hangar_infra.naming import ResourceNames
+
 # Requests one client IP may send in any 5 minutes before WAF blocks it for a while.
 RATE_LIMIT_PER_5_MINUTES = 2000
 # The paths that take request bodies larger than the core rule set allows (documents.urls).
@@ -105,7 +107,12 @@ def _rate_limit(priority: int) -> wafv2.CfnWebACL.RuleProperty:
 
 class WebFirewall(Construct):
     def __init__(
-        self, scope: Construct, id: str, *, load_balancer: elbv2.IApplicationLoadBalancer
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: ResourceNames,
+        load_balancer: elbv2.IApplicationLoadBalancer,
     ) -> None:
         super().__init__(scope, id)
         rules = [
@@ -122,7 +129,7 @@ class WebFirewall(Construct):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
-            visibility_config=_visibility("hangar-web"),
+            visibility_config=_visibility(f"{names.contract.service_name}-web"),
         )
         wafv2.CfnWebACLAssociation(
             self,

@@ -5,15 +5,24 @@ from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from hangar_infra.config import StageConfig
+from hangar_infra.naming import ResourceNames
 
 
 class RegistryStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        names: ResourceNames,
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         self.repository = ecr.Repository(
             self,
             "Repository",
-            repository_name=f"hangar-{config.name}",
+            repository_name=names.prefix,
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             image_scan_on_push=True,
             encryption=ecr.RepositoryEncryption.AES_256,
