@@ -107,12 +107,13 @@ class Target:
         return self.endpoint is not None
 
     def stack_path(self, stack: str) -> str:
-        """The CDK CLI's selector for one of the stage's stacks (the Stage is `hangar-<stage>`)."""
-        return f"hangar-{self.stage}/{stack}"
+        """The CDK CLI's selector for one of the stage's stacks (the Stage is
+        `<service-name>-<stage>`)."""
+        return f"{contract().resource_prefix(self.stage)}/{stack}"
 
     def stack_name(self, stack: str) -> str:
         """CloudFormation name, as `hangar_infra.stage.stack_names` makes it (a test checks)."""
-        return f"hangar-{self.stage}-{stack.lower()}"
+        return f"{contract().resource_prefix(self.stage)}-{stack.lower()}"
 
     def client(self, service: str) -> Any:
         return aws_client(service, region=self.region, endpoint=self.endpoint)

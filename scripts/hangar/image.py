@@ -128,7 +128,7 @@ class Registry:
 
     @classmethod
     def local(cls, stage: str) -> "Registry":
-        return cls("oci:", str(LOCAL_REGISTRY_DIR / f"hangar-{stage}"))
+        return cls("oci:", str(LOCAL_REGISTRY_DIR / contract().resource_prefix(stage)))
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ def diff(
     _run_cdk(
         [
             "diff",
-            f"hangar-{stage}/*",
+            f"{contract().resource_prefix(stage)}/*",
             *_context(stage, image_tag, certificate_arn),
             "--output",
             str(ASSEMBLY_DIR / stage),
@@ -341,7 +341,7 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
             _run_cdk(
                 [
                     "deploy",
-                    "hangar-local/*",
+                    f"{contract().resource_prefix(LOCAL_STAGE)}/*",
                     *_context(LOCAL_STAGE, None),
                     "--output",
                     str(ASSEMBLY_DIR / LOCAL_STAGE),
