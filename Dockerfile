@@ -72,9 +72,11 @@ RUN groupadd --non-unique --gid "${USER_GID}" app \
     && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
 ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_ENV=development
+# The Django project's folder, from `[tool.hangar] project-dir` (compose passes it).
+ARG PROJECT_DIR
 # compose bind-mounts the checkout over /app/src; the copy makes the image usable on its own.
-WORKDIR /app/src/app
-COPY app/ ./
+WORKDIR /app/src/${PROJECT_DIR}
+COPY ${PROJECT_DIR}/ ./
 USER ${USER_UID}:${USER_GID}
 EXPOSE 8000 5678
 CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
@@ -139,29 +141,45 @@ USER ${USER_UID}:${USER_GID}
 
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
+# The app's side of `[tool.hangar]` (pyproject.toml): every build passes them, from
+# hangar.contract's build_args() (the CLI) or `python3 scripts/hangar/contract.py build-args` (CI).
+ARG PROJECT_DIR
+ARG SETTINGS_MODULE
+ARG WSGI_APPLICATION
+ARG CONTAINER_PORT
+ARG HEALTH_PATH
+RUN test -n "${PROJECT_DIR}" && test -n "${SETTINGS_MODULE}" && test -n "${WSGI_APPLICATION}" \
+    && test -n "${CONTAINER_PORT}" && test -n "${HEALTH_PATH}" \
+    || { echo "missing build arguments: pass those of python3 scripts/hangar/contract.py build-args" >&2; exit 1; }
 RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /app/.venv /app/.venv
-WORKDIR /app/src/app
-COPY app/ ./
+# The platform's side: gunicorn's configuration and the health check, the same for every project.
+COPY docker/runtime/ /app/platform/
+WORKDIR /app/src/${PROJECT_DIR}
+COPY ${PROJECT_DIR}/ ./
+ENV DJANGO_SETTINGS_MODULE=${SETTINGS_MODULE} \
+    HANGAR_WSGI_APPLICATION=${WSGI_APPLICATION} \
+    HANGAR_CONTAINER_PORT=${CONTAINER_PORT} \
+    HANGAR_HEALTH_PATH=${HEALTH_PATH}
 # Static files are collected at build time; the key, database and hosts only satisfy production
 # settings (none of them is used, and the real ones come from the task definition). The app's own
 # bytecode is compiled here too: the non-root user cannot write it, so every worker process would
-# otherwise compile app/ from source at boot.
+# otherwise compile the project from source at boot.
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     DJANGO_ALLOWED_HOSTS=collectstatic.invalid \
     DJANGO_ENV=production \
     python manage.py collectstatic --noinput --verbosity=0 \
     && rm -f /tmp/collectstatic.sqlite3 \
-    && python -m compileall -q .
+    && python -m compileall -q . /app/platform
 ENV DJANGO_ENV=production \
     PYTHONDONTWRITEBYTECODE=1
 USER 10001:10001
-EXPOSE 8000
-# No curl in the image: the standard library asks /healthz (answered before host validation).
+EXPOSE ${CONTAINER_PORT}
+# The health path answers before host validation, so the bare loopback request passes.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+    CMD ["python", "/app/platform/healthcheck.py"]
 # Processes, threads and timeouts come from the task definition's environment, derived from the
-# task's size (config/gunicorn.py says which variables; hangar_infra.config derives them).
-CMD ["gunicorn", "--config=python:config.gunicorn"]
+# task's size (docker/runtime/gunicorn.conf.py says which variables; hangar_infra.capacity derives them).
+CMD ["gunicorn", "--config=/app/platform/gunicorn.conf.py"]

@@ -1,7 +1,8 @@
 """How many requests one web process serves at once, and how many may wait on a dependency.
 
-gunicorn runs `threads()` threads per process (config.gunicorn). Every request but liveness and
-readiness takes one of `threads() - 1` slots (config.dependencies), so when S3, SQS or the database
+gunicorn runs `threads()` threads per process (the platform's docker/runtime/gunicorn.conf.py).
+Every request but liveness and readiness takes one of `threads() - 1` slots (config.dependencies),
+so when S3, SQS or the database
 hangs and holds every slot, one thread is still free to answer the load balancer's /healthz —
 otherwise the ALB would replace every healthy task during a dependency blip.
 """

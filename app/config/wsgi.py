@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn config.wsgi)."""
+"""WSGI entry point: `[tool.hangar] wsgi-application`, which gunicorn serves in the image."""
 
 import os
 

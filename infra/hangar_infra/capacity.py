@@ -31,7 +31,7 @@ class GunicornSize:
     threads: int
 
     def environment(self) -> dict[str, str]:
-        """What app/config/gunicorn.py reads (WEB_CONCURRENCY is gunicorn's own name)."""
+        """What docker/runtime/gunicorn.conf.py reads (WEB_CONCURRENCY is gunicorn's own name)."""
         return {"WEB_CONCURRENCY": str(self.processes), "GUNICORN_THREADS": str(self.threads)}
 
 

@@ -28,7 +28,9 @@ from pathlib import Path
 from hangar import docker, docker_client, infra, localstack_host, ports, processes, reload_probe
 from hangar.bench_report import Figure, Target, current_commit, render, repeat
 from hangar.console import info, step, warn
+from hangar.contract import contract
 from hangar.errors import HangarError
+from hangar.image import build_runtime_image
 from hangar.localstack_endpoint import Endpoint, is_healthy, parse_endpoint
 from hangar.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.versions import LOCALSTACK_IMAGE
@@ -44,6 +46,10 @@ LOAD_CONNECTIONS, LOAD_THREADS = 50, 2
 # the 49 other connections (the 50-connection p99 is mostly that queue; see docs/performance.md).
 UNQUEUED_CONNECTIONS = 2
 LOCALSTACK_TIMEOUT = 120.0
+# Sample-specific: the sample project's documents page (database and templates) is measured besides
+# the health path, on SEEDED_DOCUMENTS rows; a project without a `documents` app gets the health
+# path's figures only (sample_page() is then None).
+SAMPLE_PAGE = "/documents/"
 SEEDED_DOCUMENTS = 100  # one full list page (the views show at most 100)
 RUNTIME_TAG = "hangar-bench/runtime:working-tree"
 TEST_LAYERS = ("unit", "infra", "integration", "e2e")
@@ -95,18 +101,7 @@ class Bench:
         if self._runtime_image is None:
             self.require_docker()
             with step(f"Build the runtime image ({RUNTIME_TAG})"):
-                processes.run(
-                    [
-                        "docker",
-                        "build",
-                        "--target=runtime",
-                        f"--tag={RUNTIME_TAG}",
-                        *docker_client.app_build_options(),
-                        ".",
-                    ],
-                    cwd=ROOT,
-                    env={**os.environ, "DOCKER_BUILDKIT": "1"},
-                )
+                build_runtime_image(RUNTIME_TAG)
             self.cleanup.callback(_docker_quiet, "image", "rm", "--force", RUNTIME_TAG)
             self._runtime_image = RUNTIME_TAG
         return self._runtime_image
@@ -490,6 +485,11 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
+def sample_page() -> str | None:
+    """The sample project's documents page, when this checkout's project is the sample."""
+    return SAMPLE_PAGE if (contract().project_path / "documents" / "models.py").is_file() else None
+
+
 @contextmanager
 def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
     """The compose `db` service, migrated and seeded; yields its network and the app's env."""
@@ -508,9 +508,11 @@ def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
         )
         env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         one_off = ["docker", "run", "--rm", f"--network={compose.network}", *env_args, image]
-        with step(f"Migrate and seed {SEEDED_DOCUMENTS} documents"):
+        with step("Migrate"):
             processes.run([*one_off, "python", "manage.py", "migrate", "--noinput"])
-            processes.run([*one_off, "python", "manage.py", "shell", "--command", seed])
+        if sample_page():
+            with step(f"Seed {SEEDED_DOCUMENTS} documents (the sample project's page)"):
+                processes.run([*one_off, "python", "manage.py", "shell", "--command", seed])
         yield compose.network, env
 
 
@@ -529,7 +531,7 @@ def runtime_container(
             "run",
             "--detach",
             f"--network={network}",
-            f"--publish=127.0.0.1:{port}:8000",
+            f"--publish=127.0.0.1:{port}:{contract().container_port}",
             *limits,
             *env_args,
             image,
@@ -538,7 +540,8 @@ def runtime_container(
     try:
         base_url = f"http://127.0.0.1:{port}"
         try:
-            wait_until(lambda: http_status(f"{base_url}/healthz") == 200, 90, "/healthz 200")
+            health = contract().health_path
+            wait_until(lambda: http_status(base_url + health) == 200, 90, f"{health} 200")
         except HangarError as error:
             logs = subprocess.run(
                 ["docker", "logs", "--tail=30", container],
@@ -609,11 +612,13 @@ def runtime_under_load(bench: Bench) -> list[Figure]:
                 "docker stats, before any load",
             )
         )
-        for path, connections, targets in (
-            ("/healthz", LOAD_CONNECTIONS, {"requests/s": Target(">=", 800)}),
-            ("/documents/", LOAD_CONNECTIONS, {"p99": Target("<=", 100)}),
-            ("/documents/", UNQUEUED_CONNECTIONS, {}),
-        ):
+        loads = [(contract().health_path, LOAD_CONNECTIONS, {"requests/s": Target(">=", 800)})]
+        if page := sample_page():
+            loads += [
+                (page, LOAD_CONNECTIONS, {"p99": Target("<=", 100)}),
+                (page, UNQUEUED_CONNECTIONS, {}),
+            ]
+        for path, connections, targets in loads:
             with step(f"wrk on {path}: {connections} connections, {seconds} s per run"):
                 if bench.plan.warmup:
                     run_wrk(wrk, base_url + path, LOAD_WARMUP_SECONDS, container, connections)
@@ -637,7 +642,7 @@ def load_figures(
     note = (
         f"wrk {min(LOAD_THREADS, connections)} threads, {connections} connections, "
         f"{seconds} s per run, on 127.0.0.1; gunicorn as the image runs it without a task "
-        "definition (config/gunicorn.py's fallbacks), no CPU or memory limit"
+        "definition (docker/runtime/gunicorn.conf.py's fallbacks), no CPU or memory limit"
     )
     load = path if connections == LOAD_CONNECTIONS else f"{path} ({connections} conn.)"
     name = f"runtime {load}"
@@ -669,9 +674,10 @@ def load_figures(
 
 # --- capacity of one web task at each stage's size ----------------------------------------------
 # p99 bounds a task must stay under; the highest rate it sustains within them is its capacity.
-CAPACITY_BOUNDS_MS = {"/healthz": 250.0, "/documents/": 1000.0}
-# The page whose capacity sets the scaling target: the app's real work (database, templates).
-CAPACITY_TARGET_PATH = "/documents/"
+# The health path's bound, and the sample page's: the page whose capacity sets the scaling target,
+# the app's real work (database, templates).
+HEALTH_BOUND_MS = 250.0
+PAGE_BOUND_MS = 1000.0
 # Offered rates, requests/s. Unpaced load (wrk's default) would saturate even a quarter vCPU with
 # one connection, and a saturated CPU quota puts every task's p99 past any bound; paced load
 # measures the latency at a given rate, as an ALB spreading real traffic sees it.
@@ -752,7 +758,11 @@ def web_capacity(bench: Bench) -> list[Figure]:
             task_env = {**env, **size.environment(), **capacity.shutdown_environment()}
             with runtime_container(image, network, task_env, limits) as (container, base_url):
                 label = f"{cpu} CPU / {memory_mib} MiB ({', '.join(stages)})"
-                for path, bound_ms in CAPACITY_BOUNDS_MS.items():
+                page = sample_page()
+                bounds = {contract().health_path: HEALTH_BOUND_MS}
+                if page:
+                    bounds[page] = PAGE_BOUND_MS
+                for path, bound_ms in bounds.items():
                     with step(
                         f"capacity of one {label} task on {path}: p99 within {bound_ms:g} ms"
                     ):
@@ -776,7 +786,7 @@ def web_capacity(bench: Bench) -> list[Figure]:
                         f"stopped {stopped}"
                     )
                     figures.append(Figure(f"capacity {label} {path}", "req/s", [rate], None, note))
-                    if path == CAPACITY_TARGET_PATH and not bench.plan.quick:
+                    if path == page and not bench.plan.quick:
                         measured[capacity.size_key(cpu, memory_mib)] = {
                             "requests_per_second": round(rate, 1),
                             "path": path,

@@ -23,6 +23,7 @@ from botocore.exceptions import (
 )
 
 from hangar.aws_clients import ACCESS_DENIED_CODES
+from hangar.contract import ContractError
 from hangar.errors import HangarError
 
 # Modules that expose `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
@@ -100,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args) or 0)
         except (BotoCoreError, ClientError) as error:
             raise aws_error(error) from error
+        except ContractError as error:  # a user's [tool.hangar] entry: what to write is the fix
+            raise HangarError(str(error), hint="edit [tool.hangar] in pyproject.toml") from error
     except HangarError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -61,6 +61,16 @@ class Contract:
         prefix = self.resource_prefix(stage)
         return f"{prefix}-registry", f"{prefix}-service"
 
+    def build_args(self) -> dict[str, str]:
+        """The Dockerfile's build arguments: every image build passes these (hangar.image, CI)."""
+        return {
+            "PROJECT_DIR": self.project_dir,
+            "SETTINGS_MODULE": self.settings_module,
+            "WSGI_APPLICATION": self.wsgi_application,
+            "CONTAINER_PORT": str(self.container_port),
+            "HEALTH_PATH": self.health_path,
+        }
+
 
 def load(pyproject: Path = PYPROJECT) -> Contract:
     """Read and check `[tool.hangar]`; a bad entry raises ContractError naming it."""
@@ -152,3 +162,21 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
 def contract() -> Contract:
     """The checkout's contract, read once per process."""
     return load()
+
+
+if __name__ == "__main__":
+    # For builds without the hangar CLI (CI's image job): `python3 scripts/hangar/contract.py
+    # build-args` prints one KEY=VALUE line per build argument, as docker/build-push-action takes
+    # them; `image-platform` prints the platform.
+    import sys
+
+    commands = {
+        "build-args": lambda c: "\n".join(f"{k}={v}" for k, v in c.build_args().items()),
+        "image-platform": lambda c: c.image_platform,
+    }
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: contract.py {{{','.join(commands)}}}")
+    try:
+        print(commands[sys.argv[1]](contract()))
+    except ContractError as error:
+        sys.exit(f"error: {error}")

@@ -8,7 +8,7 @@
 3. run the migrations as a one-off ECS task with the *new* image, failing on a non-zero exit;
 4. deploy the service stack with `-c imageDigest=<digest>`: the task definitions name the image by
    digest, exactly what was pushed (ECS's circuit breaker rolls back a bad one);
-5. smoke-test /healthz and /readyz through the load balancer.
+5. smoke-test the health and readiness paths ([tool.hangar]) through the load balancer.
 
 `--certificate-arn` (or CERTIFICATE_ARN) gives the load balancer an HTTPS listener with that ACM
 certificate (`-c certificateArn=`); without it the stage is served over HTTP only, which the `prod`
@@ -56,7 +56,6 @@ from hangar.watcher import AwsClients, watching
 # other name says nothing about what was built.
 FULL_SHA_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 MIGRATION_TIMEOUT_SECONDS = 15 * 60
-SMOKE_PATHS = ("/healthz", "/readyz")
 SMOKE_ATTEMPTS = 10
 SMOKE_INTERVAL_SECONDS = 6.0
 HTTP_TIMEOUT_SECONDS = 10.0
@@ -499,7 +498,8 @@ def smoke_test(
     interval: float = SMOKE_INTERVAL_SECONDS,
 ) -> None:
     require_output(target, service_outputs, "ServiceUrl")
-    for path in SMOKE_PATHS:
+    app = contract()
+    for path in (app.health_path, app.readiness_path):
         url = service_outputs["ServiceUrl"].rstrip("/") + path
         problem = ""
         for attempt in range(1, attempts + 1):
@@ -521,7 +521,10 @@ def smoke_test(
 
 
 def smoke_test_hint(service_outputs: Mapping[str, str]) -> str:
-    hint = "/readyz names the dependency that is down; the ECS service events say more"
+    hint = (
+        f"{contract().readiness_path} names the dependency that is down; the ECS service events "
+        "say more"
+    )
     host = urllib.parse.urlsplit(service_outputs["ServiceUrl"]).hostname
     load_balancer = service_outputs.get("LoadBalancerDnsName")
     if host and load_balancer and host != load_balancer.lower():
@@ -615,7 +618,11 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         )
     if not image:
         warn("skipped: 3/5 migrations, which run the pushed image (step 2 was skipped)")
-    skippable("5/5 Smoke-test /healthz and /readyz", lambda: smoke_test(target, service))
+    app = contract()
+    skippable(
+        f"5/5 Smoke-test {app.health_path} and {app.readiness_path}",
+        lambda: smoke_test(target, service),
+    )
     return {
         "stage": target.stage,
         "image tag": target.image_tag,

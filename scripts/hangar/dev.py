@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from hangar import docker_client, localstack_docker, ports
 from hangar.console import info, step, warn
+from hangar.contract import contract
 from hangar.debug_server import ServerAddress, devserver_command, wait_for_client
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
@@ -30,7 +31,6 @@ from hangar.paths import ROOT, STATE_DIR
 if TYPE_CHECKING:
     from hangar.localstack import LocalStackHandle
 
-APP_DIR = ROOT / "app"
 COMPOSE_FILE = ROOT / "compose.yaml"
 # Inputs of the image: when one is newer than the built image, `hangar dev` rebuilds it.
 IMAGE_INPUTS = ("Dockerfile", "pyproject.toml", "uv.lock", "compose.yaml")
@@ -120,11 +120,21 @@ def listen_address(web_port: int, debug_port: int) -> ServerAddress:
     return ServerAddress(host=host, port=web_port, debug_host=host, debug_port=debug_port)
 
 
+def host_worker_command() -> list[str] | None:
+    """The contract's worker command for a host process: its `python` is this environment's."""
+    command = contract().worker_command
+    if command is None:
+        return None
+    program, *arguments = command
+    return [sys.executable if program in ("python", "python3") else program, *arguments]
+
+
 def print_urls(address: ServerAddress) -> None:
     base = f"http://localhost:{address.port}"
     info(f"  app       {base}/")
     info(f"  admin     {base}/admin/")
-    info(f"  health    {base}/healthz  {base}/readyz")
+    app = contract()
+    info(f"  health    {base}{app.health_path}  {base}{app.readiness_path}")
     info(f"  debugger  localhost:{address.debug_port}  (VS Code: 'Attach to Hangar')")
 
 
@@ -194,7 +204,7 @@ def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detac
         # whole process group (autoreloader, server, debugpy adapter) in order.
         process = subprocess.Popen(
             argv,
-            cwd=APP_DIR,
+            cwd=contract().project_path,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -253,7 +263,9 @@ def forward(child: Child, width: int) -> threading.Thread:
 
 
 def run_manage(argv: Sequence[str], env: Mapping[str, str]) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *argv], cwd=APP_DIR, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *argv], cwd=contract().project_path, env=env, check=False
+    )
     if result.returncode != 0:
         raise HangarError(
             f"`manage.py {' '.join(argv)}` failed (exit {result.returncode}); its output is above",
@@ -298,8 +310,9 @@ def dev_host(args: argparse.Namespace) -> int:
     run_manage(["ensure_dev_superuser"], env)
 
     commands = {"web": devserver_command(address, wait=wait_for_client())}
-    if not args.without_aws:
-        commands["worker"] = [sys.executable, "manage.py", "worker"]
+    worker = host_worker_command()
+    if worker and not args.without_aws:
+        commands["worker"] = worker
     children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]
     if args.without_aws:
         write_session(**session, localstack_started=False)
@@ -472,7 +485,8 @@ def dev_docker(args: argparse.Namespace) -> int:
         return 0
     info("following web and worker logs; Ctrl-C stops following (the containers keep running)")
     try:
-        subprocess.run(compose("logs", "--follow", "--tail", "50", "web", "worker"), check=False)
+        services = ["web", "worker"] if contract().worker_command else ["web"]
+        subprocess.run(compose("logs", "--follow", "--tail", "50", *services), check=False)
     except KeyboardInterrupt:
         info("\ncontainers keep running; `make down` stops them")
     return 0
@@ -590,7 +604,7 @@ def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
         return subprocess.run(command, check=False).returncode
     env = host_environment(os.environ, with_aws=True)
     command = [sys.executable, "manage.py", *arguments]
-    return subprocess.run(command, cwd=APP_DIR, env=env, check=False).returncode
+    return subprocess.run(command, cwd=contract().project_path, env=env, check=False).returncode
 
 
 def _port(variable: str, default: int) -> int:

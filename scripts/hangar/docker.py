@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hangar import lint_tools
+from hangar import docker_client, lint_tools
 from hangar.console import info, step
 from hangar.docker_client import (
     APP_DOCKERFILE,
@@ -543,6 +543,7 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     header = "# Written by `hangar docker provision`: images and build arguments for compose.yaml."
     COMPOSE_ENV_FILE.write_text("\n".join([header, *lines]) + "\n")
     info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
+    docker_client.write_contract_settings()
 
 
 # --- command ------------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ bound to this checkout and to the choices `hangar docker provision` wrote to .ha
 
 import os
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import ROOT, STATE_DIR
 
@@ -17,6 +19,7 @@ COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; se
 APP_DOCKERFILE = ROOT / "Dockerfile"
 # Where stand-ins replace the Dockerfile's pinned bases: rewritten from it before every build.
 STANDIN_DOCKERFILE = STATE_DIR / "Dockerfile.standins"
+CONTRACT_HEADER = "# From [tool.hangar] in pyproject.toml, rewritten before every compose command:"
 
 
 def dockerfile_base(stage: str) -> str:
@@ -143,6 +146,7 @@ def compose_settings() -> dict[str, str]:
 def compose_command(project: str | None = None) -> list[str]:
     """`docker compose` bound to this checkout and to the choices `provision` wrote."""
     app_dockerfile()  # compose.yaml may build from the stand-in copy: bring it up to date
+    write_contract_settings()  # and reads the contract's values: the same
     command = [
         "docker",
         "compose",
@@ -158,3 +162,26 @@ def compose_command(project: str | None = None) -> list[str]:
     if project:
         command += ["--project-name", project]
     return command
+
+
+def contract_compose_settings() -> dict[str, str]:
+    """What compose.yaml reads of `[tool.hangar]`: the build arguments, the settings module, and
+    the worker (its command, and the `worker` profile that starts it) when the app has one."""
+    app = contract()
+    settings = {f"HANGAR_{key}": value for key, value in app.build_args().items()}
+    settings["HANGAR_SETTINGS_MODULE"] = app.settings_module
+    settings["COMPOSE_PROFILES"] = "worker" if app.worker_command else ""
+    if app.worker_command:
+        settings["HANGAR_WORKER_COMMAND"] = shlex.join(app.worker_command)
+    return settings
+
+
+def write_contract_settings() -> None:
+    """Bring compose.env's `[tool.hangar]` section (its last) up to date, keeping what provision
+    wrote above it."""
+    existing = COMPOSE_ENV_FILE.read_text().splitlines() if COMPOSE_ENV_FILE.exists() else []
+    kept = existing[: existing.index(CONTRACT_HEADER)] if CONTRACT_HEADER in existing else existing
+    lines = [f"{key}={value}" for key, value in contract_compose_settings().items()]
+    if existing != [*kept, CONTRACT_HEADER, *lines]:
+        COMPOSE_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+        COMPOSE_ENV_FILE.write_text("\n".join([*kept, CONTRACT_HEADER, *lines]) + "\n")

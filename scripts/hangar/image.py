@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,20 +224,37 @@ def check_platform(platform: str, what: str) -> None:
 # --- the one build ------------------------------------------------------------------------------
 
 
+def runtime_build_options() -> list[str]:
+    """Everything but the tag that makes a build the runtime image: the pinned platform, the
+    contract's build arguments, this machine's Dockerfile and dependency route."""
+    options = ["--platform", image_platform(), "--target=runtime"]
+    options += [f"--build-arg={key}={value}" for key, value in contract().build_args().items()]
+    # the Dockerfile, or its stand-in copy offline
+    return options + docker_client.app_build_options()
+
+
+def build_runtime_image(tag: str, labels: Mapping[str, str] | None = None) -> None:
+    """Build the Dockerfile's runtime target into the engine as `tag`: the one runtime build
+    (deploy's archive, run-task, the benchmarks and the e2e tests all come through here)."""
+    command = ["docker", "buildx", "build", "--progress=plain", *runtime_build_options()]
+    command += [f"--label={key}={value}" for key, value in (labels or {}).items()]
+    command += ["--tag", tag, "--load", str(ROOT)]
+    info("$ " + " ".join(command))
+    if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:
+        raise HangarError(
+            f"building the runtime image {tag} failed; the output above says which step broke.",
+            hint="make docker-provision (base images, wheelhouse) and try again",
+        )
+
+
 def build_archive(image_tag: str, destination: Path) -> ImageArchive:
-    """Build the runtime target for the pinned platform with buildx, as an OCI archive.
+    """Build the runtime image for the pinned platform as an OCI archive.
 
     buildx's own OCI exporter needs a docker-container builder (CI has one); the default `docker`
     driver cannot export, so the image is loaded and skopeo writes the archive from the engine.
     """
     local_reference = f"hangar-deploy:{image_tag}"
-    command = ["docker", "buildx", "build", "--platform", image_platform(), "--target", "runtime"]
-    command += ["--label", f"org.opencontainers.image.revision={image_tag}"]
-    command += docker_client.app_build_options()  # the Dockerfile, or its stand-in copy offline
-    command += ["--tag", local_reference, "--load", str(ROOT)]
-    info("$ " + " ".join(command))
-    if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:
-        raise HangarError("docker buildx build failed.", hint="read the build output above")
+    build_runtime_image(local_reference, {"org.opencontainers.image.revision": image_tag})
     destination.parent.mkdir(parents=True, exist_ok=True)
     for earlier in destination.parent.glob("*.oci.tar"):  # ~100 MB each: keep the latest only
         earlier.unlink()

@@ -46,11 +46,8 @@ OUTPUTS_FILE = LOCAL_ENV_FILE.parent / "local-outputs.json"
 # What LocalStack's CloudFormation returns for Ref/GetAtt of a resource type it only pretends to
 # create (ELBv2, ECS, RDS in the free edition); never a usable value.
 LOCALSTACK_PLACEHOLDER = "unknown"
-# Contract key → CfnOutput of the service stack.
-ENV_FROM_OUTPUTS = {
-    "DOCUMENTS_BUCKET": "DocumentsBucketName",
-    "TASKS_QUEUE_URL": "TasksQueueUrl",
-    "TASKS_DLQ_URL": "TasksDlqUrl",
+# The platform's own keys → CfnOutput of the service stack; the app's come from the contract.
+PLATFORM_ENV_FROM_OUTPUTS = {
     "DJANGO_ALLOWED_HOSTS": "AllowedHosts",
     "AWS_REGION": "Region",
 }
@@ -65,15 +62,22 @@ def check_stage(stage: str) -> str:
     return stage
 
 
+def env_from_outputs() -> dict[str, str]:
+    """Environment variable → service stack output: the contract's settings-from-outputs, then
+    the platform's keys."""
+    return {**contract().settings_from_outputs, **PLATFORM_ENV_FROM_OUTPUTS}
+
+
 def local_env(outputs: Mapping[str, str], *, secret_key: str, endpoint: str) -> dict[str, str]:
     """The app's environment (the contract keys) from the service stack's outputs."""
-    missing = [output for output in ENV_FROM_OUTPUTS.values() if not outputs.get(output)]
+    from_outputs = env_from_outputs()
+    missing = [output for output in from_outputs.values() if not outputs.get(output)]
     if missing:
         raise HangarError(
             f"the local service stack has no {', '.join(missing)} output.",
             hint="redeploy it: make deploy-local",
         )
-    env = {key: outputs[output] for key, output in ENV_FROM_OUTPUTS.items()}
+    env = {key: outputs[output] for key, output in from_outputs.items()}
     hosts = [host for host in env["DJANGO_ALLOWED_HOSTS"].split(",") if host]
     # The load balancer is one of LocalStack's placeholders; the laptop's hosts are real.
     env["DJANGO_ALLOWED_HOSTS"] = ",".join(h for h in hosts if h != LOCALSTACK_PLACEHOLDER)

@@ -37,6 +37,7 @@ from hangar.cfn_values import (
 from hangar.console import info, step
 from hangar.contract import contract
 from hangar.errors import HangarError
+from hangar.image import build_runtime_image, runtime_build_options
 from hangar.paths import INFRA_DIR, ROOT
 from hangar.ports import ensure_free
 
@@ -45,8 +46,8 @@ TASKS = ("web", "worker", "migration")
 TASK_CONSTRUCTS = {"web": "Web", "worker": "Worker", "migration": "Migration"}
 DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
-RUNTIME_IMAGE = "hangar-runtime:local"
-IMAGE_INPUTS = ("app", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
+# Besides the Django project (`[tool.hangar] project-dir`).
+IMAGE_INPUTS = ("docker/runtime", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
 LOCALSTACK_SERVICE = "localstack"
 DB_SERVICE = "db"
 DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
@@ -502,6 +503,7 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
             "--others",
             "--exclude-standard",
             "--",
+            contract().project_dir,
             *IMAGE_INPUTS,
         ],
         cwd=ROOT,
@@ -517,22 +519,19 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
     return docker.fingerprint(*parts)
 
 
+def runtime_image_tag() -> str:
+    return f"{contract().service_name}-runtime:local"
+
+
 def ensure_runtime_image() -> str:
     """The Dockerfile's `runtime` target, rebuilt only when its inputs changed."""
-    build_options = docker_client.app_build_options()
-    input_hash = image_inputs_fingerprint(build_options)
-    if docker.is_current(RUNTIME_IMAGE, input_hash):
-        return RUNTIME_IMAGE
-    with step(f"Build {RUNTIME_IMAGE} (Dockerfile target runtime)"):
-        command = ["docker", "build", "--progress=plain", "--target=runtime"]
-        command += [f"--tag={RUNTIME_IMAGE}", f"--label={docker.INPUT_HASH_LABEL}={input_hash}"]
-        command += build_options
-        if subprocess.run([*command, str(ROOT)], check=False).returncode != 0:
-            raise HangarError(
-                f"building {RUNTIME_IMAGE} failed; the build output above says which step broke.",
-                hint="make docker-provision (base images, wheelhouse) and try again",
-            )
-    return RUNTIME_IMAGE
+    tag = runtime_image_tag()
+    input_hash = image_inputs_fingerprint(runtime_build_options())
+    if docker.is_current(tag, input_hash):
+        return tag
+    with step(f"Build {tag} (Dockerfile target runtime)"):
+        build_runtime_image(tag, {docker.INPUT_HASH_LABEL: input_hash})
+    return tag
 
 
 # --- docker run ----------------------------------------------------------------------------------
@@ -704,7 +703,7 @@ def run(options: Options) -> RunningTask | int:
         return subprocess.run(command, env=env, check=False).returncode
     with step(f"Start {name} and wait until it is healthy"):
         processes.run(command, env=env)
-        wait_until_started(name, f"{url}/healthz" if url else None)
+        wait_until_started(name, f"{url}{contract().health_path}" if url else None)
     info(f"{name} runs. Logs: docker logs --follow {name}. Stop: docker rm --force {name}")
     return RunningTask(container=name, url=url)
 

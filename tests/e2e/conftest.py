@@ -18,6 +18,7 @@ from compose_project import Compose
 from accounts.management.commands import ensure_dev_superuser
 from hangar import docker, docker_client, infra
 from hangar.errors import HangarError
+from hangar.image import build_runtime_image
 from hangar.paths import LOCAL_ENV_FILE, ROOT
 from hangar.ports import spare_port
 
@@ -137,18 +138,11 @@ def dev_user(stack: Compose) -> tuple[str, str]:
 def runtime_image(provisioned: dict[str, str]) -> Iterator[str]:
     """The runtime stage built the way CI builds it; its build time is printed for the report."""
     tag = f"hangar-e2e-runtime:{uuid.uuid4().hex[:8]}"
-    build_options = (
-        docker_client.app_build_options()
-    )  # the Dockerfile, or its stand-in copy offline
     started = time.monotonic()
-    result = subprocess.run(
-        ["docker", "build", "--target=runtime", f"--tag={tag}", *build_options, str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, f"runtime image build failed:\n{result.stderr[-4000:]}"
+    try:
+        build_runtime_image(tag)
+    except HangarError as error:
+        pytest.fail(f"runtime image build failed: {error}")
     print(f"\nruntime image {tag} built in {time.monotonic() - started:.1f}s")
     yield tag
     subprocess.run(["docker", "image", "rm", "--force", tag], capture_output=True, check=False)

@@ -49,7 +49,7 @@ def test_the_env_file_the_app_reads_holds_the_stacks_outputs(deployed_stack, out
         if line and not line.startswith("#")
     )
     assert written == deployed_stack
-    for key, output in infra.ENV_FROM_OUTPUTS.items():
+    for key, output in infra.env_from_outputs().items():
         if key != "DJANGO_ALLOWED_HOSTS":  # LocalStack's load balancer placeholder is dropped
             assert written[key] == outputs[output], key
 

@@ -1,12 +1,14 @@
 """No command ends in a traceback when AWS cannot be reached, denies a call or has no credentials:
 `hangar.cli.main` turns each into one line saying what failed and what to do."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from hangar import cli, deploy
+from hangar.contract import PYPROJECT, load
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -76,4 +78,21 @@ def test_aws_failures_become_one_line_with_what_to_do(
     assert code == 1
     assert err.startswith(f"error: {said}")
     assert hint in err
+    assert len(err.strip().splitlines()) == 2  # the line and its hint
+
+
+def test_a_bad_contract_entry_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        PYPROJECT.read_text().replace("container-port = 8000", "container-port = 80")
+    )
+    monkeypatch.setattr(deploy, "run_deploy", lambda _: load(pyproject))
+
+    code, err = run(["deploy", "--stage", "dev"], capsys)
+
+    assert code == 1
+    assert err.startswith("error: [tool.hangar] container-port = 80 is invalid")
+    assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 2  # the line and its hint

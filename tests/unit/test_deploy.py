@@ -1,6 +1,7 @@
 """`hangar deploy`: what it refuses, what it asks CDK and ECS for, and how it judges the result."""
 
 import argparse
+import dataclasses
 import http.server
 import subprocess
 from collections.abc import Callable
@@ -343,6 +344,17 @@ def test_the_smoke_test_fails_with_what_readyz_said(server: str) -> None:
     Answers.statuses = {"/healthz": [200], "/readyz": [503]}
     with pytest.raises(HangarError, match=r'/readyz answered 503 \{"database": "down"\}'):
         deploy.smoke_test(STAGING, {"ServiceUrl": server}, attempts=2, interval=0)
+
+
+def test_the_smoke_test_asks_the_contracts_paths(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = dataclasses.replace(deploy.contract(), health_path="/ping", readiness_path="/ready")
+    monkeypatch.setattr(deploy, "contract", lambda: notes)
+    Answers.statuses = {"/ping": [200], "/ready": [503]}
+    with pytest.raises(HangarError, match=r"/ready answered 503") as error:
+        deploy.smoke_test(STAGING, {"ServiceUrl": server}, attempts=1, interval=0)
+    assert str(error.value.hint).startswith("/ready names")
 
 
 def test_an_unreachable_load_balancer_is_a_skip_only_in_localstack(server: str) -> None:

@@ -1,6 +1,7 @@
 """`hangar dev` without starting anything: mode choice, environment, session files, refusals."""
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -225,3 +226,12 @@ class TestRefusals:
         monkeypatch.setenv("HANGAR_WEB_PORT", "eighty")
         with pytest.raises(HangarError, match="HANGAR_WEB_PORT='eighty' is not a TCP port"):
             run_dev("dev")
+
+
+def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert dev.host_worker_command() == [sys.executable, "manage.py", "worker"]
+    no_worker = dataclasses.replace(dev.contract(), worker_command=None)
+    monkeypatch.setattr(dev, "contract", lambda: no_worker)
+    assert dev.host_worker_command() is None

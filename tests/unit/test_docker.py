@@ -1,6 +1,7 @@
 """`hangar docker` without an engine: the choices provisioning makes and the files it writes."""
 
 import argparse
+import dataclasses
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from hangar import docker, docker_client, processes
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import ROOT
 from hangar.versions import LOCALSTACK_IMAGE
@@ -257,3 +259,63 @@ class TestDevcontainerEngineHint:
         hint = docker_client.devcontainer_engine_hint()
         assert hint is not None
         assert f"HANGAR_DOCKER_GID={in_devcontainer.stat().st_gid}" in hint
+
+
+# --- the contract's side of compose ---------------------------------------------------------------
+
+
+def compose_settings_lines(state_dir: Path) -> list[str]:
+    return (state_dir / "compose.env").read_text().splitlines()
+
+
+def test_every_compose_command_writes_the_contract_below_what_provision_chose(
+    state_dir: Path,
+) -> None:
+    docker.write_compose_env({"PYTHON_IMAGE": "hangar-standin/python:3.13-slim"}, "wheelhouse")
+    docker_client.compose_command("hangar-e2e-1")
+    docker_client.compose_command("hangar-e2e-1")  # rewritten in place, never appended twice
+
+    lines = compose_settings_lines(state_dir)
+    assert lines.count(docker.CONTRACT_HEADER) == 1
+    provisioned, contract_part = lines[: lines.index(docker.CONTRACT_HEADER)], lines[-7:]
+    assert "DEPS_SOURCE=wheelhouse" in provisioned
+    assert contract_part == [
+        "HANGAR_PROJECT_DIR=app",
+        "HANGAR_SETTINGS_MODULE=config.settings",
+        "HANGAR_WSGI_APPLICATION=config.wsgi:application",
+        "HANGAR_CONTAINER_PORT=8000",
+        "HANGAR_HEALTH_PATH=/healthz",
+        "COMPOSE_PROFILES=worker",
+        "HANGAR_WORKER_COMMAND=python manage.py worker",
+    ]
+
+
+def test_an_app_without_a_worker_gets_no_worker_profile(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_worker = dataclasses.replace(contract(), worker_command=None, project_dir="notes_site")
+    monkeypatch.setattr(docker, "contract", lambda: no_worker)
+    docker_client.compose_command()
+
+    lines = compose_settings_lines(state_dir)
+    assert "COMPOSE_PROFILES=" in lines
+    assert "HANGAR_PROJECT_DIR=notes_site" in lines
+    assert not [line for line in lines if line.startswith("HANGAR_WORKER_COMMAND")]
+
+
+def test_compose_fallbacks_are_the_contracts_values(compose_file: dict) -> None:
+    """compose started without the CLI (the devcontainer) falls back to these: they must not
+    drift from `[tool.hangar]`."""
+    fallbacks = dict(
+        re.findall(r"\$\{(HANGAR_[A-Z_]+):-([^}]*)\}", (ROOT / "compose.yaml").read_text())
+    )
+    expected = docker_client.contract_compose_settings()
+    contract_fallbacks = {key: value for key, value in fallbacks.items() if key in expected}
+    assert set(contract_fallbacks) == {
+        "HANGAR_PROJECT_DIR",
+        "HANGAR_SETTINGS_MODULE",
+        "HANGAR_HEALTH_PATH",
+        "HANGAR_WORKER_COMMAND",
+    }
+    assert contract_fallbacks == {key: expected[key] for key in contract_fallbacks}
+    assert compose_file["services"]["worker"]["profiles"] == ["worker"]

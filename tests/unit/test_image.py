@@ -6,6 +6,7 @@ be made for any platform without a build or an emulator.
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from hangar import deploy, image
+from hangar.contract import contract
 from hangar.errors import HangarError
+from hangar.paths import ROOT
 
 TAG = "0123456789abcdef0123456789abcdef01234567"
 
@@ -79,6 +82,37 @@ def registry(tmp_path: Path) -> image.Registry:
 
 def test_the_platform_is_the_project_setting() -> None:
     assert image.image_platform() == "linux/amd64"
+
+
+def test_every_runtime_build_passes_the_contracts_build_arguments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notes = dataclasses.replace(
+        contract(),
+        project_dir="notes_site",
+        settings_module="notes_site.settings",
+        wsgi_application="notes_site.wsgi:application",
+        container_port=8081,
+        health_path="/ping",
+    )
+    monkeypatch.setattr(image, "contract", lambda: notes)
+    options = image.runtime_build_options()
+    assert options[:3] == ["--platform", "linux/amd64", "--target=runtime"]
+    assert {
+        "--build-arg=PROJECT_DIR=notes_site",
+        "--build-arg=SETTINGS_MODULE=notes_site.settings",
+        "--build-arg=WSGI_APPLICATION=notes_site.wsgi:application",
+        "--build-arg=CONTAINER_PORT=8081",
+        "--build-arg=HEALTH_PATH=/ping",
+    } <= set(options)
+
+
+def test_the_dockerfile_declares_each_build_argument_the_contract_passes() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runtime = dockerfile[dockerfile.index("AS runtime") :]
+    for name in contract().build_args():
+        assert f"ARG {name}\n" in runtime, name
+        assert f"${{{name}}}" in runtime, f"{name} is declared but not used"
 
 
 def test_an_archive_names_its_manifest_digest_and_platform(tmp_path: Path) -> None:

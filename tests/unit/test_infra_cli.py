@@ -4,12 +4,14 @@ import argparse
 import json
 import shutil
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hangar import cdk, infra
+from hangar.contract import contract
 from hangar.errors import HangarError
 from hangar.paths import INFRA_DIR
 from hangar.stack_events import failure_from_event
@@ -40,6 +42,20 @@ def test_outputs_map_to_the_env_contract_keys() -> None:
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
     }
+
+
+def test_the_app_keys_are_the_contracts_settings_from_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    notes = replace(contract(), settings_from_outputs={"NOTES_BUCKET": "DocumentsBucketName"})
+    monkeypatch.setattr(infra, "contract", lambda: notes)
+
+    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+
+    assert env["NOTES_BUCKET"] == "hangar-local-service-documents-1a2b"
+    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL"} & set(env)
+    # The platform's keys stay, whatever the app declares.
+    assert {"DJANGO_ALLOWED_HOSTS", "AWS_REGION", "DJANGO_SECRET_KEY"} <= set(env)
 
 
 def test_a_missing_output_is_named_with_what_to_do() -> None:

@@ -5,6 +5,7 @@ deploy contract (same `make deploy`, immutable tag, production gated behind stag
 validity against the schemas check-jsonschema ships (no network).
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from hangar import workflow_gate
+from hangar.contract import contract
 from hangar.paths import ROOT
 
 GITHUB = ROOT / ".github"
@@ -154,13 +156,29 @@ def test_ci_runs_the_same_make_targets_as_a_developer() -> None:
     assert jobs["test"]["env"]["HANGAR_LOCALSTACK_MODE"] == "docker"
 
 
+def test_ci_builds_with_the_contracts_platform_and_build_arguments(tmp_path: Path) -> None:
+    """The image job's step, run as GitHub runs it: its outputs are what hangar builds with."""
+    image_steps = steps(workflow("ci.yml")["jobs"]["image"])
+    step = next(s for s in image_steps if s.get("id") == "contract")
+    output = tmp_path / "github_output"
+    subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=ROOT,
+        env={**os.environ, "GITHUB_OUTPUT": str(output)},
+        check=True,
+    )
+    text = output.read_text()
+    assert text.startswith(f"platform={contract().image_platform}\n")
+    build_args = text.split("build-args<<CONTRACT\n", 1)[1].split("CONTRACT\n", 1)[0]
+    assert build_args.splitlines() == [f"{k}={v}" for k, v in contract().build_args().items()]
+
+
 def test_ci_builds_one_image_for_the_pinned_platform_scans_it_and_hands_it_on() -> None:
     image_steps = steps(workflow("ci.yml")["jobs"]["image"])
-    platform = next(s for s in image_steps if s.get("id") == "platform")
-    assert '["tool"]["hangar"]["image-platform"]' in platform["run"]
     build = next(s for s in image_steps if "build-push-action" in s.get("uses", ""))
     assert build["with"]["target"] == "runtime"
-    assert build["with"]["platforms"] == "${{ steps.platform.outputs.value }}"
+    assert build["with"]["platforms"] == "${{ steps.contract.outputs.platform }}"
+    assert build["with"]["build-args"] == "${{ steps.contract.outputs.build-args }}"
     # One manifest, no attestation index: its digest is the one ECR stores and the tasks name.
     assert build["with"]["provenance"] is False
     assert build["with"]["outputs"] == "type=oci,dest=runtime-image.oci.tar"

@@ -1,22 +1,23 @@
-"""gunicorn's settings for the runtime image: `gunicorn --config=python:config.gunicorn`.
+"""gunicorn's settings for the runtime image: the platform's, not the app's (`gunicorn
+--config=/app/platform/gunicorn.conf.py`), so any Django project runs under them unchanged.
 
-The sizes and timeouts come from the task definition's environment, which the CDK stack derives
-from the task's CPU and memory and from its shutdown timings (infra: hangar_infra.config). The
-fallbacks serve a bare `docker run` of the image. gthread workers: `workers` processes of
-`threads` threads each; one thread per process is kept free for liveness (config.concurrency).
+The Dockerfile sets the WSGI application and the port from `[tool.hangar]` (build arguments). The
+sizes and timeouts come from the task definition's environment, which the CDK stack derives from
+the task's CPU and memory and from its shutdown timings (hangar_infra.capacity); the fallbacks
+serve a bare `docker run` of the image. gthread workers: `workers` processes of `threads` threads.
 """
 
 import os
 
-from config import concurrency
-
-wsgi_app = "config.wsgi"
-bind = "0.0.0.0:8000"
+wsgi_app = os.environ["HANGAR_WSGI_APPLICATION"]
+bind = f"0.0.0.0:{os.environ['HANGAR_CONTAINER_PORT']}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = concurrency.threads()
+# Set for the workers too: an app that keeps a thread free for liveness (the sample's
+# config.concurrency) reads the same figure gunicorn runs with.
+threads = int(os.environ.setdefault("GUNICORN_THREADS", "8"))
 # A request that runs longer is killed; the ALB's deregistration delay and the container's stop
-# timeout are derived from the same figures (hangar_infra.config.ShutdownTimings).
+# timeout are derived from the same figures (hangar_infra.capacity).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Above the ALB's 60 s idle timeout, so the ALB never reuses a connection gunicorn already closed
@@ -28,7 +29,7 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs, not a shared temp file)
 # small task, the restart is a second in which that task answers nothing.
 max_requests = 20000
 max_requests_jitter = 2000
-# No access log: config.request_log already writes one JSON line per request (with its request
+# No access log: the app writes its own (the sample: one JSON line per request with its request
 # id); a second, plain-text line per request (and per ALB health check) would break that.
 accesslog = None
 # gunicorn ≥ 25 opens a control socket in $HOME/.gunicorn; the image's non-root user has no home
