@@ -276,8 +276,8 @@ def test_every_compose_command_writes_the_contract_below_what_provision_chose(
     docker_client.compose_command("hangar-e2e-1")  # rewritten in place, never appended twice
 
     lines = compose_settings_lines(state_dir)
-    assert lines.count(docker.CONTRACT_HEADER) == 1
-    provisioned, contract_part = lines[: lines.index(docker.CONTRACT_HEADER)], lines[-7:]
+    assert lines.count(docker_client.CONTRACT_HEADER) == 1
+    provisioned, contract_part = lines[: lines.index(docker_client.CONTRACT_HEADER)], lines[-7:]
     assert "DEPS_SOURCE=wheelhouse" in provisioned
     assert contract_part == [
         "HANGAR_PROJECT_DIR=app",
@@ -294,7 +294,7 @@ def test_an_app_without_a_worker_gets_no_worker_profile(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     no_worker = dataclasses.replace(contract(), worker_command=None, project_dir="notes_site")
-    monkeypatch.setattr(docker, "contract", lambda: no_worker)
+    monkeypatch.setattr(docker_client, "contract", lambda: no_worker)
     docker_client.compose_command()
 
     lines = compose_settings_lines(state_dir)
