@@ -10,7 +10,7 @@
 # Base images are literal references, pinned by digest where one could be verified, so Dependabot
 # (docker ecosystem) proposes tag and digest together. Where they cannot be pulled, `hangar docker
 # provision` builds stand-ins and the tooling builds from a copy of this file with these references
-# replaced (hangar.docker.app_dockerfile); this file stays the one place that names them.
+# replaced (hangar.provision.docker.app_dockerfile); this file stays the one place that names them.
 ARG DEPS_SOURCE=network
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
@@ -142,7 +142,7 @@ USER ${USER_UID}:${USER_GID}
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
 # The app's side of `[tool.hangar]` (pyproject.toml): every build passes them, from
-# hangar.contract's build_args() (the CLI) or `python3 scripts/hangar/contract.py build-args` (CI).
+# hangar.core.contract's build_args() (the CLI) or `python3 scripts/hangar/core/contract.py build-args` (CI).
 ARG PROJECT_DIR
 ARG SETTINGS_MODULE
 ARG WSGI_APPLICATION
@@ -150,7 +150,7 @@ ARG CONTAINER_PORT
 ARG HEALTH_PATH
 RUN test -n "${PROJECT_DIR}" && test -n "${SETTINGS_MODULE}" && test -n "${WSGI_APPLICATION}" \
     && test -n "${CONTAINER_PORT}" && test -n "${HEALTH_PATH}" \
-    || { echo "missing build arguments: pass those of python3 scripts/hangar/contract.py build-args" >&2; exit 1; }
+    || { echo "missing build arguments: pass those of python3 scripts/hangar/core/contract.py build-args" >&2; exit 1; }
 RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /app/.venv /app/.venv

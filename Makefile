@@ -3,8 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# One pin for uv, in scripts/hangar/versions.py (read here as text: no Python env exists yet).
-UV_VERSION := $(shell sed -n 's/^UV_VERSION = "\(.*\)"$$/\1/p' $(CURDIR)/scripts/hangar/versions.py)
+# One pin for uv, in scripts/hangar/core/versions.py (read here as text: no Python env exists yet).
+UV_VERSION := $(shell sed -n 's/^UV_VERSION = "\(.*\)"$$/\1/p' $(CURDIR)/scripts/hangar/core/versions.py)
 # uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
 HANGAR := $(UV) run --frozen hangar
@@ -60,13 +60,14 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
 
-lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, and actionlint/zizmor/schema checks on .github
+lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts infra
 	$(UV) run --frozen python app/manage.py makemigrations --check --dry-run
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
+	$(HANGAR) lint-imports
 
 fmt: setup ## Format and auto-fix with ruff
 	$(UV) run --frozen ruff format .

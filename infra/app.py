@@ -7,7 +7,7 @@ import sys
 
 from aws_cdk import App
 
-from hangar.contract import ContractError
+from hangar.core.contract import ContractError
 from hangar_infra.app_factory import build_stage
 from hangar_infra.config import StageConfigError
 from hangar_infra.image import ImageSettingError

@@ -4,8 +4,8 @@
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from hangar.contract import Contract
-from hangar.contract import contract as checkout_contract
+from hangar.core.contract import Contract
+from hangar.core.contract import contract as checkout_contract
 from hangar_infra.config import (
     certificate_arn_for,
     image_tag_for,

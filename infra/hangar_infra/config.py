@@ -14,16 +14,16 @@ from pathlib import Path
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-from hangar.contract import Contract
-from hangar.contract import contract as checkout_contract
+from hangar.core.contract import Contract
+from hangar.core.contract import contract as checkout_contract
 
 LOCAL_STAGE = "local"
 _CONTEXT = json.loads((Path(__file__).parents[1] / "cdk.json").read_text())["context"]
 # The one region every stage is built for; the deploy and bootstrap tooling read the same entry
-# (hangar.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
+# (hangar.core.aws_clients.DEFAULT_REGION) and refuse a caller whose AWS_REGION says otherwise.
 REGION = _CONTEXT["hangar:region"]
 # Each stage's CDK bootstrap qualifier (StageConfig.cdk_qualifier). In cdk.json, like the region,
-# so that bootstrap-aws and deploy read it without starting jsii (hangar.bootstrap_template).
+# so that bootstrap-aws and deploy read it without starting jsii (hangar.cdk.bootstrap_template).
 CDK_QUALIFIERS: dict[str, str] = _CONTEXT["hangar:cdkQualifiers"]
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
@@ -128,7 +128,7 @@ class StageConfig:
         """The CDK bootstrap this stage deploys through (roles cdk-<qualifier>-…). Stages that may
         share an AWS account have their own: each GitHub deploy role may assume only its stage's
         bootstrap roles, whose deploy role may only change its stage's stacks
-        (hangar.bootstrap_template)."""
+        (hangar.cdk.bootstrap_template)."""
         return CDK_QUALIFIERS[self.name]
 
     @property

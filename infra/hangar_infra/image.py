@@ -1,6 +1,7 @@
 """Which image the task definitions run: the platform it is built for, and the digest deployed.
 
-The platform is part of the contract (`[tool.hangar] image-platform`, read by hangar.contract) that
+The platform is part of the contract (`[tool.hangar] image-platform`, read by hangar.core.contract)
+that
 the image build reads too, so an image and the tasks that run it cannot disagree. The digest
 (`-c imageDigest=`) is what `hangar deploy` read back from the registry after the push: the task
 definitions then name `<repository>@sha256:…`, the exact image that was scanned, never whatever a
@@ -11,7 +12,7 @@ import re
 
 from aws_cdk import aws_ecs as ecs
 
-from hangar.contract import Contract
+from hangar.core.contract import Contract
 
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 # The platforms Fargate runs, as `docker buildx --platform` names them.

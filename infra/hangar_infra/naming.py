@@ -3,7 +3,7 @@ service-name`): renaming the service renames every resource and changes nothing 
 
 from dataclasses import dataclass
 
-from hangar.contract import Contract
+from hangar.core.contract import Contract
 
 
 @dataclass(frozen=True)

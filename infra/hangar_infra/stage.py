@@ -3,8 +3,8 @@
 from aws_cdk import DefaultStackSynthesizer, Environment, Stage
 from constructs import Construct
 
-from hangar.contract import Contract
-from hangar.contract import contract as checkout_contract
+from hangar.core.contract import Contract
+from hangar.core.contract import contract as checkout_contract
 from hangar_infra.config import StageConfig
 from hangar_infra.naming import ResourceNames
 from hangar_infra.stacks.registry import RegistryStack

@@ -22,25 +22,24 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from hangar.aws_clients import ACCESS_DENIED_CODES
-from hangar.contract import ContractError
-from hangar.errors import HangarError
+from hangar.core.aws_clients import ACCESS_DENIED_CODES
+from hangar.core.contract import ContractError
+from hangar.core.errors import HangarError
 
 # Modules that expose `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
 COMMAND_MODULES = [
-    "hangar.localstack",
-    "hangar.infra",
-    "hangar.dev",
-    "hangar.docker",
-    "hangar.deploy",
-    "hangar.github_oidc",
-    "hangar.doctor",
-    "hangar.lint_tools",
-    "hangar.bench",
-    "hangar.run_task",
-    "hangar.execution_policy",
-    "hangar.costs",
-    "hangar.remote_shell",
+    "hangar.localstack.commands",
+    "hangar.deploy.stacks",
+    "hangar.devloop.dev",
+    "hangar.provision.docker",
+    "hangar.deploy.stage",
+    "hangar.aws.github_oidc",
+    "hangar.devloop.doctor",
+    "hangar.provision.lint_tools",
+    "hangar.bench.run",
+    "hangar.deploy.run_task",
+    "hangar.deploy.costs",
+    "hangar.deploy.remote_shell",
 ]
 
 
@@ -84,7 +83,7 @@ def aws_error(error: BotoCoreError | ClientError) -> HangarError:
             return HangarError(
                 f"AWS denied the call: {error}",
                 hint="the role or user lacks this permission: for the deploy roles run "
-                "`make bootstrap-aws` again (hangar.github_oidc grants what a deploy calls)",
+                "`make bootstrap-aws` again (hangar.aws.github_oidc grants what a deploy calls)",
             )
         if code in EXPIRED_CREDENTIAL_CODES:
             return HangarError(

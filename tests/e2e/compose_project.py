@@ -6,7 +6,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 
-from hangar import docker_client
+from hangar.core import docker_client
 
 
 def http(

@@ -16,11 +16,13 @@ import pytest
 from compose_project import Compose
 
 from accounts.management.commands import ensure_dev_superuser
-from hangar import docker, docker_client, infra
-from hangar.errors import HangarError
-from hangar.image import build_runtime_image
-from hangar.paths import LOCAL_ENV_FILE, ROOT
-from hangar.ports import spare_port
+from hangar.core import docker_client
+from hangar.core.errors import HangarError
+from hangar.core.paths import LOCAL_ENV_FILE, ROOT
+from hangar.core.ports import spare_port
+from hangar.deploy import stacks as infra
+from hangar.deploy.image import build_runtime_image
+from hangar.provision import docker
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
 DEV_IMAGE_DEFAULT_ID = 1000
@@ -48,7 +50,7 @@ def provisioned() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What the web and worker containers mount at /app/src: a copy of the checkout's app/ and
-    scripts/ (web runs hangar.devserver from there).
+    scripts/ (web runs hangar.devloop.devserver from there).
 
     The dev-loop tests edit views in it, so the developer's checkout is never touched. It belongs
     to the dev image's user (the ids compose builds it with), who must be able to write there.

@@ -5,11 +5,12 @@ import time
 import urllib.error
 import urllib.request
 
-from hangar import ports
+from hangar.core import ports
 
 
 def wait_listening(port: int, timeout: float = 60.0) -> None:
-    """Wait until something listens on `port`, without connecting (see hangar.ports.is_free)."""
+    """Wait until something listens on `port`, without connecting (see
+    hangar.core.ports.is_free)."""
     deadline = time.monotonic() + timeout
     while ports.is_free(port):
         if time.monotonic() > deadline:

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from hangar import docker_client
-from hangar.contract import PYPROJECT, contract
-from hangar.paths import ROOT
-from hangar.ports import spare_port
+from hangar.core import docker_client
+from hangar.core.contract import PYPROJECT, contract
+from hangar.core.paths import ROOT
+from hangar.core.ports import spare_port
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from compose_project import Compose
 from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
 from hostdev import get, wait_http
 
-from hangar.paths import ROOT
+from hangar.core.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,9 @@ import pytest
 from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
 from hostdev import get, wait_http, wait_listening
 
-from hangar import ports
-from hangar.paths import ROOT
-from hangar.reload_probe import isolated_environment
+from hangar.core import ports
+from hangar.core.paths import ROOT
+from hangar.devloop.reload_probe import isolated_environment
 
 pytestmark = pytest.mark.e2e
 

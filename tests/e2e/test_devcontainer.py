@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import DEV_IMAGE_DEFAULT_ID
 
-from hangar import docker, docker_client
-from hangar.paths import NODE_BIN, ROOT
+from hangar.core import docker_client
+from hangar.core.paths import NODE_BIN, ROOT
+from hangar.provision import docker
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,9 @@
-"""Host-mode hot reload: a saved view is served by hangar.devserver's next child, under debugpy.
+"""Host-mode hot reload: a saved view is served by hangar.devloop.devserver's next child, under
+debugpy.
 
-Runs the dev server exactly as `make dev` starts it (hangar.debug_server's command) on a private
-copy of app/ with a probe view (hangar.reload_probe), so the checkout is never edited.
+Runs the dev server exactly as `make dev` starts it (hangar.devloop.debug_server's command) on a
+private
+copy of app/ with a probe view (hangar.devloop.reload_probe), so the checkout is never edited.
 """
 
 import time
@@ -10,7 +12,7 @@ import uuid
 
 import pytest
 
-from hangar.reload_probe import PROBE_VIEW, probe_server
+from hangar.devloop.reload_probe import PROBE_VIEW, probe_server
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from hangar import docker
-from hangar.ports import spare_port
+from hangar.core.ports import spare_port
+from hangar.provision import docker
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 

@@ -22,9 +22,11 @@ import pytest
 import urllib3
 from compose_project import Compose, http
 
-from hangar import infra, ports, run_task
-from hangar.aws_clients import DEFAULT_REGION, aws_client
-from hangar.paths import LOCAL_ENV_FILE
+from hangar.core import ports
+from hangar.core.aws_clients import DEFAULT_REGION, aws_client
+from hangar.core.paths import LOCAL_ENV_FILE
+from hangar.deploy import run_task
+from hangar.deploy import stacks as infra
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hangar.contract import Contract, contract
+from hangar.core.contract import Contract, contract
 
 # jsii's Node start-up banner (Node 20 is past end of life here) would flood every test's output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

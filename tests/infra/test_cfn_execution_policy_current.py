@@ -3,7 +3,7 @@ no less: a stack that gains a resource type fails here until `make cfn-execution
 
 from cdk_synth import Synthesized
 
-from hangar.execution_policy import committed_policy, execution_policy, resource_types
+from hangar.aws.execution_policy import committed_policy, execution_policy, resource_types
 
 
 def test_the_committed_policy_covers_exactly_the_stacks_resource_types(

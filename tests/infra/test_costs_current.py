@@ -2,7 +2,7 @@
 
 from cdk_synth import Synthesized
 
-from hangar import costs
+from hangar.deploy import costs
 
 # The synthesized variant each AWS stage is priced from (HTTPS or not costs the same).
 VARIANT_OF_STAGE = {"dev": "dev", "staging": "staging", "prod": "prod+https"}

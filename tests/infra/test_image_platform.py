@@ -12,9 +12,9 @@ import pytest
 from aws_cdk import App
 from cdk_synth import IMAGE_TAG, Synthesized, synthesize
 
-from hangar import image as cli_image
-from hangar.contract import contract
-from hangar.paths import ROOT
+from hangar.core.contract import contract
+from hangar.core.paths import ROOT
+from hangar.deploy import image as cli_image
 from hangar_infra import image as infra_image
 from hangar_infra.app_factory import build_stage
 
@@ -49,7 +49,7 @@ def test_every_task_definition_runs_the_pinned_platform(stage: Synthesized) -> N
 
 def test_the_task_definitions_follow_the_contracts_platform(tmp_path: Path) -> None:
     """The contract, not a copy of it, decides (a platform Fargate cannot run is refused by
-    hangar.contract itself: tests/unit/test_contract.py)."""
+    hangar.core.contract itself: tests/unit/test_contract.py)."""
     graviton = replace(contract(), image_platform="linux/arm64")
     definitions = task_definitions(synthesize("staging", tmp_path, service=graviton))
     assert {

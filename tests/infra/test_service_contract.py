@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 from cdk_synth import VARIANTS, Synthesized, synthesize
 from cfnlint.api import lint_file
 
-from hangar.contract import ContractError, contract
+from hangar.core.contract import ContractError, contract
 
 pytestmark = pytest.mark.infra
 

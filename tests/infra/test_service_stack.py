@@ -6,7 +6,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_synth import Synthesized
 
-from hangar.contract import contract
+from hangar.core.contract import contract
 
 pytestmark = pytest.mark.infra
 

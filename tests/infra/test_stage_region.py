@@ -1,6 +1,6 @@
 """The CDK app builds every stage for the region the tooling deploys to: one entry, read by both."""
 
-from hangar.aws_clients import DEFAULT_REGION
+from hangar.core.aws_clients import DEFAULT_REGION
 from hangar_infra.config import REGION, STAGES
 
 

@@ -3,8 +3,8 @@
 import pytest
 from aws_cdk import App
 
-from hangar import infra as tooling
-from hangar.contract import contract
+from hangar.core.contract import contract
+from hangar.deploy import stacks as tooling
 from hangar_infra.app_factory import build_stage
 from hangar_infra.config import STAGES, StageConfigError
 

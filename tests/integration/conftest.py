@@ -2,7 +2,7 @@
 
 `localstack_endpoint` reuses a LocalStack already answering on the configured endpoint
 (LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566), or starts one: in host mode through
-`hangar.localstack`, or in docker mode as a testcontainers container. It tears down only what it
+`hangar.localstack.commands`, or in docker mode as a testcontainers container. It tears down only what it
 started. When LocalStack cannot be started the tests are skipped with the reason — except under
 CI=true, where that is a failure: CI provisions everything it needs, so a skip there would hide a
 broken pipeline.
@@ -15,11 +15,12 @@ from typing import NoReturn
 
 import pytest
 
-from hangar import localstack, localstack_host
-from hangar.docker_client import compose_settings
-from hangar.errors import HangarError
-from hangar.localstack_endpoint import RUNTIME_SETTINGS, configured_endpoint
-from hangar.versions import LOCALSTACK_IMAGE
+from hangar.core.docker_client import compose_settings
+from hangar.core.errors import HangarError
+from hangar.core.versions import LOCALSTACK_IMAGE
+from hangar.localstack import commands as localstack
+from hangar.localstack import host as localstack_host
+from hangar.localstack.endpoint import RUNTIME_SETTINGS, configured_endpoint
 
 REGION = "us-east-1"
 
@@ -131,8 +132,8 @@ def deployed_stack(
     localstack_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     # Imported here so that LocalStack-only tests run even while the CDK tooling is unavailable.
-    from hangar.infra import deploy_local
-    from hangar.paths import LOCAL_ENV_FILE
+    from hangar.core.paths import LOCAL_ENV_FILE
+    from hangar.deploy.stacks import deploy_local
 
     try:
         outputs = deploy_local(localstack_endpoint)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hangar import execution_policy, github_oidc
-from hangar.aws_clients import aws_client
+from hangar.aws import execution_policy, github_oidc
+from hangar.core.aws_clients import aws_client
 
 pytestmark = pytest.mark.integration
 

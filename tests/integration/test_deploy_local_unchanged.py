@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hangar import infra
+from hangar.deploy import stacks as infra
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ processes exactly as a user or CI runs them, the cdk CLI (Node) and the watcher 
 calls the deploy signs with the caller's own credentials are the deploy role's on AWS: each is
 evaluated against `github_oidc.deploy_permissions`, and every denied one is named. Calls signed
 with keys STS issued are made by the CDK bootstrap roles the deploy role assumed (their policies
-are the stage's bootstrap template's, hangar.bootstrap_template); the assumption itself is
+are the stage's bootstrap template's, hangar.cdk.bootstrap_template); the assumption itself is
 evaluated. What only real AWS serves (ECS, ELBv2) is covered
 by tests/unit/test_deploy_permissions.py.
 """
@@ -24,20 +24,17 @@ from typing import Any
 
 import pytest
 
-from hangar import (
-    bootstrap_template,
-    cdk,
-    execution_policy,
-    github_oidc,
-    localstack,
-    localstack_host,
-    ports,
-)
-from hangar.cdk import LOCALSTACK_ACCOUNT
-from hangar.infra import LOCAL_STAGE
-from hangar.localstack_endpoint import parse_endpoint
-from hangar.paths import ROOT
-from hangar.permissions import ApiCall, evaluate, read_request_log, unique_requests
+from hangar.aws import execution_policy, github_oidc
+from hangar.aws.permissions import ApiCall, evaluate, read_request_log, unique_requests
+from hangar.cdk import bootstrap_template
+from hangar.cdk import driver as cdk
+from hangar.cdk.driver import LOCALSTACK_ACCOUNT
+from hangar.core import ports
+from hangar.core.paths import ROOT
+from hangar.deploy.stacks import LOCAL_STAGE
+from hangar.localstack import commands as localstack
+from hangar.localstack import host as localstack_host
+from hangar.localstack.endpoint import parse_endpoint
 
 pytestmark = pytest.mark.integration
 

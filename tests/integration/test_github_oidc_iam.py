@@ -11,8 +11,8 @@ from uuid import uuid4
 
 import pytest
 
-from hangar import github_oidc
-from hangar.aws_clients import aws_client
+from hangar.aws import github_oidc
+from hangar.core.aws_clients import aws_client
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import infra
+from hangar.deploy import stacks as infra
 from hangar_infra.config import STAGES
 from hangar_infra.stage import stack_names
 

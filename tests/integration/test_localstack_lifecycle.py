@@ -11,9 +11,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import localstack, localstack_host, ports
-from hangar.localstack_endpoint import parse_endpoint
-from hangar.versions import LOCALSTACK_VERSION
+from hangar.core import ports
+from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.localstack import commands as localstack
+from hangar.localstack import host as localstack_host
+from hangar.localstack.endpoint import parse_endpoint
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import image
-from hangar.git import head_commit
-from hangar.paths import STATE_DIR
+from hangar.core.git import head_commit
+from hangar.core.paths import STATE_DIR
+from hangar.deploy import image
 from hangar_infra.stage import stack_names
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hangar import localstack, localstack_host, ports
+from hangar.core import ports
+from hangar.localstack import commands as localstack
+from hangar.localstack import host as localstack_host
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from hangar.aws_clients import aws_client
+from hangar.core.aws_clients import aws_client
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from uuid import uuid4
 import boto3
 import pytest
 
-from hangar.watcher import AwsClients, Thresholds, WatchResult, watch_stack, watching
+from hangar.deploy.watcher import AwsClients, Thresholds, WatchResult, watch_stack, watching
 
 pytestmark = pytest.mark.integration
 

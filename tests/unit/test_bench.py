@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from hangar import bench
-from hangar.bench import Bench, Measurement, NotMeasured, Plan
-from hangar.bench_report import Figure, Target, render, repeat
-from hangar.errors import HangarError
+from hangar.bench import run as bench
+from hangar.bench.report import Figure, Target, render, repeat
+from hangar.bench.run import Bench, Measurement, NotMeasured, Plan
+from hangar.core.errors import HangarError
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40123/documents/
   2 threads and 50 connections

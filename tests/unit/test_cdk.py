@@ -1,12 +1,13 @@
-"""hangar.cdk, the one way the CLI runs the CDK CLI: context arguments, environment, failures."""
+"""hangar.cdk.driver, the one way the CLI runs the CDK CLI: context arguments, environment,
+failures."""
 
 import sys
 from pathlib import Path
 
 import pytest
 
-from hangar import cdk
-from hangar.errors import HangarError
+from hangar.cdk import driver as cdk
+from hangar.core.errors import HangarError
 
 
 def test_context_names_the_stage_and_only_the_values_given() -> None:

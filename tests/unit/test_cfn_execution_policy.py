@@ -3,9 +3,9 @@ AdministratorAccess: evaluated with the same IAM simulator as the deploy roles."
 
 import pytest
 
-from hangar.errors import HangarError
-from hangar.execution_policy import committed_policy, execution_policy, service_prefixes
-from hangar.permissions import IamRequest, evaluate
+from hangar.aws.execution_policy import committed_policy, execution_policy, service_prefixes
+from hangar.aws.permissions import IamRequest, evaluate
+from hangar.core.errors import HangarError
 
 ACCOUNT = "123456789012"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-us-east-1"

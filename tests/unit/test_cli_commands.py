@@ -17,8 +17,8 @@ def test_no_command_is_registered_behind_cli_pys_back() -> None:
     by_module = {module: registered_by(module) for module in COMMAND_MODULES}
     everything = [name for names in by_module.values() for name in names]
     assert len(everything) == len(set(everything)), f"registered twice: {by_module}"
-    assert by_module["hangar.deploy"] == {"deploy"}
-    assert by_module["hangar.github_oidc"] == {"bootstrap-aws"}
+    assert by_module["hangar.deploy.stage"] == {"deploy"}
+    assert by_module["hangar.aws.github_oidc"] == {"bootstrap-aws"}
     subparsers = next(
         action
         for action in build_parser()._actions

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from hangar import cli, deploy
-from hangar.contract import PYPROJECT, load
+from hangar import cli
+from hangar.core.contract import PYPROJECT, load
+from hangar.deploy import stage as deploy
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from hangar import contract as contract_module
-from hangar import execution_policy, github_oidc, image
-from hangar.bootstrap_template import stage_stacks
-from hangar.contract import PYPROJECT
-from hangar.deploy import Target
+from hangar.aws import execution_policy, github_oidc
+from hangar.cdk.bootstrap_template import stage_stacks
+from hangar.core import contract as contract_module
+from hangar.core.contract import PYPROJECT
+from hangar.deploy import image
+from hangar.deploy.stage import Target
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 

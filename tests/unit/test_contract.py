@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.contract import PYPROJECT, ContractError, contract, load
+from hangar.core.contract import PYPROJECT, ContractError, contract, load
 
 
 def write(tmp_path: Path, **changes: str | None) -> Path:

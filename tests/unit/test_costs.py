@@ -2,8 +2,8 @@
 
 import pytest
 
-from hangar import costs
-from hangar.errors import HangarError
+from hangar.core.errors import HangarError
+from hangar.deploy import costs
 
 
 def template(*, nat: int, multi_az: bool, public_ip: str, instance: str = "db.t4g.micro") -> dict:

@@ -10,9 +10,10 @@ from typing import ClassVar
 
 import pytest
 
-from hangar import deploy, git
-from hangar.deploy import Skipped, Target
-from hangar.errors import HangarError
+from hangar.core import git
+from hangar.core.errors import HangarError
+from hangar.deploy import stage as deploy
+from hangar.deploy.stage import Skipped, Target
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 STAGING = Target(stage="staging", image_tag=SHA, region="us-east-1", endpoint=None)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar import deploy
+from hangar.deploy import stage as deploy
 
 
 def test_the_subscription_is_synthesized_into_the_assembly(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 import pytest
 
-from hangar import github_oidc
-from hangar.bootstrap_template import stage_qualifier
+from hangar.aws import github_oidc
+from hangar.cdk.bootstrap_template import stage_qualifier
 from hangar.cli import build_parser
-from hangar.errors import HangarError
+from hangar.core.errors import HangarError
 
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
 ACCOUNT, REGION = "111122223333", "eu-west-1"

@@ -4,7 +4,8 @@ it should.
 ECS and ELBv2 do not run here (the free LocalStack has neither), so the migration run and the
 watcher's diagnosis and stop decisions are driven through botocore Stubbers (a fake, for what only
 real AWS serves), with realistic stage names. A botocore hook records every call as sent, and the
-calls are evaluated with @cloud-copilot/iam-simulate against the policy `hangar.github_oidc` builds
+calls are evaluated with @cloud-copilot/iam-simulate against the policy `hangar.aws.github_oidc`
+builds
 for the role. What LocalStack can serve is recorded on LocalStack's side instead:
 tests/integration/test_deploy_permissions_recorded.py.
 """
@@ -17,11 +18,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from hangar import deploy, github_oidc
-from hangar.ecs_diagnosis import ServiceProbe
-from hangar.errors import HangarError
-from hangar.permissions import ApiCall, Decision, IamRequest, evaluate, unique_requests
-from hangar.watcher import (
+from hangar.aws import github_oidc
+from hangar.aws.permissions import ApiCall, Decision, IamRequest, evaluate, unique_requests
+from hangar.core.errors import HangarError
+from hangar.deploy import stage as deploy
+from hangar.deploy.ecs_diagnosis import ServiceProbe
+from hangar.deploy.watcher import (
     AwsClients,
     StackWatcher,
     Thresholds,

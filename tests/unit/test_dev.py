@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hangar import dev
-from hangar.debug_server import (
+from hangar.core.errors import HangarError
+from hangar.devloop import dev
+from hangar.devloop.debug_server import (
     ServerAddress,
     devserver_command,
     runserver_command,
     wait_for_client,
 )
-from hangar.errors import HangarError
 
 
 def never_called() -> bool:
@@ -102,11 +102,11 @@ class TestRunserverCommand:
         address = ServerAddress(port=8001, debug_port=5679)
         command = devserver_command(address, python="python")
         assert command[command.index("--listen") + 1] == "127.0.0.1:5679"
-        assert command[-3:] == ["-m", "hangar.devserver", "127.0.0.1:8001"]
+        assert command[-3:] == ["-m", "hangar.devloop.devserver", "127.0.0.1:8001"]
 
     def test_without_the_debugger_the_same_server_runs_bare(self) -> None:
         command = devserver_command(ServerAddress(port=8001), python="python", debug=False)
-        assert command == ["python", "-m", "hangar.devserver", "127.0.0.1:8001"]
+        assert command == ["python", "-m", "hangar.devloop.devserver", "127.0.0.1:8001"]
 
     @pytest.mark.parametrize(
         ("value", "expected"), [("1", True), ("true", True), ("0", False), ("", False)]

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft201909Validator
 
-from hangar.paths import ROOT
+from hangar.core.paths import ROOT
 
 SCHEMA = ROOT / "tests" / "fixtures" / "devContainer.base.schema.json"
 DEVCONTAINER = ROOT / ".devcontainer" / "devcontainer.json"

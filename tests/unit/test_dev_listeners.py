@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
-from hangar import dev, localstack_host, ports
-from hangar.debug_server import ServerAddress, runserver_command
-from hangar.errors import HangarError
-from hangar.localstack_endpoint import configured_endpoint
-from hangar.paths import ROOT
+from hangar.core import ports
+from hangar.core.errors import HangarError
+from hangar.core.paths import ROOT
+from hangar.devloop import dev
+from hangar.devloop.debug_server import ServerAddress, runserver_command
+from hangar.localstack import host as localstack_host
+from hangar.localstack.endpoint import configured_endpoint
 
 COMPOSE_FILE = ROOT / "compose.yaml"
 DEVCONTAINER_COMPOSE_FILE = ROOT / ".devcontainer" / "compose.devcontainer.yaml"

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from hangar import ports
-from hangar.errors import HangarError
+from hangar.core import ports
+from hangar.core.errors import HangarError
 
 
 def test_listening_port_is_taken_and_its_holder_named(listening_port: int) -> None:

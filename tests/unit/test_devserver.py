@@ -1,11 +1,12 @@
-"""hangar.devserver's pure parts; tests/e2e/test_reload_host.py and test_debugger_host.py run it."""
+"""hangar.devloop.devserver's pure parts; tests/e2e/test_reload_host.py and test_debugger_host.py
+run it."""
 
 from pathlib import Path
 
 import pytest
 from watchfiles import Change
 
-from hangar import devserver
+from hangar.devloop import devserver
 
 SOURCE = Path("/src/app")
 ENV_FILE = Path("/src/.hangar/local.env")

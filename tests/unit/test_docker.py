@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hangar import docker, docker_client, processes
-from hangar.contract import contract
-from hangar.errors import HangarError
-from hangar.paths import ROOT
-from hangar.versions import LOCALSTACK_IMAGE
+from hangar.core import docker_client, processes
+from hangar.core.contract import contract
+from hangar.core.errors import HangarError
+from hangar.core.paths import ROOT
+from hangar.core.versions import LOCALSTACK_IMAGE
+from hangar.provision import docker
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""hangar.docker_client: the one engine probe and the one reader of .hangar/compose.env."""
+"""hangar.core.docker_client: the one engine probe and the one reader of .hangar/compose.env."""
 
 import stat
 from pathlib import Path
 
 import pytest
 
-from hangar import docker_client
+from hangar.core import docker_client
 
 
 def fake_docker(directory: Path, script: str) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from hangar import doctor
-from hangar.doctor import CheckResult
-from hangar.paths import ROOT
-from hangar.versions import LOCALSTACK_VERSION
+from hangar.core.paths import ROOT
+from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.devloop import doctor
+from hangar.devloop.doctor import CheckResult
 
 
 def executable(path: Path, script: str) -> Path:

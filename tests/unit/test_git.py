@@ -1,4 +1,4 @@
-"""hangar.git: the checkout's commit, read in one place."""
+"""hangar.core.git: the checkout's commit, read in one place."""
 
 import re
 import subprocess
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hangar import git
-from hangar.errors import HangarError
+from hangar.core import git
+from hangar.core.errors import HangarError
 
 
 def test_head_commit_is_the_full_sha_git_reports() -> None:

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hangar import deploy, localstack_endpoint, reload_probe
+from hangar.deploy import stage as deploy
+from hangar.devloop import reload_probe
+from hangar.localstack import endpoint as localstack_endpoint
 
 
 @pytest.fixture

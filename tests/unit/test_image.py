@@ -1,4 +1,4 @@
-"""hangar.image: the archive CI hands over, the push by digest, and what either refuses.
+"""hangar.deploy.image: the archive CI hands over, the push by digest, and what either refuses.
 
 The registry here is a real OCI layout written by a real skopeo (the stand-in `local` uses for
 ECR); the images are minimal but valid OCI images (a config and a manifest, no layers), so one can
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from hangar import deploy, image
-from hangar.contract import contract
-from hangar.errors import HangarError
-from hangar.paths import ROOT
+from hangar.core.contract import contract
+from hangar.core.errors import HangarError
+from hangar.core.paths import ROOT
+from hangar.deploy import image
+from hangar.deploy import stage as deploy
 
 TAG = "0123456789abcdef0123456789abcdef01234567"
 

@@ -1,4 +1,4 @@
-"""The pure parts of `hangar.infra`: stage validation, stack outputs → .hangar/local.env."""
+"""The pure parts of `hangar.deploy.stacks`: stage validation, stack outputs → .hangar/local.env."""
 
 import argparse
 import json
@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from hangar import cdk, infra
-from hangar.contract import contract
-from hangar.errors import HangarError
-from hangar.paths import INFRA_DIR
-from hangar.stack_events import failure_from_event
+from hangar.cdk import driver as cdk
+from hangar.core.contract import contract
+from hangar.core.errors import HangarError
+from hangar.core.paths import INFRA_DIR
+from hangar.deploy import stacks as infra
+from hangar.deploy.stack_events import failure_from_event
 
 ENDPOINT = "http://127.0.0.1:4566"
 OUTPUTS = {

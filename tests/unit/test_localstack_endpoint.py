@@ -6,11 +6,11 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from hangar import localstack_host
-from hangar.aws_clients import cli_environment
-from hangar.errors import HangarError
-from hangar.localstack import ensure_running
-from hangar.localstack_endpoint import configured_endpoint, health
+from hangar.core.aws_clients import cli_environment
+from hangar.core.errors import HangarError
+from hangar.localstack import host as localstack_host
+from hangar.localstack.commands import ensure_running
+from hangar.localstack.endpoint import configured_endpoint, health
 
 
 @pytest.fixture(autouse=True)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from hangar import localstack_host
-from hangar.localstack_host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
-from hangar.versions import LOCALSTACK_VERSION
+from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.localstack import host as localstack_host
+from hangar.localstack.host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
 
 REQUIREMENTS_IN = LOCK_FILE.with_name("requirements.in")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hangar.errors import HangarError
-from hangar.localstack import choose_mode
+from hangar.core.errors import HangarError
+from hangar.localstack.commands import choose_mode
 
 
 def _path_with_docker(
@@ -18,7 +18,8 @@ def _path_with_docker(
     bin_dir.mkdir()
     if exit_code is not None:
         docker = bin_dir / "docker"
-        # A version on stdout, as an answering engine gives (hangar.docker_client.probe_engine).
+        # A version on stdout, as an answering engine gives
+        # (hangar.core.docker_client.probe_engine).
         docker.write_text(f"#!/bin/sh\necho 27.5.1\nexit {exit_code}\n")
         docker.chmod(docker.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", str(bin_dir))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.localstack_host import RunDir, is_running, read_running, stop, terminate
+from hangar.localstack.host import RunDir, is_running, read_running, stop, terminate
 
 IGNORES_SIGTERM = """
 import signal, time

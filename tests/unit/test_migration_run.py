@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from hangar import deploy
-from hangar.errors import HangarError
+from hangar.core.errors import HangarError
+from hangar.deploy import stage as deploy
 
 TASK = "arn:aws:ecs:us-east-1:123456789012:task/hangar-dev-service-Cluster-1/0a1b2c3d"
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hangar.paths import ROOT
+from hangar.core.paths import ROOT
 
 CHECK = ["app/manage.py", "makemigrations", "--check", "--dry-run"]
 

@@ -4,7 +4,7 @@ import re
 
 import yaml
 
-from hangar.paths import ROOT
+from hangar.core.paths import ROOT
 
 
 def lint_commands(makefile: str) -> list[str]:

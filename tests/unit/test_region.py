@@ -3,8 +3,8 @@
 import pytest
 
 from hangar import cli
-from hangar.aws_clients import DEFAULT_REGION, caller_region
-from hangar.errors import HangarError
+from hangar.core.aws_clients import DEFAULT_REGION, caller_region
+from hangar.core.errors import HangarError
 
 OTHER = "eu-west-1" if DEFAULT_REGION != "eu-west-1" else "us-west-2"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hangar import remote_shell
-from hangar.errors import HangarError
+from hangar.core.errors import HangarError
+from hangar.deploy import remote_shell
 
 OUTPUTS = {"ClusterName": "hangar-staging-cluster", "WebServiceName": "hangar-staging-web"}
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hangar import run_task
-from hangar.cfn_values import (
+from hangar.core.errors import HangarError
+from hangar.deploy import run_task
+from hangar.deploy.cfn_values import (
     DeployedResource,
     DeployedStack,
     ParameterSource,
@@ -19,7 +20,6 @@ from hangar.cfn_values import (
     json_key_value,
     parse_value_from,
 )
-from hangar.errors import HangarError
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:hangar-db-AbCdEf"
 ALB = "LoadBalancerAlb240B1141"

@@ -2,8 +2,8 @@
 
 Staging's GitHub deploy role may assume only staging's CDK bootstrap roles, and staging's CDK deploy
 role (from the template `hangar bootstrap-aws` installs: the pinned CDK CLI's own, scoped by
-hangar.bootstrap_template) may not change or delete production's stacks. Evaluated with the same
-IAM simulator as the deploy role's calls (hangar.permissions); the same check rejects the setup
+hangar.cdk.bootstrap_template) may not change or delete production's stacks. Evaluated with the same
+IAM simulator as the deploy role's calls (hangar.aws.permissions); the same check rejects the setup
 every stage shared before: one qualifier and the stock template.
 """
 
@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from hangar import bootstrap_template, github_oidc
-from hangar.errors import HangarError
-from hangar.permissions import IamRequest, evaluate
+from hangar.aws import github_oidc
+from hangar.aws.permissions import IamRequest, evaluate
+from hangar.cdk import bootstrap_template
+from hangar.core.errors import HangarError
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # What CloudFormation checks when the CDK CLI (or anyone holding the role) changes a stack.

@@ -1,6 +1,6 @@
-"""One pin per tool, in hangar.versions; the files that cannot read it must repeat it exactly.
+"""One pin per tool, in hangar.core.versions; the files that cannot read it must repeat it exactly.
 
-The Makefile reads uv's pin from hangar.versions; the Dockerfile's default (for builds without
+The Makefile reads uv's pin from hangar.core.versions; the Dockerfile's default (for builds without
 Hangar), the workflows, compose.yaml's fallback image and the host-mode LocalStack requirements
 cannot, so each is checked here, and each check is shown to reject a drifted copy.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hangar.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
+from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"

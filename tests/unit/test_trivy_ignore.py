@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hangar.paths import ROOT
+from hangar.core.paths import ROOT
 
 IGNORE_FILE = ROOT / ".trivyignore.yaml"
 

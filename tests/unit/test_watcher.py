@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hangar.ecs_diagnosis import (
+from hangar.deploy.ecs_diagnosis import (
     HEALTH_CHECK_TIMEOUT_HINT,
     SECRETS_HINT,
     ContainerExit,
@@ -13,7 +13,7 @@ from hangar.ecs_diagnosis import (
     classify,
     cluster_of,
 )
-from hangar.watcher import ResourceFailure, WatchResult, format_event, is_terminal
+from hangar.deploy.watcher import ResourceFailure, WatchResult, format_event, is_terminal
 
 
 def event(status: str, reason: str = "") -> dict[str, object]:

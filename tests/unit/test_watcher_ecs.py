@@ -16,14 +16,14 @@ import pytest
 from botocore.model import Shape
 from botocore.stub import Stubber
 
-from hangar.ecs_diagnosis import (
+from hangar.deploy.ecs_diagnosis import (
     HEALTH_CHECK_400_HINT,
     IMAGE_NOT_FOUND_HINT,
     ServiceProbe,
     cluster_of,
     task_failed,
 )
-from hangar.watcher import AwsClients, Thresholds, watch_stack
+from hangar.deploy.watcher import AwsClients, Thresholds, watch_stack
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ecs"
 SINCE = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from hangar import workflow_gate
-from hangar.contract import contract
-from hangar.paths import ROOT
+from hangar.core.contract import contract
+from hangar.core.paths import ROOT
+from hangar.provision import workflow_gate
 
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.y*ml"))

@@ -9,7 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from hangar.contract import Contract, ContractError
+from hangar.core.contract import Contract, ContractError
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
 from hangar_infra.constructs.app_settings import AppSettings

@@ -1,0 +1,35 @@
+// Evaluate IAM requests against one principal's identity policies with @cloud-copilot/iam-simulate.
+// stdin: {"principal": ARN, "account": id, "policies": [{"name", "policy"}], "requests":
+//         [{"action", "resource", "context"}]}
+// stdout: one {"decision": "Allowed"|"ImplicitlyDenied"|"ExplicitlyDenied"|"Invalid", "detail"}
+//         per request, in order. Called by hangar.aws.permissions; not a user-facing command.
+import { runSimulation } from '@cloud-copilot/iam-simulate'
+
+const chunks = []
+for await (const chunk of process.stdin) chunks.push(chunk)
+const input = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+
+const decisions = []
+for (const request of input.requests) {
+  const response = await runSimulation(
+    {
+      identityPolicies: input.policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: {
+        action: request.action,
+        principal: input.principal,
+        resource: { accountId: input.account, resource: request.resource },
+        contextVariables: request.context ?? {},
+      },
+    },
+    {},
+  )
+  if (response.resultType === 'error') {
+    // An unknown action, an ARN of the wrong type for it, a malformed policy: never "allowed".
+    decisions.push({ decision: 'Invalid', detail: JSON.stringify(response.errors) })
+  } else {
+    decisions.push({ decision: response.overallResult, detail: '' })
+  }
+}
+process.stdout.write(JSON.stringify(decisions))

@@ -1,0 +1,1 @@
+"""`make bench`: the benchmarks and docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""The one CDK CLI driver and the scoped CDK bootstrap template."""

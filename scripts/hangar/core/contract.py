@@ -1,0 +1,183 @@
+"""The contract between the platform and the Django project it ships: pyproject's `[tool.hangar]`.
+
+Everything Hangar knows about the app comes from here: the CLI reads it, the Dockerfile gets it as
+build arguments, compose through `.hangar/compose.env`, and the CDK app (hangar_infra) through the
+same `contract()`. A team moving its own project in edits this table and nothing else
+(docs/adopting.md). This module imports only the standard library, so every layer may use it.
+"""
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
+# Lowercase letters, digits and single hyphens, starting with a letter: valid in every AWS name it
+# prefixes (S3 buckets, ECR repositories, RDS identifiers, ALB and target-group names). At most 16
+# characters so that `<service>-<stage>-<suffix>` stays inside the 32-character ELB name limit.
+SERVICE_NAME_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$")
+MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+WSGI_PATTERN = re.compile(MODULE_PATTERN.pattern[:-1] + r":[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+FARGATE_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+class ContractError(ValueError):
+    """A missing or invalid `[tool.hangar]` entry; the message names the key and what to write."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    # Every AWS resource name derives from it (`<service>-<stage>-…`, `/<service>/<stage>/…`).
+    service_name: str
+    # The CPU platform the runtime image is built for and every task definition declares.
+    image_platform: str
+    # The Django project: the folder holding manage.py, relative to the repository root.
+    project_dir: str
+    settings_module: str
+    # "module:callable", as gunicorn takes it.
+    wsgi_application: str
+    # The background worker's command, run in the project directory; None: the app has no worker.
+    worker_command: tuple[str, ...] | None
+    # Liveness (the container and load balancer health checks) and readiness (dependencies up).
+    health_path: str
+    readiness_path: str
+    container_port: int
+    # App environment variable → service stack output it is fed from (local.env, task definitions).
+    settings_from_outputs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def project_path(self) -> Path:
+        return PYPROJECT.parent / self.project_dir
+
+    def resource_prefix(self, stage: str) -> str:
+        """What every AWS resource name of a stage starts with (stacks, repository, alarms, …)."""
+        return f"{self.service_name}-{stage}"
+
+    def stack_names(self, stage: str) -> tuple[str, str]:
+        """The stage's CloudFormation stacks in deploy order: the registry, then the service."""
+        prefix = self.resource_prefix(stage)
+        return f"{prefix}-registry", f"{prefix}-service"
+
+    def build_args(self) -> dict[str, str]:
+        """The Dockerfile's build arguments: every image build passes these (hangar.deploy.image,
+        CI)."""
+        return {
+            "PROJECT_DIR": self.project_dir,
+            "SETTINGS_MODULE": self.settings_module,
+            "WSGI_APPLICATION": self.wsgi_application,
+            "CONTAINER_PORT": str(self.container_port),
+            "HEALTH_PATH": self.health_path,
+        }
+
+
+def load(pyproject: Path = PYPROJECT) -> Contract:
+    """Read and check `[tool.hangar]`; a bad entry raises ContractError naming it."""
+    try:
+        table = tomllib.loads(pyproject.read_text())["tool"]["hangar"]
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ContractError(f"cannot read {pyproject}: {error}") from error
+    except KeyError:
+        raise ContractError(
+            f"{pyproject.name} has no [tool.hangar] table; see docs/adopting.md"
+        ) from None
+
+    def entry(key: str, pattern: re.Pattern[str] | None = None, form: str = "") -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value:
+            raise ContractError(f"[tool.hangar] {key} is missing in {pyproject.name}; {form}")
+        if pattern is not None and not pattern.match(value):
+            raise ContractError(f"[tool.hangar] {key} = {value!r} is invalid; {form}")
+        return value
+
+    def path(key: str) -> str:
+        value = entry(key, form="write an absolute URL path such as '/healthz'")
+        if not value.startswith("/") or any(c in value for c in " ?#"):
+            raise ContractError(
+                f"[tool.hangar] {key} = {value!r} is invalid; write an absolute URL path "
+                "such as '/healthz', without query or fragment"
+            )
+        return value
+
+    platform = entry("image-platform", form=f"use one of: {', '.join(FARGATE_PLATFORMS)}")
+    if platform not in FARGATE_PLATFORMS:
+        raise ContractError(
+            f"[tool.hangar] image-platform = {platform!r} is not a Fargate platform; "
+            f"use one of: {', '.join(FARGATE_PLATFORMS)}"
+        )
+    project_dir = entry("project-dir", form="name the folder that holds manage.py, e.g. 'app'")
+    if Path(project_dir).is_absolute() or ".." in Path(project_dir).parts:
+        raise ContractError(
+            f"[tool.hangar] project-dir = {project_dir!r} must be a folder inside the repository"
+        )
+    worker = table.get("worker-command")
+    if worker is not None and (
+        not isinstance(worker, list) or not worker or not all(isinstance(a, str) for a in worker)
+    ):
+        raise ContractError(
+            "[tool.hangar] worker-command must be a list of strings, e.g. "
+            "['python', 'manage.py', 'worker'], or left out when the app has no worker"
+        )
+    port = table.get("container-port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1024 <= port <= 65535:
+        raise ContractError(
+            f"[tool.hangar] container-port = {port!r} is invalid; use an unprivileged port "
+            "(1024-65535) the app listens on, e.g. 8000"
+        )
+    outputs = table.get("settings-from-outputs", {})
+    if not isinstance(outputs, dict) or not all(
+        isinstance(k, str) and ENV_NAME_PATTERN.match(k) and isinstance(v, str) and v
+        for k, v in outputs.items()
+    ):
+        raise ContractError(
+            "[tool.hangar.settings-from-outputs] must map environment variable names "
+            "(UPPER_CASE) to service stack output names, e.g. STORAGE_BUCKET = 'StorageBucketName'"
+        )
+    return Contract(
+        service_name=entry(
+            "service-name",
+            SERVICE_NAME_PATTERN,
+            "use 1-16 lowercase letters, digits and single hyphens, starting with a letter",
+        ),
+        image_platform=platform,
+        project_dir=project_dir,
+        settings_module=entry(
+            "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'config.settings'"
+        ),
+        wsgi_application=entry(
+            "wsgi-application",
+            WSGI_PATTERN,
+            "write 'module:callable', e.g. 'config.wsgi:application'",
+        ),
+        worker_command=tuple(worker) if worker is not None else None,
+        health_path=path("health-path"),
+        readiness_path=path("readiness-path"),
+        container_port=port,
+        settings_from_outputs=dict(outputs),
+    )
+
+
+@cache
+def contract() -> Contract:
+    """The checkout's contract, read once per process."""
+    return load()
+
+
+if __name__ == "__main__":
+    # For builds without the hangar CLI (CI's image job): `python3 scripts/hangar/core/contract.py
+    # build-args` prints one KEY=VALUE line per build argument, as docker/build-push-action takes
+    # them; `image-platform` prints the platform.
+    import sys
+
+    commands = {
+        "build-args": lambda c: "\n".join(f"{k}={v}" for k, v in c.build_args().items()),
+        "image-platform": lambda c: c.image_platform,
+    }
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: contract.py {{{','.join(commands)}}}")
+    try:
+        print(commands[sys.argv[1]](contract()))
+    except ContractError as error:
+        sys.exit(f"error: {error}")

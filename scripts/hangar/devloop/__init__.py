@@ -1,0 +1,1 @@
+"""The inner loop: `make dev` in compose or on the host, the dev server, debugpy, doctor."""

@@ -1,0 +1,80 @@
+"""The command line of the development server: hangar.devloop.devserver under debugpy.
+
+hangar.devloop.devserver keeps a warm parent process that watches files and forks the real server
+into a
+child on every change. Running the parent under `python -m debugpy --listen` makes debugpy follow
+each forked child: it connects back to the same adapter, which announces it to the attached editor
+(VS Code's `subProcess: true`), so breakpoints keep working after a hot reload without
+re-attaching. tests/e2e/test_debugger_host.py proves it across a reload.
+
+compose.yaml's `web` service runs the same command with DEBUG_HOST=0.0.0.0 (see docs/dev.md).
+`runserver_command` is Django's own reloading server in the same configuration, which `make bench`
+measures for comparison.
+"""
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug_host: str = "127.0.0.1"
+    debug_port: int = 5678
+
+
+def wait_for_client(environ: Mapping[str, str] = os.environ) -> bool:
+    """DEBUGPY_WAIT=1 holds the server until a debugger attaches (to debug start-up code)."""
+    return environ.get("DEBUGPY_WAIT", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _interpreter(address: ServerAddress, wait: bool, python: str, debug: bool) -> list[str]:
+    if not debug:
+        return [python]
+    return [
+        python,
+        # Frozen stdlib modules carry no source paths, so pydevd warns it may miss breakpoints.
+        # `-X` options are passed on by Django's autoreloader to every server child it starts.
+        "-Xfrozen_modules=off",
+        "-m",
+        "debugpy",
+        "--listen",
+        f"{address.debug_host}:{address.debug_port}",
+        *(["--wait-for-client"] if wait else []),
+    ]
+
+
+def devserver_command(
+    address: ServerAddress,
+    *,
+    wait: bool = False,
+    python: str = sys.executable,
+    debug: bool = True,
+) -> list[str]:
+    """argv for hangar.devloop.devserver under debugpy (what `make dev` runs); cwd: the Django
+    project."""
+    return [
+        *_interpreter(address, wait, python, debug),
+        "-m",
+        "hangar.devloop.devserver",
+        f"{address.host}:{address.port}",
+    ]
+
+
+def runserver_command(
+    address: ServerAddress,
+    *,
+    wait: bool = False,
+    python: str = sys.executable,
+    debug: bool = True,
+) -> list[str]:
+    """argv for Django's `manage.py runserver` (its own reloader) under debugpy, for comparison."""
+    return [
+        *_interpreter(address, wait, python, debug),
+        "manage.py",
+        "runserver",
+        f"{address.host}:{address.port}",
+    ]

@@ -1,0 +1,667 @@
+"""`hangar dev`, `down`, `logs`, `shell`, `manage`: the inner loop, with or without Docker.
+
+Docker mode runs compose.yaml (web with debugpy and hot reload, worker, db, localstack). Host mode,
+for machines without a Docker engine, runs the same dev server and worker as child processes next
+to a host-mode LocalStack. Either way the app ends up on :8000, debugpy on :5678, and the session
+is recorded under .hangar/dev/ so `hangar down` stops exactly what `hangar dev` started.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from hangar.core import docker_client, ports
+from hangar.core.console import info, step, warn
+from hangar.core.contract import contract
+from hangar.core.errors import HangarError
+from hangar.core.paths import ROOT, STATE_DIR
+from hangar.devloop.debug_server import ServerAddress, devserver_command, wait_for_client
+from hangar.localstack import docker as localstack_docker
+
+if TYPE_CHECKING:
+    from hangar.localstack.commands import LocalStackHandle
+
+COMPOSE_FILE = ROOT / "compose.yaml"
+# Inputs of the image: when one is newer than the built image, `hangar dev` rebuilds it.
+IMAGE_INPUTS = ("Dockerfile", "pyproject.toml", "uv.lock", "compose.yaml")
+MODES = ("host", "docker")
+STOP_TIMEOUT = 10.0
+
+
+def dev_dir() -> Path:
+    """Where the session (pid files, logs, mode) lives; tests point HANGAR_DEV_DIR elsewhere."""
+    return Path(os.environ.get("HANGAR_DEV_DIR") or STATE_DIR / "dev")
+
+
+# --- which mode ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    mode: str
+    reason: str
+
+
+def choose_mode(
+    forced: str | None, compose_file_exists: bool, docker_usable: Callable[[], bool]
+) -> ModeChoice:
+    """Docker when an engine with compose answers and compose.yaml exists; HANGAR_DEV_MODE wins."""
+    if forced:
+        if forced not in MODES:
+            raise HangarError(
+                f"HANGAR_DEV_MODE={forced!r} is not a mode",
+                f"set it to one of: {', '.join(MODES)} (or unset it to choose automatically)",
+            )
+        return ModeChoice(forced, f"forced by HANGAR_DEV_MODE={forced}")
+    if not compose_file_exists:
+        return ModeChoice("host", f"{COMPOSE_FILE.name} not found")
+    if not docker_usable():
+        return ModeChoice(
+            "host",
+            "no Docker engine with the compose plugin answers "
+            "(`hangar docker provision` sets one up; HANGAR_DEV_MODE=docker insists)",
+        )
+    return ModeChoice("docker", "a Docker engine with compose answers and compose.yaml exists")
+
+
+def current_mode(forced: str | None) -> ModeChoice:
+    return choose_mode(forced, COMPOSE_FILE.exists(), localstack_docker.docker_usable)
+
+
+# --- the session record -------------------------------------------------------------------------
+
+
+def write_session(**fields: object) -> None:
+    directory = dev_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "session.json").write_text(json.dumps(fields, indent=2) + "\n")
+
+
+def read_session() -> dict[str, object]:
+    path = dev_dir() / "session.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return {}
+    except ValueError as error:
+        raise HangarError(f"{path} is not valid JSON ({error})", f"delete {path}") from None
+
+
+def session_mode() -> str:
+    """The mode of the running session, else the mode `hangar dev` would choose now."""
+    recorded = read_session().get("mode")
+    if isinstance(recorded, str) and recorded in MODES:
+        return recorded
+    return current_mode(os.environ.get("HANGAR_DEV_MODE")).mode
+
+
+def listen_address(web_port: int, debug_port: int) -> ServerAddress:
+    """Where the dev server and debugpy listen: loopback unless HANGAR_BIND_ADDRESS opts in.
+
+    Compose publishes its ports on the same variable, so both modes expose the same thing.
+    """
+    host = ports.bind_address()
+    if not ports.is_loopback(host):
+        warn(
+            f"{ports.BIND_ADDRESS_VARIABLE}={host}: the dev server and debugpy accept connections "
+            "from other machines, and whoever reaches debugpy can run code as you; unset it to "
+            f"listen on {ports.LOOPBACK} only"
+        )
+    return ServerAddress(host=host, port=web_port, debug_host=host, debug_port=debug_port)
+
+
+def host_worker_command() -> list[str] | None:
+    """The contract's worker command for a host process: its `python` is this environment's."""
+    command = contract().worker_command
+    if command is None:
+        return None
+    program, *arguments = command
+    return [sys.executable if program in ("python", "python3") else program, *arguments]
+
+
+def print_urls(address: ServerAddress) -> None:
+    base = f"http://localhost:{address.port}"
+    info(f"  app       {base}/")
+    info(f"  admin     {base}/admin/")
+    app = contract()
+    info(f"  health    {base}{app.health_path}  {base}{app.readiness_path}")
+    info(f"  debugger  localhost:{address.debug_port}  (VS Code: 'Attach to Hangar')")
+
+
+# --- host mode ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid_file(self) -> Path:
+        return dev_dir() / f"{self.name}.pid"
+
+
+def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, str]:
+    env = dict(base)
+    # `make dev` is the development server whatever the shell exports.
+    env["DJANGO_ENV"] = "development"
+    env["DJANGO_DEBUG"] = "true"
+    env["PYTHONUNBUFFERED"] = "1"
+    # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
+    # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
+    env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
+    if with_aws:
+        # Always LocalStack's fake credentials: a developer's real keys never go to the local stack.
+        env["AWS_ACCESS_KEY_ID"] = "test"
+        env["AWS_SECRET_ACCESS_KEY"] = "test"  # noqa: S105 - LocalStack's fixed fake key
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.pop("AWS_PROFILE", None)
+    return env
+
+
+def running_children() -> dict[str, int]:
+    """{name: pid} of host-mode children from the pid files that are still alive."""
+    alive = {}
+    for pid_file in sorted(dev_dir().glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if is_our_process(pid):
+            alive[pid_file.stem] = pid
+    return alive
+
+
+def is_our_process(pid: int) -> bool:
+    """Alive and still the dev server or a Django command (the pid was not reused)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    return not cmdline.exists() or any(
+        name in cmdline.read_bytes() for name in (b"manage.py", b"hangar.devloop.devserver")
+    )
+
+
+def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detach: bool) -> Child:
+    """Start `argv` in app/: detached into its log file, else piped for `forward` to copy."""
+    with contextlib.ExitStack() as files:
+        output: IO[bytes] | int = subprocess.PIPE
+        if detach:
+            output = files.enter_context((dev_dir() / f"{name}.log").open("ab"))
+        # A session of its own: Ctrl-C reaches `hangar dev` only, which then stops each child's
+        # whole process group (autoreloader, server, debugpy adapter) in order.
+        process = subprocess.Popen(
+            argv,
+            cwd=contract().project_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    child = Child(name, process)
+    child.pid_file.write_text(f"{process.pid}\n")
+    return child
+
+
+def stop_group(pid: int, name: str) -> None:
+    """SIGTERM the child's process group, then SIGKILL what is left after STOP_TIMEOUT."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    warn(f"{name} (pid {pid}) did not stop within {STOP_TIMEOUT:.0f}s; killing it")
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def stop_children(children: Sequence[Child]) -> None:
+    for child in children:
+        stop_group(child.process.pid, child.name)
+        child.process.wait()
+        child.pid_file.unlink(missing_ok=True)
+
+
+def forward(child: Child, width: int) -> threading.Thread:
+    """Copy the child's output to ours (prefixed with its name) and to its log file."""
+    assert child.process.stdout is not None
+    source: IO[bytes] = child.process.stdout
+    prefix = f"{child.name:<{width}} | "
+
+    def pump() -> None:
+        with (dev_dir() / f"{child.name}.log").open("ab") as log:
+            for line in iter(source.readline, b""):
+                log.write(line)
+                log.flush()
+                sys.stdout.write(prefix + line.decode(errors="replace"))
+                sys.stdout.flush()
+
+    thread = threading.Thread(target=pump, name=f"forward-{child.name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_manage(argv: Sequence[str], env: Mapping[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *argv], cwd=contract().project_path, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise HangarError(
+            f"`manage.py {' '.join(argv)}` failed (exit {result.returncode}); its output is above",
+            "fix the error it names, then run `make dev` again",
+        )
+
+
+def describe_database(env: Mapping[str, str]) -> str:
+    if env.get("DATABASE_URL"):
+        return "DATABASE_URL from the environment"
+    if env.get("DB_HOST"):
+        return f"PostgreSQL at DB_HOST={env['DB_HOST']}"
+    return "SQLite (app/db.sqlite3) — set DATABASE_URL=postgres://... to use PostgreSQL instead"
+
+
+def dev_host(args: argparse.Namespace) -> int:
+    address = listen_address(args.web_port, args.debug_port)
+    if running := running_children():
+        raise HangarError(
+            f"a host-mode dev session is already running ({_pids(running)})",
+            "`make logs` shows its output; `make down` stops it",
+        )
+    ports.ensure_free(
+        {address.port: "Django dev server", address.debug_port: "debugpy"},
+        "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
+    )
+    dev_dir().mkdir(parents=True, exist_ok=True)
+    env = host_environment(os.environ, with_aws=not args.without_aws)
+    session = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
+    if args.without_aws:
+        warn("--without-aws: no LocalStack, no deploy-local, no worker; S3 and SQS calls will fail")
+    else:
+        started_before = read_session().get("localstack_started") is True
+        handle = start_localstack("host")
+        # Recorded before anything else can fail, so `hangar down` stops the LocalStack we started
+        # (in this run, or in an earlier one whose Ctrl-C left it running for this one to reuse).
+        write_session(**session, localstack_started=handle.started_by_us or started_before)
+        deploy_stack(handle.endpoint)
+    info(f"database: {describe_database(env)}")
+    with step("Apply database migrations"):
+        run_manage(["migrate", "--noinput"], env)
+    run_manage(["ensure_dev_superuser"], env)
+
+    commands = {"web": devserver_command(address, wait=wait_for_client())}
+    worker = host_worker_command()
+    if worker and not args.without_aws:
+        commands["worker"] = worker
+    children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]
+    if args.without_aws:
+        write_session(**session, localstack_started=False)
+    info("Hangar is starting (host mode):")
+    print_urls(address)
+    if wait_for_client():
+        info("DEBUGPY_WAIT=1: the server starts once a debugger attaches")
+    if args.detach:
+        info(
+            f"running in the background ({_pids({c.name: c.process.pid for c in children})}); "
+            "`make logs` follows the output, `make down` stops it"
+        )
+        return 0
+    return _supervise(children, leaves_localstack=not args.without_aws)
+
+
+def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
+    """Forward output until Ctrl-C (or SIGTERM) or a child exits; then stop every child."""
+    width = max(len(child.name) for child in children)
+    pumps = [forward(child, width) for child in children]
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    status = 0
+    try:
+        while True:
+            exited = next((c for c in children if c.process.poll() is not None), None)
+            if exited:
+                warn(
+                    f"{exited.name} exited with code {exited.process.returncode}; stopping the rest"
+                )
+                status = 1
+                break
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        names = " and ".join(child.name for child in children)
+        kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
+        info(f"\nstopping {names}{kept if leaves_localstack else ''}")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop_children(children)
+        for pump in pumps:
+            pump.join(timeout=2)
+    return status
+
+
+def _pids(pids: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} pid {pid}" for name, pid in pids.items())
+
+
+def start_localstack(mode: str) -> "LocalStackHandle":
+    from hangar.localstack import commands as localstack
+
+    with step(f"LocalStack ({mode} mode)"):
+        return localstack.ensure_running(mode)
+
+
+def deploy_stack(endpoint: str) -> None:
+    from hangar.deploy import stacks as infra
+
+    with step(f"Deploy the local stage into LocalStack at {endpoint}"):
+        infra.deploy_local(endpoint)
+
+
+# --- docker mode --------------------------------------------------------------------------------
+
+
+def compose(*arguments: str) -> list[str]:
+    return [*docker_client.compose_command(), *arguments]
+
+
+def compose_run(
+    *arguments: str, capture: bool = False, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        compose(*arguments), text=True, capture_output=capture, env=env, check=False
+    )
+    if result.returncode != 0:
+        details = f":\n{result.stderr.strip()[-2000:]}" if capture else " (output above)"
+        raise HangarError(
+            f"`docker compose {' '.join(arguments)}` failed (exit {result.returncode}){details}",
+            "`make logs` shows the services' output; `make down` resets them",
+        )
+    return result
+
+
+def running_services() -> set[str]:
+    result = compose_run("ps", "--status", "running", "--services", capture=True)
+    return set(result.stdout.split())
+
+
+def compose_config() -> dict[str, Any]:
+    return dict(json.loads(compose_run("config", "--format", "json", capture=True).stdout))
+
+
+def images_to_build(config: Mapping[str, Any]) -> list[str]:
+    """One service per built image that is missing or older than one of the image's inputs."""
+    newest_input = max(
+        (ROOT / name).stat().st_mtime for name in IMAGE_INPUTS if (ROOT / name).exists()
+    )
+    checked: set[str] = set()
+    stale: list[str] = []
+    for name, service in config.get("services", {}).items():
+        image = service.get("image") or f"{config.get('name', ROOT.name)}-{name}"
+        # web and worker share one image: inspect it (a docker call) and build it once.
+        if "build" not in service or image in checked:
+            continue
+        checked.add(image)
+        created = image_created(image)
+        if created is None or created < newest_input:
+            stale.append(name)
+    return stale
+
+
+def image_created(image: str) -> float | None:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Created}}", image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        return None
+    # "2026-11-26T21:30:01.123456789Z": fromisoformat takes at most microseconds.
+    whole, _, fraction = result.stdout.strip().rstrip("Z").partition(".")
+    parsed = datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]}").replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
+    command = config.get("services", {}).get("web", {}).get("command") or []
+    return "debugpy" in " ".join(command if isinstance(command, list) else [command])
+
+
+def dev_docker(args: argparse.Namespace) -> int:
+    address = listen_address(args.web_port, args.debug_port)
+    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS).
+    env = {**os.environ, "WEB_PORT": str(address.port), "DEBUGPY_PORT": str(address.debug_port)}
+    running = running_services()
+    if "web" not in running:
+        ports.ensure_free(
+            {address.port: "web: Django dev server", address.debug_port: "web: debugpy"},
+            "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
+        )
+    write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
+    config = compose_config()
+    if not web_runs_debugpy(config):
+        warn("compose.yaml's web command does not start debugpy: the debugger port will not answer")
+    if stale := images_to_build(config):
+        with step(f"Build the images ({', '.join(stale)})"):
+            compose_run("build", *stale, env=env)
+    else:
+        info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
+    # Deploy before the app starts so web and worker read the stack's outputs at their first start.
+    deploy_stack(start_localstack("docker").endpoint)
+    with step("Start db, web and worker (and wait until they are healthy)"):
+        compose_run("up", "--detach", "--wait", env=env)
+    if "migrate" in config.get("services", {}):
+        info("database migrations: applied by compose's `migrate` service before web started")
+    else:
+        with step("Apply database migrations"):
+            compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
+    compose_run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser", env=env)
+    info("Hangar is running (docker mode):")
+    print_urls(address)
+    if args.detach:
+        info("`make logs` follows the output, `make down` stops the containers")
+        return 0
+    info("following web and worker logs; Ctrl-C stops following (the containers keep running)")
+    try:
+        services = ["web", "worker"] if contract().worker_command else ["web"]
+        subprocess.run(compose("logs", "--follow", "--tail", "50", *services), check=False)
+    except KeyboardInterrupt:
+        info("\ncontainers keep running; `make down` stops them")
+    return 0
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    forced = os.environ.get("HANGAR_DEV_MODE")
+    choice = current_mode(forced)
+    info(f"mode: {choice.mode} ({choice.reason})")
+    if choice.mode == "docker":
+        if args.without_aws:
+            raise HangarError(
+                "--without-aws applies to host mode only (compose always runs LocalStack)",
+                "run with HANGAR_DEV_MODE=host, or drop --without-aws",
+            )
+        # Only a forced choice skipped these checks; an automatic one has just passed them.
+        if forced and not COMPOSE_FILE.exists():
+            raise HangarError(f"{COMPOSE_FILE} does not exist", "use HANGAR_DEV_MODE=host")
+        if forced and not localstack_docker.docker_usable():
+            raise HangarError(
+                "docker mode needs a Docker engine with the compose plugin, and none answers",
+                "start the engine (`hangar docker provision` sets one up), "
+                "or use HANGAR_DEV_MODE=host",
+            )
+        return dev_docker(args)
+    return dev_host(args)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    session = read_session()
+    stopped = False
+    for name, pid in running_children().items():
+        with step(f"Stop {name} (pid {pid})"):
+            stop_group(pid, name)
+        stopped = True
+    for pid_file in dev_dir().glob("*.pid"):
+        pid_file.unlink()
+    # A host session leaves compose alone: its services may be someone else's (a test, say).
+    if (
+        session.get("mode") != "host"
+        and COMPOSE_FILE.exists()
+        and localstack_docker.docker_usable()
+        and running_services()
+    ):
+        with step("Stop the compose services"):
+            compose_run("down", *(["--volumes"] if args.volumes else []))
+        stopped = True
+    if session.get("localstack_started"):
+        from hangar.localstack import commands as localstack
+
+        with step("Stop the LocalStack `make dev` started"):
+            stopped = localstack.stop() or stopped
+    (dev_dir() / "session.json").unlink(missing_ok=True)
+    if not stopped:
+        info("nothing from `make dev` was running")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    if session_mode() == "docker":
+        services = [args.service] if args.service else []
+        follow = ["--follow"] if args.follow else []
+        return subprocess.run(
+            compose("logs", *follow, "--tail", "200", *services), check=False
+        ).returncode
+    logs = sorted(dev_dir().glob(f"{args.service or '*'}.log"))
+    if not logs:
+        raise HangarError(f"no host-mode logs under {dev_dir()}", "start the app with `make dev`")
+    try:
+        for line in tail(logs, follow=args.follow):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def tail(logs: Sequence[Path], *, follow: bool, lines: int = 200) -> Iterator[str]:
+    """The last `lines` of each log, prefixed with its name; then new lines while `follow`."""
+    width = max(len(log.stem) for log in logs)
+    handles = []
+    for log in logs:
+        handle = log.open(errors="replace")
+        for line in handle.readlines()[-lines:]:
+            yield f"{log.stem:<{width}} | {line}"
+        handles.append((log.stem, handle))
+    while follow:
+        quiet = True
+        for name, handle in handles:
+            for line in iter(handle.readline, ""):
+                quiet = False
+                yield f"{name:<{width}} | {line}"
+        if quiet:
+            time.sleep(0.2)
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    return manage(args, args.arguments)
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    return manage(args, ["shell"])
+
+
+def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
+    """manage.py in the web container (docker mode) or against the host-mode environment."""
+    if session_mode() == "docker":
+        if "web" not in running_services():
+            raise HangarError("the web container is not running", "start it with `make dev`")
+        tty = [] if sys.stdin.isatty() else ["-T"]
+        command = compose("exec", *tty, "web", "python", "manage.py", *arguments)
+        return subprocess.run(command, check=False).returncode
+    env = host_environment(os.environ, with_aws=True)
+    command = [sys.executable, "manage.py", *arguments]
+    return subprocess.run(command, cwd=contract().project_path, env=env, check=False).returncode
+
+
+def _port(variable: str, default: int) -> int:
+    value = os.environ.get(variable, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise HangarError(f"{variable}={value!r} is not a TCP port", f"set {variable} to 1-65535")
+    return int(value)
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    dev = subparsers.add_parser(
+        "dev",
+        help="run the app with hot reload and debugpy (docker mode, or host mode without Docker)",
+        description="Docker mode when an engine answers and compose.yaml exists, else host mode; "
+        "HANGAR_DEV_MODE=host|docker forces one. DEBUGPY_WAIT=1 waits for a debugger.",
+    )
+    dev.add_argument(
+        "--detach",
+        action="store_true",
+        default=os.environ.get("DETACH", "") not in ("", "0"),
+        help="start in the background and return (DETACH=1)",
+    )
+    dev.add_argument(
+        "--without-aws",
+        action="store_true",
+        help="host mode: skip LocalStack, deploy-local and the worker (quick UI/debugger work)",
+    )
+    dev.add_argument("--web-port", type=int, default=None, help="host mode (HANGAR_WEB_PORT)")
+    dev.add_argument("--debug-port", type=int, default=None, help="host mode (HANGAR_DEBUG_PORT)")
+    dev.set_defaults(func=_with_port_defaults(cmd_dev))
+
+    down = subparsers.add_parser("down", help="stop everything `hangar dev` started")
+    down.add_argument("--volumes", action="store_true", help="also delete the compose volumes")
+    down.set_defaults(func=cmd_down)
+
+    logs = subparsers.add_parser("logs", help="show (and --follow) the dev services' output")
+    logs.add_argument("service", nargs="?", help="web, worker (docker mode also: db, localstack)")
+    logs.add_argument("--follow", "-f", action="store_true")
+    logs.set_defaults(func=cmd_logs)
+
+    shell = subparsers.add_parser("shell", help="Django shell in the dev environment")
+    shell.set_defaults(func=cmd_shell)
+
+    manage_parser = subparsers.add_parser("manage", help="run manage.py in the dev environment")
+    manage_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. createsuperuser")
+    manage_parser.set_defaults(func=cmd_manage)
+
+
+def _with_port_defaults(
+    command: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        if args.web_port is None:
+            args.web_port = _port("HANGAR_WEB_PORT", 8000)
+        if args.debug_port is None:
+            args.debug_port = _port("HANGAR_DEBUG_PORT", 5678)
+        return command(args)
+
+    return run

@@ -1,0 +1,272 @@
+"""The dev server `make dev` runs: a warm parent that forks a fresh Django server on every save.
+
+Django's own autoreloader starts a new interpreter per change, which then imports Python's start-up,
+Django and every dependency again (about a second here). This parent imports the framework and the
+dependencies once, binds the listening socket once, watches the source tree with watchfiles, and
+on each change stops the serving child and forks a new one. The child imports only the app: it runs
+the app's own `manage.py runserver --noreload` on the inherited socket, so settings, system checks,
+the static files handler and the banner are exactly runserver's. Connections that arrive while the
+children swap wait in the socket's backlog instead of being refused.
+
+The parent never imports the app's settings or modules: a fork carries them over, so a change to
+any of them would not be seen. Under `python -m debugpy --listen`, debugpy follows each forked
+child (pydevd patches os.fork) and announces it to the attached editor, as it announced Django's
+reloader subprocesses, so breakpoints keep working across reloads (tests/e2e/test_debugger_host.py
+and test_compose_dev_loop.py prove it). It runs in the dev container too, so it imports nothing but
+the standard library, Django and watchfiles.
+
+Usage, from the Django project directory: python -m hangar.devloop.devserver [HOST:]PORT
+"""
+
+import contextlib
+import importlib
+import os
+import runpy
+import signal
+import socket
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import watchfiles
+
+# Imported once in the parent: what every child would otherwise import again. Framework and
+# third-party modules only, each importable without settings; the app's come after the fork.
+WARM_MODULES = (
+    "django.contrib.staticfiles.management.commands.runserver",
+    "django.core.management.commands.migrate",
+    "django.core.handlers.wsgi",
+    "django.db.models",
+    "django.db.backends.postgresql.base",
+    "django.db.backends.sqlite3.base",
+    "django.contrib.admin",
+    "django.contrib.messages.views",
+    "django.contrib.staticfiles.handlers",
+    "django.forms",
+    "django.template.loader",
+    "django.views.generic",
+    "environ",
+    "psycopg",
+    "boto3",
+    "botocore.session",
+    "storages.backends.s3",
+    "whitenoise.middleware",
+    "filetype",
+)
+# What a save can change: code, templates, translations. SQLite's database and journal, uploads
+# and editors' swap files are written while the server runs and must not restart it.
+WATCHED_SUFFIXES = (".py", ".html", ".txt", ".mo")
+# A stopping child finishes the requests it is answering for at most DRAIN_SECONDS; one that has
+# not exited after STOP_TIMEOUT (all its threads paused in the debugger, say) is killed.
+DRAIN_SECONDS = 0.5
+STOP_TIMEOUT = 1.0
+
+
+class SourceFilter(watchfiles.DefaultFilter):
+    """Saves in the Django project, and the env file `make deploy-local` rewrites (the stack's
+    bucket and queue names then apply at once, e.g. in the dev container, whose server starts
+    before its post-start command deploys the stage)."""
+
+    def __init__(self, source: Path, env_file: Path) -> None:
+        super().__init__()
+        self.source = f"{source}{os.sep}"
+        self.env_file = str(env_file)
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        if path == self.env_file:
+            return True
+        return (
+            path.startswith(self.source)
+            and path.endswith(WATCHED_SUFFIXES)
+            and super().__call__(change, path)
+        )
+
+
+def local_env_file(source: Path) -> Path:
+    """The file the settings read their local-stage values from (config.settings.LOCAL_ENV_FILE)."""
+    explicit = os.environ.get("HANGAR_ENV_FILE")
+    return Path(explicit).resolve() if explicit else source.parent / ".hangar" / "local.env"
+
+
+def parse_address(argument: str) -> tuple[str, int]:
+    host, _, port = argument.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=128)
+    listener.set_inheritable(True)
+    return listener
+
+
+def warm_up() -> None:
+    for name in WARM_MODULES:
+        # A module the environment lacks (e.g. another database driver) is the child's to import.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def serve(listener: socket.socket, address: str) -> None:
+    """In the child: run the app's `manage.py runserver` on the parent's socket."""
+    from django.core.management.commands import runserver
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+
+    open_connections: set[socket.socket] = set()
+    # Connections with a request being answered, and those that have had one answered: an accepted
+    # connection in neither is a client whose request is still on its way, owed an answer too.
+    answering: set[Any] = set()
+    answered: set[Any] = set()
+
+    class CountedRequestHandler(WSGIRequestHandler):
+        def parse_request(self) -> bool:
+            answering.add(self.connection)  # called once the request line has arrived
+            return super().parse_request()
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            finally:
+                answering.discard(self.connection)
+                answered.add(self.connection)
+
+    class HandedOverServer(WSGIServer):
+        """runserver's server, on the socket the parent bound instead of a new one."""
+
+        def server_bind(self) -> None:
+            self.RequestHandlerClass = CountedRequestHandler
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
+            host, self.server_port = listener.getsockname()[:2]
+            self.server_name = str(host)
+            self.setup_environ()
+
+        def server_activate(self) -> None:
+            """Already listening: the parent called listen()."""
+
+        def verify_request(self, request: Any, client_address: Any) -> bool:
+            open_connections.add(request)  # in the main thread, right after accept()
+            return True
+
+        def shutdown_request(self, request: Any) -> None:
+            open_connections.discard(request)
+            answered.discard(request)
+            super().shutdown_request(request)
+
+    def owes_an_answer(connection: socket.socket) -> bool:
+        return (
+            connection in answering or connection not in answered or _has_unread_bytes(connection)
+        )
+
+    def finish_answers_then_exit(signum: int, frame: FrameType | None) -> None:
+        # Runs in the main thread, which accepts connections: from here on new ones wait in the
+        # backlog for the next child. Exiting with a request unread, or not yet arrived on a
+        # connection just accepted, would reset it; idle kept-alive ones may close (clients open
+        # a new one). A request held at a breakpoint
+        # is cut off after DRAIN_SECONDS.
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while any(map(owes_an_answer, list(open_connections))) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os._exit(0)
+
+    runserver.Command.server_cls = HandedOverServer
+    signal.signal(signal.SIGTERM, finish_answers_then_exit)
+    sys.argv = ["manage.py", "runserver", "--noreload", address]
+    runpy.run_path("manage.py", run_name="__main__")
+
+
+def _has_unread_bytes(connection: socket.socket) -> bool:
+    try:
+        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # nothing to read yet (BlockingIOError), or already closed
+        return False
+
+
+def start(listener: socket.socket, address: str) -> int:
+    with warnings.catch_warnings():
+        # The other threads are watchfiles' and debugpy's; the child uses neither's locks.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        try:
+            serve(listener, address)
+        except BaseException:  # e.g. a syntax error in a view: show it as runserver would
+            traceback.print_exc()
+        finally:
+            os._exit(1)  # runserver only returns by an error; never back into the parent's loop
+    return pid
+
+
+def exited(pid: int | None) -> bool:
+    """Reap the child if it has exited."""
+    return pid is not None and os.waitpid(pid, os.WNOHANG) != (0, 0)
+
+
+def stop(pid: int | None) -> None:
+    """Stop the serving child (even one paused at a breakpoint) and reap it."""
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                return
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # As PID 1 in a container SIGTERM is ignored unless handled: `docker stop` would wait 10 s.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] = sys.argv[1:]) -> int:
+    address = argv[0] if argv else "127.0.0.1:8000"
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    listener = listen(*parse_address(address))
+    warm_up()
+    source = Path.cwd().resolve()
+    env_file = local_env_file(source)
+    with contextlib.suppress(OSError):  # watched before it exists; a read-only checkout has none
+        env_file.parent.mkdir(exist_ok=True)
+    child: int | None = start(listener, address)
+    # step: how long the tree must be quiet before a batch of changes is reported (ms); every
+    # rust_timeout ms without one, an empty batch lets the loop look after the child.
+    changes_in_tree = watchfiles.watch(
+        *{source, env_file.parent} if env_file.parent.is_dir() else {source},
+        watch_filter=SourceFilter(source, env_file),
+        step=20,
+        rust_timeout=1000,
+        yield_on_timeout=True,
+    )
+    try:
+        for changes in changes_in_tree:
+            if not changes:
+                if exited(child):
+                    child = None
+                    print(
+                        "The server stopped (see above); it starts again on the next save.",
+                        flush=True,
+                    )
+                continue
+            names = ", ".join(sorted({os.path.relpath(path, source) for _, path in changes}))
+            print(f"{names} changed, reloading.", flush=True)
+            stop(child)
+            child = start(listener, address)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(child)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

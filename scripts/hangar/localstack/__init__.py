@@ -1,0 +1,1 @@
+"""LocalStack: its endpoint, and running it in a container or on the host."""

