@@ -58,7 +58,7 @@ def localstack_endpoint() -> Iterator[str]:
 def localstack_host_venv() -> Path:
     """The host-mode runtime's Python, for tests that start LocalStack on ports of their own."""
     try:
-        return localstack_host.ensure_venv()
+        return localstack_host.runtime_python()
     except HangarError as error:
         _unavailable(str(error))
 
