@@ -59,6 +59,7 @@ from hangar.infra import (
     LOCAL_STAGE,
     LOCALSTACK_ACCOUNT,
     STAGES,
+    cdk_app,
     cdk_cli,
     check_stage,
 )
@@ -260,7 +261,8 @@ def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
         context += ["-c", f"certificateArn={target.certificate_arn}"]
     if target.alarm_subscription:
         context += ["-c", f"alarmSubscription={target.alarm_subscription}"]
-    return [cdk_cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
+    command = [cdk_cli(target.local), "synth", "--app", cdk_app(), *context]
+    return [*command, "--output", str(assembly), "--quiet"]
 
 
 def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:

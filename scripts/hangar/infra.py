@@ -141,10 +141,14 @@ def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
     return certificate_arn or None
 
 
+def cdk_app() -> str:
+    """The CDK app under this interpreter (the project venv), whatever cdk.json's default says:
+    its `../.venv` is not the venv in the dev container (/app/.venv)."""
+    return f"{sys.executable} app.py"
+
+
 def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
-    # The app runs under this interpreter (the project venv), whatever cdk.json's default says.
-    app = f"{sys.executable} app.py"
-    command = [cdk_cli(endpoint is not None), *arguments, "--app", app, "--no-notices"]
+    command = [cdk_cli(endpoint is not None), *arguments, "--app", cdk_app(), "--no-notices"]
     info("$ " + " ".join(command))
     env = {**cli_environment(region=DEFAULT_REGION, endpoint=endpoint), **QUIET_CLI}
     result = subprocess.run(command, cwd=INFRA_DIR, env=env, check=False)

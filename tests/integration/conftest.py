@@ -32,6 +32,14 @@ def _unavailable(reason: str) -> NoReturn:
     raise pytest.skip.Exception(message) from None
 
 
+def pytest_report_header() -> str:
+    """Which LocalStack the session uses: the dev container's run must show compose's."""
+    endpoint = configured_endpoint().url
+    if localstack.is_healthy(endpoint):
+        return f"LocalStack: {endpoint} answers; the tests reuse it"
+    return f"LocalStack: none answers at {endpoint}; the tests start one"
+
+
 @pytest.fixture(scope="session")
 def localstack_endpoint() -> Iterator[str]:
     endpoint = configured_endpoint().url
