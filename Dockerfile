@@ -105,6 +105,13 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-install-project
 RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], '/tmp/npm.tgz')" \
     "https://registry.npmjs.org/npm/-/npm-${NPM_VERSION}.tgz"
+# LocalStack's host-mode runtime, for the integration tests that start LocalStack instances of their
+# own. Outside the checkout: the bind-mounted .hangar/localstack/venv is the host's (its Python's path
+# is the host's), and the two would reinstall it in turns. HANGAR_LOCALSTACK_VENV points Hangar here.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=scripts/localstack/requirements.lock,target=/tmp/localstack.lock \
+    uv venv --quiet --python 3.13 /opt/localstack/venv \
+    && uv pip sync --quiet --require-hashes --compile-bytecode --python /opt/localstack/venv/bin/python /tmp/localstack.lock
 
 # uv comes out of its wheel (`make setup` pins the same version); npm installs offline from the
 # tarball and the cache `hangar docker provision` put into the wheelhouse on the host.
@@ -120,6 +127,10 @@ RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     && cp -r /wheels/npm-cache /opt/npm-cache && chmod -R a+rwX /opt/npm-cache
 ENV NPM_CONFIG_CACHE=/opt/npm-cache \
     NPM_CONFIG_OFFLINE=true
+# LocalStack's host-mode runtime, as in the network route, from the wheels provision built for it.
+RUN --mount=type=bind,source=.hangar/wheelhouse/localstack,target=/wheels \
+    UV_PYTHON_DOWNLOADS=never uv venv --quiet --python 3.13 /opt/localstack/venv \
+    && uv pip install --quiet --no-index --no-deps --compile-bytecode --python /opt/localstack/venv/bin/python /wheels/*.whl
 
 # hadolint ignore=DL3006
 FROM devcontainer-deps-${DEPS_SOURCE} AS devcontainer
@@ -136,7 +147,8 @@ RUN chown "${USER_UID}:${USER_GID}" /app/.venv /app/.venv/pyvenv.cfg /app/.venv/
     /app/.venv/lib/python3.*/site-packages
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
     UV_PYTHON_DOWNLOADS=never \
-    UV_LINK_MODE=copy
+    UV_LINK_MODE=copy \
+    HANGAR_LOCALSTACK_VENV=/opt/localstack/venv
 USER ${USER_UID}:${USER_GID}
 
 # --- runtime: what ECS runs -------------------------------------------------------------------

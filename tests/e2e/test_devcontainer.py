@@ -110,6 +110,14 @@ class DevContainer:
         arguments = ["exec", "--workspace-folder", str(self.workspace), *command]
         return run_cli(arguments, self.env, timeout)
 
+    def compose(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """`docker compose` on the dev container's project, from the host."""
+        command = [*docker_client.compose_command(self.project)]
+        command += ["--file", str(self.workspace / ".devcontainer" / "compose.devcontainer.yaml")]
+        return subprocess.run(
+            [*command, *arguments], env=self.env, capture_output=True, text=True, check=False
+        )
+
     def check(self, *command: str, timeout: float = 1200) -> str:
         result = self.exec(*command, timeout=timeout)
         assert result.returncode == 0, (
@@ -164,6 +172,9 @@ def devcontainer(
     copy_checkout(workspace, provisioned.get("DEPS_SOURCE"))
     stale = workspace / ".hangar" / "local.env"
     stale.parent.mkdir(exist_ok=True)
+    # provision's choices, as in the developer's checkout (docs/dev.md): `make deploy` inside
+    # builds the app image from the stand-ins they name.
+    shutil.copy2(docker.COMPOSE_ENV_FILE, stale.parent / docker.COMPOSE_ENV_FILE.name)
     stale.write_text(f"TASKS_QUEUE_URL={STALE_QUEUE}\nDOCUMENTS_BUCKET=a-bucket-long-gone\n")
     # The dev image's user must own the workspace it writes to (provision's ids, as compose uses).
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
@@ -171,6 +182,7 @@ def devcontainer(
     for path in [workspace, *workspace.rglob("*")]:
         os.chown(path, uid, gid, follow_symlinks=False)
 
+    docker.app_dockerfile()  # APP_DOCKERFILE, the stand-in copy, is written on demand
     project = f"hangar-devc-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -192,14 +204,7 @@ def devcontainer(
         print(f"\n`devcontainer up` → ready, deployed container in {elapsed:.1f}s")
         yield container
     finally:
-        compose = [*docker_client.compose_command(project)]
-        compose += ["--file", str(workspace / ".devcontainer" / "compose.devcontainer.yaml")]
-        subprocess.run(
-            [*compose, "down", "--volumes", "--rmi=local", "--timeout=10"],
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        container.compose("down", "--volumes", "--rmi=local", "--timeout=10")
 
 
 def test_post_start_replaced_the_stale_env_file_with_this_localstacks_stage(
@@ -240,6 +245,26 @@ def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> Non
 
 def test_make_test_infra(devcontainer: DevContainer) -> None:
     devcontainer.check("make", "test-infra", timeout=1800)
+
+
+def test_make_test_integration_against_the_compose_localstack(devcontainer: DevContainer) -> None:
+    """The whole layer, under CI=true so that nothing may skip (about 6.5 minutes on 2 contended
+    cores; a subset would leave the tests that start their own LocalStack unproven here). It
+    reuses compose's LocalStack (LOCALSTACK_ENDPOINT); the tests that start and stop instances of
+    their own run the image's host-mode runtime (HANGAR_LOCALSTACK_VENV) on its loopback."""
+    # The dev worker consumes the stage's queue too; the queue tests must be its only consumer
+    # (docs/dev.md says so to the VS Code user).
+    stopped = devcontainer.compose("stop", "worker")
+    assert stopped.returncode == 0, stopped.stderr
+    try:
+        started = time.monotonic()
+        output = devcontainer.check("env", "CI=true", "make", "test-integration", timeout=2400)
+        print(f"\n`make test-integration` in the dev container: {time.monotonic() - started:.1f}s")
+    finally:
+        devcontainer.compose("start", "worker")
+    assert "LocalStack: http://localstack:4566 answers; the tests reuse it" in output
+    assert " passed" in output.splitlines()[-1]
+    assert "skipped" not in output.splitlines()[-1]
 
 
 def test_the_attach_launch_configuration_debugs_the_web_process(devcontainer: DevContainer) -> None:

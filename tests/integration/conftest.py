@@ -2,8 +2,8 @@
 
 `localstack_endpoint` reuses a LocalStack already answering on the configured endpoint
 (LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566), or starts one: in host mode through
-`hangar.localstack.commands`, or in docker mode as a testcontainers container. It tears down only what it
-started. When LocalStack cannot be started the tests are skipped with the reason — except under
+`hangar.localstack.commands`, or in docker mode as a testcontainers container. It tears down only
+what it started. When LocalStack cannot be started the tests are skipped with the reason — except under
 CI=true, where that is a failure: CI provisions everything it needs, so a skip there would hide a
 broken pipeline.
 """
@@ -33,6 +33,14 @@ def _unavailable(reason: str) -> NoReturn:
     raise pytest.skip.Exception(message) from None
 
 
+def pytest_report_header() -> str:
+    """Which LocalStack the session uses: the dev container's run must show compose's."""
+    endpoint = configured_endpoint().url
+    if localstack.is_healthy(endpoint):
+        return f"LocalStack: {endpoint} answers; the tests reuse it"
+    return f"LocalStack: none answers at {endpoint}; the tests start one"
+
+
 @pytest.fixture(scope="session")
 def localstack_endpoint() -> Iterator[str]:
     endpoint = configured_endpoint().url
@@ -59,7 +67,7 @@ def localstack_endpoint() -> Iterator[str]:
 def localstack_host_venv() -> Path:
     """The host-mode runtime's Python, for tests that start LocalStack on ports of their own."""
     try:
-        return localstack_host.ensure_venv()
+        return localstack_host.runtime_python()
     except HangarError as error:
         _unavailable(str(error))
 

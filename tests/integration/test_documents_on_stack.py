@@ -149,7 +149,11 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue_intact(app_o
     assert dead, f"the failing message did not reach the DLQ within 120 s ({max_receives=})"
 
     assert json.loads(dead[0]["Body"])["task"] == "documents.tasks.process_document"
-    assert failed_attempts == ["builtins.FileNotFoundError"] * max_receives
+    assert failed_attempts == ["builtins.FileNotFoundError"] * max_receives, (
+        f"this session's worker made {len(failed_attempts)} of the {max_receives} attempts: "
+        "another consumer of the stage's queue (a dev worker, e.g. the dev container's) took the "
+        "others; stop it while the integration tests run"
+    )
     document.refresh_from_db()
     assert document.status == Document.Status.FAILED
     assert "FileNotFoundError" in document.error

@@ -27,6 +27,9 @@ def own_localstack(localstack_host_venv, monkeypatch) -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
     monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")
+    # Not the session's localstack_endpoint, which exports these: run alone, boto3 had none.
+    for name, value in localstack.FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     try:
         yield endpoint
     finally:

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import http.server
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -182,6 +183,8 @@ def test_the_stage_is_synthesized_once_with_its_image_tag(tmp_path: Path) -> Non
     assert "stage=staging" in command
     assert f"imageTag={SHA}" in command
     assert command[command.index("--output") + 1] == str(tmp_path / "cdk.out")
+    # This interpreter's venv, not cdk.json's `../.venv` (absent in the dev container).
+    assert command[command.index("--app") + 1] == f"{sys.executable} app.py"
 
 
 def test_the_certificate_is_synthesized_into_the_assembly_both_stacks_deploy(

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from hangar.core.errors import HangarError
 from hangar.core.versions import LOCALSTACK_VERSION
 from hangar.localstack import host as localstack_host
 from hangar.localstack.host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
@@ -86,3 +87,35 @@ def test_current_venv_is_not_reinstalled(tmp_path, lock, monkeypatch, capsys):
     assert ensure_venv(venv, lock) == venv / "bin" / "python"
     assert capsys.readouterr().out == ""
     assert not (tmp_path / "state").exists()
+
+
+def _fake_python(venv: Path, exit_code: int) -> Path:
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+    python.chmod(0o755)
+    return python
+
+
+def test_a_provided_venv_is_used_as_it_is(tmp_path, monkeypatch):
+    python = _fake_python(tmp_path / "baked", exit_code=0)
+    monkeypatch.setenv("HANGAR_LOCALSTACK_VENV", str(tmp_path / "baked"))
+    monkeypatch.setattr(localstack_host, "ensure_venv", lambda: pytest.fail("must not install"))
+
+    assert localstack_host.runtime_python() == python
+
+
+def test_a_provided_venv_without_the_runtime_is_refused_in_one_line(tmp_path, monkeypatch):
+    _fake_python(tmp_path / "broken", exit_code=1)  # `import localstack.runtime.main` fails
+    monkeypatch.setenv("HANGAR_LOCALSTACK_VENV", str(tmp_path / "broken"))
+    monkeypatch.setattr(localstack_host, "ensure_venv", lambda: pytest.fail("must not install"))
+
+    with pytest.raises(HangarError, match=r"HANGAR_LOCALSTACK_VENV=.*holds no LocalStack runtime"):
+        localstack_host.runtime_python()
+
+
+def test_without_a_provided_venv_the_checkouts_venv_is_installed(monkeypatch, tmp_path):
+    monkeypatch.delenv("HANGAR_LOCALSTACK_VENV", raising=False)
+    monkeypatch.setattr(localstack_host, "ensure_venv", lambda: tmp_path / "installed")
+
+    assert localstack_host.runtime_python() == tmp_path / "installed"

@@ -9,6 +9,7 @@ key or the way a failure is reported changes in one place.
 
 import json
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,12 @@ def cli(local: bool) -> str:
     if not path.exists():
         raise HangarError(f"{path} is missing.", hint="run `make setup` (npm ci installs it)")
     return str(path)
+
+
+def app() -> str:
+    """`--app`: the CDK app under this interpreter (the project venv), whatever cdk.json's default
+    says (its `../.venv` is not the dev container's /app/.venv)."""
+    return f"{sys.executable} app.py"
 
 
 def context(stage: str, **values: str | None) -> list[str]:

@@ -9,7 +9,6 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,10 +120,8 @@ def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
 
 
 def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
-    # The app runs under this interpreter (the project venv), whatever cdk.json's default says.
-    app = f"{sys.executable} app.py"
     cdk.run(
-        [cdk.cli(endpoint is not None), *arguments, "--app", app, "--no-notices"],
+        [cdk.cli(endpoint is not None), *arguments, "--app", cdk.app(), "--no-notices"],
         region=DEFAULT_REGION,
         endpoint=endpoint,
         failure=failure,

@@ -230,7 +230,8 @@ def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
         certificateArn=target.certificate_arn,
         alarmSubscription=target.alarm_subscription,
     )
-    return [cdk.cli(target.local), "synth", *context, "--output", str(assembly), "--quiet"]
+    command = [cdk.cli(target.local), "synth", "--app", cdk.app(), *context]
+    return [*command, "--output", str(assembly), "--quiet"]
 
 
 def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:

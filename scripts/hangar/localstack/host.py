@@ -162,6 +162,26 @@ def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
     return venv_python(venv)
 
 
+def runtime_python() -> Path:
+    """The runtime's Python: HANGAR_LOCALSTACK_VENV's when set, else the checkout's venv's.
+
+    HANGAR_LOCALSTACK_VENV names a venv installed from the lock by someone else, used as it is: the
+    devcontainer image bakes one in, since the bind-mounted checkout's venv belongs to the host.
+    """
+    provided = os.environ.get("HANGAR_LOCALSTACK_VENV", "").strip()
+    if not provided:
+        return ensure_venv()
+    python = venv_python(Path(provided))
+    if not processes.succeeds([str(python), "-c", "import localstack.runtime.main"]):
+        raise HangarError(
+            f"HANGAR_LOCALSTACK_VENV={provided} holds no LocalStack runtime "
+            f"({python} cannot import localstack.runtime.main)",
+            "rebuild the dev container, or unset HANGAR_LOCALSTACK_VENV "
+            "(Hangar then installs .hangar/localstack/venv)",
+        )
+    return python
+
+
 def _run_checked(command: list[str]) -> None:
     result = subprocess.run(
         command, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"}, check=False
@@ -198,7 +218,7 @@ def runtime_command(python: Path) -> list[str]:
 
 
 def start(endpoint: Endpoint, timeout: float) -> HostProcess:
-    python = ensure_venv()
+    python = runtime_python()
     run_dir = RunDir.for_port(endpoint.port)
     with exclusive(run_dir.path.with_suffix(".lock")):
         running = read_running(run_dir)

