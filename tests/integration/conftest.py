@@ -3,9 +3,9 @@
 `localstack_endpoint` reuses a LocalStack already answering on the configured endpoint
 (LOCALSTACK_ENDPOINT, default http://127.0.0.1:4566), or starts one: in host mode through
 `hangar.localstack.commands`, or in docker mode as a testcontainers container. It tears down only
-what it started. When LocalStack cannot be started the tests are skipped with the reason — except under
-CI=true, where that is a failure: CI provisions everything it needs, so a skip there would hide a
-broken pipeline.
+what it started. When LocalStack cannot be started the tests are skipped with the reason — except
+under CI=true, where that is a failure: CI provisions everything it needs, so a skip there would
+hide a broken pipeline.
 """
 
 import os
