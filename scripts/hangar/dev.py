@@ -8,6 +8,7 @@ is recorded under .hangar/dev/ so `hangar down` stops exactly what `hangar dev` 
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from hangar import docker, localstack_docker, ports
 from hangar.console import info, step, warn
 from hangar.debug_server import ServerAddress, devserver_command, wait_for_client
 from hangar.errors import HangarError
+from hangar.localstack_endpoint import configured_endpoint
 from hangar.paths import ROOT, STATE_DIR
 
 if TYPE_CHECKING:
@@ -431,6 +434,68 @@ def image_created(image: str) -> float | None:
     return parsed.timestamp()
 
 
+# The compose services that read the local stack's outputs (.hangar/local.env) when they start.
+NEEDS_THE_STACK = ("web", "worker")
+WEB_START_TIMEOUT = 120.0
+WEB_STATE_CHECK_SECONDS = 3.0
+
+
+@contextlib.contextmanager
+def background_compose_up(services: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
+    """`compose up --wait services` while the body runs; its failure fails `hangar dev` after."""
+    info(f"starting {', '.join(services)} in the background (compose up --wait)")
+    log = (dev_dir() / "compose-up.log").open("w+")
+    with log:
+        process = subprocess.Popen(
+            compose("up", "--detach", "--wait", *services),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield
+        except BaseException:
+            process.terminate()
+            process.wait()
+            raise
+        with step(f"Wait for {', '.join(services)}"):
+            returncode = process.wait()
+        if returncode != 0:
+            log.seek(0)
+            raise HangarError(
+                f"`docker compose up --wait {' '.join(services)}` failed (exit {returncode}):\n"
+                f"{log.read().strip()[-2000:]}",
+                "`make logs` shows the services' output; `make down` resets them",
+            )
+
+
+def wait_until_serving(address: ServerAddress, timeout: float = WEB_START_TIMEOUT) -> None:
+    """Until web's /healthz answers through its published port, polled often: compose's
+    `up --wait` would wait for the container's healthcheck, which runs every 5 s."""
+    host = ports.LOOPBACK if address.host == "0.0.0.0" else address.host  # noqa: S104 - a check
+    url = f"http://{host}:{address.port}/healthz"
+    deadline = time.monotonic() + timeout
+    next_state_check = time.monotonic() + WEB_STATE_CHECK_SECONDS
+    hint = "`make logs SERVICE=web` shows why; fix it and run `make dev` again"
+    while not answers_ok(url):
+        if time.monotonic() > deadline:
+            raise HangarError(f"the web container did not answer {url} within {timeout:.0f}s", hint)
+        if time.monotonic() > next_state_check:
+            if "web" not in running_services():
+                raise HangarError("the web container stopped during start-up", hint)
+            next_state_check = time.monotonic() + WEB_STATE_CHECK_SECONDS
+        time.sleep(0.2)
+
+
+def answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - a loopback URL
+            return int(response.status) == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
     command = config.get("services", {}).get("web", {}).get("command") or []
     return "debugpy" in " ".join(command if isinstance(command, list) else [command])
@@ -438,8 +503,13 @@ def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
 
 def dev_docker(args: argparse.Namespace) -> int:
     address = listen_address(args.web_port, args.debug_port)
-    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS).
-    env = {**os.environ, "WEB_PORT": str(address.port), "DEBUGPY_PORT": str(address.debug_port)}
+    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS), and
+    # LocalStack's on the port the endpoint names: else `up` would recreate it, empty, on 4566.
+    env = {
+        **localstack_docker.compose_env(configured_endpoint()),
+        "WEB_PORT": str(address.port),
+        "DEBUGPY_PORT": str(address.debug_port),
+    }
     running = running_services()
     if "web" not in running:
         ports.ensure_free(
@@ -455,10 +525,15 @@ def dev_docker(args: argparse.Namespace) -> int:
             compose_run("build", *stale, env=env)
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
-    # Deploy before the app starts so web and worker read the stack's outputs at their first start.
-    deploy_stack(start_localstack("docker").endpoint)
-    with step("Start db, web and worker (and wait until they are healthy)"):
-        compose_run("up", "--detach", "--wait", env=env)
+    endpoint = start_localstack("docker").endpoint
+    # The database and its migrations need nothing from the stack: they start during the deploy.
+    independent = [name for name in config.get("services", {}) if name not in NEEDS_THE_STACK]
+    with background_compose_up(independent, env):
+        deploy_stack(endpoint)
+    # After the deploy, so web and worker read the stack's outputs at their first start.
+    with step(f"Start {' and '.join(NEEDS_THE_STACK)} (and wait until /healthz answers)"):
+        compose_run("up", "--detach", "--no-deps", *NEEDS_THE_STACK, env=env)
+        wait_until_serving(address)
     if "migrate" in config.get("services", {}):
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
