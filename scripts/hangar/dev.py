@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from hangar import docker, localstack_docker, ports
 from hangar.console import info, step, warn
-from hangar.debug_server import ServerAddress, devserver_command, wait_for_client
+from hangar.debug_server import ServerAddress, server_command, wait_for_client
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import configured_endpoint
 from hangar.paths import ROOT, STATE_DIR
@@ -300,7 +300,7 @@ def dev_host(args: argparse.Namespace) -> int:
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    commands = {"web": devserver_command(address, wait=wait_for_client())}
+    commands = {"web": server_command(address, wait=wait_for_client())}
     if not args.without_aws:
         commands["worker"] = [sys.executable, "manage.py", "worker"]
     children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hangar import ports
-from hangar.debug_server import ServerAddress, devserver_command, runserver_command
+from hangar.debug_server import Server, ServerAddress, server_command
 from hangar.paths import ROOT
 
 RELOADERS = ("devserver", "stat")
@@ -149,9 +149,9 @@ def probe_server(
         if in_container:
             command, env, cleanup = _container_command(root, reloader, settings, address)
         else:
-            make_command = devserver_command if reloader == "devserver" else runserver_command
+            program: Server = "devserver" if reloader == "devserver" else "runserver"
             command, env, cleanup = (
-                make_command(address, debug=debug),
+                server_command(address, program, debug=debug),
                 isolated_environment(root),
                 [],
             )
@@ -197,7 +197,7 @@ def _container_command(
     if reloader == "stat":
         # The same debugpy command line, with Django's runserver in place of hangar.devserver.
         inside = ServerAddress(host="0.0.0.0", debug_host="0.0.0.0")  # noqa: S104 - in the container
-        override = runserver_command(inside, python="python")
+        override = server_command(inside, "runserver", python="python")
     command = [
         *compose,
         "run",

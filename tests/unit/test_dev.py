@@ -13,8 +13,7 @@ import pytest
 from hangar import dev
 from hangar.debug_server import (
     ServerAddress,
-    devserver_command,
-    runserver_command,
+    server_command,
     wait_for_client,
 )
 from hangar.errors import HangarError
@@ -87,24 +86,24 @@ class TestRunserverCommand:
     def test_listens_where_asked_and_runs_the_autoreloading_server(self) -> None:
         everywhere = "0.0.0.0"  # noqa: S104 - the container binds all interfaces
         address = ServerAddress(host=everywhere, port=8001, debug_host=everywhere, debug_port=5679)
-        command = runserver_command(address, python="python")
+        command = server_command(address, "runserver", python="python")
         assert command[command.index("--listen") + 1] == "0.0.0.0:5679"
         assert command[-3:] == ["manage.py", "runserver", "0.0.0.0:8001"]
         assert "--noreload" not in command
         assert "--wait-for-client" not in command
 
     def test_wait_for_client(self) -> None:
-        assert "--wait-for-client" in runserver_command(ServerAddress(), wait=True)
-        assert "--wait-for-client" in devserver_command(ServerAddress(), wait=True)
+        assert "--wait-for-client" in server_command(ServerAddress(), "runserver", wait=True)
+        assert "--wait-for-client" in server_command(ServerAddress(), wait=True)
 
     def test_make_dev_runs_the_forking_devserver_under_debugpy(self) -> None:
         address = ServerAddress(port=8001, debug_port=5679)
-        command = devserver_command(address, python="python")
+        command = server_command(address, python="python")
         assert command[command.index("--listen") + 1] == "127.0.0.1:5679"
         assert command[-3:] == ["-m", "hangar.devserver", "127.0.0.1:8001"]
 
     def test_without_the_debugger_the_same_server_runs_bare(self) -> None:
-        command = devserver_command(ServerAddress(port=8001), python="python", debug=False)
+        command = server_command(ServerAddress(port=8001), python="python", debug=False)
         assert command == ["python", "-m", "hangar.devserver", "127.0.0.1:8001"]
 
     @pytest.mark.parametrize(
