@@ -46,11 +46,6 @@ import reload_probe_view
 
 urlpatterns += [_probe_path({path!r}, reload_probe_view.probe)]
 """
-# Without django_watchfiles in INSTALLED_APPS, runserver falls back to Django's StatReloader.
-STAT_SETTINGS = """from config.settings import *  # noqa: F403
-
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django_watchfiles"]  # noqa: F405
-"""
 
 
 # Variables the app reads (see the contract in docs/architecture.md); the probe's app gets none of
@@ -143,11 +138,9 @@ def probe_server(
         (app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
         with (app_dir / "config" / "urls.py").open("a") as urls:
             urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
-        (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
-        settings = "probe_stat_settings" if reloader == "stat" else "config.settings"
         address = ServerAddress(port=ports.spare_port(), debug_port=ports.spare_port())
         if in_container:
-            command, env, cleanup = _container_command(root, reloader, settings, address)
+            command, env, cleanup = _container_command(root, reloader, address)
         else:
             program: Server = "devserver" if reloader == "devserver" else "runserver"
             command, env, cleanup = (
@@ -155,7 +148,6 @@ def probe_server(
                 isolated_environment(root),
                 [],
             )
-            env["DJANGO_SETTINGS_MODULE"] = settings
         log = root / "server.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -178,7 +170,7 @@ def probe_server(
 
 
 def _container_command(
-    root: Path, reloader: str, settings: str, address: ServerAddress
+    root: Path, reloader: str, address: ServerAddress
 ) -> tuple[list[str], dict[str, str], list[list[str]]]:
     """`docker compose run` of the web service on `root`; and the commands that remove it all."""
     from hangar import docker  # imported late: host mode needs no Docker
@@ -207,7 +199,6 @@ def _container_command(
         "--service-ports",
         f"--name={name}",
         "--env=DATABASE_URL=sqlite:////tmp/probe.sqlite3",
-        f"--env=DJANGO_SETTINGS_MODULE={settings}",
         "web",
         *override,
     ]
