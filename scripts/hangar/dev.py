@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -441,17 +442,16 @@ WEB_STATE_CHECK_SECONDS = 3.0
 
 
 @contextlib.contextmanager
-def background_compose_up(services: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
-    """`compose up --wait services` while the body runs; its failure fails `hangar dev` after."""
-    info(f"starting {', '.join(services)} in the background (compose up --wait)")
-    log = (dev_dir() / "compose-up.log").open("w+")
-    with log:
+def in_background(
+    arguments: Sequence[str], env: Mapping[str, str], *, show_output: bool = False
+) -> Iterator[None]:
+    """`docker compose arguments` while the body runs; then wait for it: its failure fails
+    `hangar dev`, its output is shown when asked (else only when it failed)."""
+    command = f"docker compose {' '.join(arguments)}"
+    info(f"in the background: {command}")
+    with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
-            compose("up", "--detach", "--wait", *services),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
+            compose(*arguments), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
         )
         try:
             yield
@@ -459,15 +459,17 @@ def background_compose_up(services: Sequence[str], env: Mapping[str, str]) -> It
             process.terminate()
             process.wait()
             raise
-        with step(f"Wait for {', '.join(services)}"):
+        with step(f"Wait for `{command}`"):
             returncode = process.wait()
-        if returncode != 0:
-            log.seek(0)
-            raise HangarError(
-                f"`docker compose up --wait {' '.join(services)}` failed (exit {returncode}):\n"
-                f"{log.read().strip()[-2000:]}",
-                "`make logs` shows the services' output; `make down` resets them",
-            )
+        log.seek(0)
+        output = log.read().strip()
+    if returncode != 0:
+        raise HangarError(
+            f"`{command}` failed (exit {returncode}):\n{output[-2000:]}",
+            "`make logs` shows the services' output; `make down` resets them",
+        )
+    if show_output and output:
+        info(output)
 
 
 def wait_until_serving(address: ServerAddress, timeout: float = WEB_START_TIMEOUT) -> None:
@@ -526,20 +528,22 @@ def dev_docker(args: argparse.Namespace) -> int:
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
     endpoint = start_localstack("docker").endpoint
+    services = config.get("services", {})
     # The database and its migrations need nothing from the stack: they start during the deploy.
-    independent = [name for name in config.get("services", {}) if name not in NEEDS_THE_STACK]
-    with background_compose_up(independent, env):
+    independent = [name for name in services if name not in NEEDS_THE_STACK]
+    with in_background(["up", "--detach", "--wait", *independent], env):
         deploy_stack(endpoint)
     # After the deploy, so web and worker read the stack's outputs at their first start.
-    with step(f"Start {' and '.join(NEEDS_THE_STACK)} (and wait until /healthz answers)"):
+    with step(f"Start {' and '.join(NEEDS_THE_STACK)}"):
         compose_run("up", "--detach", "--no-deps", *NEEDS_THE_STACK, env=env)
-        wait_until_serving(address)
-    if "migrate" in config.get("services", {}):
+    if "migrate" in services:
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    compose_run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser", env=env)
+    superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
+    with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
+        wait_until_serving(address)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:
