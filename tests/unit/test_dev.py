@@ -1,16 +1,20 @@
 """`hangar dev` without starting anything: mode choice, environment, session files, refusals."""
 
 import argparse
+import contextlib
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from hangar import dev
+from hangar import dev, ports
 from hangar.debug_server import (
     ServerAddress,
     server_command,
@@ -224,3 +228,95 @@ class TestRefusals:
         monkeypatch.setenv("HANGAR_WEB_PORT", "eighty")
         with pytest.raises(HangarError, match="HANGAR_WEB_PORT='eighty' is not a TCP port"):
             run_dev("dev")
+
+
+COMPOSE_CONFIG: dict[str, dict[str, object]] = {
+    "services": {name: {} for name in ("db", "localstack", "migrate", "web", "worker")}
+}
+
+
+class TestDockerModeOrder:
+    """What a docker-mode start runs when, with compose and the deploy replaced by recorders
+    (`make bench`'s dev-docker measurement runs the real thing)."""
+
+    def test_db_and_migrate_start_during_the_deploy_web_and_worker_after_it(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events: list[object] = []
+
+        @contextlib.contextmanager
+        def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
+            events.append(("background", *arguments))
+            yield
+            events.append(("waited", *arguments))
+
+        def compose_run(*arguments: str, **_: object) -> None:
+            events.append(("compose", *arguments))
+
+        monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
+        monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
+        monkeypatch.setattr(dev, "running_services", set)
+        monkeypatch.setattr(dev, "compose_config", lambda: COMPOSE_CONFIG)
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: events.append("deploy"))
+        monkeypatch.setattr(dev, "in_background", in_background)
+        monkeypatch.setattr(dev, "compose_run", compose_run)
+        monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
+        monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
+        monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
+
+        assert run_dev("dev", "--detach") == 0
+
+        independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
+        superuser = ("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
+        assert events == [
+            ("background", *independent),
+            "deploy",
+            ("waited", *independent),
+            ("compose", "up", "--detach", "--no-deps", "web", "worker"),
+            ("background", *superuser),
+            "serving",
+            ("waited", *superuser),
+        ]
+
+    def test_a_background_command_that_fails_fails_the_start_after_the_body(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        failing = [sys.executable, "-c", "import sys; print('db: unhealthy'); sys.exit(3)"]
+        monkeypatch.setattr(dev, "compose", lambda *arguments: failing)
+        body: list[str] = []
+        with pytest.raises(HangarError) as error, dev.in_background(["up", "db"], os.environ):
+            body.append("deployed")
+        assert body == ["deployed"], "the deploy runs whatever the background command does"
+        assert "`docker compose up db` failed (exit 3)" in error.value.message
+        assert "db: unhealthy" in error.value.message
+
+    def test_serving_is_seen_as_soon_as_healthz_answers(self) -> None:
+        class Healthz(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            dev.wait_until_serving(ServerAddress(port=server.server_address[1]), timeout=10)
+        finally:
+            server.shutdown()
+
+    def test_a_web_container_that_stopped_is_named_instead_of_waited_for(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(dev, "running_services", set)
+        monkeypatch.setattr(dev, "WEB_STATE_CHECK_SECONDS", 0.0)
+        started = time.monotonic()
+        with pytest.raises(HangarError, match="the web container stopped during start-up"):
+            dev.wait_until_serving(ServerAddress(port=ports.spare_port()), timeout=60)
+        assert time.monotonic() - started < 30
