@@ -4,7 +4,6 @@ DJANGO_ENV=production turns on the secure settings and makes the secret key and 
 mandatory; development falls back to SQLite, local files and inline tasks, and says so on stderr.
 """
 
-import importlib.util
 from pathlib import Path
 
 import environ
@@ -49,10 +48,6 @@ INSTALLED_APPS = [
     "documents",
     "sqs_tasks",
 ]
-# A dev dependency, absent from the runtime image: runserver reloads through watchfiles
-# (inotify) instead of polling every file once a second.
-if DEBUG and importlib.util.find_spec("django_watchfiles") is not None:
-    INSTALLED_APPS.append("django_watchfiles")
 if not PRODUCTION:
     INSTALLED_APPS.append("config.apps.DevServerConfig")
 

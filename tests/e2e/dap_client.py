@@ -148,7 +148,7 @@ def attach_subprocess(
     again); the adapter still announces it, so announcements of exited processes are skipped.
     `alive` tells whether a debuggee pid still runs; the default looks on this host, a debuggee
     in a container needs a look inside its pid namespace. `nudge` (saving the file again) runs
-    every few seconds while nothing is announced: right after a request, django-watchfiles may be
+    every few seconds while nothing is announced: right after a request, the reloader may be
     re-registering its watches, and a save in that moment goes unseen.
     """
     deadline = time.monotonic() + timeout

@@ -1,12 +1,14 @@
-"""`deploy-local` with nothing changed skips synth and deploy, and anything changed deploys again.
+"""`deploy-local` with nothing changed skips synth and deploy, and anything changed deploys again;
+a deploy into a LocalStack that lost the stacks reuses the assembly when the inputs are unchanged.
 
 Runs against the session's real LocalStack after `deployed_stack` deployed the local stage; a spy
-on the CDK CLI call tells whether a deploy ran. tests/unit/test_infra_cli.py shows that editing a
-construct changes the inputs hash this relies on.
+on the CDK CLI call tells whether a deploy ran, and whether it synthesized. tests/unit/
+test_infra_cli.py shows that editing a construct changes the inputs hash this relies on.
 """
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,14 +18,20 @@ from hangar.deploy import stacks as infra
 pytestmark = pytest.mark.integration
 
 
+@dataclass(frozen=True)
+class CdkCall:
+    command: str
+    app: str | None  # None: the CDK app, synthesized by this call; else the assembly it deploys
+
+
 @pytest.fixture
-def cdk_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+def cdk_calls(monkeypatch: pytest.MonkeyPatch) -> list[CdkCall]:
     """Each CDK CLI command deploy_local runs (they still run)."""
-    calls: list[list[str]] = []
+    calls: list[CdkCall] = []
     real: Callable[..., Any] = infra._run_cdk
 
     def spy(arguments: list[str], **kwargs: Any) -> Any:
-        calls.append(arguments)
+        calls.append(CdkCall(arguments[0], kwargs.get("app")))
         return real(arguments, **kwargs)
 
     monkeypatch.setattr(infra, "_run_cdk", spy)
@@ -38,22 +46,27 @@ def test_nothing_changed_skips_synth_and_deploy(deployed_stack, cdk_calls, capsy
     assert infra.LOCAL_ENV_FILE.read_text() == infra.render_env_file(deployed_stack)
 
 
-def test_changed_inputs_deploy_again(deployed_stack, cdk_calls, monkeypatch):
-    monkeypatch.setattr(infra, "local_inputs_hash", lambda endpoint: "a construct changed")
+def test_changed_inputs_synthesize_and_deploy_again(deployed_stack, cdk_calls, monkeypatch):
+    monkeypatch.setattr(infra, "source_inputs_hash", lambda: "a construct changed")
     env = infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
-    assert [call[0] for call in cdk_calls] == ["deploy"]
+    assert cdk_calls == [CdkCall("deploy", app=None)], "a changed construct must be synthesized"
     assert env == deployed_stack
     record = json.loads(infra.DEPLOY_RECORD.read_text())[deployed_stack["AWS_ENDPOINT_URL"]]
-    assert record["inputs"] == "a construct changed"
+    assert record["inputs"] == infra.local_inputs_hash(deployed_stack["AWS_ENDPOINT_URL"])
+    assert infra.reusable_assembly("a construct changed") == infra.ASSEMBLY_DIR / "local"
 
 
 def test_stacks_that_are_not_the_recorded_ones_deploy_again(deployed_stack, cdk_calls):
+    # Records of the real inputs, whatever a test before this one left (skipped when they are).
+    infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    cdk_calls.clear()
     # As after a LocalStack restart in which someone else deployed: same names, other stacks.
     records = json.loads(infra.DEPLOY_RECORD.read_text())
     record = records[deployed_stack["AWS_ENDPOINT_URL"]]
     record["stacks"] = {name: f"{version}-gone" for name, version in record["stacks"].items()}
     infra.DEPLOY_RECORD.write_text(json.dumps(records))
     infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
-    assert [call[0] for call in cdk_calls] == ["deploy"]
+    # The inputs are those of the assembly deploy-local synthesized last: deployed as it is.
+    assert cdk_calls == [CdkCall("deploy", app=str(infra.ASSEMBLY_DIR / "local"))]
     infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
-    assert [call[0] for call in cdk_calls] == ["deploy"], "the redeploy recorded the stacks anew"
+    assert len(cdk_calls) == 1, "the redeploy recorded the stacks anew"

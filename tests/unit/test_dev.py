@@ -1,22 +1,26 @@
 """`hangar dev` without starting anything: mode choice, environment, session files, refusals."""
 
 import argparse
+import contextlib
 import dataclasses
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from hangar.core import ports
 from hangar.core.errors import HangarError
 from hangar.devloop import dev
 from hangar.devloop.debug_server import (
     ServerAddress,
-    devserver_command,
-    runserver_command,
+    server_command,
     wait_for_client,
 )
 
@@ -88,24 +92,24 @@ class TestRunserverCommand:
     def test_listens_where_asked_and_runs_the_autoreloading_server(self) -> None:
         everywhere = "0.0.0.0"  # noqa: S104 - the container binds all interfaces
         address = ServerAddress(host=everywhere, port=8001, debug_host=everywhere, debug_port=5679)
-        command = runserver_command(address, python="python")
+        command = server_command(address, "runserver", python="python")
         assert command[command.index("--listen") + 1] == "0.0.0.0:5679"
         assert command[-3:] == ["manage.py", "runserver", "0.0.0.0:8001"]
         assert "--noreload" not in command
         assert "--wait-for-client" not in command
 
     def test_wait_for_client(self) -> None:
-        assert "--wait-for-client" in runserver_command(ServerAddress(), wait=True)
-        assert "--wait-for-client" in devserver_command(ServerAddress(), wait=True)
+        assert "--wait-for-client" in server_command(ServerAddress(), "runserver", wait=True)
+        assert "--wait-for-client" in server_command(ServerAddress(), wait=True)
 
     def test_make_dev_runs_the_forking_devserver_under_debugpy(self) -> None:
         address = ServerAddress(port=8001, debug_port=5679)
-        command = devserver_command(address, python="python")
+        command = server_command(address, python="python")
         assert command[command.index("--listen") + 1] == "127.0.0.1:5679"
         assert command[-3:] == ["-m", "hangar.devloop.devserver", "127.0.0.1:8001"]
 
     def test_without_the_debugger_the_same_server_runs_bare(self) -> None:
-        command = devserver_command(ServerAddress(port=8001), python="python", debug=False)
+        command = server_command(ServerAddress(port=8001), python="python", debug=False)
         assert command == ["python", "-m", "hangar.devloop.devserver", "127.0.0.1:8001"]
 
     @pytest.mark.parametrize(
@@ -235,3 +239,95 @@ def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
     no_worker = dataclasses.replace(dev.contract(), worker_command=None)
     monkeypatch.setattr(dev, "contract", lambda: no_worker)
     assert dev.host_worker_command() is None
+
+
+COMPOSE_CONFIG: dict[str, dict[str, object]] = {
+    "services": {name: {} for name in ("db", "localstack", "migrate", "web", "worker")}
+}
+
+
+class TestDockerModeOrder:
+    """What a docker-mode start runs when, with compose and the deploy replaced by recorders
+    (`make bench`'s dev-docker measurement runs the real thing)."""
+
+    def test_db_and_migrate_start_during_the_deploy_web_and_worker_after_it(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events: list[object] = []
+
+        @contextlib.contextmanager
+        def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
+            events.append(("background", *arguments))
+            yield
+            events.append(("waited", *arguments))
+
+        def compose_run(*arguments: str, **_: object) -> None:
+            events.append(("compose", *arguments))
+
+        monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
+        monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
+        monkeypatch.setattr(dev, "running_services", set)
+        monkeypatch.setattr(dev, "compose_config", lambda: COMPOSE_CONFIG)
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: events.append("deploy"))
+        monkeypatch.setattr(dev, "in_background", in_background)
+        monkeypatch.setattr(dev, "compose_run", compose_run)
+        monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
+        monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
+        monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
+
+        assert run_dev("dev", "--detach") == 0
+
+        independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
+        superuser = ("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
+        assert events == [
+            ("background", *independent),
+            "deploy",
+            ("waited", *independent),
+            ("compose", "up", "--detach", "--no-deps", "web", "worker"),
+            ("background", *superuser),
+            "serving",
+            ("waited", *superuser),
+        ]
+
+    def test_a_background_command_that_fails_fails_the_start_after_the_body(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        failing = [sys.executable, "-c", "import sys; print('db: unhealthy'); sys.exit(3)"]
+        monkeypatch.setattr(dev, "compose", lambda *arguments: failing)
+        body: list[str] = []
+        with pytest.raises(HangarError) as error, dev.in_background(["up", "db"], os.environ):
+            body.append("deployed")
+        assert body == ["deployed"], "the deploy runs whatever the background command does"
+        assert "`docker compose up db` failed (exit 3)" in error.value.message
+        assert "db: unhealthy" in error.value.message
+
+    def test_serving_is_seen_as_soon_as_healthz_answers(self) -> None:
+        class Healthz(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            dev.wait_until_serving(ServerAddress(port=server.server_address[1]), timeout=10)
+        finally:
+            server.shutdown()
+
+    def test_a_web_container_that_stopped_is_named_instead_of_waited_for(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(dev, "running_services", set)
+        monkeypatch.setattr(dev, "WEB_STATE_CHECK_SECONDS", 0.0)
+        started = time.monotonic()
+        with pytest.raises(HangarError, match="the web container stopped during start-up"):
+            dev.wait_until_serving(ServerAddress(port=ports.spare_port()), timeout=60)
+        assert time.monotonic() - started < 30

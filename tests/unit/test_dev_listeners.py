@@ -18,7 +18,7 @@ from hangar.core import ports
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
 from hangar.devloop import dev
-from hangar.devloop.debug_server import ServerAddress, runserver_command
+from hangar.devloop.debug_server import ServerAddress, server_command
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import configured_endpoint
 
@@ -85,12 +85,13 @@ def compose_listeners_beyond_loopback(config: Mapping[str, Any]) -> list[str]:
 
 
 def command_listeners_beyond_loopback(argv: Sequence[str]) -> list[str]:
-    """debugpy's --listen and runserver's address in a dev server command line."""
+    """debugpy's --listen and the server's address in a dev server command line."""
     addresses = []
     if "--listen" in argv:
         addresses.append(argv[argv.index("--listen") + 1])
-    if "runserver" in argv:
-        addresses.append(argv[argv.index("runserver") + 1])
+    for server in ("runserver", "hangar.devloop.devserver"):
+        if server in argv:
+            addresses.append(argv[argv.index(server) + 1])
     return [address for address in addresses if not ports.is_loopback(address.rpartition(":")[0])]
 
 
@@ -100,7 +101,7 @@ def host_mode_listeners(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str])
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    server = runserver_command(dev.listen_address(8000, 5678), python="python")
+    server = server_command(dev.listen_address(8000, 5678), python="python")
     gateway = localstack_host.runtime_env(configured_endpoint(), ROOT)["GATEWAY_LISTEN"]
     exposed = command_listeners_beyond_loopback(server)
     return exposed if ports.is_loopback(gateway.rpartition(":")[0]) else [*exposed, gateway]
@@ -172,7 +173,7 @@ class TestHostMode:
 
     def test_rejects_a_command_line_that_listens_everywhere(self) -> None:
         everywhere = ServerAddress(host=EVERY_INTERFACE, debug_host=EVERY_INTERFACE)
-        assert command_listeners_beyond_loopback(runserver_command(everywhere)) == [
+        assert command_listeners_beyond_loopback(server_command(everywhere)) == [
             "0.0.0.0:5678",
             "0.0.0.0:8000",
         ]

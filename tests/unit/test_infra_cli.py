@@ -202,3 +202,50 @@ class TestLocalInputsHash:
 
     def test_another_localstack_changes_it(self, root: Path) -> None:
         assert infra.local_inputs_hash(ENDPOINT) != infra.local_inputs_hash("http://127.0.0.1:4615")
+
+    def test_the_assemblys_inputs_change_with_a_construct_only(self, root: Path) -> None:
+        before = infra.source_inputs_hash()
+        construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
+        construct.write_text(construct.read_text() + "\n# one more line\n")
+        assert infra.source_inputs_hash() != before
+
+
+class TestReusableAssembly:
+    """After `make down` LocalStack is empty: deploy-local deploys the assembly it synthesized
+    last instead of synthesizing again, only for the same inputs and the very same files."""
+
+    @pytest.fixture(autouse=True)
+    def assembly(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        monkeypatch.setattr(infra, "ASSEMBLY_DIR", tmp_path / "cdk.out")
+        monkeypatch.setattr(infra, "ASSEMBLY_RECORD", tmp_path / "state" / "local-assembly.json")
+        local = tmp_path / "cdk.out" / "local"
+        (local / "assembly-hangar-local").mkdir(parents=True)
+        (local / "manifest.json").write_text('{"version": "55.0.0"}')
+        (local / "assembly-hangar-local" / "service.template.json").write_text('{"Resources": {}}')
+        return local
+
+    def test_the_recorded_synth_is_reused_for_the_same_inputs(self, assembly: Path) -> None:
+        infra.record_assembly("inputs-1")
+        assert infra.reusable_assembly("inputs-1") == assembly
+
+    def test_other_inputs_synthesize_again(self) -> None:
+        infra.record_assembly("inputs-1")
+        assert infra.reusable_assembly("inputs-2") is None
+
+    def test_an_assembly_rewritten_since_is_not_reused(self, assembly: Path) -> None:
+        # As after `hangar synth`, which writes cdk.out/local with another CLI and context.
+        infra.record_assembly("inputs-1")
+        template = assembly / "assembly-hangar-local" / "service.template.json"
+        template.write_text('{"Resources": {"Other": {}}}')
+        assert infra.reusable_assembly("inputs-1") is None
+
+    def test_no_record_or_a_broken_one_synthesizes(self) -> None:
+        assert infra.reusable_assembly("inputs-1") is None
+        infra.ASSEMBLY_RECORD.parent.mkdir()
+        infra.ASSEMBLY_RECORD.write_text("not json")
+        assert infra.reusable_assembly("inputs-1") is None
+
+    def test_a_missing_assembly_synthesizes(self, assembly: Path) -> None:
+        infra.record_assembly("inputs-1")
+        shutil.rmtree(assembly)
+        assert infra.reusable_assembly("inputs-1") is None

@@ -44,6 +44,7 @@ QUICK_REPORT = STATE_DIR / "benchmarks-quick.md"
 # A full run restricted with --only must not replace the complete report with a part of it.
 PARTIAL_REPORT = STATE_DIR / "benchmarks-partial.md"
 RUNS, WARMUP = 5, 1
+DEV_RUNS = 3
 LOAD_SECONDS, QUICK_LOAD_SECONDS, LOAD_WARMUP_SECONDS = 30, 3, 5
 LOAD_CONNECTIONS, LOAD_THREADS = 50, 2
 # One connection per gunicorn worker process: the page's own latency, without queueing behind
@@ -406,6 +407,56 @@ def deploy_local_cycle(bench: Bench) -> list[Figure]:
 
 
 # --- dev loop -------------------------------------------------------------------------------------
+
+
+def dev_docker_cycle(bench: Bench) -> list[Figure]:
+    """`make dev` in docker mode after `make down`, images built and nothing changed, then
+    `make down`: the CLI itself, in a compose project and on ports of its own."""
+    bench.require_docker()
+    ports_used = {
+        "HANGAR_LOCALSTACK_PORT": ports.spare_port(),
+        "HANGAR_WEB_PORT": ports.spare_port(),
+        "HANGAR_DEBUG_PORT": ports.spare_port(),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="hangar-bench-dev-") as session,
+        compose_project() as project,
+        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+    ):
+        env = {
+            **{k: v for k, v in project.env.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
+            **{variable: str(port) for variable, port in ports_used.items()},
+            "COMPOSE_PROJECT_NAME": project.name,
+            "HANGAR_DEV_MODE": "docker",
+            "HANGAR_DEV_DIR": session,
+        }
+
+        def hangar(*arguments: str) -> float:
+            command = [sys.executable, "-m", "hangar.cli", *arguments]
+            seconds, result = timed(
+                lambda: subprocess.run(command, env=env, capture_output=True, text=True)
+            )
+            if result.returncode != 0:
+                raise HangarError(f"`hangar {' '.join(arguments)}` failed: {result.stderr[-1500:]}")
+            return seconds
+
+        def cycle() -> tuple[float, float]:
+            started = hangar("dev", "--detach")
+            return started, hangar("down")
+
+        # Untimed: builds this project's images and synthesizes the local stage if needed, so
+        # every timed run is warm. Fewer runs than others: each one deploys the stack anew.
+        cycle()
+        runs = min(bench.plan.runs, DEV_RUNS)
+        starts, stops = zip(*repeat(runs, 0, cycle), strict=True)
+    note = (
+        f"{runs} run(s) after one that built the images; docker mode, `hangar dev --detach` "
+        "until web's /healthz answers, after `hangar down`"
+    )
+    return [
+        Figure("make dev (warm): start → healthy", "s", list(starts), Target("<=", 20), note),
+        Figure("make down", "s", list(stops), Target("<=", 5), "after each of those runs"),
+    ]
 
 
 def hot_reload(bench: Bench, *, in_container: bool = False) -> list[Figure]:
@@ -823,6 +874,7 @@ MEASUREMENTS = [
     Measurement(
         "deploy-local", "deploy-local cold and unchanged, LocalStack memory", deploy_local_cycle
     ),
+    Measurement("dev-docker", "warm `make dev` (docker mode) and `make down`", dev_docker_cycle),
     Measurement(
         "hot-reload", "hot reload (host mode), hangar.devloop.devserver vs StatReloader", hot_reload
     ),

@@ -9,7 +9,7 @@ import argparse
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,9 +119,13 @@ def synth_certificate(stage: str, certificate_arn: str | None) -> str | None:
     return certificate_arn or None
 
 
-def _run_cdk(arguments: list[str], *, endpoint: str | None, failure: str) -> None:
+def _run_cdk(
+    arguments: list[str], *, endpoint: str | None, failure: str, app: str | None = None
+) -> None:
+    """Run the CDK CLI on `app`: by default the CDK app itself (synthesized on the way), or an
+    assembly directory synthesized before."""
     cdk.run(
-        [cdk.cli(endpoint is not None), *arguments, "--app", cdk.app(), "--no-notices"],
+        [cdk.cli(endpoint is not None), *arguments, "--app", app or cdk.app(), "--no-notices"],
         region=DEFAULT_REGION,
         endpoint=endpoint,
         failure=failure,
@@ -207,15 +211,52 @@ DEPLOY_RECORD = STATE_DIR / "deploy-local.json"
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
-def local_inputs_hash(endpoint: str) -> str:
-    digest = hashlib.sha256(json.dumps([endpoint, cdk.context(LOCAL_STAGE)]).encode())
-    for name in DEPLOY_INPUTS:
-        top = ROOT / name
+def _files_hash(root: Path, tops: Sequence[Path], seed: object) -> str:
+    """sha256 of `seed` and every file under `tops` (names relative to `root`, and contents)."""
+    digest = hashlib.sha256(json.dumps(seed).encode())
+    for top in tops:
         for path in sorted([top] if top.is_file() else top.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(f"\0{path.relative_to(ROOT)}\0".encode())
+                digest.update(f"\0{path.relative_to(root)}\0".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def source_inputs_hash() -> str:
+    """What the local stage's cloud assembly is synthesized from, whatever LocalStack it meets."""
+    return _files_hash(ROOT, [ROOT / name for name in DEPLOY_INPUTS], cdk.context(LOCAL_STAGE))
+
+
+def local_inputs_hash(endpoint: str) -> str:
+    return hashlib.sha256(json.dumps([endpoint, source_inputs_hash()]).encode()).hexdigest()
+
+
+# The local stage's cloud assembly as deploy-local last synthesized it: a deploy into an empty
+# LocalStack (after `make down`) reuses it instead of synthesizing again, when the inputs are the
+# same and cdk.out/local still holds exactly what that synth wrote (`hangar synth` rewrites it).
+ASSEMBLY_RECORD = STATE_DIR / "local-assembly.json"
+
+
+def _assembly_hash() -> str:
+    return _files_hash(ASSEMBLY_DIR, [ASSEMBLY_DIR / LOCAL_STAGE], None)
+
+
+def reusable_assembly(source: str) -> Path | None:
+    """cdk.out/local when deploy-local synthesized it from `source` and nothing rewrote it."""
+    try:
+        record = json.loads(ASSEMBLY_RECORD.read_text())
+    except (OSError, ValueError):
+        return None
+    assembly = ASSEMBLY_DIR / LOCAL_STAGE
+    if not isinstance(record, dict) or record.get("inputs") != source or not assembly.is_dir():
+        return None
+    return assembly if record.get("assembly") == _assembly_hash() else None
+
+
+def record_assembly(source: str) -> None:
+    ASSEMBLY_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    record = {"inputs": source, "assembly": _assembly_hash()}
+    ASSEMBLY_RECORD.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _deployed_stacks(cloudformation: Any) -> dict[str, dict[str, Any]]:
@@ -275,6 +316,7 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     endpoint = endpoint.rstrip("/")
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
+    source = source_inputs_hash()
     inputs = local_inputs_hash(endpoint)
     if (outputs := _unchanged_outputs(cloudformation, endpoint, inputs)) is not None:
         info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
@@ -293,6 +335,14 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     # cdk prints the events; the watcher reads ECS too where LocalStack emulates it (Pro).
     stacks = list(contract().stack_names(LOCAL_STAGE))
     watch = watching(clients, stacks, since=started, show_events=False)
+    assembly = reusable_assembly(source)
+    if assembly is not None:
+        info(
+            f"local stage: inputs unchanged since {assembly.relative_to(ROOT)} was synthesized; "
+            "deploying it without synthesizing again"
+        )
+    else:
+        ASSEMBLY_RECORD.unlink(missing_ok=True)
     with step(f"cdk deploy stage local into {endpoint}"), watch:
         try:
             _run_cdk(
@@ -300,17 +350,21 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
                     "deploy",
                     f"{contract().resource_prefix(LOCAL_STAGE)}/*",
                     *cdk.context(LOCAL_STAGE),
-                    "--output",
-                    str(ASSEMBLY_DIR / LOCAL_STAGE),
+                    *([] if assembly else ["--output", str(ASSEMBLY_DIR / LOCAL_STAGE)]),
                     "--require-approval",
                     "never",
                     "--outputs-file",
                     str(OUTPUTS_FILE),
                     "--progress",
                     "events",
+                    # CreateStack/UpdateStack instead of a change set: the CLI polls every 5 s,
+                    # and a change set is one more wait per stack, for a review nobody does here.
+                    "--method",
+                    "direct",
                 ],
                 endpoint=endpoint,
                 failure="deploying the local stage failed",
+                app=str(assembly) if assembly else None,
             )
         except HangarError as error:
             reasons = describe_failures(cloudformation, stacks, started)
@@ -318,6 +372,8 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     outputs = json.loads(OUTPUTS_FILE.read_text()).get(stacks[1], {})
     env = _write_local_env(endpoint, outputs)
     _record_deploy(cloudformation, endpoint, inputs)
+    if assembly is None:
+        record_assembly(source)
     return env
 
 

@@ -8,14 +8,15 @@ each forked child: it connects back to the same adapter, which announces it to t
 re-attaching. tests/e2e/test_debugger_host.py proves it across a reload.
 
 compose.yaml's `web` service runs the same command with DEBUG_HOST=0.0.0.0 (see docs/dev.md).
-`runserver_command` is Django's own reloading server in the same configuration, which `make bench`
-measures for comparison.
+`server_command(address, "runserver")` is Django's own reloading server in the same configuration,
+which `make bench` measures for comparison.
 """
 
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,25 @@ def wait_for_client(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("DEBUGPY_WAIT", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _interpreter(address: ServerAddress, wait: bool, python: str, debug: bool) -> list[str]:
-    if not debug:
-        return [python]
-    return [
-        python,
+# What runs after the interpreter (and debugpy): hangar.devloop.devserver is what `make dev` runs,
+# Django's own runserver (with its reloader) what `make bench` compares it with.
+Server = Literal["devserver", "runserver"]
+SERVER_ARGV: dict[Server, list[str]] = {
+    "devserver": ["-m", "hangar.devloop.devserver"],
+    "runserver": ["manage.py", "runserver"],
+}
+
+
+def server_command(
+    address: ServerAddress,
+    server: Server = "devserver",
+    *,
+    wait: bool = False,
+    python: str = sys.executable,
+    debug: bool = True,
+) -> list[str]:
+    """argv for `server` under debugpy (unless not `debug`); cwd: the Django project."""
+    debugger = [
         # Frozen stdlib modules carry no source paths, so pydevd warns it may miss breakpoints.
         # `-X` options are passed on by Django's autoreloader to every server child it starts.
         "-Xfrozen_modules=off",
@@ -45,36 +60,9 @@ def _interpreter(address: ServerAddress, wait: bool, python: str, debug: bool) -
         f"{address.debug_host}:{address.debug_port}",
         *(["--wait-for-client"] if wait else []),
     ]
-
-
-def devserver_command(
-    address: ServerAddress,
-    *,
-    wait: bool = False,
-    python: str = sys.executable,
-    debug: bool = True,
-) -> list[str]:
-    """argv for hangar.devloop.devserver under debugpy (what `make dev` runs); cwd: the Django
-    project."""
     return [
-        *_interpreter(address, wait, python, debug),
-        "-m",
-        "hangar.devloop.devserver",
-        f"{address.host}:{address.port}",
-    ]
-
-
-def runserver_command(
-    address: ServerAddress,
-    *,
-    wait: bool = False,
-    python: str = sys.executable,
-    debug: bool = True,
-) -> list[str]:
-    """argv for Django's `manage.py runserver` (its own reloader) under debugpy, for comparison."""
-    return [
-        *_interpreter(address, wait, python, debug),
-        "manage.py",
-        "runserver",
+        python,
+        *(debugger if debug else []),
+        *SERVER_ARGV[server],
         f"{address.host}:{address.port}",
     ]

@@ -8,13 +8,16 @@ is recorded under .hangar/dev/ so `hangar down` stops exactly what `hangar dev` 
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,8 +29,9 @@ from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
-from hangar.devloop.debug_server import ServerAddress, devserver_command, wait_for_client
+from hangar.devloop.debug_server import ServerAddress, server_command, wait_for_client
 from hangar.localstack import docker as localstack_docker
+from hangar.localstack.endpoint import configured_endpoint
 
 if TYPE_CHECKING:
     from hangar.localstack.commands import LocalStackHandle
@@ -310,7 +314,7 @@ def dev_host(args: argparse.Namespace) -> int:
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    commands = {"web": devserver_command(address, wait=wait_for_client())}
+    commands = {"web": server_command(address, wait=wait_for_client())}
     worker = host_worker_command()
     if worker and not args.without_aws:
         commands["worker"] = worker
@@ -445,6 +449,69 @@ def image_created(image: str) -> float | None:
     return parsed.timestamp()
 
 
+# The compose services that read the local stack's outputs (.hangar/local.env) when they start.
+NEEDS_THE_STACK = ("web", "worker")
+WEB_START_TIMEOUT = 120.0
+WEB_STATE_CHECK_SECONDS = 3.0
+
+
+@contextlib.contextmanager
+def in_background(
+    arguments: Sequence[str], env: Mapping[str, str], *, show_output: bool = False
+) -> Iterator[None]:
+    """`docker compose arguments` while the body runs; then wait for it: its failure fails
+    `hangar dev`, its output is shown when asked (else only when it failed)."""
+    command = f"docker compose {' '.join(arguments)}"
+    info(f"in the background: {command}")
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            compose(*arguments), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            yield
+        except BaseException:
+            process.terminate()
+            process.wait()
+            raise
+        with step(f"Wait for `{command}`"):
+            returncode = process.wait()
+        log.seek(0)
+        output = log.read().strip()
+    if returncode != 0:
+        raise HangarError(
+            f"`{command}` failed (exit {returncode}):\n{output[-2000:]}",
+            "`make logs` shows the services' output; `make down` resets them",
+        )
+    if show_output and output:
+        info(output)
+
+
+def wait_until_serving(address: ServerAddress, timeout: float = WEB_START_TIMEOUT) -> None:
+    """Until web's /healthz answers through its published port, polled often: compose's
+    `up --wait` would wait for the container's healthcheck, which runs every 5 s."""
+    host = ports.LOOPBACK if address.host == "0.0.0.0" else address.host  # noqa: S104 - a check
+    url = f"http://{host}:{address.port}/healthz"
+    deadline = time.monotonic() + timeout
+    next_state_check = time.monotonic() + WEB_STATE_CHECK_SECONDS
+    hint = "`make logs SERVICE=web` shows why; fix it and run `make dev` again"
+    while not answers_ok(url):
+        if time.monotonic() > deadline:
+            raise HangarError(f"the web container did not answer {url} within {timeout:.0f}s", hint)
+        if time.monotonic() > next_state_check:
+            if "web" not in running_services():
+                raise HangarError("the web container stopped during start-up", hint)
+            next_state_check = time.monotonic() + WEB_STATE_CHECK_SECONDS
+        time.sleep(0.2)
+
+
+def answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - a loopback URL
+            return int(response.status) == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
     command = config.get("services", {}).get("web", {}).get("command") or []
     return "debugpy" in " ".join(command if isinstance(command, list) else [command])
@@ -452,8 +519,13 @@ def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
 
 def dev_docker(args: argparse.Namespace) -> int:
     address = listen_address(args.web_port, args.debug_port)
-    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS).
-    env = {**os.environ, "WEB_PORT": str(address.port), "DEBUGPY_PORT": str(address.debug_port)}
+    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS), and
+    # LocalStack's on the port the endpoint names: else `up` would recreate it, empty, on 4566.
+    env = {
+        **localstack_docker.compose_env(configured_endpoint()),
+        "WEB_PORT": str(address.port),
+        "DEBUGPY_PORT": str(address.debug_port),
+    }
     running = running_services()
     if "web" not in running:
         ports.ensure_free(
@@ -469,16 +541,25 @@ def dev_docker(args: argparse.Namespace) -> int:
             compose_run("build", *stale, env=env)
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
-    # Deploy before the app starts so web and worker read the stack's outputs at their first start.
-    deploy_stack(start_localstack("docker").endpoint)
-    with step("Start db, web and worker (and wait until they are healthy)"):
-        compose_run("up", "--detach", "--wait", env=env)
-    if "migrate" in config.get("services", {}):
+    endpoint = start_localstack("docker").endpoint
+    services = config.get("services", {})
+    # The database and its migrations need nothing from the stack: they start during the deploy.
+    independent = [name for name in services if name not in NEEDS_THE_STACK]
+    with in_background(["up", "--detach", "--wait", *independent], env):
+        deploy_stack(endpoint)
+    # After the deploy, so web and worker read the stack's outputs at their first start; the
+    # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
+    stack_services = [name for name in NEEDS_THE_STACK if name in services]
+    with step(f"Start {' and '.join(stack_services)}"):
+        compose_run("up", "--detach", "--no-deps", *stack_services, env=env)
+    if "migrate" in services:
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    compose_run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser", env=env)
+    superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
+    with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
+        wait_until_serving(address)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:

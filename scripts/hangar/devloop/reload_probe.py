@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hangar.core import ports
 from hangar.core.paths import ROOT
-from hangar.devloop.debug_server import ServerAddress, devserver_command, runserver_command
+from hangar.devloop.debug_server import Server, ServerAddress, server_command
 
 RELOADERS = ("devserver", "stat")
 STAT_TICK_SECONDS = 1.0  # django.utils.autoreload.StatReloader.SLEEP_TIME
@@ -46,11 +46,6 @@ from django.urls import path as _probe_path
 import reload_probe_view
 
 urlpatterns += [_probe_path({path!r}, reload_probe_view.probe)]
-"""
-# Without django_watchfiles in INSTALLED_APPS, runserver falls back to Django's StatReloader.
-STAT_SETTINGS = """from config.settings import *  # noqa: F403
-
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "django_watchfiles"]  # noqa: F405
 """
 
 
@@ -145,19 +140,16 @@ def probe_server(
         (app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
         with (app_dir / "config" / "urls.py").open("a") as urls:
             urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
-        (app_dir / "probe_stat_settings.py").write_text(STAT_SETTINGS)
-        settings = "probe_stat_settings" if reloader == "stat" else "config.settings"
         address = ServerAddress(port=ports.spare_port(), debug_port=ports.spare_port())
         if in_container:
-            command, env, cleanup = _container_command(root, reloader, settings, address)
+            command, env, cleanup = _container_command(root, reloader, address)
         else:
-            make_command = devserver_command if reloader == "devserver" else runserver_command
+            program: Server = "devserver" if reloader == "devserver" else "runserver"
             command, env, cleanup = (
-                make_command(address, debug=debug),
+                server_command(address, program, debug=debug),
                 isolated_environment(root),
                 [],
             )
-            env["DJANGO_SETTINGS_MODULE"] = settings
         log = root / "server.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -180,7 +172,7 @@ def probe_server(
 
 
 def _container_command(
-    root: Path, reloader: str, settings: str, address: ServerAddress
+    root: Path, reloader: str, address: ServerAddress
 ) -> tuple[list[str], dict[str, str], list[list[str]]]:
     """`docker compose run` of the web service on `root`; and the commands that remove it all."""
     from hangar.core import docker_client
@@ -200,7 +192,7 @@ def _container_command(
         # The same debugpy command line, with Django's runserver in place of
         # hangar.devloop.devserver.
         inside = ServerAddress(host="0.0.0.0", debug_host="0.0.0.0")  # noqa: S104 - in the container
-        override = runserver_command(inside, python="python")
+        override = server_command(inside, "runserver", python="python")
     command = [
         *compose,
         "run",
@@ -210,7 +202,6 @@ def _container_command(
         "--service-ports",
         f"--name={name}",
         "--env=DATABASE_URL=sqlite:////tmp/probe.sqlite3",
-        f"--env=DJANGO_SETTINGS_MODULE={settings}",
         "web",
         *override,
     ]

@@ -3,6 +3,7 @@ LOCALSTACK_IMAGE says otherwise), started and stopped through docker compose."""
 
 import os
 import subprocess
+import time
 
 from hangar.core import console, docker_client
 from hangar.core.errors import HangarError
@@ -10,6 +11,7 @@ from hangar.localstack.endpoint import Endpoint, is_healthy
 
 SERVICE = "localstack"
 ENGINE_PROBE_SECONDS = 5.0
+POLL_SECONDS = 0.2
 
 
 def docker_usable() -> bool:
@@ -48,21 +50,25 @@ def service_running(endpoint: Endpoint) -> bool:
 
 def up(endpoint: Endpoint, timeout: float) -> None:
     with console.step(f"Starting LocalStack (compose service `{SERVICE}`) on {endpoint.url}"):
-        result = _compose(
-            endpoint, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)), SERVICE
-        )
+        result = _compose(endpoint, "up", "--detach", SERVICE)
         if result.returncode != 0:
             raise HangarError(
-                f"`docker compose up --wait {SERVICE}` failed (exit {result.returncode})",
+                f"`docker compose up {SERVICE}` failed (exit {result.returncode})",
                 f"see `docker compose logs {SERVICE}`; "
                 "without Docker, HANGAR_LOCALSTACK_MODE=host runs it natively",
             )
-        if not is_healthy(endpoint.url, timeout=5.0):
-            raise HangarError(
-                f"the `{SERVICE}` container is healthy but nothing answers on {endpoint.url}",
-                f"compose.yaml must publish the container's port 4566 on {endpoint.port} "
-                "(${LOCALSTACK_PORT:-4566})",
-            )
+        # The gateway itself, polled often: `up --wait` waits for the healthcheck, which runs
+        # every few seconds, and LocalStack answers about a second after it starts.
+        deadline = time.monotonic() + timeout
+        while not is_healthy(endpoint.url, timeout=1.0):
+            if time.monotonic() > deadline:
+                raise HangarError(
+                    f"the `{SERVICE}` container runs but nothing answers on {endpoint.url} "
+                    f"after {timeout:.0f}s",
+                    f"see `docker compose logs {SERVICE}`; compose.yaml must publish the "
+                    f"container's port 4566 on {endpoint.port} (${{LOCALSTACK_PORT:-4566}})",
+                )
+            time.sleep(POLL_SECONDS)
 
 
 def down(endpoint: Endpoint) -> None:
