@@ -293,6 +293,35 @@ class TestDockerModeOrder:
             ("waited", *superuser),
         ]
 
+    def test_an_app_without_a_worker_starts_web_alone_after_the_deploy(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # compose's `worker` profile is off without a worker command: config lists no worker.
+        config = {"services": {name: {} for name in ("db", "localstack", "migrate", "web")}}
+        started: list[tuple[str, ...]] = []
+
+        @contextlib.contextmanager
+        def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
+            yield
+
+        monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
+        monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
+        monkeypatch.setattr(dev, "running_services", set)
+        monkeypatch.setattr(dev, "compose_config", lambda: config)
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: None)
+        monkeypatch.setattr(dev, "in_background", in_background)
+        monkeypatch.setattr(dev, "compose_run", lambda *arguments, **_: started.append(arguments))
+        monkeypatch.setattr(dev, "wait_until_serving", lambda address: None)
+        monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
+        monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
+
+        assert run_dev("dev", "--detach") == 0
+        assert ("up", "--detach", "--no-deps", "web") in started
+
     def test_a_background_command_that_fails_fails_the_start_after_the_body(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
