@@ -22,6 +22,7 @@ from typing import IO
 from hangar import lint_tools
 from hangar.console import info, step
 from hangar.errors import HangarError
+from hangar.locks import exclusive
 from hangar.paths import PROJECT_UV, ROOT, STATE_DIR
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
@@ -664,8 +665,20 @@ def compose_command(project: str | None = None) -> list[str]:
 # --- command ------------------------------------------------------------------------------------
 
 
+PROVISION_LOCK = STATE_DIR / "provision.lock"
+
+
 def provision_all() -> None:
-    """Everything compose needs on this machine; idempotent, and only checks where all is there."""
+    """Everything compose needs on this machine; idempotent, and only checks where all is there.
+
+    One provisioning at a time per checkout: `.ci/run` provisions while the tests start, and the
+    tests that need Docker wait here for it, then find everything in place.
+    """
+    with exclusive(PROVISION_LOCK):
+        _provision_all()
+
+
+def _provision_all() -> None:
     started = time.monotonic()
     with step("Docker engine"):
         ensure_engine()

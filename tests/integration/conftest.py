@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import pytest
 
-from hangar import localstack, localstack_host
+from hangar import docker, localstack, localstack_host
 from hangar.docker import COMPOSE_ENV_FILE
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, configured_endpoint
@@ -24,10 +24,14 @@ PINNED_IMAGE = "localstack/localstack:4.14.0"
 REGION = "us-east-1"
 
 
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def _unavailable(reason: str) -> NoReturn:
     message = f"LocalStack is not available: {reason}"
     # `from None`: the HangarError being handled is already in the message.
-    if os.environ.get("CI", "").lower() == "true":
+    if _under_ci():
         raise pytest.fail.Exception(message, pytrace=False) from None
     raise pytest.skip.Exception(message) from None
 
@@ -45,6 +49,11 @@ def localstack_endpoint() -> Iterator[str]:
             yield _exported(env, endpoint)
             return
         try:
+            if _under_ci():
+                # CI provisions Docker while the first tests run (.ci/run): wait for it (or do
+                # it), so that LocalStack runs in the mode CI means to test, not whichever the
+                # machine was in when this fixture ran.
+                docker.provision_all()
             mode = localstack.choose_mode()
         except HangarError as error:
             _unavailable(str(error))

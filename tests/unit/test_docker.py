@@ -4,6 +4,7 @@ import argparse
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from hangar import docker
 from hangar.errors import HangarError
+from hangar.locks import exclusive
 from hangar.paths import ROOT
 
 
@@ -254,3 +256,18 @@ class TestDevcontainerEngineHint:
         hint = docker.devcontainer_engine_hint()
         assert hint is not None
         assert f"HANGAR_DOCKER_GID={in_devcontainer.stat().st_gid}" in hint
+
+
+def test_provisioning_waits_for_one_already_under_way(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`.ci/run` provisions while the tests start; a test that needs Docker waits for it."""
+    provisioned = threading.Event()
+    monkeypatch.setattr(docker, "_provision_all", provisioned.set)
+    monkeypatch.setattr(docker, "PROVISION_LOCK", tmp_path / "provision.lock")
+    with exclusive(docker.PROVISION_LOCK):  # a provisioning under way in another process
+        waiting = threading.Thread(target=docker.provision_all)
+        waiting.start()
+        assert not provisioned.wait(0.5), "provisioned while another provisioning held the lock"
+    waiting.join(10)
+    assert provisioned.is_set()
