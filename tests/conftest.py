@@ -3,19 +3,26 @@
 Each xdist worker is a pytest session of its own, so a session fixture runs once per worker that
 uses it. The tests that use a fixture starting something shared therefore go to one worker (an
 xdist group): the compose project and the local stage it deploys, the CDK assemblies, the runtime
-image. Everything else (unit tests, host-only e2e tests) is spread over the workers by load.
+image and Docker as CI provisions it. Everything else (unit tests, host-only e2e tests) is spread
+over the workers by load.
 """
 
+import os
+
 import pytest
+from _pytest.nodeid import NodeId
 
 # Session fixture → the group of every test that uses it, first match wins. The integration
 # harness's LocalStack and the e2e compose stack share one group: both deploy the local stage
 # through this checkout's .hangar/local.env, deploy record and cdk.out/local, one after the other.
+# Under CI the Docker tests wait for provisioning at first (.ci/run): those outside the local
+# stage wait together, on one worker, while the others run the unit and infra tests.
 SHARED_SESSION_FIXTURES = {
     "compose": "local-stage",
     "localstack_endpoint": "local-stage",
     "synthesized": "cdk-assemblies",
-    "runtime_image": "runtime-image",
+    "runtime_image": "docker",
+    "docker_as_ci_provisions_it": "docker",
 }
 
 
@@ -29,7 +36,23 @@ def xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under loadgroup
+        return
     for item in items:
         if group := xdist_group(item):
-            item.add_marker(pytest.mark.xdist_group(group))
+            # What xdist's own xdist_group mark does (the scheduler reads the node id's @group
+            # suffix), done here: with pytest 9.2 its `item._nodeid` no longer sets the node id.
+            item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+@pytest.fixture(scope="session")
+def docker_as_ci_provisions_it() -> None:
+    """Under CI the Docker engine, its plugins and images are provisioned while the first tests
+    run (.ci/run): a test that needs them waits for that provisioning (or does it). Elsewhere the
+    machine has what it has, and the test says what it needs."""
+    if os.environ.get("CI", "").lower() == "true":
+        from hangar import docker
+
+        docker.provision_all()

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import pytest
 
-from hangar import docker, localstack, localstack_host
+from hangar import localstack, localstack_host
 from hangar.docker import COMPOSE_ENV_FILE
 from hangar.errors import HangarError
 from hangar.localstack_endpoint import RUNTIME_SETTINGS, configured_endpoint
@@ -24,20 +24,18 @@ PINNED_IMAGE = "localstack/localstack:4.14.0"
 REGION = "us-east-1"
 
 
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
 def _unavailable(reason: str) -> NoReturn:
     message = f"LocalStack is not available: {reason}"
     # `from None`: the HangarError being handled is already in the message.
-    if _under_ci():
+    if os.environ.get("CI", "").lower() == "true":
         raise pytest.fail.Exception(message, pytrace=False) from None
     raise pytest.skip.Exception(message) from None
 
 
 @pytest.fixture(scope="session")
-def localstack_endpoint() -> Iterator[str]:
+def localstack_endpoint(docker_as_ci_provisions_it: None) -> Iterator[str]:
+    # Under CI, after provisioning: LocalStack then runs in the mode CI means to test (docker),
+    # not whichever the machine was in when this fixture ran.
     endpoint = configured_endpoint().url
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ACCESS_KEY_ID", "test")
@@ -49,11 +47,6 @@ def localstack_endpoint() -> Iterator[str]:
             yield _exported(env, endpoint)
             return
         try:
-            if _under_ci():
-                # CI provisions Docker while the first tests run (.ci/run): wait for it (or do
-                # it), so that LocalStack runs in the mode CI means to test, not whichever the
-                # machine was in when this fixture ran.
-                docker.provision_all()
             mode = localstack.choose_mode()
         except HangarError as error:
             _unavailable(str(error))
