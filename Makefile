@@ -13,6 +13,9 @@ HANGAR := $(UV) run --frozen hangar
 export UV_COMPILE_BYTECODE := 1
 # The default serves diff and run-task; `make deploy` passes STAGE only when the user gave it.
 STAGE ?= local
+# `make test`'s parallel workers (pytest-xdist): most container and LocalStack tests wait, so more
+# workers than cores keep both busy; tests/conftest.py keeps the tests of a shared resource together.
+TEST_WORKERS ?= 6
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
@@ -45,8 +48,8 @@ shell: setup ## Django shell in the dev environment
 manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
 	$(HANGAR) manage $(ARGS)
 
-test: setup ## Run every test layer: unit, infra, integration (LocalStack), e2e (containers); app/ coverage ≥ 85 %
-	$(UV) run --frozen pytest --cov
+test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e; app/ coverage ≥ 85 %
+	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
 test-unit: setup ## Unit tests only (no network), with app/ coverage ≥ 85 %
 	$(UV) run --frozen pytest tests/unit --cov

@@ -11,13 +11,13 @@ import shutil
 import socket
 import subprocess
 import textwrap
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import urllib3
+from client_load import ClientThreads, wait_until
 
 from hangar.core.ports import spare_port
 from hangar.provision import docker
@@ -96,7 +96,7 @@ class HAProxy:
             + "\n"
         )
         self.process = subprocess.Popen([haproxy(), "-db", "-f", str(config)])
-        wait_for(
+        wait_until(
             lambda: self.socket_path.exists() or self.process.poll() is not None,
             10,
             "HAProxy's admin socket",
@@ -137,21 +137,14 @@ class HAProxy:
         self.process.wait(10)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+class SteadyLoad(ClientThreads):
+    """CLIENTS clients fetching PATH through the proxy; what each request got, on one clock."""
 
-
-class SteadyLoad:
     def __init__(self, url: str) -> None:
+        super().__init__(CLIENTS, timeout=10)
         self.url = url
-        self.http = urllib3.PoolManager(maxsize=CLIENTS, timeout=10, retries=False)
         self.ok = 0
         self.failures: list[str] = []
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._loop) for _ in range(CLIENTS)]
         self.started = time.monotonic()
         self.events: list[str] = []
 
@@ -161,29 +154,18 @@ class SteadyLoad:
     def event(self, what: str) -> None:
         self.events.append(f"{self.clock():.1f}s {what}")
 
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                response = self.http.request(
-                    "GET", self.url, headers={"Host": APP_HOST}, preload_content=True
-                )
-                if response.status == 200:
-                    self.ok += 1
-                else:
-                    self.failures.append(f"{self.clock():.1f}s HTTP {response.status}")
-            except urllib3.exceptions.HTTPError as error:
-                self.failures.append(f"{self.clock():.1f}s {type(error).__name__}: {error}")
-            time.sleep(0.02)  # steady, bounded: about 50 req/s per client at most
-
-    def __enter__(self) -> "SteadyLoad":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(15)
+    def request_once(self) -> None:
+        try:
+            response = self.http.request(
+                "GET", self.url, headers={"Host": APP_HOST}, preload_content=True
+            )
+            if response.status == 200:
+                self.ok += 1
+            else:
+                self.failures.append(f"{self.clock():.1f}s HTTP {response.status}")
+        except urllib3.exceptions.HTTPError as error:
+            self.failures.append(f"{self.clock():.1f}s {type(error).__name__}: {error}")
+        time.sleep(0.02)  # steady, bounded: about 50 req/s per client at most
 
 
 @pytest.fixture
@@ -203,19 +185,19 @@ def test_replacing_a_task_under_load_fails_no_request(
     proxy = HAProxy(tmp_path, ports)
     try:
         # c is the replacement's target: registered, failing its checks until its task runs.
-        wait_for(lambda: proxy.up("a") and proxy.up("b") and proxy.down("c"), 90, "a, b healthy")
+        wait_until(lambda: proxy.up("a") and proxy.up("b") and proxy.down("c"), 90, "a, b healthy")
         with SteadyLoad(f"http://127.0.0.1:{proxy.port}{PATH}") as load:
             time.sleep(3)
             # The replacement starts first and takes traffic once healthy (max 200 %).
             load.event("start the replacement")
             start_task(runtime_image, tasks["c"], ports["c"])
-            wait_for(lambda: proxy.up("c"), 90, "the replacement healthy")
+            wait_until(lambda: proxy.up("c"), 90, "the replacement healthy")
             load.event("replacement healthy")
             # Deregistration: no new requests to the old task, the in-flight ones finish.
             drained_at = time.monotonic()
             proxy.command("set server app/a state drain")
             load.event("old task draining")
-            wait_for(
+            wait_until(
                 lambda: proxy.current_sessions("a") == 0,
                 capacity.DEREGISTRATION_DELAY_SECONDS,
                 "the old task drained",

@@ -8,11 +8,10 @@ task), and removes the containers after.
 
 import json
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 import urllib3
+from client_load import ClientThreads, wait_until
 from compose_project import Compose, http
 
 from hangar.core import ports
@@ -184,45 +184,30 @@ class Outcome:
     body: bytes
 
 
-class UploadLoad:
-    """UPLOAD_CLIENTS threads posting small documents in a loop until stopped."""
+class UploadLoad(ClientThreads):
+    """UPLOAD_CLIENTS clients posting small documents in a loop until stopped."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
+        super().__init__(UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT)
         self.url = f"{url}/api/documents/"
         self.headers = headers
-        self.http = urllib3.PoolManager(
-            maxsize=UPLOAD_CLIENTS, timeout=CLIENT_TIMEOUT, retries=False
-        )
         self.outcomes: list[Outcome] = []
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._loop) for _ in range(UPLOAD_CLIENTS)]
 
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            try:
-                response = self.http.request(
-                    "POST",
-                    self.url,
-                    fields={"file": ("notes.txt", b"outage test\n", "text/plain")},
-                    headers=self.headers,
-                )
-                status, body = response.status, response.data
-            except urllib3.exceptions.HTTPError as error:
-                status, body = 0, str(error).encode()
-            self.outcomes.append(Outcome(started, time.monotonic() - started, status, body))
-            if status != 201:
-                time.sleep(0.2)  # a client honouring Retry-After would wait longer
-
-    def __enter__(self) -> "UploadLoad":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join(CLIENT_TIMEOUT + 5)
+    def request_once(self) -> None:
+        started = time.monotonic()
+        try:
+            response = self.http.request(
+                "POST",
+                self.url,
+                fields={"file": ("notes.txt", b"outage test\n", "text/plain")},
+                headers=self.headers,
+            )
+            status, body = response.status, response.data
+        except urllib3.exceptions.HTTPError as error:
+            status, body = 0, str(error).encode()
+        self.outcomes.append(Outcome(started, time.monotonic() - started, status, body))
+        if status != 201:
+            time.sleep(0.2)  # a client honouring Retry-After would wait longer
 
     def between(self, start: float, end: float) -> list[Outcome]:
         return [o for o in self.outcomes if start <= o.started < end]
@@ -373,13 +358,6 @@ def start_replacement(original: str, name: str, env_file: Path) -> None:
         capture_output=True,
         timeout=60,
     )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.5)
 
 
 @pytest.fixture

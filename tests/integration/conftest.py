@@ -42,7 +42,9 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def localstack_endpoint() -> Iterator[str]:
+def localstack_endpoint(docker_as_ci_provisions_it: None) -> Iterator[str]:
+    # Under CI, after provisioning: LocalStack then runs in the mode CI means to test (docker),
+    # not whichever the machine was in when this fixture ran.
     endpoint = configured_endpoint().url
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ACCESS_KEY_ID", "test")

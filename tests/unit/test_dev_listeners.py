@@ -36,7 +36,7 @@ def environment(**overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def compose_cli() -> list[str]:
+def compose_cli(docker_as_ci_provisions_it: None) -> list[str]:
     """The real compose CLI (`make docker-provision` installs it); a laptop without it skips."""
     try:
         found = subprocess.run(

@@ -5,6 +5,7 @@ import dataclasses
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from hangar.core import docker_client, processes
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
+from hangar.core.locks import exclusive
 from hangar.core.paths import ROOT
 from hangar.core.versions import LOCALSTACK_IMAGE
 from hangar.provision import docker
@@ -320,3 +322,18 @@ def test_compose_fallbacks_are_the_contracts_values(compose_file: dict) -> None:
     }
     assert contract_fallbacks == {key: expected[key] for key in contract_fallbacks}
     assert compose_file["services"]["worker"]["profiles"] == ["worker"]
+
+
+def test_provisioning_waits_for_one_already_under_way(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`.ci/run` provisions while the tests start; a test that needs Docker waits for it."""
+    provisioned = threading.Event()
+    monkeypatch.setattr(docker, "_provision_all", provisioned.set)
+    monkeypatch.setattr(docker, "PROVISION_LOCK", tmp_path / "provision.lock")
+    with exclusive(docker.PROVISION_LOCK):  # a provisioning under way in another process
+        waiting = threading.Thread(target=docker.provision_all)
+        waiting.start()
+        assert not provisioned.wait(0.5), "provisioned while another provisioning held the lock"
+    waiting.join(10)
+    assert provisioned.is_set()

@@ -38,10 +38,12 @@ def test_machine_without_docker_cli_fails_with_the_provision_command(
     assert "apt-get install docker.io" in result.fix
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (not the engine)")
+@pytest.mark.usefixtures("docker_as_ci_provisions_it")
 def test_engine_that_does_not_answer_fails_with_the_provision_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("needs the docker CLI (not the engine)")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent")
 
     result = doctor.check_docker_engine()
@@ -52,6 +54,7 @@ def test_engine_that_does_not_answer_fails_with_the_provision_command(
     assert "hangar docker provision" in result.fix
 
 
+@pytest.mark.usefixtures("docker_as_ci_provisions_it")
 def test_a_running_engine_and_its_plugins_pass() -> None:
     if subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=30).returncode:
         pytest.skip(

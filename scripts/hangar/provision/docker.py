@@ -30,6 +30,7 @@ from hangar.core.docker_client import (
     engine_responds,
 )
 from hangar.core.errors import HangarError
+from hangar.core.locks import exclusive
 from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
 from hangar.core.processes import run, succeeds
 from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
@@ -556,8 +557,20 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
 # --- command ------------------------------------------------------------------------------------
 
 
+PROVISION_LOCK = STATE_DIR / "provision.lock"
+
+
 def provision_all() -> None:
-    """Everything compose needs on this machine; idempotent, and only checks where all is there."""
+    """Everything compose needs on this machine; idempotent, and only checks where all is there.
+
+    One provisioning at a time per checkout: `.ci/run` provisions while the tests start, and the
+    tests that need Docker wait here for it, then find everything in place.
+    """
+    with exclusive(PROVISION_LOCK):
+        _provision_all()
+
+
+def _provision_all() -> None:
     started = time.monotonic()
     with step("Docker engine"):
         ensure_engine()
