@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cfnlint.api import lint_file
+
 from hangar.core.contract import Contract, contract
 
 # jsii's Node start-up banner (Node 20 is past end of life here) would flood every test's output.
@@ -57,6 +59,15 @@ class Synthesized:
 
     def template_files(self) -> list[Path]:
         return sorted(self.assembly.glob("*.template.json"))
+
+    def cfn_lint_errors(self) -> list[str]:
+        """cfn-lint's errors (E rules) in every template of the stage, one line each."""
+        return [
+            f"{path.name}: {match}"
+            for path in self.template_files()
+            for match in lint_file(path)
+            if match.rule.id.startswith("E")
+        ]
 
 
 def synthesize(

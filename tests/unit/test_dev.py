@@ -246,6 +246,40 @@ COMPOSE_CONFIG: dict[str, dict[str, object]] = {
 }
 
 
+def start_in_docker_mode(
+    monkeypatch: pytest.MonkeyPatch, config: dict[str, dict[str, object]]
+) -> list[object]:
+    """`hangar dev --detach` in docker mode with compose and the deploy replaced by recorders;
+    returns what ran, in order."""
+    events: list[object] = []
+
+    @contextlib.contextmanager
+    def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
+        events.append(("background", *arguments))
+        yield
+        events.append(("waited", *arguments))
+
+    def compose_run(*arguments: str, **_: object) -> None:
+        events.append(("compose", *arguments))
+
+    monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
+    monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
+    monkeypatch.setattr(dev, "running_services", set)
+    monkeypatch.setattr(dev, "compose_config", lambda: config)
+    monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+    monkeypatch.setattr(
+        dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+    )
+    monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: events.append("deploy"))
+    monkeypatch.setattr(dev, "in_background", in_background)
+    monkeypatch.setattr(dev, "compose_run", compose_run)
+    monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
+    monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
+    monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
+    assert run_dev("dev", "--detach") == 0
+    return events
+
+
 class TestDockerModeOrder:
     """What a docker-mode start runs when, with compose and the deploy replaced by recorders
     (`make bench`'s dev-docker measurement runs the real thing)."""
@@ -253,33 +287,7 @@ class TestDockerModeOrder:
     def test_db_and_migrate_start_during_the_deploy_web_and_worker_after_it(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        events: list[object] = []
-
-        @contextlib.contextmanager
-        def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
-            events.append(("background", *arguments))
-            yield
-            events.append(("waited", *arguments))
-
-        def compose_run(*arguments: str, **_: object) -> None:
-            events.append(("compose", *arguments))
-
-        monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
-        monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
-        monkeypatch.setattr(dev, "running_services", set)
-        monkeypatch.setattr(dev, "compose_config", lambda: COMPOSE_CONFIG)
-        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
-        monkeypatch.setattr(
-            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
-        )
-        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: events.append("deploy"))
-        monkeypatch.setattr(dev, "in_background", in_background)
-        monkeypatch.setattr(dev, "compose_run", compose_run)
-        monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
-        monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
-        monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
-
-        assert run_dev("dev", "--detach") == 0
+        events = start_in_docker_mode(monkeypatch, COMPOSE_CONFIG)
 
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
         superuser = ("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
@@ -298,29 +306,8 @@ class TestDockerModeOrder:
     ) -> None:
         # compose's `worker` profile is off without a worker command: config lists no worker.
         config = {"services": {name: {} for name in ("db", "localstack", "migrate", "web")}}
-        started: list[tuple[str, ...]] = []
-
-        @contextlib.contextmanager
-        def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
-            yield
-
-        monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
-        monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
-        monkeypatch.setattr(dev, "running_services", set)
-        monkeypatch.setattr(dev, "compose_config", lambda: config)
-        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
-        monkeypatch.setattr(
-            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
-        )
-        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: None)
-        monkeypatch.setattr(dev, "in_background", in_background)
-        monkeypatch.setattr(dev, "compose_run", lambda *arguments, **_: started.append(arguments))
-        monkeypatch.setattr(dev, "wait_until_serving", lambda address: None)
-        monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
-        monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
-
-        assert run_dev("dev", "--detach") == 0
-        assert ("up", "--detach", "--no-deps", "web") in started
+        events = start_in_docker_mode(monkeypatch, config)
+        assert ("compose", "up", "--detach", "--no-deps", "web") in events
 
     def test_a_background_command_that_fails_fails_the_start_after_the_body(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
