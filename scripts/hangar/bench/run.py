@@ -301,7 +301,14 @@ def compose_project(**variables: str) -> Iterator[ComposeProject]:
         yield project
     finally:
         subprocess.run(
-            [*docker_client.compose_command(project.name), "down", "--volumes", "--timeout=10"],
+            # --rmi=local: the images compose built for this project (the dev run builds its own).
+            [
+                *docker_client.compose_command(project.name),
+                "down",
+                "--volumes",
+                "--rmi=local",
+                "--timeout=10",
+            ],
             env=project.env,
             capture_output=True,
             timeout=300,
