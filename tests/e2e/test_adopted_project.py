@@ -153,6 +153,9 @@ def compose_project(adopted: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "LOCALSTACK_ENDPOINT": f"http://127.0.0.1:{localstack_port}",
         "WEB_PORT": str(spare_port()),
         "DEBUGPY_PORT": str(spare_port()),
+        # run-task's database: the copy's compose `db`, not this machine's DATABASE_URL (CI's names
+        # a server that listens on the host's loopback only, out of the container's reach).
+        "DATABASE_URL": "",
     }
     compose = [
         *("docker", "compose", "--project-directory", str(adopted)),

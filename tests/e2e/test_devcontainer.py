@@ -182,7 +182,7 @@ def devcontainer(
     stale.parent.mkdir(exist_ok=True)
     # provision's choices, as in the developer's checkout (docs/dev.md): `make deploy` inside
     # builds the app image from the stand-ins they name.
-    shutil.copy2(docker.COMPOSE_ENV_FILE, stale.parent / docker.COMPOSE_ENV_FILE.name)
+    shutil.copy2(docker_client.COMPOSE_ENV_FILE, stale.parent / docker_client.COMPOSE_ENV_FILE.name)
     stale.write_text(f"TASKS_QUEUE_URL={STALE_QUEUE}\nDOCUMENTS_BUCKET=a-bucket-long-gone\n")
     # The dev image's user must own the workspace it writes to (provision's ids, as compose uses).
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
@@ -190,13 +190,13 @@ def devcontainer(
     for path in [workspace, *workspace.rglob("*")]:
         os.chown(path, uid, gid, follow_symlinks=False)
 
-    docker.app_dockerfile()  # APP_DOCKERFILE, the stand-in copy, is written on demand
+    docker_client.app_dockerfile()  # APP_DOCKERFILE, the stand-in copy, is written on demand
     project = f"hangar-devc-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         **{name: provisioned[name] for name in BUILD_VARIABLES if name in provisioned},
         "COMPOSE_PROJECT_NAME": project,
-        "HANGAR_DOCKER_GID": str(docker.DOCKER_SOCKET.stat().st_gid),
+        "HANGAR_DOCKER_GID": str(docker_client.DOCKER_SOCKET.stat().st_gid),
     }
     container = DevContainer(workspace, env, project)
     try:

@@ -305,7 +305,9 @@ class TestDockerModeOrder:
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # compose's `worker` profile is off without a worker command: config lists no worker.
-        config = {"services": {name: {} for name in ("db", "localstack", "migrate", "web")}}
+        config: dict[str, dict[str, object]] = {
+            "services": {name: {} for name in ("db", "localstack", "migrate", "web")}
+        }
         events = start_in_docker_mode(monkeypatch, config)
         assert ("compose", "up", "--detach", "--no-deps", "web") in events
 
