@@ -67,7 +67,11 @@ def test_readyz_names_s3_and_sqs_while_localstack_is_stopped_and_recovers(
     assert checks["database"]["ok"] is True
     assert checks["s3"]["ok"] is False
     assert checks["sqs"]["ok"] is False
-    assert "Could not connect" in checks["s3"]["error"] or "Connect" in checks["s3"]["error"]
+    # Refused once the process is gone; while it is still shutting down (a loaded machine) its
+    # listener may accept without answering, which the check reports as its deadline passing.
+    for service in ("s3", "sqs"):
+        error = checks[service]["error"]
+        assert "Connect" in error or "no answer within" in error, (service, error)
 
     localstack.ensure_running("host")
     _create_resources(own_localstack)
