@@ -1,8 +1,8 @@
 """`hangar bootstrap-aws` against LocalStack's IAM: it creates the provider and the roles, and a
 second run converges instead of failing or duplicating anything.
 
-Not covered here: adding the STS audience to an existing provider, because LocalStack 4.14.0 does
-not implement AddClientIDToOpenIDConnectProvider."""
+Not covered here: adding the STS audience to an existing provider, because the pinned LocalStack
+does not implement AddClientIDToOpenIDConnectProvider."""
 
 import json
 from collections.abc import Iterator

@@ -107,7 +107,7 @@ def test_ssm_parameters_hold_the_non_secret_config(aws, outputs):
 
 
 def test_the_app_log_group_exists(aws, outputs):
-    # LocalStack 4.14.0's CloudFormation creates the group but drops RetentionInDays (seen:
+    # The pinned LocalStack's CloudFormation creates the group but drops RetentionInDays (seen:
     # describe_log_groups has no retentionInDays); tests/infra asserts the retention per stage.
     name = outputs["AppLogGroupName"]
     groups = aws("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]

@@ -6,8 +6,8 @@ creation fails on purpose (a queue whose name SQS rejects, created after them); 
 is deleted, as `cdk deploy` and the deploy watcher do with a creation that failed, and the same
 resources are created again. With RetainExceptOnCreate that succeeds; with plain Retain (the bad
 fixture, what the stage had before) the log groups outlive the failed stack and the retry fails,
-which proves the test can tell the two apart. LocalStack honours both policies (4.14.0); the
-database itself cannot be tried here (no RDS in the free LocalStack).
+which proves the test can tell the two apart. LocalStack (the pinned version) honours both
+policies; the database itself cannot be tried here (no RDS in the free LocalStack).
 """
 
 import json

@@ -1,7 +1,7 @@
 """The deploy watcher against LocalStack's real CloudFormation: broken templates, named in words.
 
-The failing resource is an SSM parameter of a type that does not exist: LocalStack 4.14.0 passes it
-to PutParameter, which rejects it with a validation error, as AWS does.
+The failing resource is an SSM parameter of a type that does not exist: the pinned LocalStack
+passes it to PutParameter, which rejects it with a validation error, as AWS does.
 """
 
 import json

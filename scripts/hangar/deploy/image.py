@@ -253,7 +253,7 @@ def build_archive(image_tag: str, destination: Path) -> ImageArchive:
     buildx's own OCI exporter needs a docker-container builder (CI has one); the default `docker`
     driver cannot export, so the image is loaded and skopeo writes the archive from the engine.
     """
-    local_reference = f"hangar-deploy:{image_tag}"
+    local_reference = f"{contract().service_name}-deploy:{image_tag}"
     build_runtime_image(local_reference, {"org.opencontainers.image.revision": image_tag})
     destination.parent.mkdir(parents=True, exist_ok=True)
     for earlier in destination.parent.glob("*.oci.tar"):  # ~100 MB each: keep the latest only

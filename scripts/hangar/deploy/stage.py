@@ -439,7 +439,7 @@ def run_migrations(
             launchType="FARGATE",
             count=1,
             networkConfiguration=network,
-            startedBy="hangar-deploy",
+            startedBy=f"{contract().service_name}-deploy",
         )
         if started.get("failures") or not started.get("tasks"):
             raise HangarError(f"ECS did not start the migration task: {started.get('failures')}")
