@@ -21,7 +21,6 @@ from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
 
 COSTS_FILE = ROOT / "docs" / "costs.md"
-AWS_STAGES = ("dev", "staging", "prod")  # `local` lives in LocalStack and costs nothing
 HOURS_PER_MONTH = 730
 # Entered by hand from AWS's public price pages (nothing is fetched at run time): check them there.
 PRICES_AS_OF = "assumed us-east-1 list prices (entered by hand, not fetched)"
@@ -219,7 +218,7 @@ def load_templates(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 def run_costs(args: argparse.Namespace) -> int:
     from hangar.core.git import head_commit
-    from hangar.deploy.stacks import ASSEMBLY_DIR, synth
+    from hangar.deploy.stacks import ASSEMBLY_DIR, AWS_STAGES, synth
 
     synth(list(AWS_STAGES), head_commit())
     costs = {

@@ -113,7 +113,7 @@ def register(subparsers: Any) -> None:
         help="Django shell in a running web task of a deployed stage (ECS Exec)",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--stage", required=True, help="dev, staging or prod")
+    parser.add_argument("--stage", required=True, help=f"one of: {', '.join(infra.AWS_STAGES)}")
     parser.add_argument(
         "--command", default=DEFAULT_COMMAND, help=f"what to run (default: {DEFAULT_COMMAND})"
     )

@@ -34,6 +34,8 @@ from hangar.localstack.endpoint import configured_endpoint, is_healthy
 # StageConfigs equal); read here so the CLI validates input without starting jsii (seconds).
 STAGES = tuple(stage_qualifiers())
 LOCAL_STAGE = "local"
+# The stages deployed to AWS (`local` lives in LocalStack).
+AWS_STAGES = tuple(stage for stage in STAGES if stage != LOCAL_STAGE)
 # Stages whose StageConfig has `requires_https` (a test keeps them equal, like STAGES).
 HTTPS_REQUIRED_STAGES = ("prod",)
 # `hangar synth` checks the templates; it deploys nothing, so a stage that cannot synthesize without
