@@ -1,12 +1,15 @@
 """The test run's compose project (`docker compose` bound to this checkout) and HTTP helpers."""
 
+import shutil
 import subprocess
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
+from pathlib import Path
 
 from hangar.core import docker_client
+from hangar.core.paths import ROOT
 
 
 def http(
@@ -71,3 +74,20 @@ class Compose:
 
     def logs(self) -> str:
         return self.run("logs", "--no-color", "--tail=80", check=False).stdout
+
+
+def copy_checkout_files(destination: Path, *, leave_out: str | None = None) -> None:
+    """Copy the checkout's files as git sees them (tracked, or new and not ignored) below
+    `destination`, except those under the folder `leave_out`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if (leave_out and name.startswith(f"{leave_out}/")) or not source.is_file():
+            continue  # not a file: deleted but not yet committed, git still lists it
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination / name)

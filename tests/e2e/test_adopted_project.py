@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from compose_project import copy_checkout_files
 
 from hangar.core import docker_client
 from hangar.core.contract import PYPROJECT, contract
@@ -83,29 +84,11 @@ def link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination)
 
 
-def copy_repository(destination: Path) -> None:
-    """The files git knows (tracked, or new and not ignored), without the sample project."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    sample = contract().project_dir + "/"
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if name.startswith(sample) or not source.is_file():
-            continue
-        target = destination / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-
-
 @pytest.fixture(scope="module")
 def adopted(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The copy with the fixture project moved in and only the contract rewritten."""
     copy = tmp_path_factory.mktemp("adopted") / "repo"
-    copy_repository(copy)
+    copy_checkout_files(copy, leave_out=contract().project_dir)
     # A repository of its own: run-task lists the image's inputs with git.
     subprocess.run(["git", "init", "--quiet", str(copy)], check=True)
     shutil.copytree(FIXTURE, copy / PROJECT_DIR)

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from compose_project import copy_checkout_files
 from conftest import DEV_IMAGE_DEFAULT_ID
 
 from hangar.core import docker_client
-from hangar.core.paths import NODE_BIN, ROOT
+from hangar.core.paths import NODE_BIN
 from hangar.provision import docker
 
 pytestmark = pytest.mark.e2e
@@ -146,17 +147,7 @@ def run_cli(
 
 def copy_checkout(destination: Path, deps_source: str | None) -> None:
     """The checkout's files as git sees them (committed or not, never ignored ones), as a repo."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():  # a file deleted but not yet committed is listed too
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+    copy_checkout_files(destination)
     if deps_source == "wheelhouse":
         # The image installs offline from it; hard links spare copying a few hundred MB.
         shutil.copytree(
