@@ -52,7 +52,9 @@ def test_changed_inputs_synthesize_and_deploy_again(deployed_stack, cdk_calls, m
     assert cdk_calls == [CdkCall("deploy", app=None)], "a changed construct must be synthesized"
     assert env == deployed_stack
     record = json.loads(infra.DEPLOY_RECORD.read_text())[deployed_stack["AWS_ENDPOINT_URL"]]
-    assert record["inputs"] == infra.local_inputs_hash(deployed_stack["AWS_ENDPOINT_URL"])
+    assert record["inputs"] == infra.local_inputs_hash(
+        deployed_stack["AWS_ENDPOINT_URL"], infra.source_inputs_hash()
+    )
     assert infra.reusable_assembly("a construct changed") == infra.ASSEMBLY_DIR / "local"
 
 

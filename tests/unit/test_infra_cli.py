@@ -168,6 +168,11 @@ def test_progress_knock_on_cancellations_and_the_stack_itself_are_not_causes(eve
     assert failure_from_event("s", event) is None
 
 
+def deploy_inputs(endpoint: str = ENDPOINT) -> str:
+    """deploy-local's record key for this checkout's inputs deployed into `endpoint`."""
+    return infra.local_inputs_hash(endpoint, infra.source_inputs_hash())
+
+
 class TestLocalInputsHash:
     @pytest.fixture
     def root(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -182,26 +187,26 @@ class TestLocalInputsHash:
         return tmp_path
 
     def test_a_changed_construct_changes_it(self, root: Path) -> None:
-        before = infra.local_inputs_hash(ENDPOINT)
-        assert infra.local_inputs_hash(ENDPOINT) == before, "not deterministic"
+        before = deploy_inputs()
+        assert deploy_inputs() == before, "not deterministic"
         construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
         construct.write_text(construct.read_text() + "\n# one more line\n")
-        assert infra.local_inputs_hash(ENDPOINT) != before
+        assert deploy_inputs() != before
 
     def test_a_new_cdk_version_changes_it(self, root: Path) -> None:
-        before = infra.local_inputs_hash(ENDPOINT)
+        before = deploy_inputs()
         (root / "package-lock.json").write_text("{}")
-        assert infra.local_inputs_hash(ENDPOINT) != before
+        assert deploy_inputs() != before
 
     def test_bytecode_caches_do_not_change_it(self, root: Path) -> None:
-        before = infra.local_inputs_hash(ENDPOINT)
+        before = deploy_inputs()
         cache = root / "infra" / "hangar_infra" / "__pycache__"
         cache.mkdir(exist_ok=True)
         (cache / "stage.cpython-313.pyc").write_bytes(b"\0")
-        assert infra.local_inputs_hash(ENDPOINT) == before
+        assert deploy_inputs() == before
 
     def test_another_localstack_changes_it(self, root: Path) -> None:
-        assert infra.local_inputs_hash(ENDPOINT) != infra.local_inputs_hash("http://127.0.0.1:4615")
+        assert deploy_inputs() != deploy_inputs("http://127.0.0.1:4615")
 
     def test_the_assemblys_inputs_change_with_a_construct_only(self, root: Path) -> None:
         before = infra.source_inputs_hash()

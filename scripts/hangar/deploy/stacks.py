@@ -229,8 +229,9 @@ def source_inputs_hash() -> str:
     return _files_hash(ROOT, [ROOT / name for name in DEPLOY_INPUTS], cdk.context(LOCAL_STAGE))
 
 
-def local_inputs_hash(endpoint: str) -> str:
-    return hashlib.sha256(json.dumps([endpoint, source_inputs_hash()]).encode()).hexdigest()
+def local_inputs_hash(endpoint: str, source: str) -> str:
+    """The deploy record's key: the inputs (`source_inputs_hash()`) as deployed into `endpoint`."""
+    return hashlib.sha256(json.dumps([endpoint, source]).encode()).hexdigest()
 
 
 # The local stage's cloud assembly as deploy-local last synthesized it: a deploy into an empty
@@ -318,8 +319,8 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
     endpoint = endpoint.rstrip("/")
     require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
-    source = source_inputs_hash()
-    inputs = local_inputs_hash(endpoint)
+    source = source_inputs_hash()  # hashes the infra tree once for both records
+    inputs = local_inputs_hash(endpoint, source)
     if (outputs := _unchanged_outputs(cloudformation, endpoint, inputs)) is not None:
         info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
         return _write_local_env(endpoint, outputs)
