@@ -6,21 +6,21 @@ and production in one account, staging's deploy could change production through 
 deploys through a bootstrap of its own (infra/cdk.json `hangar:cdkQualifiers`, the CDK app's
 StageConfig.cdk_qualifier: roles `cdk-<qualifier>-…`, toolkit stack `CDKToolkit-<qualifier>`), each
 GitHub deploy role may assume only its stage's (hangar.aws.github_oidc), and each bootstrap's
-template
-is the stock one of the CDK CLI pinned in package.json (`cdk bootstrap --show-template`, read at
-bootstrap time so it cannot drift from the CLI) with the deploy role's CloudFormation statements
-limited to `stack/<service>-<stage>-*`.
+template is the stock one of the CDK CLI pinned in package.json (`cdk bootstrap --show-template`,
+read per installed CLI version so it cannot drift from the CLI) with the deploy role's
+CloudFormation statements limited to `stack/<service>-<stage>-*`.
 """
 
 import copy
 import json
+import os
 import subprocess
 import tempfile
 from typing import Any
 
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, NODE_BIN
+from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT, STATE_DIR
 
 # The CDK's own default qualifier: its toolkit stack keeps the CDK's default name (cdklocal's).
 CDK_DEFAULT_QUALIFIER = "hnb659fds"
@@ -61,7 +61,14 @@ def stage_stacks(stage: str) -> str:
 
 
 def stock_template() -> dict[str, Any]:
-    """The bootstrap template of the pinned CDK CLI (it needs no credentials to print it)."""
+    """The bootstrap template of the installed CDK CLI (it needs no credentials to print it), kept
+    in .hangar/ per CLI version: printing it starts the CLI, a second of every fresh bootstrap."""
+    package = ROOT / "node_modules" / "aws-cdk" / "package.json"
+    version = json.loads(package.read_text())["version"]
+    cached = STATE_DIR / f"cdk-bootstrap-template-{version}.json"
+    if cached.is_file():
+        template: dict[str, Any] = json.loads(cached.read_text())
+        return template
     with tempfile.TemporaryDirectory(prefix="hangar-bootstrap-template-") as scratch:
         result = subprocess.run(
             [str(NODE_BIN / "cdk"), "bootstrap", "--show-template", "--json"],
@@ -75,7 +82,11 @@ def stock_template() -> dict[str, Any]:
             f"`cdk bootstrap --show-template` failed: {result.stderr.strip()[-1000:]}",
             hint="run `make setup` (npm ci installs the CDK CLI)",
         )
-    template: dict[str, Any] = json.loads(result.stdout)
+    template = json.loads(result.stdout)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}")  # parallel tests write it too
+    partial.write_text(result.stdout)
+    partial.replace(cached)
     return template
 
 

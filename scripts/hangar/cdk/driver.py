@@ -1,20 +1,20 @@
 """The one way the CLI runs the CDK CLI: which CLI, its environment, the context, the bootstrap.
 
 `synth`/`diff`/`deploy-local` (hangar.deploy.stacks), `deploy` (hangar.deploy.stage) and
-`bootstrap-aws`
-(hangar.aws.github_oidc) all build their command lines and run them here, so that a CDK CLI, a
-context
-key or the way a failure is reported changes in one place.
+`bootstrap-aws` (hangar.aws.github_oidc) all build their command lines and run them here, so that a
+CDK CLI, a context key or the way a failure is reported changes in one place.
 """
 
 import json
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar.cdk.bootstrap_template import (
     scoped_template,
@@ -133,8 +133,64 @@ def is_bootstrapped(stage: str, *, region: str, endpoint: str | None) -> bool:
     return True
 
 
+# What `cdk bootstrap` passes for a new bootstrap with no options (the pinned CLI's
+# bootstrapTemplateParameters): no trusted accounts, the template's default execution policy,
+# S3's own key, public access blocked. test_localstack_bootstrap proves `cdklocal bootstrap`
+# finds nothing to change after bootstrap_localstack.
+NEW_BOOTSTRAP_PARAMETERS = {
+    "FileAssetsBucketKmsKeyId": "AWS_MANAGED_KEY",
+    "TrustedAccounts": "",
+    "TrustedAccountsForLookup": "",
+    "CloudFormationExecutionPolicies": "",
+    "PublicAccessBlockConfiguration": "true",
+}
+BOOTSTRAP_DONE = "CREATE_COMPLETE"
+BOOTSTRAP_HINT = "`make logs SERVICE=localstack` shows why; `make down` then `make dev` starts over"
+
+
+def bootstrap_localstack(stage: str, *, region: str, endpoint: str) -> None:
+    """The stage's bootstrap in LocalStack: the stack `cdklocal bootstrap` would create, created
+    through CloudFormation directly. The CLI polls a new stack every 5 s, twice (change set, then
+    stack), for a stack LocalStack creates in about a second: this is most of a `make dev` after
+    `make down` (LocalStack forgets everything). On AWS, `bootstrap-aws` runs `cdk bootstrap`."""
+    qualifier = stage_qualifier(stage)
+    name = toolkit_stack_name(qualifier)
+    cloudformation = aws_client("cloudformation", region=region, endpoint=endpoint)
+    parameters = {**NEW_BOOTSTRAP_PARAMETERS, "Qualifier": qualifier}
+    template = json.dumps(scoped_template(stock_template(), stage), separators=(",", ":"))
+    try:
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        status, reason = _wait_for_creation(cloudformation, name)
+    except (ClientError, BotoCoreError) as error:
+        raise HangarError(
+            f"creating the CDK bootstrap stack {name} in LocalStack failed: {error}",
+            hint=BOOTSTRAP_HINT,
+        ) from error
+    if status != BOOTSTRAP_DONE:
+        raise HangarError(
+            f"the CDK bootstrap stack {name} ended {status}: {reason}",
+            hint=BOOTSTRAP_HINT,
+        )
+
+
+def _wait_for_creation(cloudformation: Any, name: str, timeout: float = 120) -> tuple[str, str]:
+    """The stack's final status and its reason, polled every 0.2 s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if not status.endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+            return status, stack.get("StackStatusReason", "no reason given")
+        time.sleep(0.2)
+
+
 def ensure_localstack_bootstrapped(stage: str, *, region: str, endpoint: str, title: str) -> None:
     """A fresh LocalStack has no bootstrap; on AWS, `make bootstrap-aws` created it once."""
     if not is_bootstrapped(stage, region=region, endpoint=endpoint):
         with step(title):
-            bootstrap(LOCALSTACK_ACCOUNT, region, endpoint, stage)
+            bootstrap_localstack(stage, region=region, endpoint=endpoint)
