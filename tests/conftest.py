@@ -3,8 +3,8 @@
 Each xdist worker is a pytest session of its own, so a session fixture runs once per worker that
 uses it. The tests that use a fixture starting something shared therefore go to one worker (an
 xdist group): the compose project and the local stage it deploys, the CDK assemblies, the runtime
-image and Docker as CI provisions it. Everything else (unit tests, host-only e2e tests) is spread
-over the workers by load.
+image and Docker as CI provisions it; each other integration and e2e module goes to one worker too,
+for its module fixtures. Everything else (unit and infra tests) is spread over the workers by load.
 """
 
 import os
@@ -30,8 +30,9 @@ def xdist_group(item: pytest.Item) -> str | None:
     for fixture, group in SHARED_SESSION_FIXTURES.items():
         if fixture in item.fixturenames:  # the closure: fixtures the test uses through others too
             return group
-    if item.get_closest_marker("e2e"):
-        # Module fixtures there start containers, dev servers or a browser: once, on one worker.
+    if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
+        # Module fixtures there start containers, LocalStacks, dev servers or a browser: once, on
+        # one worker (spread by load, a module's tests each started them again on their worker).
         return item.path.stem
     return None
 

@@ -2,9 +2,9 @@
 
 `devcontainer up` on a copy of the checkout (the developer's own tree, .hangar and compose project
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
-`make lint`, `make test-infra`, `make deploy-local`, git and docker, an upload the worker processes,
-and the "Attach to Hangar" launch configuration stopping at a breakpoint. The copy
-starts with a stale .hangar/local.env, which the post-start deploy must replace. Where images
+`make lint`, `make deploy-local`, `make test-integration` against compose's LocalStack, git and
+docker, an upload the worker processes, and the "Attach to Hangar" launch configuration stopping
+at a breakpoint. The copy starts with a stale .hangar/local.env, which the post-start deploy must replace. Where images
 cannot be pulled, the images come from `hangar docker provision` (stand-ins and the wheelhouse),
 as for every container test here; nothing is published on the host (VS Code forwards ports).
 """
@@ -42,13 +42,7 @@ BUILD_VARIABLES = (
 STALE_QUEUE = "http://localstack:4566/000000000000/a-queue-a-fresh-localstack-does-not-have"
 UP_TIMEOUT = 2400.0
 # The integration modules whose behaviour the dev container changes (see the test's docstring).
-WIRING_MODULES = (
-    "test_local_stage_resources",
-    "test_documents_on_stack",
-    "test_localstack_lifecycle",
-    "test_readiness_when_localstack_stops",
-    "test_make_deploy_on_localstack",
-)
+WIRING_MODULES = ("test_local_stage_resources", "test_localstack_lifecycle")
 # Posts a document to the dev server inside the container and waits for the worker to process it.
 UPLOAD_SCRIPT = """
 import json, time, urllib.request, uuid
@@ -118,6 +112,17 @@ class DevContainer:
     def exec(self, *command: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
         arguments = ["exec", "--workspace-folder", str(self.workspace), *command]
         return run_cli(arguments, self.env, timeout)
+
+    def start(self, *command: str) -> subprocess.Popen[str]:
+        """`devcontainer exec` in the background; the caller collects it with communicate()."""
+        arguments = ["exec", "--workspace-folder", str(self.workspace), *command]
+        return subprocess.Popen(
+            [str(CLI), *arguments],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def compose(self, *arguments: str) -> subprocess.CompletedProcess[str]:
         """`docker compose` on the dev container's project, from the host."""
@@ -229,12 +234,18 @@ def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> N
     assert devcontainer.check("node_modules/.bin/cdk", "--version").strip()
 
 
-def test_make_test_unit(devcontainer: DevContainer) -> None:
-    devcontainer.check("make", "test-unit", timeout=1800)
-
-
-def test_make_lint(devcontainer: DevContainer) -> None:
-    devcontainer.check("make", "lint", timeout=1800)
+def test_make_test_unit_and_make_lint(devcontainer: DevContainer) -> None:
+    """Both at once, as two terminals would: neither needs the other, and one after the other
+    they were the longest stretch of the slowest module of `make test`."""
+    running = {
+        target: devcontainer.start("make", target) for target in ("test-unit", "lint")
+    }
+    for target, process in running.items():
+        stdout, stderr = process.communicate(timeout=1800)
+        assert process.returncode == 0, (
+            f"`make {target}` in the dev container exited {process.returncode}:\n"
+            f"{stdout[-4000:]}\n{stderr[-4000:]}"
+        )
 
 
 def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> None:
@@ -242,18 +253,15 @@ def test_make_deploy_local_again_is_an_update(devcontainer: DevContainer) -> Non
     assert "Wrote .hangar/local.env" in output
 
 
-def test_make_test_infra(devcontainer: DevContainer) -> None:
-    devcontainer.check("make", "test-infra", timeout=1800)
-
-
 def test_make_test_integration_against_the_compose_localstack(devcontainer: DevContainer) -> None:
     """`make test-integration` under CI=true (nothing may skip), on the modules that prove the
-    container's wiring: compose's LocalStack reused (LOCALSTACK_ENDPOINT) with the local stage and
-    the worker's queue in it; LocalStack instances of the tests' own, started and stopped from the
-    image's host-mode runtime (HANGAR_LOCALSTACK_VENV) on the container's loopback; `make deploy`
-    (the CDK app under the container's venv, the image built on the host's engine). The rest of
-    the layer runs nothing the container changes, and the whole of it took 881 s here under
-    contention, this subset 424 s (docs/benchmarks.md); `make test` runs all of it on the host."""
+    container's wiring: compose's LocalStack reused (LOCALSTACK_ENDPOINT) with the local stage in
+    it, and a LocalStack of the test's own, started and stopped from the image's host-mode runtime
+    (HANGAR_LOCALSTACK_VENV) on the container's loopback. The rest of the layer runs nothing else
+    the container changes (the worker's queue: the upload test above; the CDK app under the
+    container's venv: the post-start `make deploy-local`, which synthesizes the stage and runs
+    cdk-nag in it), and the whole of it took 881 s here under contention, a 5-module subset 141 s
+    on an idle machine; `make test` runs all of it on the host."""
     # The dev worker consumes the stage's queue too; the queue tests must be its only consumer
     # (docs/dev.md says so to the VS Code user).
     stopped = devcontainer.compose("stop", "worker")

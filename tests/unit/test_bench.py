@@ -88,8 +88,9 @@ def test_target_verdict_uses_the_median(target: Target, value: float, met: bool)
     assert figure.verdict() == ("met" if met else "**missed**")
 
 
-def test_a_figure_without_target_has_no_verdict() -> None:
-    assert Figure("x", "s", [1.0]).verdict() == ""
+def test_a_figure_without_target_says_it_is_not_judged() -> None:
+    assert Figure("x", "s", [1.0]).verdict() == "not judged"
+    assert Figure("x", "s", []).verdict() == ""
 
 
 def test_ratio_figure_divides_the_medians() -> None:
@@ -111,6 +112,7 @@ def test_render_lists_figures_and_what_was_not_measured() -> None:
     figures = [
         Figure("LocalStack host mode: start → healthy", "s", [1.2, 1.0, 1.5], Target("<=", 3)),
         Figure("runtime /healthz: requests/s", "req/s", [700.0, 650.0, 720.0], Target(">=", 800)),
+        Figure("runtime /healthz: p50 latency", "ms", [38.0]),
         Figure("empty", "s", []),
     ]
     report = render(
@@ -125,6 +127,7 @@ def test_render_lists_figures_and_what_was_not_measured() -> None:
     assert (
         "| runtime /healthz: requests/s | 700 | 650 | 720 | req/s | ≥ 800 | **missed** |" in report
     )
+    assert "| runtime /healthz: p50 latency | 38 | 38 | 38 | ms | none | not judged |" in report
     assert "empty" not in report
     assert "- Commit: abc1234\n" in report
     assert "- Reproduce: `make bench`" in report

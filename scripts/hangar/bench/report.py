@@ -38,8 +38,10 @@ class Figure:
         return statistics.median(self.samples)
 
     def verdict(self) -> str:
-        if self.target is None or not self.samples:
+        if not self.samples:
             return ""
+        if self.target is None:
+            return "not judged"  # context for a judged figure (a baseline, a p50, a memory)
         return "met" if self.target.met_by(self.median) else "**missed**"
 
 
@@ -108,7 +110,7 @@ def render(
             continue
         lines.append(
             f"| {figure.name} | {_number(figure.median)} | {_number(min(figure.samples))} "
-            f"| {_number(max(figure.samples))} | {figure.unit} | {figure.target or ''} "
+            f"| {_number(max(figure.samples))} | {figure.unit} | {figure.target or 'none'} "
             f"| {figure.verdict()} | {figure.note} |"
         )
     if skipped:

@@ -57,7 +57,6 @@ LOCALSTACK_TIMEOUT = 120.0
 SAMPLE_PAGE = "/documents/"
 SEEDED_DOCUMENTS = 100  # one full list page (the views show at most 100)
 RUNTIME_TAG = "hangar-bench/runtime:working-tree"
-TEST_LAYERS = ("unit", "infra", "integration", "e2e")
 MB = 1_000_000
 
 
@@ -438,18 +437,19 @@ def dev_docker_cycle(bench: Bench) -> list[Figure]:
             "HANGAR_DEV_DIR": session,
         }
 
-        def hangar(*arguments: str) -> float:
-            command = [sys.executable, "-m", "hangar.cli", *arguments]
+        def make(*arguments: str) -> float:
+            command = ["make", *arguments]
             seconds, result = timed(
-                lambda: subprocess.run(command, env=env, capture_output=True, text=True)
+                lambda: subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
             )
             if result.returncode != 0:
-                raise HangarError(f"`hangar {' '.join(arguments)}` failed: {result.stderr[-1500:]}")
+                output = (result.stdout + result.stderr)[-1500:]
+                raise HangarError(f"`make {' '.join(arguments)}` failed: {output}")
             return seconds
 
         def cycle() -> tuple[float, float]:
-            started = hangar("dev", "--detach")
-            return started, hangar("down")
+            started = make("dev", "DETACH=1")
+            return started, make("down")
 
         # Untimed: builds this project's images and synthesizes the local stage if needed, so
         # every timed run is warm. Fewer runs than others: each one deploys the stack anew.
@@ -457,8 +457,8 @@ def dev_docker_cycle(bench: Bench) -> list[Figure]:
         runs = min(bench.plan.runs, DEV_RUNS)
         starts, stops = zip(*repeat(runs, 0, cycle), strict=True)
     note = (
-        f"{runs} run(s) after one that built the images; docker mode, `hangar dev --detach` "
-        "until web's /healthz answers, after `hangar down`"
+        f"{runs} run(s) after one that built the images; docker mode, `make dev DETACH=1` "
+        "until web's /healthz answers, after `make down`"
     )
     return [
         Figure("make dev (warm): start → healthy", "s", list(starts), Target("<=", 20), note),
@@ -495,16 +495,20 @@ def hot_reload(bench: Bench, *, in_container: bool = False) -> list[Figure]:
     return [figures["devserver"], figures["stat"], ratio]
 
 
-def test_layer(layer: str, bench: Bench) -> list[Figure]:
-    command = [sys.executable, "-m", "pytest", f"tests/{layer}", "-q", "-p", "no:cacheprovider"]
+def make_test(bench: Bench) -> list[Figure]:
+    """`make test` as a developer and CI run it: every layer, in the Makefile's parallel workers."""
+    command = ["make", "test"]
+    env = {**os.environ, "PYTEST_ADDOPTS": "-p no:cacheprovider"}
     seconds, result = timed(
-        lambda: subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        lambda: subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
     )
     summary = pytest_summary(result.stdout)
     if result.returncode != 0:
-        raise HangarError(f"`pytest tests/{layer}` exited {result.returncode}: {summary}")
-    note = f"1 run (a layer takes minutes); {summary}"
-    return [Figure(f"make test: tests/{layer}", "s", [seconds], note=note)]
+        raise HangarError(f"`make test` exited {result.returncode}: {summary}")
+    note = f"1 run (it takes minutes); {summary}"
+    return [Figure("make test: every layer", "s", [seconds], note=note)]
 
 
 # --- the runtime image ----------------------------------------------------------------------------
@@ -890,14 +894,8 @@ MEASUREMENTS = [
         "hot reload (docker mode), hangar.devloop.devserver vs StatReloader",
         partial(hot_reload, in_container=True),
     ),
-    *(
-        Measurement(
-            f"tests-{layer}",
-            f"make test: tests/{layer}",
-            partial(test_layer, layer),
-            in_quick_mode=layer == "unit",
-        )
-        for layer in TEST_LAYERS
+    Measurement(
+        "make-test", "`make test`: every layer in parallel workers", make_test, in_quick_mode=False
     ),
     Measurement("image-size", "runtime image size", runtime_image_size),
     Measurement("load", "runtime image under wrk load, container memory", runtime_under_load),
