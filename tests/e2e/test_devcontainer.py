@@ -4,9 +4,10 @@
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
 `make lint`, `make deploy-local`, `make test-integration` against compose's LocalStack, git and
 docker, an upload the worker processes, and the "Attach to Hangar" launch configuration stopping
-at a breakpoint. The copy starts with a stale .hangar/local.env, which the post-start deploy must replace. Where images
-cannot be pulled, the images come from `hangar docker provision` (stand-ins and the wheelhouse),
-as for every container test here; nothing is published on the host (VS Code forwards ports).
+at a breakpoint. The copy starts with a stale .hangar/local.env, which the post-start deploy must
+replace. Where images cannot be pulled, the images come from `hangar docker provision` (stand-ins
+and the wheelhouse), as for every container test here; nothing is published on the host (VS Code
+forwards ports).
 """
 
 import json
