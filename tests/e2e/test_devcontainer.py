@@ -238,9 +238,7 @@ def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> N
 def test_make_test_unit_and_make_lint(devcontainer: DevContainer) -> None:
     """Both at once, as two terminals would: neither needs the other, and one after the other
     they were the longest stretch of the slowest module of `make test`."""
-    running = {
-        target: devcontainer.start("make", target) for target in ("test-unit", "lint")
-    }
+    running = {target: devcontainer.start("make", target) for target in ("test-unit", "lint")}
     for target, process in running.items():
         stdout, stderr = process.communicate(timeout=1800)
         assert process.returncode == 0, (
