@@ -12,6 +12,9 @@
 # provision` builds stand-ins and the tooling builds from a copy of this file with these references
 # replaced (hangar.provision.docker.app_dockerfile); this file stays the one place that names them.
 ARG DEPS_SOURCE=network
+# What the dev stage is built on: `none`, its dependencies alone; `devcontainer`, the same
+# dependencies on the image with the dev container's system tools (compose.devcontainer.yaml).
+ARG DEV_TOOLS=none
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
 ENV PYTHONUNBUFFERED=1 \
@@ -62,8 +65,27 @@ RUN find /app/.venv -name '*.po' -delete
 # hadolint ignore=DL3006
 FROM dev-deps-${DEPS_SOURCE} AS dev-deps
 
+# --- devcontainer's system tools --------------------------------------------------------------
+# What the whole workflow needs inside VS Code's container (.devcontainer/, on compose's web
+# service): git, make, Node + npm for the pinned CDK CLI, the docker CLI with its compose and buildx
+# plugins (docker-outside-of-docker through the host's socket), skopeo (make deploy pushes with it).
+# On the Python image, apart from the app's code and dependencies: a change to either reuses this
+# layer, and BuildKit builds it while it installs the dependencies. Debian's archive is reachable
+# from containers even on machines where PyPI and npm are not.
+FROM python AS devcontainer-tools
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx skopeo \
+    && rm -rf /var/lib/apt/lists/*
+
 # --- dev: compose's web and worker ------------------------------------------------------------
-FROM dev-deps AS dev
+FROM dev-deps AS dev-base-none
+
+FROM devcontainer-tools AS dev-base-devcontainer
+COPY --from=dev-deps /app/.venv /app/.venv
+
+# hadolint ignore=DL3006
+FROM dev-base-${DEV_TOOLS} AS dev
 # The user takes the host user's ids (compose passes them) so files written into the bind-mounted
 # checkout stay the developer's; --non-unique because macOS's gid 20 is taken in Debian.
 ARG USER_UID=1000
@@ -81,23 +103,15 @@ USER ${USER_UID}:${USER_GID}
 EXPOSE 8000 5678
 CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 
-# --- devcontainer: VS Code's container (.devcontainer/, on compose's web service) --------------
-# The dev image plus what the whole workflow needs inside it: git, make, Node + npm for the pinned
-# CDK CLI, the docker CLI with its compose and buildx plugins (docker-outside-of-docker through the
-# host's socket), skopeo (make deploy pushes with it), uv, and the dev and infra groups, so `make test`, `make lint`, `make deploy-local`
-# run there. Debian's archive is reachable from containers even on machines where PyPI and npm are
-# not. npm is npm's own release, not Debian's 9.2, which rejects tarballs a current npm cached.
-FROM dev AS devcontainer-tools
+# --- devcontainer: the dev image (built with DEV_TOOLS=devcontainer), the whole workflow's tools -
+# uv, the dev and infra groups, so `make test`, `make lint`, `make deploy-local` run there. npm is
+# npm's own release, not Debian's 9.2, which rejects tarballs a current npm cached.
+FROM dev AS devcontainer-deps-network
 # hadolint ignore=DL3002
 USER 0
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx skopeo \
-    && rm -rf /var/lib/apt/lists/*
 ARG NPM_VERSION=11.19.1
-
-# uv is already here: deps-network pip-installed it.
-FROM devcontainer-tools AS devcontainer-deps-network
+# uv at the version deps-network installed it (the Makefile's pin).
+COPY --from=deps-network /usr/local/bin/uv /usr/local/bin/uv
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
@@ -115,7 +129,10 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # uv comes out of its wheel (`make setup` pins the same version); npm installs offline from the
 # tarball and the cache `hangar docker provision` put into the wheelhouse on the host.
-FROM devcontainer-tools AS devcontainer-deps-wheelhouse
+FROM dev AS devcontainer-deps-wheelhouse
+# hadolint ignore=DL3002
+USER 0
+ARG NPM_VERSION=11.19.1
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     python -m ensurepip --upgrade >/dev/null \
     && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \

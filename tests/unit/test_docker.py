@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -337,3 +338,91 @@ def test_provisioning_waits_for_one_already_under_way(
         assert not provisioned.wait(0.5), "provisioned while another provisioning held the lock"
     waiting.join(10)
     assert provisioned.is_set()
+
+
+def test_the_stand_ins_and_the_wheelhouse_are_built_side_by_side(
+    monkeypatch: pytest.MonkeyPatch, state_dir: Path
+) -> None:
+    """The three jobs after the Python image each wait here until all three have started: built
+    one after another, the first would wait alone until the barrier gives up."""
+    side_by_side = threading.Barrier(3, timeout=10)
+
+    def build(image: docker.PinnedImage, build_standin: object) -> str:
+        if image != docker.PYTHON:  # the base comes first: the others are built on it
+            side_by_side.wait()
+        return image.standin
+
+    def dependencies(python_image: str) -> str:
+        side_by_side.wait()
+        return "wheelhouse"
+
+    written: dict[str, object] = {}
+    monkeypatch.setattr(docker, "ensure_engine", lambda: None)
+    monkeypatch.setattr(docker, "ensure_plugins", lambda: None)
+    monkeypatch.setattr(docker, "ensure_wheel_builder", lambda: None)
+    monkeypatch.setattr(docker, "resolve", build)
+    monkeypatch.setattr(docker, "app_dependencies", dependencies)
+    monkeypatch.setattr(
+        docker, "write_compose_env", lambda images, source: written.update(images, source=source)
+    )
+
+    docker._provision_all()
+
+    assert written == {
+        "PYTHON_IMAGE": docker.PYTHON.standin,
+        "LOCALSTACK_IMAGE": docker.LOCALSTACK.standin,
+        "POSTGRES_IMAGE": docker.POSTGRES.standin,
+        "source": "wheelhouse",
+    }
+
+
+def test_a_failed_build_shows_the_end_of_its_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(docker, "BUILD_LOG_DIR", tmp_path / "logs")
+    monkeypatch.setattr(docker, "ROOT", tmp_path)
+
+    def failing_build(command: list[str], stdout: Any, **kwargs: object) -> object:
+        stdout.write("#5 [2/3] RUN apt-get install postgresql-17\n#5 ERROR: exit code 100\n")
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(docker.subprocess, "run", failing_build)
+    with pytest.raises(HangarError) as raised:
+        docker.docker_build(tmp_path, "hangar-standin/postgres:17", {}, "abc")
+
+    assert "Building hangar-standin/postgres:17 failed" in raised.value.message
+    assert "#5 ERROR: exit code 100" in raised.value.message
+    assert "logs/hangar-standin_postgres_17.log" in (raised.value.hint or "")
+
+
+def stage_lines(dockerfile: str, stage: str) -> list[str]:
+    """The instructions that build `stage`: its own and those of the stages it is FROM."""
+    stages: dict[str, tuple[str, list[str]]] = {}
+    current: list[str] = []
+    for line in dockerfile.splitlines():
+        if match := re.match(r"FROM (\S+) AS (\S+)$", line):
+            current = []
+            stages[match[2]] = (match[1], current)
+        elif line and not line.startswith("#"):
+            current.append(line)
+    lines: list[str] = []
+    while stage in stages:
+        stage, own = stages[stage]
+        lines = own + lines
+    return lines
+
+
+def test_the_dev_containers_system_tools_are_built_apart_from_the_app() -> None:
+    """Editing the app (or uv.lock) must not reinstall git, Node and the docker CLI: a layer that
+    takes minutes, rebuilt at every `devcontainer up` after a change."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    tools = stage_lines(dockerfile, "devcontainer-tools")
+
+    assert any("apt-get install" in line and "nodejs" in line for line in tools)
+    assert not [line for line in tools if "COPY" in line or "--mount" in line]
+    # The check sees the layout it guards against: the tools on the dev stage, after its COPY.
+    on_dev = dockerfile.replace(
+        "FROM python AS devcontainer-tools", "FROM dev AS devcontainer-tools"
+    )
+    on_dev = on_dev.replace("FROM dev-base-${DEV_TOOLS} AS dev", "FROM dev-deps AS dev")
+    assert "COPY ${PROJECT_DIR}/ ./" in stage_lines(on_dev, "devcontainer-tools")

@@ -130,7 +130,7 @@ def app_build_options() -> list[str]:
     """`docker build` options for the app image on this machine: its Dockerfile, its deps route."""
     settings = compose_settings()
     options = ["--file", str(app_dockerfile())]
-    if "DEPS_SOURCE" in settings:  # the Dockerfile's one global ARG; provision picks the route
+    if "DEPS_SOURCE" in settings:  # a global ARG of the Dockerfile; provision picks the route
         options.append(f"--build-arg=DEPS_SOURCE={settings['DEPS_SOURCE']}")
     return options
 

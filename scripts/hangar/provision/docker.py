@@ -15,7 +15,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from hangar.core import docker_client
@@ -42,6 +44,7 @@ PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
 STANDIN_DIR = ROOT / "docker"
 WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
 WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
+BUILD_LOG_DIR = STATE_DIR / "logs"
 # requirement files in the wheelhouse, each the export of these uv.lock groups
 WHEELHOUSE_SETS = {
     "runtime": (),
@@ -283,14 +286,25 @@ def is_current(tag: str, input_hash: str) -> bool:
 
 
 def docker_build(context: Path, tag: str, build_args: dict[str, str], input_hash: str) -> None:
-    """Build with BuildKit's plain progress streamed, so a slow build shows where it is."""
+    """Build with BuildKit's plain progress into a log of its own: provisioning builds side by
+    side, and their interleaved output would say nothing. A failure shows the log's end."""
+    BUILD_LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = BUILD_LOG_DIR / f"{tag.replace('/', '_').replace(':', '_')}.log"
+    info(f"building {tag} (output: {log.relative_to(ROOT)})")
     command = ["docker", "build", "--progress=plain", "--tag", tag]
     command += ["--label", f"{INPUT_HASH_LABEL}={input_hash}"]
     for name, value in build_args.items():
         command += ["--build-arg", f"{name}={value}"]
-    result = subprocess.run([*command, str(context)], check=False)
+    with log.open("w") as output:
+        result = subprocess.run(
+            [*command, str(context)], stdout=output, stderr=subprocess.STDOUT, check=False
+        )
     if result.returncode != 0:
-        raise HangarError(f"Building {tag} failed; the build output above says which step broke.")
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise HangarError(
+            f"Building {tag} failed; the end of {log.relative_to(ROOT)}:\n{tail}",
+            hint=f"the whole build output is in {log.relative_to(ROOT)}",
+        )
 
 
 # --- stand-ins: base (python), localstack, postgres -----------------------------------------------
@@ -418,11 +432,8 @@ def uv_executable() -> str:
     return str(PROJECT_UV) if PROJECT_UV.exists() else "uv"
 
 
-def build_wheels(requirements: Path, wheel_dir: Path) -> None:
-    """Wheels for CPython 3.13 on x86_64 Linux, built by a 3.13 pip on the host.
-
-    pip (not `uv pip`) because it can also turn sdist-only dependencies into wheels.
-    """
+def ensure_wheel_builder() -> Path:
+    """The host venv whose pip builds the wheels (created before the builds that share it run)."""
     pip = WHEEL_BUILDER_DIR / "bin" / "pip"
     if not pip.exists():
         run(
@@ -436,6 +447,15 @@ def build_wheels(requirements: Path, wheel_dir: Path) -> None:
                 str(WHEEL_BUILDER_DIR),
             ]
         )
+    return pip
+
+
+def build_wheels(requirements: Path, wheel_dir: Path) -> None:
+    """Wheels for CPython 3.13 on x86_64 Linux, built by a 3.13 pip on the host.
+
+    pip (not `uv pip`) because it can also turn sdist-only dependencies into wheels.
+    """
+    pip = ensure_wheel_builder()
     wheel_dir.mkdir(parents=True, exist_ok=True)
     run(
         [
@@ -570,29 +590,39 @@ def provision_all() -> None:
         _provision_all()
 
 
+def app_dependencies(python_image: str) -> str:
+    """Where the app image's Python dependencies come from: PyPI, or a host-built wheelhouse."""
+    with step("Python dependencies for the app image"):
+        if containers_reach_pypi(python_image):
+            info("containers reach PyPI: the Dockerfile installs from uv.lock over the network")
+            return "network"
+        info("containers cannot reach PyPI: the Dockerfile installs from a host-built wheelhouse")
+        build_app_wheelhouse()
+        return "wheelhouse"
+
+
 def _provision_all() -> None:
     started = time.monotonic()
     with step("Docker engine"):
         ensure_engine()
     with step("Docker CLI plugins"):
         ensure_plugins()
-    with step("Pinned images"):
+    with step("Pinned images and the app's Python dependencies"):
         python = resolve(PYTHON, build_python_standin)
+        ensure_wheel_builder()
+        # The LocalStack and PostgreSQL stand-ins are built on the Python image and the wheelhouse
+        # beside it; none needs another, so they are built side by side (on a new machine each
+        # takes a minute or more, and every Docker test waits for all of them).
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            localstack = pool.submit(resolve, LOCALSTACK, partial(build_localstack_standin, python))
+            postgres = pool.submit(resolve, POSTGRES, partial(build_postgres_standin, python))
+            dependencies = pool.submit(app_dependencies, python)
         images = {
             PYTHON.variable: python,
-            LOCALSTACK.variable: resolve(LOCALSTACK, lambda: build_localstack_standin(python)),
-            POSTGRES.variable: resolve(POSTGRES, lambda: build_postgres_standin(python)),
+            LOCALSTACK.variable: localstack.result(),
+            POSTGRES.variable: postgres.result(),
         }
-    with step("Python dependencies for the app image"):
-        if containers_reach_pypi(python):
-            info("containers reach PyPI: the Dockerfile installs from uv.lock over the network")
-            deps_source = "network"
-        else:
-            info(
-                "containers cannot reach PyPI: the Dockerfile installs from a host-built wheelhouse"
-            )
-            build_app_wheelhouse()
-            deps_source = "wheelhouse"
+        deps_source = dependencies.result()
     write_compose_env(images, deps_source)
     info(f"Docker provisioned in {time.monotonic() - started:.1f}s")
 
