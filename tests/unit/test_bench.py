@@ -151,9 +151,13 @@ def test_process_tree_rss_sums_the_process_and_its_descendants(tmp_path: Path) -
     assert bench.process_tree_rss(100, proc=tmp_path) == 1230 * 1024
 
 
-def test_pytest_summary_is_the_last_line_without_decoration() -> None:
-    output = "....\n\n========= 304 passed, 2 skipped in 64.13s (0:01:04) =========\n"
+def test_pytest_summary_is_its_line_without_decoration_whatever_follows() -> None:
+    output = (
+        "....\n\n========= 304 passed, 2 skipped in 64.13s (0:01:04) =========\n"
+        "hangar: using files in .hangar/media\nmake[1]: Leaving directory '/work/main'\n"
+    )
     assert bench.pytest_summary(output) == "304 passed, 2 skipped in 64.13s (0:01:04)"
+    assert bench.pytest_summary("make: *** [test] Error 2\n") == "no pytest summary in the output"
 
 
 def test_preserved_restores_and_removes_files(tmp_path: Path) -> None:

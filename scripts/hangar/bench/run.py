@@ -222,10 +222,14 @@ def process_tree_rss(root_pid: int, proc: Path = Path("/proc")) -> float:
     return total_kib * 1024.0
 
 
+PYTEST_SUMMARY = re.compile(r"^=+ (?P<summary>\d+ \w+.* in [\d.]+s.*?) =+$", re.MULTILINE)
+
+
 def pytest_summary(output: str) -> str:
-    """pytest's last line without the decoration: "120 passed, 3 skipped in 12.34s"."""
-    lines = [line.strip("= ") for line in output.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    """pytest's summary line without the decoration: "120 passed, 3 skipped in 12.34s" (make and
+    coverage print after it)."""
+    found = PYTEST_SUMMARY.findall(output)
+    return found[-1] if found else "no pytest summary in the output"
 
 
 # --- machine helpers ------------------------------------------------------------------------------
@@ -556,9 +560,32 @@ def sample_page() -> str | None:
     return SAMPLE_PAGE if (contract().project_path / "documents" / "models.py").is_file() else None
 
 
+@dataclass(frozen=True)
+class SeededDatabase:
+    network: str
+    env: dict[str, str]  # the app's settings for containers on that network
+    headers: dict[str, str]  # what each load request sends: a member's session for the page
+
+
+# A member's session, made the way django.contrib.auth.login() makes it: the sample's documents
+# page requires a login outside development (UPLOADS_REQUIRE_LOGIN), as in every deployed stage.
+SESSION_SCRIPT = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+user = get_user_model().objects.create_user("bench-member")
+session = import_module(settings.SESSION_ENGINE).SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.save()
+print(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+"""
+
+
 @contextmanager
-def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """The compose `db` service, migrated and seeded; yields its network and the app's env."""
+def seeded_database(image: str) -> Iterator[SeededDatabase]:
+    """The compose `db` service, migrated and seeded, with a member's session for the page."""
     with compose_project() as compose:
         compose.run("up", "--detach", "--wait", "db")
         env = {
@@ -576,10 +603,14 @@ def seeded_database(image: str) -> Iterator[tuple[str, dict[str, str]]]:
         one_off = ["docker", "run", "--rm", f"--network={compose.network}", *env_args, image]
         with step("Migrate"):
             processes.run([*one_off, "python", "manage.py", "migrate", "--noinput"])
+        headers: dict[str, str] = {}
         if sample_page():
-            with step(f"Seed {SEEDED_DOCUMENTS} documents (the sample project's page)"):
+            with step(f"Seed {SEEDED_DOCUMENTS} documents and a member's session (the sample)"):
                 processes.run([*one_off, "python", "manage.py", "shell", "--command", seed])
-        yield compose.network, env
+                shell = [*one_off, "python", "manage.py", "shell", "--command", SESSION_SCRIPT]
+                cookie = processes.run(shell).stdout.strip().splitlines()[-1]
+                headers["Cookie"] = cookie
+        yield SeededDatabase(compose.network, env, headers)
 
 
 @contextmanager
@@ -633,10 +664,12 @@ def run_wrk(
     container: str,
     connections: int = LOAD_CONNECTIONS,
     pause_ms: float = 0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[WrkResult, float]:
     """One wrk run against `url`; the container's memory is sampled half-way through it.
 
     `pause_ms`: each connection waits that long after a response before its next request."""
+    header_args = [f"--header={name}: {value}" for name, value in (headers or {}).items()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT)
         script.flush()
@@ -647,6 +680,7 @@ def run_wrk(
             f"--duration={seconds}s",
             "--timeout=5s",
             f"--script={script.name}",
+            *header_args,
             url,
             "--",
             f"{pause_ms:.1f}",
@@ -666,8 +700,11 @@ def runtime_under_load(bench: Bench) -> list[Figure]:
     seconds = bench.plan.load_seconds
     figures: list[Figure] = []
     with ExitStack() as stack:
-        network, env = stack.enter_context(seeded_database(image))
-        container, base_url = stack.enter_context(runtime_container(image, network, env))
+        database = stack.enter_context(seeded_database(image))
+        container, base_url = stack.enter_context(
+            runtime_container(image, database.network, database.env)
+        )
+        load = partial(run_wrk, wrk, headers=database.headers)
         idle = [container_memory(container) / MB for _ in range(bench.plan.runs)]
         figures.append(
             Figure(
@@ -687,9 +724,9 @@ def runtime_under_load(bench: Bench) -> list[Figure]:
         for path, connections, targets in loads:
             with step(f"wrk on {path}: {connections} connections, {seconds} s per run"):
                 if bench.plan.warmup:
-                    run_wrk(wrk, base_url + path, LOAD_WARMUP_SECONDS, container, connections)
+                    load(base_url + path, LOAD_WARMUP_SECONDS, container, connections)
                 runs = [
-                    run_wrk(wrk, base_url + path, seconds, container, connections)
+                    load(base_url + path, seconds, container, connections)
                     for _ in range(bench.plan.runs)
                 ]
             figures += load_figures(path, runs, targets, seconds, connections)
@@ -763,10 +800,12 @@ def pause_for_rate(rate: float, connections: int) -> float:
     return connections * 1000 / rate
 
 
-def wrk_result(wrk: str, url: str, seconds: int, container: str, rate: float) -> WrkResult:
+def wrk_result(
+    wrk: str, url: str, seconds: int, container: str, headers: dict[str, str], rate: float
+) -> WrkResult:
     connections = connections_for_rate(rate)
     pause = pause_for_rate(rate, connections)
-    return run_wrk(wrk, url, seconds, container, connections, pause)[0]
+    return run_wrk(wrk, url, seconds, container, connections, pause, headers)[0]
 
 
 def highest_rate_within(
@@ -817,7 +856,8 @@ def web_capacity(bench: Bench) -> list[Figure]:
     figures: list[Figure] = []
     measured: dict[str, dict[str, object]] = {}
     with ExitStack() as stack:
-        network, env = stack.enter_context(seeded_database(image))
+        database = stack.enter_context(seeded_database(image))
+        network, env = database.network, database.env
         for (cpu, memory_mib), stages in stage_task_sizes().items():
             size = capacity.gunicorn_size(cpu, memory_mib)
             limits = (f"--cpus={cpu / 1024:g}", f"--memory={memory_mib}m")
@@ -834,7 +874,14 @@ def web_capacity(bench: Bench) -> list[Figure]:
                     ):
                         rate, result, stopped = highest_rate_within(
                             bound_ms,
-                            partial(wrk_result, wrk, base_url + path, seconds, container),
+                            partial(
+                                wrk_result,
+                                wrk,
+                                base_url + path,
+                                seconds,
+                                container,
+                                database.headers,
+                            ),
                         )
                     if result is None:
                         # No figure to scale on: this size stays out of capacity.json, and synth
