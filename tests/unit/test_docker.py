@@ -359,9 +359,10 @@ def test_the_stand_ins_and_the_wheelhouse_are_built_side_by_side(
     written: dict[str, object] = {}
     monkeypatch.setattr(docker, "ensure_engine", lambda: None)
     monkeypatch.setattr(docker, "ensure_plugins", lambda: None)
-    monkeypatch.setattr(docker, "ensure_wheel_builder", lambda: None)
     monkeypatch.setattr(docker, "resolve", build)
     monkeypatch.setattr(docker, "app_dependencies", dependencies)
+    # Nothing to build, nothing created: the dev container provisions with no PyPI to seed a venv.
+    monkeypatch.setattr(docker, "ensure_wheel_builder", lambda: pytest.fail("venv created"))
     monkeypatch.setattr(
         docker, "write_compose_env", lambda images, source: written.update(images, source=source)
     )

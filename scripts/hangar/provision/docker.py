@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -432,21 +433,17 @@ def uv_executable() -> str:
     return str(PROJECT_UV) if PROJECT_UV.exists() else "uv"
 
 
+# The LocalStack stand-in and the wheelhouse build side by side; the first creates the venv.
+_WHEEL_BUILDER_CREATION = threading.Lock()
+
+
 def ensure_wheel_builder() -> Path:
-    """The host venv whose pip builds the wheels (created before the builds that share it run)."""
+    """The host venv whose pip builds the wheels, created by the first build that needs it."""
     pip = WHEEL_BUILDER_DIR / "bin" / "pip"
-    if not pip.exists():
-        run(
-            [
-                uv_executable(),
-                "venv",
-                "--quiet",
-                "--seed",
-                "--python",
-                "3.13",
-                str(WHEEL_BUILDER_DIR),
-            ]
-        )
+    with _WHEEL_BUILDER_CREATION:
+        if not pip.exists():
+            venv = [uv_executable(), "venv", "--quiet", "--seed", "--python", "3.13"]
+            run([*venv, str(WHEEL_BUILDER_DIR)])
     return pip
 
 
@@ -609,7 +606,6 @@ def _provision_all() -> None:
         ensure_plugins()
     with step("Pinned images and the app's Python dependencies"):
         python = resolve(PYTHON, build_python_standin)
-        ensure_wheel_builder()
         # The LocalStack and PostgreSQL stand-ins are built on the Python image and the wheelhouse
         # beside it; none needs another, so they are built side by side (on a new machine each
         # takes a minute or more, and every Docker test waits for all of them).
