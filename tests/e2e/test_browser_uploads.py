@@ -9,16 +9,17 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from compose_project import Compose
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from documents.storage_keys import MAX_NAME_LENGTH
@@ -88,10 +89,28 @@ def logged_in(browser: WebDriver, web: str, dev_user: tuple[str, str]) -> WebDri
     browser.find_element(By.NAME, "password").send_keys(password)
     button = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     button.click()
-    WebDriverWait(browser, 60).until(staleness_of(button))
+    WebDriverWait(browser, 60).until(gone(button))
     assert browser.current_url == f"{web}/documents/"
     assert f"Signed in as {username}" in browser.find_element(By.TAG_NAME, "header").text
     return browser
+
+
+def gone(element: WebElement) -> Callable[[WebDriver], bool]:
+    """Selenium's staleness_of, plus the error Chromium gives instead of "stale" when it is asked
+    about the element while the new document replaces the old one (seen under load)."""
+
+    def replaced(_: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return replaced
 
 
 def upload(browser: WebDriver, path: Path) -> None:
@@ -99,7 +118,7 @@ def upload(browser: WebDriver, path: Path) -> None:
     button = browser.find_element(By.CSS_SELECTOR, "form[enctype] button[type=submit]")
     button.click()
     # The answer replaces the page (same URL either way): wait until the old one is gone.
-    WebDriverWait(browser, 60).until(staleness_of(button))
+    WebDriverWait(browser, 60).until(gone(button))
 
 
 def row_status(browser: WebDriver, name: str) -> str:
