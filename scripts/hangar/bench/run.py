@@ -510,7 +510,10 @@ def make_test(bench: Bench) -> list[Figure]:
     )
     summary = pytest_summary(result.stdout)
     if result.returncode != 0:
-        raise HangarError(f"`make test` exited {result.returncode}: {summary}")
+        failed = [
+            line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))
+        ]
+        raise HangarError(f"`make test` exited {result.returncode}: {summary}; {'; '.join(failed)}")
     note = f"1 run (it takes minutes); {summary}"
     return [Figure("make test: every layer", "s", [seconds], note=note)]
 
