@@ -2,17 +2,13 @@
 5-second polls were most of a warm `make dev`); `cdklocal bootstrap` must then find nothing to
 change, or the local stage would deploy through a bootstrap the CLI would not have made."""
 
-import json
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hangar.cdk import driver
-from hangar.cdk.bootstrap_template import scoped_template, stock_template
 from hangar.core.aws_clients import aws_client
 
 pytestmark = pytest.mark.integration
@@ -31,47 +27,28 @@ def qualifier(localstack_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     cloudformation.delete_stack(StackName=f"CDKToolkit-{qualifier}")
 
 
-def cdklocal_bootstrap(endpoint: str, qualifier: str, scratch: Path) -> str:
-    """`cdklocal bootstrap` with the same template and qualifier, as `cdk.bootstrap` runs it."""
-    template = scratch / "bootstrap.json"
-    template.write_text(json.dumps(scoped_template(stock_template(), STAGE)))
-    result = subprocess.run(
-        [
-            driver.cli(local=True),
-            "bootstrap",
-            f"aws://{driver.LOCALSTACK_ACCOUNT}/{REGION}",
-            "--qualifier",
-            qualifier,
-            "--toolkit-stack-name",
-            f"CDKToolkit-{qualifier}",
-            "--template",
-            str(template),
-        ],
-        cwd=scratch,
-        env=driver.environment(region=REGION, endpoint=endpoint),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout + result.stderr
+def cdklocal_bootstrap(endpoint: str, capfd: pytest.CaptureFixture[str]) -> str:
+    """`cdklocal bootstrap` with the same template and qualifier, as `hangar.cdk.driver` runs it."""
+    capfd.readouterr()
+    driver.bootstrap(driver.LOCALSTACK_ACCOUNT, REGION, endpoint, STAGE)
+    captured = capfd.readouterr()
+    return captured.out + captured.err
 
 
 def test_cdklocal_bootstrap_finds_nothing_to_change(
-    localstack_endpoint: str, qualifier: str, tmp_path: Path
+    localstack_endpoint: str, qualifier: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     driver.bootstrap_localstack(STAGE, region=REGION, endpoint=localstack_endpoint)
 
     assert driver.is_bootstrapped(STAGE, region=REGION, endpoint=localstack_endpoint)
-    output = cdklocal_bootstrap(localstack_endpoint, qualifier, tmp_path)
+    output = cdklocal_bootstrap(localstack_endpoint, capfd)
     assert "bootstrapped (no changes)" in output, output[-3000:]
 
 
 def test_the_check_sees_a_parameter_the_cli_would_set_differently(
     localstack_endpoint: str,
     qualifier: str,
-    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Proof that the check above can fail: one parameter off, and the CLI updates the stack."""
@@ -80,6 +57,6 @@ def test_the_check_sees_a_parameter_the_cli_would_set_differently(
     monkeypatch.setattr(driver, "NEW_BOOTSTRAP_PARAMETERS", parameters)
     driver.bootstrap_localstack(STAGE, region=REGION, endpoint=localstack_endpoint)
 
-    output = cdklocal_bootstrap(localstack_endpoint, qualifier, tmp_path)
+    output = cdklocal_bootstrap(localstack_endpoint, capfd)
     assert "bootstrapped." in output, output[-3000:]
     assert "(no changes)" not in output, output[-3000:]
