@@ -1,3 +1,4 @@
+import threading
 import time
 
 import pytest
@@ -61,10 +62,11 @@ def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch, cl
     settings.DOCUMENTS_BUCKET = "documents"
     settings.TASKS_QUEUE_URL = f"{endpoint}/000000000000/tasks"
 
-    started = time.monotonic()
     response = client.get("/readyz")
 
-    assert time.monotonic() - started < settings.READINESS_TIMEOUT + 1
+    # A check past the deadline would read "no answer within …": naming the connection
+    # error proves the clients gave up on their own, without a wall-clock assertion that
+    # a loaded CI machine can break.
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
@@ -76,15 +78,21 @@ def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch, cl
 
 def test_a_check_that_hangs_is_reported_without_waiting_for_it(settings):
     settings.READINESS_TIMEOUT = 0.1
+    released = threading.Event()
 
     def hangs() -> checks.CheckResult:
-        time.sleep(2)
+        released.wait(timeout=30)
         return {"ok": True}
 
     started = time.monotonic()
-    results = checks.run_checks({"slow": hangs, "fast": lambda: {"ok": True}})
+    try:
+        results = checks.run_checks({"slow": hangs, "fast": lambda: {"ok": True}})
+        waited = time.monotonic() - started
+    finally:
+        released.set()
 
-    assert time.monotonic() - started < 1.5
+    # The check hangs for 30 s; anything well under that proves run_checks stopped waiting.
+    assert waited < 10
     assert results["slow"] == {"ok": False, "error": "no answer within 1.1 s"}
     assert results["fast"]["ok"] is True
 
