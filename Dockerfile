@@ -15,6 +15,8 @@ ARG DEPS_SOURCE=network
 # What the dev stage is built on: `none`, its dependencies alone; `devcontainer`, the same
 # dependencies on the image with the dev container's system tools (compose.devcontainer.yaml).
 ARG DEV_TOOLS=none
+# npm's own release for the devcontainer stage (`hangar docker provision` reads it for the wheelhouse).
+ARG NPM_VERSION=11.19.1
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
 ENV PYTHONUNBUFFERED=1 \
@@ -109,7 +111,7 @@ CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 FROM dev AS devcontainer-deps-network
 # hadolint ignore=DL3002
 USER 0
-ARG NPM_VERSION=11.19.1
+ARG NPM_VERSION
 # uv at the version deps-network installed it (the Makefile's pin).
 COPY --from=deps-network /usr/local/bin/uv /usr/local/bin/uv
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -132,7 +134,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 FROM dev AS devcontainer-deps-wheelhouse
 # hadolint ignore=DL3002
 USER 0
-ARG NPM_VERSION=11.19.1
+ARG NPM_VERSION
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     python -m ensurepip --upgrade >/dev/null \
     && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
