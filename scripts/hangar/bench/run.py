@@ -609,8 +609,9 @@ def seeded_database(image: str) -> Iterator[SeededDatabase]:
         headers: dict[str, str] = {}
         if sample_page():
             with step(f"Seed {SEEDED_DOCUMENTS} documents and a member's session (the sample)"):
-                processes.run([*one_off, "python", "manage.py", "shell", "--command", seed])
-                shell = [*one_off, "python", "manage.py", "shell", "--command", SESSION_SCRIPT]
+                # One container for both: each start imports Django and the project again.
+                script = f"{seed}\n{SESSION_SCRIPT}"
+                shell = [*one_off, "python", "manage.py", "shell", "--command", script]
                 cookie = processes.run(shell).stdout.strip().splitlines()[-1]
                 headers["Cookie"] = cookie
         yield SeededDatabase(compose.network, env, headers)
