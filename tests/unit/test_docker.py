@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -427,3 +429,56 @@ def test_the_dev_containers_system_tools_are_built_apart_from_the_app() -> None:
     )
     on_dev = on_dev.replace("FROM dev-base-${DEV_TOOLS} AS dev", "FROM dev-deps AS dev")
     assert "COPY ${PROJECT_DIR}/ ./" in stage_lines(on_dev, "devcontainer-tools")
+
+
+def test_localstacks_wheels_are_built_once_for_the_standin_and_the_wheelhouse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("localstack-core==4.14.0\n")
+    monkeypatch.setattr(docker, "LOCALSTACK_LOCK", lock)
+    monkeypatch.setattr(docker, "LOCALSTACK_WHEELS", tmp_path / "localstack-wheels")
+    builds: list[str] = []
+
+    def build_wheels(requirements: Path, wheel_dir: Path) -> None:
+        time.sleep(0.2)  # long enough for the other caller to arrive while this one builds
+        builds.append(requirements.read_text())
+        wheel_dir.mkdir(parents=True, exist_ok=True)
+        (wheel_dir / "localstack_core-4.14.0-py3-none-any.whl").write_text("wheel")
+
+    monkeypatch.setattr(docker, "build_wheels", build_wheels)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: docker.localstack_wheels(), range(2)))
+
+    assert builds == ["localstack-core==4.14.0\n"]
+    assert results == [docker.LOCALSTACK_WHEELS] * 2
+    docker.link_tree(docker.LOCALSTACK_WHEELS, tmp_path / "context" / "wheels")
+    assert [p.name for p in (tmp_path / "context" / "wheels").iterdir()] == [
+        "localstack_core-4.14.0-py3-none-any.whl"
+    ]
+
+    lock.write_text("localstack-core==4.15.0\n")
+    docker.localstack_wheels()
+    assert builds == ["localstack-core==4.14.0\n", "localstack-core==4.15.0\n"]
+
+
+def test_a_new_python_base_builds_localstacks_wheels_while_debootstrap_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wheels_started = threading.Event()
+    monkeypatch.setattr(docker, "is_current", lambda tag, input_hash: False)
+    monkeypatch.setattr(docker, "require_root", lambda action: None)
+    monkeypatch.setattr(docker.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(docker, "localstack_wheels", wheels_started.set)
+    monkeypatch.setattr(docker, "make_slim_like", lambda rootfs: None)
+    monkeypatch.setattr(docker, "import_rootfs", lambda rootfs, tag, config: None)
+    debootstrap_saw: list[bool] = []
+
+    def run(command: list[str], **kwargs: object) -> None:
+        # debootstrap runs for a minute or more on a new machine: the wheels must not wait for it
+        debootstrap_saw.append(wheels_started.wait(timeout=10))
+
+    monkeypatch.setattr(docker, "run", run)
+
+    assert docker.build_python_standin() == docker.PYTHON.standin
+    assert debootstrap_saw == [True]

@@ -7,6 +7,7 @@ the image references it chose from .hangar/compose.env, so neither knows which p
 """
 
 import argparse
+import contextlib
 import hashlib
 import os
 import re
@@ -54,6 +55,8 @@ WHEELHOUSE_SETS = {
 }
 NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+# LocalStack's wheels, built once from LOCALSTACK_LOCK for the stand-in image and the wheelhouse
+LOCALSTACK_WHEELS = STATE_DIR / "localstack-wheels"
 # LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
 LOCALSTACK_WHEELS_DIR = WHEELHOUSE_DIR / "localstack"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -334,6 +337,10 @@ def build_python_standin() -> str:
     if is_current(tag, input_hash):
         return tag
     require_root("Building the Python base image with debootstrap")
+    # A new base means a new LocalStack stand-in on it, whose wheels need no image: the host
+    # builds them while debootstrap runs (the stand-in's own call waits for them, or reports
+    # their failure).
+    threading.Thread(target=_quietly, args=(localstack_wheels,), daemon=True).start()
     if shutil.which("debootstrap") is None:
         with step("Install debootstrap"):
             apt_install("debootstrap")
@@ -408,8 +415,7 @@ def build_localstack_standin(base: str) -> str:
         shutil.rmtree(context, ignore_errors=True)
         shutil.copytree(recipe, context)
         (context / "requirements.txt").write_text(requirements)
-        with step("Build LocalStack's wheels on the host (containers cannot reach PyPI)"):
-            build_wheels(context / "requirements.txt", context / "wheels")
+        link_tree(localstack_wheels(), context / "wheels")
         docker_build(context, tag, {"BASE_IMAGE": base}, input_hash)
     return tag
 
@@ -466,6 +472,35 @@ def build_wheels(requirements: Path, wheel_dir: Path) -> None:
             str(wheel_dir),
         ]
     )
+
+
+# The LocalStack stand-in and the wheelhouse both need LocalStack's wheels, side by side.
+_LOCALSTACK_WHEELS_BUILD = threading.Lock()
+
+
+def localstack_wheels() -> Path:
+    """LocalStack's locked wheels, built by the first build that needs them, once per lock."""
+    stamp = LOCALSTACK_WHEELS / ".input-hash"
+    input_hash = fingerprint(localstack_requirements())
+    with _LOCALSTACK_WHEELS_BUILD:
+        if not (stamp.exists() and stamp.read_text() == input_hash):
+            with step("Build LocalStack's wheels on the host (containers cannot reach PyPI)"):
+                shutil.rmtree(LOCALSTACK_WHEELS, ignore_errors=True)
+                build_wheels(LOCALSTACK_LOCK, LOCALSTACK_WHEELS)
+                stamp.write_text(input_hash)
+    return LOCALSTACK_WHEELS
+
+
+def _quietly(build: Callable[[], object]) -> None:
+    """A build started ahead of need; the caller that needs it runs it again and reports."""
+    with contextlib.suppress(Exception):
+        build()
+
+
+def link_tree(source: Path, destination: Path) -> None:
+    """A copy of source's files by hard links (same file system: .hangar), without the stamp."""
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination, copy_function=os.link, ignore=shutil.ignore_patterns(".*"))
 
 
 def containers_reach_pypi(python_image: str) -> bool:
@@ -529,8 +564,7 @@ def build_app_wheelhouse() -> None:
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
             build_wheels(uv_requirement, WHEELHOUSE_DIR)
-        with step("Build LocalStack's host-mode wheels for the devcontainer stage"):
-            build_wheels(LOCALSTACK_LOCK, LOCALSTACK_WHEELS_DIR)
+        link_tree(localstack_wheels(), LOCALSTACK_WHEELS_DIR)  # the devcontainer's host mode
         fill_npm_cache()
         stamp.write_text(input_hash)
 
