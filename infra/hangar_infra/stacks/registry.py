@@ -18,7 +18,7 @@ class RegistryStack(Stack):
         names: ResourceNames,
         **kwargs: object,
     ) -> None:
-        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, id, **kwargs)
         self.repository = ecr.Repository(
             self,
             "Repository",

@@ -39,7 +39,7 @@ class ServiceStack(Stack):
         certificate_arn: str | None = None,
         **kwargs: object,
     ) -> None:
-        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, id, **kwargs)
         network = Network(self, "Network", config=config)
         documents = DocumentStore(self, "Storage", config=config)
         tasks = TaskQueue(self, "Queue", config=config)
