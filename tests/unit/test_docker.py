@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -379,22 +380,36 @@ def test_the_stand_ins_and_the_wheelhouse_are_built_side_by_side(
     }
 
 
-def test_a_failed_build_shows_the_end_of_its_log(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+BUILD_OUTPUT = """#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#4 [1/3] FROM docker.io/hangar-standin/python:3.13-slim
+#5 [2/3] RUN apt-get install postgresql-17
+#5 0.311 Reading package lists...
+#5 ERROR: process "/bin/sh -c apt-get install postgresql-17" did not complete: exit code: 100
+"""
+
+
+def test_a_build_shows_each_steps_progress_and_on_failure_the_end_of_its_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(docker, "BUILD_LOG_DIR", tmp_path / "logs")
     monkeypatch.setattr(docker, "ROOT", tmp_path)
+    real_popen = subprocess.Popen
 
-    def failing_build(command: list[str], stdout: Any, **kwargs: object) -> object:
-        stdout.write("#5 [2/3] RUN apt-get install postgresql-17\n#5 ERROR: exit code 100\n")
-        return subprocess.CompletedProcess(command, 1)
+    def failing_build(command: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+        script = f"printf '%s' '{BUILD_OUTPUT}'; exit 1"
+        return real_popen(["sh", "-c", script], **kwargs)
 
-    monkeypatch.setattr(docker.subprocess, "run", failing_build)
+    monkeypatch.setattr(docker.subprocess, "Popen", failing_build)
     with pytest.raises(HangarError) as raised:
         docker.docker_build(tmp_path, "hangar-standin/postgres:17", {}, "abc")
 
+    shown = capsys.readouterr().out
+    assert "hangar-standin/postgres:17: #5 [2/3] RUN apt-get install postgresql-17" in shown
+    assert "Reading package lists" not in shown  # the step's own output stays in the log
+    assert "#1" not in shown  # BuildKit's internal steps neither
     assert "Building hangar-standin/postgres:17 failed" in raised.value.message
-    assert "#5 ERROR: exit code 100" in raised.value.message
+    assert "#5 0.311 Reading package lists..." in raised.value.message
     assert "logs/hangar-standin_postgres_17.log" in (raised.value.hint or "")
 
 
@@ -482,3 +497,19 @@ def test_a_new_python_base_builds_localstacks_wheels_while_debootstrap_runs(
 
     assert docker.build_python_standin() == docker.PYTHON.standin
     assert debootstrap_saw == [True]
+
+
+def test_the_union_of_the_wheelhouse_sets_pins_every_sets_packages_at_the_same_version() -> None:
+    """The wheelhouse builds the union's wheels once; each set's image installs from them."""
+
+    def pins(groups: Sequence[str]) -> set[str]:
+        command = [docker.uv_executable(), "export", "--quiet", "--frozen", "--no-hashes"]
+        command += ["--no-default-groups", "--no-emit-project"]
+        command += [arg for group in groups for arg in ("--group", group)]
+        exported = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        return {line.split(";")[0].strip() for line in exported.stdout.splitlines() if "==" in line}
+
+    union = pins(sorted({group for groups in docker.WHEELHOUSE_SETS.values() for group in groups}))
+    for name, groups in docker.WHEELHOUSE_SETS.items():
+        assert pins(groups) <= union, f"{name}: {sorted(pins(groups) - union)}"
+    assert pins(["dev"]) - pins([]), "the sets differ, so the check compares something"

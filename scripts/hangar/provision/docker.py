@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from textwrap import shorten
 
 from hangar.core import docker_client
 from hangar.core.console import info, step
@@ -289,9 +290,14 @@ def is_current(tag: str, input_hash: str) -> bool:
     return False
 
 
+# BuildKit's plain progress: "#7 [stage 1/2] RUN …" starts a step, "#7 DONE 13.7s" ends it.
+BUILD_STEP = re.compile(r"^(#\d+) (\[([^\]]+ )?\d+/\d+\] |DONE |CACHED|ERROR)")
+
+
 def docker_build(context: Path, tag: str, build_args: dict[str, str], input_hash: str) -> None:
-    """Build with BuildKit's plain progress into a log of its own: provisioning builds side by
-    side, and their interleaved output would say nothing. A failure shows the log's end."""
+    """Build with BuildKit's plain progress into a log of its own, showing only each step's start
+    and end: provisioning builds side by side, and their whole interleaved output would say
+    nothing. A failure shows the log's end."""
     BUILD_LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = BUILD_LOG_DIR / f"{tag.replace('/', '_').replace(':', '_')}.log"
     info(f"building {tag} (output: {log.relative_to(ROOT)})")
@@ -299,11 +305,23 @@ def docker_build(context: Path, tag: str, build_args: dict[str, str], input_hash
     command += ["--label", f"{INPUT_HASH_LABEL}={input_hash}"]
     for name, value in build_args.items():
         command += ["--build-arg", f"{name}={value}"]
-    with log.open("w") as output:
-        result = subprocess.run(
-            [*command, str(context)], stdout=output, stderr=subprocess.STDOUT, check=False
-        )
-    if result.returncode != 0:
+    with (
+        log.open("w") as output,
+        subprocess.Popen(
+            [*command, str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as build,
+    ):
+        assert build.stdout is not None
+        started: set[str] = set()  # the Dockerfile's own steps, not BuildKit's internal ones
+        for line in build.stdout:
+            output.write(line)
+            if (match := BUILD_STEP.match(line)) is None:
+                continue
+            if match[2].startswith("[") or match[1] in started or match[2] == "ERROR":
+                started.add(match[1])
+                # tagged: side-by-side builds interleave
+                info(f"  {tag}: {shorten(line.rstrip(), width=110, placeholder=' …')}")
+    if build.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise HangarError(
             f"Building {tag} failed; the end of {log.relative_to(ROOT)}:\n{tail}",
@@ -550,17 +568,20 @@ def build_app_wheelhouse() -> None:
         shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
         WHEELHOUSE_DIR.mkdir(parents=True)
         with tempfile.TemporaryDirectory() as scratch:
+
+            def export(groups: Sequence[str], *options: str) -> list[str]:
+                command = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
+                command += [arg for group in groups for arg in ("--group", group)]
+                return [*command, "--no-emit-project", *options]
+
             for name, groups in WHEELHOUSE_SETS.items():
-                hashed = Path(scratch) / f"{name}.txt"
-                export = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
-                export += [arg for group in groups for arg in ("--group", group)]
-                export += ["--no-emit-project"]
-                run([*export, "--output-file", str(hashed)], cwd=ROOT)
-                run(
-                    [*export, "--no-hashes", "--output-file", str(WHEELHOUSE_DIR / f"{name}.txt")],
-                    cwd=ROOT,
-                )
-                build_wheels(hashed, WHEELHOUSE_DIR)
+                listed = WHEELHOUSE_DIR / f"{name}.txt"
+                run(export(groups, "--no-hashes", "--output-file", str(listed)), cwd=ROOT)
+            # One lock, one version per package: every set's wheels are among the union's.
+            union = sorted({group for groups in WHEELHOUSE_SETS.values() for group in groups})
+            hashed = Path(scratch) / "all.txt"
+            run(export(union, "--output-file", str(hashed)), cwd=ROOT)
+            build_wheels(hashed, WHEELHOUSE_DIR)
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
             build_wheels(uv_requirement, WHEELHOUSE_DIR)
