@@ -1,9 +1,11 @@
 """The pure parts of `hangar.deploy.stacks`: stage validation, stack outputs → .hangar/local.env."""
 
 import argparse
+import fcntl
 import json
 import shutil
 import stat
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,12 +131,30 @@ def test_synth_gives_prod_a_placeholder_certificate_and_local_none() -> None:
     assert infra.synth_certificate("local", CERTIFICATE) is None
 
 
-def test_deploy_local_without_localstack_says_how_to_start_it() -> None:
-    # Port 9 (discard) on loopback: nothing answers, the check fails fast and changes nothing.
-    with pytest.raises(HangarError, match=r"does not answer at http://127\.0\.0\.1:9") as error:
-        infra.deploy_local("http://127.0.0.1:9")
-    assert error.value.hint is not None
-    assert "make localstack-up" in error.value.hint
+def test_deploy_local_without_localstack_says_how_to_start_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Another deploy of this checkout holds the lock: the answer must not wait for it.
+    monkeypatch.setattr(infra, "STATE_DIR", tmp_path)
+    with (tmp_path / "deploy-local.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        answer: dict[str, HangarError] = {}
+
+        def deploy() -> None:
+            try:
+                # Port 9 (discard) on loopback: nothing answers, the check fails fast.
+                infra.deploy_local("http://127.0.0.1:9")
+            except HangarError as error:
+                answer["error"] = error
+
+        attempt = threading.Thread(target=deploy, daemon=True)
+        attempt.start()
+        attempt.join(timeout=10)
+    assert not attempt.is_alive(), "deploy-local waited for the lock before checking LocalStack"
+    error = answer["error"]
+    assert "does not answer at http://127.0.0.1:9" in str(error)
+    assert error.hint is not None
+    assert "make localstack-up" in error.hint
 
 
 def _event(status: str, reason: str, resource_type: str = "AWS::EC2::NatGateway") -> dict:

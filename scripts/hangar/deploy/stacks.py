@@ -201,6 +201,8 @@ def require_localstack(endpoint: str) -> None:
 
 def deploy_local(endpoint: str) -> dict[str, str]:
     """Deploy (or update) the local stage into LocalStack; write and return .hangar/local.env."""
+    endpoint = endpoint.rstrip("/")
+    require_localstack(endpoint)  # at once, not after another deploy of this checkout finished
     # One deploy at a time per checkout: they share cdk.out/local and the files written below.
     with exclusive(STATE_DIR / "deploy-local.lock"):
         return _deploy_local(endpoint)
@@ -316,8 +318,6 @@ def _record_deploy(cloudformation: Any, endpoint: str, inputs: str | None) -> No
 
 
 def _deploy_local(endpoint: str) -> dict[str, str]:
-    endpoint = endpoint.rstrip("/")
-    require_localstack(endpoint)
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
     source = source_inputs_hash()  # hashes the infra tree once for both records
     inputs = local_inputs_hash(endpoint, source)
