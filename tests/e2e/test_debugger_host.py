@@ -144,6 +144,7 @@ def test_ctrl_c_stops_a_foreground_session_cleanly(tmp_path: Path) -> None:
     assert foreground.returncode == 0, output
     assert "web | Starting WSGI development server" in output, "output not forwarded with a prefix"
     assert "stopping web" in output
+    assert "did not stop" not in output, "a child was killed after the stop timeout"
     assert not list((tmp_path / "dev").glob("*.pid"))
     assert ports.is_free(dev.web_port)
     assert ports.is_free(dev.debug_port)

@@ -167,10 +167,27 @@ class TestSessionFiles:
     ) -> None:
         (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
         dev.write_session(mode="host", web_port=8000, debug_port=5678, localstack_started=False)
+        # A detached session's children belong to another process (init, once `hangar dev
+        # --detach` exited), which reaps them: this test's reaper plays that part.
+        reaper = threading.Thread(target=sleeper.wait, daemon=True)
+        reaper.start()
         assert dev.cmd_down(argparse.Namespace(volumes=False)) == 0
-        assert sleeper.wait(timeout=5) == -15
+        reaper.join(timeout=5)
+        assert sleeper.returncode == -15
         assert not list(dev_dir.iterdir())
-        assert f"Stop web (pid {sleeper.pid})" in capsys.readouterr().out
+        shown = capsys.readouterr().out
+        assert f"Stop web (pid {sleeper.pid})" in shown
+        assert "did not stop" not in shown
+
+    def test_a_foreground_sessions_own_child_is_reaped_and_stops_on_sigterm(
+        self, sleeper: subprocess.Popen[bytes], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`hangar dev` in the foreground started it: an exited child it does not reap would
+        keep its process group alive, and be "killed" after the stop timeout."""
+        dev.stop_group(sleeper.pid, "web", own=sleeper)
+
+        assert sleeper.returncode == -15
+        assert "did not stop" not in capsys.readouterr().out
 
     def test_corrupt_session_file_names_the_file(self, dev_dir: Path) -> None:
         (dev_dir / "session.json").write_text("{")

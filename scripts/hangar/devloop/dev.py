@@ -221,14 +221,20 @@ def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detac
     return child
 
 
-def stop_group(pid: int, name: str) -> None:
-    """SIGTERM the child's process group, then SIGKILL what is left after STOP_TIMEOUT."""
+def stop_group(pid: int, name: str, own: subprocess.Popen[bytes] | None = None) -> None:
+    """SIGTERM the child's process group, then SIGKILL what is left after STOP_TIMEOUT.
+
+    `own` is the group leader when this process started it: it must be reaped here, since an
+    exited but unreaped leader keeps its group alive to killpg until the timeout.
+    """
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
+        if own is not None:
+            own.poll()
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
@@ -243,7 +249,7 @@ def stop_group(pid: int, name: str) -> None:
 
 def stop_children(children: Sequence[Child]) -> None:
     for child in children:
-        stop_group(child.process.pid, child.name)
+        stop_group(child.process.pid, child.name, own=child.process)
         child.process.wait()
         child.pid_file.unlink(missing_ok=True)
 
