@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
+from hangar.core.locks import write_atomically
 from hangar.core.paths import ROOT, STATE_DIR
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
@@ -122,7 +123,7 @@ def app_dockerfile() -> Path:
         return APP_DOCKERFILE
     pinned_line = f"FROM {pinned} AS python\n"
     text = APP_DOCKERFILE.read_text()
-    STANDIN_DOCKERFILE.write_text(text.replace(pinned_line, f"FROM {chosen} AS python\n"))
+    write_atomically(STANDIN_DOCKERFILE, text.replace(pinned_line, f"FROM {chosen} AS python\n"))
     return STANDIN_DOCKERFILE
 
 
@@ -177,12 +178,17 @@ def contract_compose_settings() -> dict[str, str]:
     return settings
 
 
+def write_compose_env(provisioned: list[str]) -> None:
+    """compose.env: what provision chose, then the `[tool.hangar]` section, in one write (test
+    workers and compose commands read it while another process rewrites it)."""
+    lines = [f"{key}={value}" for key, value in contract_compose_settings().items()]
+    write_atomically(COMPOSE_ENV_FILE, "\n".join([*provisioned, CONTRACT_HEADER, *lines]) + "\n")
+
+
 def write_contract_settings() -> None:
     """Bring compose.env's `[tool.hangar]` section (its last) up to date, keeping what provision
     wrote above it."""
     existing = COMPOSE_ENV_FILE.read_text().splitlines() if COMPOSE_ENV_FILE.exists() else []
-    kept = existing[: existing.index(CONTRACT_HEADER)] if CONTRACT_HEADER in existing else existing
-    lines = [f"{key}={value}" for key, value in contract_compose_settings().items()]
-    if existing != [*kept, CONTRACT_HEADER, *lines]:
-        COMPOSE_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
-        COMPOSE_ENV_FILE.write_text("\n".join([*kept, CONTRACT_HEADER, *lines]) + "\n")
+    write_compose_env(
+        existing[: existing.index(CONTRACT_HEADER)] if CONTRACT_HEADER in existing else existing
+    )

@@ -1,6 +1,9 @@
-"""A lock file that serialises work between hangar processes (two test sessions, `make dev`)."""
+"""What lets hangar processes (two test sessions, `make dev`, parallel test workers) share the
+checkout's state: a lock that serialises work, and files replaced whole."""
 
 import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,3 +24,17 @@ def exclusive(lock_path: Path) -> Iterator[None]:
             console.info(f"waiting for another hangar process ({shown})")
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Make `path` hold `text`, unless it already does, by replacing it whole.
+
+    Other processes read these files while one rewrites them (.hangar/compose.env, the stand-in
+    Dockerfile): they must see the old content or the new, never a truncated file.
+    """
+    if path.exists() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    scratch.write_text(text)
+    os.replace(scratch, path)

@@ -619,11 +619,9 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
     if not is_root():
         # The dev image user takes the host user's ids: what it writes to the bind mount is ours.
         lines += [f"USER_UID={os.getuid()}", f"USER_GID={os.getgid()}"]
-    COMPOSE_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by `hangar docker provision`: images and build arguments for compose.yaml."
-    COMPOSE_ENV_FILE.write_text("\n".join([header, *lines]) + "\n")
+    docker_client.write_compose_env([header, *lines])
     info(f"wrote {COMPOSE_ENV_FILE}: " + ", ".join(lines))
-    docker_client.write_contract_settings()
 
 
 # --- command ------------------------------------------------------------------------------------
