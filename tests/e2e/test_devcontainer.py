@@ -2,7 +2,7 @@
 
 `devcontainer up` on a copy of the checkout (the developer's own tree, .hangar and compose project
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
-`make lint`, `make deploy-local`, `make test-integration` against compose's LocalStack, git and
+`make lint`, cfn-lint on the synthesized stage, `make deploy-local`, `make test-integration` against compose's LocalStack, git and
 docker, an upload the worker processes, and the "Attach to Hangar" launch configuration stopping
 at a breakpoint. The copy starts with a stale .hangar/local.env, which the post-start deploy must
 replace. Where images cannot be pulled, the images come from `hangar docker provision` (stand-ins
@@ -233,6 +233,15 @@ def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> N
     assert devcontainer.check("docker", "info", "--format", "{{.ServerVersion}}").strip()
     assert devcontainer.check("docker", "compose", "version", "--short").strip()
     assert devcontainer.check("node_modules/.bin/cdk", "--version").strip()
+
+
+def test_cfn_lint_passes_the_stage_the_post_start_deploy_synthesized(
+    devcontainer: DevContainer,
+) -> None:
+    """`make test-infra`'s template linter, under the container's venv (the layer itself runs on
+    the host: the post-start deploy already synthesized the stage here, with cdk-nag)."""
+    templates = "cdk.out/local/assembly-*-local/*.template.json"
+    devcontainer.check("sh", "-c", f"cfn-lint --non-zero-exit-code error {templates}")
 
 
 def test_make_test_unit_and_make_lint(devcontainer: DevContainer) -> None:
