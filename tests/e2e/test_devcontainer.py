@@ -2,12 +2,12 @@
 
 `devcontainer up` on a copy of the checkout (the developer's own tree, .hangar and compose project
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
-`make lint`, cfn-lint on the synthesized stage, `make deploy-local`, `make test-integration` against compose's LocalStack, git and
-docker, an upload the worker processes, and the "Attach to Hangar" launch configuration stopping
-at a breakpoint. The copy starts with a stale .hangar/local.env, which the post-start deploy must
-replace. Where images cannot be pulled, the images come from `hangar docker provision` (stand-ins
-and the wheelhouse), as for every container test here; nothing is published on the host (VS Code
-forwards ports).
+`make lint`, cfn-lint on the synthesized stage, `make deploy-local`, `make test-integration` against
+compose's LocalStack, git and docker, an upload the worker processes, and the "Attach to Hangar"
+launch configuration stopping at a breakpoint. The copy starts with a stale .hangar/local.env, which
+the post-start deploy must replace. Where images cannot be pulled, the images come from `hangar
+docker provision` (stand-ins and the wheelhouse), as for every container test here; nothing is
+published on the host (VS Code forwards ports).
 """
 
 import json
