@@ -76,7 +76,7 @@ def test_env_file_is_sorted_key_value_lines_readable_only_by_the_owner(tmp_path:
     assert lines == sorted(lines)
     assert dict(line.split("=", 1) for line in lines) == env
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert not (tmp_path / "local.tmp").exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["local.env"]  # no scratch file left
 
 
 def test_a_value_spanning_lines_is_refused_before_writing(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Files several hangar processes share: a rewrite never shows a reader a truncated file."""
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,23 @@ def test_provisions_choices_and_the_contract_are_written_together(
     (written,) = writes
     assert written.startswith("# provision\nPYTHON_IMAGE=hangar-standin/python:3.13-slim\n")
     assert f"{docker_client.CONTRACT_HEADER}\nHANGAR_PROJECT_DIR=" in written
+
+
+def test_a_secret_file_is_created_with_its_mode_and_a_wrong_mode_is_mended(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shared = tmp_path / "local.env"
+    modes_while_written: list[int] = []
+    real_replace = os.replace
+
+    def replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        modes_while_written.append(stat.S_IMODE(Path(source).stat().st_mode))
+        real_replace(source, target)
+
+    monkeypatch.setattr(locks.os, "replace", replace)
+    locks.write_atomically(shared, "DJANGO_SECRET_KEY=s3cr3t\n", mode=0o600)
+    shared.chmod(0o644)
+    locks.write_atomically(shared, "DJANGO_SECRET_KEY=s3cr3t\n", mode=0o600)
+
+    assert modes_while_written == [0o600, 0o600]  # never readable by others, even unfinished
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o600

@@ -3,6 +3,7 @@ checkout's state: a lock that serialises work, and files replaced whole."""
 
 import fcntl
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,15 +27,24 @@ def exclusive(lock_path: Path) -> Iterator[None]:
         yield
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Make `path` hold `text`, unless it already does, by replacing it whole.
+def write_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Make `path` hold `text` (with permissions `mode`), unless it already does, by replacing it
+    whole.
 
-    Other processes read these files while one rewrites them (.hangar/compose.env, the stand-in
-    Dockerfile): they must see the old content or the new, never a truncated file.
+    Other processes read these files while one rewrites them (.hangar/compose.env, local.env, the
+    stand-in Dockerfile): they must see the old content or the new, never a truncated file.
     """
-    if path.exists() and path.read_text() == text:
+    if (
+        path.exists()
+        and path.read_text() == text
+        and (mode is None or stat.S_IMODE(path.stat().st_mode) == mode)
+    ):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    scratch.write_text(text)
+    scratch.unlink(missing_ok=True)  # a crashed writer's leftover: O_EXCL below sets the mode
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    descriptor = os.open(scratch, flags, 0o666 if mode is None else mode)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
     os.replace(scratch, path)

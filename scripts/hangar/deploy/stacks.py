@@ -24,7 +24,7 @@ from hangar.core.console import info, step
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.git import head_commit
-from hangar.core.locks import exclusive
+from hangar.core.locks import exclusive, write_atomically
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.deploy.stack_events import describe_failures
 from hangar.deploy.watcher import AwsClients, watching
@@ -101,11 +101,7 @@ def render_env_file(env: Mapping[str, str]) -> str:
 
 def write_env_file(env: Mapping[str, str], path: Path = LOCAL_ENV_FILE) -> None:
     """Atomically, so a reader (the dev server's reloader) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(".tmp")
-    scratch.write_text(render_env_file(env))
-    scratch.chmod(0o600)  # holds SECRET_KEY
-    scratch.replace(path)
+    write_atomically(path, render_env_file(env), mode=0o600)  # holds SECRET_KEY
 
 
 # --- CDK CLI -------------------------------------------------------------------------------------
