@@ -432,7 +432,6 @@ def build_localstack_standin(base: str) -> str:
         context = STATE_DIR / "standin-context" / "localstack"
         shutil.rmtree(context, ignore_errors=True)
         shutil.copytree(recipe, context)
-        (context / "requirements.txt").write_text(requirements)
         link_tree(localstack_wheels(), context / "wheels")
         docker_build(context, tag, {"BASE_IMAGE": base}, input_hash)
     return tag
