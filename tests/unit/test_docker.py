@@ -450,7 +450,7 @@ def test_localstacks_wheels_are_built_once_for_the_standin_and_the_wheelhouse(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     lock = tmp_path / "requirements.lock"
-    lock.write_text("localstack-core==4.14.0\n")
+    lock.write_text("localstack-core==1.0.0\n")
     monkeypatch.setattr(docker, "LOCALSTACK_LOCK", lock)
     monkeypatch.setattr(docker, "LOCALSTACK_WHEELS", tmp_path / "localstack-wheels")
     builds: list[str] = []
@@ -459,22 +459,22 @@ def test_localstacks_wheels_are_built_once_for_the_standin_and_the_wheelhouse(
         time.sleep(0.2)  # long enough for the other caller to arrive while this one builds
         builds.append(requirements.read_text())
         wheel_dir.mkdir(parents=True, exist_ok=True)
-        (wheel_dir / "localstack_core-4.14.0-py3-none-any.whl").write_text("wheel")
+        (wheel_dir / "localstack_core-1.0.0-py3-none-any.whl").write_text("wheel")
 
     monkeypatch.setattr(docker, "build_wheels", build_wheels)
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda _: docker.localstack_wheels(), range(2)))
 
-    assert builds == ["localstack-core==4.14.0\n"]
+    assert builds == ["localstack-core==1.0.0\n"]
     assert results == [docker.LOCALSTACK_WHEELS] * 2
     docker.link_tree(docker.LOCALSTACK_WHEELS, tmp_path / "context" / "wheels")
     assert [p.name for p in (tmp_path / "context" / "wheels").iterdir()] == [
-        "localstack_core-4.14.0-py3-none-any.whl"
+        "localstack_core-1.0.0-py3-none-any.whl"
     ]
 
-    lock.write_text("localstack-core==4.15.0\n")
+    lock.write_text("localstack-core==1.1.0\n")
     docker.localstack_wheels()
-    assert builds == ["localstack-core==4.14.0\n", "localstack-core==4.15.0\n"]
+    assert builds == ["localstack-core==1.0.0\n", "localstack-core==1.1.0\n"]
 
 
 def test_a_new_python_base_builds_localstacks_wheels_while_debootstrap_runs(
