@@ -369,6 +369,22 @@ def test_an_unreachable_load_balancer_is_a_skip_only_in_localstack(server: str) 
         deploy.smoke_test(STAGING, {"ServiceUrl": closed}, attempts=1, interval=0)
 
 
+def test_localstacks_placeholder_url_is_a_skip_without_a_single_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LocalStack's CloudFormation answers "unknown" for a load balancer it did not create: the
+    smoke test says so at once instead of retrying for a minute; on AWS that URL is a failure."""
+    requested: list[str] = []
+    monkeypatch.setattr(deploy, "http_get", lambda url: (requested.append(url), (None, "no"))[1])
+    placeholder = {"ServiceUrl": "http://unknown"}
+    with pytest.raises(Skipped, match=r"ServiceUrl is http://unknown: .* does not emulate ELBv2"):
+        deploy.smoke_test(LOCAL, placeholder, attempts=3, interval=60)
+    assert requested == []
+    with pytest.raises(HangarError, match="/healthz answered no answer"):
+        deploy.smoke_test(STAGING, placeholder, attempts=1, interval=0)
+    assert requested == ["http://unknown/healthz"]
+
+
 def test_a_failing_domain_url_names_the_dns_record_to_create() -> None:
     closed = "https://127.0.0.1:9"
     outputs = {"ServiceUrl": closed, "LoadBalancerDnsName": "hangar-alb-1.elb.amazonaws.com"}

@@ -50,7 +50,13 @@ from hangar.core.errors import HangarError
 from hangar.core.git import has_uncommitted_changes, head_commit
 from hangar.core.paths import STATE_DIR
 from hangar.deploy import image as image_module
-from hangar.deploy.stacks import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, STAGES, check_stage
+from hangar.deploy.stacks import (
+    HTTPS_REQUIRED_STAGES,
+    LOCAL_STAGE,
+    LOCALSTACK_PLACEHOLDER,
+    STAGES,
+    check_stage,
+)
 from hangar.deploy.watcher import AwsClients, watching
 from hangar.localstack.endpoint import configured_endpoint
 
@@ -501,9 +507,15 @@ def smoke_test(
     interval: float = SMOKE_INTERVAL_SECONDS,
 ) -> None:
     require_output(target, service_outputs, "ServiceUrl")
+    service_url = service_outputs["ServiceUrl"]
+    if target.local and urllib.parse.urlsplit(service_url).hostname == LOCALSTACK_PLACEHOLDER:
+        # No load balancer stands behind it: a minute of retries would only find that out again.
+        raise Skipped(
+            f"the stack's ServiceUrl is {service_url}: LocalStack (free) does not emulate ELBv2"
+        )
     app = contract()
     for path in (app.health_path, app.readiness_path):
-        url = service_outputs["ServiceUrl"].rstrip("/") + path
+        url = service_url.rstrip("/") + path
         problem = ""
         for attempt in range(1, attempts + 1):
             status, body = http_get(url)
