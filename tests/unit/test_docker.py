@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -497,6 +498,44 @@ def test_a_new_python_base_builds_localstacks_wheels_while_debootstrap_runs(
 
     assert docker.build_python_standin() == docker.PYTHON.standin
     assert debootstrap_saw == [True]
+
+
+def test_the_wheelhouse_builds_the_apps_wheels_localstacks_and_npms_cache_side_by_side(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each part waits on downloads on a new machine: none may wait for another to finish."""
+    for name in ("uv.lock", "pyproject.toml", "package-lock.json", "Dockerfile"):
+        shutil.copy2(ROOT / name, tmp_path / name)  # what the wheelhouse's stamp is made of
+    monkeypatch.setattr(docker, "ROOT", tmp_path)
+    monkeypatch.setattr(docker, "WHEELHOUSE_DIR", tmp_path / "wheelhouse")
+    monkeypatch.setattr(docker, "LOCALSTACK_WHEELS_DIR", tmp_path / "wheelhouse" / "localstack")
+    all_started = threading.Barrier(3, timeout=10)  # broken if one part waits for another's end
+    built: list[str] = []
+
+    def localstack_wheels() -> Path:
+        all_started.wait()
+        built.append("localstack")
+        (tmp_path / "localstack-wheels").mkdir()
+        return tmp_path / "localstack-wheels"
+
+    def fill_npm_cache() -> None:
+        all_started.wait()
+        built.append("npm cache")
+
+    def build_wheels(requirements: Path, wheel_dir: Path) -> None:
+        if requirements.name == "all.txt":
+            all_started.wait()
+            built.append("app")
+
+    monkeypatch.setattr(docker, "localstack_wheels", localstack_wheels)
+    monkeypatch.setattr(docker, "fill_npm_cache", fill_npm_cache)
+    monkeypatch.setattr(docker, "build_wheels", build_wheels)
+    monkeypatch.setattr(docker, "run", lambda command, **kwargs: None)  # uv export
+
+    docker.build_app_wheelhouse()
+
+    assert sorted(built) == ["app", "localstack", "npm cache"]
+    assert (docker.WHEELHOUSE_DIR / docker.BUILT_FROM).exists()
 
 
 def test_the_union_of_the_wheelhouse_sets_pins_every_sets_packages_at_the_same_version() -> None:

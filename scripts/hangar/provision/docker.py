@@ -574,9 +574,16 @@ def build_app_wheelhouse() -> None:
     if built_from(WHEELHOUSE_DIR, input_hash):
         info(f"{WHEELHOUSE_DIR.relative_to(ROOT)}: up to date with uv.lock")
         return
-    with step(f"Build the app's wheelhouse in {WHEELHOUSE_DIR.relative_to(ROOT)} from uv.lock"):
+    with (
+        step(f"Build the app's wheelhouse in {WHEELHOUSE_DIR.relative_to(ROOT)} from uv.lock"),
+        # LocalStack's wheels and npm's cache need nothing from the app's wheels: on a new machine
+        # all three wait on downloads, and every Docker test waits for the slowest.
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
         shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
         WHEELHOUSE_DIR.mkdir(parents=True)
+        localstack = pool.submit(localstack_wheels)
+        npm_cache = pool.submit(fill_npm_cache)
         with tempfile.TemporaryDirectory() as scratch:
 
             def export(groups: Sequence[str], *options: str) -> list[str]:
@@ -595,8 +602,8 @@ def build_app_wheelhouse() -> None:
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
             build_wheels(uv_requirement, WHEELHOUSE_DIR)
-        link_tree(localstack_wheels(), LOCALSTACK_WHEELS_DIR)  # the devcontainer's host mode
-        fill_npm_cache()
+        link_tree(localstack.result(), LOCALSTACK_WHEELS_DIR)  # the devcontainer's host mode
+        npm_cache.result()
         mark_built(WHEELHOUSE_DIR, input_hash)
 
 
