@@ -46,18 +46,28 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-default-groups --group dev --no-install-project
 
 # --- route: wheelhouse ------------------------------------------------------------------------
-# pip only builds the environment; it is removed so both routes yield the same pip-less venv.
-FROM python AS deps-wheelhouse
+# uv out of its wheel in the wheelhouse (`make setup` pins the same version), mounted where it
+# installs, so no image layer keeps it: both routes yield the same uv-made, pip-less venv. uv, not
+# pip, because it installs the hundreds of wheels several times faster.
+FROM python AS uv-wheelhouse
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
-    python -m venv /app/.venv \
-    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/runtime.txt \
-    && python -m pip uninstall --quiet --yes pip
+    python -m zipfile -e /wheels/uv-*.whl /tmp/uv \
+    && install -m 0755 /tmp/uv/uv-*.data/scripts/uv /usr/local/bin/uv \
+    && rm -rf /tmp/uv
+
+FROM python AS deps-wheelhouse
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    --mount=type=bind,from=uv-wheelhouse,source=/usr/local/bin/uv,target=/usr/local/bin/uv \
+    uv venv --quiet /app/.venv \
+    && uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/runtime.txt
 
 FROM deps-wheelhouse AS dev-deps-wheelhouse
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
-    python -m ensurepip --upgrade >/dev/null \
-    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/dev.txt \
-    && python -m pip uninstall --quiet --yes pip
+    --mount=type=bind,from=uv-wheelhouse,source=/usr/local/bin/uv,target=/usr/local/bin/uv \
+    uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/dev.txt
 
 # --- the route's result -----------------------------------------------------------------------
 # hadolint ignore=DL3006
@@ -129,19 +139,16 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv venv --quiet --python 3.13 /opt/localstack/venv \
     && uv pip sync --quiet --require-hashes --compile-bytecode --python /opt/localstack/venv/bin/python /tmp/localstack.lock
 
-# uv comes out of its wheel (`make setup` pins the same version); npm installs offline from the
-# tarball and the cache `hangar docker provision` put into the wheelhouse on the host.
+# uv from its wheel, as in deps-wheelhouse; npm installs offline from the tarball and the cache
+# `hangar docker provision` put into the wheelhouse on the host.
 FROM dev AS devcontainer-deps-wheelhouse
 # hadolint ignore=DL3002
 USER 0
 ARG NPM_VERSION
+COPY --from=uv-wheelhouse /usr/local/bin/uv /usr/local/bin/uv
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
-    python -m ensurepip --upgrade >/dev/null \
-    && python -m pip install --quiet --no-cache-dir --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
-    && python -m pip uninstall --quiet --yes pip \
-    && python -m zipfile -e /wheels/uv-*.whl /tmp/uv \
-    && install -m 0755 /tmp/uv/uv-*.data/scripts/uv /usr/local/bin/uv \
-    && rm -rf /tmp/uv \
+    UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
+    uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
     && cp "/wheels/npm-${NPM_VERSION}.tgz" /tmp/npm.tgz \
     && cp -r /wheels/npm-cache /opt/npm-cache && chmod -R a+rwX /opt/npm-cache
 ENV NPM_CONFIG_CACHE=/opt/npm-cache \
