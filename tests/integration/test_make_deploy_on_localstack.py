@@ -7,9 +7,6 @@ pinned platform) and pushed with skopeo; the free LocalStack has no ECR API, so 
 OCI-layout registry that stands in for ECR, and the service stack must run exactly the digest that
 registry holds. LocalStack has no ECS or ELBv2 either, so the migration task and the smoke test must
 each say they were skipped and why; the two stacks must really deploy.
-
-The deploy goes into a LocalStack of this module's own: it replaces the local stage's stacks, which
-the session's LocalStack holds for the deploy-local tests; on its own, this module runs beside them.
 """
 
 import json
@@ -17,49 +14,24 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from hangar.cdk import driver as cdk
-from hangar.core import ports
 from hangar.core.git import head_commit
 from hangar.core.paths import STATE_DIR
 from hangar.deploy import image
-from hangar.deploy.stacks import LOCAL_STAGE
-from hangar.localstack import commands as localstack
-from hangar.localstack import host as localstack_host
-from hangar.localstack.endpoint import parse_endpoint
 from hangar_infra.stage import stack_names
 
 pytestmark = pytest.mark.integration
 
-REGION = "us-east-1"
-
 
 @pytest.fixture(scope="module")
-def own_localstack(docker_as_ci_provisions_it: None, localstack_host_venv: Path) -> Iterator[str]:
-    """Host mode on a spare port, bootstrapped for the stage as deploy-local bootstraps it."""
-    endpoint = parse_endpoint(f"http://127.0.0.1:{ports.spare_port()}", "test")
-    try:
-        localstack_host.start(endpoint, timeout=120)
-        with pytest.MonkeyPatch.context() as env:
-            for name, value in localstack.FAKE_CREDENTIALS.items():
-                env.setenv(name, value)
-            cdk.bootstrap_localstack(LOCAL_STAGE, region=REGION, endpoint=endpoint.url)
-            yield endpoint.url
-    finally:
-        localstack_host.stop(localstack_host.RunDir.for_port(endpoint.port))
-
-
-@pytest.fixture(scope="module")
-def deploy_run(own_localstack: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def deploy_run(localstack_endpoint: str) -> tuple[subprocess.CompletedProcess[str], str]:
     image_tag = head_commit()
     # An empty stand-in registry: the push must happen in this run, not be found from a past one.
-    shutil.rmtree(image.Registry.local(LOCAL_STAGE).repository, ignore_errors=True)
+    shutil.rmtree(image.Registry.local("local").repository, ignore_errors=True)
     result = subprocess.run(
         [
             sys.executable,
@@ -67,11 +39,11 @@ def deploy_run(own_localstack: str) -> tuple[subprocess.CompletedProcess[str], s
             "hangar.cli",
             "deploy",
             "--stage",
-            LOCAL_STAGE,
+            "local",
             "--image-tag",
             image_tag,
         ],
-        env={**os.environ, "LOCALSTACK_ENDPOINT": own_localstack, "AWS_REGION": REGION},
+        env={**os.environ, "LOCALSTACK_ENDPOINT": localstack_endpoint},
         capture_output=True,
         text=True,
         timeout=900,
@@ -80,16 +52,16 @@ def deploy_run(own_localstack: str) -> tuple[subprocess.CompletedProcess[str], s
     return result, image_tag
 
 
-def test_make_deploy_runs_every_step_and_deploys_both_stacks(deploy_run, own_localstack):
+def test_make_deploy_runs_every_step_and_deploys_both_stacks(deploy_run, localstack_endpoint):
     result, _ = deploy_run
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
 
-    registry, service = stack_names(LOCAL_STAGE)
+    registry, service = stack_names("local")
     cloudformation = boto3.client(
         "cloudformation",
-        endpoint_url=own_localstack,
-        region_name=REGION,
+        endpoint_url=localstack_endpoint,
+        region_name="us-east-1",
         config=Config(connect_timeout=2, read_timeout=15),
     )
     for name in (registry, service):
@@ -99,10 +71,10 @@ def test_make_deploy_runs_every_step_and_deploys_both_stacks(deploy_run, own_loc
         assert f"==> {step}" in output, step
 
 
-def test_the_service_runs_exactly_the_digest_that_was_pushed(deploy_run, own_localstack):
+def test_the_service_runs_exactly_the_digest_that_was_pushed(deploy_run, localstack_endpoint):
     result, image_tag = deploy_run
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    pushed = image.remote_image(image.Registry.local(LOCAL_STAGE), image_tag)
+    pushed = image.remote_image(image.Registry.local("local"), image_tag)
     assert pushed is not None
     assert pushed.platform == image.image_platform()
     built = image.read_archive(STATE_DIR / "images" / f"{image_tag}.oci.tar")
@@ -111,11 +83,11 @@ def test_the_service_runs_exactly_the_digest_that_was_pushed(deploy_run, own_loc
 
     cloudformation = boto3.client(
         "cloudformation",
-        endpoint_url=own_localstack,
-        region_name=REGION,
+        endpoint_url=localstack_endpoint,
+        region_name="us-east-1",
         config=Config(connect_timeout=2, read_timeout=15),
     )
-    template = cloudformation.get_template(StackName=stack_names(LOCAL_STAGE)[1])["TemplateBody"]
+    template = cloudformation.get_template(StackName=stack_names("local")[1])["TemplateBody"]
     template = template if isinstance(template, dict) else json.loads(template)
     images = [
         json.dumps(container["Image"])
