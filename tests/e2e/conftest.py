@@ -90,7 +90,9 @@ def compose(provisioned: dict[str, str], source_dir: Path) -> Iterator[Compose]:
     try:
         yield project
     finally:
-        project.run("down", "--volumes", "--rmi=local", "--timeout=10", check=False)
+        # The services' own stop grace periods, as `make down` uses them: a --timeout here held
+        # LocalStack, whose shutdown hangs after a deploy, for all of it (compose.yaml: 2 s).
+        project.run("down", "--volumes", "--rmi=local", check=False)
         remaining = project.run("ps", "--all", "--quiet", check=False).stdout.split()
         assert remaining == [], f"`compose down` left containers behind: {remaining}"
 

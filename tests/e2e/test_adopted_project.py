@@ -160,7 +160,7 @@ def compose_project(adopted: Path) -> Iterator[tuple[str, dict[str, str]]]:
         yield project, env
     finally:
         subprocess.run(
-            [*compose, "down", "--volumes", "--timeout=5"],
+            [*compose, "down", "--volumes"],  # compose.yaml's grace periods
             env={**os.environ, **env},
             capture_output=True,
             check=False,

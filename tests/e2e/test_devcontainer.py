@@ -209,7 +209,7 @@ def devcontainer(
         print(f"\n`devcontainer up` → ready, deployed container in {elapsed:.1f}s")
         yield container
     finally:
-        container.compose("down", "--volumes", "--rmi=local", "--timeout=10")
+        container.compose("down", "--volumes", "--rmi=local")  # compose.yaml's grace periods
 
 
 def test_post_start_replaced_the_stale_env_file_with_this_localstacks_stage(
