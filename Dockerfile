@@ -3,7 +3,7 @@
 #
 # Python packages always come from uv.lock, by one of two routes picked with DEPS_SOURCE:
 #   network    (default) uv installs from PyPI, with a BuildKit cache mount.
-#   wheelhouse pip installs offline from .hangar/wheelhouse, which `hangar docker provision` builds
+#   wheelhouse uv installs offline from .hangar/wheelhouse, which `hangar docker provision` builds
 #              on the host where containers cannot reach PyPI. BuildKit only builds the stages the
 #              chosen route needs, so the other route's images and files are never required.
 #
