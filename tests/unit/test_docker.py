@@ -542,9 +542,7 @@ def test_the_union_of_the_wheelhouse_sets_pins_every_sets_packages_at_the_same_v
     """The wheelhouse builds the union's wheels once; each set's image installs from them."""
 
     def pins(groups: Sequence[str]) -> set[str]:
-        command = [docker.uv_executable(), "export", "--quiet", "--frozen", "--no-hashes"]
-        command += ["--no-default-groups", "--no-emit-project"]
-        command += [arg for group in groups for arg in ("--group", group)]
+        command = docker.uv_export(groups, "--no-hashes")
         exported = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
         return {line.split(";")[0].strip() for line in exported.stdout.splitlines() if "==" in line}
 

@@ -552,6 +552,13 @@ def pinned_npm_version() -> str:
     return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
 
 
+def uv_export(groups: Sequence[str], *options: str) -> list[str]:
+    """The command exporting uv.lock's packages of the project and `groups` as requirements."""
+    command = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
+    command += [arg for group in groups for arg in ("--group", group)]
+    return [*command, "--no-emit-project", *options]
+
+
 def build_app_wheelhouse() -> None:
     """The app's locked dependencies as wheels, for images built where containers lack PyPI.
 
@@ -585,19 +592,13 @@ def build_app_wheelhouse() -> None:
         localstack = pool.submit(localstack_wheels)
         npm_cache = pool.submit(fill_npm_cache)
         with tempfile.TemporaryDirectory() as scratch:
-
-            def export(groups: Sequence[str], *options: str) -> list[str]:
-                command = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
-                command += [arg for group in groups for arg in ("--group", group)]
-                return [*command, "--no-emit-project", *options]
-
             for name, groups in WHEELHOUSE_SETS.items():
                 listed = WHEELHOUSE_DIR / f"{name}.txt"
-                run(export(groups, "--no-hashes", "--output-file", str(listed)), cwd=ROOT)
+                run(uv_export(groups, "--no-hashes", "--output-file", str(listed)), cwd=ROOT)
             # One lock, one version per package: every set's wheels are among the union's.
             union = sorted({group for groups in WHEELHOUSE_SETS.values() for group in groups})
             hashed = Path(scratch) / "all.txt"
-            run(export(union, "--output-file", str(hashed)), cwd=ROOT)
+            run(uv_export(union, "--output-file", str(hashed)), cwd=ROOT)
             build_wheels(hashed, WHEELHOUSE_DIR)
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
