@@ -56,18 +56,15 @@ RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     && rm -rf /tmp/uv
 
 FROM python AS deps-wheelhouse
-ENV UV_COMPILE_BYTECODE=1 \
-    UV_LINK_MODE=copy \
-    UV_PYTHON_DOWNLOADS=never
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     --mount=type=bind,from=uv-wheelhouse,source=/usr/local/bin/uv,target=/usr/local/bin/uv \
-    uv venv --quiet /app/.venv \
-    && uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/runtime.txt
+    UV_PYTHON_DOWNLOADS=never uv venv --quiet /app/.venv \
+    && uv pip install --quiet --no-cache --compile-bytecode --no-index --find-links=/wheels --requirement=/wheels/runtime.txt
 
 FROM deps-wheelhouse AS dev-deps-wheelhouse
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
     --mount=type=bind,from=uv-wheelhouse,source=/usr/local/bin/uv,target=/usr/local/bin/uv \
-    uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/dev.txt
+    uv pip install --quiet --no-cache --compile-bytecode --no-index --find-links=/wheels --requirement=/wheels/dev.txt
 
 # --- the route's result -----------------------------------------------------------------------
 # hadolint ignore=DL3006
@@ -147,8 +144,7 @@ USER 0
 ARG NPM_VERSION
 COPY --from=uv-wheelhouse /usr/local/bin/uv /usr/local/bin/uv
 RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
-    UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
-    uv pip install --quiet --no-cache --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
+    uv pip install --quiet --no-cache --compile-bytecode --no-index --find-links=/wheels --requirement=/wheels/devcontainer.txt \
     && cp "/wheels/npm-${NPM_VERSION}.tgz" /tmp/npm.tgz \
     && cp -r /wheels/npm-cache /opt/npm-cache && chmod -R a+rwX /opt/npm-cache
 ENV NPM_CONFIG_CACHE=/opt/npm-cache \
