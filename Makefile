@@ -18,6 +18,7 @@ STAGE ?= local
 TEST_WORKERS ?= 6
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
+.PHONY: test-without-docker
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
 .PHONY: cfn-execution-policy costs remote-shell
@@ -62,6 +63,9 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
+
+test-without-docker: setup ## The tests of the path a machine without Docker takes, with the engine hidden (make test runs them too)
+	$(UV) run --frozen pytest -m without_docker --hide-docker
 
 lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers
 	$(UV) run --frozen ruff check .
