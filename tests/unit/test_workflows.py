@@ -206,9 +206,15 @@ def test_the_sarif_upload_is_opt_in_so_ci_stays_green_without_code_scanning() ->
 
 
 @pytest.mark.parametrize(
-    ("action", "major"), [("actions/upload-artifact", 7), ("actions/download-artifact", 8)]
+    ("action", "major"),
+    [
+        ("actions/upload-artifact", 7),
+        ("actions/download-artifact", 8),
+        ("actions/checkout", 7),
+        ("astral-sh/setup-uv", 10),
+    ],
 )
-def test_the_artifact_actions_are_current(action: str, major: int) -> None:
+def test_the_actions_are_current(action: str, major: int) -> None:
     versions = {
         int(match.group(1))
         for path in WORKFLOWS
