@@ -23,9 +23,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from hangar.core import docker_client, ports
+from hangar.core import aws_cli, docker_client, ports
+from hangar.core.errors import HangarError
 from hangar.core.paths import NODE_BIN, PROJECT_UV, ROOT
 from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.deploy import remote_shell
 from hangar.devloop import dev
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import configured_endpoint, health, info
@@ -212,6 +214,30 @@ def check_cdk(node_bin: Path = NODE_BIN, package_json: Path = ROOT / "package.js
     )
 
 
+def check_aws_cli(which: Callable[[str], str | None] = shutil.which) -> CheckResult:
+    """`make aws` and `make remote-shell` run the user's AWS CLI v2 (it is in no lock)."""
+    try:
+        found = aws_cli.aws_cli_v2(which)
+    except HangarError as error:
+        detail = f"{error.message} (`make aws` and `make remote-shell` need v2)"
+        return CheckResult("aws cli", "warn", detail, error.hint)
+    return CheckResult("aws cli", "ok", f"{aws_cli.version_of(found)[0]} ({found})")
+
+
+def check_session_manager_plugin(which: Callable[[str], str | None] = shutil.which) -> CheckResult:
+    """ECS Exec (`make remote-shell`) needs AWS's Session Manager plugin beside the AWS CLI."""
+    try:
+        remote_shell.check_plugin(which)
+    except HangarError as error:
+        detail = (
+            f"{remote_shell.SESSION_MANAGER_PLUGIN} is not on PATH (`make remote-shell` needs it)"
+        )
+        return CheckResult("session manager plugin", "warn", detail, error.hint)
+    return CheckResult(
+        "session manager plugin", "ok", str(which(remote_shell.SESSION_MANAGER_PLUGIN))
+    )
+
+
 def check_localstack(endpoint: str | None = None) -> CheckResult:
     url = endpoint or configured_endpoint().url
     if health(url) is None:
@@ -378,6 +404,8 @@ CHECKS: list[Check] = [
     check_localstack,
     check_ports,
     check_aws_credentials,
+    check_aws_cli,
+    check_session_manager_plugin,
     check_disk,
 ]
 
