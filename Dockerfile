@@ -132,7 +132,7 @@ RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1
 # own. Outside the checkout: the bind-mounted .hangar/localstack/venv is the host's (its Python's path
 # is the host's), and the two would reinstall it in turns. HANGAR_LOCALSTACK_VENV points Hangar here.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=scripts/localstack/requirements.lock,target=/tmp/localstack.lock \
+    --mount=type=bind,source=scripts/localstack/requirements.txt,target=/tmp/localstack.lock \
     uv venv --quiet --python 3.13 /opt/localstack/venv \
     && uv pip sync --quiet --require-hashes --compile-bytecode --python /opt/localstack/venv/bin/python /tmp/localstack.lock
 

@@ -63,7 +63,7 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
 
-lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers
+lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers, the locks' vulnerability audit
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts infra
@@ -71,6 +71,7 @@ lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolin
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
+	$(HANGAR) audit
 
 fmt: setup ## Format and auto-fix with ruff
 	$(UV) run --frozen ruff format .

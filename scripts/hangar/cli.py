@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "hangar.aws.github_oidc",
     "hangar.devloop.doctor",
     "hangar.provision.lint_tools",
+    "hangar.provision.audit",
     "hangar.bench.run",
     "hangar.deploy.run_task",
     "hangar.deploy.costs",

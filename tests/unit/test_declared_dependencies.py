@@ -74,6 +74,4 @@ def test_the_check_rejects_an_import_that_arrives_only_through_another_package()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     without_docker = declared(pyproject) - {"docker"}
     problems = undeclared({"docker": ROOT / "tests" / "x.py"}, without_docker)
-    assert problems == [
-        "tests/x.py imports docker (docker), which pyproject.toml does not declare"
-    ]
+    assert problems == ["tests/x.py imports docker (docker), which pyproject.toml does not declare"]

@@ -450,7 +450,7 @@ def test_the_dev_containers_system_tools_are_built_apart_from_the_app() -> None:
 def test_localstacks_wheels_are_built_once_for_the_standin_and_the_wheelhouse(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    lock = tmp_path / "requirements.lock"
+    lock = tmp_path / "requirements.txt"
     lock.write_text("localstack-core==1.0.0\n")
     monkeypatch.setattr(docker, "LOCALSTACK_LOCK", lock)
     monkeypatch.setattr(docker, "LOCALSTACK_WHEELS", tmp_path / "localstack-wheels")

@@ -17,7 +17,7 @@ from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSIO
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 
 
 def dockerfile_uv_version(text: str) -> str:

@@ -54,7 +54,7 @@ WHEELHOUSE_SETS = {
     "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
 }
 NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 # LocalStack's wheels, built once from LOCALSTACK_LOCK for the stand-in image and the wheelhouse
 LOCALSTACK_WHEELS = STATE_DIR / "localstack-wheels"
 # LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
@@ -415,7 +415,7 @@ def localstack_requirements() -> str:
     if not LOCALSTACK_LOCK.exists():
         raise HangarError(
             f"{LOCALSTACK_LOCK} is missing; the LocalStack stand-in is built from it.",
-            hint="restore it from git (`git checkout -- scripts/localstack/requirements.lock`)",
+            hint="restore it from git (`git checkout -- scripts/localstack/requirements.txt`)",
         )
     return LOCALSTACK_LOCK.read_text()
 
@@ -564,7 +564,7 @@ def build_app_wheelhouse() -> None:
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
     The devcontainer stage also gets uv's own wheel, an npm cache of package-lock.json and
-    LocalStack's host-mode runtime (scripts/localstack/requirements.lock).
+    LocalStack's host-mode runtime (scripts/localstack/requirements.txt).
     """
     uv_version = UV_VERSION
     input_hash = fingerprint(
