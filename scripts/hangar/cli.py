@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "hangar.devloop.doctor",
     "hangar.provision.lint_tools",
     "hangar.provision.audit",
+    "hangar.provision.toolchain",
     "hangar.bench.run",
     "hangar.deploy.run_task",
     "hangar.deploy.costs",

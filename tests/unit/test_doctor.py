@@ -104,7 +104,9 @@ def test_node_before_22_lts_is_flagged(
 
     assert result.status == status
     if status != "ok":
-        assert result.fix == "install Node 22 LTS"
+        assert result.fix is not None
+        assert result.fix.startswith("make node (npm's Node 22.")
+        assert result.fix.endswith("or install Node 22 LTS")
 
 
 def test_cdk_cli_other_than_the_pin_fails_with_make_setup(tmp_path: Path) -> None:

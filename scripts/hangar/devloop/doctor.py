@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from hangar.core import aws_cli, docker_client, ports
 from hangar.core.errors import HangarError
 from hangar.core.paths import NODE_BIN, PROJECT_UV, ROOT
-from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.core.versions import LOCALSTACK_VERSION, NODE_VERSION
 from hangar.deploy import remote_shell
 from hangar.devloop import dev
 from hangar.localstack import host as localstack_host
@@ -35,8 +35,12 @@ from hangar.localstack.endpoint import configured_endpoint, health, info
 Status = Literal["ok", "warn", "fail"]
 MIN_PYTHON = (3, 13)
 MIN_NODE = 20
-# The oldest Node LTS still supported (Node 20 reached end of life in April 2026).
-SUPPORTED_NODE = 22
+# The Node major every place runs (Node 20 reached end of life in April 2026).
+SUPPORTED_NODE = int(NODE_VERSION.split(".")[0])
+NODE_FIX = (
+    f"make node (npm's Node {NODE_VERSION} for every make target), "
+    f"or install Node {SUPPORTED_NODE} LTS"
+)
 DOCKER_FIX = (
     "hangar docker provision (as root; or: sudo apt-get install docker.io && sudo dockerd &)"
 )
@@ -161,7 +165,7 @@ def check_node() -> CheckResult:
     code, output = _run(["node", "--version"])
     if code != 0:
         return CheckResult(
-            "node", "fail", _last_line(output), "sudo apt-get install nodejs npm (Node >= 20)"
+            "node", "fail", _last_line(output), f"sudo apt-get install nodejs npm, then {NODE_FIX}"
         )
     found = re.match(r"v?(\d+)", output)
     major = int(found.group(1)) if found else 0
@@ -170,14 +174,14 @@ def check_node() -> CheckResult:
             "node",
             "fail",
             f"{output}: the CDK CLI needs Node >= {MIN_NODE}",
-            f"install Node {SUPPORTED_NODE} LTS",
+            NODE_FIX,
         )
     if major < SUPPORTED_NODE:
         return CheckResult(
             "node",
             "warn",
             f"{output}: past end of life; the CDK CLI warns on every call",
-            f"install Node {SUPPORTED_NODE} LTS",
+            NODE_FIX,
         )
     return CheckResult("node", "ok", output)
 
