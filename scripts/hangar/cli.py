@@ -36,6 +36,8 @@ COMMAND_MODULES = [
     "hangar.aws.github_oidc",
     "hangar.devloop.doctor",
     "hangar.provision.lint_tools",
+    "hangar.provision.audit",
+    "hangar.provision.toolchain",
     "hangar.bench.run",
     "hangar.deploy.run_task",
     "hangar.deploy.costs",

@@ -26,9 +26,9 @@ from hangar.localstack.endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
-LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.txt"
 STAMP_NAME = "hangar-lock.sha256"
-PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.lock is resolved for
+PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.txt is resolved for
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 25
 
