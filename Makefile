@@ -39,7 +39,7 @@ dev: setup ## Run the whole system with hot reload and debugpy on :5678 (Docker 
 down: setup ## Stop everything `make dev` started (host processes, compose services, its LocalStack)
 	$(HANGAR) down
 
-logs: setup ## Show the dev services' output (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
+logs: setup ## Show the dev services' output and which is down (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
 	$(HANGAR) logs $(SERVICE) $(if $(FOLLOW),--follow)
 
 shell: setup ## Django shell in the dev environment
@@ -103,7 +103,7 @@ destroy-local: setup ## Destroy the `local` stage in LocalStack
 diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging [CERTIFICATE_ARN=<ACM ARN>]
 	$(HANGAR) diff --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
-doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk; each failure names its fix
+doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, the dev services, ports, AWS credentials and disk; each failure names its fix
 	$(HANGAR) doctor
 
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)

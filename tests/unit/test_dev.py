@@ -291,6 +291,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev, "in_background", in_background)
     monkeypatch.setattr(dev, "compose_run", compose_run)
     monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
+    monkeypatch.setattr(dev, "service_states", lambda: events.append("services checked") or [])
     monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
     monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
     assert run_dev("dev", "--detach") == 0
@@ -316,6 +317,7 @@ class TestDockerModeOrder:
             ("background", *superuser),
             "serving",
             ("waited", *superuser),
+            "services checked",
         ]
 
     def test_an_app_without_a_worker_starts_web_alone_after_the_deploy(

@@ -29,9 +29,10 @@ from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
+from hangar.devloop import services
 from hangar.devloop.debug_server import ServerAddress, server_command, wait_for_client
 from hangar.localstack import docker as localstack_docker
-from hangar.localstack.endpoint import configured_endpoint
+from hangar.localstack.endpoint import configured_endpoint, is_healthy
 
 if TYPE_CHECKING:
     from hangar.localstack.commands import LocalStackHandle
@@ -305,7 +306,17 @@ def dev_host(args: argparse.Namespace) -> int:
     )
     dev_dir().mkdir(parents=True, exist_ok=True)
     env = host_environment(os.environ, with_aws=not args.without_aws)
-    session = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
+    commands = {"web": server_command(address, wait=wait_for_client())}
+    worker = host_worker_command()
+    if worker and not args.without_aws:
+        commands["worker"] = worker
+    session = {
+        "mode": "host",
+        "web_port": address.port,
+        "debug_port": address.debug_port,
+        # What `make logs` and `make doctor` check is up.
+        "services": [*commands, *([] if args.without_aws else ["localstack"])],
+    }
     if args.without_aws:
         warn("--without-aws: no LocalStack, no deploy-local, no worker; S3 and SQS calls will fail")
     else:
@@ -320,10 +331,6 @@ def dev_host(args: argparse.Namespace) -> int:
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    commands = {"web": server_command(address, wait=wait_for_client())}
-    worker = host_worker_command()
-    if worker and not args.without_aws:
-        commands["worker"] = worker
     children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]
     if args.without_aws:
         write_session(**session, localstack_started=False)
@@ -351,15 +358,11 @@ def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
     previous = signal.signal(signal.SIGTERM, terminate)
     status = 0
     try:
-        while True:
-            exited = next((c for c in children if c.process.poll() is not None), None)
-            if exited:
-                warn(
-                    f"{exited.name} exited with code {exited.process.returncode}; stopping the rest"
-                )
-                status = 1
-                break
-            time.sleep(0.3)
+        # LocalStack may go down too: the watch says so, as in docker mode.
+        with services.Watch(service_states, initial=service_states()):
+            exited = _first_exit(children)
+        warn(f"{exited.name} exited with code {exited.process.returncode}; stopping the rest")
+        status = 1
     except KeyboardInterrupt:
         names = " and ".join(child.name for child in children)
         kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
@@ -370,6 +373,14 @@ def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
         for pump in pumps:
             pump.join(timeout=2)
     return status
+
+
+def _first_exit(children: Sequence[Child]) -> Child:
+    while True:
+        exited = next((c for c in children if c.process.poll() is not None), None)
+        if exited:
+            return exited
+        time.sleep(0.3)
 
 
 def _pids(pids: Mapping[str, int]) -> str:
@@ -548,17 +559,17 @@ def dev_docker(args: argparse.Namespace) -> int:
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
     endpoint = start_localstack("docker").endpoint
-    services = config.get("services", {})
+    declared = config.get("services", {})
     # The database and its migrations need nothing from the stack: they start during the deploy.
-    independent = [name for name in services if name not in NEEDS_THE_STACK]
+    independent = [name for name in declared if name not in NEEDS_THE_STACK]
     with in_background(["up", "--detach", "--wait", *independent], env):
         deploy_stack(endpoint)
     # After the deploy, so web and worker read the stack's outputs at their first start; the
     # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
-    stack_services = [name for name in NEEDS_THE_STACK if name in services]
+    stack_services = [name for name in NEEDS_THE_STACK if name in declared]
     with step(f"Start {' and '.join(stack_services)}"):
         compose_run("up", "--detach", "--no-deps", *stack_services, env=env)
-    if "migrate" in services:
+    if "migrate" in declared:
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
         with step("Apply database migrations"):
@@ -566,18 +577,39 @@ def dev_docker(args: argparse.Namespace) -> int:
     superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
     with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
         wait_until_serving(address)
+    states = service_states()
+    services.report_down(states)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:
         info("`make logs` follows the output, `make down` stops the containers")
         return 0
     info("following web and worker logs; Ctrl-C stops following (the containers keep running)")
+    followed = ["web", "worker"] if contract().worker_command else ["web"]
     try:
-        services = ["web", "worker"] if contract().worker_command else ["web"]
-        subprocess.run(compose("logs", "--follow", "--tail", "50", *services), check=False)
+        with services.Watch(service_states, initial=states):
+            subprocess.run(compose("logs", "--follow", "--tail", "50", *followed), check=False)
     except KeyboardInterrupt:
         info("\ncontainers keep running; `make down` stops them")
     return 0
+
+
+def service_states() -> list[services.ServiceState]:
+    """Each service the running session declared, up or down; none without a session."""
+    session = read_session()
+    if session.get("mode") == "docker":
+        rows = services.parse_compose_ps(
+            compose_run("ps", "--all", "--format", "json", capture=True).stdout
+        )
+        return services.compose_states(compose_config(), rows)
+    if session.get("mode") == "host":
+        declared = session.get("services")
+        return services.host_states(
+            declared if isinstance(declared, list) else [],
+            running_children(),
+            lambda: is_healthy(configured_endpoint().url),
+        )
+    return []
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -637,12 +669,36 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    if session_mode() == "docker":
-        services = [args.service] if args.service else []
-        follow = ["--follow"] if args.follow else []
-        return subprocess.run(
-            compose("logs", *follow, "--tail", "200", *services), check=False
-        ).returncode
+    """The services' output, and which declared service is down (after the logs, where it is
+    seen; while following, whenever one goes down or comes back)."""
+    show = _docker_logs if session_mode() == "docker" else _host_logs
+    states = _states_if_known()
+    if not args.follow:
+        status = show(args)
+        services.report_down(states)
+        return status
+    services.report_down(states)
+    with services.Watch(service_states, initial=states):
+        return show(args)
+
+
+def _states_if_known() -> list[services.ServiceState]:
+    try:
+        return service_states()
+    except HangarError as error:
+        warn(f"cannot tell which services are up: {error}")
+        return []
+
+
+def _docker_logs(args: argparse.Namespace) -> int:
+    selected = [args.service] if args.service else []
+    follow = ["--follow"] if args.follow else []
+    return subprocess.run(
+        compose("logs", *follow, "--tail", "200", *selected), check=False
+    ).returncode
+
+
+def _host_logs(args: argparse.Namespace) -> int:
     logs = sorted(dev_dir().glob(f"{args.service or '*'}.log"))
     if not logs:
         raise HangarError(f"no host-mode logs under {dev_dir()}", "start the app with `make dev`")
