@@ -13,12 +13,10 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from config import aws
-from config.dependencies import DependencyUnavailable
 
 # SQS's maximum long-poll wait; the polling client's read timeout must outlast it.
 MAX_WAIT_SECONDS = 20
-# A queue that does not exist, in SQS's query and JSON protocols: gone with the LocalStack that
-# held it, until `make deploy-local` recreates it; waited for like any other outage.
+# A queue that does not exist, in SQS's query and JSON protocols.
 MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
 
@@ -43,16 +41,22 @@ class Queue(Protocol):
     def visibility_timeout(self) -> int: ...
 
 
+class QueueMissing(Exception):
+    """The queue does not exist: a stale TASKS_QUEUE_URL, or a LocalStack that lost its stack
+    (a redeploy names the queue anew). Waiting would not bring it back; a restart with the
+    deployed stage's configuration does."""
+
+
 @contextmanager
-def _unavailable() -> Iterator[None]:
-    """SQS unreachable, timed out, throttling, its breaker open or the queue missing:
-    DependencyUnavailable, which the worker waits out (and a view answers with 503)."""
+def _unavailable(url: str) -> Iterator[None]:
+    """SQS unreachable, timed out, throttling or its breaker open: DependencyUnavailable, which
+    the worker waits out (and a view answers with 503); the queue missing: QueueMissing."""
     try:
         with aws.outage_as_unavailable("sqs"):
             yield
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in MISSING_QUEUE_CODES:
-            raise DependencyUnavailable("sqs", error) from error
+            raise QueueMissing(f"the queue {url} does not exist") from error
         raise
 
 
@@ -74,14 +78,14 @@ class SQSQueue:
         return aws.client("sqs", read_timeout=MAX_WAIT_SECONDS + 10)
 
     def send(self, body: str) -> str:
-        with _unavailable():
+        with _unavailable(self.url):
             response = self._client.send_message(QueueUrl=self.url, MessageBody=body)
         return str(response["MessageId"])
 
     def receive(self, *, wait_seconds: int) -> list[Message]:
         # One message at a time: a batch would keep the rest invisible, and unavailable to
         # other workers, while this one works through the first.
-        with _unavailable():
+        with _unavailable(self.url):
             response = self._polling_client.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=1,
@@ -99,12 +103,12 @@ class SQSQueue:
         ]
 
     def delete(self, message: Message) -> None:
-        with _unavailable():
+        with _unavailable(self.url):
             self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
 
     def change_visibility(self, message: Message, seconds: int) -> None:
         """Hide the message from every receiver for `seconds` from now."""
-        with _unavailable():
+        with _unavailable(self.url):
             self._client.change_message_visibility(
                 QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
             )
@@ -112,7 +116,7 @@ class SQSQueue:
     @cached_property
     def visibility_timeout(self) -> int:
         """How long the queue hides a message it hands out (the stack sets it per stage)."""
-        with _unavailable():
+        with _unavailable(self.url):
             attributes = self._client.get_queue_attributes(
                 QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]

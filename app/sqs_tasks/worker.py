@@ -13,7 +13,8 @@ finishing while its replacement already polls).
 When the queue is unavailable (refused connections, timeouts, throttling, its circuit breaker open:
 LocalStack restarting, say) the worker waits and tries again, doubling the wait up to a bound, and
 says so twice: when the outage starts and when it ends. It never exits for it; the message in hand,
-if any, comes back after its visibility timeout.
+if any, comes back after its visibility timeout. A queue that does not exist is no outage
+(QueueMissing ends the worker, for compose to restart it with the deployed stage's queue).
 """
 
 import logging
@@ -139,11 +140,13 @@ class Worker:
 
     def _outage_over(self) -> None:
         if self.outage is not None:
+            retries = self.outage.retries
             logger.info(
-                "%s answers again after %.1f s (%d retries)",
+                "%s answers again after %.1f s (%d %s)",
                 self.outage.error.dependency,
                 time.monotonic() - self.outage.started,
-                self.outage.retries,
+                retries,
+                "retry" if retries == 1 else "retries",
             )
             self.outage = None
 

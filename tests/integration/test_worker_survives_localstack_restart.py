@@ -2,9 +2,13 @@
 by itself and processes the next job.
 
 What `make down` or a recreated LocalStack container did to the dev worker: connections refused
-mid-poll, then a LocalStack without the queue until it is recreated. A LocalStack of the test's own
-(host mode, a spare port); the worker is the real loop over the real SQS queue, in a thread of the
-test process so it shares the test database.
+mid-poll. A LocalStack of the test's own (host mode, a spare port); the worker is the real loop
+over the real SQS queue, in a thread of the test process so it shares the test database.
+
+A LocalStack that comes back holds no queue until the stage is deployed again, and a worker that
+polled in that window would find none and exit, for compose to restart it with the redeployed
+queue (tests/unit/test_worker.py). So the test ends the worker's waits between retries itself
+(its Backoff, passed in): it holds them while LocalStack restarts and the queue is recreated.
 """
 
 import threading
@@ -44,6 +48,20 @@ def processed(document_id: str) -> bool:
     return Document.objects.get(pk=document_id).status == Document.Status.PROCESSED
 
 
+class HeldBackoff(Backoff):
+    """Short waits between retries, each of which lasts until the test releases them."""
+
+    def __init__(self) -> None:
+        super().__init__(first=0.2, longest=0.5)
+        object.__setattr__(self, "waiting", threading.Event())
+        object.__setattr__(self, "released", threading.Event())
+
+    def delay(self, retry: int) -> float:
+        self.waiting.set()
+        self.released.wait(DEADLINE)
+        return super().delay(retry)
+
+
 def test_the_worker_survives_localstack_stopping_and_processes_the_next_job(
     own_localstack, create_bucket_and_queue, settings, client, django_user_model, caplog
 ):
@@ -62,9 +80,8 @@ def test_the_worker_survives_localstack_stopping_and_processes_the_next_job(
         "default": {"BACKEND": "sqs_tasks.backend.SQSBackend", "OPTIONS": {"QUEUE_URL": queue_url}}
     }
     client.force_login(django_user_model.objects.create_user("uploader"))
-    worker = Worker(
-        task_backends["default"].queue, backend_alias="default", backoff=Backoff(0.5, 2)
-    )
+    backoff = HeldBackoff()
+    worker = Worker(task_backends["default"].queue, backend_alias="default", backoff=backoff)
     running = threading.Thread(target=worker.run, kwargs={"wait_seconds": 1}, daemon=True)
     running.start()
     try:
@@ -73,19 +90,21 @@ def test_the_worker_survives_localstack_stopping_and_processes_the_next_job(
 
         localstack.stop()
         wait_until(
-            lambda: worker.outage is not None or not running.is_alive(),
+            lambda: backoff.waiting.is_set() or not running.is_alive(),
             "the worker to meet the stopped LocalStack",
         )
         assert running.is_alive(), "the worker died with LocalStack"
 
         localstack.ensure_running("host")
         create_bucket_and_queue(own_localstack, NAME)  # what `make deploy-local` does
+        backoff.released.set()
         wait_until(lambda: worker.outage is None, "the worker to find the queue again")
         after = upload(client, "after.txt")
         wait_until(lambda: processed(after), "the next document processed")
         assert running.is_alive()
     finally:
         worker.request_stop()
+        backoff.released.set()
         running.join(60)
 
     outage_lines = [r for r in caplog.records if "retrying with backoff" in r.getMessage()]

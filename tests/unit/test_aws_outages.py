@@ -6,6 +6,7 @@ denied) must stay an error: waiting would never fix it.
 """
 
 import json
+import re
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -14,7 +15,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from config import aws
 from config.circuit import CircuitOpen
 from config.dependencies import DependencyUnavailable
-from sqs_tasks.queue import SQSQueue
+from sqs_tasks.queue import QueueMissing, SQSQueue
 
 
 def client_error(status: int, code: str) -> ClientError:
@@ -84,16 +85,19 @@ def test_a_refused_connection_is_the_queue_unavailable(sqs_endpoint, closed_port
         queue.receive(wait_seconds=0)
 
 
-@pytest.mark.parametrize(
-    ("status", "code"), [(400, "QueueDoesNotExist"), (400, "ThrottlingException")]
-)
-def test_a_missing_queue_or_throttling_is_the_queue_unavailable(
-    sqs_endpoint, serve_http, status, code
-):
-    queue = sqs_endpoint(f"http://127.0.0.1:{serve_http(answering(status, code))}")
+def test_throttling_is_the_queue_unavailable(sqs_endpoint, serve_http):
+    queue = sqs_endpoint(f"http://127.0.0.1:{serve_http(answering(400, 'ThrottlingException'))}")
 
-    with pytest.raises(DependencyUnavailable, match=f"sqs unavailable: .*{code}"):
+    with pytest.raises(DependencyUnavailable, match=r"sqs unavailable: .*ThrottlingException"):
         queue.send("{}")
+
+
+def test_a_missing_queue_is_no_outage_but_its_own_error(sqs_endpoint, serve_http):
+    """Waiting would not bring it back: a redeploy names the queue anew."""
+    queue = sqs_endpoint(f"http://127.0.0.1:{serve_http(answering(400, 'QueueDoesNotExist'))}")
+
+    with pytest.raises(QueueMissing, match=re.escape(f"the queue {queue.url} does not exist")):
+        queue.receive(wait_seconds=0)
 
 
 def test_a_refused_request_stays_an_error(sqs_endpoint, serve_http):

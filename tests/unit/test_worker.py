@@ -16,7 +16,7 @@ from django.tasks import default_task_backend, task
 from config.dependencies import DependencyUnavailable
 from documents.models import Document
 from sqs_tasks.messages import InvalidMessage, TaskMessage
-from sqs_tasks.queue import Message
+from sqs_tasks.queue import Message, QueueMissing
 from sqs_tasks.worker import MAX_VISIBILITY_SECONDS, Backoff, Worker, resolve_task, retry_delay
 
 # The worker opens and closes database connections around every task, as a request does.
@@ -453,6 +453,25 @@ def test_a_stop_ends_the_wait_between_retries():
 
     assert worker.outage is not None, "the worker never met the outage"
     assert not runner.is_alive(), "the stop waited for the 30-60 s backoff"
+
+
+class Missing(FakeQueue):
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        raise QueueMissing("the queue https://sqs.invalid/000000000000/tasks does not exist")
+
+
+def test_a_missing_queue_ends_the_command_with_what_to_do(sqs_backend):
+    """No outage to wait out: the worker exits (1), for compose to restart it once deployed."""
+    sqs_backend.queue = Missing()
+
+    with pytest.raises(CommandError) as error:
+        call_command("worker", "--wait=0")
+
+    assert str(error.value) == (
+        "the queue https://sqs.invalid/000000000000/tasks does not exist: deploy the stage that "
+        "holds it (`make deploy-local`; `make dev` restarts the worker with it) or fix "
+        "TASKS_QUEUE_URL"
+    )
 
 
 def test_backoff_doubles_up_to_its_bound_with_jitter_below_each_step():
