@@ -3,11 +3,11 @@
 Closed: every attempt goes out; `failures_to_open` failed attempts in a row (no answer, a timeout,
 a 5xx or a throttling answer) open it. Open: attempts are refused with `CircuitOpen`, a
 `DependencyUnavailable` that the views answer with 503 and Retry-After, without waiting for a
-timeout. After `open_seconds` the next attempt first probes the endpoint (an HTTP request with a
-`probe_timeout`, answered by anything that answers HTTP) while the others are still refused: an
-answer closes the breaker and the attempt goes out, silence opens it for another period. So during
-an outage no request waits longer than the probe, and the first request after it comes back
-succeeds within `open_seconds` plus the probe.
+timeout. After `open_seconds` the next attempt first probes the endpoint (`probe`: in config.aws
+an HTTP request with a short timeout, which anything answering HTTP passes) while the others are
+still refused: an answer closes the breaker and the attempt goes out, silence opens it for another
+period. So during an outage no request waits longer than the probe, and the first request after
+the dependency returns succeeds within `open_seconds` plus the probe.
 
 Not pybreaker: it guards a call by wrapping it, while botocore's attempts reach us through its
 event hooks (one before each attempt, one after), and it holds its lock for the whole call, which

@@ -151,7 +151,10 @@ class Worker:
             self.outage = None
 
     def handle(self, message: Message) -> bool:
-        """Run one message's task; True (and the message deleted) when it succeeded."""
+        """Run one message's task; True (and the message deleted) when it succeeded.
+
+        DependencyUnavailable when the queue cannot say how long to keep the message hidden, or
+        take the delete: run() waits the outage out, and SQS hands the message out again."""
         try:
             task_message = TaskMessage.from_json(message.body)
             task = resolve_task(task_message.task_path)

@@ -159,3 +159,20 @@ def test_doctor_passes_without_a_session(tmp_path, monkeypatch):
     assert doctor.check_dev_services() == doctor.CheckResult(
         "dev services", "ok", "no `make dev` session"
     )
+
+
+def test_children_the_session_stopped_are_no_longer_reported_down(
+    tmp_path, monkeypatch, closed_port, capsys
+):
+    """Ctrl-C (or a child's exit) ends the foreground session's children on purpose; the session
+    record stays for LocalStack, which keeps running."""
+    monkeypatch.setenv("HANGAR_DEV_DIR", str(tmp_path))
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", f"http://127.0.0.1:{closed_port}")
+    dev.write_session(mode="host", services=["web", "localstack"])
+    web = dev.start_child("web", [sys.executable, "-c", "print('serving')"], {}, detach=False)
+
+    assert dev._supervise([web], leaves_localstack=True) == 1
+
+    assert dev.read_session()["services"] == ["localstack"]
+    assert [s.name for s in dev.service_states()] == ["localstack"]
+    assert "web exited with code 0; stopping the rest" in capsys.readouterr().err

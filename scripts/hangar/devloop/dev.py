@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -372,7 +372,18 @@ def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
         stop_children(children)
         for pump in pumps:
             pump.join(timeout=2)
+        forget_services(child.name for child in children)
     return status
+
+
+def forget_services(names: Iterable[str]) -> None:
+    """The session runs `names` no more, on purpose: `make logs` and `make doctor` must not
+    report them down (LocalStack, which outlives the children, stays declared)."""
+    session = read_session()
+    declared = session.get("services")
+    if isinstance(declared, list):
+        stopped = set(names)
+        write_session(**{**session, "services": [name for name in declared if name not in stopped]})
 
 
 def _first_exit(children: Sequence[Child]) -> Child:
