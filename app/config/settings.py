@@ -120,6 +120,11 @@ AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
 AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=5.0)
 AWS_MAX_ATTEMPTS = env.int("AWS_MAX_ATTEMPTS", default=2)
+# Each dependency's circuit breaker (config.circuit): after this many failed attempts in a row its
+# calls fail at once (503) for OPEN_SECONDS, then an attempt first probes it within PROBE_TIMEOUT.
+AWS_BREAKER_FAILURES = env.int("AWS_BREAKER_FAILURES", default=3)
+AWS_BREAKER_OPEN_SECONDS = env.float("AWS_BREAKER_OPEN_SECONDS", default=1.0)
+AWS_BREAKER_PROBE_TIMEOUT = env.float("AWS_BREAKER_PROBE_TIMEOUT", default=1.0)
 DOCUMENTS_BUCKET = env.str("DOCUMENTS_BUCKET", default="")
 TASKS_QUEUE_URL = env.str("TASKS_QUEUE_URL", default="")
 TASKS_DLQ_URL = env.str("TASKS_DLQ_URL", default="")

@@ -4,14 +4,20 @@ The backend and worker only see the Queue protocol, so their logic is testable w
 in-memory queue, while the SQS implementation stays a thin pass-through.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
 
 from config import aws
 
 # SQS's maximum long-poll wait; the polling client's read timeout must outlast it.
 MAX_WAIT_SECONDS = 20
+# A queue that does not exist, in SQS's query and JSON protocols.
+MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,28 @@ class Queue(Protocol):
     def visibility_timeout(self) -> int: ...
 
 
+class QueueMissing(Exception):
+    """The queue does not exist: a stale TASKS_QUEUE_URL, or a LocalStack that lost its stack
+    (a redeploy names the queue anew). Waiting would not bring it back; a restart with the
+    deployed stage's configuration does."""
+
+
+@contextmanager
+def _unavailable(url: str) -> Iterator[None]:
+    """SQS unreachable, timed out, throttling or its breaker open: DependencyUnavailable, which
+    the worker waits out (and a view answers with 503); the queue missing: QueueMissing."""
+    try:
+        with aws.outage_as_unavailable("sqs"):
+            yield
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in MISSING_QUEUE_CODES:
+            raise QueueMissing(f"the queue {url} does not exist") from error
+        raise
+
+
 class SQSQueue:
+    """Every operation raises DependencyUnavailable when SQS cannot serve it now."""
+
     def __init__(self, url: str) -> None:
         self.url = url
 
@@ -51,17 +78,20 @@ class SQSQueue:
         return aws.client("sqs", read_timeout=MAX_WAIT_SECONDS + 10)
 
     def send(self, body: str) -> str:
-        return str(self._client.send_message(QueueUrl=self.url, MessageBody=body)["MessageId"])
+        with _unavailable(self.url):
+            response = self._client.send_message(QueueUrl=self.url, MessageBody=body)
+        return str(response["MessageId"])
 
     def receive(self, *, wait_seconds: int) -> list[Message]:
         # One message at a time: a batch would keep the rest invisible, and unavailable to
         # other workers, while this one works through the first.
-        response = self._polling_client.receive_message(
-            QueueUrl=self.url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
+        with _unavailable(self.url):
+            response = self._polling_client.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            )
         return [
             Message(
                 id=raw["MessageId"],
@@ -73,18 +103,21 @@ class SQSQueue:
         ]
 
     def delete(self, message: Message) -> None:
-        self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+        with _unavailable(self.url):
+            self._client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
 
     def change_visibility(self, message: Message, seconds: int) -> None:
         """Hide the message from every receiver for `seconds` from now."""
-        self._client.change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
-        )
+        with _unavailable(self.url):
+            self._client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+            )
 
     @cached_property
     def visibility_timeout(self) -> int:
         """How long the queue hides a message it hands out (the stack sets it per stage)."""
-        attributes = self._client.get_queue_attributes(
-            QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
-        )["Attributes"]
+        with _unavailable(self.url):
+            attributes = self._client.get_queue_attributes(
+                QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]
         return int(attributes["VisibilityTimeout"])

@@ -294,3 +294,20 @@ def test_the_attach_launch_configuration_debugs_the_web_process(devcontainer: De
     outcome = json.loads(devcontainer.check("python", "-c", ATTACH_SCRIPT).splitlines()[-1])
     assert outcome["held"] is True, "the request must wait at the breakpoint"
     assert outcome["status"] in {200, 503}, "the request must finish after `continue`"
+
+
+# Run in the worker container: what any process on the compose network gets from web's debugpy.
+CONNECT_TO_DEBUGPY = """
+import errno, socket
+with socket.socket() as probe:
+    probe.settimeout(10)
+    print(errno.errorcode.get(probe.connect_ex(("web", 5678)), "connected"))
+"""
+
+
+def test_debugpy_is_out_of_reach_of_the_other_containers(devcontainer: DevContainer) -> None:
+    """It listens on web's loopback (the attach test above reaches it from inside web); from the
+    compose network, beside a container holding the host's Docker socket, the port is closed."""
+    result = devcontainer.compose("exec", "-T", "worker", "python", "-c", CONNECT_TO_DEBUGPY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ECONNREFUSED"

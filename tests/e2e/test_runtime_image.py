@@ -1,11 +1,25 @@
-"""The runtime image as ECS runs it: non-root, healthy by its own HEALTHCHECK, nothing from dev."""
+"""The runtime image as ECS runs it: non-root, healthy by its own HEALTHCHECK, nothing from dev,
+no .env file even when the checkout it is built from holds some."""
 
 import json
+import os
+import shutil
 import subprocess
+import tarfile
+import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 import pytest
 from compose_project import http
+
+from hangar.core.errors import HangarError
+from hangar.core.git import git
+from hangar.core.paths import ROOT, STATE_DIR
+from hangar.deploy.image import build_runtime_image
+from hangar.provision.docker import WHEELHOUSE_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -108,3 +122,68 @@ def test_healthcheck_passes_and_healthz_ignores_the_host_header(runtime_image: s
         assert (record["path"], record["status"]) == ("/static/admin/css/base.css", 200)
     finally:
         docker("rm", "--force", "--volumes", container, check=False)
+
+
+# --- secrets in the checkout -------------------------------------------------------------------
+# Where python-dotenv and habit put them; tests/unit/test_env_files_stay_out.py checks the same
+# rules without an engine.
+ENV_FILES = (".env", "app/.env", "app/.env.production", "app/config/.env.local")
+
+
+@pytest.fixture(scope="module")
+def image_from_a_checkout_with_env_files(provisioned: dict[str, str]) -> Iterator[str]:
+    """The runtime image built from a scratch checkout: this one's tracked files as they are in
+    the working tree, the wheelhouse (hard links: under .hangar, on its file system), and ENV_FILES
+    beside them, each holding a made-up secret."""
+    STATE_DIR.mkdir(exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="env-checkout-", dir=STATE_DIR))
+    tag = f"hangar-e2e-runtime-env:{uuid.uuid4().hex[:8]}"
+    try:
+        for name in git("ls-files", "-z").split("\0"):
+            if name and (ROOT / name).is_file():
+                (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, scratch / name)
+        if WHEELHOUSE_DIR.is_dir():
+            wheelhouse = scratch / WHEELHOUSE_DIR.relative_to(ROOT)
+            shutil.copytree(WHEELHOUSE_DIR, wheelhouse, copy_function=os.link)
+        for name in ENV_FILES:
+            (scratch / name).write_text("DJANGO_SECRET_KEY=e2e-must-never-reach-an-image\n")
+        try:
+            build_runtime_image(tag, context=scratch)
+        except HangarError as error:
+            pytest.fail(f"runtime image build from {scratch} failed: {error}")
+        yield tag
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        docker("image", "rm", "--force", tag, check=False)
+
+
+def files_in_layers(image: str, directory: Path) -> set[PurePosixPath]:
+    """Every path any layer of `image` adds: `docker save`'s archive, each layer tar in it read
+    (a file a later layer deletes still ships in the layer that added it)."""
+    archive = directory / "image.tar"
+    subprocess.run(["docker", "save", "--output", str(archive), image], check=True, timeout=300)
+    paths: set[PurePosixPath] = set()
+    with tarfile.open(archive) as outer:
+        for member in outer.getmembers():
+            content = outer.extractfile(member) if member.isfile() else None
+            if content is None:
+                continue
+            try:
+                with tarfile.open(fileobj=content) as layer:
+                    paths |= {PurePosixPath(name) for name in layer.getnames()}
+            except tarfile.ReadError:
+                continue  # the manifest and configs (JSON), not a layer
+    return paths
+
+
+def test_no_env_file_from_the_checkout_reaches_the_image(
+    image_from_a_checkout_with_env_files: str, tmp_path: Path
+) -> None:
+    paths = files_in_layers(image_from_a_checkout_with_env_files, tmp_path)
+
+    # The project folder was copied (else the check below would hold vacuously) ...
+    assert PurePosixPath("app/src/app/manage.py") in paths
+    # ... without a single .env file of it, nor of anywhere else.
+    env_files = [p for p in paths if p.name.startswith(".env") and p.name != ".env.example"]
+    assert env_files == [], env_files

@@ -9,12 +9,15 @@ hide a broken pipeline.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import boto3
 import pytest
+from botocore.config import Config
 
+from hangar.core import ports
 from hangar.core.docker_client import compose_settings
 from hangar.core.errors import HangarError
 from hangar.core.versions import LOCALSTACK_IMAGE
@@ -72,6 +75,44 @@ def localstack_host_venv() -> Path:
         return localstack_host.runtime_python()
     except HangarError as error:
         _unavailable(str(error))
+
+
+@pytest.fixture
+def own_localstack(localstack_host_venv: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The endpoint of a host-mode LocalStack of the test's own, on a spare port, for tests that
+    stop it: the session's instance, which the others deploy into, is never interrupted. The test
+    starts it (`localstack.ensure_running("host")`, as often as it likes); it is stopped after."""
+    port = ports.spare_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", endpoint)
+    monkeypatch.setenv("HANGAR_LOCALSTACK_MODE", "host")
+    # Not the session's localstack_endpoint, which exports these: run alone, boto3 had none.
+    for name, value in localstack.FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield endpoint
+    finally:
+        localstack_host.stop(localstack_host.RunDir.for_port(port))
+
+
+@pytest.fixture
+def create_bucket_and_queue() -> Callable[[str, str], str]:
+    """create(endpoint, name): a bucket and a queue called `name` in the LocalStack at `endpoint`
+    (again after a restart: the free LocalStack keeps no state); the queue's URL."""
+
+    def create(endpoint: str, name: str) -> str:
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=endpoint,
+                region_name=REGION,
+                config=Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 2}),
+            )
+
+        client("s3").create_bucket(Bucket=name)
+        return str(client("sqs").create_queue(QueueName=name)["QueueUrl"])
+
+    return create
 
 
 def _exported(env: pytest.MonkeyPatch, endpoint: str) -> str:

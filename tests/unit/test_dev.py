@@ -302,6 +302,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev, "in_background", in_background)
     monkeypatch.setattr(dev, "compose_run", compose_run)
     monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
+    monkeypatch.setattr(dev, "service_states", lambda: events.append("services checked") or [])
     monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
     monkeypatch.setenv("HANGAR_DEBUG_PORT", str(ports.spare_port()))
     assert run_dev("dev", "--detach") == 0
@@ -327,6 +328,7 @@ class TestDockerModeOrder:
             ("background", *superuser),
             "serving",
             ("waited", *superuser),
+            "services checked",
         ]
 
     def interrupted_deploy(self, endpoint: str) -> None:

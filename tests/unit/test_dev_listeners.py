@@ -95,6 +95,10 @@ def command_listeners_beyond_loopback(argv: Sequence[str]) -> list[str]:
     return [address for address in addresses if not ports.is_loopback(address.rpartition(":")[0])]
 
 
+def debugpy_listen(argv: Sequence[str]) -> str:
+    return argv[list(argv).index("--listen") + 1]
+
+
 def host_mode_listeners(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str]) -> list[str]:
     """What host mode binds: its dev server command line and LocalStack's GATEWAY_LISTEN."""
     for name in [ports.BIND_ADDRESS_VARIABLE, "LOCALSTACK_ENDPOINT", "HANGAR_LOCALSTACK_PORT"]:
@@ -140,6 +144,23 @@ class TestCompose:
         config = rendered(compose_cli, [COMPOSE_FILE, DEVCONTAINER_COMPOSE_FILE], env)
         assert [s.get("ports") for s in config["services"].values() if s.get("ports")] == []
         assert compose_listeners_beyond_loopback(config) == []
+
+    def test_debugpy_in_the_dev_container_listens_on_the_containers_loopback_only(
+        self, compose_cli: list[str]
+    ) -> None:
+        """The dev container holds the host's Docker socket: debugpy there must not be reachable
+        from the compose network. VS Code attaches from inside the container."""
+        files = [COMPOSE_FILE, DEVCONTAINER_COMPOSE_FILE]
+        devcontainer = rendered(compose_cli, files, environment())["services"]["web"]["command"]
+        compose = rendered(compose_cli, [COMPOSE_FILE], environment())["services"]["web"]["command"]
+
+        assert debugpy_listen(devcontainer) == "127.0.0.1:5678"
+        # `make dev` attaches from the host through the port published on its loopback, which
+        # reaches a server listening on the container's every interface only.
+        assert debugpy_listen(compose) == "0.0.0.0:5678"
+        assert [arg for arg in devcontainer if arg != debugpy_listen(devcontainer)] == [
+            arg for arg in compose if arg != debugpy_listen(compose)
+        ], "the dev container's web command may differ from compose.yaml's in debugpy's address"
 
     def test_rejects_a_port_published_without_an_address(
         self, compose_cli: list[str], tmp_path: Path

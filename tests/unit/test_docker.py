@@ -215,6 +215,11 @@ def test_app_services_start_after_their_dependencies_are_healthy(compose_file: d
         assert "healthcheck" in services[name], name
 
 
+def test_compose_restarts_a_crashed_worker_but_not_a_stopped_one(compose_file: dict) -> None:
+    """on-failure: an exit with an error comes back, `make down`'s stop stays one."""
+    assert compose_file["services"]["worker"]["restart"] == "on-failure"
+
+
 def test_web_exposes_the_app_and_debugpy_and_reads_deploy_local_env(compose_file: dict) -> None:
     web = compose_file["services"]["web"]
     assert {port.split(":")[-1] for port in web["ports"]} == {"8000", "5678"}

@@ -108,8 +108,11 @@ def python_places(read: Read) -> list[Place]:
 
 def node_places(read: Read) -> list[Place]:
     engines = json.loads(read("package.json"))["engines"]["node"]
-    ci_run = read(".ci/run")
-    assert "make node" in ci_run, ".ci/run does not install the pinned Node (make node)"
+    makefile = read("Makefile")
+    # `make setup` (which .ci/run and every target run first) installs the pinned Node where the
+    # machine's is older, comparing with NODE_VERSION's major read from hangar.core.versions.
+    assert "hangar node" in makefile, "make setup does not install the pinned Node (hangar node)"
+    assert "NODE_VERSION" in makefile, "the Makefile does not read the major from NODE_VERSION"
     places = [
         Place("hangar.core.versions (NODE_VERSION)", major(NODE_VERSION)),
         Place(
@@ -117,7 +120,7 @@ def node_places(read: Read) -> list[Place]:
             major(found(r"^ARG NODE_VERSION=(\S+)$", read("Dockerfile"), "Dockerfile")),
         ),
         Place("package.json (engines.node)", found(r"^\^?(\d+)(?:\.x)?$", engines, "engines")),
-        Place(".ci/run (make node)", major(toolchain.node_package().split("@")[1])),
+        Place("make setup (hangar node)", major(toolchain.node_package().split("@")[1])),
     ]
     for workflow in WORKFLOWS:
         text = read(workflow)

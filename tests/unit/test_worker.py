@@ -5,6 +5,7 @@ import itertools
 import json
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -12,10 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.tasks import default_task_backend, task
 
+from config.dependencies import DependencyUnavailable
 from documents.models import Document
 from sqs_tasks.messages import InvalidMessage, TaskMessage
-from sqs_tasks.queue import Message
-from sqs_tasks.worker import MAX_VISIBILITY_SECONDS, Worker, resolve_task, retry_delay
+from sqs_tasks.queue import Message, QueueMissing
+from sqs_tasks.worker import MAX_VISIBILITY_SECONDS, Backoff, Worker, resolve_task, retry_delay
 
 # The worker opens and closes database connections around every task, as a request does.
 pytestmark = pytest.mark.django_db
@@ -370,3 +372,112 @@ def test_sigterm_during_a_long_poll_is_not_swallowed_by_the_aws_client(sqs_backe
 def test_worker_refuses_a_backend_that_is_not_sqs():
     with pytest.raises(CommandError, match="not SQSBackend: the worker only reads SQS"):
         call_command("worker", "--once")
+
+
+# --- the queue unavailable ----------------------------------------------------------------------
+# tests/integration/test_worker_survives_localstack_restart.py stops a real LocalStack under it.
+QUICK = Backoff(first=0.001, longest=0.004)
+
+
+def outage() -> DependencyUnavailable:
+    return DependencyUnavailable("sqs", ConnectionRefusedError("connection refused"))
+
+
+class UnavailableAtFirst(FakeQueue):
+    """Unavailable for the first `failures` receives (and `delete_failures` deletes)."""
+
+    def __init__(self, *bodies: str, failures: int, delete_failures: int = 0) -> None:
+        super().__init__(*bodies)
+        self.failures = failures
+        self.delete_failures = delete_failures
+        self.receives = 0
+
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        self.receives += 1
+        if self.receives <= self.failures:
+            raise outage()
+        return super().receive(wait_seconds=wait_seconds)
+
+    def delete(self, message: Message) -> None:
+        if self.delete_failures:
+            self.delete_failures -= 1
+            self.waiting.append(message)  # SQS hands it out again after its visibility timeout
+            raise outage()
+        super().delete(message)
+
+
+def test_an_unavailable_queue_is_retried_and_logged_once_when_down_and_once_when_back(caplog):
+    queue = UnavailableAtFirst(body(f"{__name__}.record", "after the outage"), failures=5)
+
+    handled = Worker(queue, backend_alias="default", backoff=QUICK).run(
+        wait_seconds=0, max_messages=1
+    )
+
+    assert (handled, CALLS, queue.deleted) == (1, ["after the outage"], ["m1"])
+    assert queue.receives == 6
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "sqs unavailable: ConnectionRefusedError: connection refused; retrying with backoff "
+        "(at most 0.004 s apart) until it answers"
+    ]
+    assert "sqs answers again after" in caplog.text
+    assert "(5 retries)" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_a_delete_lost_to_an_outage_leaves_the_message_for_redelivery(caplog):
+    queue = UnavailableAtFirst(body(f"{__name__}.record", "twice"), failures=0, delete_failures=1)
+
+    Worker(queue, backend_alias="default", backoff=QUICK).run(wait_seconds=0, max_messages=1)
+
+    # Delivered again, as SQS would: the task runs again (tasks are idempotent), then is deleted.
+    assert CALLS == ["twice", "twice"]
+    assert queue.deleted == ["m1"]
+
+
+class AlwaysUnavailable(FakeQueue):
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        raise outage()
+
+
+def test_a_stop_ends_the_wait_between_retries():
+    worker = Worker(AlwaysUnavailable(), backend_alias="default", backoff=Backoff(60, 60))
+    runner = threading.Thread(target=worker.run, kwargs={"wait_seconds": 0})
+    runner.start()
+    deadline = time.monotonic() + 10
+    while worker.outage is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    worker.request_stop()
+    runner.join(10)
+
+    assert worker.outage is not None, "the worker never met the outage"
+    assert not runner.is_alive(), "the stop waited for the 30-60 s backoff"
+
+
+class Missing(FakeQueue):
+    def receive(self, *, wait_seconds: int) -> list[Message]:
+        raise QueueMissing("the queue https://sqs.invalid/000000000000/tasks does not exist")
+
+
+def test_a_missing_queue_ends_the_command_with_what_to_do(sqs_backend):
+    """No outage to wait out: the worker exits (1), for compose to restart it once deployed."""
+    sqs_backend.queue = Missing()
+
+    with pytest.raises(CommandError) as error:
+        call_command("worker", "--wait=0")
+
+    assert str(error.value) == (
+        "the queue https://sqs.invalid/000000000000/tasks does not exist: deploy the stage that "
+        "holds it (`make deploy-local`; `make dev` restarts the worker with it) or fix "
+        "TASKS_QUEUE_URL"
+    )
+
+
+def test_backoff_doubles_up_to_its_bound_with_jitter_below_each_step():
+    backoff = Backoff(first=1, longest=8)
+    ceilings = [1, 2, 4, 8, 8, 8]
+    for retry, ceiling in enumerate(ceilings, start=1):
+        delays = [backoff.delay(retry) for _ in range(50)]
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays), (retry, delays)
+        assert len(set(delays)) > 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from hangar.bench import interrupts
+from hangar.bench import interrupts, outage
 from hangar.bench.interrupts import cpu_load
 from hangar.bench.report import Figure, Target, current_commit, render, repeat
 from hangar.core import docker_client, ports, processes
@@ -35,6 +35,7 @@ from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.core.versions import LOCALSTACK_IMAGE
+from hangar.deploy import run_task
 from hangar.deploy import stacks as infra
 from hangar.deploy.image import build_runtime_image
 from hangar.devloop import reload_probe
@@ -1053,6 +1054,67 @@ def web_capacity(bench: Bench) -> list[Figure]:
     return figures
 
 
+# --- a dependency outage under load, against the runtime task ----------------------------------
+# Any 32 letters and digits: Django checks that the X-CSRFToken header repeats the cookie's secret.
+CSRF_SECRET = "bench" + "0" * 27
+
+
+@contextmanager
+def running_task(options: run_task.Options) -> Iterator[run_task.RunningTask | int]:
+    """`make run-task`'s container (detached: running while the block runs), removed after."""
+    try:
+        yield run_task.run(options)
+    finally:
+        _docker_quiet(
+            "rm", "--force", run_task.container_name(options.compose_project, options.task)
+        )
+
+
+def member_headers(container: str) -> dict[str, str]:
+    """What a logged-in member's browser sends with an API call: its session, made in the task's
+    database, and the CSRF cookie and header."""
+    shell = ["docker", "exec", container, "python", "manage.py", "shell", "--command"]
+    cookie = processes.run([*shell, SESSION_SCRIPT]).stdout.strip().splitlines()[-1]
+    return {
+        "Host": "localhost",
+        "Cookie": f"{cookie}; csrftoken={CSRF_SECRET}",
+        "X-CSRFToken": CSRF_SECRET,
+    }
+
+
+def dependency_outage(bench: Bench) -> list[Figure]:
+    """The web task as `make run-task` runs it, in a compose project of its own whose LocalStack
+    holds the deployed local stage, under uploading clients while that LocalStack is paused."""
+    if sample_page() is None:
+        raise NotMeasured("the project is not the sample: it has no upload API to load")
+    bench.require_docker()
+    endpoint = spare_endpoint()
+    with (
+        compose_project(LOCALSTACK_PORT=str(endpoint.port)) as compose,
+        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+    ):
+        with step("db and LocalStack up, the local stage deployed into that LocalStack"):
+            compose.run("up", "--detach", "--wait", "db", "localstack")
+            infra.deploy_local(endpoint.url)
+        task = partial(run_task.Options, stage="local", compose_project=compose.name)
+        with running_task(task(task="migration")) as migrated:
+            if migrated != 0:
+                raise HangarError(f"the migration task exited {migrated}")
+        with running_task(task(task="web", port=ports.spare_port(), detach=True)) as web:
+            if not isinstance(web, run_task.RunningTask) or web.url is None:
+                raise HangarError("the web task did not start with a published port")
+            plan = outage.OutagePlan()
+            with step(f"Pause LocalStack {plan.outage_seconds:g} s under {plan.clients} uploaders"):
+                timeline = outage.measure(
+                    web.url,
+                    member_headers(web.container),
+                    pause=partial(compose.run, "pause", "localstack"),
+                    resume=partial(compose.run, "unpause", "localstack"),
+                    plan=plan,
+                )
+    return outage.figures(timeline, plan)
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 
@@ -1097,6 +1159,12 @@ MEASUREMENTS = [
         "capacity",
         "one web task per stage size: highest rate with p99 within bound",
         web_capacity,
+        in_quick_mode=False,
+    ),
+    Measurement(
+        "outage",
+        "the runtime web task while LocalStack is paused under uploading clients",
+        dependency_outage,
         in_quick_mode=False,
     ),
 ]
@@ -1186,7 +1254,7 @@ def bench_command(args: argparse.Namespace) -> int:
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="measure start-up, deploy, reload, test, image and load figures into "
+        help="measure start-up, deploy, reload, test, image, load and outage figures into "
         "docs/benchmarks.md",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -233,12 +233,15 @@ def runtime_build_options() -> list[str]:
     return options + docker_client.app_build_options()
 
 
-def build_runtime_image(tag: str, labels: Mapping[str, str] | None = None) -> None:
+def build_runtime_image(
+    tag: str, labels: Mapping[str, str] | None = None, context: Path = ROOT
+) -> None:
     """Build the Dockerfile's runtime target into the engine as `tag`: the one runtime build
-    (deploy's archive, run-task, the benchmarks and the e2e tests all come through here)."""
+    (deploy's archive, run-task, the benchmarks and the e2e tests all come through here).
+    `context`: another checkout of the project (a test's), else this one."""
     command = ["docker", "buildx", "build", "--progress=plain", *runtime_build_options()]
     command += [f"--label={key}={value}" for key, value in (labels or {}).items()]
-    command += ["--tag", tag, "--load", str(ROOT)]
+    command += ["--tag", tag, "--load", str(context)]
     info("$ " + " ".join(command))
     if subprocess.run(command, cwd=ROOT, timeout=BUILD_TIMEOUT_SECONDS, check=False).returncode:
         raise HangarError(

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
-from hangar.devloop import children
+from hangar.devloop import children, services
 from hangar.devloop.debug_server import (
     ServerAddress,
     dev_server_for,
@@ -37,7 +37,7 @@ from hangar.devloop.debug_server import (
     wait_for_client,
 )
 from hangar.localstack import docker as localstack_docker
-from hangar.localstack.endpoint import configured_endpoint
+from hangar.localstack.endpoint import configured_endpoint, is_healthy
 
 if TYPE_CHECKING:
     from hangar.localstack.commands import LocalStackHandle
@@ -206,21 +206,41 @@ def dev_host(args: argparse.Namespace) -> int:
     )
     dev_dir().mkdir(parents=True, exist_ok=True)
     env = host_environment(os.environ, with_aws=not args.without_aws)
+    server, why = dev_server_for()
+    commands = {"web": server_command(address, server, wait=wait_for_client())}
+    worker = host_worker_command()
+    if worker and not args.without_aws:
+        commands["worker"] = worker
+    record = {
+        "mode": "host",
+        "web_port": address.port,
+        "debug_port": address.debug_port,
+        # What `make logs` and `make doctor` check is up.
+        "services": [*commands, *([] if args.without_aws else ["localstack"])],
+    }
     kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
     farewell = "" if args.without_aws else kept
     status = 0  # a Ctrl-C while following ends the session as a user ends it
     # From here on a Ctrl-C or SIGTERM, whenever it comes, stops every child started so far.
-    with children.Session(dev_dir(), contract().project_path, farewell=farewell) as session:
-        _start_host_session(args, address, env, session)
-        if args.detach:
-            session.keep()
-            started = {child.name: child.process.pid for child in session.children}
-            info(
-                f"running in the background ({_pids(started)}); "
-                "`make logs` follows the output, `make down` stops it"
-            )
-            return 0
-        status = session.follow()
+    session = children.Session(dev_dir(), contract().project_path, farewell=farewell)
+    try:
+        with session:
+            info(f"reloader: {why}")
+            _start_host_session(args, address, env, record, commands, session)
+            if args.detach:
+                session.keep()
+                started = {child.name: child.process.pid for child in session.children}
+                info(
+                    f"running in the background ({_pids(started)}); "
+                    "`make logs` follows the output, `make down` stops it"
+                )
+                return 0
+            # LocalStack may go down too: the watch says so, as in docker mode.
+            with services.Watch(service_states, initial=service_states()):
+                status = session.follow()
+    finally:
+        if not args.detach:  # stopped on purpose: `make logs` and `make doctor` must not cry
+            forget_services(child.name for child in session.children)
     return status
 
 
@@ -228,9 +248,10 @@ def _start_host_session(
     args: argparse.Namespace,
     address: ServerAddress,
     env: Mapping[str, str],
+    record: Mapping[str, object],
+    commands: Mapping[str, list[str]],
     session: children.Session,
 ) -> None:
-    record = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
     if args.without_aws:
         warn("--without-aws: no LocalStack, no deploy-local, no worker; S3 and SQS calls will fail")
         write_session(**record, localstack_started=False)
@@ -246,18 +267,22 @@ def _start_host_session(
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    server, why = dev_server_for()
-    info(f"reloader: {why}")
-    commands = {"web": server_command(address, server, wait=wait_for_client())}
-    worker = host_worker_command()
-    if worker and not args.without_aws:
-        commands["worker"] = worker
     for name, argv in commands.items():
         session.start(name, argv, env, log=args.detach)
     info("Hangar is starting (host mode):")
     print_urls(address)
     if wait_for_client():
         info("DEBUGPY_WAIT=1: the server starts once a debugger attaches")
+
+
+def forget_services(names: Iterable[str]) -> None:
+    """The session runs `names` no more, on purpose: `make logs` and `make doctor` must not
+    report them down (LocalStack, which outlives the children, stays declared)."""
+    session = read_session()
+    declared = session.get("services")
+    if isinstance(declared, list):
+        stopped = set(names)
+        write_session(**{**session, "services": [name for name in declared if name not in stopped]})
 
 
 def _pids(pids: Mapping[str, int]) -> str:
@@ -421,17 +446,17 @@ def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
     else:
         info("images: up to date (rebuilt when Dockerfile, pyproject.toml or uv.lock change)")
     endpoint = start_localstack("docker").endpoint
-    services = config.get("services", {})
+    declared = config.get("services", {})
     # The database and its migrations need nothing from the stack: they start during the deploy.
-    independent = [name for name in services if name not in NEEDS_THE_STACK]
+    independent = [name for name in declared if name not in NEEDS_THE_STACK]
     with in_background(["up", "--detach", "--wait", *independent], env):
         deploy_stack(endpoint)
     # After the deploy, so web and worker read the stack's outputs at their first start; the
     # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
-    stack_services = [name for name in NEEDS_THE_STACK if name in services]
+    stack_services = [name for name in NEEDS_THE_STACK if name in declared]
     with step(f"Start {' and '.join(stack_services)}"):
         compose_run("up", "--detach", "--no-deps", *stack_services, env=env)
-    if "migrate" in services:
+    if "migrate" in declared:
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
         with step("Apply database migrations"):
@@ -476,18 +501,39 @@ def dev_docker(args: argparse.Namespace) -> int:
         if not running:  # else the containers ran before this start-up, and keep running
             _take_down_interrupted_start(env)
         raise
+    states = service_states()
+    services.report_down(states)
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:
         info("`make logs` follows the output, `make down` stops the containers")
         return 0
     info("following web and worker logs; Ctrl-C stops following (the containers keep running)")
+    followed = ["web", "worker"] if contract().worker_command else ["web"]
     try:
-        services = ["web", "worker"] if contract().worker_command else ["web"]
-        subprocess.run(compose("logs", "--follow", "--tail", "50", *services), check=False)
+        with services.Watch(service_states, initial=states):
+            subprocess.run(compose("logs", "--follow", "--tail", "50", *followed), check=False)
     except KeyboardInterrupt:
         info("\ncontainers keep running; `make down` stops them")
     return 0
+
+
+def service_states() -> list[services.ServiceState]:
+    """Each service the running session declared, up or down; none without a session."""
+    session = read_session()
+    if session.get("mode") == "docker":
+        rows = services.parse_compose_ps(
+            compose_run("ps", "--all", "--format", "json", capture=True).stdout
+        )
+        return services.compose_states(compose_config(), rows)
+    if session.get("mode") == "host":
+        declared = session.get("services")
+        return services.host_states(
+            declared if isinstance(declared, list) else [],
+            running_children(),
+            lambda: is_healthy(configured_endpoint().url),
+        )
+    return []
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -559,12 +605,36 @@ def _stop_dev_localstack() -> bool:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    if session_mode() == "docker":
-        services = [args.service] if args.service else []
-        follow = ["--follow"] if args.follow else []
-        return subprocess.run(
-            compose("logs", *follow, "--tail", "200", *services), check=False
-        ).returncode
+    """The services' output, and which declared service is down (after the logs, where it is
+    seen; while following, whenever one goes down or comes back)."""
+    show = _docker_logs if session_mode() == "docker" else _host_logs
+    states = _states_if_known()
+    if not args.follow:
+        status = show(args)
+        services.report_down(states)
+        return status
+    services.report_down(states)
+    with services.Watch(service_states, initial=states):
+        return show(args)
+
+
+def _states_if_known() -> list[services.ServiceState]:
+    try:
+        return service_states()
+    except HangarError as error:
+        warn(f"cannot tell which services are up: {error}")
+        return []
+
+
+def _docker_logs(args: argparse.Namespace) -> int:
+    selected = [args.service] if args.service else []
+    follow = ["--follow"] if args.follow else []
+    return subprocess.run(
+        compose("logs", *follow, "--tail", "200", *selected), check=False
+    ).returncode
+
+
+def _host_logs(args: argparse.Namespace) -> int:
     logs = sorted(dev_dir().glob(f"{args.service or '*'}.log"))
     if not logs:
         raise HangarError(f"no host-mode logs under {dev_dir()}", "start the app with `make dev`")

@@ -28,7 +28,7 @@ from hangar.core.errors import HangarError
 from hangar.core.paths import NODE_BIN, PROJECT_UV, ROOT
 from hangar.core.versions import LOCALSTACK_VERSION, NODE_VERSION
 from hangar.deploy import remote_shell
-from hangar.devloop import dev
+from hangar.devloop import dev, services
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import configured_endpoint, health, info
 
@@ -273,20 +273,33 @@ def hangar_pids() -> set[int]:
 def compose_published_ports() -> set[int]:
     """Host ports published by this checkout's compose project (empty without Docker)."""
     code, output = _run(["docker", "compose", "ps", "--format", "json"], timeout=15)
-    if code != 0 or not output:
+    if code != 0:
         return set()
-    # compose 2.21+ prints one JSON object per line; older releases a single array.
-    rows = (
-        json.loads(output)
-        if output.startswith("[")
-        else [json.loads(x) for x in output.splitlines()]
-    )
     return {
         p["PublishedPort"]
-        for row in rows
+        for row in services.parse_compose_ps(output)
         for p in row.get("Publishers") or []
         if p.get("PublishedPort")
     }
+
+
+def check_dev_services() -> CheckResult:
+    """Each service the running `make dev` session declared is up."""
+    try:
+        states = dev.service_states()
+    except HangarError as error:
+        return CheckResult("dev services", "warn", f"cannot tell which are up: {error}")
+    if not states:
+        return CheckResult("dev services", "ok", "no `make dev` session")
+    down = [state for state in states if not state.up]
+    if not down:
+        return CheckResult("dev services", "ok", ", ".join(state.name for state in states) + " up")
+    return CheckResult(
+        "dev services",
+        "fail",
+        "; ".join(f"{state.name} down ({state.detail})" for state in down),
+        f"`make logs SERVICE={down[0].name}` shows why; `make dev` starts it again",
+    )
 
 
 def _database_port(env: Mapping[str, str]) -> int | None:
@@ -406,6 +419,7 @@ CHECKS: list[Check] = [
     check_node,
     check_cdk,
     check_localstack,
+    check_dev_services,
     check_ports,
     check_aws_credentials,
     check_aws_cli,
@@ -447,7 +461,8 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
         "doctor",
-        help="Check Docker, Python/uv, Node/CDK, LocalStack, ports, AWS credentials and disk",
+        help="Check Docker, Python/uv, Node/CDK, LocalStack, the dev services, ports, AWS "
+        "credentials and disk",
         description=__doc__.splitlines()[0],
     )
     parser.set_defaults(func=run)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
 from sqs_tasks.backend import SQSBackend
-from sqs_tasks.queue import MAX_WAIT_SECONDS
+from sqs_tasks.queue import MAX_WAIT_SECONDS, QueueMissing
 from sqs_tasks.worker import Worker
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -79,6 +79,11 @@ class Command(BaseCommand):
             )
         except StopPolling:
             handled = None
+        except QueueMissing as error:
+            raise CommandError(
+                f"{error}: deploy the stage that holds it (`make deploy-local`; `make dev` "
+                "restarts the worker with it) or fix TASKS_QUEUE_URL"
+            ) from error
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
