@@ -333,9 +333,9 @@ def push_image(target: Target, registry_outputs: Mapping[str, str]) -> str:
         )
     with tempfile.TemporaryDirectory(prefix="hangar-registry-auth-") as auth_dir:
         registry = stage_registry(target, registry_outputs, Path(auth_dir) / "auth.json")
-        # CI's scanned archive, else a build here; neither is needed when the tag is already there.
+        # CI's scanned archive ships; a laptop deploy builds one unless the tag is already there.
         return image_module.publish(
-            registry, target.image_tag, lambda: target.image_archive or build(target)
+            registry, target.image_tag, target.image_archive, lambda: build(target)
         )
 
 
