@@ -24,6 +24,8 @@ from hangar.core.paths import ROOT
 
 SIMULATOR = Path(__file__).with_name("iam_simulate.mjs")
 SIMULATOR_PACKAGE = ROOT / "node_modules" / "@cloud-copilot" / "iam-simulate"
+# IAM's reference data (actions, their resource types), which the simulator reads too.
+IAM_ACTIONS = ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions"
 # botocore's service names where they differ from IAM's action prefix.
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 # A stack named in a call has some id IAM matches `stack/<name>/*` against; any id stands for it.
@@ -152,6 +154,19 @@ RESOURCES: dict[str, Resources] = {
         f"arn:aws:logs:{r}:{a}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}"
     ],
 }
+
+
+def resource_scoped(action: str) -> bool:
+    """Whether IAM can grant `action` on a resource rather than only on "*" (its reference data
+    names a resource type for it); an action the data does not know counts as scoped."""
+    service, name = action.split(":", 1)
+    path = IAM_ACTIONS / f"{service}.json"
+    if not path.exists():
+        raise HangarError(
+            f"IAM's reference data is not installed ({path})", hint="run `make setup` (npm ci)"
+        )
+    known = json.loads(path.read_text()).get(name.lower())
+    return known is None or bool(known["resourceTypes"])
 
 
 def iam_requests(call: ApiCall, *, account: str, region: str) -> list[IamRequest]:
