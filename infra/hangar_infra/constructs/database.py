@@ -51,7 +51,10 @@ class Database(Construct):
         self.instance = rds.DatabaseInstance(
             self,
             "Postgres",
-            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_5),
+            # The major version only: RDS applies minor upgrades on its own (auto minor version
+            # upgrade), and a pinned minor would then be older than the instance, which a later
+            # update of the instance's engine version is refused for.
+            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17),
             instance_type=ec2.InstanceType(config.db_instance_class),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
