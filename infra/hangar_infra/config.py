@@ -69,11 +69,15 @@ class StageConfig:
     # fixed names (log groups, repository, database) would make every retry fail "already exists";
     # RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate) deletes it then instead.
     removal_policy: RemovalPolicy
-    # Emptying a bucket on delete needs a Lambda-backed custom resource; only allowed when the
-    # bucket is destroyed with the stack anyway (checked below).
+    # Empty a bucket before CloudFormation deletes it (a Lambda-backed custom resource, which
+    # follows the bucket's removal policy): on every delete of a destroyed stage, and only when a
+    # failed first create rolls back for a retained one. CloudFormation cannot delete a bucket
+    # that holds objects, and the load balancer writes a test object into the log bucket as soon
+    # as it exists: without this a first create that failed after it ends ROLLBACK_FAILED.
     auto_delete_objects: bool
     versioned_bucket: bool
-    # RDS deletion protection: only where losing the database is not an option (prod).
+    # RDS deletion protection: only where losing the database is not an option (prod). It comes
+    # on once the stack's first create completed (constructs/database.py says why).
     deletion_protection: bool
     queue_max_receive_count: int
     queue_visibility_timeout_seconds: int
@@ -93,10 +97,6 @@ class StageConfig:
     web_firewall: bool = False
 
     def __post_init__(self) -> None:
-        if self.auto_delete_objects and self.removal_policy is not RemovalPolicy.DESTROY:
-            raise StageConfigError(
-                f"stage {self.name!r}: auto_delete_objects needs removal_policy DESTROY"
-            )
         if not 0 <= self.nat_gateways <= 2:
             raise StageConfigError(f"stage {self.name!r}: nat_gateways must be 0..2 (2 AZs)")
         if self.removal_policy not in (
@@ -208,7 +208,7 @@ STAGES: dict[str, StageConfig] = {
         log_retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=False,
-        auto_delete_objects=False,
+        auto_delete_objects=True,
         versioned_bucket=True,
         queue_max_receive_count=5,
         queue_visibility_timeout_seconds=120,
@@ -235,7 +235,7 @@ STAGES: dict[str, StageConfig] = {
         log_retention=logs.RetentionDays.SIX_MONTHS,
         removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         deletion_protection=True,
-        auto_delete_objects=False,
+        auto_delete_objects=True,
         versioned_bucket=True,
         queue_max_receive_count=5,
         queue_visibility_timeout_seconds=300,

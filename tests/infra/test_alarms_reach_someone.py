@@ -48,6 +48,22 @@ def test_web_deployments_roll_back_on_the_stages_own_alarms(stage: Synthesized) 
         assert service["Properties"].get("DeploymentController", {"Type": "ECS"}) == {"Type": "ECS"}
 
 
+def test_the_deployment_alarms_watch_the_web_target_group_alone(stage: Synthesized) -> None:
+    """A 5xx of anything else behind the load balancer must not roll the web service back."""
+    template = stage.template("service")
+    web, _ = services(template)
+    [group] = of_type(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    guards = web["Properties"]["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    alarms = {
+        a["Properties"].get("AlarmName"): a["Properties"]
+        for a in of_type(template, "AWS::CloudWatch::Alarm").values()
+    }
+    for name in guards:
+        assert {"Name": "TargetGroup", "Value": {"Fn::GetAtt": [group, "TargetGroupFullName"]}} in (
+            alarms[name]["Dimensions"]
+        ), name
+
+
 def test_without_a_subscription_the_topic_has_none(stage: Synthesized) -> None:
     assert of_type(stage.template("service"), "AWS::SNS::Subscription") == {}
 

@@ -9,7 +9,7 @@ from cdk_synth import Synthesized
 
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
-from hangar_infra.constructs.web_firewall import BODY_SIZE_LABEL, UPLOAD_PATHS
+from hangar_infra.constructs.web_firewall import UPLOAD_PATHS
 
 pytestmark = pytest.mark.infra
 
@@ -156,6 +156,15 @@ def test_both_services_accept_ecs_exec(stage: Synthesized) -> None:
         assert definition["Properties"]["EnableExecuteCommand"] is True
 
 
+def test_every_container_runs_an_init_process_for_ecs_exec(stage: Synthesized) -> None:
+    """AWS's ECS Exec prerequisite: an init process reaps what the sessions leave behind."""
+    tasks = resources(stage, "AWS::ECS::TaskDefinition")
+    assert len(tasks) == 3  # web, worker, migration
+    for task in tasks.values():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            assert container["LinuxParameters"]["InitProcessEnabled"] is True
+
+
 def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_group(
     stage: Synthesized,
 ) -> None:
@@ -243,22 +252,44 @@ def test_waf_guards_the_production_load_balancer(synthesized: dict[str, Synthesi
     assert len({rule["Priority"] for rule in rules.values()}) == len(rules)
 
 
-def test_waf_lets_uploads_through_the_body_size_rule_and_nothing_else(
+# Every managed rule that inspects the body, as AWS documents them: a CSV or text upload can match
+# any of them (a path, a script tag, a URL, the metadata address, a size over 8 KB).
+BODY_RULES = {
+    "AWSManagedRulesCommonRuleSet": {
+        "SizeRestrictions_BODY": "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body",
+        "EC2MetaDataSSRF_BODY": "awswaf:managed:aws:core-rule-set:EC2MetaDataSSRF_Body",
+        "GenericLFI_BODY": "awswaf:managed:aws:core-rule-set:GenericLFI_Body",
+        "GenericRFI_BODY": "awswaf:managed:aws:core-rule-set:GenericRFI_Body",
+        "CrossSiteScripting_BODY": "awswaf:managed:aws:core-rule-set:CrossSiteScripting_Body",
+    },
+    "AWSManagedRulesKnownBadInputsRuleSet": {
+        "JavaDeserializationRCE_BODY": (
+            "awswaf:managed:aws:known-bad-inputs:JavaDeserializationRCE_Body"
+        ),
+        "Log4JRCE_BODY": "awswaf:managed:aws:known-bad-inputs:Log4JRCE_Body",
+    },
+}
+
+
+def test_waf_body_rules_let_uploads_through_and_block_everywhere_else(
     synthesized: dict[str, Synthesized],
 ) -> None:
     _, acl = one(synthesized[PROD], "AWS::WAFv2::WebACL", "WebFirewall")
     rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
-    core = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
-    assert core["RuleActionOverrides"] == [
-        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
-    ]
-    large_body = rules["LargeBodyOutsideUploads"]
-    # After the core rule set, which labels the large bodies it now only counts.
-    assert large_body["Priority"] > rules["AWSManagedRulesCommonRuleSet"]["Priority"]
-    assert large_body["Action"] == {"Block": {}}
-    statements = large_body["Statement"]["AndStatement"]["Statements"]
-    assert statements[0] == {"LabelMatchStatement": {"Scope": "LABEL", "Key": BODY_SIZE_LABEL}}
+    for group, body_rules in BODY_RULES.items():
+        managed = rules[group]["Statement"]["ManagedRuleGroupStatement"]
+        assert managed["RuleActionOverrides"] == [
+            {"Name": name, "ActionToUse": {"Count": {}}} for name in body_rules
+        ]
+    outside = rules["BodyRulesOutsideUploads"]
+    # After the groups, whose labels on the requests it reads.
+    assert outside["Priority"] > max(rules[group]["Priority"] for group in BODY_RULES)
+    assert outside["Action"] == {"Block": {}}
+    labelled, *not_uploads = outside["Statement"]["AndStatement"]["Statements"]
+    assert {s["LabelMatchStatement"]["Key"] for s in labelled["OrStatement"]["Statements"]} == {
+        label for body_rules in BODY_RULES.values() for label in body_rules.values()
+    }
     exempt = {
-        s["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"] for s in statements[1:]
+        s["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"] for s in not_uploads
     }
     assert exempt == set(UPLOAD_PATHS)

@@ -108,19 +108,6 @@ def test_the_cli_knows_the_same_stages_and_stack_names_as_the_app() -> None:
     }
 
 
-def test_auto_delete_requires_a_destroyed_bucket() -> None:
-    from dataclasses import replace
-
-    from aws_cdk import RemovalPolicy
-
-    with pytest.raises(StageConfigError, match="auto_delete_objects needs removal_policy DESTROY"):
-        replace(
-            STAGES["prod"],
-            auto_delete_objects=True,
-            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-        )
-
-
 def test_plain_retain_is_refused_because_a_failed_first_deploy_could_not_be_retried() -> None:
     from dataclasses import replace
 

@@ -2,8 +2,8 @@
 
 The resources are the staging stage's own, as the CDK app synthesizes them: every log group with a
 fixed name (the app's, the database's), with the removal policies it really gets. The first
-creation fails on purpose (a queue whose name SQS rejects, created after them); the failed stack
-is deleted, as `cdk deploy` and the deploy watcher do with a creation that failed, and the same
+creation fails on purpose (a queue whose name SQS rejects, created after them) and rolls back; the
+rolled-back stack is deleted, as `cdk deploy` does before it creates a stack again, and the same
 resources are created again. With RetainExceptOnCreate that succeeds; with plain Retain (the bad
 fixture, what the stage had before) the log groups outlive the failed stack and the retry fails,
 which proves the test can tell the two apart. LocalStack (the pinned version) honours both
@@ -105,7 +105,7 @@ def first_deploy_then_retry(
         },
     }
     first, _ = create(cloudformation, name, failing)
-    delete(cloudformation, name)  # what cdk deploy (or the watcher) does with a failed creation
+    delete(cloudformation, name)  # what cdk deploy does with a stack in ROLLBACK_COMPLETE
     retry, reasons = create(cloudformation, name, resources)
     delete(cloudformation, name)
     return first, retry, reasons

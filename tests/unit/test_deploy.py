@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import http.server
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 
 from hangar.core import git
 from hangar.core.errors import HangarError
+from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar.deploy import stage as deploy
 from hangar.deploy.stage import Skipped, Target
 
@@ -208,6 +210,81 @@ def test_each_stack_is_deployed_alone_from_that_assembly(tmp_path: Path) -> None
     assert command[command.index("--outputs-file") + 1] == str(tmp_path / "o")
     # Staging's own CDK bootstrap, not the account's default one.
     assert command[command.index("--toolkit-stack-name") + 1] == "CDKToolkit-hangarstg"
+
+
+PROD = Target(stage="prod", image_tag=SHA, region="us-east-1", endpoint=None)
+
+
+def assembly_with(tmp_path: Path, parameters: dict[str, object]) -> Path:
+    """A cloud assembly whose prod service stack declares `parameters`, nested as a Stage's."""
+    nested = tmp_path / "cdk.out" / "assembly-hangar-prod"
+    nested.mkdir(parents=True)
+    (nested / "service.template.json").write_text(json.dumps({"Parameters": parameters}))
+    stack = {"stackName": "hangar-prod-service", "templateFile": "service.template.json"}
+    manifest = {"artifacts": {"Service": {"type": "aws:cloudformation:stack", "properties": stack}}}
+    (nested / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path / "cdk.out"
+
+
+def recorded_service_deploys(
+    monkeypatch: pytest.MonkeyPatch, assembly: Path, *, created: bool
+) -> list[dict[str, str]]:
+    deploys: list[dict[str, str]] = []
+
+    def cdk_deploy(
+        target: Target, at: Path, stack: str, parameters: dict[str, str]
+    ) -> dict[str, str]:
+        assert (target, at, stack) == (PROD, assembly, "Service")
+        deploys.append(parameters)
+        return {"ServiceUrl": "https://hangar.example.com"}
+
+    monkeypatch.setattr(deploy, "cdk_deploy", cdk_deploy)
+    outputs = deploy.deploy_service(PROD, assembly, "repo@sha256:1", created=created)
+    assert outputs == {"ServiceUrl": "https://hangar.example.com"}
+    return deploys
+
+
+PROTECTED = {DELETION_PROTECTION: {"Type": "String", "Default": "false"}}
+
+
+def test_deletion_protection_comes_on_only_once_the_first_create_completed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first create runs unprotected (a failed one must be able to delete what it made); the
+    deploy turns protection on right after it succeeded."""
+    assembly = assembly_with(tmp_path, PROTECTED)
+    assert recorded_service_deploys(monkeypatch, assembly, created=False) == [
+        {},
+        {"DeletionProtection": "true"},
+    ]
+
+
+def test_a_stack_that_exists_is_deployed_protected_in_one_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assembly = assembly_with(tmp_path, PROTECTED)
+    assert recorded_service_deploys(monkeypatch, assembly, created=True) == [
+        {"DeletionProtection": "true"}
+    ]
+
+
+def test_a_stage_without_protection_gets_no_parameter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assembly = assembly_with(tmp_path, {})
+    assert recorded_service_deploys(monkeypatch, assembly, created=False) == [{}]
+    assert recorded_service_deploys(monkeypatch, assembly, created=True) == [{}]
+
+
+def test_stack_parameters_reach_cdk_deploy(tmp_path: Path) -> None:
+    command = deploy.cdk_deploy_command(
+        PROD, tmp_path, "Service", tmp_path / "o", {"DeletionProtection": "true"}
+    )
+    assert "--parameters=DeletionProtection=true" in command
+    assert not any(
+        a.startswith("--parameters")
+        for a in deploy.cdk_deploy_command(PROD, tmp_path, "Service", tmp_path / "o")
+    )
 
 
 def test_localstack_deploys_go_through_cdklocal_with_the_gateway_for_every_service(

@@ -186,10 +186,8 @@ def watcher_calls(stage: str) -> list[ApiCall]:
         )
         recorded.add("logs", "get_log_events", {"events": []})
         recorded.add("cloudformation", "describe_stack_events", {"StackEvents": []})
-        for status, method in (
-            ("UPDATE_IN_PROGRESS", "cancel_update_stack"),
-            ("CREATE_IN_PROGRESS", "delete_stack"),
-        ):
+        # An update is cancelled; a create is left to roll back (the watcher never deletes).
+        for status in ("UPDATE_IN_PROGRESS", "CREATE_IN_PROGRESS"):
             recorded.add(
                 "cloudformation",
                 "describe_stacks",
@@ -204,7 +202,8 @@ def watcher_calls(stage: str) -> list[ApiCall]:
                     ]
                 },
             )
-            recorded.add("cloudformation", method, {})
+            if status == "UPDATE_IN_PROGRESS":
+                recorded.add("cloudformation", "cancel_update_stack", {})
 
         c = recorded.clients
         probe = ServiceProbe(c["ecs"], c["elbv2"], c["logs"], names["service"], SINCE)
@@ -216,7 +215,6 @@ def watcher_calls(stage: str) -> list[ApiCall]:
             since=SINCE,
             thresholds=Thresholds(),
             on_line=lambda _: None,
-            on_create_failure="delete",
             gave_up=threading.Event(),
         )
         watcher.root.poll()  # the stack's events, by name before the stack id is known
@@ -274,7 +272,6 @@ def test_a_stage_role_is_denied_the_other_stages_resources(
         "ecs:RunTask",
         "ecs:StopTask",
         "ecs:DescribeServices",
-        "cloudformation:DeleteStack",
         "cloudformation:CancelUpdateStack",
         "logs:GetLogEvents",
         "iam:PassRole",
@@ -375,7 +372,6 @@ def test_a_permission_missing_at_run_time_is_said_loudly_once_and_the_deploy_goe
             since=SINCE,
             thresholds=Thresholds(),
             on_line=lines.append,
-            on_create_failure="delete",
             gave_up=threading.Event(),
         )
         for service in ("web", "worker"):

@@ -133,10 +133,53 @@ def test_the_push_preserves_the_digest_and_a_second_push_reuses_the_tag(
     tmp_path: Path, registry: image.Registry
 ) -> None:
     archive = image.read_archive(oci_archive(tmp_path, "linux/amd64"))
-    assert image.publish(registry, TAG, lambda: archive) == archive.digest
+    assert image.publish(registry, TAG, None, lambda: archive) == archive.digest
     assert image.remote_image(registry, TAG) == image.RemoteImage(archive.digest, "linux/amd64")
-    # Tags are immutable: a second deploy of the commit (a rollback) neither builds nor pushes.
-    assert image.publish(registry, TAG, pytest.fail) == archive.digest
+    # Tags are immutable: a second deploy of the commit (a rollback) neither builds nor pushes,
+    # and a tag holding the very image CI scanned is reused as it is.
+    assert image.publish(registry, TAG, None, pytest.fail) == archive.digest
+    assert image.publish(registry, TAG, archive, pytest.fail) == archive.digest
+
+
+def push_by_hand(tmp_path: Path, registry: image.Registry, tag: str, name: str) -> str:
+    """An image someone pushed under `tag` outside the deploy (another build, never scanned)."""
+    Path(registry.repository).parent.mkdir(parents=True, exist_ok=True)
+    archive = oci_archive(tmp_path, "linux/amd64", name=name)
+    image.skopeo(None, "copy", "--quiet", f"oci-archive:{archive}", registry.reference(tag))
+    pushed = image.remote_image(registry, tag)
+    assert pushed is not None
+    return pushed.digest
+
+
+def test_an_unscanned_image_under_the_commits_tag_never_ships(
+    tmp_path: Path, registry: image.Registry
+) -> None:
+    unscanned = push_by_hand(tmp_path, registry, TAG, "unscanned")
+    scanned = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="scanned"))
+    assert scanned.digest != unscanned
+
+    shipped = image.publish(registry, TAG, scanned, pytest.fail)
+
+    # The scanned archive ships, pushed beside the tag under its own digest; the tag is untouched.
+    assert shipped == scanned.digest
+    aside = f"{TAG}-{scanned.digest.removeprefix('sha256:')[:12]}"
+    assert image.remote_image(registry, aside) == image.RemoteImage(scanned.digest, "linux/amd64")
+    assert image.remote_image(registry, TAG) == image.RemoteImage(unscanned, "linux/amd64")
+    # The same archive again (a re-run of the deploy job) finds it there.
+    assert image.publish(registry, TAG, scanned, pytest.fail) == scanned.digest
+
+
+def test_an_unscanned_image_squatting_the_scanned_archives_tag_is_refused(
+    tmp_path: Path, registry: image.Registry
+) -> None:
+    push_by_hand(tmp_path, registry, TAG, "unscanned")
+    scanned = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="scanned"))
+    aside = f"{TAG}-{scanned.digest.removeprefix('sha256:')[:12]}"
+    squatter = push_by_hand(tmp_path, registry, aside, "squatter")
+
+    with pytest.raises(HangarError, match=r"refusing to deploy an image nobody scanned"):
+        image.publish(registry, TAG, scanned, pytest.fail)
+    assert image.remote_image(registry, aside) == image.RemoteImage(squatter, "linux/amd64")
 
 
 def test_a_tag_holding_another_platform_is_refused_and_nothing_is_pushed(
@@ -148,7 +191,7 @@ def test_a_tag_holding_another_platform_is_refused_and_nothing_is_pushed(
     before = image.remote_image(registry, TAG)
     amd = image.read_archive(oci_archive(tmp_path, "linux/amd64", name="amd"))
     with pytest.raises(HangarError, match=r"is for linux/arm64.*nothing was pushed"):
-        image.publish(registry, TAG, lambda: amd)
+        image.publish(registry, TAG, amd, pytest.fail)
     assert image.remote_image(registry, TAG) == before
 
 
@@ -157,7 +200,7 @@ def test_an_archive_for_another_platform_is_never_pushed(
 ) -> None:
     arm = image.read_archive(oci_archive(tmp_path, "linux/arm64"))
     with pytest.raises(HangarError, match="is for linux/arm64, but the tasks run linux/amd64"):
-        image.publish(registry, TAG, lambda: arm)
+        image.publish(registry, TAG, None, lambda: arm)
     assert image.remote_image(registry, TAG) is None
 
 

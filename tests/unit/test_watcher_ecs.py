@@ -331,8 +331,11 @@ def test_watcher_cancels_an_update_whose_service_keeps_failing_health_checks(
         assert event_lines == []
 
 
-def test_watcher_deletes_a_new_stack_whose_image_is_missing(recorded: Recorded) -> None:
-    """A CREATE cannot be cancelled: the watcher deletes the new stack, as a rollback would."""
+def test_watcher_never_deletes_a_stack_that_is_being_created(recorded: Recorded) -> None:
+    """A CREATE has no cancel, and a delete is no rollback: DeleteStack would keep what
+    RetainExceptOnCreate retains (the fixed-name log groups) and the retry would fail "already
+    exists". The watcher explains the failure and leaves the create to the ECS circuit breaker,
+    after which CloudFormation rolls it back. The stubs hold no DeleteStack: a call would fail."""
     fixture = load("image_not_found")
     service = fixture["service_arn"]
     root = ("HangarApp-dev", "AWS::CloudFormation::Stack")
@@ -348,20 +351,32 @@ def test_watcher_deletes_a_new_stack_whose_image_is_missing(recorded: Recorded) 
         stack_event(*web, "CREATE_IN_PROGRESS", "2026-03-02T12:00:38", ""),
         stack_event(*root, "CREATE_IN_PROGRESS", "2026-03-02T12:00:32", STACK_ID, "User Initiated"),
     ]
-    deleted = [
-        stack_event(*root, "DELETE_COMPLETE", "2026-03-02T12:05:10", STACK_ID),
-        stack_event(*web, "DELETE_COMPLETE", "2026-03-02T12:05:00", service),
-        stack_event(*root, "DELETE_IN_PROGRESS", "2026-03-02T12:03:30", STACK_ID, "User Initiated"),
+    breaker = (
+        "Resource handler returned message: \"Error occurred during operation 'ECS Deployment "
+        "Circuit Breaker was triggered'.\""
+    )
+    rolled_back = [
+        stack_event(*root, "ROLLBACK_COMPLETE", "2026-03-02T12:09:10", STACK_ID),
+        stack_event(*web, "DELETE_COMPLETE", "2026-03-02T12:09:00", service),
+        stack_event(
+            *root,
+            "ROLLBACK_IN_PROGRESS",
+            "2026-03-02T12:08:30",
+            STACK_ID,
+            "The following resource(s) failed to create: [WebService]. Rollback requested by user.",
+        ),
+        stack_event(*web, "CREATE_FAILED", "2026-03-02T12:08:29", service, breaker),
     ]
     cfn = "cloudformation"
     recorded.add(cfn, "describe_stack_events", {"StackEvents": creating}, StackName="HangarApp-dev")
+    # The watcher gives up (three tasks could not pull their image) and reads the status...
     recorded.add(cfn, "describe_stacks", stack("CREATE_IN_PROGRESS"), StackName=STACK_ID)
-    recorded.add(cfn, "delete_stack", {}, StackName=STACK_ID)
-    recorded.add(cfn, "describe_stacks", stack("DELETE_IN_PROGRESS"), StackName=STACK_ID)
+    # ...which is still CREATE_IN_PROGRESS when the round ends: it goes on watching.
+    recorded.add(cfn, "describe_stacks", stack("CREATE_IN_PROGRESS"), StackName=STACK_ID)
     recorded.add(
-        cfn, "describe_stack_events", {"StackEvents": deleted + creating}, StackName=STACK_ID
+        cfn, "describe_stack_events", {"StackEvents": rolled_back + creating}, StackName=STACK_ID
     )
-    recorded.add(cfn, "describe_stacks", stack("DELETE_COMPLETE"), StackName=STACK_ID)
+    recorded.add(cfn, "describe_stacks", stack("ROLLBACK_COMPLETE"), StackName=STACK_ID)
     recorded.add_polls(fixture, service)
     lines: list[str] = []
 
@@ -373,12 +388,15 @@ def test_watcher_deletes_a_new_stack_whose_image_is_missing(recorded: Recorded) 
         on_line=lines.append,
     )
 
-    assert result.status == "DELETE_COMPLETE"
+    assert result.status == "ROLLBACK_COMPLETE"
     assert result.action is not None
     assert "cannot be cancelled" in result.action
+    assert "circuit breaker" in result.action
+    assert "delete-stack" not in " ".join(lines)
     assert result.diagnosis is not None
     assert result.diagnosis.hint == IMAGE_NOT_FOUND_HINT
-    assert f"!! hint: {IMAGE_NOT_FOUND_HINT}" in lines
+    assert [f.status for f in result.failures] == ["CREATE_FAILED"]
+    assert any("ROLLBACK_COMPLETE AWS::CloudFormation::Stack" in line for line in lines)
 
 
 def test_crash_diagnosis_survives_a_log_group_it_may_not_read(recorded: Recorded) -> None:

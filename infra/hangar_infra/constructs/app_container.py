@@ -43,4 +43,9 @@ class AppRuntime:
             secrets=self.secrets,
             logging=ecs.LogDriver.aws_logs(stream_prefix=log_prefix, log_group=self.log_group),
             port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
+            # An init process as PID 1 reaps the processes ECS Exec sessions leave behind (AWS's
+            # recommendation for ECS Exec); the app's own process then is not PID 1 either.
+            linux_parameters=ecs.LinuxParameters(
+                task_definition, "LinuxParameters", init_process_enabled=True
+            ),
         )

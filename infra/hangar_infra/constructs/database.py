@@ -1,11 +1,17 @@
-"""PostgreSQL on RDS in the isolated subnets; its credentials are generated into Secrets Manager."""
+"""PostgreSQL on RDS in the isolated subnets; its credentials are generated into Secrets Manager.
 
-from aws_cdk import Duration, RemovalPolicy
+Deletion protection, where the stage asks for it, comes from the stack's DeletionProtection
+parameter (hangar.core.stack_parameters), which is "false" while the stack's first create runs: a
+create that fails must be able to delete the instance again, or the retry meets its identifier.
+"""
+
+from aws_cdk import CfnParameter, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IDependable
 
+from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.nag import acknowledge
 from hangar_infra.naming import ResourceNames
@@ -45,7 +51,10 @@ class Database(Construct):
         self.instance = rds.DatabaseInstance(
             self,
             "Postgres",
-            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_5),
+            # The major version only: RDS applies minor upgrades on its own (auto minor version
+            # upgrade), and a pinned minor would then be older than the instance, which a later
+            # update of the instance's engine version is refused for.
+            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17),
             instance_type=ec2.InstanceType(config.db_instance_class),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
@@ -55,7 +64,7 @@ class Database(Construct):
             allocated_storage=config.db_allocated_storage_gib,
             multi_az=config.db_multi_az,
             backup_retention=Duration.days(config.db_backup_retention_days),
-            deletion_protection=config.deletion_protection,
+            deletion_protection=False,  # the stack parameter's, below
             removal_policy=config.database_removal_policy,
             delete_automated_backups=config.removal_policy is RemovalPolicy.DESTROY,
             instance_identifier=instance_identifier,
@@ -63,6 +72,8 @@ class Database(Construct):
             auto_minor_version_upgrade=True,
         )
         self.instance.node.add_dependency(log_group)
+        if config.deletion_protection:
+            _protect_once_created(self.instance)
         # The attachment writes host, port and dbname into the secret; tasks read them at start.
         assert self.instance.secret is not None
         self.connection_details_ready: IDependable = self.instance.secret
@@ -83,9 +94,27 @@ class Database(Construct):
                 "AwsSolutions-RDS3",
                 f"Stage {config.name!r} is not production; a standby instance doubles the cost.",
             )
-        if not config.deletion_protection:
-            acknowledge(
-                self.instance,
-                "AwsSolutions-RDS10",
-                f"Stage {config.name!r} is disposable and must be deletable with the stack.",
-            )
+        acknowledge(
+            self.instance,
+            "AwsSolutions-RDS10",
+            f"Stage {config.name!r} is disposable and must be deletable with the stack."
+            if not config.deletion_protection
+            else f"Protected by the stack parameter {DELETION_PROTECTION}, which the deploy sets "
+            "once the stack's first create completed (until then a failed create must be able to "
+            "delete the instance).",
+        )
+
+
+def _protect_once_created(instance: rds.DatabaseInstance) -> None:
+    parameter = CfnParameter(
+        Stack.of(instance),
+        DELETION_PROTECTION,
+        type="String",
+        allowed_values=["false", "true"],
+        default="false",
+        description="Deletion protection of the stack's resources: set to true by the deploy "
+        "once the stack's first create completed",
+    )
+    database = instance.node.default_child
+    assert isinstance(database, rds.CfnDBInstance)
+    database.add_property_override("DeletionProtection", parameter.value_as_string)

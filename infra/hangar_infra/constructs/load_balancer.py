@@ -55,6 +55,9 @@ class PublicLoadBalancer(Construct):
             drop_invalid_header_fields=True,
         )
         self.alb.log_access_logs(access_logs, prefix="alb")
+        # Deleted before the bucket and what empties it (a failed first create rolls back in
+        # reverse order): no log object arrives after the bucket was emptied for its deletion.
+        self.alb.node.add_dependency(access_logs)
         # Port 80 always exists: with HTTPS it only sends browsers (and old links) to 443.
         self.http_listener = self.alb.add_listener(
             "Http",

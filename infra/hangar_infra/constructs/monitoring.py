@@ -2,7 +2,7 @@
 
 Without a worker (the contract has no worker command) there is no worker CPU alarm or graph."""
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ecs as ecs
@@ -48,6 +48,7 @@ class Monitoring(Construct):
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        self._let_alarms_publish()
         if config.alarm_subscription:
             self.topic.add_subscription(
                 subscriptions.UrlSubscription(config.alarm_subscription)
@@ -60,8 +61,14 @@ class Monitoring(Construct):
         load_balancer_5xx = load_balancer.metrics.http_code_elb(
             elbv2.HttpCodeElb.ELB_5XX_COUNT, period=_FIVE_MINUTES
         )
-        target_5xx = load_balancer.metrics.http_code_target(
-            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_FIVE_MINUTES
+        # The web service's own answers: a 5xx of another target group (a second service behind
+        # the same load balancer) must not roll this one's deployment back.
+        target_5xx = _target_group_metric(
+            load_balancer,
+            target_group,
+            "HTTPCode_Target_5XX_Count",
+            period=_FIVE_MINUTES,
+            statistic="Sum",
         )
         web_5xx_alarm = f"{names.prefix}-web-5xx"
         unhealthy_hosts_alarm = f"{names.prefix}-web-unhealthy-hosts"
@@ -78,7 +85,13 @@ class Monitoring(Construct):
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            _unhealthy_hosts(load_balancer, target_group).create_alarm(
+            _target_group_metric(
+                load_balancer,
+                target_group,
+                "UnHealthyHostCount",
+                period=Duration.minutes(1),
+                statistic="Maximum",
+            ).create_alarm(
                 self,
                 "UnhealthyHosts",
                 alarm_name=unhealthy_hosts_alarm,
@@ -156,20 +169,51 @@ class Monitoring(Construct):
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
         )
 
+    def _let_alarms_publish(self) -> None:
+        """The topic policy `enforce_ssl` writes holds only its Deny, and a topic policy replaces
+        SNS's default one: without this Allow, CloudWatch (a service principal, which only a
+        resource policy lets in) could not publish a single alarm. Scoped as AWS documents it
+        against the confused deputy: alarms of this account and region only."""
+        stack = Stack.of(self)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="cloudwatch",
+                            resource="alarm",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    },
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                },
+            )
+        )
 
-def _unhealthy_hosts(
-    load_balancer: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup
+
+def _target_group_metric(
+    load_balancer: elbv2.ApplicationLoadBalancer,
+    target_group: elbv2.ApplicationTargetGroup,
+    name: str,
+    *,
+    period: Duration,
+    statistic: str,
 ) -> cloudwatch.Metric:
-    """`target_group.metrics` derives the LoadBalancer dimension by splitting the listener ARN; the
-    stack's own attributes give the same values without parsing an ARN (which LocalStack, deploying
-    ELBv2 as a placeholder, cannot provide)."""
+    """One metric of the web target group. `target_group.metrics` derives the LoadBalancer
+    dimension by splitting the listener ARN; the stack's own attributes give the same values
+    without parsing an ARN (which LocalStack, deploying ELBv2 as a placeholder, cannot provide)."""
     return cloudwatch.Metric(
         namespace="AWS/ApplicationELB",
-        metric_name="UnHealthyHostCount",
+        metric_name=name,
         dimensions_map={
             "LoadBalancer": load_balancer.load_balancer_full_name,
             "TargetGroup": target_group.target_group_full_name,
         },
-        period=Duration.minutes(1),
-        statistic="Maximum",
+        period=period,
+        statistic=statistic,
     )

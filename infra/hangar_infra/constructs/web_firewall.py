@@ -1,8 +1,11 @@
 """AWS WAF in front of the load balancer: AWS's managed rule groups and a per-IP rate limit.
 
-The core rule set blocks request bodies over 8 KB (SizeRestrictions_BODY), which would refuse
-every document upload; that one rule only counts here, and a rule of ours blocks what it labels
-unless the request is an upload (the app enforces its own upload limit, UPLOAD_MAX_BYTES).
+Some managed rules inspect the request body, and an upload's body is the document itself: any text
+file may hold `../`, `<script>`, a URL, an instance-metadata address or `${jndi:` and still be a
+document, and the core rule set refuses any body over 8 KB (SizeRestrictions_BODY). On the upload
+paths those rules would refuse CSV and text uploads, so they only count (and label) there; a rule of
+ours blocks what they labelled on every other path. The app checks an upload's size and content
+itself (UPLOAD_MAX_BYTES, UPLOAD_ALLOWED_TYPES).
 """
 
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -13,14 +16,31 @@ from hangar_infra.naming import ResourceNames
 
 # Requests one client IP may send in any 5 minutes before WAF blocks it for a while.
 RATE_LIMIT_PER_5_MINUTES = 2000
-# The paths that take request bodies larger than the core rule set allows (documents.urls).
+# The paths that take documents as request bodies (documents.urls).
 UPLOAD_PATHS = ("/api/documents/", "/documents/")
-BODY_SIZE_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesAmazonIpReputationList",
 )
+# The body rules of each group, as (rule, the label it puts on what it matches); AWS's docs list
+# them ("… _BODY", label "awswaf:managed:aws:<group's namespace>:… _Body").
+BODY_RULES = {
+    "AWSManagedRulesCommonRuleSet": tuple(
+        (f"{rule}_BODY", f"awswaf:managed:aws:core-rule-set:{rule}_Body")
+        for rule in (
+            "SizeRestrictions",
+            "EC2MetaDataSSRF",
+            "GenericLFI",
+            "GenericRFI",
+            "CrossSiteScripting",
+        )
+    ),
+    "AWSManagedRulesKnownBadInputsRuleSet": tuple(
+        (f"{rule}_BODY", f"awswaf:managed:aws:known-bad-inputs:{rule}_Body")
+        for rule in ("JavaDeserializationRCE", "Log4JRCE")
+    ),
+}
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -30,22 +50,18 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
 
 
 def _managed_rule(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
-    overrides = (
-        [
-            wafv2.CfnWebACL.RuleActionOverrideProperty(
-                name="SizeRestrictions_BODY",
-                action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
-            )
-        ]
-        if name == "AWSManagedRulesCommonRuleSet"
-        else None
-    )
+    overrides = [
+        wafv2.CfnWebACL.RuleActionOverrideProperty(
+            name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+        )
+        for rule, _ in BODY_RULES.get(name, ())
+    ]
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
         statement=wafv2.CfnWebACL.StatementProperty(
             managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                vendor_name="AWS", name=name, rule_action_overrides=overrides
+                vendor_name="AWS", name=name, rule_action_overrides=overrides or None
             )
         ),
         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
@@ -53,7 +69,17 @@ def _managed_rule(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
     )
 
 
-def _large_body_outside_uploads(priority: int) -> wafv2.CfnWebACL.RuleProperty:
+def _body_rules_outside_uploads(priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    """Blocks what the counted body rules labelled, unless the request is an upload."""
+    labelled = [
+        wafv2.CfnWebACL.StatementProperty(
+            label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+                scope="LABEL", key=label
+            )
+        )
+        for rules in BODY_RULES.values()
+        for _, label in rules
+    ]
     not_an_upload = [
         wafv2.CfnWebACL.StatementProperty(
             not_statement=wafv2.CfnWebACL.NotStatementProperty(
@@ -72,22 +98,20 @@ def _large_body_outside_uploads(priority: int) -> wafv2.CfnWebACL.RuleProperty:
         for path in UPLOAD_PATHS
     ]
     return wafv2.CfnWebACL.RuleProperty(
-        name="LargeBodyOutsideUploads",
+        name="BodyRulesOutsideUploads",
         priority=priority,
         statement=wafv2.CfnWebACL.StatementProperty(
             and_statement=wafv2.CfnWebACL.AndStatementProperty(
                 statements=[
                     wafv2.CfnWebACL.StatementProperty(
-                        label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
-                            scope="LABEL", key=BODY_SIZE_LABEL
-                        )
+                        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=labelled)
                     ),
                     *not_an_upload,
                 ]
             )
         ),
         action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-        visibility_config=_visibility("LargeBodyOutsideUploads"),
+        visibility_config=_visibility("BodyRulesOutsideUploads"),
     )
 
 
@@ -122,7 +146,7 @@ class WebFirewall(Construct):
                 for priority, name in enumerate(MANAGED_RULE_GROUPS, 1)
             ),
         ]
-        rules.append(_large_body_outside_uploads(len(rules)))
+        rules.append(_body_rules_outside_uploads(len(rules)))
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",

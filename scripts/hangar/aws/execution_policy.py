@@ -3,9 +3,11 @@
 `cdk bootstrap` gives the execution role AdministratorAccess unless told otherwise. Hangar's is
 generated from the resource types the synthesized stacks of every stage use: each type's service
 gets its actions, IAM only on the stacks' own roles (CloudFormation names them after the stack,
-`<service>-<stage>-…`) and on service-linked roles. The generated document is committed
+`<service>-<stage>-…`) and on service-linked roles, plus what the types' handlers call in other
+services (hangar.aws.provider_schemas). The generated document is committed
 (infra/cfn-execution-policy.json) so that a change shows up in review; an infra test regenerates it
-and fails when the stacks use a type it does not cover. `hangar bootstrap-aws` installs it.
+and fails when the stacks use a type it does not cover, another checks that it grants every
+permission the types' handlers need. `hangar bootstrap-aws` installs it.
 """
 
 import json
@@ -13,6 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from hangar.aws import provider_schemas
+from hangar.aws.permissions import resource_scoped
+from hangar.core.aws_clients import DEFAULT_REGION
 from hangar.core.console import info
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
@@ -75,15 +80,25 @@ def service_prefixes(types: Iterable[str]) -> set[str]:
 
 
 def execution_policy(types: Iterable[str]) -> dict[str, Any]:
+    types = set(types)
     prefixes = service_prefixes(types)
+    needed = provider_schemas.handler_permissions(types, DEFAULT_REGION)
+    # What a handler calls in a service none of the types belongs to (a flow log's reads tags).
+    beyond = sorted(a for a in needed if a.split(":", 1)[0] not in prefixes | {"iam"})
     statements: list[dict[str, Any]] = [
         {
             "Sid": "StackResourceTypes",
             "Effect": "Allow",
-            "Action": sorted(f"{prefix}:*" for prefix in prefixes - {"iam"}),
+            "Action": sorted(f"{prefix}:*" for prefix in prefixes - {"iam"}) + beyond,
             "Resource": "*",
         }
     ]
+    # IAM actions with no resource to scope them to (the database's handler lists roles).
+    unscoped = sorted(a for a in needed if a.startswith("iam:") and not resource_scoped(a))
+    if unscoped:
+        statements.append(
+            {"Sid": "IamWithoutResource", "Effect": "Allow", "Action": unscoped, "Resource": "*"}
+        )
     if "iam" in prefixes:
         statements += [
             {

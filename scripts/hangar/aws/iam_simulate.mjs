@@ -1,6 +1,8 @@
-// Evaluate IAM requests against one principal's identity policies with @cloud-copilot/iam-simulate.
+// Evaluate IAM requests with @cloud-copilot/iam-simulate.
 // stdin: {"principal": ARN, "account": id, "policies": [{"name", "policy"}], "requests":
-//         [{"action", "resource", "context"}]}
+//         [{"action", "resource", "context", "principal"?, "policies"?, "resourcePolicy"?}]}
+//         A request's own principal and identity policies replace the top-level ones; its
+//         resourcePolicy is the policy of the resource it reaches (a topic, key, bucket, queue).
 // stdout: one {"decision": "Allowed"|"ImplicitlyDenied"|"ExplicitlyDenied"|"Invalid", "detail"}
 //         per request, in order. Called by hangar.aws.permissions; not a user-facing command.
 import { runSimulation } from '@cloud-copilot/iam-simulate'
@@ -13,12 +15,13 @@ const decisions = []
 for (const request of input.requests) {
   const response = await runSimulation(
     {
-      identityPolicies: input.policies,
+      identityPolicies: request.policies ?? input.policies ?? [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      resourcePolicy: request.resourcePolicy,
       request: {
         action: request.action,
-        principal: input.principal,
+        principal: request.principal ?? input.principal,
         resource: { accountId: input.account, resource: request.resource },
         contextVariables: request.context ?? {},
       },

@@ -6,7 +6,9 @@ scripts/localstack/request_recorder.py, or a botocore hook for what only real AW
 into IAM requests (action, resource ARN, condition keys) here, and evaluated against the policy
 documents `hangar.aws.github_oidc` puts on the role, with the maintained simulator
 @cloud-copilot/iam-simulate (wildcards, resource types, conditions, explicit Deny), pinned in
-package.json and run through scripts/hangar/iam_simulate.mjs.
+package.json and run through scripts/hangar/aws/iam_simulate.mjs. The same simulator evaluates what
+AWS services ask of the stacks' resources against those resources' policies
+(`evaluate_service_requests`, fed by hangar.deploy.service_access).
 """
 
 import json
@@ -22,6 +24,8 @@ from hangar.core.paths import ROOT
 
 SIMULATOR = Path(__file__).with_name("iam_simulate.mjs")
 SIMULATOR_PACKAGE = ROOT / "node_modules" / "@cloud-copilot" / "iam-simulate"
+# IAM's reference data (actions, their resource types), which the simulator reads too.
+IAM_ACTIONS = ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions"
 # botocore's service names where they differ from IAM's action prefix.
 IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
 # A stack named in a call has some id IAM matches `stack/<name>/*` against; any id stands for it.
@@ -152,6 +156,19 @@ RESOURCES: dict[str, Resources] = {
 }
 
 
+def resource_scoped(action: str) -> bool:
+    """Whether IAM can grant `action` on a resource rather than only on "*" (its reference data
+    names a resource type for it); an action the data does not know counts as scoped."""
+    service, name = action.split(":", 1)
+    path = IAM_ACTIONS / f"{service}.json"
+    if not path.exists():
+        raise HangarError(
+            f"IAM's reference data is not installed ({path})", hint="run `make setup` (npm ci)"
+        )
+    known = json.loads(path.read_text()).get(name.lower())
+    return known is None or bool(known["resourceTypes"])
+
+
 def iam_requests(call: ApiCall, *, account: str, region: str) -> list[IamRequest]:
     """What IAM authorizes for `call`; raises for an operation this module cannot map yet."""
     action = f"{IAM_PREFIX.get(call.service, call.service)}:{call.operation}"
@@ -174,6 +191,19 @@ def iam_requests(call: ApiCall, *, account: str, region: str) -> list[IamRequest
     return requests
 
 
+@dataclass(frozen=True)
+class ServiceRequest:
+    """What an AWS service asks of a resource on its own (CloudWatch publishing an alarm to a
+    topic, CloudWatch Logs using a key): only the resource's policy can let it in.
+    `identity_policies` are the caller's own, for a caller in another account (the load
+    balancer's log delivery in some regions); a service principal has none."""
+
+    principal: str
+    request: IamRequest
+    resource_policy: Mapping[str, Any] | None
+    identity_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
 def evaluate(
     policies: Mapping[str, Mapping[str, Any]],
     requests: Sequence[IamRequest],
@@ -182,22 +212,61 @@ def evaluate(
     account: str,
 ) -> list[Decision]:
     """Each request's decision under the principal's identity `policies` ({name: document})."""
-    if not requests:
+    answers = _simulate(
+        {
+            "principal": principal,
+            "account": account,
+            "policies": _named(policies),
+            "requests": [_request(r) for r in requests],
+        }
+    )
+    return [Decision(r, a["decision"], a["detail"]) for r, a in zip(requests, answers, strict=True)]
+
+
+def evaluate_service_requests(
+    requests: Sequence[ServiceRequest], *, account: str
+) -> list[Decision]:
+    """Each request's decision under the policy of the resource it reaches (`account` owns it)."""
+    answers = _simulate(
+        {
+            "account": account,
+            "requests": [
+                {
+                    **_request(r.request),
+                    "principal": r.principal,
+                    "policies": _named(r.identity_policies),
+                    "resourcePolicy": r.resource_policy,
+                }
+                for r in requests
+            ],
+        }
+    )
+    return [
+        Decision(r.request, a["decision"], a["detail"])
+        for r, a in zip(requests, answers, strict=True)
+    ]
+
+
+def _named(policies: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": name, "policy": policy} for name, policy in policies.items()]
+
+
+def _request(request: IamRequest) -> dict[str, Any]:
+    return {
+        "action": request.action,
+        "resource": request.resource,
+        "context": dict(request.context),
+    }
+
+
+def _simulate(payload: Mapping[str, Any]) -> list[dict[str, str]]:
+    if not payload["requests"]:
         return []
     node = shutil.which("node")
     if node is None or not SIMULATOR_PACKAGE.exists():
         raise HangarError(
             "the IAM policy simulator is not installed", hint="run `make setup` (npm ci)"
         )
-    payload = {
-        "principal": principal,
-        "account": account,
-        "policies": [{"name": name, "policy": policy} for name, policy in policies.items()],
-        "requests": [
-            {"action": r.action, "resource": r.resource, "context": dict(r.context)}
-            for r in requests
-        ],
-    }
     result = subprocess.run(
         [node, str(SIMULATOR)],
         input=json.dumps(payload),
@@ -208,10 +277,8 @@ def evaluate(
     )
     if result.returncode != 0:
         raise HangarError(f"the IAM policy simulator failed: {result.stderr.strip()[-2000:]}")
-    return [
-        Decision(request, answer["decision"], answer["detail"])
-        for request, answer in zip(requests, json.loads(result.stdout), strict=True)
-    ]
+    answers: list[dict[str, str]] = json.loads(result.stdout)
+    return answers
 
 
 def unique_requests(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hangar.core import docker_client
-from hangar.core.console import info
+from hangar.core.console import info, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
@@ -175,19 +175,58 @@ def login(registry: Registry, user: str, password: str) -> None:
     skopeo(registry, "login", "--username", user, "--password-stdin", host, stdin=password)
 
 
-def publish(registry: Registry, tag: str, obtain: Callable[[], ImageArchive]) -> str:
-    """Push the image `obtain` gives as `tag` unless the tag exists; returns the digest it holds.
+def publish(
+    registry: Registry,
+    tag: str,
+    scanned: ImageArchive | None,
+    build: Callable[[], ImageArchive],
+) -> str:
+    """Put the commit's image in the registry as `tag`; returns the digest the services will run.
 
-    Tags are immutable: a tag that exists is reused (a rollback redeploys what it pushed before,
-    without building) only when it holds an image for the pinned platform; nothing is pushed
-    otherwise.
+    Tags are immutable. Without `scanned` (a laptop deploy) a tag that exists is reused, neither
+    built nor pushed (a rollback by hand redeploys what it pushed before), and a missing one gets
+    the image `build` makes. With `scanned`, CI's scanned archive, that archive is what ships:
+    the tag is reused only when it holds exactly that image (`publish_scanned_aside` says what
+    happens otherwise). A tag holding an image for another platform is refused either way.
     """
     existing = remote_image(registry, tag)
-    if existing is not None:
-        check_platform(existing.platform, registry.reference(tag))
-        info(f"{registry.reference(tag)} already holds {existing.digest}: not pushing again")
-        return existing.digest
-    archive = obtain()
+    if existing is None:
+        return _push(registry, tag, scanned or build())
+    check_platform(existing.platform, registry.reference(tag))
+    if scanned is not None and existing.digest != scanned.digest:
+        return publish_scanned_aside(registry, tag, existing, scanned)
+    info(f"{registry.reference(tag)} already holds {existing.digest}: not pushing again")
+    return existing.digest
+
+
+def publish_scanned_aside(
+    registry: Registry, tag: str, existing: RemoteImage, scanned: ImageArchive
+) -> str:
+    """The commit's tag holds an image other than the one CI scanned: pushed by hand, or an
+    earlier build of the commit (a rollback through CI builds and scans the commit again, and
+    builds are not byte-identical). That image is not deployed; the scanned archive is pushed
+    beside it, tagged with the commit and its own digest, and ships."""
+    aside = f"{tag}-{scanned.digest.removeprefix('sha256:')[:12]}"
+    warn(
+        f"{registry.reference(tag)} holds {existing.digest}, not the scanned archive's "
+        f"{scanned.digest}: that image is not deployed; the scanned one ships as "
+        f"{registry.reference(aside)}"
+    )
+    there = remote_image(registry, aside)
+    if there is None:
+        return _push(registry, aside, scanned)
+    if there.digest != scanned.digest:
+        raise HangarError(
+            f"{registry.reference(aside)} holds {there.digest}, not the scanned archive's "
+            f"{scanned.digest}: refusing to deploy an image nobody scanned; nothing was pushed.",
+            hint="find who pushed it (CloudTrail, ecr:PutImage) and delete both images from "
+            "the repository, then run the deploy again",
+        )
+    info(f"{registry.reference(aside)} already holds the scanned {scanned.digest}")
+    return there.digest
+
+
+def _push(registry: Registry, tag: str, archive: ImageArchive) -> str:
     check_platform(archive.platform, f"the image in {archive.path}")
     if registry.transport == "oci:":  # skopeo creates the layout, not the folders above it
         Path(registry.repository).parent.mkdir(parents=True, exist_ok=True)

@@ -200,22 +200,6 @@ def ensure_synthesized() -> Path:
     return assembly
 
 
-def service_template(assembly: Path, stack_name: str) -> dict[str, Any]:
-    for manifest in assembly.rglob("manifest.json"):
-        for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
-            properties = artifact.get("properties", {})
-            if artifact.get("type") == "aws:cloudformation:stack" and (
-                properties.get("stackName") == stack_name
-            ):
-                template: dict[str, Any] = json.loads(
-                    (manifest.parent / properties["templateFile"]).read_text()
-                )
-                return template
-    raise HangarError(
-        f"{assembly} holds no template for {stack_name}.", hint="make synth STAGE=local"
-    )
-
-
 def task_container(template: Mapping[str, Any], task: str) -> dict[str, Any]:
     """The first container definition of the task's AWS::ECS::TaskDefinition."""
     suffix = f"/{TASK_CONSTRUCTS[task]}/TaskDefinition/Resource"
@@ -645,7 +629,7 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
     services = compose_services(options.compose_project)
     stack_name = contract().stack_names(infra.LOCAL_STAGE)[1]
     assembly = ensure_synthesized()
-    template = service_template(assembly, stack_name)
+    template = infra.stack_template(assembly, stack_name)
     container = task_container(template, options.task)
     with step(f"Resolve the {options.task} task's environment from {services.localstack_endpoint}"):
         stack = deployed_stack(services.localstack_endpoint, stack_name, template)

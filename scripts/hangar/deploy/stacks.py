@@ -187,6 +187,24 @@ def diff(
 # --- LocalStack ----------------------------------------------------------------------------------
 
 
+def stack_template(assembly: Path, stack_name: str) -> dict[str, Any]:
+    """The template of the stack named `stack_name` in a cloud assembly (the Stage's nested one)."""
+    for manifest in assembly.rglob("manifest.json"):
+        for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
+            properties = artifact.get("properties", {})
+            if artifact.get("type") == "aws:cloudformation:stack" and (
+                properties.get("stackName") == stack_name
+            ):
+                template: dict[str, Any] = json.loads(
+                    (manifest.parent / properties["templateFile"]).read_text()
+                )
+                return template
+    raise HangarError(
+        f"{assembly} holds no template for {stack_name}.",
+        hint="synthesize the stage again (make synth)",
+    )
+
+
 def require_localstack(endpoint: str) -> None:
     if not is_healthy(endpoint):
         raise HangarError(

@@ -5,10 +5,12 @@
 (hangar.deploy.image:
    CI hands over the OCI archive it built and scanned, `--image-archive`; a laptop builds one for
    the pinned platform with buildx). A tag that is already there is reused, never rebuilt: tags
-   are immutable, and a rollback redeploys the image pushed before;
+   are immutable, and a rollback by hand redeploys the image pushed before; with CI's archive only
+   if it holds that very image (an image nobody scanned never ships);
 3. run the migrations as a one-off ECS task with the *new* image, failing on a non-zero exit;
 4. deploy the service stack with `-c imageDigest=<digest>`: the task definitions name the image by
-   digest, exactly what was pushed (ECS's circuit breaker rolls back a bad one);
+   digest, exactly what was pushed (ECS's circuit breaker rolls back a bad one); deletion
+   protection comes on once the stack's first create completed (`deploy_service`);
 5. smoke-test the health and readiness paths ([tool.hangar]) through the load balancer.
 
 `--certificate-arn` (or CERTIFICATE_ARN) gives the load balancer an HTTPS listener with that ACM
@@ -49,6 +51,7 @@ from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.git import has_uncommitted_changes, head_commit
 from hangar.core.paths import STATE_DIR
+from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar.deploy import image as image_module
 from hangar.deploy.stacks import (
     HTTPS_REQUIRED_STAGES,
@@ -56,6 +59,7 @@ from hangar.deploy.stacks import (
     LOCALSTACK_PLACEHOLDER,
     STAGES,
     check_stage,
+    stack_template,
 )
 from hangar.deploy.watcher import AwsClients, watching
 from hangar.localstack.endpoint import configured_endpoint
@@ -240,7 +244,14 @@ def cdk_synth_command(target: Target, assembly: Path) -> list[str]:
     return [*command, "--output", str(assembly), "--quiet"]
 
 
-def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file: Path) -> list[str]:
+def cdk_deploy_command(
+    target: Target,
+    assembly: Path,
+    stack: str,
+    outputs_file: Path,
+    parameters: Mapping[str, str] | None = None,
+) -> list[str]:
+    """`parameters` set the stack's CloudFormation parameters; the others keep their values."""
     command = [
         cdk.cli(target.local),
         "deploy",
@@ -258,6 +269,7 @@ def cdk_deploy_command(target: Target, assembly: Path, stack: str, outputs_file:
         # back to when it looks the toolkit up.
         "--toolkit-stack-name",
         toolkit_stack_name(stage_qualifier(target.stage)),
+        *(f"--parameters={name}={value}" for name, value in (parameters or {}).items()),
     ]
     if os.environ.get("CI") == "true":
         command.append("--ci")
@@ -282,10 +294,12 @@ def cdk_synth(target: Target, assembly: Path) -> None:
     )
 
 
-def cdk_deploy(target: Target, assembly: Path, stack: str) -> dict[str, str]:
+def cdk_deploy(
+    target: Target, assembly: Path, stack: str, parameters: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Deploy one of the stage's stacks from the synthesized assembly; returns its outputs."""
     outputs_file = assembly.parent / f"{stack}-outputs.json"
-    command = cdk_deploy_command(target, assembly, stack, outputs_file)
+    command = cdk_deploy_command(target, assembly, stack, outputs_file, parameters)
     clients = AwsClients.connect(region=target.region, endpoint=target.endpoint)
     # cdk prints the stack's events; the watcher adds what ECS and the load balancer say about
     # failing tasks, and stops a deploy that cannot succeed instead of letting it hang for hours.
@@ -319,9 +333,9 @@ def push_image(target: Target, registry_outputs: Mapping[str, str]) -> str:
         )
     with tempfile.TemporaryDirectory(prefix="hangar-registry-auth-") as auth_dir:
         registry = stage_registry(target, registry_outputs, Path(auth_dir) / "auth.json")
-        # CI's scanned archive, else a build here; neither is needed when the tag is already there.
+        # CI's scanned archive ships; a laptop deploy builds one unless the tag is already there.
         return image_module.publish(
-            registry, target.image_tag, lambda: target.image_archive or build(target)
+            registry, target.image_tag, target.image_archive, lambda: build(target)
         )
 
 
@@ -620,12 +634,7 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
             "3/5 Run the migrations with the new image",
             lambda: run_migrations(target, deployed_service, image),
         )
-    listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
-    with step(
-        f"4/5 Deploy {target.stack_path('Service')} with image {image or target.image_tag}, "
-        f"{listener}"
-    ):
-        service = cdk_deploy(target, assembly, "Service")
+    service = deploy_service(target, assembly, image or target.image_tag, created=not first_deploy)
     if image and first_deploy:
         skippable(
             "3/5 Run the migrations (first deploy of this stage)",
@@ -646,6 +655,23 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         "certificate": target.certificate_arn or "none: HTTP only",
         "url": service.get("ServiceUrl", ""),
     }
+
+
+def deploy_service(target: Target, assembly: Path, image: str, *, created: bool) -> dict[str, str]:
+    """Step 4, the service stack. Where it protects resources from deletion (its DeletionProtection
+    parameter, hangar.core.stack_parameters), the protection is on for every deploy of a stack
+    that exists, and turned on right after its first create completed: during that create it is
+    off, so that a create that fails can delete what it made and be retried."""
+    stack_name = target.stack_name("Service")
+    protects = DELETION_PROTECTION in stack_template(assembly, stack_name).get("Parameters", {})
+    protection = {DELETION_PROTECTION: "true"} if protects else {}
+    listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
+    with step(f"4/5 Deploy {target.stack_path('Service')} with image {image}, {listener}"):
+        outputs = cdk_deploy(target, assembly, "Service", protection if created else {})
+    if protects and not created:
+        with step(f"4/5 Turn on deletion protection: {stack_name}'s first create completed"):
+            outputs = cdk_deploy(target, assembly, "Service", protection)
+    return outputs
 
 
 def write_github_summary(summary: Mapping[str, str], environ: Mapping[str, str]) -> None:

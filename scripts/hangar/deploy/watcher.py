@@ -25,10 +25,12 @@ would rather not wait for cdk. Leaving the block stops the watchers after one la
 when the stack's operation ends (or `stop` is set). Progress goes to `on_line` (default: print).
 `Thresholds(stopped_tasks=3, service_timeout=timedelta(minutes=15))` says when to give up. Giving
 up on an UPDATE calls cancel_update_stack (CloudFormation rolls back to the previous template). A
-CREATE cannot be cancelled: by default the watcher deletes the stack, which undoes what a
-creation rollback would; with `on_create_failure="wait"` it leaves the stack to the ECS deployment
-circuit breaker (on in Hangar's service), which fails the deployment after its failed-task threshold
-so that CloudFormation rolls the creation back on its own.
+CREATE has no cancel, and the watcher never deletes a stack that is being created: a delete is not
+the rollback of a create. It keeps what RetainExceptOnCreate resources retain on a delete (the
+fixed-name log groups, the buckets), and the retry then fails "already exists". The create is left
+to the ECS deployment circuit breaker (on in Hangar's services), which fails the service after its
+failed-task threshold; CloudFormation then rolls the create back, deleting all it created, and the
+deploy can simply be run again.
 """
 
 import re
@@ -38,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -211,7 +213,6 @@ class StackWatcher:
         since: datetime,
         thresholds: Thresholds,
         on_line: Line,
-        on_create_failure: Literal["delete", "wait"],
         gave_up: threading.Event,
         show_events: bool = True,
     ) -> None:
@@ -220,7 +221,6 @@ class StackWatcher:
         self.since = since.astimezone()  # a naive datetime means local time
         self.thresholds = thresholds
         self.on_line = on_line
-        self.on_create_failure = on_create_failure
         self.result = WatchResult(stack_name)
         self.root = _EventStream(clients.cloudformation, stack_name, self.since)
         self.nested: dict[str, _EventStream] = {}
@@ -297,8 +297,9 @@ class StackWatcher:
         # Follow the stack by id from now on: after a delete its name no longer resolves.
         self.root.stack_ref = self.stack_id
         self._root_status = event["ResourceStatus"]
-        if event["ResourceStatus"] == "DELETE_COMPLETE" and not self.gave_up.is_set():
-            # cdk deletes a stack stuck in ROLLBACK_COMPLETE, then creates it anew under its name.
+        if event["ResourceStatus"] == "DELETE_COMPLETE":
+            # cdk deletes a stack stuck in ROLLBACK_COMPLETE, then creates it anew under its name
+            # (the watcher itself never deletes a stack).
             self.root.stack_ref = self.result.stack_name
 
     def _operation_ended(self) -> bool:
@@ -308,7 +309,7 @@ class StackWatcher:
             "StackStatus"
         ]
         self.result.status = status
-        if not is_terminal(status) or (status == "DELETE_COMPLETE" and not self.gave_up.is_set()):
+        if not is_terminal(status) or status == "DELETE_COMPLETE":
             self._terminal_seen = False
             return False
         # The status can change before the last events are readable: end once the stack's own
@@ -374,23 +375,20 @@ class StackWatcher:
         cfn = self.clients.cloudformation
         stack = self.stack_id or self.result.stack_name
         status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        if status == "CREATE_IN_PROGRESS":
+            return (
+                "a stack creation cannot be cancelled, and deleting the stack would keep what a "
+                "rollback deletes: left to the ECS deployment circuit breaker, which fails the "
+                "service after its failed-task threshold; CloudFormation then rolls the creation "
+                "back and the deploy can be run again as it is"
+            )
+        if status != "UPDATE_IN_PROGRESS":
+            return f"left the {status} stack as it is: CloudFormation is already ending it"
         try:
-            if status == "UPDATE_IN_PROGRESS":
-                cfn.cancel_update_stack(StackName=stack)
-                return "cancelled the update: CloudFormation rolls back to the previous version"
-            if status == "CREATE_IN_PROGRESS" and self.on_create_failure == "delete":
-                cfn.delete_stack(StackName=stack)
-                return (
-                    "a stack creation cannot be cancelled: deleting the new stack instead, which "
-                    "removes what it created as a rollback would"
-                )
+            cfn.cancel_update_stack(StackName=stack)
         except ClientError as error:
-            return f"could not stop the {status} stack ({error}); stop it in the console"
-        return (
-            f"left the {status} stack to the ECS deployment circuit breaker, which fails the "
-            "deployment after its failed-task threshold so CloudFormation rolls back; to stop now: "
-            f"aws cloudformation delete-stack --stack-name {self.result.stack_name}"
-        )
+            return f"could not cancel the update ({error}); cancel it in the console"
+        return "cancelled the update: CloudFormation rolls back to the previous version"
 
     def summarize(self) -> None:
         cause = self.result.root_cause
@@ -406,7 +404,6 @@ def watch_stack(
     thresholds: Thresholds | None = None,
     on_line: Line = print,
     stop: threading.Event | None = None,
-    on_create_failure: Literal["delete", "wait"] = "delete",
     gave_up: threading.Event | None = None,
     show_events: bool = True,
 ) -> WatchResult:
@@ -425,7 +422,6 @@ def watch_stack(
         since=since,
         thresholds=thresholds,
         on_line=on_line,
-        on_create_failure=on_create_failure,
         gave_up=gave_up or threading.Event(),
         show_events=show_events,
     )
@@ -456,7 +452,6 @@ def watching(
     since: datetime,
     thresholds: Thresholds | None = None,
     on_line: Line = print,
-    on_create_failure: Literal["delete", "wait"] = "delete",
     show_events: bool = True,
 ) -> Iterator[Watch]:
     """Watch `stack_names` in background threads while the block runs (e.g. `cdk deploy`)."""
@@ -479,7 +474,6 @@ def watching(
                 thresholds=thresholds,
                 on_line=say,
                 stop=stop,
-                on_create_failure=on_create_failure,
                 gave_up=watch.gave_up,
                 show_events=show_events,
             )
