@@ -97,7 +97,7 @@ def test_form_rejection_shows_the_reason_with_its_status(client):
     assert default_storage.listdir("") == ([], [])
 
 
-def test_oversized_form_post_gets_the_page_with_413(client, settings):
+def test_oversized_form_post_is_a_413_naming_the_limit(client, settings):
     settings.UPLOAD_MAX_BYTES = 10
 
     response = client.post(reverse("documents:index"), {"file": upload(content=b"x" * 100_000)})
