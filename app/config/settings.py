@@ -55,14 +55,16 @@ MIDDLEWARE = [
     # First: answers the load balancer's /healthz before ALLOWED_HOSTS or the HTTPS redirect.
     "health.middleware.HealthzMiddleware",
     "config.request_log.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    # Refuses an oversized body from its Content-Length, before anything reads it (see the module).
+    "documents.middleware.UploadSizeLimitMiddleware",
+    # Reads the whole body, at a minimum pace, before the request takes a slot (see the module).
+    "config.request_body.RequestBodyMiddleware",
     # Bounded request slots and 503s naming an unavailable dependency (see the module).
     "config.dependencies.RequestSlotsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Before CSRF, whose token check would read the whole body (see the module).
-    "documents.middleware.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -131,6 +133,11 @@ REQUEST_SLOT_WAIT = env.float("REQUEST_SLOT_WAIT", default=0.1)
 # ... unless every slot has been held this long: then they are stuck and waiting helps nobody.
 REQUEST_SLOT_STUCK = env.float("REQUEST_SLOT_STUCK", default=1.0)
 DEPENDENCY_RETRY_AFTER = env.int("DEPENDENCY_RETRY_AFTER", default=5)
+# A request body is read before its request takes a slot; under gunicorn it must arrive within
+# REQUEST_BODY_TIMEOUT seconds plus one per REQUEST_BODY_MIN_RATE bytes received, else 408
+# (config.request_body). 32 KiB/s: a 10 MiB upload needs a link of about 256 kbit/s.
+REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
+REQUEST_BODY_MIN_RATE = env.int("REQUEST_BODY_MIN_RATE", default=32 * 1024)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
