@@ -42,6 +42,8 @@ def _upload(request: HttpRequest) -> JsonResponse:
             json.loads(request.body)
         except ValueError as exc:
             return error(400, f"Malformed JSON body: {exc}. {MULTIPART_HINT}")
+        except RecursionError:
+            return error(400, f"Malformed JSON body: nested too deeply to parse. {MULTIPART_HINT}")
         return error(415, f"JSON bodies are not accepted here. {MULTIPART_HINT}")
     if request.content_type != "multipart/form-data":
         return error(
