@@ -213,7 +213,10 @@ LOGGING = {
     "filters": {"request_id": {"()": "config.request_log.RequestIdFilter"}},
     "formatters": {
         "json": {"()": "config.json_logging.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"},
+        "text": {
+            "()": "config.text_logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {
