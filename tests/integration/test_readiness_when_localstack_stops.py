@@ -50,8 +50,9 @@ def _create_resources(endpoint: str) -> str:
 
 
 def test_readyz_names_s3_and_sqs_while_localstack_is_stopped_and_recovers(
-    own_localstack, settings, client
+    own_localstack, settings, admin_client
 ):
+    client = admin_client  # staff: /readyz shows them the error of each check
     handle = localstack.ensure_running("host")
     assert handle.started_by_us
     # Which dependency is named is the point here, not the deadline (tests/unit covers it): on a
