@@ -31,7 +31,7 @@ def error(status: int, message: str) -> JsonResponse:
 def document_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return _upload(request)
-    documents = Document.objects.all()[:LIST_LIMIT]
+    documents = Document.objects.visible_to(request.user)[:LIST_LIMIT]
     return JsonResponse({"documents": [document_json(document) for document in documents]})
 
 
@@ -63,7 +63,7 @@ def _upload(request: HttpRequest) -> JsonResponse:
 @require_safe
 def document_detail(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
     try:
-        document = Document.objects.get(pk=document_id)
-    except Document.DoesNotExist:
+        document = Document.objects.visible_to(request.user).get(pk=document_id)
+    except Document.DoesNotExist:  # or someone else's: the same answer, which tells nothing
         return error(404, f"No document with id {document_id}.")
     return JsonResponse(document_json(document))
