@@ -28,13 +28,18 @@ def test_a_read_blocked_on_a_silent_client_is_woken_at_the_deadline(settings, co
 
 
 def test_bytes_received_earn_time_and_a_finished_read_is_left_alone(settings, connection):
-    settings.REQUEST_BODY_TIMEOUT = 0.1
+    settings.REQUEST_BODY_TIMEOUT = 1
     settings.REQUEST_BODY_MIN_RATE = 10  # bytes per second: 100 bytes earn 10 s
     server_side, client_side = connection
     deadline = Deadline(server_side)
+    first_check = deadline._timer
     deadline.received(100)
 
-    time.sleep(0.5)  # past the first check, which finds the allowance extended
+    # The first check, at 1 s, finds the time earned and schedules the next one.
+    waited_until = time.monotonic() + 30
+    while deadline._timer is first_check and time.monotonic() < waited_until:
+        time.sleep(0.05)
+    assert deadline._timer is not first_check
     client_side.sendall(b"still open")
     assert server_side.recv(10) == b"still open"
     assert not deadline.passed
