@@ -10,6 +10,14 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
+def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """`message` alone, in JSON under /api/ and as plain text elsewhere: the answer of a middleware
+    that refuses a request before authentication, which must show no page and no data."""
+    if _is_api(request):
+        return JsonResponse({"error": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(

@@ -4,9 +4,11 @@ DJANGO_ENV=production turns on the secure settings and makes the secret key and 
 mandatory; development falls back to SQLite, local files and inline tasks, and says so on stderr.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 from config import concurrency, environment
 
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "accounts",
     "health",
     "documents",
@@ -55,18 +58,23 @@ MIDDLEWARE = [
     # First: answers the load balancer's /healthz before ALLOWED_HOSTS or the HTTPS redirect.
     "health.middleware.HealthzMiddleware",
     "config.request_log.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Refuses an oversized body from its Content-Length, before anything reads it (see the module).
+    "documents.middleware.UploadSizeLimitMiddleware",
+    # Reads the whole body, at a minimum pace, before the request takes a slot (see the module).
+    "config.request_body.RequestBodyMiddleware",
     # Bounded request slots and 503s naming an unavailable dependency (see the module).
     "config.dependencies.RequestSlotsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Before CSRF, whose token check would read the whole body (see the module).
-    "documents.middleware.UploadSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +107,25 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "documents:index"
 LOGOUT_REDIRECT_URL = "login"
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out client before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling in every stage (django-axes; the WAF's rate limit exists in prod only): after
+# 5 failed logins for one username from one client address, that pair is refused with 429 for
+# 15 minutes. Per pair, so someone guessing a user's password does not lock the user out
+# elsewhere. A successful login clears the count; `manage.py axes_reset` clears every lockout.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins for this username from your address: try again in "
+    f"{AXES_COOLOFF_TIME // timedelta(minutes=1)} minutes."
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -136,9 +163,15 @@ REQUEST_SLOT_WAIT = env.float("REQUEST_SLOT_WAIT", default=0.1)
 # ... unless every slot has been held this long: then they are stuck and waiting helps nobody.
 REQUEST_SLOT_STUCK = env.float("REQUEST_SLOT_STUCK", default=1.0)
 DEPENDENCY_RETRY_AFTER = env.int("DEPENDENCY_RETRY_AFTER", default=5)
+# A request body is read before its request takes a slot; under gunicorn it must arrive within
+# REQUEST_BODY_TIMEOUT seconds plus one per REQUEST_BODY_MIN_RATE bytes received, else 408
+# (config.request_body). 32 KiB/s: a 10 MiB upload needs a link of about 256 kbit/s.
+REQUEST_BODY_TIMEOUT = env.float("REQUEST_BODY_TIMEOUT", default=10.0)
+REQUEST_BODY_MIN_RATE = env.int("REQUEST_BODY_MIN_RATE", default=32 * 1024)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=REPO_ROOT / ".hangar" / "media")
 MEDIA_URL = "media/"
 if DOCUMENTS_BUCKET:
@@ -186,6 +219,17 @@ else:
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     fallbacks.append("tasks run inline (no TASKS_QUEUE_URL)")
 
+# Content-Security-Policy on every response, in every stage: pages load scripts, styles, images
+# and fonts from this origin only and run no inline script or style (the pages' look is in
+# static/site.css; the admin's scripts are files too), post forms only here and are never framed.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
 if PRODUCTION:
     # The ALB forwards plain HTTP with X-Forwarded-Proto (https when it terminated TLS).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -211,7 +255,10 @@ LOGGING = {
     "filters": {"request_id": {"()": "config.request_log.RequestIdFilter"}},
     "formatters": {
         "json": {"()": "config.json_logging.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"},
+        "text": {
+            "()": "config.text_logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {

@@ -31,7 +31,7 @@ def error(status: int, message: str) -> JsonResponse:
 def document_collection(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return _upload(request)
-    documents = Document.objects.all()[:LIST_LIMIT]
+    documents = Document.objects.visible_to(request.user)[:LIST_LIMIT]
     return JsonResponse({"documents": [document_json(document) for document in documents]})
 
 
@@ -42,6 +42,8 @@ def _upload(request: HttpRequest) -> JsonResponse:
             json.loads(request.body)
         except ValueError as exc:
             return error(400, f"Malformed JSON body: {exc}. {MULTIPART_HINT}")
+        except RecursionError:
+            return error(400, f"Malformed JSON body: nested too deeply to parse. {MULTIPART_HINT}")
         return error(415, f"JSON bodies are not accepted here. {MULTIPART_HINT}")
     if request.content_type != "multipart/form-data":
         return error(
@@ -61,7 +63,7 @@ def _upload(request: HttpRequest) -> JsonResponse:
 @require_safe
 def document_detail(request: HttpRequest, document_id: uuid.UUID) -> JsonResponse:
     try:
-        document = Document.objects.get(pk=document_id)
-    except Document.DoesNotExist:
+        document = Document.objects.visible_to(request.user).get(pk=document_id)
+    except Document.DoesNotExist:  # or someone else's: the same answer, which tells nothing
         return error(404, f"No document with id {document_id}.")
     return JsonResponse(document_json(document))

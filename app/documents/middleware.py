@@ -1,7 +1,7 @@
 """Refuse oversized request bodies from Content-Length alone, before anything reads them.
 
-It sits before CsrfViewMiddleware on purpose: the CSRF check reads request.POST, which parses
-(and spools to disk) the whole multipart body before any view could look at the file size.
+It sits before config.request_body, which reads every body in full before the request goes on.
+It also runs before authentication, so its answer is the limit alone: no page, no data.
 """
 
 from collections.abc import Callable
@@ -9,9 +9,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
-from config.errors import API_PREFIX
-from documents import api, uploads
-from documents.views import page
+from config.errors import refusal
+from config.request_body import content_length
+from documents import uploads
 
 # Room for the multipart framing and the form's other fields around a file at the limit;
 # a file between the limit and this allowance is caught by the view once parsed.
@@ -23,13 +23,6 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length <= settings.UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE:
+        if content_length(request) <= settings.UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE:
             return self.get_response(request)
-        message = uploads.too_large_message()
-        if request.path.startswith(API_PREFIX):
-            return api.error(413, message)
-        return page(request, error=message, status=413)
+        return refusal(request, 413, uploads.too_large_message())

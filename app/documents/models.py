@@ -1,7 +1,20 @@
 import uuid
+from typing import Self
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
+
+from accounts.models import User
+
+
+class DocumentQuerySet(models.QuerySet["Document"]):
+    def visible_to(self, user: User | AnonymousUser) -> Self:
+        """Staff see every document; anyone else those they uploaded. Anonymous clients, who get
+        this far only where no login is required (`make dev`), share the anonymous uploads."""
+        if user.is_staff:
+            return self
+        return self.filter(uploaded_by=user if user.is_authenticated else None)
 
 
 class Document(models.Model):
@@ -35,6 +48,8 @@ class Document(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DocumentQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at",)

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import User
-from documents.detection import SNIFF_BYTES, content_problem
+from documents.detection import SNIFF_BYTES, TAIL_BYTES, content_problem, structure_problem
 from documents.models import Document
 from documents.storage_keys import document_key, name_problem
 from documents.tasks import process_document
@@ -46,12 +46,17 @@ def validate(file: UploadedFile | None) -> UploadedFile:
         raise UploadRejected(400, problem)
     if file.size == 0:
         raise UploadRejected(400, f"{file.name} is empty: upload a file with content.")
-    # What the first bytes tell, before anything is stored; the worker checks the rest.
+    # What the first and last bytes tell, before anything is stored; the worker checks the rest.
     file.seek(0)
     head = file.read(SNIFF_BYTES)
+    file.seek(max(0, file.size - TAIL_BYTES))
+    tail = file.read()
     file.seek(0)
-    if problem := content_problem(file.content_type or "", head):
+    declared = file.content_type or ""
+    if problem := content_problem(declared, head):
         raise UploadRejected(415, f"{file.name} was not stored. {problem}")
+    if problem := structure_problem(declared, head, tail):
+        raise UploadRejected(400, f"{file.name} was not stored. {problem}")
     return file
 
 

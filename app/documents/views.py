@@ -29,7 +29,9 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     context = {
-        "page": Paginator(Document.objects.all(), PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(Document.objects.visible_to(request.user), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
         "error": error,
         "max_bytes": settings.UPLOAD_MAX_BYTES,
         "allowed_types": settings.UPLOAD_ALLOWED_TYPES,

@@ -94,7 +94,7 @@ def test_an_upload_lands_in_the_stacks_bucket_with_its_key_and_metadata(app_on_s
 def test_the_job_travels_through_sqs_and_the_worker_marks_the_document_processed(
     app_on_stack, client
 ):
-    content = b"%PDF-1.7\n" + b"x" * 2048
+    content = b"%PDF-1.7\n" + b"x" * 2048 + b"\n%%EOF\n"
     document = upload(client, "scan.pdf", content, "application/pdf")
     assert document.status == Document.Status.PENDING
 

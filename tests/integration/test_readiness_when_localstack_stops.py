@@ -15,8 +15,9 @@ NAME = "hangar-readiness"  # the bucket's and the queue's
 
 
 def test_readyz_names_s3_and_sqs_while_localstack_is_stopped_and_recovers(
-    own_localstack, create_bucket_and_queue, settings, client
+    own_localstack, create_bucket_and_queue, settings, admin_client
 ):
+    client = admin_client  # staff: /readyz shows them the error of each check
     handle = localstack.ensure_running("host")
     assert handle.started_by_us
     # Which dependency is named is the point here, not the deadline (tests/unit covers it): on a

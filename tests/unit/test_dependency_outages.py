@@ -110,7 +110,7 @@ def test_database_unavailable_is_a_503_naming_it(logged_in, monkeypatch):
     def unreachable(*args, **kwargs):
         raise OperationalError('connection to server at "db" failed: timeout expired')
 
-    monkeypatch.setattr(Document.objects, "all", unreachable)
+    monkeypatch.setattr(Document.objects, "visible_to", unreachable)
 
     response = logged_in.get("/api/documents/")
 
@@ -128,7 +128,7 @@ def test_other_database_errors_stay_500s(logged_in, monkeypatch):
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug, not an outage")
 
-    monkeypatch.setattr(Document.objects, "all", bug)
+    monkeypatch.setattr(Document.objects, "visible_to", bug)
     logged_in.raise_request_exception = False
 
     assert logged_in.get("/api/documents/").status_code == 500

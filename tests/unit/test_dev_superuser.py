@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 pytestmark = pytest.mark.django_db
 
 
-def test_creates_then_resets_the_development_superuser(capsys):
+def test_creates_then_resets_the_development_superuser(capsys, rf):
     call_command("ensure_dev_superuser")
     assert "superuser created: username 'dev', password 'dev'" in capsys.readouterr().out
     user = get_user_model().objects.get(username="dev")
@@ -18,7 +18,7 @@ def test_creates_then_resets_the_development_superuser(capsys):
 
     assert "superuser reset" in capsys.readouterr().out
     assert get_user_model().objects.count() == 1
-    user = authenticate(username="dev", password="dev")
+    user = authenticate(rf.post("/accounts/login/"), username="dev", password="dev")
     assert user is not None
     assert user.is_superuser
     assert user.is_staff

@@ -135,3 +135,23 @@ def test_without_required_login_anonymous_uploads_work_without_csrf(settings):
     assert response.status_code == 201
     assert Document.objects.get().uploaded_by is None
     assert client.get(reverse("documents:index")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/documents/", API])
+def test_an_oversized_request_shows_an_anonymous_client_nothing_but_the_limit(client, path):
+    # The size check runs before authentication: its answer may hold no page and no data.
+    Document.objects.create(
+        original_name="payroll-2026.pdf",
+        content_type="application/pdf",
+        storage_key="documents/x/payroll-2026.pdf",
+        size=1,
+        error="secret detail",
+    )
+
+    response = client.get(path, CONTENT_LENGTH="10551297")
+
+    assert response.status_code == 413
+    body = response.content.decode()
+    assert "payroll-2026.pdf" not in body
+    assert "secret detail" not in body
+    assert "the limit is" in body

@@ -154,6 +154,16 @@ def test_malformed_json_is_400(client):
     assert_nothing_written()
 
 
+def test_json_nested_too_deep_to_parse_is_400(client):
+    response = client.post(API, data="[" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith("Malformed JSON body: nested too deeply to parse.")
+    assert "multipart/form-data" in error
+    assert_nothing_written()
+
+
 def test_well_formed_json_is_415_with_the_way_to_upload(client):
     response = client.post(API, data=json.dumps({"name": "x"}), content_type="application/json")
 

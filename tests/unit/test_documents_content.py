@@ -73,7 +73,7 @@ def test_content_other_than_declared_is_refused(client, content, declared):
 
 @pytest.mark.parametrize(
     ("content", "declared"),
-    [(PNG, "image/png"), (b"%PDF-1.7\n", "application/pdf"), (b"a,b\n1,2\n", "text/csv")],
+    [(PNG, "image/png"), (b"%PDF-1.7\n%%EOF\n", "application/pdf"), (b"a,b\n1,2\n", "text/csv")],
 )
 def test_content_that_matches_its_declared_type_is_accepted(client, content, declared):
     assert client.post(API, {"file": upload(content, declared)}).status_code == 201

@@ -20,7 +20,7 @@ def test_root_redirects_to_the_documents_page(client):
     assert response["Location"] == reverse("documents:index")
 
 
-def test_page_lists_documents_with_their_state(client):
+def test_page_lists_documents_with_their_state(client, member):
     Document.objects.create(
         original_name="report.pdf",
         content_type="application/pdf",
@@ -28,6 +28,7 @@ def test_page_lists_documents_with_their_state(client):
         size=10,
         status=Document.Status.FAILED,
         error="boom",
+        uploaded_by=member,
     )
 
     response = client.get(reverse("documents:index"))
@@ -39,7 +40,7 @@ def test_page_lists_documents_with_their_state(client):
     assert "<small>boom</small>" in html
 
 
-def test_page_shows_the_newest_documents_a_page_at_a_time(client):
+def test_page_shows_the_newest_documents_a_page_at_a_time(client, member):
     from documents.views import PAGE_SIZE
 
     for number in range(PAGE_SIZE + 1):
@@ -48,6 +49,7 @@ def test_page_shows_the_newest_documents_a_page_at_a_time(client):
             content_type="text/plain",
             storage_key=f"documents/{number}/doc.txt",
             size=1,
+            uploaded_by=member,
         )
 
     first = client.get(reverse("documents:index")).content.decode()
@@ -97,7 +99,7 @@ def test_form_rejection_shows_the_reason_with_its_status(client):
     assert default_storage.listdir("") == ([], [])
 
 
-def test_oversized_form_post_gets_the_page_with_413(client, settings):
+def test_oversized_form_post_is_a_413_naming_the_limit(client, settings):
     settings.UPLOAD_MAX_BYTES = 10
 
     response = client.post(reverse("documents:index"), {"file": upload(content=b"x" * 100_000)})

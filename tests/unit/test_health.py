@@ -38,8 +38,8 @@ def test_healthz_is_not_redirected_to_https(client, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readyz_is_ok_with_database_up_and_aws_not_configured(client):
-    response = client.get("/readyz")
+def test_readyz_is_ok_with_database_up_and_aws_not_configured(admin_client):
+    response = admin_client.get("/readyz")
 
     assert response.status_code == 200
     body = response.json()
@@ -53,19 +53,24 @@ def test_readyz_is_ok_with_database_up_and_aws_not_configured(client):
     assert body["checks"]["sqs"]["detail"] == "not configured"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch, closed_port):
+@pytest.fixture
+def unreachable_aws(settings, monkeypatch, closed_port):
+    """S3 and SQS configured at a local port nothing listens on; the queue URL holds an account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     endpoint = f"http://127.0.0.1:{closed_port}"
     settings.AWS_ENDPOINT_URL = endpoint
-    settings.DOCUMENTS_BUCKET = "documents"
-    settings.TASKS_QUEUE_URL = f"{endpoint}/000000000000/tasks"
+    settings.DOCUMENTS_BUCKET = "documents-bucket-name"
+    settings.TASKS_QUEUE_URL = f"{endpoint}/123456789012/tasks"
     # Which dependency is named is the point, not the deadline (the tests below cover it): under
     # `make test`'s load this request once answered after 3.8 s, past the default deadline (3 s).
     settings.READINESS_TIMEOUT = 15
 
-    response = client.get("/readyz")
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("unreachable_aws")
+def test_readyz_tells_staff_what_failed(admin_client):
+    response = admin_client.get("/readyz")
 
     # A check past the deadline would read "no answer within …": naming the connection
     # error proves the clients gave up on their own, without a wall-clock assertion that
@@ -77,6 +82,25 @@ def test_readyz_names_unreachable_dependencies(client, settings, monkeypatch, cl
     for name in ("s3", "sqs"):
         assert body["checks"][name]["ok"] is False
         assert "EndpointConnectionError" in body["checks"][name]["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("unreachable_aws")
+@pytest.mark.parametrize("visitor", ["anonymous", "member"])
+def test_readyz_tells_anyone_else_only_which_dependency_is_down(client, member, visitor):
+    if visitor == "member":
+        client.force_login(member)
+
+    response = client.get("/readyz")
+
+    # What the deploy's smoke test and the load balancer need: the status and which one is down.
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": {"ok": True}, "s3": {"ok": False}, "sqs": {"ok": False}},
+    }
+    for secret in ("documents-bucket-name", "123456789012", "EndpointConnectionError", "127.0.0.1"):
+        assert secret not in response.content.decode()
 
 
 def test_a_check_that_hangs_is_reported_without_waiting_for_it(settings):

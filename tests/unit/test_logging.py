@@ -1,5 +1,6 @@
 import json
 import logging
+import logging.config
 import re
 import sys
 
@@ -52,6 +53,41 @@ def test_client_errors_log_as_warnings_and_keep_no_query_string(client, caplog):
     assert record.levelno == logging.WARNING
     assert record.status == 404
     assert "secret" not in record.getMessage()
+
+
+def text_formatter(settings) -> logging.Formatter:
+    """The development log format, built from the settings' LOGGING as dictConfig builds it."""
+    config = settings.LOGGING["formatters"]["text"]
+    return logging.config.DictConfigurator({}).configure_formatter(dict(config))
+
+
+def test_a_path_cannot_forge_a_line_in_the_text_log(client, caplog, settings):
+    forged = "2026-01-01 00:00:00,000 INFO    hangar.request [x] GET /admin/ 200 1.0ms"
+
+    client.get(f"/nothing/%0D%0A{forged}%0A%1B[2J%E2%80%A8")
+
+    [record] = request_log_records(caplog)
+    assert "\n" in record.path  # the record keeps the path as requested (JSON escapes it)
+    line = text_formatter(settings).format(record)
+    assert line.splitlines() == [line]
+    assert "\x1b" not in line
+    assert "/nothing/\\r\\n2026-01-01 00:00:00,000 INFO" in line
+    assert "\\n\\x1b[2J\\u2028" in line
+
+
+def test_the_text_log_keeps_printable_text_and_tracebacks_as_they_are(settings):
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        record = logging.getLogger("t").makeRecord(
+            "t", logging.ERROR, __file__, 1, "upload of %s failed", ("café.txt",), sys.exc_info()
+        )
+    record.request_id = "-"
+
+    line = text_formatter(settings).format(record)
+
+    assert "upload of café.txt failed" in line
+    assert "Traceback (most recent call last):\n" in line
 
 
 def test_json_formatter_writes_one_object_with_extra_fields():

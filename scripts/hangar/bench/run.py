@@ -733,11 +733,13 @@ def seeded_database(image: str) -> Iterator[SeededDatabase]:
             "DATABASE_URL": "postgres://hangar:hangar@db:5432/hangar",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         }
+        # The member's own documents (`user` of SESSION_SCRIPT, which runs first): the page lists
+        # only what its viewer uploaded.
         seed = (
             "from documents.models import Document; Document.objects.bulk_create("
             "Document(original_name=f'bench-{i}.pdf', content_type='application/pdf', "
-            f"storage_key=f'bench/{{i}}.pdf', size=1000 + i, status='processed') "
-            f"for i in range({SEEDED_DOCUMENTS}))"
+            f"storage_key=f'bench/{{i}}.pdf', size=1000 + i, status='processed', "
+            f"uploaded_by=user) for i in range({SEEDED_DOCUMENTS}))"
         )
         env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         one_off = ["docker", "run", "--rm", f"--network={compose.network}", *env_args, image]
@@ -747,7 +749,7 @@ def seeded_database(image: str) -> Iterator[SeededDatabase]:
         if sample_page():
             with step(f"Seed {SEEDED_DOCUMENTS} documents and a member's session (the sample)"):
                 # One container for both: each start imports Django and the project again.
-                script = f"{seed}\n{SESSION_SCRIPT}"
+                script = f"{SESSION_SCRIPT}\n{seed}"
                 shell = [*one_off, "python", "manage.py", "shell", "--command", script]
                 cookie = processes.run(shell).stdout.strip().splitlines()[-1]
                 headers["Cookie"] = cookie
