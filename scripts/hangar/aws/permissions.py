@@ -5,8 +5,9 @@ role's policy. Calls are recorded where they are sent (LocalStack's own request 
 scripts/localstack/request_recorder.py, or a botocore hook for what only real AWS serves), turned
 into IAM requests (action, resource ARN, condition keys) here, and evaluated against the policy
 documents `hangar.aws.github_oidc` puts on the role, with the maintained simulator
-@cloud-copilot/iam-simulate (wildcards, resource types, conditions, explicit Deny), pinned in
-package.json and run through scripts/hangar/iam_simulate.mjs.
+@cloud-copilot/iam-simulate (wildcards, resource types, conditions, explicit Deny, permissions
+boundaries, resource and trust policies), pinned in package.json and run through
+scripts/hangar/aws/iam_simulate.mjs.
 """
 
 import json
@@ -180,8 +181,12 @@ def evaluate(
     *,
     principal: str,
     account: str,
+    boundaries: Mapping[str, Mapping[str, Any]] | None = None,
+    resource_policy: Mapping[str, Any] | None = None,
 ) -> list[Decision]:
-    """Each request's decision under the principal's identity `policies` ({name: document})."""
+    """Each request's decision under the principal's identity `policies` ({name: document}), its
+    permissions `boundaries`, and the `resource_policy` of the resource it names (a role's trust
+    policy for sts:AssumeRole*); all in `account`."""
     if not requests:
         return []
     node = shutil.which("node")
@@ -193,6 +198,11 @@ def evaluate(
         "principal": principal,
         "account": account,
         "policies": [{"name": name, "policy": policy} for name, policy in policies.items()],
+        "boundaries": [
+            {"name": name, "policy": policy} for name, policy in (boundaries or {}).items()
+        ]
+        or None,
+        "resourcePolicy": resource_policy,
         "requests": [
             {"action": r.action, "resource": r.resource, "context": dict(r.context)}
             for r in requests
