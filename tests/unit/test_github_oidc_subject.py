@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from github_stand_in import TOKEN, GitHubState, github_stand_in, recorded
 
-from hangar.aws import github_oidc
+from hangar.aws import github_oidc, github_subject
 from hangar.cli import build_parser
 from hangar.core.errors import HangarError
 from hangar.core.github_api import GitHubApi
@@ -43,7 +43,7 @@ def api() -> GitHubApi:
 
 
 def test_an_older_repository_keeps_the_legacy_subject(github: GitHubState) -> None:
-    assert github_oidc.subject_prefix_from_github(api(), "acme/hangar") == "repo:acme/hangar"
+    assert github_subject.subject_prefix_from_github(api(), "acme/hangar") == "repo:acme/hangar"
     assert [r.path for r in github.requests] == [
         "/repos/acme/hangar",
         "/repos/acme/hangar/actions/oidc/customization/sub",
@@ -56,7 +56,7 @@ def test_a_new_repository_gets_the_immutable_subject_even_when_its_flag_says_fal
 ) -> None:
     """Recorded: repositories created after 2026-06-18 answer use_immutable_subject=false with an
     ID-qualified sub_claim_prefix; the prefix is what their tokens carry."""
-    prefix = github_oidc.subject_prefix_from_github(api(), "acme/shipyard")
+    prefix = github_subject.subject_prefix_from_github(api(), "acme/shipyard")
 
     assert prefix == IMMUTABLE  # GitHub's spelling of the name, with both IDs
     assert github_oidc.environment_subject(prefix, "production") == (
@@ -70,10 +70,10 @@ def test_without_a_prefix_in_the_answer_the_flag_decides(github: GitHubState) ->
         repository,
         {"use_default": True, "use_immutable_subject": True},
     )
-    assert github_oidc.subject_prefix_from_github(api(), "acme/shipyard") == IMMUTABLE
+    assert github_subject.subject_prefix_from_github(api(), "acme/shipyard") == IMMUTABLE
 
     github.repositories["acme/shipyard"] = (repository, {"use_default": True})
-    assert github_oidc.subject_prefix_from_github(api(), "acme/shipyard") == "repo:acme/Shipyard"
+    assert github_subject.subject_prefix_from_github(api(), "acme/shipyard") == "repo:acme/Shipyard"
 
 
 def test_a_custom_subject_template_is_refused(github: GitHubState) -> None:
@@ -82,7 +82,7 @@ def test_a_custom_subject_template_is_refused(github: GitHubState) -> None:
     github.repositories["acme/hangar"] = (repository, custom)
 
     with pytest.raises(HangarError, match="does not use GitHub's default OIDC subject template"):
-        github_oidc.subject_prefix_from_github(api(), "acme/hangar")
+        github_subject.subject_prefix_from_github(api(), "acme/hangar")
 
 
 def test_a_prefix_naming_another_repository_is_refused(github: GitHubState) -> None:
@@ -93,19 +93,19 @@ def test_a_prefix_naming_another_repository_is_refused(github: GitHubState) -> N
     )
 
     with pytest.raises(HangarError, match="neither 'repo:acme/hangar' nor"):
-        github_oidc.subject_prefix_from_github(api(), "acme/hangar")
+        github_subject.subject_prefix_from_github(api(), "acme/hangar")
 
 
 def test_an_unknown_repository_or_a_bad_token_is_one_clear_error(
     github: GitHubState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(HangarError, match="refused GET /repos/acme/missing: 404") as missing:
-        github_oidc.subject_prefix_from_github(api(), "acme/missing")
+        github_subject.subject_prefix_from_github(api(), "acme/missing")
     assert "check the repository name" in str(missing.value)
 
     monkeypatch.setenv("GITHUB_TOKEN", "expired")
     with pytest.raises(HangarError, match="401 Bad credentials") as refused:
-        github_oidc.subject_prefix_from_github(api(), "acme/hangar")
+        github_subject.subject_prefix_from_github(api(), "acme/hangar")
     assert "gh auth token" in str(refused.value)
 
 
@@ -116,7 +116,7 @@ def test_an_unreachable_api_is_one_clear_error(
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
     with pytest.raises(HangarError, match="cannot be reached"):
-        github_oidc.subject_prefix_from_github(api(), "acme/hangar")
+        github_subject.subject_prefix_from_github(api(), "acme/hangar")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_an_unreachable_api_is_one_clear_error(
     ["repo:acme/hangar", "repo:acme@7654321/hangar@40123456", "repo:ACME/Hangar"],
 )
 def test_a_prefix_given_by_flag_is_taken_as_it_is(value: str) -> None:
-    assert github_oidc.parse_subject_prefix(value, "acme/hangar") == value
+    assert github_subject.parse_subject_prefix(value, "acme/hangar") == value
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_a_prefix_given_by_flag_is_taken_as_it_is(value: str) -> None:
 )
 def test_a_prefix_that_is_not_the_repositorys_is_refused(value: str) -> None:
     with pytest.raises(HangarError, match="is not the subject prefix of acme/hangar"):
-        github_oidc.parse_subject_prefix(value, "acme/hangar")
+        github_subject.parse_subject_prefix(value, "acme/hangar")
 
 
 def bootstrap_args(*extra: str) -> argparse.Namespace:
