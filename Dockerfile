@@ -17,6 +17,9 @@ ARG DEPS_SOURCE=network
 ARG DEV_TOOLS=none
 # npm's own release for the devcontainer stage (`hangar docker provision` reads it for the wheelhouse).
 ARG NPM_VERSION=11.19.1
+# Node for the devcontainer stage: npm's build of it (the node-linux-<arch> package), the release
+# hangar.core.versions pins (a test keeps them equal). Debian's nodejs is 20 on trixie, past its end.
+ARG NODE_VERSION=22.23.5
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
 ENV PYTHONUNBUFFERED=1 \
@@ -76,16 +79,40 @@ FROM dev-deps-${DEPS_SOURCE} AS dev-deps
 
 # --- devcontainer's system tools --------------------------------------------------------------
 # What the whole workflow needs inside VS Code's container (.devcontainer/, on compose's web
-# service): git, make, Node + npm for the pinned CDK CLI, the docker CLI with its compose and buildx
-# plugins (docker-outside-of-docker through the host's socket), skopeo (make deploy pushes with it).
+# service): git, make, the docker CLI with its compose and buildx plugins (docker-outside-of-docker
+# through the host's socket), skopeo (make deploy pushes with it). Node and npm for the pinned CDK
+# CLI come from npm's registry in the devcontainer stage below.
 # On the Python image, apart from the app's code and dependencies: a change to either reuses this
 # layer, and BuildKit builds it while it installs the dependencies. Debian's archive is reachable
 # from containers even on machines where PyPI and npm are not.
 FROM python AS devcontainer-tools
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git make nodejs docker-cli docker-compose docker-buildx skopeo \
+    && apt-get install -y --no-install-recommends git make docker-cli docker-compose docker-buildx skopeo \
     && rm -rf /var/lib/apt/lists/*
+
+# --- Node for the dev container ----------------------------------------------------------------
+# npm's build of the pinned Node (its node-linux-<arch> package), from the registry or, where
+# containers cannot reach it, from the wheelhouse. On the Python image, like the system tools, so
+# a change to the app or uv.lock does not fetch it again.
+FROM python AS node-network
+ARG NODE_VERSION
+ARG TARGETARCH
+RUN node="node-linux-$(python -c "import sys; print({'amd64': 'x64'}.get(sys.argv[1], sys.argv[1]))" "${TARGETARCH}")" \
+    && python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], '/tmp/node.tgz')" \
+    "https://registry.npmjs.org/${node}/-/${node}-${NODE_VERSION}.tgz" \
+    && mkdir -p /opt/node \
+    && tar -xzf /tmp/node.tgz -C /opt/node --strip-components=1 package/bin/node package/LICENSE \
+    && rm /tmp/node.tgz
+
+FROM python AS node-wheelhouse
+ARG NODE_VERSION
+RUN --mount=type=bind,source=.hangar/wheelhouse,target=/wheels \
+    mkdir -p /opt/node \
+    && tar -xzf "/wheels/node-${NODE_VERSION}.tgz" -C /opt/node --strip-components=1 package/bin/node package/LICENSE
+
+# hadolint ignore=DL3006
+FROM node-${DEPS_SOURCE} AS node
 
 # --- dev: compose's web and worker ------------------------------------------------------------
 FROM dev-deps AS dev-base-none
@@ -113,8 +140,9 @@ EXPOSE 8000 5678
 CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
 
 # --- devcontainer: the dev image (built with DEV_TOOLS=devcontainer), the whole workflow's tools -
-# uv, the dev and infra groups, so `make test`, `make lint`, `make deploy-local` run there. npm is
-# npm's own release, not Debian's 9.2, which rejects tarballs a current npm cached.
+# uv, the dev and infra groups, so `make test`, `make lint`, `make deploy-local` run there. Node and
+# npm are their releases on npm's registry: Debian's nodejs is 20 (past its end of life) and its npm
+# 9.2 rejects tarballs a current npm cached.
 FROM dev AS devcontainer-deps-network
 # hadolint ignore=DL3002
 USER 0
@@ -132,7 +160,7 @@ RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1
 # own. Outside the checkout: the bind-mounted .hangar/localstack/venv is the host's (its Python's path
 # is the host's), and the two would reinstall it in turns. HANGAR_LOCALSTACK_VENV points Hangar here.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=scripts/localstack/requirements.lock,target=/tmp/localstack.lock \
+    --mount=type=bind,source=scripts/localstack/requirements.txt,target=/tmp/localstack.lock \
     uv venv --quiet --python 3.13 /opt/localstack/venv \
     && uv pip sync --quiet --require-hashes --compile-bytecode --python /opt/localstack/venv/bin/python /tmp/localstack.lock
 
@@ -158,6 +186,7 @@ RUN --mount=type=bind,source=.hangar/wheelhouse/localstack,target=/wheels \
 FROM devcontainer-deps-${DEPS_SOURCE} AS devcontainer
 ARG USER_UID=1000
 ARG USER_GID=1000
+COPY --from=node /opt/node/bin/node /usr/local/bin/node
 RUN mkdir -p /usr/local/lib/node_modules/npm \
     && tar -xzf /tmp/npm.tgz -C /usr/local/lib/node_modules/npm --strip-components=1 \
     && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \

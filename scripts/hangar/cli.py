@@ -36,6 +36,8 @@ COMMAND_MODULES = [
     "hangar.aws.github_oidc",
     "hangar.devloop.doctor",
     "hangar.provision.lint_tools",
+    "hangar.provision.audit",
+    "hangar.provision.toolchain",
     "hangar.bench.run",
     "hangar.deploy.run_task",
     "hangar.deploy.costs",
@@ -94,6 +96,8 @@ def aws_error(error: BotoCoreError | ClientError) -> HangarError:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a user error is one line and status 1. Ctrl-C and SIGTERM are handled by
+    the entry point (hangar.__main__), which imports this module."""
     args = build_parser().parse_args(argv)
     try:
         try:
@@ -105,10 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HangarError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from hangar.__main__ import main as entry
+
+    sys.exit(entry())

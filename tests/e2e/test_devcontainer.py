@@ -26,6 +26,7 @@ from conftest import DEV_IMAGE_DEFAULT_ID
 
 from hangar.core import docker_client
 from hangar.core.paths import NODE_BIN
+from hangar.core.versions import NODE_VERSION
 from hangar.provision import docker
 
 pytestmark = pytest.mark.e2e
@@ -233,6 +234,7 @@ def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> N
     assert devcontainer.check("docker", "info", "--format", "{{.ServerVersion}}").strip()
     assert devcontainer.check("docker", "compose", "version", "--short").strip()
     assert devcontainer.check("node_modules/.bin/cdk", "--version").strip()
+    assert devcontainer.check("node", "--version").strip() == f"v{NODE_VERSION}"
 
 
 def test_cfn_lint_passes_the_stage_the_post_start_deploy_synthesized(

@@ -14,7 +14,7 @@ import pytest
 
 from hangar.devloop.reload_probe import PROBE_VIEW, probe_server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
 
 
 def test_saved_view_is_served_after_a_reload_by_the_forking_devserver() -> None:

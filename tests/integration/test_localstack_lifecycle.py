@@ -17,7 +17,7 @@ from hangar.localstack import commands as localstack
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import parse_endpoint
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.without_docker]
 
 
 def _port_is_free(port: int) -> bool:

@@ -11,6 +11,7 @@ each say they were skipped and why; the two stacks must really deploy.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,14 +26,13 @@ from hangar.deploy import image
 from hangar_infra.stage import stack_names
 
 pytestmark = pytest.mark.integration
+HANGAR = [sys.executable, "-m", "hangar.cli"]
 
 
-@pytest.fixture(scope="module")
-def deploy_run(localstack_endpoint: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    image_tag = head_commit()
-    # An empty stand-in registry: the push must happen in this run, not be found from a past one.
-    shutil.rmtree(image.Registry.local("local").repository, ignore_errors=True)
-    result = subprocess.run(
+def hangar_deploy_local(
+    localstack_endpoint: str, image_tag: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -43,12 +43,47 @@ def deploy_run(localstack_endpoint: str) -> tuple[subprocess.CompletedProcess[st
             "--image-tag",
             image_tag,
         ],
-        env={**os.environ, "LOCALSTACK_ENDPOINT": localstack_endpoint},
+        env={**os.environ, "LOCALSTACK_ENDPOINT": localstack_endpoint, **env},
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
     )
+
+
+@pytest.mark.without_docker
+def test_without_docker_the_registry_deploys_and_the_image_step_refuses(
+    localstack_endpoint, without_docker
+):
+    """What a machine without Docker can deploy, it deploys (synth, the registry stack); the build
+    it cannot do stops the deploy with one line saying so, not a traceback."""
+    result = hangar_deploy_local(localstack_endpoint, head_commit(), **without_docker)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-4000:]
+    assert re.search(r"^<== 1/5.*: done in", output, re.MULTILINE), output[-4000:]
+    assert "error: building the image needs Docker, and no Docker engine answers." in output
+    assert "hangar docker provision" in output
+    assert "Traceback" not in output
+    assert "==> 3/5" not in output
+    registry, _ = stack_names("local")
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=localstack_endpoint,
+        region_name="us-east-1",
+        config=Config(connect_timeout=2, read_timeout=15),
+    )
+    [stack] = cloudformation.describe_stacks(StackName=registry)["Stacks"]
+    assert stack["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+
+
+@pytest.fixture(scope="module")
+def deploy_run(
+    localstack_endpoint: str, docker_engine: None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    image_tag = head_commit()
+    # An empty stand-in registry: the push must happen in this run, not be found from a past one.
+    shutil.rmtree(image.Registry.local("local").repository, ignore_errors=True)
+    result = hangar_deploy_local(localstack_endpoint, image_tag)
     return result, image_tag
 
 

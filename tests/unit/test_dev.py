@@ -17,9 +17,11 @@ import pytest
 
 from hangar.core import ports
 from hangar.core.errors import HangarError
+from hangar.core.processes import ProcessRecord
 from hangar.devloop import dev
 from hangar.devloop.debug_server import (
     ServerAddress,
+    dev_server_for,
     server_command,
     wait_for_client,
 )
@@ -134,38 +136,35 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
         [sys.executable, "-c", "import time; time.sleep(60)", "manage.py"],
         start_new_session=True,
     )
-    cmdline = Path(f"/proc/{process.pid}/cmdline")
-    deadline = time.monotonic() + 10
-    # Until exec has replaced the forked copy of this process (Linux; elsewhere nothing to do).
-    while cmdline.exists() and b"manage.py" not in cmdline.read_bytes():
-        assert time.monotonic() < deadline, "the sleeper never started"
-        time.sleep(0.01)
-    yield process
+    yield process  # Popen returns once exec has replaced the forked copy of this process
     process.kill()
     process.wait()
 
 
+def record(process: subprocess.Popen[bytes]) -> str:
+    return ProcessRecord.of(process.pid).dumps()
+
+
 class TestSessionFiles:
-    @pytest.mark.skipif(
-        not Path("/proc").is_dir(), reason="telling reused pids apart needs Linux's /proc"
-    )
     def test_running_children_skips_dead_garbage_and_reused_pids(
         self, dev_dir: Path, sleeper: subprocess.Popen[bytes]
     ) -> None:
-        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        live = ProcessRecord.of(sleeper.pid)
+        (dev_dir / "web.pid").write_text(live.dumps())
         (dev_dir / "worker.pid").write_text("not a pid\n")
+        (dev_dir / "plain.pid").write_text(f"{sleeper.pid}\n")  # a pid alone proves nothing
         (dev_dir / "reused.pid").write_text(
-            f"{os.getpid()}\n"
-        )  # alive, but not a manage.py process
+            dataclasses.replace(live, create_time=live.create_time - 60).dumps()
+        )
         finished = subprocess.Popen(["true"])
         finished.wait()
-        (dev_dir / "dead.pid").write_text(f"{finished.pid}\n")
+        (dev_dir / "dead.pid").write_text(dataclasses.replace(live, pid=finished.pid).dumps())
         assert dev.running_children() == {"web": sleeper.pid}
 
     def test_down_stops_the_recorded_children(
         self, dev_dir: Path, sleeper: subprocess.Popen[bytes], capsys: pytest.CaptureFixture[str]
     ) -> None:
-        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        (dev_dir / "web.pid").write_text(record(sleeper))
         dev.write_session(mode="host", web_port=8000, debug_port=5678, localstack_started=False)
         # A detached session's children belong to another process (init, once `hangar dev
         # --detach` exited), which reaps them: this test's reaper plays that part.
@@ -176,18 +175,25 @@ class TestSessionFiles:
         assert sleeper.returncode == -15
         assert not list(dev_dir.iterdir())
         shown = capsys.readouterr().out
-        assert f"Stop web (pid {sleeper.pid})" in shown
-        assert "did not stop" not in shown
+        assert f"Stop web pid {sleeper.pid}" in shown
+        assert "killed" not in shown
 
-    def test_a_foreground_sessions_own_child_is_reaped_and_stops_on_sigterm(
-        self, sleeper: subprocess.Popen[bytes], capsys: pytest.CaptureFixture[str]
+    def test_down_never_signals_a_pid_another_process_now_holds(
+        self, dev_dir: Path, sleeper: subprocess.Popen[bytes], capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """`hangar dev` in the foreground started it: an exited child it does not reap would
-        keep its process group alive, and be "killed" after the stop timeout."""
-        dev.stop_group(sleeper.pid, "web", own=sleeper)
-
-        assert sleeper.returncode == -15
-        assert "did not stop" not in capsys.readouterr().out
+        """The pid file names the sleeper's pid, but another start time or command line: the pid
+        was reused (after a reboot, say). `down` forgets the file and leaves the process alone."""
+        live = ProcessRecord.of(sleeper.pid)
+        (dev_dir / "web.pid").write_text(
+            dataclasses.replace(live, create_time=live.create_time - 3600).dumps()
+        )
+        (dev_dir / "worker.pid").write_text(
+            dataclasses.replace(live, cmdline=("python", "manage.py", "worker")).dumps()
+        )
+        assert dev.cmd_down(argparse.Namespace(volumes=False)) == 0
+        assert sleeper.poll() is None, "a process `hangar dev` did not start was signalled"
+        assert not list(dev_dir.glob("*.pid"))
+        assert "nothing from `make dev` was running" in capsys.readouterr().out
 
     def test_corrupt_session_file_names_the_file(self, dev_dir: Path) -> None:
         (dev_dir / "session.json").write_text("{")
@@ -233,7 +239,7 @@ class TestRefusals:
         self, dev_dir: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("HANGAR_DEV_MODE", "host")
-        (dev_dir / "web.pid").write_text(f"{sleeper.pid}\n")
+        (dev_dir / "web.pid").write_text(record(sleeper))
         with pytest.raises(HangarError, match=f"already running \\(web pid {sleeper.pid}\\)"):
             run_dev("dev")
 
@@ -264,11 +270,16 @@ COMPOSE_CONFIG: dict[str, dict[str, object]] = {
 
 
 def start_in_docker_mode(
-    monkeypatch: pytest.MonkeyPatch, config: dict[str, dict[str, object]]
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, dict[str, object]],
+    *,
+    deploy: object = None,
+    running: frozenset[str] = frozenset(),
+    events: list[object] | None = None,
 ) -> list[object]:
     """`hangar dev --detach` in docker mode with compose and the deploy replaced by recorders;
-    returns what ran, in order."""
-    events: list[object] = []
+    returns (or records into `events`) what ran, in order."""
+    events = [] if events is None else events
 
     @contextlib.contextmanager
     def in_background(arguments: list[str], env: object, **_: object) -> Iterator[None]:
@@ -281,13 +292,13 @@ def start_in_docker_mode(
 
     monkeypatch.setenv("HANGAR_DEV_MODE", "docker")
     monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
-    monkeypatch.setattr(dev, "running_services", set)
+    monkeypatch.setattr(dev, "running_services", lambda: set(running))
     monkeypatch.setattr(dev, "compose_config", lambda: config)
     monkeypatch.setattr(dev, "images_to_build", lambda config: [])
     monkeypatch.setattr(
         dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
     )
-    monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: events.append("deploy"))
+    monkeypatch.setattr(dev, "deploy_stack", deploy or (lambda endpoint: events.append("deploy")))
     monkeypatch.setattr(dev, "in_background", in_background)
     monkeypatch.setattr(dev, "compose_run", compose_run)
     monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
@@ -317,6 +328,34 @@ class TestDockerModeOrder:
             "serving",
             ("waited", *superuser),
         ]
+
+    def interrupted_deploy(self, endpoint: str) -> None:
+        raise KeyboardInterrupt
+
+    def test_a_ctrl_c_during_the_start_up_takes_down_what_it_started(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events: list[object] = []
+        with pytest.raises(KeyboardInterrupt):
+            start_in_docker_mode(
+                monkeypatch, COMPOSE_CONFIG, deploy=self.interrupted_deploy, events=events
+            )
+        independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
+        assert events == [("background", *independent), ("compose", "down")]
+
+    def test_a_ctrl_c_during_the_start_up_leaves_containers_that_ran_before(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events: list[object] = []
+        with pytest.raises(KeyboardInterrupt):
+            start_in_docker_mode(
+                monkeypatch,
+                COMPOSE_CONFIG,
+                deploy=self.interrupted_deploy,
+                running=frozenset({"web", "db"}),
+                events=events,
+            )
+        assert ("compose", "down") not in events
 
     def test_an_app_without_a_worker_starts_web_alone_after_the_deploy(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -366,3 +405,31 @@ class TestDockerModeOrder:
         with pytest.raises(HangarError, match="the web container stopped during start-up"):
             dev.wait_until_serving(ServerAddress(port=ports.spare_port()), timeout=60)
         assert time.monotonic() - started < 30
+
+
+class TestReloaderPerPlatform:
+    def test_linux_forks_a_warm_server_per_save(self) -> None:
+        assert dev_server_for("linux")[0] == "devserver"
+
+    def test_macos_runs_djangos_own_reloader_and_says_why(self) -> None:
+        server, why = dev_server_for("darwin")
+        assert server == "runserver"
+        assert "CoreFoundation" in why
+
+    def test_the_forking_parent_never_looks_up_proxies(self) -> None:
+        """The child's first proxy lookup after a fork is what crashes on macOS: the parent's
+        warm-up (boto3, botocore, storages, Django) must not make one before forking."""
+        probe = (
+            "import urllib.request\n"
+            "def refuse(*args, **kwargs):\n"
+            "    raise SystemExit('the parent looked up proxies')\n"
+            "urllib.request.getproxies = refuse\n"
+            "urllib.request.getproxies_environment = refuse\n"
+            "from hangar.devloop import devserver\n"
+            "devserver.warm_up()\n"
+            "print('warm')\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.stdout.strip() == "warm", result.stderr[-2000:]

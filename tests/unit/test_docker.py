@@ -437,8 +437,12 @@ def test_the_dev_containers_system_tools_are_built_apart_from_the_app() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     tools = stage_lines(dockerfile, "devcontainer-tools")
 
-    assert any("apt-get install" in line and "nodejs" in line for line in tools)
+    assert any("apt-get install" in line and "docker-cli" in line for line in tools)
     assert not [line for line in tools if "COPY" in line or "--mount" in line]
+    # Node too: fetched on the Python image, then copied into the dev container's stage.
+    assert "FROM python AS node-network" in dockerfile
+    assert "FROM python AS node-wheelhouse" in dockerfile
+    assert "COPY --from=node /opt/node/bin/node /usr/local/bin/node" in dockerfile
     # The check sees the layout it guards against: the tools on the dev stage, after its COPY.
     on_dev = dockerfile.replace(
         "FROM python AS devcontainer-tools", "FROM dev AS devcontainer-tools"
@@ -450,7 +454,7 @@ def test_the_dev_containers_system_tools_are_built_apart_from_the_app() -> None:
 def test_localstacks_wheels_are_built_once_for_the_standin_and_the_wheelhouse(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    lock = tmp_path / "requirements.lock"
+    lock = tmp_path / "requirements.txt"
     lock.write_text("localstack-core==1.0.0\n")
     monkeypatch.setattr(docker, "LOCALSTACK_LOCK", lock)
     monkeypatch.setattr(docker, "LOCALSTACK_WHEELS", tmp_path / "localstack-wheels")

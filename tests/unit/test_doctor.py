@@ -104,7 +104,9 @@ def test_node_before_22_lts_is_flagged(
 
     assert result.status == status
     if status != "ok":
-        assert result.fix == "install Node 22 LTS"
+        assert result.fix is not None
+        assert result.fix.startswith("make node (npm's Node 22.")
+        assert result.fix.endswith("or install Node 22 LTS")
 
 
 def test_cdk_cli_other_than_the_pin_fails_with_make_setup(tmp_path: Path) -> None:
@@ -267,3 +269,35 @@ def test_skopeo_is_a_warning_with_the_install_command_when_missing(tmp_path: Pat
     assert missing.fix is not None
     assert "apt-get install skopeo" in missing.fix
     assert doctor.check_skopeo().status == "ok"  # installed here, as .ci/run installs it
+
+
+@pytest.mark.parametrize(
+    ("version_line", "status"),
+    [("aws-cli/2.9.19 Python/3.11.2 Linux/6.1.0", "ok"), ("aws-cli/1.46.3 Python/3.13.0", "warn")],
+    ids=["v2", "v1"],
+)
+def test_the_aws_cli_must_be_v2_and_a_missing_one_says_how_to_install_it(
+    tmp_path: Path, version_line: str, status: str
+) -> None:
+    aws = executable(tmp_path / "aws", f"echo '{version_line}'")
+
+    result = doctor.check_aws_cli(which=lambda name: str(aws))
+    missing = doctor.check_aws_cli(which=lambda name: None)
+
+    assert result.status == status
+    assert (missing.status, missing.detail.split(" (")[0]) == (
+        "warn",
+        "the AWS CLI is not installed",
+    )
+    assert missing.fix is not None
+    assert "apt-get install awscli" in missing.fix
+
+
+def test_a_missing_session_manager_plugin_is_named_with_its_install_page() -> None:
+    result = doctor.check_session_manager_plugin(which=lambda name: None)
+    found = doctor.check_session_manager_plugin(which=lambda name: f"/usr/bin/{name}")
+
+    assert result.status == "warn"
+    assert result.fix is not None
+    assert "install-plugin" in result.fix
+    assert found == CheckResult("session manager plugin", "ok", "/usr/bin/session-manager-plugin")

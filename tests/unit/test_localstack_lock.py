@@ -45,7 +45,7 @@ def test_every_locked_package_carries_a_hash():
 
 @pytest.fixture
 def lock(tmp_path: Path) -> Path:
-    path = tmp_path / "requirements.lock"
+    path = tmp_path / "requirements.txt"
     path.write_text("cbor2==5.8.0 \\\n    --hash=sha256:00\n")
     return path
 

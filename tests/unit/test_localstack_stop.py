@@ -1,5 +1,6 @@
 """Stopping host-mode LocalStack: SIGTERM, a bounded wait, then SIGKILL — on real processes."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hangar.core.processes import ProcessRecord
 from hangar.localstack.host import RunDir, is_running, read_running, stop, terminate
 
 IGNORES_SIGTERM = """
@@ -55,16 +57,16 @@ def test_process_obeying_sigterm_is_not_killed(spawn):
     assert not is_running(child.pid)
 
 
-def _pid_file(tmp_path: Path, child: subprocess.Popen[str], cmdline: list[str]) -> RunDir:
+def _pid_file(tmp_path: Path, identity: ProcessRecord) -> RunDir:
     run_dir = RunDir(tmp_path)
-    record = {"pid": child.pid, "started_at": time.time(), "endpoint": "http://127.0.0.1:4610"}
-    run_dir.pid_file.write_text(json.dumps({**record, "cmdline": cmdline}))
+    record = {"started_at": time.time(), "endpoint": "http://127.0.0.1:4610"}
+    run_dir.pid_file.write_text(json.dumps({**record, **json.loads(identity.dumps())}))
     return run_dir
 
 
 def test_stop_ends_the_recorded_process_and_removes_the_pid_file(tmp_path, spawn):
     child = spawn(OBEYS_SIGTERM)
-    run_dir = _pid_file(tmp_path, child, [sys.executable, "-c", OBEYS_SIGTERM])
+    run_dir = _pid_file(tmp_path, ProcessRecord.of(child.pid))
 
     stopped = stop(run_dir)
 
@@ -74,9 +76,17 @@ def test_stop_ends_the_recorded_process_and_removes_the_pid_file(tmp_path, spawn
     assert not run_dir.pid_file.exists()
 
 
-def test_a_recycled_pid_is_not_ours_to_stop(tmp_path, spawn):
+@pytest.mark.parametrize(
+    "reused",
+    [
+        {"cmdline": ("/some/venv/bin/python", "-m", "localstack.runtime.main")},
+        {"create_time": 1_000_000_000.0},  # the same command, started long before: another one
+    ],
+    ids=["another-command", "another-start-time"],
+)
+def test_a_recycled_pid_is_not_ours_to_stop(tmp_path, spawn, reused):
     child = spawn(OBEYS_SIGTERM)
-    run_dir = _pid_file(tmp_path, child, ["/some/venv/bin/python", "-m", "localstack.runtime.main"])
+    run_dir = _pid_file(tmp_path, dataclasses.replace(ProcessRecord.of(child.pid), **reused))
 
     assert read_running(run_dir) is None
     assert stop(run_dir) is None

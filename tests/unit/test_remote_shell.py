@@ -33,11 +33,14 @@ class FakeCloudFormation:
 
 def test_the_command_opens_a_django_shell_in_the_app_container() -> None:
     command = remote_shell.execute_command(
-        region="us-east-1", cluster="c1", task="arn:aws:ecs:us-east-1:1:task/c1/abc"
+        aws="/usr/bin/aws",
+        region="us-east-1",
+        cluster="c1",
+        task="arn:aws:ecs:us-east-1:1:task/c1/abc",
     )
 
     assert command == [
-        "aws",
+        "/usr/bin/aws",
         "ecs",
         "execute-command",
         "--region=us-east-1",

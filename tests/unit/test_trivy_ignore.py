@@ -1,4 +1,7 @@
-"""The image scan's allow-list (.trivyignore.yaml): each accepted finding says why, until when."""
+"""The image scan's allow-list (.trivyignore.yaml): each accepted finding says why, until when.
+
+The same rule as the locks' audit allow-list (hangar.provision.audit), which `make lint` applies to
+both files."""
 
 import datetime
 from typing import Any
@@ -7,22 +10,9 @@ import pytest
 import yaml
 
 from hangar.core.paths import ROOT
+from hangar.provision.audit import allow_list_problems as problems
 
 IGNORE_FILE = ROOT / ".trivyignore.yaml"
-
-
-def problems(document: dict[str, Any], today: datetime.date) -> list[str]:
-    found: list[str] = []
-    for entry in document.get("vulnerabilities") or []:
-        name = entry.get("id", "an entry without id")
-        if not str(entry.get("statement", "")).strip():
-            found.append(f"{name}: no statement (why is it acceptable?)")
-        expires = entry.get("expired_at")
-        if not isinstance(expires, datetime.date):
-            found.append(f"{name}: no expired_at date (YYYY-MM-DD)")
-        elif expires <= today:
-            found.append(f"{name}: expired on {expires}")
-    return found
 
 
 def test_every_accepted_finding_has_a_reason_and_an_expiry_not_yet_passed() -> None:

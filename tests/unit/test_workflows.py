@@ -9,15 +9,18 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.utils import canonicalize_name
 
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.provision import github_environments, workflow_environments, workflow_gate
+from hangar.provision.docker import LOCALSTACK_LOCK
 from hangar.provision.github_environments import Declaration, DeployEnvironment
 
 GITHUB = ROOT / ".github"
@@ -216,9 +219,15 @@ def test_the_sarif_upload_is_opt_in_so_ci_stays_green_without_code_scanning() ->
 
 
 @pytest.mark.parametrize(
-    ("action", "major"), [("actions/upload-artifact", 7), ("actions/download-artifact", 8)]
+    ("action", "major"),
+    [
+        ("actions/upload-artifact", 7),
+        ("actions/download-artifact", 8),
+        ("actions/checkout", 7),
+        ("astral-sh/setup-uv", 10),
+    ],
 )
-def test_the_artifact_actions_are_current(action: str, major: int) -> None:
+def test_the_actions_are_current(action: str, major: int) -> None:
     versions = {
         int(match.group(1))
         for path in WORKFLOWS
@@ -670,7 +679,56 @@ def test_dependabot_config_matches_its_schema_and_covers_every_ecosystem() -> No
     result = check_jsonschema("vendor.dependabot", path)
     assert result.returncode == 0, result.stdout + result.stderr
     updates = load(path)["updates"]
-    assert {u["package-ecosystem"] for u in updates} == {"github-actions", "uv", "npm", "docker"}
+    assert {u["package-ecosystem"] for u in updates} == {
+        "github-actions",
+        "uv",
+        "npm",
+        "docker",
+        "pip",
+    }
     for update in updates:
         assert update["schedule"]["interval"] == "weekly"
         assert update["groups"], f"{update['package-ecosystem']} updates are not grouped"
+
+
+# What each Dependabot entry updates: the lock it reads in its directory.
+DEPENDABOT_LOCKS = {("uv", "/"): ROOT / "uv.lock", ("pip", "/scripts/localstack"): LOCALSTACK_LOCK}
+
+
+def locked_names(lock: Path) -> set[str]:
+    if lock.name == "uv.lock":
+        return {p["name"] for p in tomllib.loads(lock.read_text())["package"]}
+    return {
+        canonicalize_name(line.split("==")[0])
+        for line in lock.read_text().splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    }
+
+
+def misplaced_ignores(updates: list[dict[str, Any]]) -> list[str]:
+    """Ignores naming a package the entry's lock does not hold: they hold nothing back."""
+    found = []
+    for update in updates:
+        lock = DEPENDABOT_LOCKS.get((update["package-ecosystem"], update["directory"]))
+        for ignore in update.get("ignore", []) if lock else []:
+            if canonicalize_name(ignore["dependency-name"]) not in locked_names(lock):
+                found.append(f"{ignore['dependency-name']} is not in {lock.relative_to(ROOT)}")
+    return found
+
+
+def test_dependabot_covers_localstacks_host_lock_and_its_ignores_name_packages_of_their_lock() -> (
+    None
+):
+    updates = load(GITHUB / "dependabot.yml")["updates"]
+    directories = {(u["package-ecosystem"], u["directory"]) for u in updates}
+    assert set(DEPENDABOT_LOCKS) <= directories
+    assert misplaced_ignores(updates) == []
+
+
+def test_the_check_rejects_an_ignore_under_the_wrong_lock() -> None:
+    uv_entry = {
+        "package-ecosystem": "uv",
+        "directory": "/",
+        "ignore": [{"dependency-name": "cbor2"}],
+    }
+    assert misplaced_ignores([uv_entry]) == ["cbor2 is not in uv.lock"]

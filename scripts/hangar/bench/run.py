@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from hangar.bench import interrupts
+from hangar.bench.interrupts import cpu_load
 from hangar.bench.report import Figure, Target, current_commit, render, repeat
 from hangar.core import docker_client, ports, processes
 from hangar.core.console import info, step, warn
@@ -419,6 +422,38 @@ def deploy_local_cycle(bench: Bench) -> list[Figure]:
 # --- dev loop -------------------------------------------------------------------------------------
 
 
+def make_timed(arguments: list[str], env: dict[str, str]) -> float:
+    """Seconds a `make` target took in this checkout; its output when it failed."""
+    seconds, result = timed(
+        lambda: subprocess.run(
+            ["make", *arguments], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr)[-1500:]
+        raise HangarError(f"`make {' '.join(arguments)}` failed: {output}")
+    return seconds
+
+
+def dev_cycles(
+    env: dict[str, str], runs: int, until_serving: Callable[[], None] = lambda: None
+) -> tuple[list[float], list[float]]:
+    """`make dev DETACH=1` (and `until_serving`, where it returns before the app answers), then
+    `make down`: one untimed cycle (it builds images and synthesizes the local stage if needed,
+    so every timed run is warm), then `runs` timed ones."""
+
+    def start() -> None:
+        make_timed(["dev", "DETACH=1"], env)
+        until_serving()
+
+    def cycle() -> tuple[float, float]:
+        return timed(start)[0], make_timed(["down"], env)
+
+    cycle()
+    starts, stops = zip(*repeat(runs, 0, cycle), strict=True)
+    return list(starts), list(stops)
+
+
 def dev_docker_cycle(bench: Bench) -> list[Figure]:
     """`make dev` in docker mode after `make down`, images built and nothing changed, then
     `make down`: the CLI itself, in a compose project and on ports of its own."""
@@ -428,6 +463,7 @@ def dev_docker_cycle(bench: Bench) -> list[Figure]:
         "HANGAR_WEB_PORT": ports.spare_port(),
         "HANGAR_DEBUG_PORT": ports.spare_port(),
     }
+    runs = min(bench.plan.runs, DEV_RUNS)  # fewer runs than others: each one deploys anew
     with (
         tempfile.TemporaryDirectory(prefix="hangar-bench-dev-") as session,
         compose_project() as project,
@@ -440,34 +476,134 @@ def dev_docker_cycle(bench: Bench) -> list[Figure]:
             "HANGAR_DEV_MODE": "docker",
             "HANGAR_DEV_DIR": session,
         }
-
-        def make(*arguments: str) -> float:
-            command = ["make", *arguments]
-            seconds, result = timed(
-                lambda: subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-            )
-            if result.returncode != 0:
-                output = (result.stdout + result.stderr)[-1500:]
-                raise HangarError(f"`make {' '.join(arguments)}` failed: {output}")
-            return seconds
-
-        def cycle() -> tuple[float, float]:
-            started = make("dev", "DETACH=1")
-            return started, make("down")
-
-        # Untimed: builds this project's images and synthesizes the local stage if needed, so
-        # every timed run is warm. Fewer runs than others: each one deploys the stack anew.
-        cycle()
-        runs = min(bench.plan.runs, DEV_RUNS)
-        starts, stops = zip(*repeat(runs, 0, cycle), strict=True)
+        starts, stops = dev_cycles(env, runs)
     note = (
         f"{runs} run(s) after one that built the images; docker mode, `make dev DETACH=1` "
         "until web's /healthz answers, after `make down`"
     )
     return [
-        Figure("make dev (warm): start → healthy", "s", list(starts), Target("<=", 20), note),
-        Figure("make down", "s", list(stops), Target("<=", 5), "after each of those runs"),
+        Figure("make dev (warm): start → healthy", "s", starts, Target("<=", 20), note),
+        Figure("make down", "s", stops, Target("<=", 5), "after each of those runs"),
     ]
+
+
+def dev_host_cycle(bench: Bench) -> list[Figure]:
+    """`make dev` in host mode (dev server, worker, LocalStack from PyPI) after `make down`, then
+    `make down`, which stops the three side by side: on ports and a session of its own."""
+    runs = min(bench.plan.runs, DEV_RUNS)
+    with (
+        tempfile.TemporaryDirectory(prefix="hangar-bench-host-") as session,
+        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+    ):
+        web_port = ports.spare_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
+            "HANGAR_LOCALSTACK_PORT": str(ports.spare_port()),
+            "HANGAR_WEB_PORT": str(web_port),
+            "HANGAR_DEBUG_PORT": str(ports.spare_port()),
+            "HANGAR_DEV_MODE": "host",
+            "HANGAR_DEV_DIR": session,
+            "DATABASE_URL": f"sqlite:///{session}/db.sqlite3",
+        }
+        healthz = f"http://127.0.0.1:{web_port}{contract().health_path}"
+        serving = partial(wait_until, lambda: http_status(healthz) == 200, 120, f"{healthz} 200")
+        starts, stops = dev_cycles(env, runs, serving)
+    note = (
+        f"{runs} run(s) after one untimed; host mode, `make dev DETACH=1` until /healthz answers, "
+        "after `make down`: LocalStack starts and the stage deploys each time"
+    )
+    return [
+        Figure("make dev (host, after make down): start → serving", "s", starts, None, note),
+        Figure("make down (host)", "s", stops, Target("<=", 5), "web, worker and LocalStack"),
+    ]
+
+
+INTERRUPT_ATTEMPTS = 30
+
+
+def interrupted_starts(bench: Bench) -> list[Figure]:
+    """Ctrl-C at random moments of `make dev`'s start-up, 30 times per mode, with a CPU load
+    beside it: the slowest exit after the signal, and how many sessions left something behind."""
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="hangar-bench-interrupts-") as scratch, cpu_load():
+        outcomes = {"host": _interrupted_host_starts(Path(scratch))}
+        if docker_client.engine_responds():
+            outcomes["docker"] = _interrupted_docker_starts(bench)
+        else:
+            warn("no Docker engine answers: docker mode's interrupted starts are not measured")
+    for mode, results in outcomes.items():
+        failed = [outcome for outcome in results if outcome.problems()]
+        for outcome in failed:
+            warn(f"{mode} mode: {outcome.describe()}")
+        note = f"{len(results)} SIGINTs at random moments of the start-up, a busy loop per core"
+        figures += [
+            Figure(
+                f"Ctrl-C during `make dev`'s start-up ({mode}): exit after the signal, worst",
+                "s",
+                [max(outcome.exit_seconds for outcome in results)],
+                Target("<=", interrupts.EXIT_DEADLINE),
+                note,
+            ),
+            Figure(
+                f"Ctrl-C during `make dev`'s start-up ({mode}): sessions with a problem",
+                "",
+                [float(len(failed))],
+                Target("<=", 0),
+                "a process or container left, a traceback, a late exit or an unexpected status",
+            ),
+        ]
+    return figures
+
+
+def _interrupted_host_starts(scratch: Path) -> list[interrupts.Outcome]:
+    web_port, debug_port = ports.spare_port(), ports.spare_port()
+    env = {
+        **reload_probe.isolated_environment(scratch),
+        "HANGAR_DEV_MODE": "host",
+        "HANGAR_DEV_DIR": str(scratch / "dev"),
+        "HANGAR_WEB_PORT": str(web_port),
+        "HANGAR_DEBUG_PORT": str(debug_port),
+    }
+    arguments = ["dev", "--without-aws"]
+    start_up = interrupts.seconds_until(f"http://127.0.0.1:{web_port}/healthz", arguments, env)
+    plans = interrupts.random_plans([signal.SIGINT], INTERRUPT_ATTEMPTS, start_up, "host")
+    return [interrupts.attempt(arguments, env, plan) for plan in plans]
+
+
+def _interrupted_docker_starts(bench: Bench) -> list[interrupts.Outcome]:
+    bench.require_docker()
+    web_port = ports.spare_port()
+    with (
+        tempfile.TemporaryDirectory(prefix="hangar-bench-dev-") as session,
+        compose_project() as project,
+        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+    ):
+        env = {
+            **{k: v for k, v in project.env.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
+            "HANGAR_LOCALSTACK_PORT": str(ports.spare_port()),
+            "HANGAR_WEB_PORT": str(web_port),
+            "HANGAR_DEBUG_PORT": str(ports.spare_port()),
+            "COMPOSE_PROJECT_NAME": project.name,
+            "HANGAR_DEV_MODE": "docker",
+            "HANGAR_DEV_DIR": session,
+        }
+        compose = [*docker_client.compose_command(project.name)]
+
+        def containers_left(output: str) -> list[str]:
+            listed = subprocess.run(
+                [*compose, "ps", "--all", "--format", "{{.Name}}"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.split()
+            subprocess.run([*compose, "down"], env=env, capture_output=True, check=False)
+            return [] if "Hangar is running" in output else listed
+
+        start_up = interrupts.seconds_until(f"http://127.0.0.1:{web_port}/healthz", ["dev"], env)
+        containers_left("")  # the measuring start-up ran to the end: down before the attempts
+        plans = interrupts.random_plans([signal.SIGINT], INTERRUPT_ATTEMPTS, start_up, "docker")
+        return [interrupts.attempt(["dev"], env, plan, containers_left) for plan in plans]
 
 
 def hot_reload(bench: Bench, *, in_container: bool = False) -> list[Figure]:
@@ -937,6 +1073,13 @@ MEASUREMENTS = [
         "deploy-local", "deploy-local cold and unchanged, LocalStack memory", deploy_local_cycle
     ),
     Measurement("dev-docker", "warm `make dev` (docker mode) and `make down`", dev_docker_cycle),
+    Measurement("dev-host", "`make dev` (host mode) and `make down`", dev_host_cycle),
+    Measurement(
+        "interrupts",
+        "Ctrl-C at random moments of `make dev`'s start-up, host and docker mode, under load",
+        interrupted_starts,
+        in_quick_mode=False,
+    ),
     Measurement(
         "hot-reload", "hot reload (host mode), hangar.devloop.devserver vs StatReloader", hot_reload
     ),

@@ -1,9 +1,18 @@
-"""Running the tools the CLI drives as child processes: failing with their output, or probing."""
+"""Child processes: running the tools the CLI drives (failing with their output, or probing), and
+recognising and stopping the long-running ones it started earlier."""
 
+import contextlib
+import json
+import os
+import signal
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+import psutil
 
 from hangar.core.errors import HangarError
 
@@ -31,3 +40,103 @@ def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
+
+
+# --- which process a pid file names, and stopping process groups ---------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A process as a pid file records it: its pid, the time it started and its command line.
+
+    A pid alone is no identity: after the process exits (or the machine reboots) the number goes to
+    another process, which a stop must never signal. The start time and command line tell them
+    apart on every platform psutil serves (Linux's /proc, macOS's sysctl), and a process that
+    cannot be read (another user's) is never taken for ours.
+    """
+
+    pid: int
+    create_time: float
+    cmdline: tuple[str, ...]
+
+    @classmethod
+    def of(cls, pid: int) -> "ProcessRecord":
+        """The record of a live process (after exec: Popen returns once the child has exec'd)."""
+        process = psutil.Process(pid)
+        with process.oneshot():
+            return cls(pid, process.create_time(), tuple(process.cmdline()))
+
+    @classmethod
+    def parse(cls, text: str) -> "ProcessRecord | None":
+        """The record `dumps` wrote, or None for anything else (an older plain pid, garbage)."""
+        try:
+            fields = json.loads(text)
+            return cls(int(fields["pid"]), float(fields["create_time"]), tuple(fields["cmdline"]))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def dumps(self) -> str:
+        fields = {"pid": self.pid, "create_time": self.create_time, "cmdline": list(self.cmdline)}
+        return json.dumps(fields) + "\n"
+
+    def is_running(self) -> bool:
+        """Still this process: alive, not a zombie, same start time (as psutil compares it) and
+        command line."""
+        try:
+            process = psutil.Process(self.pid)
+            with process.oneshot():
+                return (
+                    process.status() != psutil.STATUS_ZOMBIE
+                    and process.create_time() == self.create_time
+                    and tuple(process.cmdline()) == self.cmdline
+                )
+        except psutil.Error:  # gone, a zombie that cannot be read, or not ours to read
+            return False
+
+
+def stop_groups(
+    pids: Sequence[int],
+    timeout: float,
+    *,
+    own: Sequence[subprocess.Popen[bytes]] = (),
+    hurry: Callable[[], bool] = lambda: False,
+) -> list[int]:
+    """SIGTERM the process groups these leaders lead, all at once, then SIGKILL what is left after
+    `timeout` (or as soon as `hurry()` says so: a second Ctrl-C). Returns the leaders killed.
+
+    The caller has made sure each pid is still its process (`ProcessRecord.is_running`, or a child
+    of its own that it has not reaped). The groups stop side by side, so the whole stop takes as
+    long as the slowest. `own` are this process's children: they are reaped here, since an exited
+    but unreaped leader keeps its group alive to killpg.
+    """
+    for pid in pids:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while (alive := [pid for pid in pids if _group_alive(pid, own)]) and (
+        time.monotonic() < deadline and not hurry()
+    ):
+        time.sleep(0.05)
+    for pid in alive:
+        _signal_group(pid, signal.SIGKILL)
+    for process in own:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+    return alive
+
+
+def _group_alive(pid: int, own: Sequence[subprocess.Popen[bytes]]) -> bool:
+    for process in own:
+        if process.pid == pid:
+            process.poll()
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member we may not signal: the group still exists
+        return True
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)

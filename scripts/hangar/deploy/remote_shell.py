@@ -1,7 +1,8 @@
 """`hangar remote-shell`: a Django shell inside a running web task of a deployed stage (ECS Exec).
 
-The session goes through AWS Systems Manager: the AWS CLI needs its session-manager-plugin, and
-the cluster encrypts the session and writes what was typed and printed to its audit log group
+The session goes through AWS Systems Manager: the AWS CLI v2 (hangar.core.aws_cli) opens it with
+the Session Manager plugin, neither of which pip can install (both are the user's to install); the
+cluster encrypts the session and writes what was typed and printed to its audit log group
 (hangar_infra.constructs.exec_audit).
 """
 
@@ -12,6 +13,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from hangar.core.aws_cli import aws_cli_v2
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info
 from hangar.core.contract import contract
@@ -78,11 +80,11 @@ def running_task(ecs: Any, outputs: Mapping[str, str]) -> str:
 
 
 def execute_command(
-    *, region: str, cluster: str, task: str, command: str = DEFAULT_COMMAND
+    *, aws: str, region: str, cluster: str, task: str, command: str = DEFAULT_COMMAND
 ) -> list[str]:
     """The AWS CLI call that opens an interactive `command` in the task's app container."""
     return [
-        "aws",
+        aws,
         "ecs",
         "execute-command",
         f"--region={region}",
@@ -96,13 +98,14 @@ def execute_command(
 
 def run_remote_shell(args: argparse.Namespace) -> int:
     check_stage(args.stage)
+    aws = aws_cli_v2()
     check_plugin()
     region = os.environ.get("AWS_REGION") or DEFAULT_REGION
     outputs = service_outputs(aws_client("cloudformation", region=region), args.stage)
     task = running_task(aws_client("ecs", region=region), outputs)
     info(f"Opening `{args.command}` in {task} (ECS Exec; the session is audited)")
     command = execute_command(
-        region=region, cluster=outputs["ClusterName"], task=task, command=args.command
+        aws=aws, region=region, cluster=outputs["ClusterName"], task=task, command=args.command
     )
     return subprocess.run(command, check=False).returncode
 

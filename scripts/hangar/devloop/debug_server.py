@@ -41,6 +41,23 @@ SERVER_ARGV: dict[Server, list[str]] = {
 }
 
 
+def dev_server_for(platform: str = sys.platform) -> tuple[Server, str]:
+    """Which server host mode runs on this platform, and why (`make dev` prints it at start).
+
+    The forking server forks a parent that runs watchfiles' thread and debugpy's. On macOS a
+    child forked from a multi-threaded parent can crash in the system's proxy lookup
+    (CoreFoundation, reached through `urllib.request.getproxies()` when boto3 makes its first
+    client; python/cpython#104578), so there Django's own reloader runs: a new interpreter per
+    change, slower but with nothing forked. Docker mode runs Linux, whatever the host.
+    """
+    if platform == "darwin":
+        return "runserver", (
+            "Django's autoreloader (macOS: a fork of the multi-threaded reloading parent can "
+            "crash in CoreFoundation, python/cpython#104578)"
+        )
+    return "devserver", "hangar.devloop.devserver (forks a warm server per save)"
+
+
 def server_command(
     address: ServerAddress,
     server: Server = "devserver",

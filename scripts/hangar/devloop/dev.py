@@ -7,6 +7,7 @@ is recorded under .hangar/dev/ so `hangar down` stops exactly what `hangar dev` 
 """
 
 import argparse
+import concurrent.futures
 import contextlib
 import http.client
 import json
@@ -15,21 +16,26 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from hangar.core import docker_client, ports
 from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
-from hangar.devloop.debug_server import ServerAddress, server_command, wait_for_client
+from hangar.devloop import children
+from hangar.devloop.debug_server import (
+    ServerAddress,
+    dev_server_for,
+    server_command,
+    wait_for_client,
+)
 from hangar.localstack import docker as localstack_docker
 from hangar.localstack.endpoint import configured_endpoint
 
@@ -40,7 +46,6 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 # Inputs of the image: when one is newer than the built image, `hangar dev` rebuilds it.
 IMAGE_INPUTS = ("Dockerfile", "pyproject.toml", "uv.lock", "compose.yaml")
 MODES = ("host", "docker")
-STOP_TIMEOUT = 10.0
 
 
 def dev_dir() -> Path:
@@ -146,16 +151,6 @@ def print_urls(address: ServerAddress) -> None:
 # --- host mode ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-
-    @property
-    def pid_file(self) -> Path:
-        return dev_dir() / f"{self.name}.pid"
-
-
 def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, str]:
     env = dict(base)
     # `make dev` is the development server whatever the shell exports.
@@ -175,102 +170,8 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
 
 
 def running_children() -> dict[str, int]:
-    """{name: pid} of host-mode children from the pid files that are still alive."""
-    alive = {}
-    for pid_file in sorted(dev_dir().glob("*.pid")):
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if is_our_process(pid):
-            alive[pid_file.stem] = pid
-    return alive
-
-
-def is_our_process(pid: int) -> bool:
-    """Alive and still the dev server or a Django command (the pid was not reused)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    return not cmdline.exists() or any(
-        name in cmdline.read_bytes() for name in (b"manage.py", b"hangar.devloop.devserver")
-    )
-
-
-def start_child(name: str, argv: Sequence[str], env: Mapping[str, str], *, detach: bool) -> Child:
-    """Start `argv` in app/: detached into its log file, else piped for `forward` to copy."""
-    with contextlib.ExitStack() as files:
-        output: IO[bytes] | int = subprocess.PIPE
-        if detach:
-            output = files.enter_context((dev_dir() / f"{name}.log").open("ab"))
-        # A session of its own: Ctrl-C reaches `hangar dev` only, which then stops each child's
-        # whole process group (autoreloader, server, debugpy adapter) in order.
-        process = subprocess.Popen(
-            argv,
-            cwd=contract().project_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    child = Child(name, process)
-    child.pid_file.write_text(f"{process.pid}\n")
-    return child
-
-
-def stop_group(pid: int, name: str, own: subprocess.Popen[bytes] | None = None) -> None:
-    """SIGTERM the child's process group, then SIGKILL what is left after STOP_TIMEOUT.
-
-    `own` is the group leader when this process started it: it must be reaped here, since an
-    exited but unreaped leader keeps its group alive to killpg until the timeout.
-    """
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if own is not None:
-            own.poll()
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    warn(f"{name} (pid {pid}) did not stop within {STOP_TIMEOUT:.0f}s; killing it")
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-
-
-def stop_children(children: Sequence[Child]) -> None:
-    for child in children:
-        stop_group(child.process.pid, child.name, own=child.process)
-        child.process.wait()
-        child.pid_file.unlink(missing_ok=True)
-
-
-def forward(child: Child, width: int) -> threading.Thread:
-    """Copy the child's output to ours (prefixed with its name) and to its log file."""
-    assert child.process.stdout is not None
-    source: IO[bytes] = child.process.stdout
-    prefix = f"{child.name:<{width}} | "
-
-    def pump() -> None:
-        with (dev_dir() / f"{child.name}.log").open("ab") as log:
-            for line in iter(source.readline, b""):
-                log.write(line)
-                log.flush()
-                sys.stdout.write(prefix + line.decode(errors="replace"))
-                sys.stdout.flush()
-
-    thread = threading.Thread(target=pump, name=f"forward-{child.name}", daemon=True)
-    thread.start()
-    return thread
+    """{name: pid} of the host-mode children the session records that still run."""
+    return {name: record.pid for name, record in children.recorded_children(dev_dir()).items()}
 
 
 def run_manage(argv: Sequence[str], env: Mapping[str, str]) -> None:
@@ -305,71 +206,58 @@ def dev_host(args: argparse.Namespace) -> int:
     )
     dev_dir().mkdir(parents=True, exist_ok=True)
     env = host_environment(os.environ, with_aws=not args.without_aws)
-    session = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
+    kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
+    farewell = "" if args.without_aws else kept
+    status = 0  # a Ctrl-C while following ends the session as a user ends it
+    # From here on a Ctrl-C or SIGTERM, whenever it comes, stops every child started so far.
+    with children.Session(dev_dir(), contract().project_path, farewell=farewell) as session:
+        _start_host_session(args, address, env, session)
+        if args.detach:
+            session.keep()
+            started = {child.name: child.process.pid for child in session.children}
+            info(
+                f"running in the background ({_pids(started)}); "
+                "`make logs` follows the output, `make down` stops it"
+            )
+            return 0
+        status = session.follow()
+    return status
+
+
+def _start_host_session(
+    args: argparse.Namespace,
+    address: ServerAddress,
+    env: Mapping[str, str],
+    session: children.Session,
+) -> None:
+    record = {"mode": "host", "web_port": address.port, "debug_port": address.debug_port}
     if args.without_aws:
         warn("--without-aws: no LocalStack, no deploy-local, no worker; S3 and SQS calls will fail")
+        write_session(**record, localstack_started=False)
     else:
         started_before = read_session().get("localstack_started") is True
         handle = start_localstack("host")
         # Recorded before anything else can fail, so `hangar down` stops the LocalStack we started
         # (in this run, or in an earlier one whose Ctrl-C left it running for this one to reuse).
-        write_session(**session, localstack_started=handle.started_by_us or started_before)
+        write_session(**record, localstack_started=handle.started_by_us or started_before)
         deploy_stack(handle.endpoint)
     info(f"database: {describe_database(env)}")
     with step("Apply database migrations"):
         run_manage(["migrate", "--noinput"], env)
     run_manage(["ensure_dev_superuser"], env)
 
-    commands = {"web": server_command(address, wait=wait_for_client())}
+    server, why = dev_server_for()
+    info(f"reloader: {why}")
+    commands = {"web": server_command(address, server, wait=wait_for_client())}
     worker = host_worker_command()
     if worker and not args.without_aws:
         commands["worker"] = worker
-    children = [start_child(name, argv, env, detach=args.detach) for name, argv in commands.items()]
-    if args.without_aws:
-        write_session(**session, localstack_started=False)
+    for name, argv in commands.items():
+        session.start(name, argv, env, log=args.detach)
     info("Hangar is starting (host mode):")
     print_urls(address)
     if wait_for_client():
         info("DEBUGPY_WAIT=1: the server starts once a debugger attaches")
-    if args.detach:
-        info(
-            f"running in the background ({_pids({c.name: c.process.pid for c in children})}); "
-            "`make logs` follows the output, `make down` stops it"
-        )
-        return 0
-    return _supervise(children, leaves_localstack=not args.without_aws)
-
-
-def _supervise(children: Sequence[Child], *, leaves_localstack: bool) -> int:
-    """Forward output until Ctrl-C (or SIGTERM) or a child exits; then stop every child."""
-    width = max(len(child.name) for child in children)
-    pumps = [forward(child, width) for child in children]
-
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    status = 0
-    try:
-        while True:
-            exited = next((c for c in children if c.process.poll() is not None), None)
-            if exited:
-                warn(
-                    f"{exited.name} exited with code {exited.process.returncode}; stopping the rest"
-                )
-                status = 1
-                break
-            time.sleep(0.3)
-    except KeyboardInterrupt:
-        names = " and ".join(child.name for child in children)
-        kept = " (LocalStack keeps running for the next `make dev`; `make down` stops it)"
-        info(f"\nstopping {names}{kept if leaves_localstack else ''}")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        stop_children(children)
-        for pump in pumps:
-            pump.join(timeout=2)
-    return status
 
 
 def _pids(pids: Mapping[str, int]) -> str:
@@ -523,22 +411,7 @@ def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
     return "debugpy" in " ".join(command if isinstance(command, list) else [command])
 
 
-def dev_docker(args: argparse.Namespace) -> int:
-    address = listen_address(args.web_port, args.debug_port)
-    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS), and
-    # LocalStack's on the port the endpoint names: else `up` would recreate it, empty, on 4566.
-    env = {
-        **localstack_docker.compose_env(configured_endpoint()),
-        "WEB_PORT": str(address.port),
-        "DEBUGPY_PORT": str(address.debug_port),
-    }
-    running = running_services()
-    if "web" not in running:
-        ports.ensure_free(
-            {address.port: "web: Django dev server", address.debug_port: "web: debugpy"},
-            "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
-        )
-    write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
+def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
     config = compose_config()
     if not web_runs_debugpy(config):
         warn("compose.yaml's web command does not start debugpy: the debugger port will not answer")
@@ -566,6 +439,43 @@ def dev_docker(args: argparse.Namespace) -> int:
     superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
     with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
         wait_until_serving(address)
+
+
+def _take_down_interrupted_start(env: Mapping[str, str]) -> None:
+    """Ctrl-C during docker mode's start-up: what it began is taken down again, as `make down`
+    would, so no half-started container is left. A further signal cannot cut that short (compose
+    bounds it with the services' own grace periods)."""
+    info("\ninterrupted during the start-up: taking down the containers it started")
+    held = {signum: signal.signal(signum, signal.SIG_IGN) for signum in children.STOP_SIGNALS}
+    try:
+        compose_run("down", env=env)
+    finally:
+        for signum, handler in held.items():
+            signal.signal(signum, handler)
+
+
+def dev_docker(args: argparse.Namespace) -> int:
+    address = listen_address(args.web_port, args.debug_port)
+    # compose.yaml publishes the web ports from these variables (on HANGAR_BIND_ADDRESS), and
+    # LocalStack's on the port the endpoint names: else `up` would recreate it, empty, on 4566.
+    env = {
+        **localstack_docker.compose_env(configured_endpoint()),
+        "WEB_PORT": str(address.port),
+        "DEBUGPY_PORT": str(address.debug_port),
+    }
+    running = running_services()
+    if "web" not in running:
+        ports.ensure_free(
+            {address.port: "web: Django dev server", address.debug_port: "web: debugpy"},
+            "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
+        )
+    write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
+    try:
+        _start_containers(address, env)
+    except KeyboardInterrupt:
+        if not running:  # else the containers ran before this start-up, and keep running
+            _take_down_interrupted_start(env)
+        raise
     info("Hangar is running (docker mode):")
     print_urls(address)
     if args.detach:
@@ -608,13 +518,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     session = read_session()
-    stopped = False
-    for name, pid in running_children().items():
-        with step(f"Stop {name} (pid {pid})"):
-            stop_group(pid, name)
-        stopped = True
-    for pid_file in dev_dir().glob("*.pid"):
-        pid_file.unlink()
+    # The host children and the LocalStack `make dev` started stop side by side: the stop takes
+    # as long as the slowest of them, not their sum.
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        stops = [pool.submit(_stop_host_children)]
+        if session.get("localstack_started"):
+            stops.append(pool.submit(_stop_dev_localstack))
+        stopped = any([stop.result() for stop in stops])
     # A host session leaves compose alone: its services may be someone else's (a test, say).
     if (
         session.get("mode") != "host"
@@ -625,15 +535,27 @@ def cmd_down(args: argparse.Namespace) -> int:
         with step("Stop the compose services"):
             compose_run("down", *(["--volumes"] if args.volumes else []))
         stopped = True
-    if session.get("localstack_started"):
-        from hangar.localstack import commands as localstack
-
-        with step("Stop the LocalStack `make dev` started"):
-            stopped = localstack.stop() or stopped
     (dev_dir() / "session.json").unlink(missing_ok=True)
     if not stopped:
         info("nothing from `make dev` was running")
     return 0
+
+
+def _stop_host_children() -> bool:
+    running = running_children()
+    if not running:
+        children.stop_recorded(dev_dir())  # forgets stale pid files
+        return False
+    with step(f"Stop {_pids(running)}"):
+        children.stop_recorded(dev_dir())
+    return True
+
+
+def _stop_dev_localstack() -> bool:
+    from hangar.localstack import commands as localstack
+
+    with step("Stop the LocalStack `make dev` started"):
+        return localstack.stop()
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

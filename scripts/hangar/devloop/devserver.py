@@ -195,7 +195,8 @@ def start(listener: socket.socket, address: str) -> int:
         pid = os.fork()
     if pid == 0:
         try:
-            serve(listener, address)
+            with contextlib.suppress(KeyboardInterrupt):  # stopped before serve() took SIGTERM
+                serve(listener, address)
         except BaseException:  # e.g. a syntax error in a view: show it as runserver would
             traceback.print_exc()
         finally:
@@ -231,23 +232,31 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] = sys.argv[1:]) -> int:
     address = argv[0] if argv else "127.0.0.1:8000"
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Stopped (Ctrl-C, `make down`), even before the first child ran: quietly.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_and_reload(address)
+    return 0
+
+
+def serve_and_reload(address: str) -> None:
     listener = listen(*parse_address(address))
     warm_up()
     source = Path.cwd().resolve()
     env_file = local_env_file(source)
     with contextlib.suppress(OSError):  # watched before it exists; a read-only checkout has none
         env_file.parent.mkdir(exist_ok=True)
-    child: int | None = start(listener, address)
-    # step: how long the tree must be quiet before a batch of changes is reported (ms); every
-    # rust_timeout ms without one, an empty batch lets the loop look after the child.
-    changes_in_tree = watchfiles.watch(
-        *{source, env_file.parent} if env_file.parent.is_dir() else {source},
-        watch_filter=SourceFilter(source, env_file),
-        step=20,
-        rust_timeout=1000,
-        yield_on_timeout=True,
-    )
+    child: int | None = None
     try:
+        child = start(listener, address)
+        # step: how long the tree must be quiet before a batch of changes is reported (ms); every
+        # rust_timeout ms without one, an empty batch lets the loop look after the child.
+        changes_in_tree = watchfiles.watch(
+            *{source, env_file.parent} if env_file.parent.is_dir() else {source},
+            watch_filter=SourceFilter(source, env_file),
+            step=20,
+            rust_timeout=1000,
+            yield_on_timeout=True,
+        )
         for changes in changes_in_tree:
             if not changes:
                 if exited(child):
@@ -261,11 +270,8 @@ def main(argv: Sequence[str] = sys.argv[1:]) -> int:
             print(f"{names} changed, reloading.", flush=True)
             stop(child)
             child = start(listener, address)
-    except KeyboardInterrupt:
-        pass
     finally:
         stop(child)
-    return 0
 
 
 if __name__ == "__main__":

@@ -23,9 +23,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from hangar.core import docker_client, ports
+from hangar.core import aws_cli, docker_client, ports
+from hangar.core.errors import HangarError
 from hangar.core.paths import NODE_BIN, PROJECT_UV, ROOT
-from hangar.core.versions import LOCALSTACK_VERSION
+from hangar.core.versions import LOCALSTACK_VERSION, NODE_VERSION
+from hangar.deploy import remote_shell
 from hangar.devloop import dev
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import configured_endpoint, health, info
@@ -33,8 +35,12 @@ from hangar.localstack.endpoint import configured_endpoint, health, info
 Status = Literal["ok", "warn", "fail"]
 MIN_PYTHON = (3, 13)
 MIN_NODE = 20
-# The oldest Node LTS still supported (Node 20 reached end of life in April 2026).
-SUPPORTED_NODE = 22
+# The Node major every place runs (Node 20 reached end of life in April 2026).
+SUPPORTED_NODE = int(NODE_VERSION.split(".")[0])
+NODE_FIX = (
+    f"make node (npm's Node {NODE_VERSION} for every make target), "
+    f"or install Node {SUPPORTED_NODE} LTS"
+)
 DOCKER_FIX = (
     "hangar docker provision (as root; or: sudo apt-get install docker.io && sudo dockerd &)"
 )
@@ -159,7 +165,7 @@ def check_node() -> CheckResult:
     code, output = _run(["node", "--version"])
     if code != 0:
         return CheckResult(
-            "node", "fail", _last_line(output), "sudo apt-get install nodejs npm (Node >= 20)"
+            "node", "fail", _last_line(output), f"sudo apt-get install nodejs npm, then {NODE_FIX}"
         )
     found = re.match(r"v?(\d+)", output)
     major = int(found.group(1)) if found else 0
@@ -168,14 +174,14 @@ def check_node() -> CheckResult:
             "node",
             "fail",
             f"{output}: the CDK CLI needs Node >= {MIN_NODE}",
-            f"install Node {SUPPORTED_NODE} LTS",
+            NODE_FIX,
         )
     if major < SUPPORTED_NODE:
         return CheckResult(
             "node",
             "warn",
             f"{output}: past end of life; the CDK CLI warns on every call",
-            f"install Node {SUPPORTED_NODE} LTS",
+            NODE_FIX,
         )
     return CheckResult("node", "ok", output)
 
@@ -209,6 +215,30 @@ def check_cdk(node_bin: Path = NODE_BIN, package_json: Path = ROOT / "package.js
     status: Status = "fail" if missing_local else "ok"
     return CheckResult(
         "cdk cli", status, f"{installed}{missing_local}", "make setup" if missing_local else None
+    )
+
+
+def check_aws_cli(which: Callable[[str], str | None] = shutil.which) -> CheckResult:
+    """`make aws` and `make remote-shell` run the user's AWS CLI v2 (it is in no lock)."""
+    try:
+        found = aws_cli.aws_cli_v2(which)
+    except HangarError as error:
+        detail = f"{error.message} (`make aws` and `make remote-shell` need v2)"
+        return CheckResult("aws cli", "warn", detail, error.hint)
+    return CheckResult("aws cli", "ok", f"{aws_cli.version_of(found)[0]} ({found})")
+
+
+def check_session_manager_plugin(which: Callable[[str], str | None] = shutil.which) -> CheckResult:
+    """ECS Exec (`make remote-shell`) needs AWS's Session Manager plugin beside the AWS CLI."""
+    try:
+        remote_shell.check_plugin(which)
+    except HangarError as error:
+        detail = (
+            f"{remote_shell.SESSION_MANAGER_PLUGIN} is not on PATH (`make remote-shell` needs it)"
+        )
+        return CheckResult("session manager plugin", "warn", detail, error.hint)
+    return CheckResult(
+        "session manager plugin", "ok", str(which(remote_shell.SESSION_MANAGER_PLUGIN))
     )
 
 
@@ -378,6 +408,8 @@ CHECKS: list[Check] = [
     check_localstack,
     check_ports,
     check_aws_credentials,
+    check_aws_cli,
+    check_session_manager_plugin,
     check_disk,
 ]
 

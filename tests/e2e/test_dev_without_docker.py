@@ -1,0 +1,93 @@
+"""`make dev` on a machine without Docker: the whole loop on the host, with AWS.
+
+The Docker engine is hidden (a socket that does not exist), so `hangar dev` chooses host mode by
+itself, starts the pinned LocalStack from its own virtualenv on a port of this test's, deploys the
+local stage into it and runs the dev server and the worker as host processes. An upload through
+the dev server must land in the stack's bucket and be processed by the worker through its queue;
+`hangar down` must then stop all of it, LocalStack included. The macOS job runs this test too.
+"""
+
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from compose_project import Session
+from hostdev import host_env, wait_http
+
+from accounts.management.commands import ensure_dev_superuser
+from hangar.core import ports
+from hangar.core.paths import LOCAL_ENV_FILE
+
+pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
+
+
+def local_env() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in LOCAL_ENV_FILE.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def multipart(name: str, body: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    )
+    return head.encode() + body + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+@pytest.mark.usefixtures("local_stage_state")
+def test_make_dev_without_docker_runs_the_whole_loop_on_the_host(
+    tmp_path: Path, without_docker: dict[str, str]
+) -> None:
+    dev = host_env(tmp_path)
+    localstack_port = ports.spare_port()
+    del dev.env["HANGAR_DEV_MODE"]  # chosen by itself, as on a laptop without Docker
+    del dev.env["HANGAR_ENV_FILE"]  # the settings read what deploy-local writes
+    dev.env.update(without_docker, HANGAR_LOCALSTACK_PORT=str(localstack_port))
+    started = dev.hangar("dev", "--detach", timeout=900)
+    try:
+        output = started.stdout + started.stderr
+        assert started.returncode == 0, output[-4000:]
+        assert "mode: host (no Docker engine" in output
+        assert "Deploy the local stage into LocalStack" in output
+        base = f"http://127.0.0.1:{dev.web_port}"
+        assert wait_http(f"{base}/healthz", timeout=120)[0] == 200
+
+        session = Session(base, ensure_dev_superuser.USERNAME, ensure_dev_superuser.PASSWORD)
+        body = f"host-mode upload {uuid.uuid4()}\n".encode()
+        data, boundary = multipart("host.txt", body)
+        status, created = session.http(
+            "/api/documents/",
+            data=data,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert status == 201, created
+        document = json.loads(created)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{localstack_port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        bucket = local_env()["DOCUMENTS_BUCKET"]
+        stored = s3.get_object(Bucket=bucket, Key=document["storage_key"])["Body"].read()
+        assert stored == body
+
+        deadline = time.monotonic() + 120
+        while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
+            time.sleep(1)
+            document = json.loads(session.http(f"/api/documents/{document['id']}/")[1])
+        logs = "".join(path.read_text() for path in (tmp_path / "dev").glob("*.log"))
+        assert document["status"] == "processed", f"{document}\n{logs[-4000:]}"
+        assert document["sha256"] == hashlib.sha256(body).hexdigest()
+    finally:
+        stopped = dev.hangar("down", timeout=120)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "Stop the LocalStack `make dev` started" in stopped.stdout
+    for port in (dev.web_port, dev.debug_port, localstack_port):
+        assert ports.is_free(port), f"port {port} outlived `hangar down`"
