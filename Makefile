@@ -133,8 +133,8 @@ remote-shell: setup ## Django shell in a running web task of a deployed stage (E
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<full git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [ALARM_SUBSCRIPTION=<e-mail or https URL>] [IMAGE_ARCHIVE=<OCI tar> SCAN_REPORT=<Trivy JSON>: CI's scanned image] (registry, image push by digest, migrations, service, smoke test)
 	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(IMAGE_ARCHIVE),--image-archive $(IMAGE_ARCHIVE)) $(if $(SCAN_REPORT),--scan-report $(SCAN_REPORT))
 
-bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider, deploy roles, cdk bootstrap (scoped execution policy): make bootstrap-aws GITHUB_REPO=owner/name [ENVIRONMENT=staging|production: one account per stage]
-	$(HANGAR) bootstrap-aws --github-repo $(GITHUB_REPO) $(if $(ENVIRONMENT),--environment $(ENVIRONMENT))
+bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider and deploy roles, each stage's execution policy and cdk bootstrap, .github/environments.yml applied (GITHUB_TOKEN): make bootstrap-aws GITHUB_REPO=owner/name [STAGE=dev|staging|prod: one account per stage] [OIDC_SUBJECT_PREFIX=repo:owner/name: without GitHub's API]
+	$(HANGAR) bootstrap-aws $(if $(GITHUB_REPO),--github-repo $(GITHUB_REPO)) $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(OIDC_SUBJECT_PREFIX),--oidc-subject-prefix $(OIDC_SUBJECT_PREFIX))
 
 cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
 	$(HANGAR) cfn-execution-policy

@@ -25,6 +25,9 @@ REGION = _CONTEXT["hangar:region"]
 # Each stage's CDK bootstrap qualifier (StageConfig.cdk_qualifier). In cdk.json, like the region,
 # so that bootstrap-aws and deploy read it without starting jsii (hangar.cdk.bootstrap_template).
 CDK_QUALIFIERS: dict[str, str] = _CONTEXT["hangar:cdkQualifiers"]
+# The permissions boundary of every role a stage creates, named per bootstrap (`${Qualifier}`): the
+# stage's bootstrap creates it, and CloudFormation may create no role without it.
+PERMISSIONS_BOUNDARY: str = _CONTEXT["hangar:permissionsBoundary"]
 # LocalStack has no ECR API, so no image is ever pushed for `local`; this fixed tag keeps the task
 # definition well-formed and makes "no real image" obvious when reading the template.
 LOCAL_IMAGE_TAG = "local"

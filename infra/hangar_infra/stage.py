@@ -1,11 +1,11 @@
 """One environment: a `cdk.Stage` holding the registry and service stacks of a stage."""
 
-from aws_cdk import DefaultStackSynthesizer, Environment, Stage
+from aws_cdk import DefaultStackSynthesizer, Environment, PermissionsBoundary, Stage
 from constructs import Construct
 
 from hangar.core.contract import Contract
 from hangar.core.contract import contract as checkout_contract
-from hangar_infra.config import StageConfig
+from hangar_infra.config import PERMISSIONS_BOUNDARY, StageConfig
 from hangar_infra.naming import ResourceNames
 from hangar_infra.stacks.registry import RegistryStack
 from hangar_infra.stacks.service import ServiceStack
@@ -29,7 +29,14 @@ class HangarStage(Stage):
         """`contract`: the contract the stage is built for; default, the checkout's."""
         names = ResourceNames(contract or checkout_contract(), config.name)
         env = Environment(account=config.account, region=config.region)
-        super().__init__(scope, names.prefix, env=env)
+        # Every role of the stage gets its bootstrap's boundary (hangar.cdk.bootstrap_template):
+        # whatever a role's policies say, it never administers IAM or reaches another stage.
+        super().__init__(
+            scope,
+            names.prefix,
+            env=env,
+            permissions_boundary=PermissionsBoundary.from_name(PERMISSIONS_BOUNDARY),
+        )
         registry_name, service_name = names.stacks
         # Each stack is deployed through its stage's own CDK bootstrap (StageConfig.cdk_qualifier);
         # a synthesizer binds to one stack, hence one each.

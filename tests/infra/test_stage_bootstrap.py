@@ -5,6 +5,7 @@ import json
 
 from cdk_synth import Synthesized
 
+from hangar.cdk import bootstrap_template
 from hangar_infra.config import STAGES
 
 
@@ -24,3 +25,20 @@ def test_both_stacks_use_the_stages_bootstrap_roles_and_version(stage: Synthesiz
     for kind in ("registry", "service"):
         parameter = stage.template(kind)["Parameters"]["BootstrapVersion"]
         assert parameter["Default"] == f"/cdk-bootstrap/{qualifier}/version"
+
+
+def test_every_role_of_the_stage_carries_its_bootstraps_boundary(stage: Synthesized) -> None:
+    """The execution policy creates no role without it (hangar.aws.stage_guardrails)."""
+    boundary = bootstrap_template.boundary_arn("111122223333", "us-east-1", stage.stage)
+    name = boundary.split(":policy/", 1)[1]
+    roles = {
+        f"{kind}/{logical_id}": resource["Properties"].get("PermissionsBoundary")
+        for kind in ("registry", "service")
+        for logical_id, resource in stage.template(kind)["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+
+    assert roles, "the stage creates no role: the check would pass vacuously"
+    for role, arn in roles.items():
+        parts = arn["Fn::Join"][1] if isinstance(arn, dict) else [arn]
+        assert str(parts[-1]).endswith(f":policy/{name}"), role

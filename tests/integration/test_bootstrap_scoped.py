@@ -8,19 +8,25 @@ from typing import Any
 import pytest
 
 from hangar.aws import execution_policy, github_oidc
+from hangar.aws.stage_guardrails import stage_execution_policy
 from hangar.core.aws_clients import aws_client
+from hangar.provision import github_environments
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{execution_policy.policy_name()}"
+POLICY_NAME = execution_policy.policy_name("staging")
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{POLICY_NAME}"
+ENVIRONMENTS = github_environments.load().environments
 
 
 @pytest.fixture
 def iam(localstack_endpoint: str) -> Iterator[Any]:
     client = aws_client("iam", region=REGION, endpoint=localstack_endpoint)
     yield client
-    for name in [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.diff_role_name()]:
+    for name in [github_oidc.role_name(e.name) for e in ENVIRONMENTS] + [
+        github_oidc.diff_role_name()
+    ]:
         try:
             client.delete_role_policy(RoleName=name, PolicyName="hangar")
             client.delete_role(RoleName=name)
@@ -45,12 +51,15 @@ def default_document(iam: Any) -> dict[str, Any]:
 
 def test_the_execution_policy_is_created_then_updated_in_place(iam: Any) -> None:
     first = execution_policy.execution_policy({"AWS::SQS::Queue"})
-    second = execution_policy.committed_policy()
+    second = stage_execution_policy(
+        execution_policy.committed_policy(), account=ACCOUNT, region=REGION, stage="staging"
+    )
 
-    assert execution_policy.ensure_managed_policy(iam, ACCOUNT, first) == POLICY_ARN
+    assert execution_policy.ensure_managed_policy(iam, ACCOUNT, POLICY_NAME, first) == POLICY_ARN
     assert default_document(iam) == first
     for _ in range(5):  # more updates than IAM keeps versions: the oldest ones make room
-        assert execution_policy.ensure_managed_policy(iam, ACCOUNT, second) == POLICY_ARN
+        ensured = execution_policy.ensure_managed_policy(iam, ACCOUNT, POLICY_NAME, second)
+        assert ensured == POLICY_ARN
 
     assert default_document(iam) == second
     assert len(iam.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]) <= 5
@@ -61,8 +70,8 @@ def test_an_account_of_its_own_for_production_gets_only_productions_role(iam: An
         iam,
         account=ACCOUNT,
         region=REGION,
-        repository="acme/hangar",
-        environments=github_oidc.selected_environments(["production"]),
+        subject_prefix="repo:acme/hangar",
+        environments=tuple(e for e in ENVIRONMENTS if e.stage == "prod"),
     )
 
     assert set(roles) == {"production"}  # no staging role, no cdk-diff of staging

@@ -94,7 +94,16 @@ def phases(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The requests of `bootstrap-aws` and the local stage's bootstrap, then those of `deploy`."""
     endpoint, request_log = recording_localstack
-    bootstrap = hangar(endpoint, "bootstrap-aws", "--github-repo", "acme/hangar", "--local")
+    # No GitHub here: the subject prefix is given, and the settings are printed, not applied.
+    bootstrap = hangar(
+        endpoint,
+        "bootstrap-aws",
+        "--github-repo",
+        "acme/hangar",
+        "--oidc-subject-prefix",
+        "repo:acme/hangar",
+        "--local",
+    )
     assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-4000:]
     cdk.bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, LOCAL_STAGE)
     bootstrap_phase = read_request_log(request_log)
@@ -110,12 +119,13 @@ def deploy_phase(
     return phases[1]
 
 
-@pytest.mark.parametrize("environment", github_oidc.ENVIRONMENTS, ids=lambda e: e.stage)
+@pytest.mark.parametrize("stage", bootstrap_template.cloud_stages())
 def test_each_stage_gets_its_own_bootstrap_with_the_generated_policy_and_scoped_template(
-    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]], environment: github_oidc.Environment
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]], stage: str
 ) -> None:
+    """Every stage deployed to AWS, `dev` included (it had no bootstrap before)."""
     bootstrap_phase, _ = phases
-    qualifier = bootstrap_template.stage_qualifier(environment.stage)
+    qualifier = bootstrap_template.stage_qualifier(stage)
     toolkit = bootstrap_template.toolkit_stack_name(qualifier)
     toolkit_change_sets = [
         e["params"]
@@ -126,12 +136,13 @@ def test_each_stage_gets_its_own_bootstrap_with_the_generated_policy_and_scoped_
     change_set = toolkit_change_sets[-1]
     parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in change_set["Parameters"]}
     assert parameters["CloudFormationExecutionPolicies"] == (
-        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.policy_name()}"
+        f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:policy/{execution_policy.policy_name(stage)}"
     )
     assert parameters["Qualifier"] == qualifier
     # The template handed to CloudFormation is the scoped one: its deploy role's stack statements
-    # name the stage's stacks.
-    assert bootstrap_template.stage_stacks(environment.stage) in change_set["TemplateBody"]
+    # name the stage's stacks, and it holds the stage's boundary.
+    assert bootstrap_template.stage_stacks(stage) in change_set["TemplateBody"]
+    assert bootstrap_template.STAGE_BOUNDARY in change_set["TemplateBody"]
 
 
 def test_the_recorder_saw_the_cdk_cli_and_the_watcher(deploy_phase: list[dict[str, Any]]) -> None:

@@ -7,23 +7,27 @@ does not implement AddClientIDToOpenIDConnectProvider."""
 import json
 from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
 from hangar.aws import github_oidc
 from hangar.core.aws_clients import aws_client
+from hangar.provision import github_environments
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT, REGION = "000000000000", "us-east-1"
+ENVIRONMENTS = github_environments.load().environments
+IMMUTABLE = "repo:acme@7654321/Shipyard@1408704749"
 
 
 @pytest.fixture
 def iam(localstack_endpoint: str) -> Iterator[Any]:
     client = aws_client("iam", region=REGION, endpoint=localstack_endpoint)
     yield client
-    role_names = [e.role_name for e in github_oidc.ENVIRONMENTS] + [github_oidc.diff_role_name()]
+    role_names = [github_oidc.role_name(e.name) for e in ENVIRONMENTS] + [
+        github_oidc.diff_role_name()
+    ]
     for name in role_names:
         try:
             client.delete_role_policy(RoleName=name, PolicyName="hangar")
@@ -50,7 +54,11 @@ def trust_subject(iam: Any, role_name: str) -> str:
 
 def test_bootstrap_creates_the_provider_and_one_scoped_role_per_environment(iam: Any) -> None:
     roles = github_oidc.ensure_github_roles(
-        iam, account=ACCOUNT, region=REGION, repository="acme/hangar"
+        iam,
+        account=ACCOUNT,
+        region=REGION,
+        subject_prefix="repo:acme/hangar",
+        environments=ENVIRONMENTS,
     )
 
     (provider,) = github_providers(iam)
@@ -71,17 +79,23 @@ def test_bootstrap_creates_the_provider_and_one_scoped_role_per_environment(iam:
     assert document == github_oidc.deploy_permissions(ACCOUNT, REGION, "prod")
 
 
-def test_running_it_again_converges_to_the_new_repository(iam: Any) -> None:
+def test_running_it_again_converges_to_the_immutable_subject(iam: Any) -> None:
+    """A repository renamed or transferred after 2026-06-18 moves to the immutable subject: the
+    next bootstrap-aws rewrites the trust in place."""
     first = github_oidc.ensure_github_roles(
-        iam, account=ACCOUNT, region=REGION, repository="acme/hangar"
+        iam,
+        account=ACCOUNT,
+        region=REGION,
+        subject_prefix="repo:acme/hangar",
+        environments=ENVIRONMENTS,
     )
-    renamed = f"acme/hangar-{uuid4().hex[:6]}"
     second = github_oidc.ensure_github_roles(
-        iam, account=ACCOUNT, region=REGION, repository=renamed
+        iam, account=ACCOUNT, region=REGION, subject_prefix=IMMUTABLE, environments=ENVIRONMENTS
     )
 
     assert first == second  # same roles, updated in place
     assert len(github_providers(iam)) == 1
     assert trust_subject(iam, "hangar-github-deploy-staging") == (
-        f"repo:{renamed}:environment:staging"
+        f"{IMMUTABLE}:environment:staging"
     )
+    assert trust_subject(iam, "hangar-github-cdk-diff") == f"{IMMUTABLE}:pull_request"

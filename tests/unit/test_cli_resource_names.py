@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from hangar.aws import execution_policy, github_oidc
-from hangar.cdk.bootstrap_template import stage_stacks
+from hangar.aws.stage_guardrails import stage_execution_policy
+from hangar.cdk.bootstrap_template import stage_boundary, stage_stacks
 from hangar.core import contract as contract_module
 from hangar.core.contract import PYPROJECT
 from hangar.deploy import image
@@ -49,15 +50,20 @@ def test_the_deploy_roles_grants_follow_the_service_name(notes: None) -> None:
 
 
 def test_the_roles_and_the_execution_policy_are_named_after_the_service(notes: None) -> None:
-    assert [e.role_name for e in github_oidc.ENVIRONMENTS] == [
-        "notes-github-deploy-staging",
-        "notes-github-deploy-production",
-    ]
+    assert github_oidc.role_name("production") == "notes-github-deploy-production"
     assert github_oidc.diff_role_name() == "notes-github-cdk-diff"
-    assert execution_policy.policy_name() == "notes-cfn-execution"
-    policy = execution_policy.execution_policy(["AWS::IAM::Role", "AWS::S3::Bucket"])
+    assert execution_policy.policy_name("prod") == "notes-cfn-execution-prod"
+    policy = stage_execution_policy(
+        execution_policy.execution_policy(["AWS::IAM::Role", "AWS::S3::Bucket"]),
+        account=ACCOUNT,
+        region=REGION,
+        stage="staging",
+    )
     assert not names_hangar(policy)
     assert "arn:aws:iam::*:role/notes-*" in json.dumps(policy)
+    assert f"arn:aws:iam::{ACCOUNT}:role/notes-staging-*" in json.dumps(policy)
+    assert "notes-prod-*" in json.dumps(stage_boundary("staging"))
+    assert not names_hangar(stage_boundary("staging"))
     assert stage_stacks("prod").endswith(":stack/notes-prod-*")
 
 

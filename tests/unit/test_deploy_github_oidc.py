@@ -3,9 +3,11 @@
 import pytest
 
 from hangar.aws import github_oidc
+from hangar.cdk import bootstrap_template
 from hangar.cdk.bootstrap_template import stage_qualifier
 from hangar.cli import build_parser
 from hangar.core.errors import HangarError
+from hangar.provision import github_environments
 
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
 ACCOUNT, REGION = "111122223333", "eu-west-1"
@@ -16,7 +18,7 @@ def statements(policy: dict) -> dict[str, dict]:
 
 
 def test_trust_is_scoped_to_one_repository_environment_and_the_sts_audience() -> None:
-    subject = github_oidc.environment_subject("acme/hangar", "production")
+    subject = github_oidc.environment_subject("repo:acme/hangar", "production")
     assert subject == "repo:acme/hangar:environment:production"
     (statement,) = github_oidc.trust_policy(PROVIDER, subject)["Statement"]
     assert statement["Principal"] == {"Federated": PROVIDER}
@@ -31,14 +33,33 @@ def test_trust_is_scoped_to_one_repository_environment_and_the_sts_audience() ->
 
 
 def test_each_github_environment_gets_its_own_role_for_its_own_stage() -> None:
-    by_environment = {e.github: e for e in github_oidc.ENVIRONMENTS}
+    by_environment = {e.name: e for e in github_environments.load().environments}
     assert by_environment["staging"].stage == "staging"
     assert by_environment["production"].stage == "prod"
-    assert by_environment["production"].role_name == "hangar-github-deploy-production"
+    assert github_oidc.role_name("production") == "hangar-github-deploy-production"
 
 
 def test_the_diff_role_trusts_pull_requests_only() -> None:
-    assert github_oidc.pull_request_subject("acme/hangar") == "repo:acme/hangar:pull_request"
+    assert github_oidc.pull_request_subject("repo:acme/hangar") == "repo:acme/hangar:pull_request"
+    assert github_oidc.pull_request_subject("repo:acme@1/hangar@2") == (
+        "repo:acme@1/hangar@2:pull_request"
+    )
+
+
+def test_every_cloud_stage_is_bootstrapped_by_default_dev_included() -> None:
+    """Before, only the stages of GitHub environments were: `make deploy STAGE=dev` had no
+    bootstrap to deploy through."""
+    assert github_oidc.selected_stages(None) == ["dev", "staging", "prod"]
+    assert github_oidc.selected_stages(["dev"]) == ["dev"]
+    args = build_parser().parse_args(["bootstrap-aws", "--stage", "dev", "--stage", "prod"])
+    assert github_oidc.selected_stages(args.stage) == ["dev", "prod"]
+
+
+def test_dev_has_a_bootstrap_of_its_own_not_the_accounts_default() -> None:
+    """bootstrap-aws must not take over the account's default `CDKToolkit` (another CDK app's)."""
+    qualifiers = [stage_qualifier(stage) for stage in github_oidc.selected_stages(None)]
+    assert len(set(qualifiers)) == len(qualifiers)
+    assert bootstrap_template.CDK_DEFAULT_QUALIFIER not in qualifiers
 
 
 def test_deploy_permissions_reach_only_the_stages_own_resources() -> None:
@@ -116,7 +137,16 @@ def test_bootstrap_local_honours_hangar_localstack_port(monkeypatch: pytest.Monk
         raise HangarError("stop after the first client")
 
     monkeypatch.setattr(github_oidc, "aws_client", no_account)
-    args = build_parser().parse_args(["bootstrap-aws", "--github-repo", "acme/hangar", "--local"])
+    args = build_parser().parse_args(
+        [
+            "bootstrap-aws",
+            "--github-repo",
+            "acme/hangar",
+            "--oidc-subject-prefix",
+            "repo:acme/hangar",
+            "--local",
+        ]
+    )
     with pytest.raises(HangarError, match="stop after the first client"):
         args.func(args)
     assert endpoints == ["http://127.0.0.1:4613"]

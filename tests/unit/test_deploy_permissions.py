@@ -30,8 +30,11 @@ from hangar.deploy.watcher import (
     permission_missing_line,
     watching,
 )
+from hangar.provision import github_environments
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+# The stages a GitHub environment deploys (.github/environments.yml).
+DEPLOYED_STAGES = [e.stage for e in github_environments.load().environments]
 SINCE = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
@@ -235,7 +238,7 @@ def describe(decisions: list[Decision]) -> str:
     return "\n".join(f"  {d.decision}: {d.request} {d.detail}".rstrip() for d in decisions)
 
 
-@pytest.mark.parametrize("stage", [e.stage for e in github_oidc.ENVIRONMENTS])
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_the_deploy_role_may_make_every_call_of_the_aws_only_paths(
     stage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -298,7 +301,7 @@ def registry_calls(stage: str) -> list[ApiCall]:
     return login + [ApiCall("ecr", op, repository) for op in REGISTRY_PUSH_AND_READ]
 
 
-@pytest.mark.parametrize("stage", [e.stage for e in github_oidc.ENVIRONMENTS])
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_the_deploy_role_may_push_and_read_its_stages_image(stage: str) -> None:
     policy = github_oidc.deploy_permissions(ACCOUNT, REGION, stage)
 

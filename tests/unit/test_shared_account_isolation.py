@@ -7,6 +7,7 @@ IAM simulator as the deploy role's calls (hangar.aws.permissions); the same chec
 every stage shared before: one qualifier and the stock template.
 """
 
+import copy
 from typing import Any
 
 import pytest
@@ -144,13 +145,19 @@ def test_the_check_rejects_one_shared_bootstrap_with_the_stock_template(
     )
 
 
-def test_only_the_deploy_roles_stack_statements_change(stock: dict[str, Any]) -> None:
+def test_only_the_deploy_and_lookup_roles_change_and_the_boundary_is_added(
+    stock: dict[str, Any],
+) -> None:
     scoped = bootstrap_template.scoped_template(stock, "staging")
     role = bootstrap_template.DEPLOY_ROLE
+    changed = {role, bootstrap_template.LOOKUP_ROLE, bootstrap_template.STAGE_BOUNDARY}
 
-    assert {k: v for k, v in scoped["Resources"].items() if k != role} == {
-        k: v for k, v in stock["Resources"].items() if k != role
+    assert set(scoped["Resources"]) - set(stock["Resources"]) == {bootstrap_template.STAGE_BOUNDARY}
+    assert {k: v for k, v in scoped["Resources"].items() if k not in changed} == {
+        k: v for k, v in stock["Resources"].items() if k not in changed
     }
+    lookup = scoped["Resources"][bootstrap_template.LOOKUP_ROLE]["Properties"]
+    assert "ManagedPolicyArns" not in lookup  # no ReadOnlyAccess: it reads the stage's stacks
     statements = scoped["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"][
         "Statement"
     ]
@@ -170,6 +177,10 @@ def test_a_template_whose_deploy_role_it_cannot_scope_is_refused(stock: dict[str
         bootstrap_template.scoped_template(without, "staging")
     with pytest.raises(HangarError, match="cannot scope"):
         bootstrap_template.scoped_template({"Resources": {}}, "staging")
+    lookup_without_read_only = copy.deepcopy(stock)
+    del lookup_without_read_only["Resources"]["LookupRole"]["Properties"]["ManagedPolicyArns"]
+    with pytest.raises(HangarError, match="no LookupRole with ReadOnlyAccess"):
+        bootstrap_template.scoped_template(lookup_without_read_only, "staging")
 
 
 def test_a_deploy_role_policy_it_cannot_resolve_is_refused(stock: dict[str, Any]) -> None:

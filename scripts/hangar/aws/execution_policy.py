@@ -7,7 +7,9 @@ gets its actions, IAM only on the stacks' own roles (CloudFormation names them a
 services (hangar.aws.provider_schemas). The generated document is committed
 (infra/cfn-execution-policy.json) so that a change shows up in review; an infra test regenerates it
 and fails when the stacks use a type it does not cover, another checks that it grants every
-permission the types' handlers need. `hangar bootstrap-aws` installs it.
+permission the types' handlers need. `hangar bootstrap-aws` installs it once per stage, with the
+stage's guardrails added (hangar.aws.stage_guardrails): what CloudFormation may never do there,
+whatever this document grants.
 """
 
 import json
@@ -127,8 +129,9 @@ def stack_prefix() -> str:
     return f"{contract().service_name}-"
 
 
-def policy_name() -> str:
-    return f"{contract().service_name}-cfn-execution"
+def policy_name(stage: str) -> str:
+    """Each stage's own (its guardrails name the stage), outside the stage's own IAM names."""
+    return f"{contract().service_name}-cfn-execution-{stage}"
 
 
 def render(policy: dict[str, Any]) -> str:
@@ -145,17 +148,17 @@ def committed_policy() -> dict[str, Any]:
     return document
 
 
-def ensure_managed_policy(iam: Any, account: str, document: dict[str, Any]) -> str:
-    """Create the managed policy, or make `document` its default version; returns its ARN."""
-    arn = f"arn:aws:iam::{account}:policy/{policy_name()}"
+def ensure_managed_policy(iam: Any, account: str, name: str, document: dict[str, Any]) -> str:
+    """Create the managed policy `name`, or make `document` its default version; returns its ARN."""
+    arn = f"arn:aws:iam::{account}:policy/{name}"
     body = json.dumps(document)
     try:
         versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(
-            PolicyName=policy_name(),
+            PolicyName=name,
             PolicyDocument=body,
-            Description="What CloudFormation may do deploying Hangar's stacks (generated)",
+            Description="What CloudFormation may do deploying a stage's stacks (generated)",
         )
         info(f"CloudFormation execution policy: {arn} (created)")
         return arn

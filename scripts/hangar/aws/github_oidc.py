@@ -1,9 +1,15 @@
 """`hangar bootstrap-aws`: let GitHub Actions deploy to an AWS account without stored keys.
 
-Creates (idempotently) the account's GitHub OIDC identity provider, one deploy role per GitHub
-environment whose trust is limited to `repo:<owner>/<name>:environment:<env>`, a read-only role
-for the `cdk diff` that pull requests show, then runs `cdk bootstrap` once per stage it deploys
-(each stage has a bootstrap of its own, see hangar.cdk.bootstrap_template).
+For the stages it is given (all but `local` in one shared account by default) it creates, or brings
+up to date: the account's GitHub OIDC identity provider; one deploy role per GitHub environment of
+.github/environments.yml whose stage is among them, trusted for exactly
+`<subject prefix>:environment:<env>`; a read-only role for the `cdk diff` that pull requests show;
+one CloudFormation execution policy per stage (hangar.aws.stage_guardrails); and one `cdk bootstrap`
+per stage (hangar.cdk.bootstrap_template). Then it applies .github/environments.yml through
+GitHub's API (hangar.provision.github_environments) with the role ARNs as variables.
+
+The subject prefix is how GitHub names the repository in its tokens' `sub`
+(hangar.aws.github_subject); it is trusted exactly, never widened to `repo:owner/name:*`.
 The policy documents are pure functions so that tests can check exactly what is trusted and granted.
 """
 
@@ -12,47 +18,52 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hangar.aws.execution_policy import committed_policy, ensure_managed_policy
+from hangar.aws.escalation import ADMINISTRATOR, Principal, escalations, managed_policy
+from hangar.aws.execution_policy import committed_policy, ensure_managed_policy, policy_name
+from hangar.aws.github_subject import parse_subject_prefix, subject_prefix_from_github
+from hangar.aws.stage_guardrails import stage_execution_policy
 from hangar.cdk import driver as cdk
 from hangar.cdk.bootstrap_template import (
+    DEPLOY_ROLE,
+    LOOKUP_ROLE,
+    cloud_stages,
+    role_policies,
+    scoped_template,
+    stage_boundary,
     stage_qualifier,
+    stock_template,
 )
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.core.console import info, step
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
+from hangar.core.github_api import CREDENTIALS_HINT, GitHubApi
 from hangar.localstack.endpoint import configured_endpoint
+from hangar.provision import github_environments
+from hangar.provision.github_environments import Declaration, DeployEnvironment, Repository
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 DIFF_STAGE = "staging"
+# A production deploy waits for a person: its environment must name reviewers.
+REVIEWED_STAGE = "prod"
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 
 
-@dataclass(frozen=True)
-class Environment:
-    github: str  # GitHub environment name, as it appears in the token's `sub` claim
-    stage: str  # the CDK stage it deploys
-
-    @property
-    def role_name(self) -> str:
-        return f"{contract().service_name}-github-deploy-{self.github}"
-
-
-ENVIRONMENTS = (Environment("staging", "staging"), Environment("production", "prod"))
+def role_name(environment: str) -> str:
+    return f"{contract().service_name}-github-deploy-{environment}"
 
 
 def diff_role_name() -> str:
     return f"{contract().service_name}-github-cdk-diff"
 
 
-def parse_repository(value: str) -> str:
-    if not REPOSITORY_PATTERN.fullmatch(value):
+def parse_repository(value: str | None) -> str:
+    if not value or not REPOSITORY_PATTERN.fullmatch(value):
         raise HangarError(
             f"--github-repo {value!r} is not owner/name.",
             hint="pass the repository as GitHub shows it, e.g. --github-repo acme/hangar",
@@ -83,12 +94,14 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
     }
 
 
-def environment_subject(repository: str, environment: str) -> str:
-    return f"repo:{repository}:environment:{environment}"
+def environment_subject(prefix: str, environment: str) -> str:
+    """What a job running in `environment` carries in `sub` (with the repository's prefix)."""
+    return f"{prefix}:environment:{environment}"
 
 
-def pull_request_subject(repository: str) -> str:
-    return f"repo:{repository}:pull_request"
+def pull_request_subject(prefix: str) -> str:
+    """What a pull request's job (in no environment) carries in `sub`."""
+    return f"{prefix}:pull_request"
 
 
 def cdk_role_arn(account: str, region: str, stage: str, purpose: str) -> str:
@@ -266,6 +279,65 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     }
 
 
+def stage_principals(
+    template: dict[str, Any],
+    environments: tuple[DeployEnvironment, ...],
+    *,
+    account: str,
+    region: str,
+    stage: str,
+) -> list[Principal]:
+    """Everything that acts for `stage` in the account, with what it may do (`template`: the stage's
+    bootstrap template): the escalation check's subjects (hangar.aws.escalation)."""
+    session = f"arn:aws:sts::{account}:assumed-role"
+    principals = [
+        Principal(
+            f"GitHub role {role_name(e.name)}",
+            f"{session}/{role_name(e.name)}/GitHubActions",
+            {"hangar": deploy_permissions(account, region, e.stage)},
+        )
+        for e in environments
+        if e.stage == stage
+    ]
+    if stage == DIFF_STAGE:
+        principals.append(
+            Principal(
+                f"GitHub role {diff_role_name()}",
+                f"{session}/{diff_role_name()}/GitHubActions",
+                {"hangar": diff_permissions(account, region, stage)},
+            )
+        )
+    for logical_id, purpose in ((DEPLOY_ROLE, "deploy-role"), (LOOKUP_ROLE, "lookup-role")):
+        inline, managed = role_policies(
+            template, logical_id, account=account, region=region, stage=stage
+        )
+        name = f"cdk-{stage_qualifier(stage)}-{purpose}"
+        policies = {"inline": inline, **{arn: managed_policy(arn) for arn in managed}}
+        principals.append(
+            Principal(f"bootstrap role {name}", f"{session}/{name}/cdk-cli", policies)
+        )
+    execution = stage_execution_policy(
+        committed_policy(), account=account, region=region, stage=stage
+    )
+    exec_role = f"cdk-{stage_qualifier(stage)}-cfn-exec-role"
+    principals.append(
+        Principal(
+            f"execution role {exec_role}",
+            f"{session}/{exec_role}/AWSCloudFormation",
+            {policy_name(stage): execution},
+        )
+    )
+    principals.append(
+        Principal(
+            f"any role of {stage}'s stacks, holding AdministratorAccess",
+            f"{session}/{contract().resource_prefix(stage)}-service-AppTaskRole7EC51C11-AbCdEf12/ecs-task",
+            {"AdministratorAccess": ADMINISTRATOR},
+            {"boundary": stage_boundary(stage)},
+        )
+    )
+    return principals
+
+
 # --- IAM (idempotent) ----------------------------------------------------------------------------
 
 
@@ -323,19 +395,19 @@ def ensure_github_roles(
     *,
     account: str,
     region: str,
-    repository: str,
-    environments: tuple[Environment, ...] = ENVIRONMENTS,
+    subject_prefix: str,
+    environments: tuple[DeployEnvironment, ...],
 ) -> dict[str, str]:
     """Provider plus the roles of `environments` (those whose stages live in this account);
     returns {GitHub environment or 'cdk-diff': role ARN}."""
     provider = ensure_oidc_provider(iam)
     roles = {
-        environment.github: ensure_role(
+        environment.name: ensure_role(
             iam,
-            environment.role_name,
-            trust_policy(provider, environment_subject(repository, environment.github)),
+            role_name(environment.name),
+            trust_policy(provider, environment_subject(subject_prefix, environment.name)),
             deploy_permissions(account, region, environment.stage),
-            f"GitHub Actions deploys of {repository} to stage {environment.stage}",
+            f"GitHub Actions deploys of {subject_prefix} to stage {environment.stage}",
         )
         for environment in environments
     }
@@ -344,9 +416,9 @@ def ensure_github_roles(
     roles["cdk-diff"] = ensure_role(
         iam,
         diff_role_name(),
-        trust_policy(provider, pull_request_subject(repository)),
+        trust_policy(provider, pull_request_subject(subject_prefix)),
         diff_permissions(account, region, DIFF_STAGE),
-        f"Read-only cdk diff of {DIFF_STAGE} for pull requests of {repository}",
+        f"Read-only cdk diff of {DIFF_STAGE} for pull requests of {subject_prefix}",
     )
     return roles
 
@@ -354,68 +426,198 @@ def ensure_github_roles(
 # --- the command ---------------------------------------------------------------------------------
 
 
+def selected_stages(chosen: list[str] | None) -> list[str]:
+    """The stages to bootstrap in this account, in stage order: all of them by default."""
+    return [stage for stage in cloud_stages() if not chosen or stage in chosen]
+
+
 def run_bootstrap(args: argparse.Namespace) -> int:
-    repository = parse_repository(args.github_repo)
+    stages = selected_stages(args.stage)
+    declaration = github_environments.load()
+    environments = tuple(e for e in declaration.environments if e.stage in stages)
     endpoint = configured_endpoint().url if args.local else None
     region = caller_region({} if endpoint else os.environ, args.region)
+    github = github_side(args, declaration, environments) if environments else None
     # Unreachable endpoint, no credentials: hangar.cli turns them into one line with what to do.
     account = aws_client("sts", region=region, endpoint=endpoint).get_caller_identity()["Account"]
-    info(f"Bootstrapping account {account}, region {region}, for GitHub repository {repository}")
-    environments = selected_environments(args.environment)
+    info(f"Bootstrapping account {account}, region {region}, for stage(s) {', '.join(stages)}")
+    with step("Check that nothing acting for a stage can act beyond it (IAM simulator)"):
+        refuse_escalations(declaration, stages, account=account, region=region)
     iam = aws_client("iam", region=region, endpoint=endpoint)
-    with step("Create or update the GitHub OIDC provider and roles"):
-        roles = ensure_github_roles(
-            iam,
-            account=account,
-            region=region,
-            repository=repository,
-            environments=environments,
-        )
-    with step(
-        "Create or update the CloudFormation execution policy (infra/cfn-execution-policy.json)"
-    ):
-        policy_arn = ensure_managed_policy(iam, account, committed_policy())
-    for environment in environments:
-        qualifier = stage_qualifier(environment.stage)
-        with step(f"cdk bootstrap of stage {environment.stage} (qualifier {qualifier})"):
-            cdk.bootstrap(account, region, endpoint, environment.stage, policy_arn)
-    info("\nNow set these in GitHub (Settings → Environments / Variables):")
-    for environment in environments:
-        prefix = f"  environment {environment.github}: variable"
-        info(f"{prefix} AWS_DEPLOY_ROLE_ARN = {roles[environment.github]}")
-    if "cdk-diff" in roles:
-        diff_role = roles["cdk-diff"]
-        info(f"  repository: variable AWS_DIFF_ROLE_ARN = {diff_role} (PR cdk diff; optional)")
-    if any(environment.github == "production" for environment in environments):
-        info("  environment production: add required reviewers")
+    roles: dict[str, str] = {}
+    if github:
+        with step(f"Create or update the GitHub OIDC provider and roles ({github.prefix})"):
+            roles = ensure_github_roles(
+                iam,
+                account=account,
+                region=region,
+                subject_prefix=github.prefix,
+                environments=environments,
+            )
+    for stage in stages:
+        bootstrap_stage(iam, account=account, region=region, endpoint=endpoint, stage=stage)
+    if github:
+        github.settle(declaration, environments, roles)
     return 0
 
 
-def selected_environments(names: list[str] | None) -> tuple[Environment, ...]:
-    """The environments whose stages this account holds; all of them in a shared account."""
-    if not names:
-        return ENVIRONMENTS
-    return tuple(environment for environment in ENVIRONMENTS if environment.github in names)
+def refuse_escalations(
+    declaration: Declaration, stages: list[str], *, account: str, region: str
+) -> None:
+    """The policies about to be installed, evaluated before any is (hangar.aws.escalation)."""
+    github_roles = [role_name(e.name) for e in declaration.environments] + [diff_role_name()]
+    stock = stock_template()
+    for stage in stages:
+        principals = stage_principals(
+            scoped_template(stock, stage),
+            declaration.environments,
+            account=account,
+            region=region,
+            stage=stage,
+        )
+        found = escalations(
+            principals, account=account, region=region, stage=stage, github_roles=github_roles
+        )
+        if found:
+            raise HangarError(
+                f"through these policies stage {stage} could act beyond itself:\n  "
+                + "\n  ".join(found),
+                hint="fix the policy named first (tests/unit/test_privilege_escalation.py)",
+            )
+
+
+def bootstrap_stage(
+    iam: Any, *, account: str, region: str, endpoint: str | None, stage: str
+) -> None:
+    """The stage's execution policy (the committed one with its guardrails) and its bootstrap."""
+    name = policy_name(stage)
+    with step(f"Create or update the CloudFormation execution policy {name}"):
+        document = stage_execution_policy(
+            committed_policy(), account=account, region=region, stage=stage
+        )
+        policy_arn = ensure_managed_policy(iam, account, name, document)
+    with step(f"cdk bootstrap of stage {stage} (qualifier {stage_qualifier(stage)})"):
+        cdk.bootstrap(account, region, endpoint, stage, policy_arn)
+
+
+class GitHubSide:
+    """The repository's part of the bootstrap: its subject prefix, then its settings."""
+
+    def __init__(self, repository: str, prefix: str, api: GitHubApi | None) -> None:
+        self.repository, self.prefix, self.api = repository, prefix, api
+
+    def settle(
+        self,
+        declaration: Declaration,
+        environments: tuple[DeployEnvironment, ...],
+        roles: Mapping[str, str],
+    ) -> None:
+        variables = {e.name: {"AWS_DEPLOY_ROLE_ARN": roles[e.name]} for e in environments}
+        repository_variables = repository_variables_for(environments, roles)
+        if self.api is None:
+            print_settings(environments, variables, repository_variables)
+            return
+        with step(f"Apply .github/environments.yml to {self.repository}"):
+            github_environments.apply(
+                Repository(self.api, self.repository),
+                declaration,
+                environments,
+                variables,
+                repository_variables,
+            )
+
+
+def github_side(
+    args: argparse.Namespace,
+    declaration: Declaration,
+    environments: tuple[DeployEnvironment, ...],
+) -> GitHubSide:
+    """Checked before anything changes: the repository, its subject prefix, production's
+    reviewers."""
+    repository = parse_repository(args.github_repo)
+    api = GitHubApi.from_environment()
+    if args.oidc_subject_prefix:
+        prefix = parse_subject_prefix(args.oidc_subject_prefix, repository)
+    elif api:
+        prefix = subject_prefix_from_github(api, repository)
+    else:
+        raise HangarError(
+            "bootstrap-aws needs GitHub's API to learn the subject its tokens carry and to apply "
+            ".github/environments.yml, and no GITHUB_TOKEN or GH_TOKEN is set",
+            hint=f"{CREDENTIALS_HINT}; or pass --oidc-subject-prefix and set the printed "
+            "settings by hand",
+        )
+    if api:
+        unreviewed = [e.name for e in environments if e.stage == REVIEWED_STAGE and not e.reviewers]
+        if unreviewed:
+            raise HangarError(
+                f"environment(s) {unreviewed} of .github/environments.yml deploy "
+                f"{REVIEWED_STAGE} and name no reviewers",
+                hint="list who approves a production deploy under `reviewers:`",
+            )
+    return GitHubSide(repository, prefix, api)
+
+
+def repository_variables_for(
+    environments: tuple[DeployEnvironment, ...], roles: Mapping[str, str]
+) -> dict[str, str]:
+    """The PR `cdk diff` role, and the certificate of the stage it diffs (its job runs outside
+    that environment, so it cannot read the environment's variable)."""
+    if "cdk-diff" not in roles:
+        return {}
+    variables = {"AWS_DIFF_ROLE_ARN": roles["cdk-diff"]}
+    for environment in environments:
+        if environment.stage == DIFF_STAGE and "CERTIFICATE_ARN" in environment.variables:
+            variables["STAGING_CERTIFICATE_ARN"] = environment.variables["CERTIFICATE_ARN"]
+    return variables
+
+
+def print_settings(
+    environments: tuple[DeployEnvironment, ...],
+    variables: Mapping[str, Mapping[str, str]],
+    repository_variables: Mapping[str, str],
+) -> None:
+    info("\nNo GitHub token: apply .github/environments.yml by hand (Settings → Environments):")
+    for environment in environments:
+        refs = [*environment.branches, *(f"tag {t}" for t in environment.tags)]
+        info(f"  environment {environment.name}: deployment branches and tags {', '.join(refs)}")
+        for name, value in {**environment.variables, **variables[environment.name]}.items():
+            info(f"    variable {name} = {value}")
+        if environment.reviewers:
+            info(f"    required reviewers: {', '.join(environment.reviewers)}")
+    for name, value in repository_variables.items():
+        info(f"  repository variable {name} = {value}")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "bootstrap-aws",
-        help="create the GitHub OIDC provider and deploy roles, then cdk bootstrap the account",
+        help="create the GitHub OIDC provider and deploy roles, cdk bootstrap each stage, and "
+        "apply .github/environments.yml",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--github-repo", required=True, metavar="OWNER/NAME")
+    parser.add_argument(
+        "--github-repo",
+        metavar="OWNER/NAME",
+        help="the repository whose environments deploy (needed unless only `dev` is bootstrapped)",
+    )
+    parser.add_argument(
+        "--oidc-subject-prefix",
+        metavar="PREFIX",
+        help="the `sub` prefix of the repository's tokens (repo:OWNER/NAME, or "
+        "repo:OWNER@<id>/NAME@<id> for immutable subjects); default: asked from GitHub's API",
+    )
     parser.add_argument(
         "--region",
         help=f"the stacks' region, {DEFAULT_REGION} (infra/cdk.json hangar:region); "
         "any other is refused",
     )
     parser.add_argument(
-        "--environment",
+        "--stage",
         action="append",
-        choices=[environment.github for environment in ENVIRONMENTS],
-        help="only this GitHub environment's role (repeatable): one AWS account per stage, the "
-        "recommended setup, runs it once per account; default: all (one shared account)",
+        choices=cloud_stages(),
+        help="only this stage (repeatable): one AWS account per stage, the recommended setup, "
+        "runs it once per account; default: all of them (one shared account)",
     )
     parser.add_argument(
         "--local",

@@ -5,10 +5,11 @@ role's policy. Calls are recorded where they are sent (LocalStack's own request 
 scripts/localstack/request_recorder.py, or a botocore hook for what only real AWS serves), turned
 into IAM requests (action, resource ARN, condition keys) here, and evaluated against the policy
 documents `hangar.aws.github_oidc` puts on the role, with the maintained simulator
-@cloud-copilot/iam-simulate (wildcards, resource types, conditions, explicit Deny), pinned in
-package.json and run through scripts/hangar/aws/iam_simulate.mjs. The same simulator evaluates what
-AWS services ask of the stacks' resources against those resources' policies
-(`evaluate_service_requests`, fed by hangar.deploy.service_access).
+@cloud-copilot/iam-simulate (wildcards, resource types, conditions, explicit Deny, permissions
+boundaries, resource and trust policies), pinned in package.json and run through
+scripts/hangar/aws/iam_simulate.mjs. The same simulator evaluates what AWS services ask of the
+stacks' resources against those resources' policies (`evaluate_service_requests`, fed by
+hangar.deploy.service_access).
 """
 
 import json
@@ -210,13 +211,19 @@ def evaluate(
     *,
     principal: str,
     account: str,
+    boundaries: Mapping[str, Mapping[str, Any]] | None = None,
+    resource_policy: Mapping[str, Any] | None = None,
 ) -> list[Decision]:
-    """Each request's decision under the principal's identity `policies` ({name: document})."""
+    """Each request's decision under the principal's identity `policies` ({name: document}), its
+    permissions `boundaries`, and the `resource_policy` of the resource it names (a role's trust
+    policy for sts:AssumeRole*); all in `account`."""
     answers = _simulate(
         {
             "principal": principal,
             "account": account,
             "policies": _named(policies),
+            "boundaries": _named(boundaries or {}) or None,
+            "resourcePolicy": resource_policy,
             "requests": [_request(r) for r in requests],
         }
     )

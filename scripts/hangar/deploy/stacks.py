@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar.aws import execution_policy
 from hangar.cdk import driver as cdk
-from hangar.cdk.bootstrap_template import stage_qualifiers
+from hangar.cdk.bootstrap_template import LOCAL_STAGE, cloud_stages, stage_qualifiers
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info, step
 from hangar.core.contract import contract
@@ -33,9 +33,8 @@ from hangar.localstack.endpoint import configured_endpoint, is_healthy
 # infra/cdk.json's hangar:cdkQualifiers names every stage, in order (a test keeps the CDK app's
 # StageConfigs equal); read here so the CLI validates input without starting jsii (seconds).
 STAGES = tuple(stage_qualifiers())
-LOCAL_STAGE = "local"
 # The stages deployed to AWS (`local` lives in LocalStack).
-AWS_STAGES = tuple(stage for stage in STAGES if stage != LOCAL_STAGE)
+AWS_STAGES = tuple(cloud_stages())
 # Stages whose StageConfig has `requires_https` (a test keeps them equal, like STAGES).
 HTTPS_REQUIRED_STAGES = ("prod",)
 # `hangar synth` checks the templates; it deploys nothing, so a stage that cannot synthesize without

