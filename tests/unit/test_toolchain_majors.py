@@ -207,7 +207,7 @@ def drifted(path: str, old: str, new: str) -> Read:
             "ci",
         ),
         ("PostgreSQL", "uv.lock", 'version = "17.11.0"', 'version = "15.8.0"', ".ci/run"),
-        ("PostgreSQL", "infra/hangar_infra/constructs/database.py", "VER_17_", "VER_16_", "RDS"),
+        ("PostgreSQL", "infra/hangar_infra/constructs/database.py", "VER_17)", "VER_16)", "RDS"),
     ],
 )
 def test_the_check_names_both_places_of_a_mismatch(
