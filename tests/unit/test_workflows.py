@@ -536,6 +536,9 @@ GATES = """
   test:
     runs-on: ubuntu-24.04
     steps: [{run: make test}]
+  macos:
+    runs-on: macos-latest
+    steps: [{run: make test-without-docker}]
   image:
     runs-on: ubuntu-24.04
     steps:
@@ -554,23 +557,24 @@ BAD_WORKFLOWS = {
         f"on: push\njobs:{GATES}  deploy:\n    needs: test{CREDENTIALS}"
     ),
     "if: always()": (
-        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, image]\n"
+        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, macos, image]\n"
         f"    if: ${{{{ always() }}}}{CREDENTIALS}"
     ),
     "!cancelled() on a job in between": (
-        f"on: push\njobs:{GATES}  build:\n    needs: [lint, test, image]\n"
+        f"on: push\njobs:{GATES}  build:\n    needs: [lint, test, macos, image]\n"
         "    if: ${{ !cancelled() }}\n    runs-on: ubuntu-24.04\n    steps: [{run: 'true'}]\n"
         f"  deploy:\n    needs: build{CREDENTIALS}"
     ),
     "another commit checked out": (
-        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, image]{CREDENTIALS}"
+        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, macos, image]{CREDENTIALS}"
         "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
         "        with: {ref: '${{ inputs.sha }}'}\n"
     ),
     "no scan job in the workflow": (
         "on: push\njobs:\n  lint:\n    runs-on: x\n    steps: [{run: make lint}]\n"
         f"  test:\n    runs-on: x\n    steps: [{{run: make test}}]\n"
-        f"  deploy:\n    needs: [lint, test]{CREDENTIALS}"
+        "  macos:\n    runs-on: macos-latest\n    steps: [{run: make test-without-docker}]\n"
+        f"  deploy:\n    needs: [lint, test, macos]{CREDENTIALS}"
     ),
     "workflow_run without the conclusion check": (
         "on:\n  workflow_run: {workflows: [ci], types: [completed]}\njobs:\n  deploy:"
@@ -588,7 +592,7 @@ BAD_WORKFLOWS = {
     "a gate that may fail (continue-on-error)": (
         "on: push\njobs:"
         + GATES.replace("  test:\n", "  test:\n    continue-on-error: true\n")
-        + f"  deploy:\n    needs: [lint, test, image]{CREDENTIALS}"
+        + f"  deploy:\n    needs: [lint, test, macos, image]{CREDENTIALS}"
     ),
     "workflow_run after a workflow that runs no tests": (
         "on:\n  workflow_run: {workflows: [docs], types: [completed]}\njobs:\n  deploy:\n"
@@ -596,6 +600,14 @@ BAD_WORKFLOWS = {
         f"{CREDENTIALS}"
         "      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd\n"
         "        with: {ref: '${{ github.event.workflow_run.head_sha }}'}\n"
+    ),
+    "deploy not needing the macOS tests": (
+        f"on: push\njobs:{GATES}  deploy:\n    needs: [lint, test, image]{CREDENTIALS}"
+    ),
+    "macOS tests on Linux": (
+        "on: push\njobs:"
+        + GATES.replace("runs-on: macos-latest", "runs-on: ubuntu-24.04")
+        + f"  deploy:\n    needs: [lint, test, macos, image]{CREDENTIALS}"
     ),
     "the seed's deploy.yml (parallel to CI)": "",
 }
@@ -626,6 +638,8 @@ WHY_REJECTED = {
     "workflow_run that also starts on push": "also starts on ['push']",
     "a gate that may fail (continue-on-error)": "with no test job",
     "workflow_run after a workflow that runs no tests": "after ['docs']",
+    "deploy not needing the macOS tests": "without needing the macOS host mode job",
+    "macOS tests on Linux": "with no macOS host mode job",
     "the seed's deploy.yml (parallel to CI)": "job 'production' obtains AWS credentials in a",
 }
 

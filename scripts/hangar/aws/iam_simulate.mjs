@@ -11,14 +11,22 @@
 //         per request, in order. Called by hangar.aws.permissions; not a user-facing command.
 //
 // A condition key the simulator does not know for the action would be dropped silently, and the
-// condition then judged on a missing key: that is reported Invalid, never a decision. One family
-// is known to IAM but not listed in the AWS service reference the simulator reads: an OIDC
-// provider's `<provider>:aud` and `<provider>:sub`, which every web-identity trust policy tests.
-// For those the already validated simulation runs again without the key check.
+// condition then judged on a missing key: that is reported Invalid, never a decision. Two families
+// are known to IAM but not matched from the AWS service reference the simulator reads: an OIDC
+// provider's `<provider>:aud` and `<provider>:sub`, which every web-identity trust policy tests,
+// and KMS's `kms:EncryptionContext:<key>` (a templated key), which a key policy for CloudWatch
+// Logs tests. For those the already validated simulation runs again without the key check.
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 
-const OIDC_TOKEN_KEY = /^[a-z0-9.-]+(\/[^:]*)?:(aud|sub)$/i
-const WEB_IDENTITY = 'sts:AssumeRoleWithWebIdentity'
+// [the actions, the condition keys IAM knows for them that the simulator does not list]
+const UNLISTED_KEYS = [
+  [/^sts:AssumeRoleWithWebIdentity$/i, /^[a-z0-9.-]+(\/[^:]*)?:(aud|sub)$/i],
+  [/^kms:/i, /^kms:EncryptionContext:.+$/i],
+]
+
+function unlistedFor(action, key) {
+  return UNLISTED_KEYS.some(([actions, keys]) => actions.test(action) && keys.test(key))
+}
 
 const chunks = []
 for await (const chunk of process.stdin) chunks.push(chunk)
@@ -58,7 +66,7 @@ async function decide(request) {
     return { decision: 'Invalid', detail: JSON.stringify(response.errors) }
   }
   const ignored = ignoredKeys(response)
-  const unlisted = ignored.filter((key) => request.action === WEB_IDENTITY && OIDC_TOKEN_KEY.test(key))
+  const unlisted = ignored.filter((key) => unlistedFor(request.action, key))
   if (ignored.length > unlisted.length) {
     const unknown = ignored.filter((key) => !unlisted.includes(key))
     return { decision: 'Invalid', detail: `condition keys unknown for ${request.action}: ${unknown}` }

@@ -76,7 +76,7 @@ def lint_workflows(args: argparse.Namespace) -> int:
         run([venv_tool("zizmor"), "--offline", ".github"], hint="fix the findings above")
     with step("actionlint: expressions, job graph, action inputs"):
         run_actionlint(len(workflows))
-    with step("deploy gate: no AWS credentials before lint, test and the image scan passed"):
+    with step("deploy gate: no AWS credentials before lint, tests, macOS tests and scan passed"):
         if problems := workflow_gate.violations(GITHUB_DIR / "workflows"):
             raise HangarError(
                 "\n".join(problems),

@@ -73,11 +73,12 @@ def obtains_aws_credentials(job: Mapping[str, Any], workflows_dir: Path) -> bool
     )
 
 
-GATES = ("lint", "test", "image scan")
+GATES = ("lint", "test", "macOS host mode", "image scan")
 
 
 def gate_jobs(jobs: Mapping[str, Mapping[str, Any]], workflows_dir: Path) -> dict[str, str]:
-    """Which job of the workflow is each gate: lint, test, image scan (by what they run).
+    """Which job of the workflow is each gate: lint, test, the macOS host-mode tests, image scan
+    (by what they run, and where).
 
     A job or step with `continue-on-error` is no gate: its failure would leave the job successful.
     """
@@ -93,6 +94,11 @@ def gate_jobs(jobs: Mapping[str, Mapping[str, Any]], workflows_dir: Path) -> dic
                 found.setdefault("lint", name)
             if re.search(r"(^|\n)\s*make test\s*($|\n)", run):
                 found.setdefault("test", name)
+            # Host mode where Django developers run it without Docker: macOS.
+            if str(job.get("runs-on", "")).startswith("macos") and re.search(
+                r"(^|\n)\s*make test-without-docker\s*($|\n)", run
+            ):
+                found.setdefault("macOS host mode", name)
             if (
                 "aquasecurity/trivy-action@" in step.get("uses", "")
                 and str(step.get("with", {}).get("exit-code")) == "1"
