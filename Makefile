@@ -145,5 +145,5 @@ costs: setup ## Write docs/costs.md: each AWS stage's monthly cost by resource, 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled
 	$(HANGAR) docker provision
 
-bench: setup ## Measure LocalStack, deploy-local, a warm make dev and make down, hot reload, make test, image size, load, capacity and a dependency outage under load into docs/benchmarks.md (QUICK=1: one short pass into .hangar/)
+bench: setup ## Measure LocalStack, deploy-local, make dev and make down in both modes, Ctrl-C during the start-up, hot reload, make test, image size, load, capacity and a dependency outage under load into docs/benchmarks.md (QUICK=1: one short pass into .hangar/)
 	$(HANGAR) bench $(if $(QUICK),--quick)
