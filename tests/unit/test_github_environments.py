@@ -13,7 +13,7 @@ from github_stand_in import TEAMS, TOKEN, USERS, GitHubState, github_stand_in, r
 
 from hangar.core.errors import HangarError
 from hangar.core.github_api import GitHubApi
-from hangar.provision import github_environments
+from hangar.provision import github_environments, workflow_gate
 from hangar.provision.github_environments import Declaration, Repository
 
 DECLARED = """
@@ -105,6 +105,12 @@ def test_applying_creates_environments_rules_reviewers_variables_and_rulesets(
     assert branches["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
     review = next(r for r in branches["rules"] if r["type"] == "pull_request")
     assert review["parameters"]["required_approving_review_count"] == 2
+    checks = next(r for r in branches["rules"] if r["type"] == "required_status_checks")
+    # The gate jobs of this repository's ci.yml, as GitHub names their checks: macOS's included.
+    required = [c["context"] for c in checks["parameters"]["required_status_checks"]]
+    assert required[0] == "make lint"
+    assert required[2].startswith("host mode on macOS")
+    assert len(required) == len(workflow_gate.GATES)
     tags = rulesets[github_environments.TAG_RULESET]
     assert tags["target"] == "tag"
     assert tags["conditions"]["ref_name"]["include"] == ["refs/tags/rollback-*"]

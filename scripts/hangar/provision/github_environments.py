@@ -9,7 +9,7 @@ admin. Without them anyone who may push could point a deploy ref at unreviewed c
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from hangar.core.console import info
 from hangar.core.errors import HangarError
 from hangar.core.github_api import GitHubApi, NotFound
 from hangar.core.paths import ROOT
+from hangar.provision import workflow_gate
 
 DECLARATION = ROOT / ".github" / "environments.yml"
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
@@ -233,7 +234,8 @@ def set_variable(repository: Repository, variables: str, name: str, value: str) 
 def apply_rulesets(repository: Repository, declaration: Declaration) -> None:
     rulesets = f"{repository.path}/rulesets"
     existing = {r["name"]: r["id"] for r in repository.api.get(f"{rulesets}?per_page=100")}
-    for body in ruleset_bodies(declaration):
+    required = workflow_gate.gate_checks(ROOT / ".github" / "workflows")
+    for body in ruleset_bodies(declaration, required):
         if body["name"] in existing:
             repository.api.call("PUT", f"{rulesets}/{existing[body['name']]}", body)
         else:
@@ -241,10 +243,21 @@ def apply_rulesets(repository: Repository, declaration: Declaration) -> None:
         info(f"ruleset {body['name']!r}: {', '.join(body['conditions']['ref_name']['include'])}")
 
 
-def ruleset_bodies(declaration: Declaration) -> list[dict[str, Any]]:
-    """The rulesets guarding the refs deploy environments run on."""
+def ruleset_bodies(
+    declaration: Declaration, required_checks: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The rulesets guarding the refs deploy environments run on: a deploy branch changes through
+    a pull request whose `required_checks` passed (the gate jobs: a merge waits for the macOS job
+    as for the Linux ones)."""
     bodies = []
     if declaration.branches:
+        checks = {
+            "type": "required_status_checks",
+            "parameters": {
+                "required_status_checks": [{"context": name} for name in required_checks],
+                "strict_required_status_checks_policy": False,
+            },
+        }
         review = {
             "required_approving_review_count": declaration.branch_approvals,
             "dismiss_stale_reviews_on_push": True,
@@ -261,6 +274,7 @@ def ruleset_bodies(declaration: Declaration) -> list[dict[str, Any]]:
                     {"type": "deletion"},
                     {"type": "non_fast_forward"},
                     {"type": "pull_request", "parameters": review},
+                    *([checks] if required_checks else []),
                 ],
                 bypass_mode="pull_request",  # admins still go through a pull request
             )

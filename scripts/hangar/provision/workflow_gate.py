@@ -107,6 +107,17 @@ def gate_jobs(jobs: Mapping[str, Mapping[str, Any]], workflows_dir: Path) -> dic
     return found
 
 
+def gate_checks(workflows_dir: Path) -> list[str]:
+    """The status checks a change to a deploy branch must pass: the names GitHub reports for the
+    gate jobs (lint, test, the macOS host-mode tests, image scan) of the workflow that has them."""
+    for path in sorted(workflows_dir.glob("*.y*ml")):
+        jobs = load(path).get("jobs", {})
+        gates = gate_jobs(jobs, workflows_dir)
+        if set(gates) == set(GATES):
+            return [str(jobs[gates[gate]].get("name", gates[gate])) for gate in GATES]
+    return []
+
+
 def ancestors(name: str, jobs: Mapping[str, Mapping[str, Any]]) -> set[str]:
     seen: set[str] = set()
     pending = needs(jobs[name])
