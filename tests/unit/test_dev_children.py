@@ -13,9 +13,9 @@ import pytest
 
 from hangar.devloop import children
 
-# Each child appends its pid to `started` before it sleeps (exec keeps the shell's pid), so a child
-# the session lost track of would still be found.
-CHILD = ["sh", "-c", "echo $$ >> started; exec sleep 60"]
+# Each child appends its pid to `started` before it sleeps, so a child the session lost track of
+# would still be found. No `exec`: the command line must stay the one the pid file records.
+CHILD = ["sh", "-c", "echo $$ >> started; sleep 60"]
 STUBBORN = ["sh", "-c", "trap '' TERM; echo $$ >> started; while :; do sleep 0.1; done"]
 
 

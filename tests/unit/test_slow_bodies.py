@@ -33,8 +33,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     (folder / "empty.env").touch()
+    # Nothing of the caller's app configuration (the dev container's compose environment, say):
+    # an anonymous API request must be the 403 a deployed stage answers.
+    app_config = ("DJANGO_", "DATABASE_", "AWS_", "DOCUMENTS_", "TASKS_", "UPLOAD")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(app_config)},
+        "UPLOADS_REQUIRE_LOGIN": "true",
         "HANGAR_WSGI_APPLICATION": "config.wsgi:application",
         "HANGAR_CONTAINER_PORT": str(port),
         "GUNICORN_THREADS": str(THREADS),

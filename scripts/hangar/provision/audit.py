@@ -165,7 +165,16 @@ def npm_findings(report: Mapping[str, Any], ignored: Iterable[str]) -> list[str]
 
 
 def npm_audit(ignored: Iterable[str], registry: str) -> None:
-    command = ["npm", "audit", "--package-lock-only", "--json", f"--registry={registry}"]
+    # --offline=false: where npm is set to work offline (the dev container), an audit would
+    # otherwise ask no one and report nothing found.
+    command = [
+        "npm",
+        "audit",
+        "--package-lock-only",
+        "--json",
+        "--offline=false",
+        f"--registry={registry}",
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     try:
         report = json.loads(result.stdout)
