@@ -42,6 +42,10 @@ COMMAND_MODULES = [
     "hangar.deploy.run_task",
     "hangar.deploy.costs",
     "hangar.deploy.remote_shell",
+    "hangar.deploy.status",
+    "hangar.deploy.stage_logs",
+    "hangar.deploy.releases",
+    "hangar.deploy.rollback",
 ]
 
 
