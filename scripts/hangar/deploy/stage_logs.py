@@ -101,7 +101,12 @@ def events(
     if pattern:
         request["filterPattern"] = pattern
     for page in logs.get_paginator("filter_log_events").paginate(**request):
-        yield from page.get("events", [])
+        # LocalStack 4.14 ignores logStreamNamePrefix; CloudWatch applies it before this does.
+        yield from (
+            event
+            for event in page.get("events", [])
+            if event.get("logStreamName", "").startswith(prefix or "")
+        )
 
 
 def follow(
