@@ -22,6 +22,8 @@ import boto3
 import pytest
 from oci_images import oci_archive
 
+from hangar.core.contract import contract
+from hangar.core.git import head_commit
 from hangar.deploy import image, releases
 from hangar.deploy.releases import Release
 
@@ -101,6 +103,38 @@ def test_releases_lists_the_records_newest_first(localstack_endpoint: str, ssm: 
     assert newest < oldest
     assert "2026-12-02 10:00:00 *" in lines[newest]
     assert "sha256:222222222222" in lines[newest]
+
+
+def test_a_deploy_of_cis_scanned_image_records_its_release(
+    localstack_endpoint: str, ssm: Any, tmp_path: Path
+) -> None:
+    """The deploy CI runs (its scanned OCI archive, no Docker here) leaves the record."""
+    sha = head_commit()
+    archive = oci_archive(tmp_path / "image.oci.tar", sha)
+    report = tmp_path / "trivy-report.json"
+    report.write_text(json.dumps({"Metadata": {"ImageID": archive.image_id}}))
+
+    result = hangar(
+        localstack_endpoint,
+        "deploy",
+        "--stage",
+        STAGE,
+        "--image-tag",
+        sha,
+        "--image-archive",
+        str(archive.path),
+        "--scan-report",
+        str(report),
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert f"==> Record release {sha[:12]} in SSM" in output
+    [recorded] = releases.load(ssm, STAGE)
+    assert (recorded.sha, recorded.digest, recorded.scanned) == (sha, archive.digest, True)
+    assert recorded.migrations == releases.migration_heads(contract().project_path)
+    assert recorded.deployed_by
+    assert not recorded.rollback
 
 
 def test_rollback_refuses_in_one_line_and_changes_nothing(
