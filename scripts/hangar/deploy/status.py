@@ -138,7 +138,7 @@ def render(
     lines.append(f"Alarms in ALARM: {len(alarms) or 'none'}")
     lines += [
         f"  {alarm['AlarmName']} since {alarm['StateUpdatedTimestamp']:%Y-%m-%d %H:%M} UTC: "
-        f"{alarm.get('StateReason', '')[:100]}"
+        f"{alarm.get('StateReason', '')[:60]}"
         for alarm in alarms
     ]
     return "\n".join(lines)
