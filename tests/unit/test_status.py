@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from hangar.aws import github_oidc
 from hangar.aws.permissions import ApiCall, evaluate, unique_requests
+from hangar.cli import main
 from hangar.deploy import status
 from hangar.deploy.releases import Release
 from hangar.deploy.stage_access import StageAccess
@@ -113,3 +116,22 @@ def test_without_ecs_the_local_stage_says_so_instead_of_rows() -> None:
     assert "Services: ECS not emulated by LocalStack" in screen
     assert "Last deploy: no release recorded" in screen
     assert "Alarms in ALARM: none" in screen
+
+
+def test_a_denied_call_is_one_line_naming_the_read_only_role(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def denied(self: StageAccess) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "DescribeStacks"
+        )
+
+    monkeypatch.setattr("hangar.deploy.stage_access.caller_region", lambda environ: REGION)
+    monkeypatch.setattr(status, "service_stack", denied)
+
+    assert main(["status", "--stage", STAGE]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: AWS denied the call: ")
+    assert "hangar-readonly-<stage>" in err
+    assert "Traceback" not in err

@@ -39,7 +39,9 @@ class ServiceRow:
 
 def service_row(ecs: Any, cluster: str, name: str, service_name: str) -> ServiceRow:
     service = ecs.describe_services(cluster=cluster, services=[service_name])["services"][0]
-    primary: dict[str, Any] = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    primary: dict[str, Any] = next(
+        (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {}
+    )
     arns = ecs.list_tasks(cluster=cluster, serviceName=service_name)["taskArns"][:100]
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
     digests = {
