@@ -62,8 +62,8 @@ from hangar.deploy.stacks import (
     check_stage,
     stack_template,
 )
+from hangar.deploy.stage_access import resolve_endpoint
 from hangar.deploy.watcher import AwsClients, watching
-from hangar.localstack.endpoint import configured_endpoint
 
 # The image of a commit is tagged with its full SHA: an abbreviation can become ambiguous, and any
 # other name says nothing about what was built.
@@ -174,13 +174,6 @@ def resolve_image_archive(
     image_module.check_platform(built.platform, f"the image in {archive}")
     image_module.check_scan_report(built, scan_report)
     return built
-
-
-def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
-    """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
-    if local or stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
-        return configured_endpoint(environ).url
-    return None
 
 
 def check_commit_matches(image_tag: str) -> None:

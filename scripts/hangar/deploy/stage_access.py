@@ -14,6 +14,13 @@ from hangar.deploy.stacks import LOCAL_STAGE, STAGES, check_stage
 from hangar.localstack.endpoint import configured_endpoint
 
 
+def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
+    """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
+    if local or stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
+        return configured_endpoint(environ).url
+    return None
+
+
 @dataclass(frozen=True)
 class StageAccess:
     """LocalStack for `local` (or with LOCALSTACK_ENDPOINT), else the caller's AWS account."""
@@ -29,10 +36,9 @@ class StageAccess:
                 f"which stage? `make {command}` needs one.",
                 hint=f"pass STAGE=<one of {', '.join(STAGES)}>, e.g. make {command} STAGE=staging",
             )
-        check_stage(stage)
-        if stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
-            return cls(stage, DEFAULT_REGION, configured_endpoint(environ).url)
-        return cls(stage, caller_region(environ), None)
+        endpoint = resolve_endpoint(check_stage(stage), False, environ)
+        # LocalStack serves any region; on AWS the caller's must be the one the stacks are for.
+        return cls(stage, DEFAULT_REGION if endpoint else caller_region(environ), endpoint)
 
     @property
     def local(self) -> bool:
