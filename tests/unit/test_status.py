@@ -18,6 +18,7 @@ from botocore.stub import Stubber
 from hangar.aws import github_oidc
 from hangar.aws.permissions import ApiCall, evaluate, unique_requests
 from hangar.cli import main
+from hangar.core.errors import HangarError
 from hangar.deploy import status
 from hangar.deploy.releases import Release
 from hangar.deploy.stage_access import StageAccess
@@ -135,3 +136,18 @@ def test_a_denied_call_is_one_line_naming_the_read_only_role(
     assert err.startswith("error: AWS denied the call: ")
     assert "hangar-readonly-<stage>" in err
     assert "Traceback" not in err
+
+
+def test_a_service_ecs_does_not_know_is_one_line_not_a_traceback() -> None:
+    ecs = boto3.Session(
+        region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    ).client("ecs")
+    stubber = Stubber(ecs)
+    missing = [{"arn": f"{ECS_ARN}:service/{CLUSTER}/{WEB}", "reason": "MISSING"}]
+    stubber.add_response("describe_services", {"services": [], "failures": missing})
+    stubber.activate()
+    access = StubbedAccess(STAGE, REGION, None)
+    access.clients = {"ecs": ecs}  # type: ignore[misc]
+
+    with pytest.raises(HangarError, match=f"ECS has no service {WEB} in cluster {CLUSTER}"):
+        status.service_rows(access, {"ClusterName": CLUSTER, "WebServiceName": WEB})

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar.core.console import info, step
 from hangar.core.contract import contract
+from hangar.core.errors import HangarError
 from hangar.deploy import releases
 from hangar.deploy.stacks import LOCALSTACK_PLACEHOLDER, STAGES
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack, short_digest, table
@@ -38,7 +39,13 @@ class ServiceRow:
 
 
 def service_row(ecs: Any, cluster: str, name: str, service_name: str) -> ServiceRow:
-    service = ecs.describe_services(cluster=cluster, services=[service_name])["services"][0]
+    described = ecs.describe_services(cluster=cluster, services=[service_name])
+    if not described["services"]:
+        raise HangarError(
+            f"ECS has no service {service_name} in cluster {cluster}: {described.get('failures')}",
+            hint="the stack's outputs name it: check the stack's state (a rollback in progress?)",
+        )
+    service = described["services"][0]
     primary: dict[str, Any] = next(
         (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {}
     )
