@@ -25,7 +25,7 @@ TEST_WORKERS ?= 6
 .PHONY: test-without-docker
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy costs remote-shell node test-db
+.PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,8 +47,12 @@ dev: setup ## Run the whole system with hot reload and debugpy on :5678 (Docker 
 down: setup ## Stop everything `make dev` started (host processes, compose services, its LocalStack)
 	$(HANGAR) down
 
-logs: setup ## Show the dev services' output and which is down (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack)
+logs: setup ## Show the dev services' output and which is down (FOLLOW=1 to follow, SERVICE=web|worker|db|localstack); with STAGE=…: that stage's CloudWatch logs [SERVICE=web|worker|migration SINCE=10m FILTER=<pattern>]
+ifeq ($(origin STAGE),file)
 	$(HANGAR) logs $(SERVICE) $(if $(FOLLOW),--follow)
+else
+	$(HANGAR) stage-logs --stage $(STAGE) $(if $(SERVICE),--service $(SERVICE)) $(if $(SINCE),--since $(SINCE)) $(if $(filter-out 0,$(FOLLOW)),--follow) $(if $(FILTER),--filter '$(FILTER)')
+endif
 
 shell: setup ## Django shell in the dev environment
 	$(HANGAR) shell
@@ -133,8 +137,17 @@ remote-shell: setup ## Django shell in a running web task of a deployed stage (E
 deploy: setup ## Deploy a stage: make deploy STAGE=staging IMAGE_TAG=<full git sha> [CERTIFICATE_ARN=<ACM ARN>: HTTPS] [ALARM_SUBSCRIPTION=<e-mail or https URL>] [IMAGE_ARCHIVE=<OCI tar> SCAN_REPORT=<Trivy JSON>: CI's scanned image] (registry, image push by digest, migrations, service, smoke test)
 	$(HANGAR) deploy $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(IMAGE_ARCHIVE),--image-archive $(IMAGE_ARCHIVE)) $(if $(SCAN_REPORT),--scan-report $(SCAN_REPORT))
 
-bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider and deploy roles, each stage's execution policy and cdk bootstrap, .github/environments.yml applied (GITHUB_TOKEN): make bootstrap-aws GITHUB_REPO=owner/name [STAGE=dev|staging|prod: one account per stage] [OIDC_SUBJECT_PREFIX=repo:owner/name: without GitHub's API]
-	$(HANGAR) bootstrap-aws $(if $(GITHUB_REPO),--github-repo $(GITHUB_REPO)) $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(OIDC_SUBJECT_PREFIX),--oidc-subject-prefix $(OIDC_SUBJECT_PREFIX))
+status: setup ## A deployed stage on one screen: tasks, rollout, image digest and SHA, task health, alarms in ALARM, last deploy: make status STAGE=staging
+	$(HANGAR) status $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE))
+
+releases: setup ## What was deployed to a stage (SHA, digest, when, by whom; kept in SSM): make releases STAGE=staging
+	$(HANGAR) releases $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE))
+
+rollback: setup ## Redeploy an earlier release's scanned image by digest, no rebuild (refused when its migrations are behind the database's): make rollback STAGE=staging [TO=<sha>]
+	$(HANGAR) rollback $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(TO),--to $(TO)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(ALARM_SUBSCRIPTION),--alarm-subscription $(ALARM_SUBSCRIPTION))
+
+bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider and deploy roles, each stage's read-only role (READONLY_PRINCIPAL=<role ARN> may assume it; default: the account's MFA sign-ins), each stage's execution policy and cdk bootstrap, .github/environments.yml applied (GITHUB_TOKEN): make bootstrap-aws GITHUB_REPO=owner/name [STAGE=dev|staging|prod: one account per stage] [OIDC_SUBJECT_PREFIX=repo:owner/name: without GitHub's API]
+	$(HANGAR) bootstrap-aws $(if $(GITHUB_REPO),--github-repo $(GITHUB_REPO)) $(if $(filter-out file,$(origin STAGE)),--stage $(STAGE)) $(if $(OIDC_SUBJECT_PREFIX),--oidc-subject-prefix $(OIDC_SUBJECT_PREFIX)) $(if $(READONLY_PRINCIPAL),--readonly-principal $(READONLY_PRINCIPAL))
 
 cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
 	$(HANGAR) cfn-execution-policy

@@ -42,6 +42,10 @@ COMMAND_MODULES = [
     "hangar.deploy.run_task",
     "hangar.deploy.costs",
     "hangar.deploy.remote_shell",
+    "hangar.deploy.status",
+    "hangar.deploy.stage_logs",
+    "hangar.deploy.releases",
+    "hangar.deploy.rollback",
 ]
 
 
@@ -84,8 +88,10 @@ def aws_error(error: BotoCoreError | ClientError) -> HangarError:
         if code in ACCESS_DENIED_CODES:
             return HangarError(
                 f"AWS denied the call: {error}",
-                hint="the role or user lacks this permission: for the deploy roles run "
-                "`make bootstrap-aws` again (hangar.aws.github_oidc grants what a deploy calls)",
+                hint="the role or user lacks this permission: `make status`, `make logs STAGE=` "
+                "and `make releases` need the stage's read-only role (hangar-readonly-<stage>), "
+                "a deploy or rollback its deploy role; `make bootstrap-aws` brings both up to "
+                "date (hangar.aws.github_oidc grants what each calls)",
             )
         if code in EXPIRED_CREDENTIAL_CODES:
             return HangarError(

@@ -11,7 +11,12 @@ evaluated against `github_oidc.deploy_permissions`, and every denied one is name
 with keys STS issued are made by the CDK bootstrap roles the deploy role assumed (their policies
 are the stage's bootstrap template's, hangar.cdk.bootstrap_template); the assumption itself is
 evaluated. What only real AWS serves (ECS, ELBv2) is covered
-by tests/unit/test_deploy_permissions.py.
+by tests/unit/test_deploy_permissions.py (and, for `hangar status`, tests/unit/test_status.py).
+
+The day-two commands run after the deploy the same way: `status`, `stage-logs` and `releases` must
+need nothing beyond the stage's read-only role (`github_oidc.readonly_permissions`), and a role
+without it (the pull requests' diff role) must be denied every call; `rollback` is the deploy
+role's, and the read-only role cannot record a release.
 """
 
 import os
@@ -22,15 +27,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from oci_images import oci_archive
 
 from hangar.aws import execution_policy, github_oidc
-from hangar.aws.permissions import ApiCall, evaluate, read_request_log, unique_requests
+from hangar.aws.permissions import (
+    ApiCall,
+    Decision,
+    evaluate,
+    read_request_log,
+    unique_requests,
+)
 from hangar.cdk import bootstrap_template
 from hangar.cdk import driver as cdk
 from hangar.cdk.driver import LOCALSTACK_ACCOUNT
 from hangar.core import ports
 from hangar.core.paths import ROOT
+from hangar.deploy import image, releases
+from hangar.deploy.releases import Release
 from hangar.deploy.stacks import LOCAL_STAGE
 from hangar.localstack import commands as localstack
 from hangar.localstack import host as localstack_host
@@ -182,3 +197,79 @@ def test_every_other_signer_is_a_role_the_deploy_role_assumed(
     internal = {"injectedaccesskey"}
     signers = {e["access_key"] for e in deploy_phase} - {CALLER_KEY} - internal
     assert signers <= issued, f"calls signed by unknown credentials: {signers - issued}"
+
+
+# --- day two: status, logs, releases, rollback ---------------------------------------------------
+DAY_TWO = {
+    "status": ["status", "--stage", LOCAL_STAGE],
+    "logs": ["stage-logs", "--stage", LOCAL_STAGE, "--since", "1h"],
+    "releases": ["releases", "--stage", LOCAL_STAGE],
+    "rollback": ["rollback", "--stage", LOCAL_STAGE],
+}
+READ_ONLY_COMMANDS = ("status", "logs", "releases")
+
+
+@pytest.fixture(scope="module")
+def day_two_phases(
+    recording_localstack: tuple[str, Path],
+    phases: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, list[dict[str, Any]]]:
+    """The requests of each day-two command, run after the deploy, with two releases recorded
+    whose images the stage's registry holds (pushed as a deploy pushes them)."""
+    endpoint, request_log = recording_localstack
+    scratch = tmp_path_factory.mktemp("day-two-images")
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=CALLER_KEY,
+        aws_secret_access_key=CALLER_KEY,
+    )
+    registry = image.Registry.local(LOCAL_STAGE)
+    for at, sha in (("20261201T100000Z", "1a" * 20), ("20261202T100000Z", "2b" * 20)):
+        archive = oci_archive(scratch / f"{sha}.oci.tar", f"{sha}-{time.time_ns()}")
+        digest = image.publish(registry, sha, archive, lambda: pytest.fail("no build"))
+        migrations = {"documents": "0001_initial"}
+        releases.record(ssm, LOCAL_STAGE, Release(sha, digest, at, "alice", "", True, migrations))
+    recorded = {}
+    for command, argv in DAY_TWO.items():
+        start = len(read_request_log(request_log))
+        result = hangar(endpoint, *argv)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+        recorded[command] = read_request_log(request_log, start=start)
+    return recorded
+
+
+def decide(entries: list[dict[str, Any]], policy: dict[str, Any]) -> list[Decision]:
+    calls = [ApiCall.from_recorded(e) for e in entries if e["access_key"] == CALLER_KEY]
+    requests = list(unique_requests(calls, account=LOCALSTACK_ACCOUNT, region=REGION))
+    assert requests, "the command made no call with the caller's credentials"
+    principal = f"arn:aws:sts::{LOCALSTACK_ACCOUNT}:assumed-role/somebody/session"
+    return evaluate({"hangar": policy}, requests, principal=principal, account=LOCALSTACK_ACCOUNT)
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS)
+def test_each_read_only_command_needs_the_read_only_role_and_no_more(
+    day_two_phases: dict[str, list[dict[str, Any]]], command: str
+) -> None:
+    readonly = github_oidc.readonly_permissions(LOCALSTACK_ACCOUNT, REGION, LOCAL_STAGE)
+    refused = [str(d) for d in decide(day_two_phases[command], readonly) if not d.allowed]
+    assert not refused, f"the read-only role would be denied: {refused}"
+    # The pull requests' diff role has none of it.
+    other = github_oidc.diff_permissions(LOCALSTACK_ACCOUNT, REGION, github_oidc.DIFF_STAGE)
+    allowed = [str(d.request) for d in decide(day_two_phases[command], other) if d.allowed]
+    assert not allowed, f"a role without these permissions was allowed: {allowed}"
+
+
+def test_the_rollback_is_the_deploy_roles_and_the_read_only_role_cannot_record_one(
+    day_two_phases: dict[str, list[dict[str, Any]]],
+) -> None:
+    entries = day_two_phases["rollback"]
+    assert ("ssm", "PutParameter") in {(e["service"], e["operation"]) for e in entries}
+    deploy_role = github_oidc.deploy_permissions(LOCALSTACK_ACCOUNT, REGION, LOCAL_STAGE)
+    refused = [str(d) for d in decide(entries, deploy_role) if not d.allowed]
+    assert not refused, f"the deploy role would be denied: {refused}"
+    readonly = github_oidc.readonly_permissions(LOCALSTACK_ACCOUNT, REGION, LOCAL_STAGE)
+    denied = {d.request.action for d in decide(entries, readonly) if not d.allowed}
+    assert "ssm:PutParameter" in denied

@@ -79,3 +79,13 @@ def test_unrenamed_the_names_are_hangars() -> None:
     # The check above can fail: without the rename every one of them says hangar.
     assert names_hangar(github_oidc.deploy_permissions(ACCOUNT, REGION, "staging"))
     assert github_oidc.diff_role_name() == "hangar-github-cdk-diff"
+
+
+def test_the_day_two_names_follow_the_service_name(notes: None) -> None:
+    from hangar.deploy import releases
+
+    readonly = github_oidc.readonly_permissions(ACCOUNT, REGION, "staging")
+    assert not names_hangar(readonly)
+    assert "parameter/notes/staging/releases" in json.dumps(readonly)
+    assert github_oidc.readonly_role_name("prod") == "notes-readonly-prod"
+    assert releases.releases_path("dev") == "/notes/dev/releases"

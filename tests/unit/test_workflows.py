@@ -746,3 +746,27 @@ def test_the_check_rejects_an_ignore_under_the_wrong_lock() -> None:
         "ignore": [{"dependency-name": "cbor2"}],
     }
     assert misplaced_ignores([uv_entry]) == ["cbor2 is not in uv.lock"]
+
+
+def test_a_manual_run_rolls_back_with_make_rollback_under_the_same_rules() -> None:
+    """`rollback-to` turns a manual run's deploy into `make rollback` (docs/deploy.md): the same
+    jobs, hence the same environment, role, reviewers and gate; a push never rolls back."""
+    jobs = workflow("ci.yml")["jobs"]
+    assert workflow("ci.yml")["on"]["workflow_dispatch"]["inputs"]["rollback-to"]["default"] == ""
+    for name in ("deploy-staging", "deploy-production-by-hand"):
+        assert jobs[name]["with"]["rollback-to"] == "${{ inputs.rollback-to }}"
+    assert "rollback-to" not in jobs["deploy-production"]["with"]
+
+    by_id = {s.get("id"): s for s in steps(deploy_stage_job())}
+    assert by_id["deploy"]["if"] == "${{ inputs.rollback-to == '' }}"
+    rollback = by_id["rollback"]
+    assert rollback["if"] == "${{ inputs.rollback-to != '' }}"
+    assert rollback["env"]["ROLLBACK_TO"] == "${{ inputs.rollback-to }}"
+    assert rollback["env"]["CERTIFICATE_ARN"] == "${{ vars.CERTIFICATE_ARN }}"
+    assert rollback["env"]["ALARM_SUBSCRIPTION"] == "${{ vars.ALARM_SUBSCRIPTION }}"
+    assert 'make rollback STAGE="$STAGE" TO="$ROLLBACK_TO"' in rollback["run"]
+    assert "${{" not in rollback["run"]
+    downloaded = next(
+        s for s in steps(deploy_stage_job()) if "download-artifact" in s.get("uses", "")
+    )
+    assert downloaded["if"] == "${{ inputs.rollback-to == '' }}"

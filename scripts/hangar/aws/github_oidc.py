@@ -62,6 +62,11 @@ def diff_role_name() -> str:
     return f"{contract().service_name}-github-cdk-diff"
 
 
+def readonly_role_name(stage: str) -> str:
+    """Outside the stage's own names (`<service>-<stage>-…`), which its stacks' roles may take."""
+    return f"{contract().service_name}-readonly-{stage}"
+
+
 def parse_repository(value: str | None) -> str:
     if not value or not REPOSITORY_PATTERN.fullmatch(value):
         raise HangarError(
@@ -119,6 +124,7 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     """What `make deploy STAGE=<stage>` needs beyond the CDK bootstrap roles it assumes."""
     stack_prefix = f"{contract().resource_prefix(stage)}-"
     stage_cluster = f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
+    releases_arn = stage_releases_arn(account, region, stage)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -239,6 +245,13 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 ),
             },
             {
+                # hangar.deploy.releases: the record a deploy or rollback leaves, and reads back.
+                "Sid": "RecordStageReleases",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParametersByPath", "ssm:PutParameter"],
+                "Resource": [releases_arn, f"{releases_arn}/*"],
+            },
+            {
                 "Sid": "PassStageTaskRoles",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
@@ -279,6 +292,83 @@ def diff_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
     }
 
 
+def stage_releases_arn(account: str, region: str, stage: str) -> str:
+    """The SSM path of the stage's release records (hangar.deploy.releases)."""
+    return f"arn:aws:ssm:{region}:{account}:parameter/{contract().service_name}/{stage}/releases"
+
+
+def readonly_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
+    """What `make status`, `make logs STAGE=` and `make releases` read, and nothing they change."""
+    stack_prefix = f"{contract().resource_prefix(stage)}-"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadStageStacks",
+                "Effect": "Allow",
+                "Action": "cloudformation:DescribeStacks",
+                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_prefix}*/*",
+            },
+            {
+                "Sid": "ReadStageReleases",
+                "Effect": "Allow",
+                "Action": "ssm:GetParametersByPath",
+                "Resource": stage_releases_arn(account, region, stage),
+            },
+            {
+                "Sid": "ReadStageServices",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeServices", "ecs:DescribeTasks"],
+                "Resource": [
+                    f"arn:aws:ecs:{region}:{account}:service/{stack_prefix}*/*",
+                    f"arn:aws:ecs:{region}:{account}:task/{stack_prefix}*/*",
+                ],
+            },
+            {
+                "Sid": "ListStageTasks",
+                "Effect": "Allow",
+                "Action": "ecs:ListTasks",
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "ecs:cluster": f"arn:aws:ecs:{region}:{account}:cluster/{stack_prefix}*"
+                    }
+                },
+            },
+            {
+                # DescribeAlarms is authorized on every alarm at once (`alarm:*`); the command
+                # asks only for the stage's by name prefix.
+                "Sid": "ReadAlarms",
+                "Effect": "Allow",
+                "Action": "cloudwatch:DescribeAlarms",
+                "Resource": f"arn:aws:cloudwatch:{region}:{account}:alarm:*",
+            },
+            {
+                "Sid": "ReadStageLogs",
+                "Effect": "Allow",
+                "Action": "logs:FilterLogEvents",
+                "Resource": (
+                    f"arn:aws:logs:{region}:{account}:log-group:/{contract().service_name}/{stage}/*"
+                ),
+            },
+        ],
+    }
+
+
+def readonly_trust(account: str, principal: str | None = None) -> dict[str, Any]:
+    """Developers of the account who signed in with MFA; or, with `principal`, exactly that role
+    or user (an SSO permission set's role: its identity provider asks for MFA, and IAM does not
+    see it)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": principal or f"arn:aws:iam::{account}:root"},
+        "Action": "sts:AssumeRole",
+    }
+    if principal is None:
+        statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def stage_principals(
     template: dict[str, Any],
     environments: tuple[DeployEnvironment, ...],
@@ -307,6 +397,13 @@ def stage_principals(
                 {"hangar": diff_permissions(account, region, stage)},
             )
         )
+    principals.append(
+        Principal(
+            f"read-only role {readonly_role_name(stage)}",
+            f"{session}/{readonly_role_name(stage)}/developer",
+            {"hangar": readonly_permissions(account, region, stage)},
+        )
+    )
     for logical_id, purpose in ((DEPLOY_ROLE, "deploy-role"), (LOOKUP_ROLE, "lookup-role")):
         inline, managed = role_policies(
             template, logical_id, account=account, region=region, stage=stage
@@ -456,6 +553,14 @@ def run_bootstrap(args: argparse.Namespace) -> int:
             )
     for stage in stages:
         bootstrap_stage(iam, account=account, region=region, endpoint=endpoint, stage=stage)
+        with step(f"Create or update the read-only role {readonly_role_name(stage)}"):
+            ensure_role(
+                iam,
+                readonly_role_name(stage),
+                readonly_trust(account, args.readonly_principal),
+                readonly_permissions(account, region, stage),
+                f"Read-only day-two view of stage {stage}: make status, logs, releases",
+            )
     if github:
         github.settle(declaration, environments, roles)
     return 0
@@ -466,6 +571,7 @@ def refuse_escalations(
 ) -> None:
     """The policies about to be installed, evaluated before any is (hangar.aws.escalation)."""
     github_roles = [role_name(e.name) for e in declaration.environments] + [diff_role_name()]
+    github_roles += [readonly_role_name(stage) for stage in cloud_stages()]
     stock = stock_template()
     for stage in stages:
         principals = stage_principals(
@@ -618,6 +724,12 @@ def register(subparsers: Any) -> None:
         choices=cloud_stages(),
         help="only this stage (repeatable): one AWS account per stage, the recommended setup, "
         "runs it once per account; default: all of them (one shared account)",
+    )
+    parser.add_argument(
+        "--readonly-principal",
+        metavar="ARN",
+        help="the role or user that may assume each stage's read-only role (default: any "
+        "principal of the account that signed in with MFA)",
     )
     parser.add_argument(
         "--local",

@@ -120,6 +120,10 @@ RESOURCES: dict[str, Resources] = {
     "sts:AssumeRole": lambda a, r, p: [p["RoleArn"]],
     "sts:GetCallerIdentity": lambda a, r, p: ["*"],
     "ssm:GetParameter": lambda a, r, p: [f"arn:aws:ssm:{r}:{a}:parameter{p['Name']}"],
+    "ssm:GetParametersByPath": lambda a, r, p: [f"arn:aws:ssm:{r}:{a}:parameter{p['Path']}"],
+    "ssm:PutParameter": lambda a, r, p: [f"arn:aws:ssm:{r}:{a}:parameter{p['Name']}"],
+    "cloudwatch:DescribeAlarms": lambda a, r, p: [f"arn:aws:cloudwatch:{r}:{a}:alarm:*"],
+    "logs:FilterLogEvents": lambda a, r, p: [f"arn:aws:logs:{r}:{a}:log-group:{p['logGroupName']}"],
     "ecr:GetAuthorizationToken": lambda a, r, p: ["*"],
     **{
         f"ecr:{operation}": lambda a, r, p: [

@@ -170,6 +170,20 @@ def remote_image(registry: Registry, tag: str) -> RemoteImage | None:
     return RemoteImage(described["Digest"], f"{described['Os']}/{described['Architecture']}")
 
 
+def holds(registry: Registry, tag: str, digest: str) -> bool:
+    """Whether the image `digest`, pushed as `tag`, is still there (under `tag`, or beside it where
+    a scanned archive was pushed aside: `publish_scanned_aside`)."""
+    for name in (tag, aside_tag(tag, digest)):
+        found = remote_image(registry, name)
+        if found is not None and found.digest == digest:
+            return True
+    return False
+
+
+def aside_tag(tag: str, digest: str) -> str:
+    return f"{tag}-{digest.removeprefix('sha256:')[:12]}"
+
+
 def login(registry: Registry, user: str, password: str) -> None:
     host = registry.repository.split("/", 1)[0]
     skopeo(registry, "login", "--username", user, "--password-stdin", host, stdin=password)
@@ -206,7 +220,7 @@ def publish_scanned_aside(
     earlier build of the commit (a rollback through CI builds and scans the commit again, and
     builds are not byte-identical). That image is not deployed; the scanned archive is pushed
     beside it, tagged with the commit and its own digest, and ships."""
-    aside = f"{tag}-{scanned.digest.removeprefix('sha256:')[:12]}"
+    aside = aside_tag(tag, scanned.digest)
     warn(
         f"{registry.reference(tag)} holds {existing.digest}, not the scanned archive's "
         f"{scanned.digest}: that image is not deployed; the scanned one ships as "

@@ -53,6 +53,7 @@ from hangar.core.git import has_uncommitted_changes, head_commit
 from hangar.core.paths import STATE_DIR
 from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar.deploy import image as image_module
+from hangar.deploy import releases
 from hangar.deploy.stacks import (
     HTTPS_REQUIRED_STAGES,
     LOCAL_STAGE,
@@ -61,8 +62,8 @@ from hangar.deploy.stacks import (
     check_stage,
     stack_template,
 )
+from hangar.deploy.stage_access import resolve_endpoint
 from hangar.deploy.watcher import AwsClients, watching
-from hangar.localstack.endpoint import configured_endpoint
 
 # The image of a commit is tagged with its full SHA: an abbreviation can become ambiguous, and any
 # other name says nothing about what was built.
@@ -173,13 +174,6 @@ def resolve_image_archive(
     image_module.check_platform(built.platform, f"the image in {archive}")
     image_module.check_scan_report(built, scan_report)
     return built
-
-
-def resolve_endpoint(stage: str, local: bool, environ: Mapping[str, str]) -> str | None:
-    """LocalStack's gateway when asked for (or for the `local` stage, which lives nowhere else)."""
-    if local or stage == LOCAL_STAGE or environ.get("LOCALSTACK_ENDPOINT", "").strip():
-        return configured_endpoint(environ).url
-    return None
 
 
 def check_commit_matches(image_tag: str) -> None:
@@ -647,6 +641,16 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         f"5/5 Smoke-test {app.health_path} and {app.readiness_path}",
         lambda: smoke_test(target, service),
     )
+    if digest:
+        record_release(
+            target,
+            releases.new_release(
+                target.image_tag,
+                digest,
+                scanned=target.image_archive is not None,
+                environ=os.environ,
+            ),
+        )
     return {
         "stage": target.stage,
         "image tag": target.image_tag,
@@ -655,6 +659,57 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         "certificate": target.certificate_arn or "none: HTTP only",
         "url": service.get("ServiceUrl", ""),
     }
+
+
+def record_release(target: Target, release: releases.Release) -> None:
+    """What `hangar releases` lists and `hangar rollback` goes back to (hangar.deploy.releases)."""
+    with step(f"Record release {release.sha[:12]} in SSM"):
+        name = releases.record(target.client("ssm"), target.stage, release)
+        info(f"{name}: {release.digest}, by {release.deployed_by}")
+
+
+def redeploy(target: Target) -> dict[str, str]:
+    """A rollback: the service stack step with an image deployed before (`target.image_digest`),
+    still in the stage's registry; no build, no push, no migrations (hangar.deploy.rollback
+    refused a release whose migrations are behind the database's)."""
+    assert target.image_digest is not None
+    registry_outputs = deployed_outputs(target, "Registry")
+    with step(f"Check that the registry still holds {target.image_tag} = {target.image_digest}"):
+        repository = image_in_registry(target, registry_outputs)
+    image = f"{repository}@{target.image_digest}"
+    with tempfile.TemporaryDirectory(prefix="hangar-rollback-") as scratch:
+        assembly = Path(scratch) / "cdk.out"
+        with step(
+            f"Synthesize stage {target.stage} with the image by digest {target.image_digest}"
+        ):
+            cdk_synth(target, assembly)
+        service = deploy_service(target, assembly, image, created=True)
+    app = contract()
+    skippable(
+        f"Smoke-test {app.health_path} and {app.readiness_path}",
+        lambda: smoke_test(target, service),
+    )
+    return {
+        "stage": target.stage,
+        "image tag": target.image_tag,
+        "image": image,
+        "url": service.get("ServiceUrl", ""),
+    }
+
+
+def image_in_registry(target: Target, registry_outputs: Mapping[str, str]) -> str:
+    """The repository, once it is known to hold the release's image (a lifecycle rule or a person
+    may have deleted it)."""
+    assert target.image_digest is not None
+    with tempfile.TemporaryDirectory(prefix="hangar-registry-auth-") as auth_dir:
+        registry = stage_registry(target, registry_outputs, Path(auth_dir) / "auth.json")
+        if not image_module.holds(registry, target.image_tag, target.image_digest):
+            raise HangarError(
+                f"{registry.reference(target.image_tag)} no longer holds {target.image_digest}: "
+                "nothing to roll back to without a rebuild.",
+                hint="pick another release (make releases), or deploy that commit again through CI",
+            )
+    return registry.repository
 
 
 def deploy_service(target: Target, assembly: Path, image: str, *, created: bool) -> dict[str, str]:
