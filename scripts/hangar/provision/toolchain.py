@@ -138,7 +138,7 @@ def init_cluster(cluster: Path, binaries: Path) -> None:
     try:
         initdb = [str(binaries / "initdb"), f"--pgdata={cluster}", "--username=hangar"]
         initdb += [f"--pwfile={password}", "--auth=scram-sha-256", "--encoding=UTF8"]
-        run(as_server_user([*initdb, "--locale=C.UTF-8"]))
+        run(as_server_user([*initdb, "--locale=C"]))  # C.UTF-8 is not on every system (macOS)
     finally:
         password.unlink()
 
