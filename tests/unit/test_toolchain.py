@@ -60,3 +60,11 @@ def test_a_machine_npm_ships_no_node_for_is_told_what_to_install() -> None:
     with pytest.raises(HangarError, match="not darwin/arm64") as error:
         toolchain.node_package("darwin", "arm64")
     assert f"install Node {NODE_VERSION.split('.')[0]} LTS" in str(error.value.hint)
+
+
+def test_a_port_another_server_holds_is_named_before_anything_starts(
+    data_dir: Path, listening_port: int
+) -> None:
+    with pytest.raises(HangarError, match=f"port {listening_port} \\(the test database\\)"):
+        toolchain.start_test_db(data_dir, listening_port)
+    assert not (data_dir / "server.log").exists()

