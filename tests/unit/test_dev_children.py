@@ -4,6 +4,7 @@ every child started so far is stopped, and none is left behind (real processes, 
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def leftover(pids: list[int]) -> list[int]:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_at_any_moment_of_the_start_leaves_no_child(tmp_path: Path, signum: int) -> None:
     moments = random.Random(signum)
-    for attempt in range(40):
+    for attempt in range(12):
         directory = tmp_path / str(attempt)
         directory.mkdir()
         pids = run_session(directory, CHILD, [(moments.uniform(0, 0.08), signum)])
@@ -102,3 +103,37 @@ def test_a_child_that_exits_ends_the_session_with_status_1(tmp_path: Path) -> No
         session.start("worker", CHILD, dict(os.environ), log=False)
         assert session.follow() == 1
     assert all(child.process.poll() is not None for child in session.children)
+
+
+# Leaves the process group and the session as debugpy's adapter does (setsid, then a fork whose
+# parent exits), and records the daemon's pid in `daemon`.
+DAEMONIZING = [
+    sys.executable,
+    "-c",
+    "import os, time\n"
+    "if os.fork() == 0:\n"
+    "    os.setsid()\n"
+    "    if os.fork() == 0:\n"
+    "        open('daemon', 'w').write(str(os.getpid()))\n"
+    "        time.sleep(60)\n"
+    "    os._exit(0)\n"
+    "time.sleep(60)\n",
+]
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["foreground", "hangar down"])
+def test_what_a_child_daemonized_is_stopped_with_the_session(tmp_path: Path, kept: bool) -> None:
+    """Stopping the child's process group misses a daemon it started; the session's mark in
+    every descendant's environment finds it."""
+    with children.Session(tmp_path, tmp_path) as session:
+        session.start("web", DAEMONIZING, dict(os.environ), log=True)
+        daemon = tmp_path / "daemon"
+        deadline = time.monotonic() + 60
+        while not daemon.exists() or not daemon.read_text():
+            assert time.monotonic() < deadline, "the daemon never started"
+            time.sleep(0.05)
+        if kept:
+            session.keep()
+    if kept:
+        children.stop_recorded(tmp_path)
+    assert not leftover([int(daemon.read_text())]), "the daemonized process outlived the stop"

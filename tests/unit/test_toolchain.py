@@ -3,6 +3,7 @@
 The test database is started for real (the server uv.lock pins), on a spare port, and stopped.
 """
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +20,12 @@ from hangar.provision import toolchain
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
+    try:
+        toolchain.runnable_server()
+    except HangarError as error:  # the dev container (trixie): its database is compose's db
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(str(error))
     # Beside the one `make test-db` uses, not pytest's tmp_path: as root the server runs as
     # another user, who cannot enter root's private temporary folders.
     parent = toolchain.test_db_dir().parent

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ from hangar.core.processes import ProcessRecord, stop_groups
 # A child still running this long after SIGTERM is killed: a whole stop stays under 10 s.
 STOP_TIMEOUT = 6.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Every process a session's children start carries the session's mark in its environment, also
+# those that leave the child's process group: debugpy's adapter daemonizes (setsid and a double
+# fork), so stopping the group misses it, and one left behind holds the debugger's port.
+MARK_VARIABLE = "HANGAR_DEV_SESSION"
+MARK_FILE = "session.mark"
 
 
 @dataclass
@@ -59,14 +65,33 @@ def recorded_children(directory: Path) -> dict[str, ProcessRecord]:
 
 
 def stop_recorded(directory: Path) -> list[str]:
-    """Stop every recorded child that still runs, side by side; forget every pid file. Returns
-    the names of those stopped."""
+    """Stop every recorded child that still runs, side by side, and what else the session's
+    children started; forget every pid file. Returns the names of the children stopped."""
     running = recorded_children(directory)
     killed = stop_groups([record.pid for record in running.values()], STOP_TIMEOUT)
     _warn_killed({name: record.pid for name, record in running.items()}, killed)
-    for path in directory.glob("*.pid"):
+    with contextlib.suppress(OSError):  # no session was started there
+        stop_marked(directory.joinpath(MARK_FILE).read_text().strip())
+    for path in [*directory.glob("*.pid"), directory / MARK_FILE]:
         path.unlink(missing_ok=True)
     return list(running)
+
+
+def stop_marked(mark: str, timeout: float = 3.0) -> None:
+    """SIGTERM the live processes that carry `mark` (of this user: psutil reads their
+    environment), SIGKILL those still there after `timeout`."""
+    if not mark:
+        return
+    marked = []
+    for process in psutil.process_iter(["environ"]):
+        if (process.info["environ"] or {}).get(MARK_VARIABLE) == mark:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+                marked.append(process)
+    _, alive = psutil.wait_procs(marked, timeout=timeout)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def _warn_killed(pids: Mapping[str, int], killed: Sequence[int], *, hurried: bool = False) -> None:
@@ -94,8 +119,10 @@ class Session:
         self._following = False
         self._pumps: list[threading.Thread] = []
         self._previous: dict[int, object] = {}
+        self.mark = uuid.uuid4().hex
 
     def __enter__(self) -> "Session":
+        self.directory.joinpath(MARK_FILE).write_text(self.mark + "\n")
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
@@ -120,7 +147,7 @@ class Session:
                 process = subprocess.Popen(
                     argv,
                     cwd=self.cwd,
-                    env=env,
+                    env={**env, MARK_VARIABLE: self.mark},
                     stdin=subprocess.DEVNULL,
                     stdout=output,
                     stderr=subprocess.STDOUT,
@@ -195,8 +222,10 @@ class Session:
         )
         pids = {child.name: child.process.pid for child in running}
         _warn_killed(pids, killed, hurried=self._hurry.is_set())
+        stop_marked(self.mark, timeout=0 if self._hurry.is_set() else 3.0)
         for child in self.children:
             pid_file(self.directory, child.name).unlink(missing_ok=True)
+        self.directory.joinpath(MARK_FILE).unlink(missing_ok=True)
 
 
 def _forward(child: Child, log_path: Path, width: int) -> threading.Thread:

