@@ -1,12 +1,18 @@
 """The test run's compose project (`docker compose` bound to this checkout) and HTTP helpers."""
 
+import json
 import shutil
 import subprocess
+import time
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 from hangar.core import docker_client
 from hangar.core.paths import ROOT
@@ -91,3 +97,38 @@ def copy_checkout_files(destination: Path, *, leave_out: str | None = None) -> N
             continue  # not a file: deleted but not yet committed, git still lists it
         (destination / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination / name)
+
+
+def upload_text(session: Session, name: str, body: bytes) -> dict[str, Any]:
+    """POST `body` as a text/plain file to the documents API; the created document."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    )
+    status, created = session.http(
+        "/api/documents/",
+        data=head.encode() + body + f"\r\n--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert status == 201, created
+    return dict(json.loads(created))
+
+
+def until_handled(session: Session, document: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """The document once the worker is done with it (or `timeout` has passed)."""
+    deadline = time.monotonic() + timeout
+    while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
+        time.sleep(1)
+        document = json.loads(session.http(f"/api/documents/{document['id']}/")[1])
+    return document
+
+
+def local_s3(port: int) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )

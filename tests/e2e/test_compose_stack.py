@@ -6,12 +6,10 @@ of the session and checks that no container is left.
 
 import hashlib
 import json
-import time
 import uuid
 
-import boto3
 import pytest
-from compose_project import Compose, Session
+from compose_project import Compose, Session, local_s3, until_handled, upload_text
 
 pytestmark = pytest.mark.e2e
 
@@ -45,39 +43,13 @@ def test_an_upload_is_stored_in_s3_and_processed_by_the_worker(
 ) -> None:
     session = Session(f"http://127.0.0.1:{stack.ports['WEB_PORT']}", *dev_user)
     body = f"e2e upload {uuid.uuid4()}\n".encode()
-    boundary = uuid.uuid4().hex
-    multipart = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="e2e.txt"\r\n'
-            "Content-Type: text/plain\r\n\r\n"
-        ).encode()
-        + body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    status, created = session.http(
-        "/api/documents/",
-        data=multipart,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-    assert status == 201, created
-    document = json.loads(created)
+    document = upload_text(session, "e2e.txt", body)
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{stack.ports['LOCALSTACK_PORT']}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    stored = s3.get_object(Bucket=local_stage["DOCUMENTS_BUCKET"], Key=document["storage_key"])[
-        "Body"
-    ].read()
-    assert stored == body
+    s3 = local_s3(stack.ports["LOCALSTACK_PORT"])
+    stored = s3.get_object(Bucket=local_stage["DOCUMENTS_BUCKET"], Key=document["storage_key"])
+    assert stored["Body"].read() == body
 
-    deadline = time.monotonic() + 60
-    while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
-        time.sleep(1)
-        document = json.loads(session.http(f"/api/documents/{document['id']}/")[1])
+    document = until_handled(session, document, timeout=60)
     assert document["status"] == "processed", f"{document}\n{stack.logs()}"
     # Only processing reads the object back from S3 and hashes it.
     assert document["sha256"] == hashlib.sha256(body).hexdigest()

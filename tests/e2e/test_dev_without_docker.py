@@ -8,14 +8,11 @@ the dev server must land in the stack's bucket and be processed by the worker th
 """
 
 import hashlib
-import json
-import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
-from compose_project import Session
+from compose_project import Session, local_s3, until_handled, upload_text
 from hostdev import host_env, wait_http
 
 from accounts.management.commands import ensure_dev_superuser
@@ -28,15 +25,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
 def local_env() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in LOCAL_ENV_FILE.read_text().splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
-
-
-def multipart(name: str, body: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: text/plain\r\n\r\n"
-    )
-    return head.encode() + body + f"\r\n--{boundary}--\r\n".encode(), boundary
 
 
 @pytest.mark.usefixtures("local_stage_state")
@@ -65,29 +53,13 @@ def test_make_dev_without_docker_runs_the_whole_loop_on_the_host(
 
         session = Session(base, ensure_dev_superuser.USERNAME, ensure_dev_superuser.PASSWORD)
         body = f"host-mode upload {uuid.uuid4()}\n".encode()
-        data, boundary = multipart("host.txt", body)
-        status, created = session.http(
-            "/api/documents/",
-            data=data,
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        document = upload_text(session, "host.txt", body)
+        stored = local_s3(localstack_port).get_object(
+            Bucket=local_env()["DOCUMENTS_BUCKET"], Key=document["storage_key"]
         )
-        assert status == 201, created
-        document = json.loads(created)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{localstack_port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        bucket = local_env()["DOCUMENTS_BUCKET"]
-        stored = s3.get_object(Bucket=bucket, Key=document["storage_key"])["Body"].read()
-        assert stored == body
+        assert stored["Body"].read() == body
 
-        deadline = time.monotonic() + 120
-        while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
-            time.sleep(1)
-            document = json.loads(session.http(f"/api/documents/{document['id']}/")[1])
+        document = until_handled(session, document, timeout=120)
         logs = "".join(path.read_text() for path in (tmp_path / "dev").glob("*.log"))
         assert document["status"] == "processed", f"{document}\n{logs[-4000:]}"
         assert document["sha256"] == hashlib.sha256(body).hexdigest()
