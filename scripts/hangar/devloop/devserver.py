@@ -226,6 +226,9 @@ def stop(pid: int | None) -> None:
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # As PID 1 in a container SIGTERM is ignored unless handled: `docker stop` would wait 10 s.
+    # Once: a second SIGTERM while exiting (debugpy waits for its threads then) would print a
+    # KeyboardInterrupt traceback from inside that wait; SIGKILL still ends a stuck exit.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
