@@ -6,6 +6,7 @@ private
 copy of app/ with a probe view (hangar.devloop.reload_probe), so the checkout is never edited.
 """
 
+import threading
 import time
 import urllib.request
 import uuid
@@ -56,6 +57,46 @@ def test_requests_made_during_a_reload_are_answered_not_refused() -> None:
             with urllib.request.urlopen(server.url, timeout=30) as response:  # noqa: S310
                 answers.append(response.read().decode())
     assert answers[0] != token, "answered with the new code before the reload: nothing measured"
+
+
+SLOW_PROBE_VIEW = """import time
+
+from django.http import HttpResponse
+
+
+def probe(request):
+    time.sleep({seconds})
+    return HttpResponse({token!r}, content_type="text/plain")
+"""
+
+
+def test_a_request_being_answered_during_a_save_gets_its_answer() -> None:
+    """The old child finishes what it is answering beside the new one: a slow request (longer
+    than a loaded machine's swap) is answered by the old code, never reset."""
+    with probe_server("devserver") as server:
+        slow = uuid.uuid4().hex
+        view = server.app_dir / "reload_probe_view.py"
+        view.write_text(SLOW_PROBE_VIEW.format(seconds=3, token=slow))
+        server.wait_for(slow, timeout=120)
+        in_flight: list[str | BaseException] = []
+
+        def ask() -> None:
+            try:
+                with urllib.request.urlopen(server.url, timeout=60) as response:  # noqa: S310
+                    in_flight.append(response.read().decode())
+            except OSError as error:
+                in_flight.append(error)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.5)  # the request is now in the old child's view, asleep
+        fast = uuid.uuid4().hex
+        saved = server.app_dir / "reload_probe_view.py.new"
+        saved.write_text(PROBE_VIEW.format(token=fast))
+        saved.replace(view)
+        server.wait_for(fast, timeout=60)
+        asking.join(60)
+    assert in_flight == [slow], f"the request in flight during the save got {in_flight}"
 
 
 def test_a_broken_save_shows_the_error_and_the_next_save_serves_again() -> None:

@@ -3,10 +3,11 @@
 Django's own autoreloader starts a new interpreter per change, which then imports Python's start-up,
 Django and every dependency again (about a second here). This parent imports the framework and the
 dependencies once, binds the listening socket once, watches the source tree with watchfiles, and
-on each change stops the serving child and forks a new one. The child imports only the app: it runs
-the app's own `manage.py runserver --noreload` on the inherited socket, so settings, system checks,
-the static files handler and the banner are exactly runserver's. Connections that arrive while the
-children swap wait in the socket's backlog instead of being refused.
+on each change forks a new child and retires the old one, which stops accepting and finishes the
+requests it is answering. The child imports only the app: it runs the app's own
+`manage.py runserver --noreload` on the inherited socket, so settings, system checks, the static
+files handler and the banner are exactly runserver's. Connections that arrive while the children
+swap wait in the socket's backlog instead of being refused.
 
 The parent never imports the app's settings or modules: a fork carries them over, so a change to
 any of them would not be seen. Under `python -m debugpy --listen`, debugpy follows each forked
@@ -22,13 +23,15 @@ import contextlib
 import importlib
 import os
 import runpy
+import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -61,9 +64,12 @@ WARM_MODULES = (
 # What a save can change: code, templates, translations. SQLite's database and journal, uploads
 # and editors' swap files are written while the server runs and must not restart it.
 WATCHED_SUFFIXES = (".py", ".html", ".txt", ".mo")
-# A stopping child finishes the requests it is answering for at most DRAIN_SECONDS; one that has
-# not exited after STOP_TIMEOUT (all its threads paused in the debugger, say) is killed.
-DRAIN_SECONDS = 0.5
+# On a save the old child stops accepting and finishes the requests it owes for at most
+# DRAIN_SECONDS, beside the new child, which serves at once; one still there after RETIRE_SECONDS
+# (all its threads paused in the debugger, say) is killed. When the server itself stops (Ctrl-C,
+# `make down`) every child gets STOP_TIMEOUT.
+DRAIN_SECONDS = 10.0
+RETIRE_SECONDS = DRAIN_SECONDS + 2.0
 STOP_TIMEOUT = 1.0
 
 
@@ -102,6 +108,9 @@ def listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host, port), family=family, backlog=128)
     listener.set_inheritable(True)
+    # Two children share it while one retires: the one that loses a connection to the other must
+    # go back to waiting, not block in accept().
+    listener.setblocking(False)
     return listener
 
 
@@ -122,6 +131,10 @@ def serve(listener: socket.socket, address: str) -> None:
     # connection in neither is a client whose request is still on its way, owed an answer too.
     answering: set[Any] = set()
     answered: set[Any] = set()
+    # SIGTERM only asks the accept loop to end (see stop_accepting): the handler can run between
+    # an accept() and the connection's registration, so it must not decide what is still owed.
+    stopping = threading.Event()
+    wake_up, wake = os.pipe()
 
     class CountedRequestHandler(WSGIRequestHandler):
         def parse_request(self) -> bool:
@@ -159,24 +172,41 @@ def serve(listener: socket.socket, address: str) -> None:
             answered.discard(request)
             super().shutdown_request(request)
 
+        def serve_forever(self, poll_interval: float = 0.5) -> None:
+            """socketserver's loop, woken by SIGTERM instead of polled: then answer and exit."""
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(wake_up, selectors.EVENT_READ)
+                while not stopping.is_set():
+                    ready = {key.fd for key, _ in selector.select()}
+                    if self.socket.fileno() in ready and not stopping.is_set():
+                        # Accept, register, hand to a thread; the socket never blocks, so
+                        # a connection the other child took first is no wait.
+                        self.handle_request()
+                    self.service_actions()
+            finish_answers_then_exit()
+
     def owes_an_answer(connection: socket.socket) -> bool:
         return (
             connection in answering or connection not in answered or _has_unread_bytes(connection)
         )
 
-    def finish_answers_then_exit(signum: int, frame: FrameType | None) -> None:
-        # Runs in the main thread, which accepts connections: from here on new ones wait in the
-        # backlog for the next child. Exiting with a request unread, or not yet arrived on a
-        # connection just accepted, would reset it; idle kept-alive ones may close (clients open
-        # a new one). A request held at a breakpoint
-        # is cut off after DRAIN_SECONDS.
+    def finish_answers_then_exit() -> None:
+        # New connections now wait in the backlog for the next child. Exiting with a request
+        # unread, or not yet arrived on a connection just accepted, would reset it; idle
+        # kept-alive ones may close (clients open a new one). A request held at a breakpoint is
+        # cut off after DRAIN_SECONDS.
         deadline = time.monotonic() + DRAIN_SECONDS
         while any(map(owes_an_answer, list(open_connections))) and time.monotonic() < deadline:
             time.sleep(0.005)
         os._exit(0)
 
+    def stop_accepting(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        os.write(wake, b"x")  # ends the select() the handler interrupted
+
     runserver.Command.server_cls = HandedOverServer
-    signal.signal(signal.SIGTERM, finish_answers_then_exit)
+    signal.signal(signal.SIGTERM, stop_accepting)
     sys.argv = ["manage.py", "runserver", "--noreload", address]
     runpy.run_path("manage.py", run_name="__main__")
 
@@ -209,18 +239,40 @@ def exited(pid: int | None) -> bool:
     return pid is not None and os.waitpid(pid, os.WNOHANG) != (0, 0)
 
 
-def stop(pid: int | None) -> None:
-    """Stop the serving child (even one paused at a breakpoint) and reap it."""
+def retire(pid: int | None, retiring: dict[int, float]) -> None:
+    """Ask the serving child to finish what it is answering and exit, without waiting for it."""
     if pid is None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline:
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                return
-            time.sleep(0.01)
-        os.kill(pid, signal.SIGKILL)
+        retiring[pid] = time.monotonic() + RETIRE_SECONDS
+
+
+def reap(retiring: dict[int, float]) -> None:
+    """Forget retired children that have exited; kill those past their deadline."""
+    for pid, deadline in list(retiring.items()):
+        if exited(pid):
+            del retiring[pid]
+        elif time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            del retiring[pid]
+
+
+def stop(pids: Iterable[int | None]) -> None:
+    """Stop every child (even one paused at a breakpoint) and reap them, side by side."""
+    alive = {pid for pid in pids if pid is not None}
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while alive and time.monotonic() < deadline:
+        alive = {pid for pid in alive if not exited(pid)}
+        time.sleep(0.01)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 
 
@@ -249,6 +301,7 @@ def serve_and_reload(address: str) -> None:
     with contextlib.suppress(OSError):  # watched before it exists; a read-only checkout has none
         env_file.parent.mkdir(exist_ok=True)
     child: int | None = None
+    retiring: dict[int, float] = {}
     try:
         child = start(listener, address)
         # step: how long the tree must be quiet before a batch of changes is reported (ms); every
@@ -261,6 +314,7 @@ def serve_and_reload(address: str) -> None:
             yield_on_timeout=True,
         )
         for changes in changes_in_tree:
+            reap(retiring)
             if not changes:
                 if exited(child):
                     child = None
@@ -271,10 +325,10 @@ def serve_and_reload(address: str) -> None:
                 continue
             names = ", ".join(sorted({os.path.relpath(path, source) for _, path in changes}))
             print(f"{names} changed, reloading.", flush=True)
-            stop(child)
+            retire(child, retiring)
             child = start(listener, address)
     finally:
-        stop(child)
+        stop([child, *retiring])
 
 
 if __name__ == "__main__":
