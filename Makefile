@@ -60,11 +60,11 @@ shell: setup ## Django shell in the dev environment
 manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
 	$(HANGAR) manage $(ARGS)
 
-test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e; app/ coverage ≥ 85 %
+test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e, and the project's own tests; its coverage ≥ 85 %
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
-test-unit: setup ## Unit tests only (no network), with app/ coverage ≥ 85 %
-	$(UV) run --frozen pytest tests/unit --cov
+test-unit: setup ## Hangar's unit tests and the project's own (no network), with the project's coverage ≥ 85 %
+	$(UV) run --frozen pytest tests/unit --project-tests --cov
 
 test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 	$(UV) run --frozen pytest tests/infra
