@@ -25,7 +25,7 @@ TEST_WORKERS ?= 6
 .PHONY: test-without-docker
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback
+.PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback audit
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -92,6 +92,9 @@ lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolin
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
+	$(HANGAR) audit
+
+audit: setup ## The locks' vulnerability audit (pip-audit over uv.lock and LocalStack's lock, npm audit); make lint runs it too
 	$(HANGAR) audit
 
 fmt: setup ## Format and auto-fix with ruff
