@@ -18,7 +18,7 @@ import pytest
 from hangar.core import ports
 from hangar.core.errors import HangarError
 from hangar.core.processes import ProcessRecord
-from hangar.devloop import dev
+from hangar.devloop import dev, dev_superuser
 from hangar.devloop.debug_server import (
     ServerAddress,
     dev_server_for,
@@ -319,7 +319,7 @@ class TestDockerModeOrder:
         events = start_in_docker_mode(monkeypatch, COMPOSE_CONFIG)
 
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
-        superuser = ("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
+        superuser = ("exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments())
         assert events == [
             ("background", *independent),
             "deploy",

@@ -29,7 +29,7 @@ from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
-from hangar.devloop import children, services
+from hangar.devloop import children, dev_superuser, services
 from hangar.devloop.debug_server import (
     ServerAddress,
     dev_server_for,
@@ -174,13 +174,14 @@ def running_children() -> dict[str, int]:
     return {name: record.pid for name, record in children.recorded_children(dev_dir()).items()}
 
 
-def run_manage(argv: Sequence[str], env: Mapping[str, str]) -> None:
+def run_manage(argv: Sequence[str], env: Mapping[str, str], *, described_as: str = "") -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", *argv], cwd=contract().project_path, env=env, check=False
     )
     if result.returncode != 0:
+        what = described_as or f"`manage.py {' '.join(argv)}`"
         raise HangarError(
-            f"`manage.py {' '.join(argv)}` failed (exit {result.returncode}); its output is above",
+            f"{what} failed (exit {result.returncode}); its output is above",
             "fix the error it names, then run `make dev` again",
         )
 
@@ -265,7 +266,9 @@ def _start_host_session(
     info(f"database: {describe_database(env)}")
     with step("Apply database migrations"):
         run_manage(["migrate", "--noinput"], env)
-    run_manage(["ensure_dev_superuser"], env)
+    run_manage(
+        dev_superuser.manage_arguments(), env, described_as="creating the development superuser"
+    )
 
     for name, argv in commands.items():
         session.start(name, argv, env, log=args.detach)
@@ -376,11 +379,15 @@ WEB_STATE_CHECK_SECONDS = 3.0
 
 @contextlib.contextmanager
 def in_background(
-    arguments: Sequence[str], env: Mapping[str, str], *, show_output: bool = False
+    arguments: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    show_output: bool = False,
+    described_as: str = "",
 ) -> Iterator[None]:
     """`docker compose arguments` while the body runs; then wait for it: its failure fails
     `hangar dev`, its output is shown when asked (else only when it failed)."""
-    command = f"docker compose {' '.join(arguments)}"
+    command = described_as or f"`docker compose {' '.join(arguments)}`"
     info(f"in the background: {command}")
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
@@ -392,13 +399,13 @@ def in_background(
             process.terminate()
             process.wait()
             raise
-        with step(f"Wait for `{command}`"):
+        with step(f"Wait for {command}"):
             returncode = process.wait()
         log.seek(0)
         output = log.read().strip()
     if returncode != 0:
         raise HangarError(
-            f"`{command}` failed (exit {returncode}):\n{output[-2000:]}",
+            f"{command} failed (exit {returncode}):\n{output[-2000:]}",
             "`make logs` shows the services' output; `make down` resets them",
         )
     if show_output and output:
@@ -461,8 +468,11 @@ def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
     else:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
-    with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
+    superuser = ["exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()]
+    creating = in_background(
+        superuser, env, show_output=True, described_as="the development superuser (in web)"
+    )
+    with creating, step("Wait until web's /healthz answers"):
         wait_until_serving(address)
 
 
