@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -684,13 +685,38 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return manage(args, ["shell"])
 
 
+# Always handed to the web container: what `createsuperuser --noinput` reads.
+PASSED_PREFIXES = ("DJANGO_SUPERUSER_",)
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def passed_variables(named: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The variables of this shell that a command in the web container gets: Django's
+    DJANGO_SUPERUSER_* and those `named` (PASS_ENV), never the rest of the host's environment."""
+    if invalid := [name for name in named if not VARIABLE_NAME.fullmatch(name)]:
+        raise HangarError(
+            f"PASS_ENV holds {', '.join(map(repr, invalid))}, not a variable name",
+            'name variables, e.g. PASS_ENV="STRIPE_API_KEY OTHER"',
+        )
+    if unset := [name for name in named if name not in environ]:
+        raise HangarError(
+            f"PASS_ENV names {', '.join(unset)}, not set in this shell",
+            f"set it for the command (e.g. `{unset[0]}=value make manage …`) or leave it out",
+        )
+    automatic = [name for name in environ if name.startswith(PASSED_PREFIXES)]
+    return sorted({*automatic, *named})
+
+
 def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
     """manage.py in the web container (docker mode) or against the host-mode environment."""
+    passed = passed_variables(args.pass_env, os.environ)
     if session_mode() == "docker":
         if "web" not in running_services():
             raise HangarError("the web container is not running", "start it with `make dev`")
         tty = [] if sys.stdin.isatty() else ["-T"]
-        command = compose("exec", *tty, "web", "python", "manage.py", *arguments)
+        # Names only: compose reads their values from its own environment, so none is in argv.
+        environment = [f"--env={name}" for name in passed]
+        command = compose("exec", *tty, *environment, "web", "python", "manage.py", *arguments)
         return subprocess.run(command, check=False).returncode
     env = host_environment(os.environ, with_aws=True)
     command = [sys.executable, "manage.py", *arguments]
@@ -736,9 +762,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     logs.set_defaults(func=cmd_logs)
 
     shell = subparsers.add_parser("shell", help="Django shell in the dev environment")
-    shell.set_defaults(func=cmd_shell)
-
     manage_parser = subparsers.add_parser("manage", help="run manage.py in the dev environment")
+    for parser in (shell, manage_parser):
+        parser.add_argument(
+            "--pass-env",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="docker mode: hand this shell's NAME to the web container (DJANGO_SUPERUSER_* "
+            "always go); host mode runs in this shell's environment anyway",
+        )
+    shell.set_defaults(func=cmd_shell)
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. createsuperuser")
     manage_parser.set_defaults(func=cmd_manage)
 
