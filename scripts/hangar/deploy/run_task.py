@@ -640,9 +640,7 @@ def prepare(options: Options) -> tuple[dict[str, ContainerSpec], ComposeServices
     assembly = ensure_synthesized()
     template = infra.stack_template(assembly, stack_name)
     tasks = tasks_to_run(options.task)
-    with step(
-        f"Resolve the {' and '.join(tasks)} tasks' environment from {services.localstack_endpoint}"
-    ):
+    with step(f"Resolve the environment of {', '.join(tasks)} from {services.localstack_endpoint}"):
         stack = deployed_stack(services.localstack_endpoint, stack_name, template)
         if options.database_url:
             database = database_from_url(options.database_url)
