@@ -54,11 +54,11 @@ else
 	$(HANGAR) stage-logs --stage $(STAGE) $(if $(SERVICE),--service $(SERVICE)) $(if $(SINCE),--since $(SINCE)) $(if $(filter-out 0,$(FOLLOW)),--follow) $(if $(FILTER),--filter '$(FILTER)')
 endif
 
-shell: setup ## Django shell in the dev environment
-	$(HANGAR) shell
+shell: setup ## Django shell in the dev environment (PASS_ENV="NAME …": as for manage)
+	$(HANGAR) shell $(foreach name,$(PASS_ENV),--pass-env $(name))
 
-manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
-	$(HANGAR) manage $(ARGS)
+manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser" (DJANGO_SUPERUSER_* and the variables PASS_ENV="NAME …" names reach the container)
+	$(HANGAR) manage $(foreach name,$(PASS_ENV),--pass-env $(name)) $(ARGS)
 
 test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e, and the project's own tests; its coverage ≥ 85 %
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup

@@ -7,7 +7,9 @@ the task's CPU and memory and from its shutdown timings (hangar_infra.capacity);
 serve a bare `docker run` of the image. gthread workers: `workers` processes of `threads` threads.
 """
 
+import logging
 import os
+import sys
 
 wsgi_app = os.environ["HANGAR_WSGI_APPLICATION"]
 bind = f"0.0.0.0:{os.environ['HANGAR_CONTAINER_PORT']}"
@@ -35,3 +37,33 @@ accesslog = None
 # gunicorn ≥ 25 opens a control socket in $HOME/.gunicorn; the image's non-root user has no home
 # (it would log "Permission denied" at every start) and nothing here uses `gunicornc`.
 control_socket_disable = True
+
+
+def post_worker_init(worker: object) -> None:
+    """Request errors reach stdout (and so the task's CloudWatch log stream) whatever the
+    project's LOGGING says. Without LOGGING, Django logs a 500's traceback only to a console
+    handler that DEBUG must be on for and to mail for ADMINS, so in production it went nowhere.
+    Django is set up by now (the worker loaded the app): where its request errors already reach a
+    console, nothing is added, so a project that logs for itself gets no second copy."""
+    if not reaches_a_console("django.request", logging.ERROR):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logging.getLogger().addHandler(handler)
+
+
+def reaches_a_console(name: str, level: int) -> bool:
+    """Whether a record of `name` at `level` reaches a handler writing to stdout or stderr."""
+    record = logging.LogRecord(name, level, __file__, 0, "probe", None, None)
+    logger: logging.Logger | None = logging.getLogger(name)
+    while logger is not None:
+        for handler in logger.handlers:
+            if (
+                isinstance(handler, logging.StreamHandler)
+                and not isinstance(handler, logging.FileHandler)
+                and level >= handler.level
+                and handler.filter(record)
+            ):
+                return True
+        logger = logger.parent if logger.propagate else None
+    return False

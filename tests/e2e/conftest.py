@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from compose_project import Compose
 
-from accounts.management.commands import ensure_dev_superuser
 from hangar.core import docker_client
 from hangar.core.errors import HangarError
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT
 from hangar.core.ports import spare_port
 from hangar.deploy import stacks as infra
 from hangar.deploy.image import build_runtime_image
+from hangar.devloop import dev_superuser
 from hangar.provision import docker
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
@@ -133,9 +133,11 @@ def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
 @pytest.fixture(scope="session")
 def dev_user(stack: Compose) -> tuple[str, str]:
     """Username and password of the development superuser, created the way `make dev` does."""
-    created = stack.run("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
-    assert f"username {ensure_dev_superuser.USERNAME!r}" in created.stdout
-    return ensure_dev_superuser.USERNAME, ensure_dev_superuser.PASSWORD
+    created = stack.run(
+        "exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()
+    )
+    assert f"username {dev_superuser.USERNAME!r}" in created.stdout
+    return dev_superuser.USERNAME, dev_superuser.PASSWORD
 
 
 @pytest.fixture(scope="session")

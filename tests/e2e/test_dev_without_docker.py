@@ -15,9 +15,9 @@ import pytest
 from compose_project import Session, local_s3, until_handled, upload_text
 from hostdev import host_env, wait_http
 
-from accounts.management.commands import ensure_dev_superuser
 from hangar.core import ports
 from hangar.core.paths import LOCAL_ENV_FILE
+from hangar.devloop import dev_superuser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
 
@@ -51,7 +51,7 @@ def test_make_dev_without_docker_runs_the_whole_loop_on_the_host(
         base = f"http://127.0.0.1:{dev.web_port}"
         assert wait_http(f"{base}/healthz", timeout=120)[0] == 200
 
-        session = Session(base, ensure_dev_superuser.USERNAME, ensure_dev_superuser.PASSWORD)
+        session = Session(base, dev_superuser.USERNAME, dev_superuser.PASSWORD)
         body = f"host-mode upload {uuid.uuid4()}\n".encode()
         document = upload_text(session, "host.txt", body)
         stored = local_s3(localstack_port).get_object(

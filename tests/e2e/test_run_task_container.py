@@ -2,8 +2,8 @@
 this run's LocalStack, served by the runtime image on the compose network.
 
 Brings up the run's own compose `db` and `localstack`, deploys the local stage into that
-LocalStack, runs the migration task and then the web task (and, for the stop test, the worker
-task), and removes the containers after.
+LocalStack, runs the web task (run-task runs the migration task first, as the deploy does) and,
+for the stop test, the worker task, and removes the containers after.
 """
 
 import json
@@ -61,17 +61,8 @@ def remove_container(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def migrated(compose: Compose, deployed_stage: dict[str, str]) -> None:
-    """The migration task, as the deploy runs it before the service: in the foreground."""
-    options = run_task.Options(stage="local", task="migration", compose_project=compose.project)
-    try:
-        assert run_task.run(options) == 0
-    finally:
-        remove_container(run_task.container_name(compose.project, "migration"))
-
-
-@pytest.fixture(scope="module")
-def web_task(compose: Compose, migrated: None) -> Iterator[run_task.RunningTask]:
+def web_task(compose: Compose, deployed_stage: dict[str, str]) -> Iterator[run_task.RunningTask]:
+    """The web task, which run-task starts after the migration task (as the deploy runs it)."""
     options = run_task.Options(
         stage="local",
         task="web",
@@ -86,7 +77,8 @@ def web_task(compose: Compose, migrated: None) -> Iterator[run_task.RunningTask]
         print(f"run-task web healthy in {time.monotonic() - started:.1f}s")
         yield running
     finally:
-        remove_container(run_task.container_name(compose.project, "web"))
+        for task in ("migration", "web"):
+            remove_container(run_task.container_name(compose.project, task))
 
 
 LOG_IN_IN_THE_WEB_TASK = """

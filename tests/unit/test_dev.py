@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import dataclasses
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from hangar.core import ports
 from hangar.core.errors import HangarError
 from hangar.core.processes import ProcessRecord
-from hangar.devloop import dev
+from hangar.devloop import dev, dev_superuser
 from hangar.devloop.debug_server import (
     ServerAddress,
     dev_server_for,
@@ -319,7 +320,7 @@ class TestDockerModeOrder:
         events = start_in_docker_mode(monkeypatch, COMPOSE_CONFIG)
 
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
-        superuser = ("exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser")
+        superuser = ("exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments())
         assert events == [
             ("background", *independent),
             "deploy",
@@ -435,3 +436,76 @@ class TestReloaderPerPlatform:
             [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
         )
         assert result.stdout.strip() == "warm", result.stderr[-2000:]
+
+
+# A stand-in for `docker compose` (no container is started here): records its argv and, for each
+# `--env=NAME`, the value compose would hand the container (compose resolves a bare name from its
+# own environment, as `docker compose exec --env` does).
+RECORDING_COMPOSE = """\
+import json, os, sys
+names = [a.removeprefix("--env=") for a in sys.argv[1:] if a.startswith("--env=")]
+json.dump({"argv": sys.argv[1:], "container_env": {n: os.environ.get(n) for n in names}},
+          open(os.environ["RECORD"], "w"))
+"""
+
+
+class TestManagePassesVariables:
+    """`make manage` in docker mode: createsuperuser --noinput's variables reach the container
+    (they used to stay behind, and the user got an unusable password)."""
+
+    def record(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *arguments: str
+    ) -> dict[str, object]:
+        record = tmp_path / "compose.json"
+        monkeypatch.setenv("RECORD", str(record))
+        monkeypatch.setattr(dev, "session_mode", lambda: "docker")
+        monkeypatch.setattr(dev, "running_services", lambda: {"web"})
+        monkeypatch.setattr(
+            dev, "compose", lambda *args: [sys.executable, "-c", RECORDING_COMPOSE, *args]
+        )
+        assert run_dev(*arguments) == 0
+        return dict(json.loads(record.read_text()))
+
+    def test_djangos_superuser_variables_reach_the_container_by_name(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "admin")
+        monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "pa55-word")
+        monkeypatch.setenv("UNRELATED_HOST_SECRET", "not-for-the-container")
+
+        seen = self.record(monkeypatch, tmp_path, "manage", "createsuperuser", "--noinput")
+
+        assert seen["container_env"] == {
+            "DJANGO_SUPERUSER_PASSWORD": "pa55-word",
+            "DJANGO_SUPERUSER_USERNAME": "admin",
+        }
+        argv = seen["argv"]
+        assert isinstance(argv, list)
+        assert argv[-4:] == ["python", "manage.py", "createsuperuser", "--noinput"]
+        assert not any("pa55-word" in argument for argument in argv)
+        assert not any("UNRELATED_HOST_SECRET" in argument for argument in argv)
+
+    def test_pass_env_names_more_and_nothing_else(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("STRIPE_API_KEY", "sk_test_x")
+        monkeypatch.setenv("UNRELATED_HOST_SECRET", "not-for-the-container")
+        for name in [name for name in os.environ if name.startswith("DJANGO_SUPERUSER_")]:
+            monkeypatch.delenv(name)
+
+        seen = self.record(monkeypatch, tmp_path, "manage", "--pass-env", "STRIPE_API_KEY", "check")
+
+        assert seen["container_env"] == {"STRIPE_API_KEY": "sk_test_x"}
+
+    @pytest.mark.parametrize(
+        ("named", "message"),
+        [("NOT_SET_ANYWHERE", "not set in this shell"), ("A=B", "not a variable name")],
+    )
+    def test_a_name_it_cannot_pass_is_refused_before_anything_runs(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, named: str, message: str
+    ) -> None:
+        monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+        monkeypatch.setattr(dev, "session_mode", lambda: "docker")
+        monkeypatch.setattr(dev, "running_services", lambda: pytest.fail("compose was called"))
+        with pytest.raises(HangarError, match=message):
+            run_dev("manage", "--pass-env", named, "check")

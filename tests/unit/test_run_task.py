@@ -3,11 +3,13 @@
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from hangar.core import ports
 from hangar.core.errors import HangarError
 from hangar.deploy import run_task
 from hangar.deploy.cfn_values import (
@@ -365,3 +367,92 @@ def test_the_synthesized_assembly_is_reused_only_when_newer_than_infra(tmp_path:
     assert run_task.assembly_is_current(assembly, sources)
     os.utime(source, (now + 10, now + 10))
     assert not run_task.assembly_is_current(assembly, sources)
+
+
+# --- migrations before the task, as deploy runs them ------------------------------------------
+
+# A stand-in for the docker CLI (no container may be started here): it records each call, knows
+# no container (`inspect` fails), and a `docker run` of the migration command exits with
+# $MIGRATION_EXIT.
+FAKE_DOCKER = """\
+import json, os, sys
+with open(os.environ["DOCKER_RECORD"], "a") as record:
+    record.write(json.dumps(sys.argv[1:]) + "\\n")
+if sys.argv[1:3] == ["container", "inspect"]:
+    sys.exit(1)
+if sys.argv[1] == "run" and "migrate" in sys.argv:
+    sys.exit(int(os.environ.get("MIGRATION_EXIT", "0")))
+"""
+MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
+
+
+@pytest.fixture
+def docker_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the stand-in docker records its calls; run-task's preparation (LocalStack, the
+    synthesized stack, the image build) is replaced by resolved specs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(f"#!{sys.executable}\n{FAKE_DOCKER}")
+    docker.chmod(0o755)
+    record = tmp_path / "docker-calls.jsonl"
+    record.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_RECORD", str(record))
+    specs = {
+        "migration": run_task.ContainerSpec(
+            command=MIGRATE, container_port=None, health_check=None
+        ),
+        "web": run_task.ContainerSpec(command=None, container_port=8000, health_check=None),
+    }
+    services = run_task.ComposeServices("proj", "proj_default", "http://127.0.0.1:4566", True)
+    database = run_task.LocalDatabase("db", "5432", "app", "app", "pw", "compose `db`")
+
+    def prepare(options: run_task.Options) -> object:
+        return (
+            {task: specs[task] for task in run_task.tasks_to_run(options.task)},
+            services,
+            database,
+        )
+
+    monkeypatch.setattr(run_task, "prepare", prepare)
+    monkeypatch.setattr(run_task, "ensure_runtime_image", lambda: "app-runtime:local")
+    return record
+
+
+def docker_runs(record: Path) -> list[list[str]]:
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    return [call for call in calls if call[0] == "run"]
+
+
+def test_web_runs_after_the_migration_task_has_finished(docker_calls: Path) -> None:
+    options = run_task.Options(stage="local", task="web", port=ports.spare_port())
+
+    assert run_task.run(options) == 0
+
+    migration, web = docker_runs(docker_calls)
+    assert migration[-len(MIGRATE) :] == MIGRATE
+    assert "--name=proj-run-task-migration" in migration
+    assert not any(argument.startswith("--publish") for argument in migration)
+    assert "--name=proj-run-task-web" in web
+    assert web[-1] == "app-runtime:local"
+
+
+def test_a_failed_migration_stops_run_task_before_the_task_starts(
+    docker_calls: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIGRATION_EXIT", "3")
+    options = run_task.Options(stage="local", task="web")
+
+    with pytest.raises(HangarError, match=r"the migration task failed \(exit 3") as raised:
+        run_task.run(options)
+
+    assert "make run-task TASK=migration" in (raised.value.hint or "")
+    assert len(docker_runs(docker_calls)) == 1
+
+
+def test_the_migration_task_alone_runs_once(docker_calls: Path) -> None:
+    assert run_task.run(run_task.Options(stage="local", task="migration")) == 0
+
+    (migration,) = docker_runs(docker_calls)
+    assert migration[-len(MIGRATE) :] == MIGRATE

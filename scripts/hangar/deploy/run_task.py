@@ -2,9 +2,10 @@
 
 Reads the task definition from the synthesized service stack, resolves its environment and
 secrets against the `local` stage deployed in the compose project's LocalStack (as the ECS agent
-would inject them), and runs the runtime image with them on the compose network. Only what cannot
-exist locally is replaced (the ALB's DNS name, the RDS endpoint, AWS credentials, TLS at the ALB),
-and the printed table says where every value came from.
+would inject them), and runs the runtime image with them on the compose network, after the
+migration task (as the deploy runs it before the services). Only what cannot exist locally is
+replaced (the ALB's DNS name, the RDS endpoint, AWS credentials, TLS at the ALB), and the printed
+table says where every value came from.
 """
 
 import argparse
@@ -45,6 +46,7 @@ from hangar.deploy.image import build_runtime_image, runtime_build_options
 from hangar.provision import docker
 
 TASKS = ("web", "worker", "migration")
+MIGRATION_TASK = "migration"
 # The CDK construct that owns each task definition (aws:cdk:path …/Service/<Name>/TaskDefinition).
 TASK_CONSTRUCTS = {"web": "Web", "worker": "Worker", "migration": "Migration"}
 DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
@@ -621,7 +623,14 @@ def container_exists(name: str) -> bool:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalDatabase]:
+def tasks_to_run(task: str) -> list[str]:
+    """The migration task first, to completion, as `make deploy` runs it before it updates the
+    services: a new project's first page is then served, not a 500 for want of its tables."""
+    return list(dict.fromkeys([MIGRATION_TASK, task]))
+
+
+def prepare(options: Options) -> tuple[dict[str, ContainerSpec], ComposeServices, LocalDatabase]:
+    """Each task `tasks_to_run` names, in that order, with its environment resolved."""
     check_local_stage(options.stage)
     if options.task not in TASKS:
         raise HangarError(f"unknown task {options.task!r}", hint=f"one of: {', '.join(TASKS)}")
@@ -630,8 +639,8 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
     stack_name = contract().stack_names(infra.LOCAL_STAGE)[1]
     assembly = ensure_synthesized()
     template = infra.stack_template(assembly, stack_name)
-    container = task_container(template, options.task)
-    with step(f"Resolve the {options.task} task's environment from {services.localstack_endpoint}"):
+    tasks = tasks_to_run(options.task)
+    with step(f"Resolve the environment of {', '.join(tasks)} from {services.localstack_endpoint}"):
         stack = deployed_stack(services.localstack_endpoint, stack_name, template)
         if options.database_url:
             database = database_from_url(options.database_url)
@@ -639,27 +648,34 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
             if not services.db_running:
                 ensure_db(services.project)
             database = compose_database(services.project)
-        spec = container_spec(
-            container,
-            Resolver(stack),
-            endpoint=services.localstack_endpoint,
-            database=database,
-        )
-    return spec, services, database
+        specs = {
+            task: container_spec(
+                task_container(template, task),
+                Resolver(stack),
+                endpoint=services.localstack_endpoint,
+                database=database,
+            )
+            for task in tasks
+        }
+    return specs, services, database
 
 
 def run(options: Options) -> RunningTask | int:
     """Run the task; detached → the running container, otherwise its exit code."""
-    spec, services, database = prepare(options)
+    specs, services, database = prepare(options)
+    spec = specs[options.task]
+    for task in specs:
+        if container_exists(existing := container_name(services.project, task)):
+            raise HangarError(
+                f"a container named {existing} already exists (an earlier run-task).",
+                hint=f"stop it: docker rm --force {existing}",
+            )
     name = container_name(services.project, options.task)
-    if container_exists(name):
-        raise HangarError(
-            f"a container named {name} already exists (an earlier run-task).",
-            hint=f"stop it: docker rm --force {name}",
-        )
     if spec.container_port is not None:
         ensure_free({options.port: f"run-task {options.task}"}, "pass --port with a free port")
     image = ensure_runtime_image()
+    if options.task != MIGRATION_TASK:
+        apply_migrations(specs[MIGRATION_TASK], services, database, image)
     variables = list(spec.variables.values())
     info(f"\nThe {options.task} task's container, as ECS would start it:\n{table(variables)}")
     info(
@@ -693,6 +709,34 @@ def run(options: Options) -> RunningTask | int:
         wait_until_started(name, f"{url}{contract().health_path}" if url else None)
     info(f"{name} runs. Logs: docker logs --follow {name}. Stop: docker rm --force {name}")
     return RunningTask(container=name, url=url)
+
+
+def apply_migrations(
+    spec: ContainerSpec, services: ComposeServices, database: LocalDatabase, image: str
+) -> None:
+    """The migration task in the foreground; the task asked for starts only if it succeeds."""
+    name = container_name(services.project, MIGRATION_TASK)
+    command = docker_run_command(
+        spec,
+        image=image,
+        name=name,
+        network=services.network,
+        port=0,  # the migration task publishes no port
+        detach=False,
+        host_gateway=database.needs_host_gateway,
+    )
+    env = {**os.environ, **{n: v.value for n, v in spec.variables.items()}}
+    with step(
+        f"Apply migrations: the migration task ({' '.join(spec.command or [])}), as deploy does"
+    ):
+        returncode = subprocess.run(command, env=env, check=False).returncode
+    if returncode != 0:
+        raise HangarError(
+            f"the migration task failed (exit {returncode}; its output is above), so no other "
+            "task was started.",
+            hint="fix what it names, then run `make run-task` again "
+            "(`make run-task TASK=migration` runs it alone)",
+        )
 
 
 def _cmd_run_task(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT, STATE_DIR
-from hangar.devloop import children, services
+from hangar.devloop import children, dev_superuser, services
 from hangar.devloop.debug_server import (
     ServerAddress,
     dev_server_for,
@@ -174,13 +175,14 @@ def running_children() -> dict[str, int]:
     return {name: record.pid for name, record in children.recorded_children(dev_dir()).items()}
 
 
-def run_manage(argv: Sequence[str], env: Mapping[str, str]) -> None:
+def run_manage(argv: Sequence[str], env: Mapping[str, str], *, described_as: str = "") -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", *argv], cwd=contract().project_path, env=env, check=False
     )
     if result.returncode != 0:
+        what = described_as or f"`manage.py {' '.join(argv)}`"
         raise HangarError(
-            f"`manage.py {' '.join(argv)}` failed (exit {result.returncode}); its output is above",
+            f"{what} failed (exit {result.returncode}); its output is above",
             "fix the error it names, then run `make dev` again",
         )
 
@@ -265,7 +267,9 @@ def _start_host_session(
     info(f"database: {describe_database(env)}")
     with step("Apply database migrations"):
         run_manage(["migrate", "--noinput"], env)
-    run_manage(["ensure_dev_superuser"], env)
+    run_manage(
+        dev_superuser.manage_arguments(), env, described_as="creating the development superuser"
+    )
 
     for name, argv in commands.items():
         session.start(name, argv, env, log=args.detach)
@@ -376,11 +380,15 @@ WEB_STATE_CHECK_SECONDS = 3.0
 
 @contextlib.contextmanager
 def in_background(
-    arguments: Sequence[str], env: Mapping[str, str], *, show_output: bool = False
+    arguments: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    show_output: bool = False,
+    described_as: str = "",
 ) -> Iterator[None]:
     """`docker compose arguments` while the body runs; then wait for it: its failure fails
     `hangar dev`, its output is shown when asked (else only when it failed)."""
-    command = f"docker compose {' '.join(arguments)}"
+    command = described_as or f"`docker compose {' '.join(arguments)}`"
     info(f"in the background: {command}")
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
@@ -392,13 +400,13 @@ def in_background(
             process.terminate()
             process.wait()
             raise
-        with step(f"Wait for `{command}`"):
+        with step(f"Wait for {command}"):
             returncode = process.wait()
         log.seek(0)
         output = log.read().strip()
     if returncode != 0:
         raise HangarError(
-            f"`{command}` failed (exit {returncode}):\n{output[-2000:]}",
+            f"{command} failed (exit {returncode}):\n{output[-2000:]}",
             "`make logs` shows the services' output; `make down` resets them",
         )
     if show_output and output:
@@ -461,8 +469,11 @@ def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
     else:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    superuser = ["exec", "-T", "web", "python", "manage.py", "ensure_dev_superuser"]
-    with in_background(superuser, env, show_output=True), step("Wait until web's /healthz answers"):
+    superuser = ["exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()]
+    creating = in_background(
+        superuser, env, show_output=True, described_as="the development superuser (in web)"
+    )
+    with creating, step("Wait until web's /healthz answers"):
         wait_until_serving(address)
 
 
@@ -674,13 +685,38 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return manage(args, ["shell"])
 
 
+# Always handed to the web container: what `createsuperuser --noinput` reads.
+PASSED_PREFIXES = ("DJANGO_SUPERUSER_",)
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def passed_variables(named: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The variables of this shell that a command in the web container gets: Django's
+    DJANGO_SUPERUSER_* and those `named` (PASS_ENV), never the rest of the host's environment."""
+    if invalid := [name for name in named if not VARIABLE_NAME.fullmatch(name)]:
+        raise HangarError(
+            f"PASS_ENV holds {', '.join(map(repr, invalid))}, not a variable name",
+            'name variables, e.g. PASS_ENV="STRIPE_API_KEY OTHER"',
+        )
+    if unset := [name for name in named if name not in environ]:
+        raise HangarError(
+            f"PASS_ENV names {', '.join(unset)}, not set in this shell",
+            f"set it for the command (e.g. `{unset[0]}=value make manage …`) or leave it out",
+        )
+    automatic = [name for name in environ if name.startswith(PASSED_PREFIXES)]
+    return sorted({*automatic, *named})
+
+
 def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
     """manage.py in the web container (docker mode) or against the host-mode environment."""
+    passed = passed_variables(args.pass_env, os.environ)
     if session_mode() == "docker":
         if "web" not in running_services():
             raise HangarError("the web container is not running", "start it with `make dev`")
         tty = [] if sys.stdin.isatty() else ["-T"]
-        command = compose("exec", *tty, "web", "python", "manage.py", *arguments)
+        # Names only: compose reads their values from its own environment, so none is in argv.
+        environment = [f"--env={name}" for name in passed]
+        command = compose("exec", *tty, *environment, "web", "python", "manage.py", *arguments)
         return subprocess.run(command, check=False).returncode
     env = host_environment(os.environ, with_aws=True)
     command = [sys.executable, "manage.py", *arguments]
@@ -726,9 +762,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     logs.set_defaults(func=cmd_logs)
 
     shell = subparsers.add_parser("shell", help="Django shell in the dev environment")
-    shell.set_defaults(func=cmd_shell)
-
     manage_parser = subparsers.add_parser("manage", help="run manage.py in the dev environment")
+    for parser in (shell, manage_parser):
+        parser.add_argument(
+            "--pass-env",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="docker mode: hand this shell's NAME to the web container (DJANGO_SUPERUSER_* "
+            "always go); host mode runs in this shell's environment anyway",
+        )
+    shell.set_defaults(func=cmd_shell)
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. createsuperuser")
     manage_parser.set_defaults(func=cmd_manage)
 
