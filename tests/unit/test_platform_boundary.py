@@ -69,7 +69,6 @@ KNOWN = {
     "tests/unit/test_dev.py",
     "tests/unit/test_dev_server_reload.py",
     "tests/unit/test_dev_services.py",
-    "tests/unit/test_dev_superuser.py",
     "tests/unit/test_devserver.py",
     "tests/unit/test_docker.py",
     "tests/unit/test_env_files_stay_out.py",
