@@ -50,7 +50,7 @@ REQUEST_TIMEOUT_SECONDS = 30
 DEREGISTRATION_DELAY_SECONDS = REQUEST_TIMEOUT_SECONDS
 GRACEFUL_TIMEOUT_SECONDS = REQUEST_TIMEOUT_SECONDS
 STOP_TIMEOUT_SECONDS = GRACEFUL_TIMEOUT_SECONDS + 10  # Fargate allows at most 120
-# The worker finishes the message in hand on SIGTERM (sqs_tasks.worker); a task that takes longer
+# A worker is expected to finish the message in hand on SIGTERM; a task that takes longer
 # is killed and its message comes back after the queue's visibility timeout.
 WORKER_STOP_TIMEOUT_SECONDS = 120
 # Queued messages one worker task may have waiting before another one starts: a task handles
