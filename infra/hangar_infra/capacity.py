@@ -89,12 +89,14 @@ def size_key(cpu: int, memory_mib: int) -> str:
     return f"{cpu}cpu-{memory_mib}mib"
 
 
-def measured_capacity(cpu: int, memory_mib: int) -> MeasuredCapacity:
+def measured_capacity(cpu: int, memory_mib: int, path: str) -> MeasuredCapacity:
+    """What one task of this size sustains on `path` (`[tool.hangar] capacity-path`): a figure
+    measured on another page is another app's, or an older choice of page, and does not count."""
     figures = json.loads(MEASURED_CAPACITY_FILE.read_text())
     figure = figures.get(size_key(cpu, memory_mib))
-    if figure is None:
+    if figure is None or figure.get("path") != path:
         raise CapacityNotMeasured(
-            f"no measured capacity for a {cpu} CPU / {memory_mib} MiB web task in "
+            f"no capacity measured on {path} for a {cpu} CPU / {memory_mib} MiB web task in "
             f"{MEASURED_CAPACITY_FILE.name}: run `uv run hangar bench --only capacity`"
         )
     return MeasuredCapacity(cpu=cpu, memory_mib=memory_mib, **figure)

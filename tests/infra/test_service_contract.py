@@ -80,7 +80,7 @@ PROD = "prod+https"
 
 
 def declaring_nothing() -> Contract:
-    return replace(contract(), buckets=(), queues=(), upload_paths=())
+    return replace(contract(), buckets=(), queues=(), upload_paths=(), capacity_path=None)
 
 
 def declaring_two_of_each() -> Contract:
@@ -185,6 +185,15 @@ def test_a_contract_declaring_no_upload_path_gets_no_waf_exception(
         managed = rule["Statement"].get("ManagedRuleGroupStatement", {})
         assert "RuleActionOverrides" not in managed
     assert "ByteMatchStatement" not in json.dumps(acl)
+
+
+def test_a_contract_naming_no_capacity_page_scales_the_web_on_cpu_alone(
+    bare: dict[str, Synthesized],
+) -> None:
+    (policy,) = of_type(bare[PROD], "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    metric = tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+    assert metric == "ECSServiceAverageCPUUtilization"
 
 
 @pytest.mark.parametrize("variant", BARE_VARIANTS)

@@ -57,6 +57,7 @@ def test_the_checkouts_contract_describes_the_sample_project() -> None:
     )
     assert sample.worker_command == ("python", "manage.py", "worker")
     assert sample.upload_paths == ("/documents/", "/api/documents/")
+    assert sample.capacity_path == "/documents/"
     # The app's settings read these three; the stack outputs are named after the declared names.
     assert sample.env_from_outputs == {
         "DOCUMENTS_BUCKET": "DocumentsBucketName",
@@ -68,6 +69,7 @@ def test_the_checkouts_contract_describes_the_sample_project() -> None:
 def test_a_minimal_contract_declares_nothing(tmp_path: Path) -> None:
     notes = load(minimal(tmp_path))
     assert (notes.buckets, notes.queues, notes.upload_paths) == ((), (), ())
+    assert notes.capacity_path is None
     assert notes.worker_command is None
     assert notes.env_from_outputs == {}
     assert notes.stage_env == {}
@@ -125,6 +127,7 @@ FEATURE_FLAGS = "billing"
         ({"readiness_path": '"/readyz?full=1"'}, "readiness-path"),
         ({"container_port": "80"}, "container-port"),
         ({"container_port": '"8000"'}, "container-port"),
+        ({"capacity_path": '"documents/"'}, "capacity-path"),
         ({"upload_paths": '"/documents/"'}, "upload-paths"),
         ({"upload_paths": '["documents/"]'}, "upload-paths"),
         ({"upload_paths": '["/documents/*"]'}, "upload-paths"),

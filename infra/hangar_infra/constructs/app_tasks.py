@@ -67,6 +67,7 @@ class AppTasks:
             load_balancer=load_balancer,
             port=contract.container_port,
             health_path=contract.health_path,
+            capacity_path=contract.capacity_path,
         )
         # One per queue that names a worker command, with its queue: (TaskQueue, WorkerService).
         self.workers: list[tuple[TaskQueue, WorkerService]] = []

@@ -99,6 +99,9 @@ class Contract:
     queues: tuple[Queue, ...] = ()
     # URL paths whose request bodies are uploaded files: AWS WAF's body rules only count there.
     upload_paths: tuple[str, ...] = ()
+    # The page `make bench` measured one web task's capacity on (infra/hangar_infra/capacity.json):
+    # the web service scales on requests per task from that figure; None: on CPU alone.
+    capacity_path: str | None = None
     # Stage → plain environment variables the app gets in that stage (`[tool.hangar.env.<stage>]`).
     stage_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -219,6 +222,7 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         ),
         health_path=path("health-path"),
         readiness_path=path("readiness-path"),
+        capacity_path=path("capacity-path") if "capacity-path" in table else None,
         container_port=port,
         buckets=buckets,
         queues=queues,
