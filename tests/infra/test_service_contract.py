@@ -86,9 +86,9 @@ def declaring_nothing() -> Contract:
 def declaring_two_of_each() -> Contract:
     return replace(
         contract(),
-        buckets=(Bucket("documents", "DOCUMENTS_BUCKET"), Bucket("avatars", "AVATARS_BUCKET")),
+        buckets=(Bucket("uploads", "UPLOADS_BUCKET"), Bucket("avatars", "AVATARS_BUCKET")),
         queues=(
-            Queue("tasks", "TASKS_QUEUE_URL", "TASKS_DLQ_URL", ("python", "manage.py", "worker")),
+            Queue("jobs", "JOBS_QUEUE_URL", "JOBS_DLQ_URL", ("python", "manage.py", "run_jobs")),
             Queue("emails", "EMAIL_QUEUE_URL", None, ("python", "manage.py", "send_emails")),
         ),
         upload_paths=("/avatars/",),
@@ -213,19 +213,19 @@ def test_two_queues_get_a_queue_dead_letter_queue_and_worker_each(two_of_each: S
     assert sorted(i[:-8] for i in queues) == [
         "QueueEmails",
         "QueueEmailsDeadLetters",
-        "QueueTasks",
-        "QueueTasksDeadLetters",
+        "QueueJobs",
+        "QueueJobsDeadLetters",
     ]
     commands = sorted(
         str(task["Properties"]["ContainerDefinitions"][0].get("Command"))
         for task in of_type(two_of_each, "AWS::ECS::TaskDefinition").values()
     )
     assert "['python', 'manage.py', 'send_emails']" in commands
-    assert "['python', 'manage.py', 'worker']" in commands
+    assert "['python', 'manage.py', 'run_jobs']" in commands
     services = sorted(i[:-8] for i in of_type(two_of_each, "AWS::ECS::Service"))
-    assert services == ["EmailsWorkerService", "TasksWorkerService", "WebService"]
+    assert services == ["EmailsWorkerService", "JobsWorkerService", "WebService"]
     outputs = Template.from_json(two_of_each.template("service")).find_outputs("*")
-    assert {"EmailsWorkerServiceName", "TasksWorkerServiceName", "EmailsQueueUrl"} <= set(outputs)
+    assert {"EmailsWorkerServiceName", "JobsWorkerServiceName", "EmailsQueueUrl"} <= set(outputs)
     # No dlq-env: the emails DLQ exists (and is alarmed on) but the app is not given its URL.
     assert "EmailsDlqUrl" not in outputs
     dead_letter_alarms = [
@@ -233,7 +233,7 @@ def test_two_queues_get_a_queue_dead_letter_queue_and_worker_each(two_of_each: S
     ]
     assert sorted(a[:-8] for a in dead_letter_alarms) == [
         "MonitoringEmailsDeadLettersNotEmpty",
-        "MonitoringTasksDeadLettersNotEmpty",
+        "MonitoringJobsDeadLettersNotEmpty",
     ]
 
 
@@ -243,10 +243,10 @@ def test_every_declared_resource_reaches_every_task_by_its_declared_variable(
     outputs = two_of_each.template("service")["Outputs"]
     declared = declaring_two_of_each().env_from_outputs
     assert set(declared) == {
-        "DOCUMENTS_BUCKET",
+        "UPLOADS_BUCKET",
         "AVATARS_BUCKET",
-        "TASKS_QUEUE_URL",
-        "TASKS_DLQ_URL",
+        "JOBS_QUEUE_URL",
+        "JOBS_DLQ_URL",
         "EMAIL_QUEUE_URL",
     }
     for environment in environments(two_of_each):

@@ -159,7 +159,7 @@ def test_each_declared_queues_worker_is_a_service_row(monkeypatch: pytest.Monkey
     from hangar.core.contract import Queue
 
     queues = (
-        Queue("tasks", "TASKS_QUEUE_URL", worker_command=("python", "manage.py", "worker")),
+        Queue("jobs", "JOBS_QUEUE_URL", worker_command=("python", "manage.py", "run_jobs")),
         Queue("audit", "AUDIT_QUEUE_URL"),  # no worker, no row
         Queue("emails", "EMAIL_QUEUE_URL", worker_command=("python", "manage.py", "mail")),
     )
@@ -167,6 +167,6 @@ def test_each_declared_queues_worker_is_a_service_row(monkeypatch: pytest.Monkey
     monkeypatch.setattr(status, "contract", lambda: app)
     assert status.service_outputs() == {
         "web": "WebServiceName",
-        "tasks-worker": "TasksWorkerServiceName",
+        "jobs-worker": "JobsWorkerServiceName",
         "emails-worker": "EmailsWorkerServiceName",
     }

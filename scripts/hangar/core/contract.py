@@ -234,9 +234,9 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
 # Keys of earlier contracts: refused with where their fact lives now, rather than ignored.
 REPLACED_KEYS = {
     "worker-command": "write it in the queue the worker consumes: [tool.hangar.queues.<name>] "
-    "worker-command = ['python', 'manage.py', 'worker']",
+    "worker-command = ['python', 'manage.py', 'run_jobs']",
     "settings-from-outputs": "declare the resources instead: [tool.hangar.buckets.<name>] "
-    "env = 'DOCUMENTS_BUCKET', [tool.hangar.queues.<name>] env = 'TASKS_QUEUE_URL'",
+    "env = 'UPLOADS_BUCKET', [tool.hangar.queues.<name>] env = 'JOBS_QUEUE_URL'",
 }
 
 
@@ -250,7 +250,7 @@ def _tables(value: object, key: str, example: str) -> dict[str, dict[str, object
         if not RESOURCE_NAME_PATTERN.match(name):
             raise ContractError(
                 f"[tool.hangar.{key}.{name}] has an invalid name; use lowercase words joined by "
-                "single hyphens, each starting with a letter, e.g. 'documents' or 'user-files'"
+                "single hyphens, each starting with a letter, e.g. 'uploads' or 'user-files'"
             )
     return value
 
@@ -274,16 +274,16 @@ def _unknown_keys(table: dict[str, object], where: str, known: tuple[str, ...]) 
 
 def _buckets(value: object) -> tuple[Bucket, ...]:
     buckets = []
-    for name, table in _tables(value, "buckets", "[tool.hangar.buckets.documents]").items():
+    for name, table in _tables(value, "buckets", "[tool.hangar.buckets.uploads]").items():
         where = f"tool.hangar.buckets.{name}"
         _unknown_keys(table, where, ("env",))
-        buckets.append(Bucket(name, _variable(table, where, "env", "DOCUMENTS_BUCKET")))
+        buckets.append(Bucket(name, _variable(table, where, "env", "UPLOADS_BUCKET")))
     return tuple(buckets)
 
 
 def _queues(value: object) -> tuple[Queue, ...]:
     queues = []
-    for name, table in _tables(value, "queues", "[tool.hangar.queues.tasks]").items():
+    for name, table in _tables(value, "queues", "[tool.hangar.queues.jobs]").items():
         where = f"tool.hangar.queues.{name}"
         _unknown_keys(table, where, ("env", "dlq-env", "worker-command"))
         worker = table.get("worker-command")
@@ -294,13 +294,13 @@ def _queues(value: object) -> tuple[Queue, ...]:
         ):
             raise ContractError(
                 f"[{where}] worker-command must be a list of strings, e.g. "
-                "['python', 'manage.py', 'worker'], or left out when no worker consumes the queue"
+                "['python', 'manage.py', 'run_jobs'], or left out when no worker consumes the queue"
             )
         queues.append(
             Queue(
                 name,
-                env=_variable(table, where, "env", "TASKS_QUEUE_URL"),
-                dlq_env=_variable(table, where, "dlq-env", "TASKS_DLQ_URL")
+                env=_variable(table, where, "env", "JOBS_QUEUE_URL"),
+                dlq_env=_variable(table, where, "dlq-env", "JOBS_DLQ_URL")
                 if "dlq-env" in table
                 else None,
                 worker_command=tuple(worker) if worker is not None else None,
@@ -338,7 +338,7 @@ def _upload_paths(value: object) -> tuple[str, ...]:
     ):
         raise ContractError(
             f"[tool.hangar] upload-paths = {value!r} is invalid; list the exact URL paths that "
-            "take uploaded files as request bodies, e.g. ['/documents/'], or leave it out"
+            "take uploaded files as request bodies, e.g. ['/files/upload/'], or leave it out"
         )
     return tuple(value)
 
