@@ -159,6 +159,8 @@ def test_a_bad_entry_is_refused_naming_it(
         ('[tool.hangar.buckets.Documents]\nenv = "A"\n', "[tool.hangar.buckets.Documents]"),
         ('[tool.hangar.queues.jobs-1]\nenv = "A"\n', "[tool.hangar.queues.jobs-1]"),
         ('[tool.hangar.buckets.files]\nname = "x"\n', "unknown key 'name'"),
+        ('[tool.hangar.buckets.access-logs]\nenv = "A"\n', "access-logs] collides"),
+        ('[tool.hangar.queues.jobs-dead-letters]\nenv = "A"\n', "jobs-dead-letters] collides"),
         ("[tool.hangar.buckets.files]\n", "[tool.hangar.buckets.files] env"),
         ('[tool.hangar.queues.jobs]\nenv = "A"\nworker = ["x"]\n', "unknown key 'worker'"),
         ("buckets = 1\n", "[tool.hangar.buckets] must hold one table"),

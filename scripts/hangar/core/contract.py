@@ -240,6 +240,12 @@ REPLACED_KEYS = {
 }
 
 
+# Names whose constructs would collide with the platform's own (the access-log bucket beside the
+# buckets, each queue's `<Name>DeadLetters` beside the queues).
+RESERVED_NAMES = {"buckets": ("access-logs",), "queues": ()}
+RESERVED_SUFFIXES = {"buckets": (), "queues": ("-dead-letters",)}
+
+
 def _tables(value: object, key: str, example: str) -> dict[str, dict[str, object]]:
     """`[tool.hangar.<key>.<name>]` tables, by name."""
     if not isinstance(value, dict) or not all(isinstance(t, dict) for t in value.values()):
@@ -251,6 +257,11 @@ def _tables(value: object, key: str, example: str) -> dict[str, dict[str, object
             raise ContractError(
                 f"[tool.hangar.{key}.{name}] has an invalid name; use lowercase words joined by "
                 "single hyphens, each starting with a letter, e.g. 'uploads' or 'user-files'"
+            )
+        if name in RESERVED_NAMES[key] or name.endswith(RESERVED_SUFFIXES[key]):
+            raise ContractError(
+                f"[tool.hangar.{key}.{name}] collides with a resource Hangar names itself; "
+                "choose another name"
             )
     return value
 
