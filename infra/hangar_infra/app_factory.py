@@ -4,9 +4,10 @@
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from hangar.core.contract import Contract
+from hangar.core.contract import Contract, ContractError
 from hangar.core.contract import contract as checkout_contract
 from hangar_infra.config import (
+    STAGES,
     certificate_arn_for,
     image_tag_for,
     stage_config,
@@ -26,6 +27,10 @@ def build_stage(app: App, contract: Contract | None = None) -> HangarStage:
     stage, so a risky change cannot reach even LocalStack unnoticed.
     """
     contract = contract or checkout_contract()
+    if unknown := sorted(set(contract.stage_env) - set(STAGES)):
+        raise ContractError(
+            f"[tool.hangar.env.{unknown[0]}] names no stage; use one of: {', '.join(STAGES)}"
+        )
     config = with_alarm_subscription(
         stage_config(app.node.try_get_context("stage"), contract),
         app.node.try_get_context("alarmSubscription"),

@@ -50,7 +50,7 @@ REQUEST_TIMEOUT_SECONDS = 30
 DEREGISTRATION_DELAY_SECONDS = REQUEST_TIMEOUT_SECONDS
 GRACEFUL_TIMEOUT_SECONDS = REQUEST_TIMEOUT_SECONDS
 STOP_TIMEOUT_SECONDS = GRACEFUL_TIMEOUT_SECONDS + 10  # Fargate allows at most 120
-# The worker finishes the message in hand on SIGTERM (sqs_tasks.worker); a task that takes longer
+# A worker is expected to finish the message in hand on SIGTERM; a task that takes longer
 # is killed and its message comes back after the queue's visibility timeout.
 WORKER_STOP_TIMEOUT_SECONDS = 120
 # Queued messages one worker task may have waiting before another one starts: a task handles
@@ -89,12 +89,14 @@ def size_key(cpu: int, memory_mib: int) -> str:
     return f"{cpu}cpu-{memory_mib}mib"
 
 
-def measured_capacity(cpu: int, memory_mib: int) -> MeasuredCapacity:
+def measured_capacity(cpu: int, memory_mib: int, path: str) -> MeasuredCapacity:
+    """What one task of this size sustains on `path` (`[tool.hangar] capacity-path`): a figure
+    measured on another page is another app's, or an older choice of page, and does not count."""
     figures = json.loads(MEASURED_CAPACITY_FILE.read_text())
     figure = figures.get(size_key(cpu, memory_mib))
-    if figure is None:
+    if figure is None or figure.get("path") != path:
         raise CapacityNotMeasured(
-            f"no measured capacity for a {cpu} CPU / {memory_mib} MiB web task in "
+            f"no capacity measured on {path} for a {cpu} CPU / {memory_mib} MiB web task in "
             f"{MEASURED_CAPACITY_FILE.name}: run `uv run hangar bench --only capacity`"
         )
     return MeasuredCapacity(cpu=cpu, memory_mib=memory_mib, **figure)

@@ -55,7 +55,7 @@ def get(url: str, host: str) -> tuple[int, bytes]:
 
 
 def notes_contract() -> str:
-    """`[tool.hangar]` for the fixture: only the app's side differs (no worker, no outputs)."""
+    """`[tool.hangar]` for the fixture: only the app's side differs (no bucket, queue or worker)."""
     return f"""[tool.hangar]
 service-name = "{SERVICE}"
 image-platform = "{contract().image_platform}"
@@ -230,7 +230,11 @@ def test_the_stage_is_named_after_the_service_and_has_no_worker(
     resources = json.loads(template)["Resources"]
     task_definitions = [r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
     assert len(task_definitions) == 2, "web and migration only: the app declares no worker"
-    assert not [logical_id for logical_id in resources if logical_id.startswith("Worker")]
+    assert not [logical_id for logical_id in resources if "Worker" in logical_id]
+    # It declares no bucket or queue: the access-log bucket is the platform's own.
+    assert not [r for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
+    buckets = [i for i, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
+    assert [i for i in buckets if not i.startswith("StorageAccessLogs")] == []
     containers = [r["Properties"]["ContainerDefinitions"][0] for r in task_definitions]
     assert [c["PortMappings"][0]["ContainerPort"] for c in containers if "PortMappings" in c] == [
         PORT

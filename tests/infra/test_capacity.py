@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from hangar.core.contract import contract
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 
@@ -31,9 +32,11 @@ def test_shutdown_steps_each_wait_for_the_longest_request() -> None:
     assert capacity.WORKER_STOP_TIMEOUT_SECONDS <= 120
 
 
-def test_every_stage_web_size_has_a_measured_capacity() -> None:
+def test_every_stage_web_size_has_a_capacity_measured_on_the_contracts_page() -> None:
+    path = contract().capacity_path
+    assert path is not None
     for config in STAGES.values():
-        measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib)
+        measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib, path)
         assert measured.requests_per_second > 0, config.name
         assert measured.measured, "the figure says when and how it was measured"
 
@@ -43,7 +46,7 @@ def test_the_target_is_the_measured_rate_less_headroom_per_minute() -> None:
         cpu=256,
         memory_mib=512,
         requests_per_second=50.0,
-        path="/documents/",
+        path="/items/",
         p99_bound_ms=250.0,
         measured="test",
     )
@@ -58,4 +61,17 @@ def test_an_unmeasured_size_is_refused_with_how_to_measure_it(
     monkeypatch.setattr(capacity, "MEASURED_CAPACITY_FILE", figures)
 
     with pytest.raises(capacity.CapacityNotMeasured, match="hangar bench --only capacity"):
-        capacity.measured_capacity(4096, 8192)
+        capacity.measured_capacity(4096, 8192, "/")
+
+
+def test_a_figure_measured_on_another_page_does_not_count(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    figures = tmp_path / "capacity.json"
+    figure = {"requests_per_second": 50.0, "path": "/a/", "p99_bound_ms": 1000.0, "measured": "x"}
+    figures.write_text(json.dumps({capacity.size_key(256, 512): figure}))
+    monkeypatch.setattr(capacity, "MEASURED_CAPACITY_FILE", figures)
+
+    assert capacity.measured_capacity(256, 512, "/a/").requests_per_second == 50.0
+    with pytest.raises(capacity.CapacityNotMeasured, match="no capacity measured on /b/"):
+        capacity.measured_capacity(256, 512, "/b/")

@@ -7,11 +7,13 @@ import pytest
 from aws_cdk.assertions import Template
 from cdk_synth import Synthesized
 
+from hangar.core.contract import contract
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
-from hangar_infra.constructs.web_firewall import UPLOAD_PATHS
 
 pytestmark = pytest.mark.infra
+# The construct of the sample's worker: its `tasks` queue's.
+WORKER = f"{contract().worker_queues[0].id}Worker"
 
 
 def service(stage: Synthesized) -> Template:
@@ -77,7 +79,9 @@ def test_web_tracks_requests_per_task_from_the_measured_capacity_and_cpu(
     stage: Synthesized,
 ) -> None:
     config = STAGES[stage.stage]
-    measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib)
+    capacity_path = contract().capacity_path
+    assert capacity_path is not None, "the sample declares the page its capacity is measured on"
+    measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib, capacity_path)
     tracking = {
         p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
             "PredefinedMetricType"
@@ -101,7 +105,7 @@ def test_web_tracks_requests_per_task_from_the_measured_capacity_and_cpu(
 
 
 def test_worker_scales_on_its_backlog_per_running_task(stage: Synthesized) -> None:
-    policies = policies_of(stage, "WorkerService")
+    policies = policies_of(stage, f"{WORKER}Service")
     assert {p["PolicyType"] for p in policies} == {"StepScaling"}
     alarms = [
         a["Properties"]
@@ -142,7 +146,7 @@ def test_shutdown_timings_agree_from_one_source(stage: Synthesized) -> None:
     assert deregistration >= request_timeout  # in-flight requests finish while draining
     assert graceful >= request_timeout  # gunicorn lets a request that just arrived finish
     assert container["StopTimeout"] > graceful  # SIGKILL only after gunicorn's graceful time
-    _, worker = one(stage, "AWS::ECS::TaskDefinition", "WorkerTaskDefinition")
+    _, worker = one(stage, "AWS::ECS::TaskDefinition", f"{WORKER}TaskDefinition")
     assert worker["Properties"]["ContainerDefinitions"][0]["StopTimeout"] == (
         capacity.WORKER_STOP_TIMEOUT_SECONDS
     )
@@ -292,4 +296,5 @@ def test_waf_body_rules_let_uploads_through_and_block_everywhere_else(
     exempt = {
         s["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"] for s in not_uploads
     }
-    assert exempt == set(UPLOAD_PATHS)
+    assert exempt == set(contract().upload_paths)  # the sample's own
+    assert exempt

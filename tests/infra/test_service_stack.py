@@ -12,13 +12,13 @@ pytestmark = pytest.mark.infra
 
 SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
-# Hangar's own settings, and the app's from the stack's outputs (settings-from-outputs).
+# Hangar's own settings, and the variables of the app's declared buckets and queues.
 PLAIN_VARIABLES = {
     "DJANGO_ENV",
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
     "AWS_REGION",
-    *contract().settings_from_outputs,
+    *contract().env_from_outputs,
 }
 # The web container alone: gunicorn's size and timeouts (test_scaling_and_operations.py).
 WEB_SERVER_VARIABLES = {

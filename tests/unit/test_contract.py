@@ -5,7 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from hangar.core.contract import PYPROJECT, ContractError, contract, load
+from hangar.core.contract import PYPROJECT, Bucket, ContractError, Queue, contract, load
+
+# `[tool.hangar]` with only what every project must write: no bucket, queue, worker, upload path
+# or stage environment.
+MINIMAL = """\
+[tool.hangar]
+service-name = "notes"
+image-platform = "linux/amd64"
+project-dir = "site"
+settings-module = "site.settings"
+wsgi-application = "site.wsgi:application"
+health-path = "/healthz"
+readiness-path = "/readyz"
+container-port = 8000
+"""
 
 
 def write(tmp_path: Path, **changes: str | None) -> Path:
@@ -21,16 +35,81 @@ def write(tmp_path: Path, **changes: str | None) -> Path:
     return path
 
 
+def minimal(tmp_path: Path, tables: str = "") -> Path:
+    """A pyproject with the minimal contract, then `tables` (TOML appended)."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text(MINIMAL + tables)
+    return path
+
+
 def test_the_checkouts_contract_describes_the_sample_project() -> None:
     sample = contract()
     assert sample.service_name == "hangar"
     assert (sample.project_path / "manage.py").is_file()
+    assert sample.buckets == (Bucket("documents", env="DOCUMENTS_BUCKET"),)
+    assert sample.queues == (
+        Queue(
+            "tasks",
+            env="TASKS_QUEUE_URL",
+            dlq_env="TASKS_DLQ_URL",
+            worker_command=("python", "manage.py", "worker"),
+        ),
+    )
     assert sample.worker_command == ("python", "manage.py", "worker")
-    assert set(sample.settings_from_outputs) >= {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL"}
+    assert sample.upload_paths == ("/documents/", "/api/documents/")
+    assert sample.capacity_path == "/documents/"
+    # The app's settings read these three; the stack outputs are named after the declared names.
+    assert sample.env_from_outputs == {
+        "DOCUMENTS_BUCKET": "DocumentsBucketName",
+        "TASKS_QUEUE_URL": "TasksQueueUrl",
+        "TASKS_DLQ_URL": "TasksDlqUrl",
+    }
 
 
-def test_an_app_without_a_worker_leaves_the_command_out(tmp_path: Path) -> None:
-    assert load(write(tmp_path, worker_command=None)).worker_command is None
+def test_a_minimal_contract_declares_nothing(tmp_path: Path) -> None:
+    notes = load(minimal(tmp_path))
+    assert (notes.buckets, notes.queues, notes.upload_paths) == ((), (), ())
+    assert notes.capacity_path is None
+    assert notes.worker_command is None
+    assert notes.env_from_outputs == {}
+    assert notes.stage_env == {}
+
+
+def test_every_declared_resource_gets_its_own_outputs_and_workers(tmp_path: Path) -> None:
+    app = load(
+        minimal(
+            tmp_path,
+            """
+[tool.hangar.buckets.user-files]
+env = "USER_FILES_BUCKET"
+[tool.hangar.queues.tasks]
+env = "TASKS_QUEUE_URL"
+worker-command = ["python", "manage.py", "worker"]
+[tool.hangar.queues.emails]
+env = "EMAIL_QUEUE_URL"
+dlq-env = "EMAIL_DLQ_URL"
+worker-command = ["python", "manage.py", "send_emails"]
+[tool.hangar.queues.audit]
+env = "AUDIT_QUEUE_URL"
+[tool.hangar.env.prod]
+FEATURE_FLAGS = "billing"
+""",
+        )
+    )
+    assert app.env_from_outputs == {
+        "USER_FILES_BUCKET": "UserFilesBucketName",
+        "TASKS_QUEUE_URL": "TasksQueueUrl",
+        "EMAIL_QUEUE_URL": "EmailsQueueUrl",
+        "EMAIL_DLQ_URL": "EmailsDlqUrl",
+        "AUDIT_QUEUE_URL": "AuditQueueUrl",
+    }
+    assert [queue.name for queue in app.worker_queues] == ["tasks", "emails"]
+    assert [queue.worker_output for queue in app.worker_queues] == [
+        "TasksWorkerServiceName",
+        "EmailsWorkerServiceName",
+    ]
+    assert app.worker_command == ("python", "manage.py", "worker")  # the first, for `make dev`
+    assert app.stage_env == {"prod": {"FEATURE_FLAGS": "billing"}}
 
 
 @pytest.mark.parametrize(
@@ -44,25 +123,69 @@ def test_an_app_without_a_worker_leaves_the_command_out(tmp_path: Path) -> None:
         ({"project_dir": '"../elsewhere"'}, "project-dir"),
         ({"settings_module": '"config/settings.py"'}, "settings-module"),
         ({"wsgi_application": '"config.wsgi"'}, "wsgi-application"),
-        ({"worker_command": '"python manage.py worker"'}, "worker-command"),
         ({"health_path": '"healthz"'}, "health-path"),
         ({"readiness_path": '"/readyz?full=1"'}, "readiness-path"),
         ({"container_port": "80"}, "container-port"),
         ({"container_port": '"8000"'}, "container-port"),
+        ({"capacity_path": '"documents/"'}, "capacity-path"),
+        ({"upload_paths": '"/documents/"'}, "upload-paths"),
+        ({"upload_paths": '["documents/"]'}, "upload-paths"),
+        ({"upload_paths": '["/documents/*"]'}, "upload-paths"),
+        (
+            {"worker_command": '"python manage.py worker"'},
+            "[tool.hangar.queues.tasks] worker-command",
+        ),
+        ({"worker_command": "[]"}, "[tool.hangar.queues.tasks] worker-command"),
+        ({"env": '"documents_bucket"'}, "[tool.hangar.buckets.documents] env"),
+        ({"dlq_env": "1"}, "[tool.hangar.queues.tasks] dlq-env"),
     ],
 )
 def test_a_bad_entry_is_refused_naming_it(
     tmp_path: Path, changes: dict[str, str | None], named: str
 ) -> None:
-    with pytest.raises(ContractError, match=re.escape(named)):
+    with pytest.raises(ContractError, match=re.escape(named)) as error:
         load(write(tmp_path, **changes))
+    assert "\n" not in str(error.value)
 
 
-def test_settings_must_map_variable_names_to_outputs(tmp_path: Path) -> None:
-    path = write(tmp_path)
-    path.write_text(path.read_text().replace("DOCUMENTS_BUCKET =", "documents_bucket ="))
-    with pytest.raises(ContractError, match="settings-from-outputs"):
-        load(path)
+@pytest.mark.parametrize(
+    ("tables", "named"),
+    [
+        (
+            'worker-command = ["python", "manage.py", "worker"]\n',
+            "worker-command is no longer read",
+        ),
+        ('[tool.hangar.settings-from-outputs]\nA = "B"\n', "settings-from-outputs is no longer"),
+        ('[tool.hangar.buckets.Documents]\nenv = "A"\n', "[tool.hangar.buckets.Documents]"),
+        ('[tool.hangar.queues.jobs-1]\nenv = "A"\n', "[tool.hangar.queues.jobs-1]"),
+        ('[tool.hangar.buckets.files]\nname = "x"\n', "unknown key 'name'"),
+        ('[tool.hangar.buckets.access-logs]\nenv = "A"\n', "access-logs] collides"),
+        ('[tool.hangar.queues.jobs-dead-letters]\nenv = "A"\n', "jobs-dead-letters] collides"),
+        ("[tool.hangar.buckets.files]\n", "[tool.hangar.buckets.files] env"),
+        ('[tool.hangar.queues.jobs]\nenv = "A"\nworker = ["x"]\n', "unknown key 'worker'"),
+        ("buckets = 1\n", "[tool.hangar.buckets] must hold one table"),
+        (
+            '[tool.hangar.buckets.a]\nenv = "SAME"\n[tool.hangar.queues.b]\nenv = "SAME"\n',
+            "two declared resources give the app SAME",
+        ),
+        (
+            '[tool.hangar.queues.b]\nenv = "B_URL"\ndlq-env = "B_URL"\n',
+            "two declared resources give the app B_URL",
+        ),
+        ('[tool.hangar.env.prod]\nfeature = "x"\n', "[tool.hangar.env.prod]"),
+        ("[tool.hangar.env.prod]\nDEBUG = 1\n", "[tool.hangar.env.prod]"),
+        (
+            '[tool.hangar.queues.b]\nenv = "B_URL"\n[tool.hangar.env.dev]\nB_URL = "x"\n',
+            "[tool.hangar.env.dev] sets B_URL, which a declared bucket or queue",
+        ),
+    ],
+)
+def test_a_bad_declaration_is_refused_naming_it(tmp_path: Path, tables: str, named: str) -> None:
+    """`tables` follows the minimal contract's last key: its own keys before a header are
+    `[tool.hangar]`'s."""
+    with pytest.raises(ContractError, match=re.escape(named)) as error:
+        load(minimal(tmp_path, tables))
+    assert "\n" not in str(error.value)
 
 
 def test_a_project_without_the_table_is_pointed_to_the_guide(tmp_path: Path) -> None:

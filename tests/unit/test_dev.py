@@ -260,7 +260,7 @@ def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert dev.host_worker_command() == [sys.executable, "manage.py", "worker"]
-    no_worker = dataclasses.replace(dev.contract(), worker_command=None)
+    no_worker = dataclasses.replace(dev.contract(), queues=())
     monkeypatch.setattr(dev, "contract", lambda: no_worker)
     assert dev.host_worker_command() is None
 

@@ -315,7 +315,7 @@ def test_every_compose_command_writes_the_contract_below_what_provision_chose(
 def test_an_app_without_a_worker_gets_no_worker_profile(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    no_worker = dataclasses.replace(contract(), worker_command=None, project_dir="notes_site")
+    no_worker = dataclasses.replace(contract(), queues=(), project_dir="notes_site")
     monkeypatch.setattr(docker_client, "contract", lambda: no_worker)
     docker_client.compose_command()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hangar.cdk import driver as cdk
-from hangar.core.contract import contract
+from hangar.core.contract import Bucket, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR
 from hangar.deploy import stacks as infra
@@ -47,18 +47,43 @@ def test_outputs_map_to_the_env_contract_keys() -> None:
     }
 
 
-def test_the_app_keys_are_the_contracts_settings_from_outputs(
+def test_the_app_keys_are_the_contracts_declared_resources_and_local_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    notes = replace(contract(), settings_from_outputs={"NOTES_BUCKET": "DocumentsBucketName"})
+    notes = replace(
+        contract(),
+        buckets=(Bucket("documents", env="NOTES_BUCKET"),),
+        queues=(),
+        stage_env={"local": {"FEATURE_FLAGS": "billing"}, "prod": {"ONLY_IN": "prod"}},
+    )
     monkeypatch.setattr(infra, "contract", lambda: notes)
 
     env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
 
     assert env["NOTES_BUCKET"] == "hangar-local-service-documents-1a2b"
-    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL"} & set(env)
+    assert env["FEATURE_FLAGS"] == "billing"
+    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL", "ONLY_IN"} & set(env)
     # The platform's keys stay, whatever the app declares.
     assert {"DJANGO_ALLOWED_HOSTS", "AWS_REGION", "DJANGO_SECRET_KEY"} <= set(env)
+
+
+def test_an_app_that_declares_nothing_gets_only_the_platforms_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bare = replace(contract(), buckets=(), queues=())
+    monkeypatch.setattr(infra, "contract", lambda: bare)
+    platform_outputs = {k: OUTPUTS[k] for k in ("AllowedHosts", "Region")}
+
+    env = infra.local_env(platform_outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
+
+    assert set(env) == {
+        "DJANGO_ALLOWED_HOSTS",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "DJANGO_SECRET_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    }
 
 
 def test_a_missing_output_is_named_with_what_to_do() -> None:

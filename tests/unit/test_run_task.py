@@ -1,6 +1,7 @@
 """The pure parts of `hangar run-task`: CloudFormation values, ECS secrets, local overrides."""
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -340,9 +341,11 @@ def test_an_ecs_health_check_becomes_docker_health_flags() -> None:
 def test_the_task_container_is_found_by_its_construct_path() -> None:
     template = {
         "Resources": {
-            "WorkerTaskDefinitionX": {
+            "TasksWorkerTaskDefinitionX": {
                 "Type": "AWS::ECS::TaskDefinition",
-                "Metadata": {"aws:cdk:path": "hangar-local/Service/Worker/TaskDefinition/Resource"},
+                "Metadata": {
+                    "aws:cdk:path": "hangar-local/Service/TasksWorker/TaskDefinition/Resource"
+                },
                 "Properties": {"ContainerDefinitions": [{"Name": "app", "Command": ["w"]}]},
             }
         }
@@ -350,6 +353,16 @@ def test_the_task_container_is_found_by_its_construct_path() -> None:
     assert run_task.task_container(template, "worker")["Command"] == ["w"]
     with pytest.raises(HangarError, match="no task definition for 'web'"):
         run_task.task_container(template, "web")
+
+
+def test_an_app_without_a_worker_has_no_worker_task_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_worker = dataclasses.replace(run_task.contract(), queues=())
+    monkeypatch.setattr(run_task, "contract", lambda: no_worker)
+    with pytest.raises(HangarError, match="no worker to run") as error:
+        run_task.task_container({"Resources": {}}, "worker")
+    assert "worker-command" in (error.value.hint or "")
 
 
 def test_the_synthesized_assembly_is_reused_only_when_newer_than_infra(tmp_path: Path) -> None:

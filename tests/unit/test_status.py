@@ -151,3 +151,22 @@ def test_a_service_ecs_does_not_know_is_one_line_not_a_traceback() -> None:
 
     with pytest.raises(HangarError, match=f"ECS has no service {WEB} in cluster {CLUSTER}"):
         status.service_rows(access, {"ClusterName": CLUSTER, "WebServiceName": WEB})
+
+
+def test_each_declared_queues_worker_is_a_service_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from hangar.core.contract import Queue
+
+    queues = (
+        Queue("jobs", "JOBS_QUEUE_URL", worker_command=("python", "manage.py", "run_jobs")),
+        Queue("audit", "AUDIT_QUEUE_URL"),  # no worker, no row
+        Queue("emails", "EMAIL_QUEUE_URL", worker_command=("python", "manage.py", "mail")),
+    )
+    app = replace(status.contract(), queues=queues)
+    monkeypatch.setattr(status, "contract", lambda: app)
+    assert status.service_outputs() == {
+        "web": "WebServiceName",
+        "jobs-worker": "JobsWorkerServiceName",
+        "emails-worker": "EmailsWorkerServiceName",
+    }

@@ -11,8 +11,8 @@ from hangar_infra.config import StageConfig
 from hangar_infra.constructs.database import Database
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.nag import acknowledge
-from hangar_infra.constructs.storage import DocumentStore
-from hangar_infra.constructs.task_queue import TaskQueue
+from hangar_infra.constructs.storage import Storage
+from hangar_infra.constructs.task_queue import TaskQueues
 from hangar_infra.naming import ResourceNames
 
 
@@ -28,8 +28,8 @@ class AppSettings:
         names: ResourceNames,
         load_balancer: PublicLoadBalancer,
         database: Database,
-        documents: DocumentStore,
-        tasks: TaskQueue,
+        storage: Storage,
+        queues: TaskQueues,
     ) -> None:
         self.secret_key = secretsmanager.Secret(
             stack,
@@ -53,8 +53,8 @@ class AppSettings:
                 *config.extra_allowed_hosts,
             ],
         )
-        # Hangar's own settings, the same for every app; the app's own come from the stack's
-        # outputs through the contract (ServiceStack).
+        # Hangar's own settings, the same for every app; the app's own are its declared
+        # resources' names and its stage's plain environment (ServiceStack).
         self.environment = {
             "DJANGO_ENV": "production",
             "DJANGO_ALLOWED_HOSTS": self.allowed_hosts,
@@ -70,9 +70,13 @@ class AppSettings:
             "DB_PASSWORD": ecs.Secret.from_secrets_manager(database.secret, "password"),
         }
         parameters = {
-            "documents-bucket": documents.bucket.bucket_name,
-            "tasks-queue-url": tasks.queue.queue_url,
-            "tasks-dlq-url": tasks.dead_letter_queue.queue_url,
+            **{f"{bucket.name}-bucket": b.bucket_name for bucket, b in storage.buckets.items()},
+            **{f"{q.declared.name}-queue-url": q.queue.queue_url for q in queues.queues},
+            **{
+                f"{q.declared.name}-dlq-url": q.dead_letter_queue.queue_url
+                for q in queues.queues
+                if q.declared.dlq_env
+            },
             "allowed-hosts": self.allowed_hosts,
         }
         for name, value in parameters.items():

@@ -1,12 +1,11 @@
-"""Everything that runs the app's image: the cluster (with ECS Exec's audit), the web service, the
-worker service when the contract has a worker command, and the migration task; each may reach the
-database, and none starts before the database's connection details are in its secret."""
+"""Everything that runs the app's image: the cluster (with ECS Exec's audit), the web service, a
+worker service for each declared queue with a worker command, and the migration task; each may
+reach the database, and none starts before the database's connection details are in its secret."""
 
 from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
@@ -21,6 +20,7 @@ from hangar_infra.constructs.services import (
     WebService,
     WorkerService,
 )
+from hangar_infra.constructs.task_queue import TaskQueue
 from hangar_infra.naming import ResourceNames
 
 
@@ -38,7 +38,7 @@ class AppTasks:
         runtime: AppRuntime,
         task_role: iam.IRole,
         load_balancer: PublicLoadBalancer,
-        queue: sqs.IQueue,
+        queues: tuple[TaskQueue, ...],
         database: Database,
     ) -> None:
         contract = names.contract
@@ -67,25 +67,32 @@ class AppTasks:
             load_balancer=load_balancer,
             port=contract.container_port,
             health_path=contract.health_path,
+            capacity_path=contract.capacity_path,
         )
-        self.worker: WorkerService | None = None
+        # One per queue that names a worker command, with its queue: (TaskQueue, WorkerService).
+        self.workers: list[tuple[TaskQueue, WorkerService]] = []
         security_groups = {"web": web_security_group}
-        if contract.worker_command is not None:
-            security_groups["worker"] = ec2.SecurityGroup(
+        for task_queue in queues:
+            declared = task_queue.declared
+            if declared.worker_command is None:
+                continue
+            name = f"{declared.name} worker"
+            security_groups[name] = ec2.SecurityGroup(
                 stack,
-                "WorkerSecurityGroup",
+                f"{declared.id}WorkerSecurityGroup",
                 vpc=vpc,
-                description="Worker tasks (no inbound traffic)",
+                description=f"Worker tasks of the {declared.name} queue (no inbound traffic)",
             )
-            self.worker = WorkerService(
+            worker = WorkerService(
                 stack,
-                "Worker",
+                f"{declared.id}Worker",
                 config=config,
                 placement=placement,
-                security_group=security_groups["worker"],
-                queue=queue,
-                command=list(contract.worker_command),
+                security_group=security_groups[name],
+                queue=task_queue.queue,
+                command=list(declared.worker_command),
             )
+            self.workers.append((task_queue, worker))
         self.migration = MigrationTask(
             stack, "Migration", config=config, runtime=runtime, task_role=task_role, vpc=vpc
         )
@@ -94,7 +101,7 @@ class AppTasks:
             database.instance.connections.allow_default_port_from(
                 security_group, f"PostgreSQL from the {name} tasks"
             )
-        services = [self.web, *([self.worker] if self.worker else [])]
+        services = [self.web, *(worker for _, worker in self.workers)]
         for service in services:
             service.service.node.add_dependency(database.connection_details_ready)
         for task_definition in (

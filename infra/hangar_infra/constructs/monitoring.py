@@ -1,6 +1,7 @@
 """Alarms on what hurts users first (5xx, unhealthy targets, dead letters, CPU) and a dashboard.
 
-Without a worker (the contract has no worker command) there is no worker CPU alarm or graph."""
+Only what the app declared is watched: a dead-letter alarm and graph for each declared queue, a CPU
+alarm and graph for each worker; an app without queues has neither."""
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -11,10 +12,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from hangar_infra.config import StageConfig
+from hangar_infra.constructs.task_queue import TaskQueue
 from hangar_infra.naming import ResourceNames
 
 _FIVE_MINUTES = Duration.minutes(5)
@@ -30,11 +31,11 @@ class Monitoring(Construct):
         names: ResourceNames,
         load_balancer: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
-        web: ecs.FargateService,
-        worker: ecs.FargateService | None,
-        queue: sqs.IQueue,
-        dead_letter_queue: sqs.IQueue,
+        services: dict[str, ecs.FargateService],
+        queues: tuple[TaskQueue, ...],
     ) -> None:
+        """`services`: the web service as "Web", then the workers, by the name their alarm and
+        graph take."""
         super().__init__(scope, id)
         # CloudWatch can only publish to an encrypted topic whose key policy lets it use the key,
         # which rules out the AWS-managed SNS key.
@@ -112,25 +113,29 @@ class Monitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
             *deployment_guards,
-            dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ).create_alarm(
-                self,
-                "DeadLettersNotEmpty",
-                alarm_description="A task failed every retry and sits in the dead-letter queue",
-                threshold=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            *(
+                queue.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ).create_alarm(
+                    self,
+                    f"{queue.declared.id}DeadLettersNotEmpty",
+                    alarm_description=f"A message of the {queue.declared.name} queue failed every "
+                    "retry and sits in its dead-letter queue",
+                    threshold=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+                for queue in queues
             ),
         ]
-        services = {"Web": web, **({"Worker": worker} if worker else {})}
+        web = services["Web"]
         for name, service in services.items():
             alarms.append(
                 service.metric_cpu_utilization(period=_FIVE_MINUTES).create_alarm(
                     self,
                     f"{name}CpuHigh",
-                    alarm_description=f"The {name.lower()} service runs above 80% CPU",
+                    alarm_description=f"The {name} service runs above 80% CPU",
                     threshold=80,
                     evaluation_periods=3,
                     treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -161,10 +166,26 @@ class Monitoring(Construct):
                 title="CPU",
                 left=[service.metric_cpu_utilization() for service in services.values()],
             ),
-            cloudwatch.GraphWidget(
-                title="Queues",
-                left=[queue.metric_approximate_number_of_messages_visible()],
-                right=[dead_letter_queue.metric_approximate_number_of_messages_visible()],
+            *(
+                [
+                    cloudwatch.GraphWidget(
+                        title="Queues (left) and their dead letters (right)",
+                        left=[
+                            q.queue.metric_approximate_number_of_messages_visible(
+                                label=q.declared.name
+                            )
+                            for q in queues
+                        ],
+                        right=[
+                            q.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                                label=f"{q.declared.name} dead letters"
+                            )
+                            for q in queues
+                        ],
+                    )
+                ]
+                if queues
+                else []
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24),
         )

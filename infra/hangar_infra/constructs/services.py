@@ -1,9 +1,10 @@
-"""Fargate services (web behind the ALB scaled on requests and CPU, worker scaled on its backlog per
-task) and the migration task. Both services accept ECS Exec (`make remote-shell`).
+"""Fargate services (web behind the ALB scaled on CPU, and on requests per task when the contract
+names the page its capacity was measured on; a worker scaled on its queue's backlog per task) and
+the migration task. Both services accept ECS Exec (`make remote-shell`).
 
-The web container listens on the contract's container port and is checked on its health path; the
-worker runs the contract's worker command (hangar_infra.constructs.app_tasks decides whether there
-is one)."""
+The web container listens on the contract's container port and is checked on its health path; a
+worker runs its queue's worker command (hangar_infra.constructs.app_tasks makes one per declared
+queue that has one)."""
 
 from dataclasses import dataclass
 
@@ -137,9 +138,11 @@ class WebService(AppService):
         load_balancer: PublicLoadBalancer,
         port: int,
         health_path: str,
+        capacity_path: str | None,
     ) -> None:
         """`port`: where the container listens; `health_path`: the liveness path the load balancer
-        probes (it answers before host validation, so a probe by private IP passes)."""
+        probes (it answers before host validation, so a probe by private IP passes);
+        `capacity_path`: the page whose measured capacity sets the requests-per-task target."""
         super().__init__(
             scope,
             id,
@@ -184,14 +187,25 @@ class WebService(AppService):
         )
         load_balancer.listener.add_target_groups("Web", target_groups=[self.target_group])
         self.load_balancer_full_name = load_balancer.alb.load_balancer_full_name
-        self._scale(config)
-
-    def _scale(self, config: StageConfig) -> None:
-        """Target tracking on what `make bench` measured one task to serve, and on CPU."""
-        measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib)
         scaling = self.service.auto_scale_task_count(
             min_capacity=config.web_min_count, max_capacity=config.web_max_count
         )
+        if capacity_path is not None:
+            self._scale_on_requests(
+                scaling,
+                capacity.measured_capacity(config.web_cpu, config.web_memory_mib, capacity_path),
+            )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=capacity.CPU_TARGET_PERCENT,
+            scale_out_cooldown=Duration.minutes(1),
+            scale_in_cooldown=Duration.minutes(5),
+        )
+
+    def _scale_on_requests(
+        self, scaling: ecs.ScalableTaskCount, measured: capacity.MeasuredCapacity
+    ) -> None:
+        """Target tracking on what `make bench` measured one task to serve."""
         scaling.scale_on_request_count(
             "RequestsPerTask",
             requests_per_target=measured.requests_per_target_per_minute,
@@ -214,12 +228,6 @@ class WebService(AppService):
                 "/",
                 [self.load_balancer_full_name, self.target_group.target_group_full_name],
             ),
-        )
-        scaling.scale_on_cpu_utilization(
-            "Cpu",
-            target_utilization_percent=capacity.CPU_TARGET_PERCENT,
-            scale_out_cooldown=Duration.minutes(1),
-            scale_in_cooldown=Duration.minutes(5),
         )
 
 

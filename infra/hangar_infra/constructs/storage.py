@@ -1,4 +1,5 @@
-"""The documents bucket and the bucket its access logs (and the load balancer's) are written to."""
+"""The app's declared buckets (`[tool.hangar.buckets.<name>]`) and the bucket their access logs
+(and the load balancer's) are written to, which exists for every app."""
 
 from typing import Any
 
@@ -6,12 +7,15 @@ from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from hangar.core.contract import Bucket
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.nag import acknowledge
 
 
-class DocumentStore(Construct):
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig) -> None:
+class Storage(Construct):
+    def __init__(
+        self, scope: Construct, id: str, *, config: StageConfig, declared: tuple[Bucket, ...]
+    ) -> None:
         super().__init__(scope, id)
         self.access_logs = _bucket(
             self,
@@ -27,15 +31,20 @@ class DocumentStore(Construct):
             "AwsSolutions-S1",
             "This is the access-log bucket; logging it into itself would loop.",
         )
-        self.bucket = _bucket(
-            self,
-            "Documents",
-            config,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            versioned=config.versioned_bucket,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="documents/",
-        )
+        # Each named by its declared name's CamelCase form: `documents` keeps the logical id
+        # (StorageDocuments…) of stacks deployed before buckets were declared.
+        self.buckets = {
+            bucket: _bucket(
+                self,
+                bucket.id,
+                config,
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                versioned=config.versioned_bucket,
+                server_access_logs_bucket=self.access_logs,
+                server_access_logs_prefix=f"{bucket.name}/",
+            )
+            for bucket in declared
+        }
 
 
 def _bucket(scope: Construct, id: str, config: StageConfig, **properties: Any) -> s3.Bucket:

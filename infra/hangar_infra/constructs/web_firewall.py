@@ -1,11 +1,12 @@
 """AWS WAF in front of the load balancer: AWS's managed rule groups and a per-IP rate limit.
 
-Some managed rules inspect the request body, and an upload's body is the document itself: any text
+Some managed rules inspect the request body, and an upload's body is the file itself: any text
 file may hold `../`, `<script>`, a URL, an instance-metadata address or `${jndi:` and still be a
-document, and the core rule set refuses any body over 8 KB (SizeRestrictions_BODY). On the upload
-paths those rules would refuse CSV and text uploads, so they only count (and label) there; a rule of
-ours blocks what they labelled on every other path. The app checks an upload's size and content
-itself (UPLOAD_MAX_BYTES, UPLOAD_ALLOWED_TYPES).
+valid upload, and the core rule set refuses any body over 8 KB (SizeRestrictions_BODY). On the paths
+the app declares as upload paths (`[tool.hangar] upload-paths`) those rules would refuse CSV and
+text uploads, so they only count (and label) there; a rule of ours blocks what they labelled on
+every other path. An app that declares none gets the rules blocking everywhere. The app checks an
+upload's size and content itself.
 """
 
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -16,8 +17,6 @@ from hangar_infra.naming import ResourceNames
 
 # Requests one client IP may send in any 5 minutes before WAF blocks it for a while.
 RATE_LIMIT_PER_5_MINUTES = 2000
-# The paths that take documents as request bodies (documents.urls).
-UPLOAD_PATHS = ("/api/documents/", "/documents/")
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -49,12 +48,14 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
-def _managed_rule(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+def _managed_rule(
+    priority: int, name: str, *, count_body_rules: bool
+) -> wafv2.CfnWebACL.RuleProperty:
     overrides = [
         wafv2.CfnWebACL.RuleActionOverrideProperty(
             name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
         )
-        for rule, _ in BODY_RULES.get(name, ())
+        for rule, _ in (BODY_RULES.get(name, ()) if count_body_rules else ())
     ]
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
@@ -69,7 +70,9 @@ def _managed_rule(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
     )
 
 
-def _body_rules_outside_uploads(priority: int) -> wafv2.CfnWebACL.RuleProperty:
+def _body_rules_outside_uploads(
+    priority: int, upload_paths: tuple[str, ...]
+) -> wafv2.CfnWebACL.RuleProperty:
     """Blocks what the counted body rules labelled, unless the request is an upload."""
     labelled = [
         wafv2.CfnWebACL.StatementProperty(
@@ -95,7 +98,7 @@ def _body_rules_outside_uploads(priority: int) -> wafv2.CfnWebACL.RuleProperty:
                 )
             )
         )
-        for path in UPLOAD_PATHS
+        for path in upload_paths
     ]
     return wafv2.CfnWebACL.RuleProperty(
         name="BodyRulesOutsideUploads",
@@ -139,14 +142,16 @@ class WebFirewall(Construct):
         load_balancer: elbv2.IApplicationLoadBalancer,
     ) -> None:
         super().__init__(scope, id)
+        upload_paths = names.contract.upload_paths
         rules = [
             _rate_limit(0),
             *(
-                _managed_rule(priority, name)
+                _managed_rule(priority, name, count_body_rules=bool(upload_paths))
                 for priority, name in enumerate(MANAGED_RULE_GROUPS, 1)
             ),
         ]
-        rules.append(_body_rules_outside_uploads(len(rules)))
+        if upload_paths:
+            rules.append(_body_rules_outside_uploads(len(rules), upload_paths))
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",

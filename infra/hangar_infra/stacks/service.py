@@ -18,8 +18,8 @@ from hangar_infra.constructs.database import Database
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.monitoring import Monitoring
 from hangar_infra.constructs.network import Network
-from hangar_infra.constructs.storage import DocumentStore
-from hangar_infra.constructs.task_queue import TaskQueue
+from hangar_infra.constructs.storage import Storage
+from hangar_infra.constructs.task_queue import TaskQueues
 from hangar_infra.constructs.task_role import app_task_role
 from hangar_infra.constructs.web_firewall import WebFirewall
 from hangar_infra.image import runtime_platform
@@ -40,15 +40,16 @@ class ServiceStack(Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, id, **kwargs)
+        contract = names.contract
         network = Network(self, "Network", config=config)
-        documents = DocumentStore(self, "Storage", config=config)
-        tasks = TaskQueue(self, "Queue", config=config)
+        storage = Storage(self, "Storage", config=config, declared=contract.buckets)
+        queues = TaskQueues(self, "Queue", config=config, declared=contract.queues)
         database = Database(self, "Database", config=config, names=names, vpc=network.vpc)
         entry = PublicLoadBalancer(
             self,
             "LoadBalancer",
             vpc=network.vpc,
-            access_logs=documents.access_logs,
+            access_logs=storage.access_logs,
             certificate_arn=certificate_arn,
             domain=config.domain,
         )
@@ -60,14 +61,12 @@ class ServiceStack(Stack):
             names=names,
             load_balancer=entry,
             database=database,
-            documents=documents,
-            tasks=tasks,
+            storage=storage,
+            queues=queues,
         )
-        # What the stack offers the app: `[tool.hangar.settings-from-outputs]` picks from these.
+        declared = declared_outputs(storage, queues)
         resources = {
-            "DocumentsBucketName": documents.bucket.bucket_name,
-            "TasksQueueUrl": tasks.queue.queue_url,
-            "TasksDlqUrl": tasks.dead_letter_queue.queue_url,
+            **declared,
             "AllowedHosts": settings.allowed_hosts,
             "LoadBalancerDnsName": entry.alb.load_balancer_dns_name,
             "ServiceUrl": entry.url,
@@ -78,12 +77,14 @@ class ServiceStack(Stack):
         }
         runtime = AppRuntime(
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
-            platform=runtime_platform(names.contract),
-            environment={
-                **settings.environment,
-                **settings_from_outputs(names.contract, resources),
-                "AWS_REGION": self.region,
-            },
+            platform=runtime_platform(contract),
+            environment=app_environment(
+                contract,
+                config.name,
+                platform={**settings.environment, "AWS_REGION": self.region},
+                declared=declared,
+                secrets=settings.secrets,
+            ),
             secrets=settings.secrets,
             log_group=logs.LogGroup(
                 self,
@@ -99,9 +100,9 @@ class ServiceStack(Stack):
             names=names,
             network=network,
             runtime=runtime,
-            task_role=app_task_role(self, config=config, documents=documents, tasks=tasks),
+            task_role=app_task_role(self, config=config, storage=storage, queues=queues),
             load_balancer=entry,
-            queue=tasks.queue,
+            queues=queues.queues,
             database=database,
         )
         Monitoring(
@@ -111,10 +112,11 @@ class ServiceStack(Stack):
             names=names,
             load_balancer=entry.alb,
             target_group=app.web.target_group,
-            web=app.web.service,
-            worker=app.worker.service if app.worker else None,
-            queue=tasks.queue,
-            dead_letter_queue=tasks.dead_letter_queue,
+            services={
+                "Web": app.web.service,
+                **{f"{q.declared.id}Worker": worker.service for q, worker in app.workers},
+            },
+            queues=queues.queues,
         )
 
         task_subnets = network.vpc.select_subnets(subnet_type=network.task_subnets.subnet_type)
@@ -122,7 +124,7 @@ class ServiceStack(Stack):
         operations = {
             "ClusterName": app.cluster.cluster_name,
             "WebServiceName": app.web.service.service_name,
-            **({"WorkerServiceName": app.worker.service.service_name} if app.worker else {}),
+            **{q.declared.worker_output: worker.service.service_name for q, worker in app.workers},
             "MigrationTaskDefinitionArn": app.migration.task_definition.task_definition_arn,
             "MigrationSubnetIds": Fn.join(",", task_subnets.subnet_ids),
             "MigrationAssignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
@@ -133,14 +135,38 @@ class ServiceStack(Stack):
             CfnOutput(self, name, value=value)
 
 
-def settings_from_outputs(contract: Contract, outputs: Mapping[str, str]) -> dict[str, str]:
-    """The app's environment as the contract maps it onto the stack's outputs."""
-    unknown = sorted(set(contract.settings_from_outputs.values()) - set(outputs))
-    if unknown:
+def declared_outputs(storage: Storage, queues: TaskQueues) -> dict[str, str]:
+    """Each declared resource's output (named by the contract, `Bucket.outputs`/`Queue.outputs`),
+    with the value it holds."""
+    values: dict[str, str] = {}
+    for bucket, created in storage.buckets.items():
+        (output,) = bucket.outputs.values()
+        values[output] = created.bucket_name
+    for queue in queues.queues:
+        outputs = queue.declared.outputs
+        values[outputs[queue.declared.env]] = queue.queue.queue_url
+        if queue.declared.dlq_env:
+            values[outputs[queue.declared.dlq_env]] = queue.dead_letter_queue.queue_url
+    return values
+
+
+def app_environment(
+    contract: Contract,
+    stage: str,
+    *,
+    platform: Mapping[str, str],
+    declared: Mapping[str, str],
+    secrets: Mapping[str, object],
+) -> dict[str, str]:
+    """The app's plain environment: the platform's settings, each declared resource's variable
+    (`Contract.env_from_outputs`) and the stage's `[tool.hangar.env.<stage>]`. A stage variable
+    cannot replace one the platform sets."""
+    stage_env = contract.stage_env.get(stage, {})
+    if taken := sorted(set(stage_env) & {*platform, *secrets}):
         raise ContractError(
-            f"[tool.hangar.settings-from-outputs] names {', '.join(map(repr, unknown))}, which the "
-            f"service stack does not output; use one of: {', '.join(outputs)}"
+            f"[tool.hangar.env.{stage}] sets {taken[0]}, which Hangar sets itself; remove it there"
         )
-    return {
-        variable: outputs[output] for variable, output in contract.settings_from_outputs.items()
+    from_resources = {
+        variable: declared[output] for variable, output in contract.env_from_outputs.items()
     }
+    return {**stage_env, **platform, **from_resources}

@@ -55,10 +55,9 @@ LOAD_CONNECTIONS, LOAD_THREADS = 50, 2
 # the 49 other connections (the 50-connection p99 is mostly that queue; see docs/performance.md).
 UNQUEUED_CONNECTIONS = 2
 LOCALSTACK_TIMEOUT = 120.0
-# Sample-specific: the sample project's documents page (database and templates) is measured besides
-# the health path, on SEEDED_DOCUMENTS rows; a project without a `documents` app gets the health
-# path's figures only (sample_page() is then None).
-SAMPLE_PAGE = "/documents/"
+# Sample-specific: the sample project's page `[tool.hangar] capacity-path` (database and templates)
+# is measured besides the health path, on SEEDED_DOCUMENTS rows; a project without a `documents`
+# app gets the health path's figures only (sample_page() is then None).
 SEEDED_DOCUMENTS = 100  # one full list page (the views show at most 100)
 RUNTIME_TAG = "hangar-bench/runtime:working-tree"
 MB = 1_000_000
@@ -696,8 +695,9 @@ def ensure_wrk() -> str:
 
 
 def sample_page() -> str | None:
-    """The sample project's documents page, when this checkout's project is the sample."""
-    return SAMPLE_PAGE if (contract().project_path / "documents" / "models.py").is_file() else None
+    """The sample project's capacity page, when this checkout's project is the sample."""
+    is_sample = (contract().project_path / "documents" / "models.py").is_file()
+    return contract().capacity_path if is_sample else None
 
 
 @dataclass(frozen=True)

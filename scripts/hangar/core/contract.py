@@ -21,11 +21,62 @@ SERVICE_NAME_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$")
 MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 WSGI_PATTERN = re.compile(MODULE_PATTERN.pattern[:-1] + r":[A-Za-z_][A-Za-z0-9_]*$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# A declared bucket's or queue's name: lowercase words joined by single hyphens, each starting
+# with a letter, so that its CamelCase form (Resource.id) is a distinct CloudFormation id.
+RESOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$")
+STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 FARGATE_PLATFORMS = ("linux/amd64", "linux/arm64")
 
 
 class ContractError(ValueError):
     """A missing or invalid `[tool.hangar]` entry; the message names the key and what to write."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """`[tool.hangar.buckets.<name>]`: an S3 bucket whose name reaches the app as `env`."""
+
+    name: str
+    env: str
+
+    @property
+    def id(self) -> str:
+        """The CamelCase name its constructs, outputs and alarms are named after."""
+        return _camel(self.name)
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """App environment variable → the service stack output holding its value."""
+        return {self.env: f"{self.id}BucketName"}
+
+
+@dataclass(frozen=True)
+class Queue:
+    """`[tool.hangar.queues.<name>]`: an SQS queue with its dead-letter queue, and the worker
+    service that consumes it when the app names a command."""
+
+    name: str
+    env: str
+    dlq_env: str | None = None
+    worker_command: tuple[str, ...] | None = None
+
+    @property
+    def id(self) -> str:
+        return _camel(self.name)
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        dlq = {self.dlq_env: f"{self.id}DlqUrl"} if self.dlq_env else {}
+        return {self.env: f"{self.id}QueueUrl", **dlq}
+
+    @property
+    def worker_output(self) -> str:
+        """The service stack output naming this queue's worker service (when it has one)."""
+        return f"{self.id}WorkerServiceName"
+
+
+def _camel(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("-"))
 
 
 @dataclass(frozen=True)
@@ -39,14 +90,42 @@ class Contract:
     settings_module: str
     # "module:callable", as gunicorn takes it.
     wsgi_application: str
-    # The background worker's command, run in the project directory; None: the app has no worker.
-    worker_command: tuple[str, ...] | None
     # Liveness (the container and load balancer health checks) and readiness (dependencies up).
     health_path: str
     readiness_path: str
     container_port: int
-    # App environment variable → service stack output it is fed from (local.env, task definitions).
-    settings_from_outputs: Mapping[str, str] = field(default_factory=dict)
+    # What the stack creates for the app, and nothing else: a project declaring none gets none.
+    buckets: tuple[Bucket, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    # URL paths whose request bodies are uploaded files: AWS WAF's body rules only count there.
+    upload_paths: tuple[str, ...] = ()
+    # The page `make bench` measured one web task's capacity on (infra/hangar_infra/capacity.json):
+    # the web service scales on requests per task from that figure; None: on CPU alone.
+    capacity_path: str | None = None
+    # Stage → plain environment variables the app gets in that stage (`[tool.hangar.env.<stage>]`).
+    stage_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def env_from_outputs(self) -> dict[str, str]:
+        """App environment variable → service stack output, for every declared resource: the
+        stack outputs exactly these, the task definitions and deploy-local's local.env read them."""
+        resources: tuple[Bucket | Queue, ...] = (*self.buckets, *self.queues)
+        return {
+            variable: output
+            for resource in resources
+            for variable, output in resource.outputs.items()
+        }
+
+    @property
+    def worker_queues(self) -> tuple[Queue, ...]:
+        """The queues with a worker service of their own."""
+        return tuple(queue for queue in self.queues if queue.worker_command is not None)
+
+    @property
+    def worker_command(self) -> tuple[str, ...] | None:
+        """The worker a laptop runs (`make dev`, `make run-task TASK=worker`): the first declared
+        queue's that has one; AWS runs one worker service per such queue."""
+        return self.worker_queues[0].worker_command if self.worker_queues else None
 
     @property
     def project_path(self) -> Path:
@@ -112,29 +191,19 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         raise ContractError(
             f"[tool.hangar] project-dir = {project_dir!r} must be a folder inside the repository"
         )
-    worker = table.get("worker-command")
-    if worker is not None and (
-        not isinstance(worker, list) or not worker or not all(isinstance(a, str) for a in worker)
-    ):
-        raise ContractError(
-            "[tool.hangar] worker-command must be a list of strings, e.g. "
-            "['python', 'manage.py', 'worker'], or left out when the app has no worker"
-        )
     port = table.get("container-port")
     if not isinstance(port, int) or isinstance(port, bool) or not 1024 <= port <= 65535:
         raise ContractError(
             f"[tool.hangar] container-port = {port!r} is invalid; use an unprivileged port "
             "(1024-65535) the app listens on, e.g. 8000"
         )
-    outputs = table.get("settings-from-outputs", {})
-    if not isinstance(outputs, dict) or not all(
-        isinstance(k, str) and ENV_NAME_PATTERN.match(k) and isinstance(v, str) and v
-        for k, v in outputs.items()
-    ):
-        raise ContractError(
-            "[tool.hangar.settings-from-outputs] must map environment variable names "
-            "(UPPER_CASE) to service stack output names, e.g. STORAGE_BUCKET = 'StorageBucketName'"
-        )
+    for removed, instead in REPLACED_KEYS.items():
+        if removed in table:
+            raise ContractError(f"[tool.hangar] {removed} is no longer read; {instead}")
+    buckets = _buckets(table.get("buckets", {}))
+    queues = _queues(table.get("queues", {}))
+    stage_env = _stage_env(table.get("env", {}))
+    _check_distinct_variables(buckets, queues, stage_env)
     return Contract(
         service_name=entry(
             "service-name",
@@ -151,12 +220,159 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
             WSGI_PATTERN,
             "write 'module:callable', e.g. 'config.wsgi:application'",
         ),
-        worker_command=tuple(worker) if worker is not None else None,
         health_path=path("health-path"),
         readiness_path=path("readiness-path"),
+        capacity_path=path("capacity-path") if "capacity-path" in table else None,
         container_port=port,
-        settings_from_outputs=dict(outputs),
+        buckets=buckets,
+        queues=queues,
+        upload_paths=_upload_paths(table.get("upload-paths", [])),
+        stage_env=stage_env,
     )
+
+
+# Keys of earlier contracts: refused with where their fact lives now, rather than ignored.
+REPLACED_KEYS = {
+    "worker-command": "write it in the queue the worker consumes: [tool.hangar.queues.<name>] "
+    "worker-command = ['python', 'manage.py', 'run_jobs']",
+    "settings-from-outputs": "declare the resources instead: [tool.hangar.buckets.<name>] "
+    "env = 'UPLOADS_BUCKET', [tool.hangar.queues.<name>] env = 'JOBS_QUEUE_URL'",
+}
+
+
+# Names whose constructs would collide with the platform's own (the access-log bucket beside the
+# buckets, each queue's `<Name>DeadLetters` beside the queues).
+RESERVED_NAMES = {"buckets": ("access-logs",), "queues": ()}
+RESERVED_SUFFIXES = {"buckets": (), "queues": ("-dead-letters",)}
+
+
+def _tables(value: object, key: str, example: str) -> dict[str, dict[str, object]]:
+    """`[tool.hangar.<key>.<name>]` tables, by name."""
+    if not isinstance(value, dict) or not all(isinstance(t, dict) for t in value.values()):
+        raise ContractError(
+            f"[tool.hangar.{key}] must hold one table per {key[:-1]}, e.g. {example}"
+        )
+    for name in value:
+        if not RESOURCE_NAME_PATTERN.match(name):
+            raise ContractError(
+                f"[tool.hangar.{key}.{name}] has an invalid name; use lowercase words joined by "
+                "single hyphens, each starting with a letter, e.g. 'uploads' or 'user-files'"
+            )
+        if name in RESERVED_NAMES[key] or name.endswith(RESERVED_SUFFIXES[key]):
+            raise ContractError(
+                f"[tool.hangar.{key}.{name}] collides with a resource Hangar names itself; "
+                "choose another name"
+            )
+    return value
+
+
+def _variable(table: dict[str, object], where: str, key: str, example: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not ENV_NAME_PATTERN.match(value):
+        raise ContractError(
+            f"[{where}] {key} = {value!r} is invalid; name the app's environment variable that "
+            f"receives it (UPPER_CASE), e.g. {key} = '{example}'"
+        )
+    return value
+
+
+def _unknown_keys(table: dict[str, object], where: str, known: tuple[str, ...]) -> None:
+    if unknown := sorted(set(table) - set(known)):
+        raise ContractError(
+            f"[{where}] has unknown key {unknown[0]!r}; it takes: {', '.join(known)}"
+        )
+
+
+def _buckets(value: object) -> tuple[Bucket, ...]:
+    buckets = []
+    for name, table in _tables(value, "buckets", "[tool.hangar.buckets.uploads]").items():
+        where = f"tool.hangar.buckets.{name}"
+        _unknown_keys(table, where, ("env",))
+        buckets.append(Bucket(name, _variable(table, where, "env", "UPLOADS_BUCKET")))
+    return tuple(buckets)
+
+
+def _queues(value: object) -> tuple[Queue, ...]:
+    queues = []
+    for name, table in _tables(value, "queues", "[tool.hangar.queues.jobs]").items():
+        where = f"tool.hangar.queues.{name}"
+        _unknown_keys(table, where, ("env", "dlq-env", "worker-command"))
+        worker = table.get("worker-command")
+        if worker is not None and (
+            not isinstance(worker, list)
+            or not worker
+            or not all(isinstance(a, str) for a in worker)
+        ):
+            raise ContractError(
+                f"[{where}] worker-command must be a list of strings, e.g. "
+                "['python', 'manage.py', 'run_jobs'], or left out when no worker consumes the queue"
+            )
+        queues.append(
+            Queue(
+                name,
+                env=_variable(table, where, "env", "JOBS_QUEUE_URL"),
+                dlq_env=_variable(table, where, "dlq-env", "JOBS_DLQ_URL")
+                if "dlq-env" in table
+                else None,
+                worker_command=tuple(worker) if worker is not None else None,
+            )
+        )
+    return tuple(queues)
+
+
+def _check_distinct_variables(
+    buckets: tuple[Bucket, ...],
+    queues: tuple[Queue, ...],
+    stage_env: Mapping[str, Mapping[str, str]],
+) -> None:
+    seen: set[str] = set()
+    declared = [b.env for b in buckets] + [v for q in queues for v in (q.env, q.dlq_env) if v]
+    for variable in declared:
+        if variable in seen:
+            raise ContractError(
+                f"[tool.hangar] two declared resources give the app {variable}; "
+                "give each bucket and queue (and dead-letter queue) its own variable"
+            )
+        seen.add(variable)
+    for stage, variables in stage_env.items():
+        if taken := sorted(seen & set(variables)):
+            raise ContractError(
+                f"[tool.hangar.env.{stage}] sets {taken[0]}, which a declared bucket or queue "
+                "gives the app; remove it there"
+            )
+
+
+def _upload_paths(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(path, str) and path.startswith("/") and not any(c in path for c in " ?#*")
+        for path in value
+    ):
+        raise ContractError(
+            f"[tool.hangar] upload-paths = {value!r} is invalid; list the exact URL paths that "
+            "take uploaded files as request bodies, e.g. ['/files/upload/'], or leave it out"
+        )
+    return tuple(value)
+
+
+def _stage_env(value: object) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict):
+        raise ContractError(
+            "[tool.hangar.env] must hold one table per stage, e.g. [tool.hangar.env.prod]"
+        )
+    for stage, variables in value.items():
+        if (
+            not STAGE_NAME_PATTERN.match(stage)
+            or not isinstance(variables, dict)
+            or not all(
+                isinstance(k, str) and ENV_NAME_PATTERN.match(k) and isinstance(v, str)
+                for k, v in variables.items()
+            )
+        ):
+            raise ContractError(
+                f"[tool.hangar.env.{stage}] must map environment variable names (UPPER_CASE) to "
+                "strings, e.g. FEATURE_FLAGS = 'billing'"
+            )
+    return {stage: dict(variables) for stage, variables in value.items()}
 
 
 @cache

@@ -74,6 +74,12 @@ def _running_count(templates: Sequence[Mapping[str, Any]], service_id: str, prop
     return 1  # ECS's default desired count
 
 
+def _service_words(service_id: str) -> str:
+    """`TasksWorkerServiceC7FB42DF` → `tasks worker`: the construct's name, in words."""
+    name = re.sub(r"Service[0-9A-F]{8}$", "", service_id)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+
+
 def stage_costs(templates: Sequence[Mapping[str, Any]]) -> list[Line]:
     """The stage's monthly cost lines, from its (registry and service) templates."""
     lines: list[Line] = []
@@ -91,7 +97,7 @@ def stage_costs(templates: Sequence[Mapping[str, Any]]) -> list[Line]:
             public_task_addresses += count
         lines.append(
             Line(
-                f"Fargate {re.sub(r'Service[0-9A-F]{8}$', '', service_id).lower()} service "
+                f"Fargate {_service_words(service_id)} service "
                 f"({vcpu:g} vCPU, {memory_gb:g} GB, {architecture})",
                 f"{count} task(s)",
                 count * hourly * HOURS_PER_MONTH,

@@ -47,8 +47,23 @@ from hangar.provision import docker
 
 TASKS = ("web", "worker", "migration")
 MIGRATION_TASK = "migration"
-# The CDK construct that owns each task definition (aws:cdk:path …/Service/<Name>/TaskDefinition).
-TASK_CONSTRUCTS = {"web": "Web", "worker": "Worker", "migration": "Migration"}
+
+
+def task_construct(task: str) -> str:
+    """The CDK construct that owns a task's definition (aws:cdk:path …/Service/<Name>/
+    TaskDefinition): the worker is the first worker queue's (`Contract.worker_command`), named
+    after that queue."""
+    if task != "worker":
+        return task.capitalize()
+    queue = next(iter(contract().worker_queues), None)
+    if queue is None:
+        raise HangarError(
+            "the app has no worker to run.",
+            hint="declare worker-command in a [tool.hangar.queues.<name>] table (docs/adopting.md)",
+        )
+    return f"{queue.id}Worker"
+
+
 DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
 # Besides the Django project (`[tool.hangar] project-dir`).
@@ -204,7 +219,7 @@ def ensure_synthesized() -> Path:
 
 def task_container(template: Mapping[str, Any], task: str) -> dict[str, Any]:
     """The first container definition of the task's AWS::ECS::TaskDefinition."""
-    suffix = f"/{TASK_CONSTRUCTS[task]}/TaskDefinition/Resource"
+    suffix = f"/{task_construct(task)}/TaskDefinition/Resource"
     for resource in template.get("Resources", {}).values():
         path = resource.get("Metadata", {}).get("aws:cdk:path", "")
         if resource.get("Type") == "AWS::ECS::TaskDefinition" and path.endswith(suffix):
@@ -213,7 +228,7 @@ def task_container(template: Mapping[str, Any], task: str) -> dict[str, Any]:
     raise HangarError(
         f"the service stack has no task definition for {task!r} (no construct path ending "
         f"{suffix}).",
-        hint="infra/ changed the construct names; update TASK_CONSTRUCTS in run_task.py",
+        hint="infra/ changed the construct names; update task_construct in run_task.py",
     )
 
 

@@ -64,13 +64,14 @@ def check_stage(stage: str) -> str:
 
 
 def env_from_outputs() -> dict[str, str]:
-    """Environment variable → service stack output: the contract's settings-from-outputs, then
-    the platform's keys."""
-    return {**contract().settings_from_outputs, **PLATFORM_ENV_FROM_OUTPUTS}
+    """Environment variable → service stack output: the contract's declared buckets and queues,
+    then the platform's keys."""
+    return {**contract().env_from_outputs, **PLATFORM_ENV_FROM_OUTPUTS}
 
 
 def local_env(outputs: Mapping[str, str], *, secret_key: str, endpoint: str) -> dict[str, str]:
-    """The app's environment (the contract keys) from the service stack's outputs."""
+    """The app's environment: the local stage's `[tool.hangar.env.local]`, then the variables of
+    its declared resources and the platform's from the service stack's outputs."""
     from_outputs = env_from_outputs()
     missing = [output for output in from_outputs.values() if not outputs.get(output)]
     if missing:
@@ -78,7 +79,10 @@ def local_env(outputs: Mapping[str, str], *, secret_key: str, endpoint: str) -> 
             f"the local service stack has no {', '.join(missing)} output.",
             hint="redeploy it: make deploy-local",
         )
-    env = {key: outputs[output] for key, output in from_outputs.items()}
+    env = {
+        **contract().stage_env.get(LOCAL_STAGE, {}),
+        **{key: outputs[output] for key, output in from_outputs.items()},
+    }
     hosts = [host for host in env["DJANGO_ALLOWED_HOSTS"].split(",") if host]
     # The load balancer is one of LocalStack's placeholders; the laptop's hosts are real.
     env["DJANGO_ALLOWED_HOSTS"] = ",".join(h for h in hosts if h != LOCALSTACK_PLACEHOLDER)

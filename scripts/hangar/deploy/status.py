@@ -22,8 +22,16 @@ from hangar.deploy import releases
 from hangar.deploy.stacks import LOCALSTACK_PLACEHOLDER, STAGES
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack, short_digest, table
 
-# The service stack's outputs naming the ECS services, by the name `make logs SERVICE=` uses.
-SERVICE_OUTPUTS = {"web": "WebServiceName", "worker": "WorkerServiceName"}
+
+def service_outputs() -> dict[str, str]:
+    """The service stack's outputs naming the ECS services, by the name status shows: the web
+    service, then each declared queue's worker."""
+    return {
+        "web": "WebServiceName",
+        **{f"{queue.name}-worker": queue.worker_output for queue in contract().worker_queues},
+    }
+
+
 NOT_EMULATED = "ECS not emulated by LocalStack (free): no tasks to show"
 
 
@@ -72,7 +80,7 @@ def service_rows(access: StageAccess, stack_outputs: Mapping[str, str]) -> list[
     """Each service's row, or why there are none (LocalStack)."""
     cluster = stack_outputs.get("ClusterName", "")
     named = {
-        name: stack_outputs[key] for name, key in SERVICE_OUTPUTS.items() if key in stack_outputs
+        name: stack_outputs[key] for name, key in service_outputs().items() if key in stack_outputs
     }
     if access.local and LOCALSTACK_PLACEHOLDER in (cluster, *named.values()):
         return NOT_EMULATED

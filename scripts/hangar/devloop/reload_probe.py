@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hangar.core import ports
+from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.devloop.debug_server import Server, ServerAddress, server_command
 
@@ -49,14 +50,26 @@ urlpatterns += [_probe_path({path!r}, reload_probe_view.probe)]
 """
 
 
-# Variables the app reads (see the contract in docs/architecture.md); the probe's app gets none of
-# the caller's, e.g. stack outputs that a test process loaded from .hangar/local.env.
-APP_CONFIG_PREFIXES = ("DJANGO_", "DATABASE_URL", "DB_", "AWS_", "DOCUMENTS_", "TASKS_", "UPLOAD_")
+# Variables the platform gives the app (see the contract in docs/architecture.md); with the
+# contract's declared ones (app_variables), the probe's app gets none of the caller's, e.g. stack
+# outputs that a test process loaded from .hangar/local.env.
+APP_CONFIG_PREFIXES = ("DJANGO_", "DATABASE_URL", "DB_", "AWS_")
+
+
+def app_variables() -> set[str]:
+    """What `[tool.hangar]` gives the app: its declared resources' and stages' variables."""
+    app = contract()
+    return {*app.env_from_outputs, *(k for env in app.stage_env.values() for k in env)}
 
 
 def isolated_environment(scratch: Path) -> dict[str, str]:
     """The caller's environment without app configuration: development, SQLite in `scratch`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(APP_CONFIG_PREFIXES)}
+    declared = app_variables()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(APP_CONFIG_PREFIXES) and k not in declared
+    }
     (scratch / "empty.env").write_text("")
     env.update(
         DJANGO_ENV="development",
