@@ -69,6 +69,15 @@ def test_a_live_pid_with_another_identity_is_not_the_recorded_process(start, oth
     assert not dataclasses.replace(ProcessRecord.of(process.pid), **other).is_running()
 
 
+def test_a_start_time_read_a_second_apart_is_the_same_process(start) -> None:
+    """Linux computes a start time from /proc/stat's boot time, a whole second that flips by one
+    when the wall clock is slewed: the same process, read twice, may differ by that second."""
+    process = start()
+    record = ProcessRecord.of(process.pid)
+    for skew in (-1.0, 1.0):
+        assert dataclasses.replace(record, create_time=record.create_time + skew).is_running()
+
+
 @pytest.mark.parametrize("text", ["1234\n", "not json", '{"pid": 1}', "[]"])
 def test_anything_but_a_whole_record_is_no_record(text: str) -> None:
     assert ProcessRecord.parse(text) is None

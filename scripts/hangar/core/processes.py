@@ -45,6 +45,13 @@ def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
 # --- which process a pid file names, and stopping process groups ---------------------------------
 
 
+# How far one process's start time, as two reads give it, may differ. Linux derives it from the
+# boot time in /proc/stat, a whole second that the kernel recomputes from the wall clock: it flips
+# by one when the clock is slewed (a test saw its own live child taken for another process). A pid
+# reused within that second, by the same command line, would need the pid space to wrap meanwhile.
+START_TIME_TOLERANCE = 2.0
+
+
 @dataclass(frozen=True)
 class ProcessRecord:
     """A process as a pid file records it: its pid, the time it started and its command line.
@@ -87,7 +94,7 @@ class ProcessRecord:
             with process.oneshot():
                 return (
                     process.status() != psutil.STATUS_ZOMBIE
-                    and process.create_time() == self.create_time
+                    and abs(process.create_time() - self.create_time) < START_TIME_TOLERANCE
                     and tuple(process.cmdline()) == self.cmdline
                 )
         except psutil.Error:  # gone, a zombie that cannot be read, or not ours to read
