@@ -18,6 +18,9 @@ from hangar_infra.constructs.database import Database
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.monitoring import Monitoring
 from hangar_infra.constructs.network import Network
+from hangar_infra.constructs.schedules import ScheduledCommands
+from hangar_infra.constructs.secrets import AppSecrets
+from hangar_infra.constructs.services import ServicePlacement
 from hangar_infra.constructs.storage import DocumentStore
 from hangar_infra.constructs.task_queue import TaskQueue
 from hangar_infra.constructs.task_role import app_task_role
@@ -76,15 +79,20 @@ class ServiceStack(Stack):
             "DatabaseEndpoint": database.instance.db_instance_endpoint_address,
             "Region": self.region,
         }
+        environment = {
+            **settings.environment,
+            **settings_from_outputs(names.contract, resources),
+            "AWS_REGION": self.region,
+        }
+        # The app's declared secrets join the platform's: every task gets both, never as plain env.
+        declared_secrets = AppSecrets(
+            self, "AppSecrets", names=names, taken=[*environment, *settings.secrets]
+        ).container_secrets
         runtime = AppRuntime(
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
             platform=runtime_platform(names.contract),
-            environment={
-                **settings.environment,
-                **settings_from_outputs(names.contract, resources),
-                "AWS_REGION": self.region,
-            },
-            secrets=settings.secrets,
+            environment=environment,
+            secrets={**settings.secrets, **declared_secrets},
             log_group=logs.LogGroup(
                 self,
                 "AppLogs",
@@ -93,17 +101,29 @@ class ServiceStack(Stack):
                 removal_policy=config.removal_policy,
             ),
         )
+        task_role = app_task_role(self, config=config, documents=documents, tasks=tasks)
         app = AppTasks(
             self,
             config=config,
             names=names,
             network=network,
             runtime=runtime,
-            task_role=app_task_role(self, config=config, documents=documents, tasks=tasks),
+            task_role=task_role,
             load_balancer=entry,
             queue=tasks.queue,
             database=database,
         )
+        if names.contract.schedules:
+            ScheduledCommands(
+                self,
+                "Schedules",
+                config=config,
+                names=names,
+                placement=ServicePlacement(
+                    cluster=app.cluster, network=network, runtime=runtime, task_role=task_role
+                ),
+                database=database,
+            )
         Monitoring(
             self,
             "Monitoring",
