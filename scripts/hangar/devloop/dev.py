@@ -676,15 +676,37 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
     """manage.py in the web container (docker mode) or against the host-mode environment."""
+    return run_in_dev(["python", "manage.py", *arguments])
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """A `[tool.hangar.schedules.<name>]` command, once, where `make manage` runs manage.py (the
+    deployed stages run it on its cron; nothing runs it on a timer locally)."""
+    declared = {schedule.name: schedule for schedule in contract().schedules}
+    if args.name not in declared:
+        raise HangarError(
+            f"no schedule {args.name!r} in [tool.hangar.schedules] "
+            f"(declared: {', '.join(declared) or 'none'})",
+            "make schedule NAME=<a declared name>; docs/adopting.md shows how to declare one",
+        )
+    command = list(declared[args.name].command)
+    info(f"Running schedule {args.name} once: {' '.join(command)}")
+    return run_in_dev(command)
+
+
+def run_in_dev(command: Sequence[str]) -> int:
+    """`command` in the web container (docker mode), or in the project directory with the host-mode
+    environment, where `python` is this checkout's interpreter."""
     if session_mode() == "docker":
         if "web" not in running_services():
             raise HangarError("the web container is not running", "start it with `make dev`")
         tty = [] if sys.stdin.isatty() else ["-T"]
-        command = compose("exec", *tty, "web", "python", "manage.py", *arguments)
-        return subprocess.run(command, check=False).returncode
+        return subprocess.run(compose("exec", *tty, "web", *command), check=False).returncode
     env = host_environment(os.environ, with_aws=True)
-    command = [sys.executable, "manage.py", *arguments]
-    return subprocess.run(command, cwd=contract().project_path, env=env, check=False).returncode
+    host_command = [sys.executable, *command[1:]] if command[0] == "python" else list(command)
+    return subprocess.run(
+        host_command, cwd=contract().project_path, env=env, check=False
+    ).returncode
 
 
 def _port(variable: str, default: int) -> int:
@@ -731,6 +753,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     manage_parser = subparsers.add_parser("manage", help="run manage.py in the dev environment")
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. createsuperuser")
     manage_parser.set_defaults(func=cmd_manage)
+
+    schedule = subparsers.add_parser(
+        "schedule", help="run a declared schedule's command once in the dev environment"
+    )
+    schedule.add_argument("name", nargs="?", help="as in [tool.hangar.schedules.<name>]")
+    schedule.set_defaults(func=cmd_schedule)
 
 
 def _with_port_defaults(
