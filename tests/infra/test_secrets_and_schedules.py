@@ -187,6 +187,16 @@ def test_the_schedules_role_may_start_exactly_its_task_and_pass_exactly_its_role
     ]
 
 
+def test_the_local_stage_has_the_secret_but_no_schedule(tmp_path: Path) -> None:
+    """LocalStack runs no ECS task (`make schedule` runs the command by hand there)."""
+    local = synthesize("local", tmp_path / "cdk", service=load(declaring(tmp_path, DECLARED)))
+    assert local.error is None, local.error
+    resources = local.template("service")["Resources"]
+    assert of_type(resources, "AWS::Scheduler::Schedule") == {}
+    assert len(of_type(resources, "AWS::ECS::TaskDefinition")) == 3
+    assert statements_naming(resources, "/hangar/local/secrets/STRIPE_API_KEY")
+
+
 def test_a_secret_may_not_hide_a_variable_the_platform_sets(tmp_path: Path) -> None:
     project = declaring(tmp_path, '[tool.hangar.secrets]\nDB_PASSWORD = "mine"\n')
     with pytest.raises(ContractError, match=r"declares DB_PASSWORD, which the platform sets"):

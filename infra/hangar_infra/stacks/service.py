@@ -113,7 +113,7 @@ class ServiceStack(Stack):
             queue=tasks.queue,
             database=database,
         )
-        if names.contract.schedules:
+        if names.contract.schedules and config.runs_schedules:
             ScheduledCommands(
                 self,
                 "Schedules",
