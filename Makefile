@@ -26,6 +26,7 @@ TEST_WORKERS ?= 6
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
 .PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback audit
+.PHONY: secret schedule
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -133,6 +134,12 @@ doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, the dev services
 
 run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
 	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
+
+secret: setup ## Store a [tool.hangar.secrets] value in a stage's Secrets Manager (LocalStack for local), read from stdin or a hidden prompt: make secret STAGE=staging NAME=STRIPE_API_KEY
+	$(HANGAR) secret --stage $(STAGE) $(if $(NAME),--name $(NAME))
+
+schedule: setup ## Run a [tool.hangar.schedules.<name>] command once, by hand, where `make manage` runs (deployed stages run it on its cron): make schedule NAME=nightly-report
+	$(HANGAR) schedule $(NAME)
 
 remote-shell: setup ## Django shell in a running web task of a deployed stage (ECS Exec, audited): make remote-shell STAGE=staging
 	$(HANGAR) remote-shell --stage $(STAGE)

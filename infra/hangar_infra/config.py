@@ -98,6 +98,8 @@ class StageConfig:
     alarm_subscription: str | None = None
     # AWS WAF on the load balancer (constructs/web_firewall.py): managed rules and a rate limit.
     web_firewall: bool = False
+    # The contract's schedules become EventBridge Scheduler schedules (constructs/schedules.py).
+    runs_schedules: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.nat_gateways <= 2:
@@ -189,6 +191,9 @@ STAGES: dict[str, StageConfig] = {
         queue_visibility_timeout_seconds=5,
         domain=None,
         extra_allowed_hosts=("localhost", "127.0.0.1"),
+        # LocalStack's free edition runs no ECS task and answers a task definition's ARN with a
+        # placeholder no policy takes; `make schedule` runs a schedule's command by hand instead.
+        runs_schedules=False,
     ),
     "dev": _DEV,
     "staging": StageConfig(

@@ -46,6 +46,7 @@ COMMAND_MODULES = [
     "hangar.deploy.stage_logs",
     "hangar.deploy.releases",
     "hangar.deploy.rollback",
+    "hangar.deploy.secret",
 ]
 
 

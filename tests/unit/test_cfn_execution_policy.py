@@ -117,3 +117,16 @@ def test_handler_paths_the_stacks_never_take_are_left_out_with_their_reason() ->
 def test_a_type_without_a_provider_schema_is_refused() -> None:
     with pytest.raises(HangarError, match=r"no resource provider schema for AWS::Nope::Thing"):
         handler_permissions({"AWS::Nope::Thing"}, REGION)
+
+
+def test_a_project_declaring_a_schedule_gets_what_its_handlers_need() -> None:
+    """[tool.hangar.schedules] adds AWS::Scheduler::Schedule, which the sample's stacks lack:
+    `make cfn-execution-policy` in such a project must cover it, not refuse it."""
+    types = {"AWS::Scheduler::Schedule", "AWS::IAM::Role"}  # the schedule passes its own role
+    missing = ungranted(
+        execution_policy(types), types, region=REGION, account=ACCOUNT, principal=EXECUTION_ROLE
+    )
+    # iam:PassRole is granted on the stacks' own roles only (StackRoles), not on the "*" asked here.
+    assert [
+        permission for permission in missing if not permission.startswith("iam:PassRole ")
+    ] == []

@@ -108,15 +108,20 @@ class AppTasks:
             *(service.task_definition for service in services),
             self.migration.task_definition,
         ):
-            acknowledge(
-                task_definition,
-                "AwsSolutions-ECS2",
-                "Only non-secret configuration (names, URLs, hosts) is plain environment; "
-                "SECRET_KEY and database credentials are injected from Secrets Manager.",
-            )
-            acknowledge(
-                task_definition,
-                "AwsSolutions-IAM5[Resource::*]",
-                "ecr:GetAuthorizationToken (the execution role's image pull) has no resource-level "
-                "permissions; every other statement names this stack's repository, logs, secrets.",
-            )
+            acknowledge_app_task_definition(task_definition)
+
+
+def acknowledge_app_task_definition(task_definition: ecs.TaskDefinition) -> None:
+    """cdk-nag's findings on every task definition that runs the app's container."""
+    acknowledge(
+        task_definition,
+        "AwsSolutions-ECS2",
+        "Only non-secret configuration (names, URLs, hosts) is plain environment; "
+        "SECRET_KEY, database credentials and declared secrets come from Secrets Manager.",
+    )
+    acknowledge(
+        task_definition,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken (the execution role's image pull) has no resource-level "
+        "permissions; every other statement names this stack's repository, logs, secrets.",
+    )

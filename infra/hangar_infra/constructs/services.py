@@ -28,7 +28,7 @@ from hangar_infra.constructs.network import Network
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 
 
-def _app_task_definition(
+def app_task_definition(
     scope: Construct,
     *,
     runtime: AppRuntime,
@@ -95,7 +95,7 @@ class AppService(Construct):
         health_check_grace_period: Duration | None = None,
     ) -> None:
         super().__init__(scope, id)
-        self.task_definition = _app_task_definition(
+        self.task_definition = app_task_definition(
             self,
             runtime=placement.runtime,
             task_role=placement.task_role,
@@ -315,7 +315,7 @@ class MigrationTask(Construct):
         vpc: ec2.IVpc,
     ) -> None:
         super().__init__(scope, id)
-        self.task_definition = _app_task_definition(
+        self.task_definition = app_task_definition(
             self,
             runtime=runtime,
             task_role=task_role,

@@ -18,6 +18,9 @@ from hangar_infra.constructs.database import Database
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer
 from hangar_infra.constructs.monitoring import Monitoring
 from hangar_infra.constructs.network import Network
+from hangar_infra.constructs.schedules import ScheduledCommands
+from hangar_infra.constructs.secrets import AppSecrets
+from hangar_infra.constructs.services import ServicePlacement
 from hangar_infra.constructs.storage import Storage
 from hangar_infra.constructs.task_queue import TaskQueues
 from hangar_infra.constructs.task_role import app_task_role
@@ -75,17 +78,23 @@ class ServiceStack(Stack):
             "DatabaseEndpoint": database.instance.db_instance_endpoint_address,
             "Region": self.region,
         }
+        environment = app_environment(
+            contract,
+            config.name,
+            platform={**settings.environment, "AWS_REGION": self.region},
+            declared=declared,
+            secrets=settings.secrets,
+        )
+        # The app's declared secrets join the platform's: every task gets both, never as plain env.
+        declared_secrets = AppSecrets(
+            self, "AppSecrets", names=names, taken=[*environment, *settings.secrets]
+        ).container_secrets
+        task_role = app_task_role(self, config=config, storage=storage, queues=queues)
         runtime = AppRuntime(
             image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
             platform=runtime_platform(contract),
-            environment=app_environment(
-                contract,
-                config.name,
-                platform={**settings.environment, "AWS_REGION": self.region},
-                declared=declared,
-                secrets=settings.secrets,
-            ),
-            secrets=settings.secrets,
+            environment=environment,
+            secrets={**settings.secrets, **declared_secrets},
             log_group=logs.LogGroup(
                 self,
                 "AppLogs",
@@ -100,11 +109,22 @@ class ServiceStack(Stack):
             names=names,
             network=network,
             runtime=runtime,
-            task_role=app_task_role(self, config=config, storage=storage, queues=queues),
+            task_role=task_role,
             load_balancer=entry,
             queues=queues.queues,
             database=database,
         )
+        if contract.schedules and config.runs_schedules:
+            ScheduledCommands(
+                self,
+                "Schedules",
+                config=config,
+                names=names,
+                placement=ServicePlacement(
+                    cluster=app.cluster, network=network, runtime=runtime, task_role=task_role
+                ),
+                database=database,
+            )
         Monitoring(
             self,
             "Monitoring",

@@ -41,6 +41,7 @@ IAM_PREFIX_OF_NAMESPACE = {
     "Logs": "logs",
     "RDS": "rds",
     "S3": "s3",
+    "Scheduler": "scheduler",
     "SecretsManager": "secretsmanager",
     "SNS": "sns",
     "SQS": "sqs",

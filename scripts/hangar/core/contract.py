@@ -26,6 +26,21 @@ ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
 RESOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$")
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 FARGATE_PLATFORMS = ("linux/amd64", "linux/arm64")
+# Environment variable names as the app reads them (the contract's settings use the same form).
+SECRET_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+# Part of the schedule's AWS name `<service>-<stage>-<name>` (at most 64 characters for Scheduler).
+SCHEDULE_NAME_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,31}$")
+# EventBridge Scheduler's recurring expressions: cron() with its six fields (minutes hours
+# day-of-month month day-of-week year), or rate() with a positive count and a unit.
+CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#-]+$")
+RATE_PATTERN = re.compile(
+    r"^rate\((1 (minute|hour|day)|[1-9][0-9]+ (minutes|hours|days)|[2-9] (minutes|hours|days))\)$"
+)
+CRON_FORM = (
+    "write cron(minutes hours day-of-month month day-of-week year) with ? in one of the two day "
+    "fields, e.g. 'cron(0 3 * * ? *)' (UTC), or rate(1 hour), rate(15 minutes)"
+)
+SCHEDULE_KEYS = ("cron", "command")
 
 
 class ContractError(ValueError):
@@ -80,6 +95,16 @@ def _camel(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    # `[tool.hangar.schedules.<name>]`: names the schedule, its task definition and `make schedule`.
+    name: str
+    # When it runs: an EventBridge Scheduler expression, cron(…) or rate(…), in UTC.
+    cron: str
+    # What it runs, in the project directory of the app's image, like the worker command.
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Contract:
     # Every AWS resource name derives from it (`<service>-<stage>-…`, `/<service>/<stage>/…`).
     service_name: str
@@ -127,6 +152,11 @@ class Contract:
         queue's that has one; AWS runs one worker service per such queue."""
         return self.worker_queues[0].worker_command if self.worker_queues else None
 
+    # `[tool.hangar.secrets]`: environment variable → description; `make secret` sets each value.
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    # `[tool.hangar.schedules.<name>]`: commands EventBridge Scheduler runs as ECS tasks.
+    schedules: tuple[Schedule, ...] = ()
+
     @property
     def project_path(self) -> Path:
         return PYPROJECT.parent / self.project_dir
@@ -139,6 +169,10 @@ class Contract:
         """The stage's CloudFormation stacks in deploy order: the registry, then the service."""
         prefix = self.resource_prefix(stage)
         return f"{prefix}-registry", f"{prefix}-service"
+
+    def secret_name(self, stage: str, variable: str) -> str:
+        """The Secrets Manager secret holding a declared secret's value in a stage."""
+        return f"/{self.service_name}/{stage}/secrets/{variable}"
 
     def build_args(self) -> dict[str, str]:
         """The Dockerfile's build arguments: every image build passes these (hangar.deploy.image,
@@ -228,6 +262,8 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         queues=queues,
         upload_paths=_upload_paths(table.get("upload-paths", [])),
         stage_env=stage_env,
+        secrets=declared_secrets(table.get("secrets")),
+        schedules=declared_schedules(table.get("schedules")),
     )
 
 
@@ -373,6 +409,83 @@ def _stage_env(value: object) -> dict[str, dict[str, str]]:
                 "strings, e.g. FEATURE_FLAGS = 'billing'"
             )
     return {stage: dict(variables) for stage, variables in value.items()}
+
+
+def declared_secrets(table: object) -> dict[str, str]:
+    """`[tool.hangar.secrets]`: environment variable name → what the secret is (for `make secret`
+    and the docs of whoever sets it)."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise ContractError(
+            "[tool.hangar.secrets] must be a table of NAME = 'description', e.g. "
+            "STRIPE_API_KEY = 'the Stripe secret key'"
+        )
+    for name, description in table.items():
+        if not SECRET_NAME_PATTERN.match(name):
+            raise ContractError(
+                f"[tool.hangar.secrets] {name!r} is not an environment variable name; write "
+                "UPPER_CASE letters, digits and underscores (up to 64), starting with a letter, "
+                "e.g. STRIPE_API_KEY"
+            )
+        if not isinstance(description, str) or not description.strip():
+            raise ContractError(
+                f"[tool.hangar.secrets] {name} needs a description, e.g. "
+                f"{name} = 'the Stripe secret key'"
+            )
+    return dict(table)
+
+
+def declared_schedules(table: object) -> tuple[Schedule, ...]:
+    """`[tool.hangar.schedules.<name>]`, each with `cron` and `command`, in the file's order."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        raise ContractError(
+            "[tool.hangar.schedules] must hold one table per schedule, e.g. "
+            "[tool.hangar.schedules.nightly-report] with cron and command"
+        )
+    return tuple(_schedule(name, entry) for name, entry in table.items())
+
+
+def _schedule(name: str, entry: object) -> Schedule:
+    key = f"[tool.hangar.schedules.{name}]"
+    if not SCHEDULE_NAME_PATTERN.match(name):
+        raise ContractError(
+            f"{key}: the name must be 1-32 lowercase letters, digits and single hyphens, "
+            "starting with a letter, e.g. nightly-report"
+        )
+    if not isinstance(entry, dict) or (unknown := sorted(set(entry) - set(SCHEDULE_KEYS))):
+        extra = f" (not {', '.join(unknown)})" if isinstance(entry, dict) else ""
+        raise ContractError(f"{key} takes cron and command{extra}")
+    cron = entry.get("cron")
+    if not isinstance(cron, str) or not valid_expression(cron):
+        raise ContractError(f"{key} cron = {cron!r} is invalid; {CRON_FORM}")
+    command = entry.get("command")
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(part, str) and part for part in command)
+    ):
+        raise ContractError(
+            f"{key} command must be a list of strings, e.g. ['python', 'manage.py', 'report']"
+        )
+    return Schedule(name=name, cron=cron, command=tuple(command))
+
+
+def valid_expression(expression: str) -> bool:
+    """Whether EventBridge Scheduler takes `expression` as a recurring schedule (its shape; AWS
+    checks the values of each field when the stack is deployed)."""
+    if RATE_PATTERN.match(expression):
+        return True
+    if not (expression.startswith("cron(") and expression.endswith(")")):
+        return False
+    fields = expression[len("cron(") : -1].split(" ")
+    if len(fields) != 6 or not all(CRON_FIELD.match(field) for field in fields):
+        return False
+    day_of_month, day_of_week = fields[2], fields[4]
+    # Scheduler (like EventBridge) takes exactly one of the two day fields as `?`.
+    return (day_of_month == "?") != (day_of_week == "?")
 
 
 @cache

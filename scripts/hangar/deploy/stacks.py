@@ -26,6 +26,7 @@ from hangar.core.errors import HangarError
 from hangar.core.git import head_commit
 from hangar.core.locks import exclusive, write_atomically
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.deploy import declared_secrets
 from hangar.deploy.stack_events import describe_failures
 from hangar.deploy.watcher import AwsClients, watching
 from hangar.localstack.endpoint import configured_endpoint, is_healthy
@@ -335,12 +336,16 @@ def _record_deploy(cloudformation: Any, endpoint: str, inputs: str | None) -> No
 
 
 def _deploy_local(endpoint: str) -> dict[str, str]:
+    # Before anything changes: without a value for each declared secret no task could start.
+    secrets = declared_secrets.values(
+        aws_client("secretsmanager", region=DEFAULT_REGION, endpoint=endpoint), LOCAL_STAGE
+    )
     cloudformation = aws_client("cloudformation", region=DEFAULT_REGION, endpoint=endpoint)
     source = source_inputs_hash()  # hashes the infra tree once for both records
     inputs = local_inputs_hash(endpoint, source)
     if (outputs := _unchanged_outputs(cloudformation, endpoint, inputs)) is not None:
         info(f"local stage: unchanged since the last deploy into {endpoint}; skipping synth+deploy")
-        return _write_local_env(endpoint, outputs)
+        return _write_local_env(endpoint, outputs, secrets)
     _record_deploy(cloudformation, endpoint, None)
     cdk.ensure_localstack_bootstrapped(
         LOCAL_STAGE,
@@ -390,16 +395,19 @@ def _deploy_local(endpoint: str) -> dict[str, str]:
             reasons = describe_failures(cloudformation, stacks, started)
             raise HangarError(f"{error.message}\n{reasons}", error.hint) from error
     outputs = json.loads(OUTPUTS_FILE.read_text()).get(stacks[1], {})
-    env = _write_local_env(endpoint, outputs)
+    env = _write_local_env(endpoint, outputs, secrets)
     _record_deploy(cloudformation, endpoint, inputs)
     if assembly is None:
         record_assembly(source)
     return env
 
 
-def _write_local_env(endpoint: str, outputs: Mapping[str, str]) -> dict[str, str]:
+def _write_local_env(
+    endpoint: str, outputs: Mapping[str, str], secrets: Mapping[str, str]
+) -> dict[str, str]:
+    """`secrets`: the declared secrets' values, which the tasks get the same way as SECRET_KEY."""
     secret_key = _secret_value(endpoint, outputs.get(SECRET_KEY_OUTPUT))
-    env = local_env(outputs, secret_key=secret_key, endpoint=endpoint)
+    env = {**local_env(outputs, secret_key=secret_key, endpoint=endpoint), **secrets}
     write_env_file(env)
     info(f"Wrote {LOCAL_ENV_FILE.relative_to(ROOT)}: {', '.join(sorted(env))}")
     return env

@@ -52,8 +52,8 @@ from hangar.core.errors import HangarError
 from hangar.core.git import has_uncommitted_changes, head_commit
 from hangar.core.paths import STATE_DIR
 from hangar.core.stack_parameters import DELETION_PROTECTION
+from hangar.deploy import declared_secrets, releases
 from hangar.deploy import image as image_module
-from hangar.deploy import releases
 from hangar.deploy.stacks import (
     HTTPS_REQUIRED_STAGES,
     LOCAL_STAGE,
@@ -780,6 +780,8 @@ def run_deploy(args: argparse.Namespace) -> int:
             f"no ALARM_SUBSCRIPTION: stage {target.stage}'s alarms reach nobody; pass an e-mail "
             "address or an https:// endpoint (docs/infra.md, Monitoring)"
         )
+    # Before anything changes: without a value for each declared secret no task could start.
+    declared_secrets.require_values(target.client("secretsmanager"), target.stage)
     summary = deploy(target)
     write_github_summary(summary, os.environ)
     info(f"Deployed {target.stage} ({target.image_tag}): {summary['url'] or 'no service URL'}")

@@ -710,17 +710,42 @@ def passed_variables(named: Sequence[str], environ: Mapping[str, str]) -> list[s
 def manage(args: argparse.Namespace, arguments: Sequence[str]) -> int:
     """manage.py in the web container (docker mode) or against the host-mode environment."""
     passed = passed_variables(args.pass_env, os.environ)
+    return run_in_dev(["python", "manage.py", *arguments], passed)
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """A `[tool.hangar.schedules.<name>]` command, once, where `make manage` runs manage.py (the
+    deployed stages run it on its cron; nothing runs it on a timer locally)."""
+    declared = {schedule.name: schedule for schedule in contract().schedules}
+    if args.name not in declared:
+        raise HangarError(
+            f"no schedule {args.name!r} in [tool.hangar.schedules] "
+            f"(declared: {', '.join(declared) or 'none'})",
+            "make schedule NAME=<a declared name>; docs/adopting.md shows how to declare one",
+        )
+    command = list(declared[args.name].command)
+    info(f"Running schedule {args.name} once: {' '.join(command)}")
+    return run_in_dev(command, passed=[])
+
+
+def run_in_dev(command: Sequence[str], passed: Sequence[str]) -> int:
+    """`command` in the web container (docker mode), with the `passed` variables of this shell, or
+    in the project directory with the host-mode environment, where `python` is this checkout's
+    interpreter."""
     if session_mode() == "docker":
         if "web" not in running_services():
             raise HangarError("the web container is not running", "start it with `make dev`")
         tty = [] if sys.stdin.isatty() else ["-T"]
         # Names only: compose reads their values from its own environment, so none is in argv.
         environment = [f"--env={name}" for name in passed]
-        command = compose("exec", *tty, *environment, "web", "python", "manage.py", *arguments)
-        return subprocess.run(command, check=False).returncode
+        return subprocess.run(
+            compose("exec", *tty, *environment, "web", *command), check=False
+        ).returncode
     env = host_environment(os.environ, with_aws=True)
-    command = [sys.executable, "manage.py", *arguments]
-    return subprocess.run(command, cwd=contract().project_path, env=env, check=False).returncode
+    host_command = [sys.executable, *command[1:]] if command[0] == "python" else list(command)
+    return subprocess.run(
+        host_command, cwd=contract().project_path, env=env, check=False
+    ).returncode
 
 
 def _port(variable: str, default: int) -> int:
@@ -775,6 +800,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     shell.set_defaults(func=cmd_shell)
     manage_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="e.g. createsuperuser")
     manage_parser.set_defaults(func=cmd_manage)
+
+    schedule = subparsers.add_parser(
+        "schedule", help="run a declared schedule's command once in the dev environment"
+    )
+    schedule.add_argument("name", nargs="?", help="as in [tool.hangar.schedules.<name>]")
+    schedule.set_defaults(func=cmd_schedule)
 
 
 def _with_port_defaults(
