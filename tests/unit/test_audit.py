@@ -135,7 +135,8 @@ def test_make_lint_runs_the_audit_and_dot_ci_run_repeats_what_it_could_not_audit
     ci_run = (ROOT / ".ci" / "run").read_text()
     assert "$(HANGAR) audit" in lint
     assert 'export HANGAR_AUDIT_OFFLINE="${HANGAR_AUDIT_OFFLINE:-warn}"' in ci_run
-    assert f'grep "{audit.OFFLINE_NOTICE}" .hangar/ci-lint.log' in ci_run
+    assert "make audit >.hangar/ci-audit.log" in ci_run
+    assert f'grep "{audit.OFFLINE_NOTICE}" .hangar/ci-audit.log' in ci_run
 
 
 def test_npm_findings_name_each_advisory_but_the_accepted_ones() -> None:

@@ -4,7 +4,7 @@ missing in one line, and the deploy role may make that check for its own stage o
 Secrets Manager of a real AWS account cannot run here, so the check's calls go to a botocore
 Stubber (a fake) and are evaluated with @cloud-copilot/iam-simulate against the deploy role's
 policy, as tests/unit/test_deploy_permissions.py does for the rest of the deploy. The same calls
-against LocalStack: tests/integration/test_declared_secrets.py.
+against LocalStack: tests/integration/test_declared_secrets_on_localstack.py.
 """
 
 import subprocess
