@@ -47,8 +47,8 @@ from hangar.provision import docker
 TASKS = ("web", "worker", "migration")
 # The CDK construct that owns each task definition (aws:cdk:path …/Service/<Name>/TaskDefinition).
 TASK_CONSTRUCTS = {"web": "Web", "worker": "Worker", "migration": "Migration"}
-DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
+RUN_TASK_PORT_HINT = "pick a free one: make run-task PORT=8081 (hangar run-task --port 8081)"
 # Besides the Django project (`[tool.hangar] project-dir`).
 IMAGE_INPUTS = ("docker/runtime", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
 LOCALSTACK_SERVICE = "localstack"
@@ -64,7 +64,8 @@ PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 class Options:
     stage: str
     task: str = "web"
-    compose_project: str = DEFAULT_PROJECT
+    # This checkout's (hangar.core.docker_client.compose_project), unless another is named.
+    compose_project: str = field(default_factory=docker_client.compose_project)
     port: int = DEFAULT_PORT
     detach: bool = False
     database_url: str | None = None  # a PostgreSQL of the user's instead of the compose `db`
@@ -631,6 +632,8 @@ def prepare(options: Options) -> tuple[ContainerSpec, ComposeServices, LocalData
     assembly = ensure_synthesized()
     template = infra.stack_template(assembly, stack_name)
     container = task_container(template, options.task)
+    if container.get("PortMappings"):  # before anything starts, the compose `db` included
+        ensure_free({options.port: f"run-task {options.task}"}, RUN_TASK_PORT_HINT)
     with step(f"Resolve the {options.task} task's environment from {services.localstack_endpoint}"):
         stack = deployed_stack(services.localstack_endpoint, stack_name, template)
         if options.database_url:
@@ -657,8 +660,6 @@ def run(options: Options) -> RunningTask | int:
             f"a container named {name} already exists (an earlier run-task).",
             hint=f"stop it: docker rm --force {name}",
         )
-    if spec.container_port is not None:
-        ensure_free({options.port: f"run-task {options.task}"}, "pass --port with a free port")
     image = ensure_runtime_image()
     variables = list(spec.variables.values())
     info(f"\nThe {options.task} task's container, as ECS would start it:\n{table(variables)}")
@@ -699,7 +700,7 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     options = Options(
         stage=args.stage,
         task=args.task,
-        compose_project=args.compose_project,
+        compose_project=args.compose_project or docker_client.compose_project(),
         port=args.port,
         detach=args.detach,
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -718,8 +719,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--task", choices=TASKS, default="web", help="which task definition")
     parser.add_argument(
         "--compose-project",
-        default=os.environ.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT,
-        help="the compose project whose LocalStack holds the stage (default: %(default)s)",
+        default=None,
+        help="the compose project whose LocalStack holds the stage (default: this checkout's, "
+        "COMPOSE_PROJECT_NAME when set)",
     )
     parser.add_argument(
         "--port",

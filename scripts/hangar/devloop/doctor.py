@@ -272,7 +272,7 @@ def hangar_pids() -> set[int]:
 
 def compose_published_ports() -> set[int]:
     """Host ports published by this checkout's compose project (empty without Docker)."""
-    code, output = _run(["docker", "compose", "ps", "--format", "json"], timeout=15)
+    code, output = _run([*docker_client.compose_command(), "ps", "--format", "json"], timeout=15)
     if code != 0:
         return set()
     return {
