@@ -3,7 +3,9 @@
 Loopback sockets are fine: the port fixtures below hold (or release) a kernel-chosen port.
 """
 
+import os
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,3 +81,19 @@ def serve_http() -> Iterator[Callable[[type[BaseHTTPRequestHandler]], int]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def compose_cli(docker_as_ci_provisions_it: None) -> list[str]:
+    """The real compose CLI (`make docker-provision` installs it); a laptop without it skips."""
+    try:
+        found = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, timeout=30, check=False
+        )
+    except FileNotFoundError:
+        found = None
+    if found is None or found.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("`docker compose` is missing; `make docker-provision` installs it")
+        pytest.skip("`docker compose` is not installed (`make docker-provision` installs it)")
+    return ["docker", "compose"]

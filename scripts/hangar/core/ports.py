@@ -181,7 +181,9 @@ def _holder_from_proc(port: int) -> str | None:
 
 
 def _shorten(command: str, limit: int = 160) -> str:
-    """Long command lines keep their head (the program) and tail (what it serves)."""
+    """Long command lines keep their head (the program) and tail (what it serves); on one line
+    (`python -c` scripts span several)."""
+    command = " ".join(command.split())
     if len(command) <= limit:
         return command
     return f"{command[: limit // 3]} … {command[-(limit - limit // 3) :]}"
