@@ -3,10 +3,12 @@
 The e2e proof with two real checkouts side by side is tests/e2e/test_two_checkouts.py.
 """
 
+import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
 from hangar.deploy import run_task
+from hangar.localstack.commands import ensure_running
 
 # What compose accepts as a project name (docker compose's own rule).
 COMPOSE_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -171,3 +174,49 @@ def test_another_checkouts_container_is_named_with_its_project_and_checkout(
     assert "this checkout's compose project" in ours.describe()
     task = ports.Container("hangar-main-3f2a9c-run-task-web", "", "")
     assert task.how_to_stop() == "`docker rm --force hangar-main-3f2a9c-run-task-web`"
+
+
+class _LocalStackHealth(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps({"services": {"s3": "running"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("whose", ["another checkout's", "this checkout's"])
+def test_localstack_up_reuses_only_this_checkouts_localstack(
+    monkeypatch: pytest.MonkeyPatch,
+    serve_http: Callable[[type[BaseHTTPRequestHandler]], int],
+    whose: str,
+) -> None:
+    """Another checkout's LocalStack answering on the port is refused, naming it: this checkout's
+    deploy-local would replace that checkout's stage. The engine that would say whose container
+    publishes the port cannot run in a unit test: its answer is given here, and
+    tests/e2e/test_two_checkouts.py asks a real one."""
+    port = serve_http(_LocalStackHealth)
+    monkeypatch.setenv("HANGAR_LOCALSTACK_PORT", str(port))
+    for name in ("LOCALSTACK_ENDPOINT", docker_client.PROJECT_NAME_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    project = (
+        "hangar-main-3f2a9c" if whose == "another checkout's" else docker_client.compose_project()
+    )
+    container = ports.Container(f"{project}-localstack-1", project, "/src/main")
+    monkeypatch.setattr(ports, "publishing_container", lambda _port: container)
+    if whose == "this checkout's":
+        reused = ensure_running()
+        assert (reused.endpoint, reused.started_by_us) == (f"http://127.0.0.1:{port}", False)
+        return
+    with pytest.raises(HangarError) as error:
+        ensure_running()
+    assert error.value.message == (
+        f"port {port} (LocalStack) is already in use by container {project}-localstack-1 "
+        f"(the checkout /src/main's compose project {project})"
+    )
+    assert "`make down` in /src/main" in str(error.value.hint)
+    assert "HANGAR_LOCALSTACK_PORT=" in str(error.value.hint)
