@@ -97,6 +97,7 @@ def test_run_task_works_on_this_checkouts_project_by_default(
     assert options.compose_project == docker_client.compose_project(ROOT)
     name = run_task.container_name(options.compose_project, "web")
     assert name == f"{docker_client.compose_project(ROOT)}-run-task-web"
+    assert run_task.runtime_image_tag() == f"{docker_client.compose_project(ROOT)}-runtime:local"
 
 
 def test_make_run_task_passes_port() -> None:

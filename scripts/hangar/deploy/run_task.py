@@ -508,7 +508,8 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
 
 
 def runtime_image_tag() -> str:
-    return f"{contract().service_name}-runtime:local"
+    """This checkout's (its compose project's): another checkout's build never replaces it."""
+    return f"{docker_client.compose_project()}-runtime:local"
 
 
 def ensure_runtime_image() -> str:
