@@ -20,6 +20,7 @@ from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
 from hangar.deploy import run_task
+from hangar.devloop import doctor
 from hangar.localstack.commands import ensure_running
 
 # What compose accepts as a project name (docker compose's own rule).
@@ -221,3 +222,18 @@ def test_localstack_up_reuses_only_this_checkouts_localstack(
     )
     assert "`make down` in /src/main" in str(error.value.hint)
     assert "HANGAR_LOCALSTACK_PORT=" in str(error.value.hint)
+
+
+def test_doctor_fails_a_port_another_checkouts_container_holds(
+    monkeypatch: pytest.MonkeyPatch, listening_port: int
+) -> None:
+    """As `localstack up` and `make dev` refuse it; the engine's answer is given, as above."""
+    other = ports.Container("hangar-main-3f2a9c-web-1", "hangar-main-3f2a9c", "/src/main")
+    monkeypatch.setattr(ports, "publishing_container", lambda _port: other)
+    result = doctor.check_port(listening_port, "Django", env={})
+    assert (result.status, result.detail) == (
+        "fail",
+        "Django's port is taken by container hangar-main-3f2a9c-web-1 "
+        "(the checkout /src/main's compose project hangar-main-3f2a9c)",
+    )
+    assert result.fix == "`make down` in /src/main, or move Django to another port"

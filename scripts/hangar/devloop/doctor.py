@@ -328,6 +328,14 @@ def check_port(
         return CheckResult(name, "ok", f"held by Hangar's {purpose} ({held_by})")
     if port in set(compose_ports):
         return CheckResult(name, "ok", f"held by Hangar's compose {purpose} service")
+    container = ports.publishing_container(port)
+    if container and container.project not in ("", docker_client.compose_project()):
+        return CheckResult(  # another checkout's, even a LocalStack that answers: not reused
+            name,
+            taken,
+            f"{purpose}'s port is taken by {container.describe()}",
+            f"{container.how_to_stop()}, or move {purpose} to another port",
+        )
     if port == configured_endpoint().port and check_localstack().status == "ok":
         return CheckResult(
             name, "ok", f"held by LocalStack {LOCALSTACK_VERSION} (reused by Hangar)"
