@@ -171,7 +171,9 @@ def test_another_checkouts_container_is_named_with_its_project_and_checkout(
         "container hangar-main-3f2a9c-localstack-1 "
         "(the checkout /src/main's compose project hangar-main-3f2a9c)"
     )
-    assert other.how_to_stop() == "`make down` in /src/main"
+    assert other.how_to_stop() == (
+        "`make down` in /src/main or `docker compose -p hangar-main-3f2a9c down`"
+    )
     ours = ports.Container("x-web-1", docker_client.compose_project(ROOT), str(ROOT))
     assert "this checkout's compose project" in ours.describe()
     task = ports.Container("hangar-main-3f2a9c-run-task-web", "", "")
@@ -220,7 +222,9 @@ def test_localstack_up_reuses_only_this_checkouts_localstack(
         f"port {port} (LocalStack) is already in use by container {project}-localstack-1 "
         f"(the checkout /src/main's compose project {project})"
     )
-    assert "`make down` in /src/main" in str(error.value.hint)
+    assert f"`make down` in /src/main or `docker compose -p {project} down`" in str(
+        error.value.hint
+    )
     assert "HANGAR_LOCALSTACK_PORT=" in str(error.value.hint)
 
 
@@ -236,4 +240,7 @@ def test_doctor_fails_a_port_another_checkouts_container_holds(
         "Django's port is taken by container hangar-main-3f2a9c-web-1 "
         "(the checkout /src/main's compose project hangar-main-3f2a9c)",
     )
-    assert result.fix == "`make down` in /src/main, or move Django to another port"
+    assert result.fix == (
+        "`make down` in /src/main or `docker compose -p hangar-main-3f2a9c down`, "
+        "or move Django to another port"
+    )

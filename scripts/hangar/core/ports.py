@@ -90,8 +90,11 @@ class Container:
         return f"container {self.name} ({whose} compose project {self.project})"
 
     def how_to_stop(self) -> str:
-        if self.project and self.checkout:
-            return f"`make down` in {self.checkout}"
+        # compose finds a project's containers by its label alone: this works where `make down`
+        # in that checkout names another project (one started before the checkout was moved).
+        if self.project:
+            where = self.checkout or "its checkout"
+            return f"`make down` in {where} or `docker compose -p {self.project} down`"
         return f"`docker rm --force {self.name}`"
 
 
