@@ -82,11 +82,18 @@ class Container:
     project: str  # its compose project; "" for a container compose did not create
     checkout: str  # where that project's compose.yaml lives; "" likewise
 
+    @property
+    def of_another_checkout(self) -> bool:
+        return self.project not in ("", docker_client.compose_project())
+
     def describe(self) -> str:
         if not self.project:
             return f"container {self.name}"
-        ours = self.project == docker_client.compose_project()
-        whose = "this checkout's" if ours else f"the checkout {self.checkout or '?'}'s"
+        whose = (
+            f"the checkout {self.checkout or '?'}'s"
+            if self.of_another_checkout
+            else "this checkout's"
+        )
         return f"container {self.name} ({whose} compose project {self.project})"
 
     def how_to_stop(self) -> str:

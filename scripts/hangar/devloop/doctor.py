@@ -329,7 +329,7 @@ def check_port(
     if port in set(compose_ports):
         return CheckResult(name, "ok", f"held by Hangar's compose {purpose} service")
     container = ports.publishing_container(port)
-    if container and container.project not in ("", docker_client.compose_project()):
+    if container and container.of_another_checkout:
         return CheckResult(  # another checkout's, even a LocalStack that answers: not reused
             name,
             taken,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hangar.core import console, docker_client, ports
+from hangar.core import console, ports
 from hangar.core.aws_cli import aws_cli_v2
 from hangar.core.errors import HangarError
 from hangar.core.versions import LOCALSTACK_VERSION
@@ -138,7 +138,7 @@ def _refuse_another_checkouts(endpoint: Endpoint) -> None:
     if not endpoint.is_local:
         return
     container = ports.publishing_container(endpoint.port)
-    if container and container.project not in ("", docker_client.compose_project()):
+    if container and container.of_another_checkout:
         raise ports.port_taken(endpoint.port, "LocalStack", _pick_another_port())
 
 
