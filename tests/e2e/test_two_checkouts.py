@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -57,6 +57,9 @@ class Checkout:
     web_port: int
     debug_port: int
     project: str = ""
+    # Every volume its containers mounted: `make down` keeps the anonymous ones (LocalStack's
+    # /var/lib/localstack), which no label ties to the project once the containers are gone.
+    volumes: set[str] = field(default_factory=set)
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in SHARED_VARIABLES}
@@ -110,10 +113,29 @@ class Checkout:
         if not listed:
             return {}
         inspected = json.loads(docker("inspect", *listed))
+        self.volumes |= {
+            mount["Name"] for c in inspected for mount in c["Mounts"] if mount["Type"] == "volume"
+        }
         return {
             c["Name"].lstrip("/"): (c["Id"], c["State"]["StartedAt"], c["State"]["Running"])
             for c in inspected
         }
+
+    def leftovers(self) -> list[str]:
+        """Containers, networks and volumes of this copy's project that still exist."""
+        label = f"label=com.docker.compose.project={self.project}"
+        listed = [
+            f"{kind} {name}"
+            for kind in ("container", "network", "volume")
+            for name in docker(
+                *(("ps", "--all") if kind == "container" else (kind, "ls")),
+                "--quiet",
+                "--filter",
+                label,
+            ).split()
+        ]
+        existing = set(docker("volume", "ls", "--quiet").split())
+        return listed + [f"volume {name}" for name in sorted(self.volumes & existing)]
 
     def stack_id(self) -> str:
         cloudformation = boto3.client(
@@ -147,6 +169,8 @@ class Checkout:
             check=False,
         )
         docker("image", "rm", "--force", f"{self.project}-runtime:local", check=False)
+        if self.volumes:
+            docker("volume", "rm", "--force", *self.volumes, check=False)
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -214,10 +238,8 @@ def checkouts(
     finally:
         for checkout in (first, second):
             checkout.remove_everything()
-        for checkout in (first, second):
-            if checkout.project:
-                left = checkout.containers()
-                assert left == {}, f"{checkout.project} left containers behind: {left}"
+        left = {c.project: c.leftovers() for c in (first, second) if c.project}
+        assert not any(left.values()), f"left behind: {left}"
 
 
 def test_the_second_checkout_never_touches_the_first(checkouts: tuple[Checkout, Checkout]) -> None:
@@ -245,12 +267,16 @@ def test_the_second_checkout_never_touches_the_first(checkouts: tuple[Checkout, 
     assert taken.returncode != 0, output
     assert (
         f"port {first.localstack_port} (LocalStack) is already in use by container "
-        f"{first.project}-localstack-1 (the checkout {first.root}'s compose project "
+        f"{first.project}-localstack-1 (the checkout {first.root.resolve()}'s compose project "
         f"{first.project})"
     ) in output
     assert "Traceback" not in output
     assert second.containers() == {}
     untouched("the second's refused localstack up")
+
+    second.ok("localstack", "up")  # on its own port
+    assert f"{second.project}-localstack-1" in second.containers()
+    untouched("the second's localstack up")
 
     second.ok("dev", "--detach")
     assert any(name.startswith(f"{second.project}-web") for name in second.containers())
