@@ -25,7 +25,7 @@ TEST_WORKERS ?= 6
 .PHONY: test-without-docker
 .PHONY: localstack-up localstack-down localstack-status localstack-logs aws
 .PHONY: synth deploy-local destroy-local diff doctor deploy bootstrap-aws docker-provision bench run-task
-.PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback
+.PHONY: cfn-execution-policy costs remote-shell node test-db status releases rollback audit
 
 help: ## List every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,11 +60,11 @@ shell: setup ## Django shell in the dev environment
 manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser"
 	$(HANGAR) manage $(ARGS)
 
-test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e; app/ coverage ≥ 85 %
+test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e, and the project's own tests; its coverage ≥ 85 %
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
-test-unit: setup ## Unit tests only (no network), with app/ coverage ≥ 85 %
-	$(UV) run --frozen pytest tests/unit --cov
+test-unit: setup ## Hangar's unit tests and the project's own (no network), with the project's coverage ≥ 85 %
+	$(UV) run --frozen pytest tests/unit --project-tests --cov
 
 test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 	$(UV) run --frozen pytest tests/infra
@@ -92,6 +92,9 @@ lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolin
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
+	$(HANGAR) audit
+
+audit: setup ## The locks' vulnerability audit (pip-audit over uv.lock and LocalStack's lock, npm audit); make lint runs it too
 	$(HANGAR) audit
 
 fmt: setup ## Format and auto-fix with ruff

@@ -84,6 +84,18 @@ def docker_as_ci_provisions_it() -> None:
         docker.provision_all()
 
 
+@pytest.fixture(autouse=True)
+def _no_engine_on_the_path_without_docker(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test of the path without Docker runs with the engine hidden, in `make test` too: it, and
+    every command it starts, finds none, as on a machine without Docker. So `make test` proves both
+    modes in one run, and CI needs no second pass (the session fixtures, set up before this one,
+    keep the engine the rest of the suite uses)."""
+    if request.node.get_closest_marker("without_docker"):
+        monkeypatch.setenv("DOCKER_HOST", HIDDEN_DOCKER_HOST)
+
+
 @pytest.fixture(scope="session")
 def without_docker() -> dict[str, str]:
     """The environment a command gets to run as on a machine without Docker."""

@@ -7,7 +7,7 @@ over the real SQS queue, in a thread of the test process so it shares the test d
 
 A LocalStack that comes back holds no queue until the stage is deployed again, and a worker that
 polled in that window would find none and exit, for compose to restart it with the redeployed
-queue (tests/unit/test_worker.py). So the test ends the worker's waits between retries itself
+queue (app/tests/test_worker.py). So the test ends the worker's waits between retries itself
 (its Backoff, passed in): it holds them while LocalStack restarts and the queue is recreated.
 """
 

@@ -215,6 +215,15 @@ def test_app_services_start_after_their_dependencies_are_healthy(compose_file: d
         assert "healthcheck" in services[name], name
 
 
+def test_app_services_stop_at_sigterm_even_while_they_start(compose_file: dict) -> None:
+    app_services = [
+        name for name in ("migrate", "web", "worker") if name in compose_file["services"]
+    ]
+    assert app_services == ["migrate", "web", "worker"]
+    for name in app_services:
+        assert compose_file["services"][name].get("init") is True, f"{name} runs as PID 1"
+
+
 def test_compose_restarts_a_crashed_worker_but_not_a_stopped_one(compose_file: dict) -> None:
     """on-failure: an exit with an error comes back, `make down`'s stop stays one."""
     assert compose_file["services"]["worker"]["restart"] == "on-failure"

@@ -1,5 +1,6 @@
 """hangar.core.docker_client: the one engine probe and the one reader of .hangar/compose.env."""
 
+import os
 import stat
 from pathlib import Path
 
@@ -62,3 +63,11 @@ def test_compose_settings_reads_the_provisioned_choices(
         "LOCALSTACK_IMAGE": "hangar-standin/x:1",
         "DEPS_SOURCE": "network",
     }
+
+
+@pytest.mark.without_docker
+def test_a_test_of_the_path_without_docker_finds_no_engine() -> None:
+    """tests/conftest.py hides the engine from every test so marked, in `make test` too: that
+    is what makes one run prove both modes."""
+    assert os.environ["DOCKER_HOST"] == "unix:///nonexistent/docker.sock"
+    assert not docker_client.engine_responds()

@@ -1,0 +1,1 @@
+"""What Hangar gives a project's tests: the pytest plugin (`-p hangar.testing.plugin`)."""

@@ -1,0 +1,185 @@
+"""The platform learns about the project only from `[tool.hangar]`: no platform file names the
+project's packages, modules, management commands, folder or the variables it declares.
+
+The names come from the project itself (its packages and their modules, its management
+commands) and from its contract, so the check holds for whichever project a checkout carries.
+KNOWN is what still names the sample today (issue #24): it may only shrink. A file that stops
+naming the sample must leave it, and a file not in it must name nothing.
+"""
+
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from hangar.core.contract import contract
+from hangar.core.paths import ROOT
+
+PLATFORM_FOLDERS = ("scripts/", "infra/", "docker/", ".github/", ".devcontainer/", "tests/")
+PLATFORM_FILES = (
+    "Makefile",
+    "compose.yaml",
+    "Dockerfile",
+    ".pre-commit-config.yaml",
+    ".dockerignore",
+)
+# What a test of the contract's parser may use as its example input.
+CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
+
+KNOWN = {
+    ".devcontainer/compose.devcontainer.yaml",
+    ".pre-commit-config.yaml",
+    "Makefile",
+    "compose.yaml",
+    "docker/runtime/gunicorn.conf.py",
+    "infra/hangar_infra/capacity.json",
+    "infra/hangar_infra/capacity.py",
+    "infra/hangar_infra/constructs/storage.py",
+    "infra/hangar_infra/constructs/web_firewall.py",
+    "scripts/hangar/aws/escalation.py",
+    "scripts/hangar/bench/outage.py",
+    "scripts/hangar/bench/run.py",
+    "scripts/hangar/core/contract.py",
+    "scripts/hangar/deploy/stage_logs.py",
+    "scripts/hangar/devloop/dev.py",
+    "scripts/hangar/devloop/devserver.py",
+    "scripts/hangar/devloop/reload_probe.py",
+    "tests/e2e/compose_project.py",
+    "tests/e2e/conftest.py",
+    "tests/e2e/test_adopted_project.py",
+    "tests/e2e/test_browser_uploads.py",
+    "tests/e2e/test_compose_dev_loop.py",
+    "tests/e2e/test_compose_stack.py",
+    "tests/e2e/test_dev_without_docker.py",
+    "tests/e2e/test_devcontainer.py",
+    "tests/e2e/test_reload_host.py",
+    "tests/e2e/test_rolling_replace.py",
+    "tests/e2e/test_run_task_container.py",
+    "tests/e2e/test_runtime_image.py",
+    "tests/fixtures/minimal_project/README.md",
+    "tests/infra/test_capacity.py",
+    "tests/integration/test_documents_on_stack.py",
+    "tests/integration/test_readiness_when_localstack_stops.py",
+    "tests/integration/test_worker_survives_localstack_restart.py",
+    "tests/unit/fixtures/ecs/essential_container_exit.json",
+    "tests/unit/test_bench.py",
+    "tests/unit/test_dev.py",
+    "tests/unit/test_dev_server_reload.py",
+    "tests/unit/test_dev_services.py",
+    "tests/unit/test_dev_superuser.py",
+    "tests/unit/test_devserver.py",
+    "tests/unit/test_docker.py",
+    "tests/unit/test_env_files_stay_out.py",
+    "tests/unit/test_infra_cli.py",
+    "tests/unit/test_migrations_check.py",
+    "tests/unit/test_privilege_escalation.py",
+    "tests/unit/test_run_task.py",
+    "tests/unit/test_slow_bodies.py",
+    "tests/unit/test_stage_logs.py",
+}
+
+
+def project_names(project: Path, table: dict) -> re.Pattern[str]:
+    """What would name this project: imports of its packages, its modules, its folders and URL
+    prefixes, `manage.py <its command>`, the variables its contract declares, its folder."""
+    patterns = []
+    for init in sorted(project.glob("*/__init__.py")):
+        package = init.parent
+        if package.name == "tests":
+            continue
+        modules = sorted(
+            m.stem if m.is_file() else m.name
+            for m in package.iterdir()
+            if (m.suffix == ".py" and m.stem != "__init__") or (m / "__init__.py").exists()
+        )
+        patterns.append(rf"\b(?:from|import) {package.name}\b")
+        if modules:
+            patterns.append(rf"\b{package.name}\.(?:{'|'.join(modules)})\b")
+        patterns.append(rf"(?<![\w.-])/?{package.name}/")
+    for command in sorted(project.glob("*/management/commands/[!_]*.py")):
+        patterns.append(rf"manage\.py\W+{command.stem}\b")
+    patterns += [rf"\b{name}\b" for name in sorted(declared_variables(table))]
+    patterns.append(rf"(?<![\w/.-]){re.escape(project.name)}/")
+    return re.compile("|".join(patterns))
+
+
+def declared_variables(table: dict) -> set[str]:
+    names = set()
+    for value in table.values():
+        if isinstance(value, dict):
+            names |= {k for k in value if re.fullmatch(r"[A-Z][A-Z0-9_]+", k)}
+            names |= declared_variables(value)
+        elif isinstance(value, str) and re.fullmatch(r"[A-Z][A-Z0-9_]+", value):
+            names.add(value)
+    return names
+
+
+def platform_files() -> Iterable[str]:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        if (name.startswith(PLATFORM_FOLDERS) or name in PLATFORM_FILES) and (
+            ROOT / name
+        ).is_file():
+            yield name
+
+
+def naming(pattern: re.Pattern[str], files: Iterable[str]) -> dict[str, set[str]]:
+    found = {}
+    for name in files:
+        try:
+            text = (ROOT / name).read_text()
+        except UnicodeDecodeError:
+            continue
+        if hits := {match.group(0) for match in pattern.finditer(text)}:
+            found[name] = hits
+    return found
+
+
+@pytest.fixture(scope="module")
+def sample_names() -> re.Pattern[str]:
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hangar"]
+    return project_names(contract().project_path, table)
+
+
+@pytest.fixture(scope="module")
+def named(sample_names: re.Pattern[str]) -> dict[str, set[str]]:
+    return naming(sample_names, platform_files())
+
+
+def test_no_platform_file_names_the_project(named: dict[str, set[str]]) -> None:
+    new = {
+        name: sorted(hits) for name, hits in named.items() if name not in KNOWN | CONTRACT_EXAMPLES
+    }
+    assert not new, f"platform files that name the project (take it from [tool.hangar]): {new}"
+
+
+def test_the_known_list_only_shrinks(named: dict[str, set[str]]) -> None:
+    stale = sorted(KNOWN - set(named))
+    assert not stale, f"these no longer name the project: remove them from KNOWN: {stale}"
+
+
+def test_the_check_sees_each_kind_of_name(tmp_path: Path) -> None:
+    project = tmp_path / "site"
+    (project / "shop" / "management" / "commands").mkdir(parents=True)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "models.py").write_text("")
+    (project / "shop" / "management" / "commands" / "restock.py").write_text("")
+    pattern = project_names(project, {"queues": {"jobs": {"env": "JOBS_QUEUE_URL"}}})
+    for text in (
+        "from shop.models import Item",
+        "import shop",
+        "'shop.models'",
+        "python manage.py restock",
+        '["python", "manage.py", "restock"]',
+        "os.environ['JOBS_QUEUE_URL']",
+        "mypy site/",
+        "url = '/shop/'",
+    ):
+        assert pattern.search(text), text
+    for text in ("config.shop_name", "the shopping list", "/app/site-packages", "JOBS_QUEUE"):
+        assert not pattern.search(text), text

@@ -1,0 +1,74 @@
+"""hangar.testing.plugin: the project's tests are collected beside Hangar's from the contract."""
+
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from hangar.core.contract import ContractError, contract
+from hangar.core.paths import ROOT
+from hangar.testing import plugin
+
+SOME_PLATFORM_TESTS = "tests/unit/test_devserver.py"
+
+
+def collected(*arguments: str) -> list[str]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *arguments,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return [line for line in result.stdout.splitlines() if "::" in line]
+
+
+def project_tests(node_ids: list[str]) -> list[str]:
+    project_dir = contract().project_path.relative_to(ROOT).as_posix()
+    return [node for node in node_ids if node.startswith(f"{project_dir}/")]
+
+
+def test_pytest_without_paths_collects_the_projects_tests_beside_hangars() -> None:
+    node_ids = collected()
+    assert project_tests(node_ids), "make test would not run the project's own tests"
+    assert any(node.startswith("tests/") for node in node_ids)
+
+
+def test_named_paths_collect_only_those_unless_the_projects_tests_are_asked_for() -> None:
+    assert not project_tests(collected(SOME_PLATFORM_TESTS))
+    asked = collected(SOME_PLATFORM_TESTS, "--project-tests")
+    assert project_tests(asked)
+    assert len(asked) == len(set(asked)), "a test collected twice"
+
+
+def test_the_settings_module_and_the_project_folder_come_from_the_contract() -> None:
+    assert str(contract().project_path) in sys.path
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == contract().settings_module
+
+
+def test_an_invalid_contract_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(plugin, "_PROJECT", ContractError("[tool.hangar] project-dir is missing"))
+    with pytest.raises(pytest.UsageError, match="project-dir is missing"):
+        plugin.pytest_configure(pytest.Config.__new__(pytest.Config))
+
+
+def test_the_plugin_is_what_pytest_loads() -> None:
+    """pyproject.toml's pytest table names no project: the plugin does it."""
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-p hangar.testing.plugin" in table["addopts"]
+    assert "DJANGO_SETTINGS_MODULE" not in table
+    assert contract().project_dir not in table["pythonpath"]
