@@ -132,8 +132,8 @@ diff: setup ## Show what a deploy would change, e.g. make diff STAGE=staging [CE
 doctor: setup ## Check Docker, Python/uv, Node/CDK, LocalStack, the dev services, ports, AWS credentials and disk; each failure names its fix
 	$(HANGAR) doctor
 
-run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, DETACH=1)
-	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(filter-out 0,$(DETACH)),--detach)
+run-task: setup ## Run a local-stage task definition in the runtime image, env and secrets resolved from LocalStack (TASK=web|worker|migration, PORT=8080: the web task's port on 127.0.0.1, DETACH=1)
+	$(HANGAR) run-task --stage $(STAGE) $(if $(TASK),--task $(TASK)) $(if $(PORT),--port $(PORT)) $(if $(filter-out 0,$(DETACH)),--detach)
 
 secret: setup ## Store a [tool.hangar.secrets] value in a stage's Secrets Manager (LocalStack for local), read from stdin or a hidden prompt: make secret STAGE=staging NAME=STRIPE_API_KEY
 	$(HANGAR) secret --stage $(STAGE) $(if $(NAME),--name $(NAME))

@@ -204,7 +204,7 @@ def web_task(
             ["docker", "rm", "--force", f"{project}-run-task-web"], capture_output=True, check=False
         )
         subprocess.run(
-            ["docker", "image", "rm", "--force", f"{SERVICE}-runtime:local"],
+            ["docker", "image", "rm", "--force", f"{project}-runtime:local"],
             capture_output=True,
             check=False,
         )

@@ -35,22 +35,6 @@ def environment(**overrides: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k not in cleared}, **overrides}
 
 
-@pytest.fixture(scope="module")
-def compose_cli(docker_as_ci_provisions_it: None) -> list[str]:
-    """The real compose CLI (`make docker-provision` installs it); a laptop without it skips."""
-    try:
-        found = subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, timeout=30, check=False
-        )
-    except FileNotFoundError:
-        found = None
-    if found is None or found.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("`docker compose` is missing; `make docker-provision` installs it")
-        pytest.skip("`docker compose` is not installed (`make docker-provision` installs it)")
-    return ["docker", "compose"]
-
-
 def rendered(
     compose_cli: list[str], files: Sequence[Path], env: Mapping[str, str]
 ) -> dict[str, Any]:

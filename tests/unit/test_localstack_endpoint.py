@@ -85,7 +85,7 @@ def test_port_held_by_something_else_is_a_clear_error(request, monkeypatch, hold
     with pytest.raises(HangarError) as error:
         ensure_running()
 
-    assert f"port {port} is in use by pid {os.getpid()}" in error.value.message
+    assert f"port {port} (LocalStack) is already in use by pid {os.getpid()}" in error.value.message
     assert "HANGAR_LOCALSTACK_PORT=" in str(error.value.hint)
     assert "LOCALSTACK_ENDPOINT=" in str(error.value.hint)
     assert not localstack_host.RunDir.for_port(port).path.exists(), "nothing may be started"

@@ -287,7 +287,7 @@ def preserved(*paths: Path) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class ComposeProject:
-    """A compose project of its own: never the developer's `hangar` project or its ports."""
+    """A compose project of its own: never the checkout's own project (make dev's) or its ports."""
 
     name: str
     env: dict[str, str]

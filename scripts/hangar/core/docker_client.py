@@ -3,10 +3,12 @@ bound to this checkout and to the choices `hangar docker provision` wrote to .ha
 (the one reader of that file). Provisioning itself is hangar.provision.docker.
 """
 
+import hashlib
 import os
 import re
 import shlex
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,9 @@ APP_DOCKERFILE = ROOT / "Dockerfile"
 # Where stand-ins replace the Dockerfile's pinned bases: rewritten from it before every build.
 STANDIN_DOCKERFILE = STATE_DIR / "Dockerfile.standins"
 CONTRACT_HEADER = "# From [tool.hangar] in pyproject.toml, rewritten before every compose command:"
+# Set by the dev container (compose.devcontainer.yaml passes on the name its CLI chose) and by the
+# tests' throwaway projects; compose itself reads it too.
+PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
 
 
 def dockerfile_base(stage: str) -> str:
@@ -111,6 +116,22 @@ def devcontainer_engine_hint() -> str | None:
 # --- compose and build ---------------------------------------------------------------------
 
 
+def compose_project(root: Path = ROOT, environ: Mapping[str, str] = os.environ) -> str:
+    """This checkout's compose project, so two checkouts (two clones, two worktrees) never share
+    a container, network or volume: `<service-name>-<folder>-<hash of the checkout's path>`,
+    e.g. hangar-main-3f2a9c, the folder left out where it repeats the service name.
+
+    Every container and network name derives from it (compose's `<project>-<service>-1` and
+    `<project>_default`, run-task's `<project>-run-task-<task>`).
+    """
+    if chosen := environ.get(PROJECT_NAME_VARIABLE, "").strip():
+        return chosen
+    service = contract().service_name
+    folder = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-")[:24].strip("-")
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:6]
+    return "-".join([service, *([folder] if folder not in ("", service) else []), digest])
+
+
 def app_dockerfile() -> Path:
     """The Dockerfile to build the app image from on this machine.
 
@@ -146,7 +167,8 @@ def compose_settings() -> dict[str, str]:
 
 
 def compose_command(project: str | None = None) -> list[str]:
-    """`docker compose` bound to this checkout and to the choices `provision` wrote."""
+    """`docker compose` bound to this checkout, its compose project (unless `project` names
+    another) and the choices `provision` wrote."""
     app_dockerfile()  # compose.yaml may build from the stand-in copy: bring it up to date
     write_contract_settings()  # and reads the contract's values: the same
     command = [
@@ -160,10 +182,7 @@ def compose_command(project: str | None = None) -> list[str]:
     for env_file in (ROOT / ".env", COMPOSE_ENV_FILE):
         if env_file.exists():
             command += ["--env-file", str(env_file)]
-
-    if project:
-        command += ["--project-name", project]
-    return command
+    return [*command, "--project-name", project or compose_project()]
 
 
 def contract_compose_settings() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Is a TCP port free, and if not, which process holds it — checked before anything is started."""
+"""Is a TCP port free, and if not, who holds it (another checkout's container, or a process) —
+checked before anything is started."""
 
 import errno
 import ipaddress
@@ -7,8 +8,10 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from hangar.core import docker_client
 from hangar.core.errors import HangarError
 
 # The one switch that lets the dev servers listen beyond this machine: compose.yaml publishes every
@@ -17,6 +20,9 @@ BIND_ADDRESS_VARIABLE = "HANGAR_BIND_ADDRESS"
 LOOPBACK = "127.0.0.1"
 
 _PROC = Path("/proc")
+# Compose labels every container it creates with its project and the checkout it came from.
+_PROJECT_LABEL = "com.docker.compose.project"
+_CHECKOUT_LABEL = "com.docker.compose.project.working_dir"
 _TCP_LISTEN = "0A"  # state column of /proc/net/tcp for a listening socket
 
 
@@ -68,7 +74,80 @@ def spare_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Container:
+    """A running container that publishes a host port."""
+
+    name: str
+    project: str  # its compose project; "" for a container compose did not create
+    checkout: str  # where that project's compose.yaml lives; "" likewise
+
+    @property
+    def of_another_checkout(self) -> bool:
+        return self.project not in ("", docker_client.compose_project())
+
+    def describe(self) -> str:
+        if not self.project:
+            return f"container {self.name}"
+        whose = (
+            f"the checkout {self.checkout or '?'}'s"
+            if self.of_another_checkout
+            else "this checkout's"
+        )
+        return f"container {self.name} ({whose} compose project {self.project})"
+
+    def how_to_stop(self) -> str:
+        # compose finds a project's containers by its label alone: this works where `make down`
+        # in that checkout names another project (one started before the checkout was moved).
+        if self.project:
+            where = self.checkout or "its checkout"
+            return f"`make down` in {where} or `docker compose -p {self.project} down`"
+        return f"`docker rm --force {self.name}`"
+
+
+def publishing_container(port: int) -> Container | None:
+    """The running container that publishes `port` on this machine, if Docker answers.
+
+    Asked of the engine, not of /proc: where Docker publishes without its userland proxy (or runs
+    in a VM, as Docker Desktop does) no process of this machine holds the port.
+    """
+    if not shutil.which("docker"):
+        return None
+    labels = "\t".join(f'{{{{.Label "{label}"}}}}' for label in (_PROJECT_LABEL, _CHECKOUT_LABEL))
+    try:
+        listing = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "--filter",
+                f"publish={port}",
+                "--format",
+                f"{{{{.Names}}}}\t{labels}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    rows = [line.split("\t") for line in listing.stdout.splitlines() if line.strip()]
+    if listing.returncode != 0 or not rows:
+        return None
+    name, project, checkout = (*rows[0], "", "")[:3]
+    return Container(name, project, checkout)
+
+
 def holder(port: int) -> str | None:
+    """Who listens on `port`: a container ("container hangar-main-3f2a9c-localstack-1 (the
+    checkout /src/main's compose project hangar-main-3f2a9c)"), else a process ("pid 123: python
+    manage.py runserver")."""
+    if container := publishing_container(port):
+        return container.describe()
+    return process_holder(port)
+
+
+def process_holder(port: int) -> str | None:
     """A description ("pid 123: python manage.py runserver") of the process listening on `port`."""
     if _PROC.joinpath("net", "tcp").exists():
         return _holder_from_proc(port)
@@ -112,7 +191,9 @@ def _holder_from_proc(port: int) -> str | None:
 
 
 def _shorten(command: str, limit: int = 160) -> str:
-    """Long command lines keep their head (the program) and tail (what it serves)."""
+    """Long command lines keep their head (the program) and tail (what it serves); on one line
+    (`python -c` scripts span several)."""
+    command = " ".join(command.split())
     if len(command) <= limit:
         return command
     return f"{command[: limit // 3]} … {command[-(limit - limit // 3) :]}"
@@ -122,9 +203,18 @@ def ensure_free(ports: Mapping[int, str], how_to_change: str) -> None:
     """Fail before starting anything if one of `ports` ({port: what it is for}) is taken."""
     for port, purpose in ports.items():
         if not is_free(port):
-            held_by = holder(port) or "an unknown process"
-            raise HangarError(
-                f"port {port} ({purpose}) is already in use by {held_by}",
-                f"stop that process (if it is an earlier `make dev`, run `make down`), "
-                f"or {how_to_change}",
-            )
+            raise port_taken(port, purpose, how_to_change)
+
+
+def port_taken(port: int, purpose: str, how_to_change: str) -> HangarError:
+    """The one-line error for a taken port: who holds it, how to free it, or how to move."""
+    container = publishing_container(port)
+    if container is None:
+        held_by = process_holder(port) or "an unknown process"
+        stop = "stop that process (if it is an earlier `make dev`, run `make down`)"
+    else:
+        held_by = container.describe()
+        stop = f"stop it ({container.how_to_stop()})"
+    return HangarError(
+        f"port {port} ({purpose}) is already in use by {held_by}", f"{stop}, or {how_to_change}"
+    )

@@ -64,8 +64,8 @@ def task_construct(task: str) -> str:
     return f"{queue.id}Worker"
 
 
-DEFAULT_PROJECT = "hangar"  # compose.yaml's `name:`
 DEFAULT_PORT = 8080  # beside `make dev`'s 8000, so both can run at once
+RUN_TASK_PORT_HINT = "pick a free one: make run-task PORT=8081 (hangar run-task --port 8081)"
 # Besides the Django project (`[tool.hangar] project-dir`).
 IMAGE_INPUTS = ("docker/runtime", "Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock")
 LOCALSTACK_SERVICE = "localstack"
@@ -81,7 +81,8 @@ PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 class Options:
     stage: str
     task: str = "web"
-    compose_project: str = DEFAULT_PROJECT
+    # This checkout's (hangar.core.docker_client.compose_project), unless another is named.
+    compose_project: str = field(default_factory=docker_client.compose_project)
     port: int = DEFAULT_PORT
     detach: bool = False
     database_url: str | None = None  # a PostgreSQL of the user's instead of the compose `db`
@@ -524,7 +525,8 @@ def image_inputs_fingerprint(build_options: Sequence[str]) -> str:
 
 
 def runtime_image_tag() -> str:
-    return f"{contract().service_name}-runtime:local"
+    """This checkout's (its compose project's): another checkout's build never replaces it."""
+    return f"{docker_client.compose_project()}-runtime:local"
 
 
 def ensure_runtime_image() -> str:
@@ -655,6 +657,9 @@ def prepare(options: Options) -> tuple[dict[str, ContainerSpec], ComposeServices
     assembly = ensure_synthesized()
     template = infra.stack_template(assembly, stack_name)
     tasks = tasks_to_run(options.task)
+    if task_container(template, options.task).get("PortMappings"):
+        # Before anything starts, the compose `db` included.
+        ensure_free({options.port: f"run-task {options.task}"}, RUN_TASK_PORT_HINT)
     with step(f"Resolve the environment of {', '.join(tasks)} from {services.localstack_endpoint}"):
         stack = deployed_stack(services.localstack_endpoint, stack_name, template)
         if options.database_url:
@@ -686,8 +691,6 @@ def run(options: Options) -> RunningTask | int:
                 hint=f"stop it: docker rm --force {existing}",
             )
     name = container_name(services.project, options.task)
-    if spec.container_port is not None:
-        ensure_free({options.port: f"run-task {options.task}"}, "pass --port with a free port")
     image = ensure_runtime_image()
     if options.task != MIGRATION_TASK:
         apply_migrations(specs[MIGRATION_TASK], services, database, image)
@@ -758,7 +761,7 @@ def _cmd_run_task(args: argparse.Namespace) -> int:
     options = Options(
         stage=args.stage,
         task=args.task,
-        compose_project=args.compose_project,
+        compose_project=args.compose_project or docker_client.compose_project(),
         port=args.port,
         detach=args.detach,
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -777,8 +780,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--task", choices=TASKS, default="web", help="which task definition")
     parser.add_argument(
         "--compose-project",
-        default=os.environ.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT,
-        help="the compose project whose LocalStack holds the stage (default: %(default)s)",
+        default=None,
+        help="the compose project whose LocalStack holds the stage (default: this checkout's, "
+        "COMPOSE_PROJECT_NAME when set)",
     )
     parser.add_argument(
         "--port",

@@ -272,7 +272,7 @@ def hangar_pids() -> set[int]:
 
 def compose_published_ports() -> set[int]:
     """Host ports published by this checkout's compose project (empty without Docker)."""
-    code, output = _run(["docker", "compose", "ps", "--format", "json"], timeout=15)
+    code, output = _run([*docker_client.compose_command(), "ps", "--format", "json"], timeout=15)
     if code != 0:
         return set()
     return {
@@ -328,6 +328,14 @@ def check_port(
         return CheckResult(name, "ok", f"held by Hangar's {purpose} ({held_by})")
     if port in set(compose_ports):
         return CheckResult(name, "ok", f"held by Hangar's compose {purpose} service")
+    container = ports.publishing_container(port)
+    if container and container.of_another_checkout:
+        return CheckResult(  # another checkout's, even a LocalStack that answers: not reused
+            name,
+            taken,
+            f"{purpose}'s port is taken by {container.describe()}",
+            f"{container.how_to_stop()}, or move {purpose} to another port",
+        )
     if port == configured_endpoint().port and check_localstack().status == "ok":
         return CheckResult(
             name, "ok", f"held by LocalStack {LOCALSTACK_VERSION} (reused by Hangar)"

@@ -105,6 +105,7 @@ def ensure_running(mode: str | None = None) -> LocalStackHandle:
     """Reuse the LocalStack answering on the configured endpoint, or start one."""
     endpoint = configured_endpoint()
     if is_healthy(endpoint.url):
+        _refuse_another_checkouts(endpoint)
         return LocalStackHandle(endpoint.url, running_mode(endpoint), started_by_us=False)
     _check_port_free(endpoint)
     chosen = choose_mode(mode)
@@ -123,6 +124,24 @@ def ensure_running(mode: str | None = None) -> LocalStackHandle:
     return LocalStackHandle(endpoint.url, chosen, started_by_us=True)
 
 
+def _pick_another_port() -> str:
+    spare = next(port for port in range(4610, 4700) if ports.is_free(port))
+    return (
+        f"pick a free port: HANGAR_LOCALSTACK_PORT={spare} "
+        f"or LOCALSTACK_ENDPOINT=http://127.0.0.1:{spare}"
+    )
+
+
+def _refuse_another_checkouts(endpoint: Endpoint) -> None:
+    """Another checkout's compose LocalStack is not reused: deploy-local would replace that
+    checkout's stage with this one's (the same stack names where the service names match)."""
+    if not endpoint.is_local:
+        return
+    container = ports.publishing_container(endpoint.port)
+    if container and container.of_another_checkout:
+        raise ports.port_taken(endpoint.port, "LocalStack", _pick_another_port())
+
+
 def _check_port_free(endpoint: Endpoint) -> None:
     if not endpoint.is_local:
         raise HangarError(
@@ -130,14 +149,11 @@ def _check_port_free(endpoint: Endpoint) -> None:
             "start LocalStack on that host, or unset LOCALSTACK_ENDPOINT to use a local one",
         )
     if not ports.is_free(endpoint.port, endpoint.bind_host):
-        holder = ports.holder(endpoint.port)
-        held_by = f" by {holder}" if holder else ""
-        spare = next(port for port in range(4610, 4700) if ports.is_free(port))
+        error = ports.port_taken(endpoint.port, "LocalStack", _pick_another_port())
         raise HangarError(
-            f"port {endpoint.port} is in use{held_by}, and it is not LocalStack "
+            f"{error.message}, and it is not LocalStack "
             f"({endpoint.url}/_localstack/health does not answer)",
-            f"stop that process, or pick a free port: HANGAR_LOCALSTACK_PORT={spare} "
-            f"or LOCALSTACK_ENDPOINT=http://127.0.0.1:{spare}",
+            error.hint,
         )
 
 
