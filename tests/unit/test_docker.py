@@ -224,6 +224,15 @@ def test_app_services_stop_at_sigterm_even_while_they_start(compose_file: dict) 
         assert compose_file["services"][name].get("init") is True, f"{name} runs as PID 1"
 
 
+def test_localstack_leaves_no_volume_behind(compose_file: dict) -> None:
+    """Its image declares VOLUME /var/lib/localstack: without a volume of the project's own there,
+    each `up` after a `down` created an anonymous volume that `make down` kept."""
+    assert "VOLUME /var/lib/localstack" in (ROOT / "docker/localstack/Dockerfile").read_text()
+    mounts = compose_file["services"]["localstack"]["volumes"]
+    assert "localstack-data:/var/lib/localstack" in mounts
+    assert "localstack-data" in compose_file["volumes"]
+
+
 def test_compose_restarts_a_crashed_worker_but_not_a_stopped_one(compose_file: dict) -> None:
     """on-failure: an exit with an error comes back, `make down`'s stop stays one."""
     assert compose_file["services"]["worker"]["restart"] == "on-failure"
