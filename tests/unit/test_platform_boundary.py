@@ -31,8 +31,6 @@ CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
 
 KNOWN = {
     ".devcontainer/compose.devcontainer.yaml",
-    ".pre-commit-config.yaml",
-    "Makefile",
     "compose.yaml",
     "docker/runtime/gunicorn.conf.py",
     "infra/hangar_infra/capacity.json",

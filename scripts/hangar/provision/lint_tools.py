@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hangar.core.console import info, step
+from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT
 from hangar.provision import github_environments, workflow_environments, workflow_gate
@@ -106,7 +107,28 @@ def lint_imports(args: argparse.Namespace) -> int:
     return 0
 
 
+def typecheck(args: argparse.Namespace) -> int:
+    """mypy over Hangar's code and the project's ([tool.hangar] project-dir), with pyproject's
+    [tool.mypy]: the folders come from the contract, not from the Makefile."""
+    command = [sys.executable, "-m", "mypy", contract().project_dir, "scripts", "infra"]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def check_migrations(args: argparse.Namespace) -> int:
+    """`manage.py makemigrations --check --dry-run` in the project: a model change without its
+    migration fails lint, whichever project the contract names."""
+    command = [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"]
+    return subprocess.run(command, cwd=contract().project_path, check=False).returncode
+
+
 def register(subparsers: Any) -> None:
+    subparsers.add_parser(
+        "typecheck", help="mypy over the project and Hangar's code (part of `make lint`)"
+    ).set_defaults(func=typecheck)
+    subparsers.add_parser(
+        "check-migrations",
+        help="makemigrations --check in the project (part of `make lint`)",
+    ).set_defaults(func=check_migrations)
     parser = subparsers.add_parser(
         "lint-workflows",
         help="actionlint, zizmor and schema checks for .github (part of `make lint`)",

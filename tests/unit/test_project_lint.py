@@ -1,0 +1,46 @@
+"""`make lint`'s project checks take the project from the contract: a model change without its
+migration fails `hangar check-migrations`, whichever project `[tool.hangar]` names."""
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from hangar.core.contract import contract
+from hangar.provision import lint_tools
+
+SETTINGS = """
+SECRET_KEY = "lint-test"
+INSTALLED_APPS = ["shop"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+"""
+MANAGE = """import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings")
+from django.core.management import execute_from_command_line
+execute_from_command_line(sys.argv)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "manage.py").write_text(MANAGE)
+    (tmp_path / "site_settings.py").write_text(SETTINGS)
+    (tmp_path / "shop" / "migrations").mkdir(parents=True)
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "migrations" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("")
+    other = dataclasses.replace(contract(), project_dir=str(tmp_path))
+    monkeypatch.setattr(lint_tools, "contract", lambda: other)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    return tmp_path
+
+
+def test_a_model_without_its_migration_fails_the_check(project: Path) -> None:
+    assert lint_tools.check_migrations(argparse.Namespace()) == 0
+    (project / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Item(models.Model):\n"
+        "    name = models.CharField(max_length=10)\n"
+    )
+    assert lint_tools.check_migrations(argparse.Namespace()) == 1
