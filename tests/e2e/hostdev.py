@@ -2,16 +2,14 @@
 
 import http.client
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from hangar.bench.interrupts import HANGAR
 from hangar.core import ports
 from hangar.devloop.reload_probe import isolated_environment
-
-HANGAR = [sys.executable, "-m", "hangar"]  # the entry point `make` runs (`hangar`)
 
 
 def wait_listening(port: int, timeout: float = 60.0) -> None:
