@@ -3,6 +3,7 @@ tests) the loopback fixtures: closed_port, listening_port, serve_http."""
 
 import os
 import subprocess
+import uuid
 
 import pytest
 
@@ -21,3 +22,11 @@ def compose_cli(docker_as_ci_provisions_it: None) -> list[str]:
             pytest.fail("`docker compose` is missing; `make docker-provision` installs it")
         pytest.skip("`docker compose` is not installed (`make docker-provision` installs it)")
     return ["docker", "compose"]
+
+
+@pytest.fixture(autouse=True)
+def _a_compose_project_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No unit test reaches a real compose project: not a developer's running `make dev`, nor,
+    inside the dev container, the container's own (a `make down` path there took it down, and
+    the `make test-unit` that ran the test with it)."""
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", f"hangar-unit-{uuid.uuid4().hex[:8]}")

@@ -1,47 +1,52 @@
-"""`make lint`s makemigrations --check: passes on the app, fails on a model without migration."""
+"""`make lint`'s project checks take the project from the contract: a model change without its
+migration fails `hangar check-migrations`, whichever project `[tool.hangar]` names."""
 
-import os
-import subprocess
-import sys
+import argparse
+import dataclasses
 from pathlib import Path
 
+import pytest
+
+from hangar.core.contract import contract
 from hangar.core.paths import ROOT
+from hangar.provision import lint_tools
 
-CHECK = ["app/manage.py", "makemigrations", "--check", "--dry-run"]
-
-
-def run_check(
-    extra_path: Path | None = None, settings: str = "config.settings"
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "DATABASE_URL": ""}
-    if extra_path is not None:
-        env["PYTHONPATH"] = str(extra_path)
-    return subprocess.run(
-        [sys.executable, *CHECK], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-
-
-def test_every_model_change_has_its_migration():
-    assert "makemigrations --check --dry-run" in (ROOT / "Makefile").read_text()
-    done = run_check()
-    assert done.returncode == 0, done.stdout + done.stderr
+SETTINGS = """
+SECRET_KEY = "lint-test"
+INSTALLED_APPS = ["shop"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+"""
+MANAGE = """import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings")
+from django.core.management import execute_from_command_line
+execute_from_command_line(sys.argv)
+"""
 
 
-def test_a_model_without_its_migration_fails_the_check(tmp_path):
-    app = tmp_path / "unmigrated"
-    (app / "migrations").mkdir(parents=True)
-    (app / "__init__.py").write_text("")
-    (app / "migrations" / "__init__.py").write_text("")
-    (app / "models.py").write_text(
-        "from django.db import models\n\n\nclass Probe(models.Model):\n"
+def test_the_project_has_every_migration_and_make_lint_checks_it() -> None:
+    assert "$(HANGAR) check-migrations" in (ROOT / "Makefile").read_text()
+    assert lint_tools.check_migrations(argparse.Namespace()) == 0
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "manage.py").write_text(MANAGE)
+    (tmp_path / "site_settings.py").write_text(SETTINGS)
+    (tmp_path / "shop" / "migrations").mkdir(parents=True)
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "migrations" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text("")
+    other = dataclasses.replace(contract(), project_dir=str(tmp_path))
+    monkeypatch.setattr(lint_tools, "contract", lambda: other)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    return tmp_path
+
+
+def test_a_model_without_its_migration_fails_the_check(project: Path) -> None:
+    assert lint_tools.check_migrations(argparse.Namespace()) == 0
+    (project / "shop" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Item(models.Model):\n"
         "    name = models.CharField(max_length=10)\n"
     )
-    (tmp_path / "probe_settings.py").write_text(
-        "from config.settings import *  # noqa: F403\n\n"
-        "INSTALLED_APPS = [*INSTALLED_APPS, 'unmigrated']  # noqa: F405\n"
-    )
-
-    done = run_check(tmp_path, settings="probe_settings")
-
-    assert done.returncode == 1
-    assert "Migrations for 'unmigrated'" in done.stdout, done.stderr
+    assert lint_tools.check_migrations(argparse.Namespace()) == 1

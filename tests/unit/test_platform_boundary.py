@@ -67,7 +67,6 @@ KNOWN = {
     "tests/unit/test_docker.py",
     "tests/unit/test_env_files_stay_out.py",
     "tests/unit/test_infra_cli.py",
-    "tests/unit/test_migrations_check.py",
     "tests/unit/test_privilege_escalation.py",
     "tests/unit/test_run_task.py",
     "tests/unit/test_slow_bodies.py",
