@@ -4,6 +4,7 @@ every child started so far is stopped, and none is left behind (real processes, 
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -137,3 +138,26 @@ def test_what_a_child_daemonized_is_stopped_with_the_session(tmp_path: Path, kep
     if kept:
         children.stop_recorded(tmp_path)
     assert not leftover([int(daemon.read_text())]), "the daemonized process outlived the stop"
+
+
+def test_a_foreground_command_gives_its_exit_status() -> None:
+    assert children.run_in_foreground([sys.executable, "-c", "raise SystemExit(3)"]) == 3
+
+
+def test_a_signal_while_the_foreground_command_starts_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Ctrl-C lands inside Popen, before the caller holds the handle: `subprocess.run` then
+    left `compose logs --follow` running after `hangar dev` exited (a bench run hung on it)."""
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen_then_ctrl_c(argv: list[str]) -> subprocess.Popen[bytes]:
+        started.append(real_popen(argv))
+        os.kill(os.getpid(), signal.SIGINT)
+        return started[-1]
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        children.run_in_foreground([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert started[0].poll() is not None, "the command outlived the run"

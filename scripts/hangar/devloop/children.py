@@ -94,6 +94,33 @@ def stop_marked(mark: str, timeout: float = 3.0) -> None:
             process.kill()
 
 
+def run_in_foreground(argv: Sequence[str]) -> int:
+    """`argv` until it ends, or until a Ctrl-C or SIGTERM ends this run: then it is stopped too,
+    never left behind. A signal that comes while it starts waits until it has a handle to stop
+    (inside Popen, the child ran without one: `compose logs --follow` outlived `hangar dev`)."""
+    deferred: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda n, f: deferred.append(n)) for signum in STOP_SIGNALS
+    }
+    try:
+        process = subprocess.Popen(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    try:
+        if deferred:
+            raise KeyboardInterrupt
+        return process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def _warn_killed(pids: Mapping[str, int], killed: Sequence[int], *, hurried: bool = False) -> None:
     why = (
         "a second signal hurried the stop" if hurried else f"not stopped after {STOP_TIMEOUT:.0f}s"

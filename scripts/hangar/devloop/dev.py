@@ -523,7 +523,7 @@ def dev_docker(args: argparse.Namespace) -> int:
     followed = ["web", "worker"] if contract().worker_command else ["web"]
     try:
         with services.Watch(service_states, initial=states):
-            subprocess.run(compose("logs", "--follow", "--tail", "50", *followed), check=False)
+            children.run_in_foreground(compose("logs", "--follow", "--tail", "50", *followed))
     except KeyboardInterrupt:
         info("\ncontainers keep running; `make down` stops them")
     return 0
