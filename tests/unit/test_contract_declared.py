@@ -67,6 +67,19 @@ def test_scheduler_expressions_are_accepted(tmp_path: Path, expression: str) -> 
     assert load(with_tables(tmp_path, table)).schedules[0].cron == expression
 
 
+def load_error(tmp_path: Path, tables: str) -> str:
+    with pytest.raises(ContractError) as refused:
+        load(with_tables(tmp_path, tables))
+    return str(refused.value)
+
+
+def assert_refused_naming(error: str, named: str, advice: str) -> None:
+    """One line that names the entry and says what to write."""
+    assert named in error
+    assert advice in error
+    assert "\n" not in error
+
+
 @pytest.mark.parametrize(
     ("tables", "named", "advice"),
     [
@@ -84,11 +97,7 @@ def test_scheduler_expressions_are_accepted(tmp_path: Path, expression: str) -> 
 def test_a_bad_secret_is_refused_naming_it(
     tmp_path: Path, tables: str, named: str, advice: str
 ) -> None:
-    with pytest.raises(ContractError) as refused:
-        load(with_tables(tmp_path, tables))
-    assert named in str(refused.value)
-    assert advice in str(refused.value)
-    assert "\n" not in str(refused.value)
+    assert_refused_naming(load_error(tmp_path, tables), named, advice)
 
 
 def test_secrets_must_be_a_table(tmp_path: Path) -> None:
@@ -142,8 +151,4 @@ def _schedule(name: str = "job", cron: str = '"cron(0 3 * * ? *)"', extra: str =
 def test_a_bad_schedule_is_refused_naming_it(
     tmp_path: Path, tables: str, named: str, advice: str
 ) -> None:
-    with pytest.raises(ContractError) as refused:
-        load(with_tables(tmp_path, tables))
-    assert named in str(refused.value)
-    assert advice in str(refused.value)
-    assert "\n" not in str(refused.value)
+    assert_refused_naming(load_error(tmp_path, tables), named, advice)
