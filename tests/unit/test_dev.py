@@ -155,7 +155,7 @@ class TestSessionFiles:
         (dev_dir / "worker.pid").write_text("not a pid\n")
         (dev_dir / "plain.pid").write_text(f"{sleeper.pid}\n")  # a pid alone proves nothing
         (dev_dir / "reused.pid").write_text(
-            dataclasses.replace(live, create_time=live.create_time - 60).dumps()
+            dataclasses.replace(live, started=live.started - 60).dumps()
         )
         finished = subprocess.Popen(["true"])
         finished.wait()
@@ -186,7 +186,7 @@ class TestSessionFiles:
         was reused (after a reboot, say). `down` forgets the file and leaves the process alone."""
         live = ProcessRecord.of(sleeper.pid)
         (dev_dir / "web.pid").write_text(
-            dataclasses.replace(live, create_time=live.create_time - 3600).dumps()
+            dataclasses.replace(live, started=live.started - 3600).dumps()
         )
         (dev_dir / "worker.pid").write_text(
             dataclasses.replace(live, cmdline=("python", "manage.py", "worker")).dumps()

@@ -80,7 +80,7 @@ def test_stop_ends_the_recorded_process_and_removes_the_pid_file(tmp_path, spawn
     "reused",
     [
         {"cmdline": ("/some/venv/bin/python", "-m", "localstack.runtime.main")},
-        {"create_time": 1_000_000_000.0},  # the same command, started long before: another one
+        {"started": -1_000_000.0},  # the same command, started long before: another one
     ],
     ids=["another-command", "another-start-time"],
 )

@@ -61,7 +61,7 @@ def test_a_record_names_its_process_until_it_exits(start) -> None:
 
 @pytest.mark.parametrize(
     "other",
-    [{"cmdline": ("python", "manage.py", "runserver")}, {"create_time": 1_000_000_000.0}],
+    [{"cmdline": ("python", "manage.py", "runserver")}, {"started": -1_000_000.0}],
     ids=["another-command-line", "another-start-time"],
 )
 def test_a_live_pid_with_another_identity_is_not_the_recorded_process(start, other) -> None:
@@ -75,7 +75,23 @@ def test_a_start_time_read_a_second_apart_is_the_same_process(start) -> None:
     process = start()
     record = ProcessRecord.of(process.pid)
     for skew in (-1.0, 1.0):
-        assert dataclasses.replace(record, create_time=record.create_time + skew).is_running()
+        assert dataclasses.replace(record, started=record.started + skew).is_running()
+
+
+@pytest.mark.skipif(not psutil.LINUX, reason="Linux derives start times from the boot time")
+def test_a_step_of_the_wall_clock_leaves_the_record_naming_its_process(
+    start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A VM resumed from a snapshot steps its wall clock, and Linux moves /proc/stat's boot time
+    with it (simulated: psutil reads a boot time 5 minutes later). A LocalStack started before the
+    step is still the one its pid file names."""
+    process = start()
+    record = ProcessRecord.of(process.pid)
+    wall_clock_start = psutil.Process(process.pid).create_time()
+    booted = psutil.boot_time()
+    monkeypatch.setattr(psutil._psplatform, "boot_time", lambda: booted + 300)
+    assert psutil.Process(process.pid).create_time() == pytest.approx(wall_clock_start + 300)
+    assert record.is_running()
 
 
 @pytest.mark.parametrize("text", ["1234\n", "not json", '{"pid": 1}', "[]"])

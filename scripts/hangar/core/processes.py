@@ -45,11 +45,24 @@ def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
 # --- which process a pid file names, and stopping process groups ---------------------------------
 
 
-# How far one process's start time, as two reads give it, may differ. Linux derives it from the
-# boot time in /proc/stat, a whole second that the kernel recomputes from the wall clock: it flips
-# by one when the clock is slewed (a test saw its own live child taken for another process). A pid
-# reused within that second, by the same command line, would need the pid space to wrap meanwhile.
+# How far one process's start time, as two reads give it, may differ. On Linux a read takes the
+# process's start (clock ticks since boot, which never change) and /proc/stat's boot time, a whole
+# second that the kernel recomputes from the wall clock: it flips by one when the clock is slewed.
 START_TIME_TOLERANCE = 2.0
+
+
+def start_time(process: psutil.Process) -> float:
+    """When `process` started, in a measure that a step of the wall clock leaves alone.
+
+    psutil's create_time() on Linux is the start since boot plus the boot time, and the boot time
+    moves with every step of the wall clock (a VM resumed from a snapshot jumps it by minutes):
+    a live LocalStack was then taken for another process and left running. Linux therefore
+    compares seconds since boot (the measure psutil's own pid-reuse check uses); elsewhere the
+    kernel stores the start itself (macOS's p_starttime), which no later step changes.
+    """
+    if psutil.LINUX:
+        return process.create_time() - psutil.boot_time()
+    return process.create_time()
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class ProcessRecord:
     """
 
     pid: int
-    create_time: float
+    started: float  # start_time(): seconds since boot on Linux
     cmdline: tuple[str, ...]
 
     @classmethod
@@ -71,19 +84,19 @@ class ProcessRecord:
         """The record of a live process (after exec: Popen returns once the child has exec'd)."""
         process = psutil.Process(pid)
         with process.oneshot():
-            return cls(pid, process.create_time(), tuple(process.cmdline()))
+            return cls(pid, start_time(process), tuple(process.cmdline()))
 
     @classmethod
     def parse(cls, text: str) -> "ProcessRecord | None":
         """The record `dumps` wrote, or None for anything else (an older plain pid, garbage)."""
         try:
             fields = json.loads(text)
-            return cls(int(fields["pid"]), float(fields["create_time"]), tuple(fields["cmdline"]))
+            return cls(int(fields["pid"]), float(fields["started"]), tuple(fields["cmdline"]))
         except (ValueError, TypeError, KeyError):
             return None
 
     def dumps(self) -> str:
-        fields = {"pid": self.pid, "create_time": self.create_time, "cmdline": list(self.cmdline)}
+        fields = {"pid": self.pid, "started": self.started, "cmdline": list(self.cmdline)}
         return json.dumps(fields) + "\n"
 
     def is_running(self) -> bool:
@@ -94,7 +107,7 @@ class ProcessRecord:
             with process.oneshot():
                 return (
                     process.status() != psutil.STATUS_ZOMBIE
-                    and abs(process.create_time() - self.create_time) < START_TIME_TOLERANCE
+                    and abs(start_time(process) - self.started) < START_TIME_TOLERANCE
                     and tuple(process.cmdline()) == self.cmdline
                 )
         except psutil.Error:  # gone, a zombie that cannot be read, or not ours to read
