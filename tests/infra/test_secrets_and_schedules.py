@@ -14,6 +14,8 @@ import pytest
 from cdk_synth import Synthesized, synthesize
 
 from hangar.core.contract import PYPROJECT, ContractError, load
+from hangar.deploy.service_access import evaluate, service_requests
+from hangar_infra.config import REGION, STAGES
 
 pytestmark = pytest.mark.infra
 
@@ -184,6 +186,29 @@ def test_the_schedules_role_may_start_exactly_its_task_and_pass_exactly_its_role
                 task_definition["Properties"]["ExecutionRoleArn"],
             ],
         },
+    ]
+
+
+def test_the_scheduler_may_start_the_task_as_aws_evaluates_the_roles_policies(
+    dev: Synthesized,
+) -> None:
+    """The statements above, decided by the IAM simulator as AWS decides EventBridge Scheduler's
+    requests (tests/unit/test_service_access_paths.py proves each limit refuses a violation)."""
+    account = STAGES["dev"].account or "123456789012"
+    found = service_requests(
+        dev.template("service"), account=account, region=REGION, elb_account="127311923021"
+    )
+    decided = [
+        (access.request.request.action, decision.decision)
+        for access, decision in evaluate(found, account=account)
+        if access.request.principal == "scheduler.amazonaws.com"
+        or ":role/" in access.request.principal
+    ]
+    assert decided == [
+        ("sts:AssumeRole", "Allowed"),
+        ("ecs:RunTask", "Allowed"),
+        ("iam:PassRole", "Allowed"),
+        ("iam:PassRole", "Allowed"),
     ]
 
 

@@ -105,3 +105,138 @@ def test_server_access_logs_need_the_acl_or_a_policy_once_acls_are_off() -> None
     assert decisions({"Documents": source, "Logs": enforced}) == [
         ("logging.s3.amazonaws.com s3:PutObject", "ImplicitlyDenied")
     ]
+
+
+ROLE_ARN = {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+TASK_ROLES = [{"Fn::GetAtt": ["TaskRole", "Arn"]}, {"Fn::GetAtt": ["ExecutionRole", "Arn"]}]
+
+
+def scheduler_trust(condition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": condition,
+            }
+        ],
+    }
+
+
+def role(trust: dict[str, Any] | None = None) -> dict[str, Any]:
+    trust = trust or scheduler_trust({"StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}}
+
+
+def scheduler_policy(task_definition: Any, cluster: Any, passed: list[Any]) -> dict[str, Any]:
+    """The shape of infra's schedule role policy (hangar_infra/constructs/schedules.py)."""
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": task_definition,
+            "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": passed,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+    ]
+    return {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "Roles": [{"Ref": "SchedulerRole"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        },
+    }
+
+
+def scheduled(**overrides: dict[str, Any]) -> dict[str, Any]:
+    """A schedule running a task on a cluster through its role, and everything it names."""
+    task_definition = {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {"TaskRoleArn": TASK_ROLES[0], "ExecutionRoleArn": TASK_ROLES[1]},
+    }
+    return {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {}},
+        "Report": task_definition,
+        "Web": task_definition,
+        "TaskRole": role(),
+        "ExecutionRole": role(),
+        "AdminRole": role(),
+        "SchedulerRole": role(),
+        "SchedulerPolicy": scheduler_policy(
+            {"Ref": "Report"}, {"Fn::GetAtt": ["Cluster", "Arn"]}, TASK_ROLES
+        ),
+        "Nightly": {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "Target": {
+                    "Arn": {"Fn::GetAtt": ["Cluster", "Arn"]},
+                    "RoleArn": ROLE_ARN,
+                    "EcsParameters": {"TaskDefinitionArn": {"Ref": "Report"}},
+                }
+            },
+        },
+        **overrides,
+    }
+
+
+def schedule_decisions(resources: dict[str, Any]) -> list[tuple[str, str, str]]:
+    template = {"Resources": resources}
+    found = service_requests(template, account=ACCOUNT, region=REGION, elb_account="127311923021")
+    return [
+        (a.request.request.action, a.request.request.resource.split(":", 5)[-1], d.decision)
+        for a, d in evaluate(found, account=ACCOUNT)
+    ]
+
+
+ALLOWED_SCHEDULE = [
+    ("sts:AssumeRole", "role/SchedulerRole", "Allowed"),
+    ("ecs:RunTask", "task-definition/Report:1", "Allowed"),
+    ("iam:PassRole", "role/TaskRole", "Allowed"),
+    ("iam:PassRole", "role/ExecutionRole", "Allowed"),
+]
+
+
+def test_the_scheduler_starts_its_task_through_the_schedules_role() -> None:
+    assert schedule_decisions(scheduled()) == ALLOWED_SCHEDULE
+
+
+def test_the_scheduler_is_refused_where_the_schedules_role_does_not_reach() -> None:
+    """Each of the role's limits, broken once, is a request the simulator refuses: another
+    account's scheduler, another task definition, another cluster, another role to pass."""
+    another_account = role(scheduler_trust({"StringEquals": {"aws:SourceAccount": "999999999999"}}))
+    other_cluster = "arn:aws:ecs:us-east-1:123456789012:cluster/other"
+    cases = {
+        "trust": {"SchedulerRole": another_account},
+        "task": {
+            "SchedulerPolicy": scheduler_policy(
+                {"Ref": "Web"}, {"Fn::GetAtt": ["Cluster", "Arn"]}, TASK_ROLES
+            )
+        },
+        "cluster": {
+            "SchedulerPolicy": scheduler_policy({"Ref": "Report"}, other_cluster, TASK_ROLES)
+        },
+        "passed": {
+            "SchedulerPolicy": scheduler_policy(
+                {"Ref": "Report"},
+                {"Fn::GetAtt": ["Cluster", "Arn"]},
+                [{"Fn::GetAtt": ["AdminRole", "Arn"]}],
+            )
+        },
+    }
+    refused = {
+        case: [d[:2] for d in schedule_decisions(scheduled(**overrides)) if d[2] != "Allowed"]
+        for case, overrides in cases.items()
+    }
+    assert refused == {
+        "trust": [("sts:AssumeRole", "role/SchedulerRole")],
+        "task": [("ecs:RunTask", "task-definition/Report:1")],
+        "cluster": [("ecs:RunTask", "task-definition/Report:1")],
+        "passed": [("iam:PassRole", "role/TaskRole"), ("iam:PassRole", "role/ExecutionRole")],
+    }

@@ -86,8 +86,13 @@ def _get_att_target(argument: Any) -> tuple[str, str]:
 class Resolver:
     """Evaluates the intrinsic functions CDK writes into container definitions."""
 
-    def __init__(self, stack: DeployedStack) -> None:
+    def __init__(
+        self, stack: DeployedStack, *, emulated: Callable[[str], bool] = is_emulated
+    ) -> None:
+        """`emulated`: whether a resource type has real values in `stack` (LocalStack leaves some
+        unemulated, and their Ref and Fn::GetAtt become placeholders)."""
         self.stack = stack
+        self._emulated = emulated
 
     def resolve(self, expression: Any) -> Resolution:
         resolution = Resolution(value="")
@@ -135,7 +140,7 @@ class Resolver:
             into.sources.append(f"Ref {name}")
             return self.stack.pseudo_parameters[name]
         resource = self._resource(name)
-        if not is_emulated(resource.type):
+        if not self._emulated(resource.type):
             stand_in = placeholder(name)
             into.substitutions.append(
                 f"Ref {name}: LocalStack does not emulate {resource.type}; used {stand_in}"
@@ -147,7 +152,7 @@ class Resolver:
     def _get_att(self, argument: Any, into: Resolution) -> str:
         logical_id, attribute = _get_att_target(argument)
         resource = self._resource(logical_id)
-        if not is_emulated(resource.type):
+        if not self._emulated(resource.type):
             stand_in = placeholder(logical_id, attribute)
             into.substitutions.append(
                 f"{logical_id}.{attribute}: LocalStack does not emulate {resource.type}; "

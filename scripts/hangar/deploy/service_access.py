@@ -2,7 +2,8 @@
 
 A service principal gets in only through the policy of the resource it reaches: CloudWatch
 publishing an alarm to an SNS topic, CloudWatch Logs encrypting a log group with a KMS key, the
-load balancer writing its access logs into a bucket, EventBridge or SNS sending to a queue. Neither
+load balancer writing its access logs into a bucket, EventBridge or SNS sending to a queue,
+EventBridge Scheduler starting a scheduled task through its role. Neither
 cdk-nag nor cfn-lint nor LocalStack checks that, and a policy that shuts a service out deploys
 fine (an alarm topic whose policy holds only a Deny still sends its subscription e-mail).
 
@@ -30,6 +31,8 @@ CLOUDWATCH = "cloudwatch.amazonaws.com"
 EVENTS = "events.amazonaws.com"
 SNS = "sns.amazonaws.com"
 S3_LOGGING = "logging.s3.amazonaws.com"
+SCHEDULER = "scheduler.amazonaws.com"
+ECS_TASKS = "ecs-tasks.amazonaws.com"
 # What CloudWatch Logs does with a log group's key, each request naming the log group in its
 # encryption context (which AWS's key policy for encrypted log groups conditions on).
 LOGS_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
@@ -86,7 +89,7 @@ class _Template:
                 "AWS::StackName": "synthesized",
             },
         )
-        self._resolver = Resolver(stack)
+        self._resolver = Resolver(stack, emulated=lambda _: True)  # every identity is a stand-in
         self._policies = self._attached_policies()
 
     def of_type(self, kind: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -130,6 +133,14 @@ class _Template:
         if "KeyPolicy" in properties:
             return self.resolve(properties["KeyPolicy"])
         return self._policies.get(logical)
+
+    def identity_policies(self, role: str) -> dict[str, Mapping[str, Any]]:
+        """The policies attached to the role `role` (AWS::IAM::Policy resources naming it)."""
+        return {
+            logical: self.resolve(properties["PolicyDocument"])
+            for logical, properties in self.of_type("AWS::IAM::Policy")
+            if {"Ref": role} in properties.get("Roles", [])
+        }
 
     def describe(self, logical: str) -> str:
         return f"{logical} ({self.resources[logical]['Type']})"
@@ -179,6 +190,15 @@ def _identity(
     if kind == "AWS::Events::Rule":
         name = named("Name", logical)
         return name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"}
+    if kind == "AWS::Scheduler::Schedule":
+        name = named("Name", logical)
+        return name, {"Arn": f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"}
+    if kind == "AWS::ECS::Cluster":
+        name = named("ClusterName", logical)
+        return name, {"Arn": f"arn:aws:ecs:{region}:{account}:cluster/{name}"}
+    if kind == "AWS::ECS::TaskDefinition":  # Ref gives the ARN of the revision registered
+        arn = f"arn:aws:ecs:{region}:{account}:task-definition/{named('Family', logical)}:1"
+        return arn, {"TaskDefinitionArn": arn}
     return logical, {}
 
 
@@ -333,6 +353,49 @@ def _delivery(
         yield from _topic_key(template, topic, principal, path)
 
 
+def _schedule_targets(template: _Template) -> Iterator[Access]:
+    """EventBridge Scheduler assumes a schedule's role (its trust policy must let it in), then
+    starts the task as that role: RunTask of the task definition on the cluster, and PassRole of
+    the task's two roles to ECS tasks (the role's own policies must allow both)."""
+    for schedule, properties in template.of_type("AWS::Scheduler::Schedule"):
+        target = properties["Target"]
+        role = template.target(target.get("RoleArn"), "AWS::IAM::Role")
+        if role is None:
+            continue
+        path = f"{template.describe(schedule)} -> {template.describe(role)}"
+        trust = template.resolve(template.resources[role]["Properties"]["AssumeRolePolicyDocument"])
+        assume = IamRequest(
+            "sts:AssumeRole",
+            template.arn(role),
+            tuple(sorted(_source(template, template.arn(schedule)).items())),
+        )
+        yield Access(path, ServiceRequest(SCHEDULER, assume, trust))
+        ecs_target = target.get("EcsParameters")
+        if ecs_target is None:
+            continue
+        task_definition = template.target(
+            ecs_target["TaskDefinitionArn"], "AWS::ECS::TaskDefinition"
+        )
+        if task_definition is None:
+            continue
+        policies = template.identity_policies(role)
+        run_task = IamRequest(
+            "ecs:RunTask",
+            template.ref(task_definition),
+            (("ecs:cluster", str(template.resolve(target["Arn"]))),),
+        )
+        yield Access(path, ServiceRequest(template.arn(role), run_task, None, policies))
+        task_properties = template.resources[task_definition]["Properties"]
+        for passed in ("TaskRoleArn", "ExecutionRoleArn"):
+            if passed in task_properties:
+                pass_role = IamRequest(
+                    "iam:PassRole",
+                    str(template.resolve(task_properties[passed])),
+                    (("iam:PassedToService", ECS_TASKS),),
+                )
+                yield Access(path, ServiceRequest(template.arn(role), pass_role, None, policies))
+
+
 def _allow(action: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
@@ -355,6 +418,7 @@ def service_requests(
         *_bucket_logging(model),
         *_event_rule_targets(model),
         *_topic_subscriptions(model),
+        *_schedule_targets(model),
     ]
 
 
