@@ -157,6 +157,19 @@ class _Template:
         return attached
 
 
+# The resources whose Ref is their name, and the ARN AWS gives them.
+_NAME_AND_ARN = {
+    "AWS::Logs::LogGroup": ("LogGroupName", "arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+    "AWS::CloudWatch::Alarm": ("AlarmName", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),
+    "AWS::Events::Rule": ("Name", "arn:aws:events:{region}:{account}:rule/{name}"),
+    "AWS::Scheduler::Schedule": (
+        "Name",
+        "arn:aws:scheduler:{region}:{account}:schedule/default/{name}",
+    ),
+    "AWS::ECS::Cluster": ("ClusterName", "arn:aws:ecs:{region}:{account}:cluster/{name}"),
+}
+
+
 def _identity(
     logical: str, resource: Mapping[str, Any], account: str, region: str
 ) -> tuple[str, dict[str, str]]:
@@ -167,6 +180,10 @@ def _identity(
         name = properties.get(name_property)
         return name if isinstance(name, str) else default
 
+    if kind in _NAME_AND_ARN:
+        name_property, arn = _NAME_AND_ARN[kind]
+        name = named(name_property, logical)
+        return name, {"Arn": arn.format(region=region, account=account, name=name)}
     if kind == "AWS::SNS::Topic":
         arn = f"arn:aws:sns:{region}:{account}:{named('TopicName', logical)}"
         return arn, {"TopicArn": arn}
@@ -179,23 +196,8 @@ def _identity(
         return name, {"Arn": f"arn:aws:s3:::{name}"}
     if kind == "AWS::KMS::Key":
         return logical, {"Arn": f"arn:aws:kms:{region}:{account}:key/{logical}", "KeyId": logical}
-    if kind == "AWS::Logs::LogGroup":
-        name = named("LogGroupName", logical)
-        return name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"}
-    if kind == "AWS::CloudWatch::Alarm":
-        name = named("AlarmName", logical)
-        return name, {"Arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"}
     if kind == "AWS::IAM::Role":  # a principal of the bucket policies (CDK's bucket emptying)
         return logical, {"Arn": f"arn:aws:iam::{account}:role/{named('RoleName', logical)}"}
-    if kind == "AWS::Events::Rule":
-        name = named("Name", logical)
-        return name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"}
-    if kind == "AWS::Scheduler::Schedule":
-        name = named("Name", logical)
-        return name, {"Arn": f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"}
-    if kind == "AWS::ECS::Cluster":
-        name = named("ClusterName", logical)
-        return name, {"Arn": f"arn:aws:ecs:{region}:{account}:cluster/{name}"}
     if kind == "AWS::ECS::TaskDefinition":  # Ref gives the ARN of the revision registered
         arn = f"arn:aws:ecs:{region}:{account}:task-definition/{named('Family', logical)}:1"
         return arn, {"TaskDefinitionArn": arn}
