@@ -26,6 +26,9 @@ PLATFORM_FILES = (
     ".pre-commit-config.yaml",
     ".dockerignore",
 )
+# A project written elsewhere, vendored as published (tests/fixtures/locallibrary/SOURCE.md): a
+# project, not the platform, whatever its URLs and modules are called.
+VENDORED_PROJECTS = ("tests/fixtures/locallibrary/",)
 # What a test of the contract's parser may use as its example input.
 CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
 
@@ -114,9 +117,8 @@ def platform_files() -> Iterable[str]:
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     for name in tracked:
-        if (name.startswith(PLATFORM_FOLDERS) or name in PLATFORM_FILES) and (
-            ROOT / name
-        ).is_file():
+        platform = name.startswith(PLATFORM_FOLDERS) or name in PLATFORM_FILES
+        if platform and not name.startswith(VENDORED_PROJECTS) and (ROOT / name).is_file():
             yield name
 
 
