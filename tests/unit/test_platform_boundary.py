@@ -26,9 +26,12 @@ PLATFORM_FILES = (
     ".pre-commit-config.yaml",
     ".dockerignore",
 )
-# A project written elsewhere, vendored as published (tests/fixtures/locallibrary/SOURCE.md): a
-# project, not the platform, whatever its URLs and modules are called.
-VENDORED_PROJECTS = ("tests/fixtures/locallibrary/",)
+# Projects written elsewhere, vendored as published (a fixture folder with a SOURCE.md): projects,
+# not the platform, whatever their URLs and modules are called.
+VENDORED_PROJECTS = tuple(
+    f"{source.parent.relative_to(ROOT).as_posix()}/"
+    for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
+)
 # What a test of the contract's parser may use as its example input.
 CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
 
