@@ -1,18 +1,18 @@
-"""Bring your own project: another Django project ships with nothing changed but `[tool.hangar]`.
+"""Bring your own project: a Django project written elsewhere moves in by docs/adopting.md alone.
 
-A copy of this repository (its git-tracked files) gets tests/fixtures/minimal_project in place of
-app/ — another project package, no documents app, no worker, its health at /ping on port 8081 —
-and a rewritten `[tool.hangar]`. In that copy the hangar CLI synthesizes the `local` stage,
-deploys it with deploy-local into a LocalStack of the copy's own compose project, and run-task
-builds the runtime image (the one runtime build) and starts the web task, which must answer its
-own health path by private-IP Host, as the load balancer asks it, and its readiness path.
+A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets MDN's LocalLibrary
+(tests/fixtures/locallibrary, SOURCE.md says from where and what its move changed) in place of
+app/, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
+CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
+with hot reload), run-task serves its pages from the runtime image, and the project's own tests
+pass under Hangar's pytest configuration. Then git shows that nothing outside the project's
+folder and `[tool.hangar]` changed.
 
-The copy reuses this checkout's Python environment and node_modules (symlinks) and the offline
-wheelhouse (hard links), so only what the contract changes is built again.
+The minimal fixture (tests/fixtures/minimal_project) keeps the cheap check: its settings meet
+docs/adopting.md section 3 without Docker (tests/unit/test_minimal_project.py).
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,189 +25,141 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from compose_project import copy_checkout_files
+from checkout_copy import Checkout, make_copy, project_of
 
-from hangar.core import docker_client
-from hangar.core.contract import PYPROJECT, contract
+from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.core.ports import spare_port
 
 pytestmark = pytest.mark.e2e
 
-FIXTURE = ROOT / "tests" / "fixtures" / "minimal_project"
-SERVICE = "notes"
-PROJECT_DIR = "site"
-HEALTH_PATH = "/ping"
-READINESS_PATH = "/ready"
-PORT = 8081
+FIXTURE = ROOT / "tests" / "fixtures" / "locallibrary"
+SERVICE = "library"
+PROJECT_DIR = "library"
 # What an ALB health check sends: the task's private IP as Host, never an allowed host.
 PRIVATE_IP_HOST = "10.0.1.23"
+# Its home page reads the database (counts of books, copies and authors).
+HOME = "/catalog/"
+HOME_TITLE = b"<h1>Local Library Home</h1>"
 
 
-def get(url: str, host: str) -> tuple[int, bytes]:
-    """Status and body, errors included; only ever this run's http://127.0.0.1 URLs."""
+def get(url: str, host: str = "localhost") -> tuple[int, bytes, str]:
+    """Status, body and content type, errors included; only this run's http://127.0.0.1 URLs."""
     request = urllib.request.Request(url, headers={"Host": host})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, response.read()
+            return response.status, response.read(), response.headers.get_content_type()
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, error.read(), error.headers.get_content_type()
 
 
-def notes_contract() -> str:
-    """`[tool.hangar]` for the fixture: only the app's side differs (no bucket, queue or worker)."""
+def library_contract() -> str:
+    """`[tool.hangar]` for LocalLibrary: what docs/adopting.md section 2 asks, nothing more."""
     return f"""[tool.hangar]
 service-name = "{SERVICE}"
 image-platform = "{contract().image_platform}"
 project-dir = "{PROJECT_DIR}"
-settings-module = "notes.settings"
-wsgi-application = "notes.wsgi:application"
-health-path = "{HEALTH_PATH}"
-readiness-path = "{READINESS_PATH}"
-container-port = {PORT}
-
+settings-module = "locallibrary.settings"
+wsgi-application = "locallibrary.wsgi:application"
+health-path = "/healthz"
+readiness-path = "/readyz"
+container-port = 8000
 """
 
 
-def with_contract(pyproject: str, table: str) -> str:
-    """The pyproject with `[tool.hangar]` and its sub-tables replaced by `table`."""
-    pattern = re.compile(r"^\[tool\.hangar[].].*?(?=^\[(?!tool\.hangar[].])|\Z)", re.M | re.S)
-    replaced, count = pattern.subn("", pyproject)
-    assert count >= 1, "no [tool.hangar] in pyproject.toml"
-    return replaced.rstrip("\n") + "\n\n" + table
+HANGAR_TABLES = re.compile(r"^\[tool\.hangar[].].*?(?=^\[(?!tool\.hangar[].])|\Z)", re.M | re.S)
 
 
-def link_or_copy(source: str, destination: str) -> None:
-    try:
-        os.link(source, destination)
-    except OSError:  # another filesystem
-        shutil.copy2(source, destination)
+def without_contract(pyproject: str) -> str:
+    """The pyproject without `[tool.hangar]` and its sub-tables."""
+    return HANGAR_TABLES.sub("", pyproject).rstrip("\n")
 
 
-@pytest.fixture(scope="module")
-def adopted(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The copy with the fixture project moved in and only the contract rewritten."""
-    copy = tmp_path_factory.mktemp("adopted") / "repo"
-    copy_checkout_files(copy, leave_out=contract().project_dir)
-    # A repository of its own: run-task lists the image's inputs with git.
-    subprocess.run(["git", "init", "--quiet", str(copy)], check=True)
-    shutil.copytree(FIXTURE, copy / PROJECT_DIR)
-    (copy / "pyproject.toml").write_text(with_contract(PYPROJECT.read_text(), notes_contract()))
-    for environment in (".venv", "node_modules"):
-        (copy / environment).symlink_to(ROOT / environment)
-    state = copy / ".hangar"
-    state.mkdir()
-    if (ROOT / ".hangar" / "wheelhouse").is_dir():
-        shutil.copytree(
-            ROOT / ".hangar" / "wheelhouse", state / "wheelhouse", copy_function=link_or_copy
-        )
-    # Provision's choices for this machine (stand-in images, the dependency route), as the copy.
-    compose_env = docker_client.COMPOSE_ENV_FILE.read_text().replace(str(ROOT), str(copy))
-    (state / "compose.env").write_text(compose_env)
-    return copy
+def git(copy: Path, *args: str) -> str:
+    identity = ("-c", "user.name=adopter", "-c", "user.email=adopter@example.com")
+    return subprocess.run(
+        ["git", *identity, *args], cwd=copy, capture_output=True, text=True, check=True
+    ).stdout
 
 
-def hangar(copy: Path, *args: str, env: dict[str, str], timeout: float = 900) -> str:
-    """The copy's own CLI (its scripts/ first on the path), run in the copy."""
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "hangar.cli", *args],
-        cwd=copy,
-        env={**os.environ, **env, "PYTHONPATH": str(copy / "scripts")},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    print(f"hangar {' '.join(args)}: {time.monotonic() - started:.1f}s")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"hangar {' '.join(args)} failed:\n{output[-5000:]}"
-    return output
-
-
-@pytest.fixture(scope="module")
-def compose_project(adopted: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """The copy's compose `db` and `localstack` on spare ports; its name and the CLI's env."""
-    project = f"{SERVICE}-e2e-{uuid.uuid4().hex[:8]}"
-    localstack_port = spare_port()
-    env = {
-        "COMPOSE_PROJECT_NAME": project,
-        "LOCALSTACK_PORT": str(localstack_port),
-        "LOCALSTACK_ENDPOINT": f"http://127.0.0.1:{localstack_port}",
-        "WEB_PORT": str(spare_port()),
-        "DEBUGPY_PORT": str(spare_port()),
-        # run-task's database: the copy's compose `db`, not this machine's DATABASE_URL (CI's names
-        # a server that listens on the host's loopback only, out of the container's reach).
-        "DATABASE_URL": "",
-    }
-    compose = [
-        *("docker", "compose", "--project-directory", str(adopted)),
-        *("--file", str(adopted / "compose.yaml")),
-        *("--env-file", str(adopted / ".hangar" / "compose.env"), "--project-name", project),
+def changed_outside_the_project(copy: Path) -> list[str]:
+    """What changed since the commit before the move, besides the project's folder (and the
+    sample's, which the move deletes) and pyproject's `[tool.hangar]`."""
+    status = git(copy, "status", "--porcelain", "--untracked-files=all", "--no-renames")
+    paths = [line[3:] for line in status.splitlines()]
+    outside = [
+        p for p in paths if not p.startswith((f"{PROJECT_DIR}/", f"{contract().project_dir}/"))
     ]
-    started = time.monotonic()
-    up = subprocess.run(
-        [*compose, "up", "--detach", "--wait", "db", "localstack"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    if "pyproject.toml" in outside:
+        before = git(copy, "show", "HEAD:pyproject.toml")
+        if without_contract(before) == without_contract((copy / "pyproject.toml").read_text()):
+            outside.remove("pyproject.toml")
+    return outside
+
+
+def move_in(copy: Path) -> None:
+    """docs/adopting.md sections 1 and 2: the sample out, the project in, the contract filled."""
+    shutil.rmtree(copy / contract().project_dir)
+    shutil.copytree(FIXTURE, copy / PROJECT_DIR, ignore=shutil.ignore_patterns("SOURCE.md"))
+    pyproject = copy / "pyproject.toml"
+    pyproject.write_text(without_contract(pyproject.read_text()) + "\n\n" + library_contract())
+
+
+@pytest.fixture(scope="module")
+def adopted(
+    provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Checkout]:
+    """The copy, committed before the move, with LocalLibrary moved in; removed after."""
+    checkout = Checkout(
+        tmp_path_factory.mktemp("adopted") / "repo", spare_port(), spare_port(), spare_port()
     )
+    make_copy(checkout.root)
+    # The environments the copy links to are this checkout's, not the copy's own files.
+    (checkout.root / ".git" / "info" / "exclude").write_text("/.venv\n/node_modules\n")
+    git(checkout.root, "add", "--all")
+    git(checkout.root, "commit", "--quiet", "--message", "before the move")
+    move_in(checkout.root)
+    checkout.project = project_of(checkout)
     try:
-        assert up.returncode == 0, f"compose up failed:\n{up.stderr[-3000:]}"
-        print(f"\ndb + localstack healthy in {time.monotonic() - started:.1f}s")
-        yield project, env
+        yield checkout
     finally:
-        subprocess.run(
-            [*compose, "down", "--volumes"],  # compose.yaml's grace periods
-            env={**os.environ, **env},
-            capture_output=True,
-            check=False,
-        )
+        checkout.remove_everything()
+        assert not checkout.leftovers(), f"left behind: {checkout.leftovers()}"
 
 
 @pytest.fixture(scope="module")
-def deployed(adopted: Path, compose_project: tuple[str, dict[str, str]]) -> dict[str, str]:
-    """deploy-local into the copy's LocalStack; the .hangar/local.env it wrote."""
-    _, env = compose_project
-    hangar(adopted, "deploy-local", env=env)
-    lines = (adopted / ".hangar" / "local.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+def own_tests(adopted: Checkout) -> Iterator[subprocess.Popen[str]]:
+    """The project's own tests under Hangar's pytest configuration, started in the background:
+    they need no container, and most of `make dev`'s minute is spent waiting on containers."""
+    # The plugin takes the settings module from [tool.hangar]; SQLite, as its README runs them.
+    env = adopted.env()
+    # Its README's step before its tests: they render pages through the manifest storage.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=adopted.root / PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    with subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", PROJECT_DIR],
+        cwd=adopted.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as running:
+        try:
+            yield running
+        finally:
+            running.kill()
 
 
 @pytest.fixture(scope="module")
-def web_task(
-    adopted: Path, compose_project: tuple[str, dict[str, str]], deployed: dict[str, str]
-) -> Iterator[str]:
-    """run-task's web task, detached; its base URL on this machine."""
-    project, env = compose_project
-    port = spare_port()
-    try:
-        hangar(
-            adopted,
-            "run-task",
-            "--stage",
-            "local",
-            "--task",
-            "web",
-            "--port",
-            str(port),
-            "--compose-project",
-            project,
-            "--detach",
-            env=env,
-        )
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            ["docker", "rm", "--force", f"{project}-run-task-web"], capture_output=True, check=False
-        )
-        subprocess.run(
-            ["docker", "image", "rm", "--force", f"{project}-runtime:local"],
-            capture_output=True,
-            check=False,
-        )
+def dev(adopted: Checkout, own_tests: subprocess.Popen[str]) -> Checkout:
+    """`make dev` in the copy: db, LocalStack and the `local` stage, migrations, web."""
+    adopted.ok("dev", "--detach")
+    return adopted
 
 
 def synthesized_stacks(assembly: Path) -> dict[str, Path]:
@@ -221,37 +173,92 @@ def synthesized_stacks(assembly: Path) -> dict[str, Path]:
     return stacks
 
 
-def test_the_stage_is_named_after_the_service_and_has_no_worker(
-    adopted: Path, deployed: dict[str, str]
-) -> None:
-    stacks = synthesized_stacks(adopted / "cdk.out" / "local")
+def test_make_dev_serves_its_pages_and_reloads_an_edited_module(dev: Checkout) -> None:
+    base = f"http://127.0.0.1:{dev.web_port}"
+    status, body, _ = get(f"{base}{HOME}")
+    assert (status, HOME_TITLE in body) == (200, True), body[-2000:]
+    # A new view in the project's own URLconf, saved as an editor does (replace in one step).
+    marker = uuid.uuid4().hex
+    urls = dev.root / PROJECT_DIR / "locallibrary" / "urls.py"
+    edited = urls.with_suffix(".tmp")
+    edited.write_text(
+        urls.read_text() + "\nfrom django.http import HttpResponse\n\n"
+        f"urlpatterns += [path('reloaded/', lambda request: HttpResponse('{marker}'))]\n"
+    )
+    saved = time.monotonic()
+    edited.replace(urls)
+    deadline = saved + 120
+    while time.monotonic() < deadline:
+        try:
+            if get(f"{base}/reloaded/")[:2] == (200, marker.encode()):
+                break
+        except (urllib.error.URLError, ConnectionError):
+            pass  # the reloader is swapping processes
+        time.sleep(0.2)
+    else:
+        pytest.fail("the edited URLconf was not served within 120 s")
+    print(f"hot reload: served {time.monotonic() - saved:.2f}s after the save")
+
+
+def test_deploy_local_creates_only_what_it_declares(dev: Checkout) -> None:
+    stacks = synthesized_stacks(dev.root / "cdk.out" / "local")
     assert set(stacks) == {f"{SERVICE}-local-registry", f"{SERVICE}-local-service"}
     template = stacks[f"{SERVICE}-local-service"].read_text()
     resources = json.loads(template)["Resources"]
     task_definitions = [r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
-    assert len(task_definitions) == 2, "web and migration only: the app declares no worker"
+    assert len(task_definitions) == 2, "web and migration only: the project declares no worker"
     assert not [logical_id for logical_id in resources if "Worker" in logical_id]
     # It declares no bucket or queue: the access-log bucket is the platform's own.
     assert not [r for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
     buckets = [i for i, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
     assert [i for i in buckets if not i.startswith("StorageAccessLogs")] == []
-    containers = [r["Properties"]["ContainerDefinitions"][0] for r in task_definitions]
-    assert [c["PortMappings"][0]["ContainerPort"] for c in containers if "PortMappings" in c] == [
-        PORT
-    ]
     assert '"hangar-' not in template
+    lines = (dev.root / ".hangar" / "local.env").read_text().splitlines()
+    handed = {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
+    assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "AWS_REGION"} <= handed
+    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL"} & handed
 
 
-def test_deploy_local_hands_over_only_the_platform_keys(deployed: dict[str, str]) -> None:
-    # The contract feeds no app setting from outputs: the sample's bucket and queues are absent.
-    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL"} & set(deployed)
-    assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "AWS_REGION"} <= set(deployed)
+def test_run_task_serves_its_pages_from_the_runtime_image(dev: Checkout) -> None:
+    port = spare_port()
+    dev.ok("run-task", "--stage", "local", "--task", "web", "--port", str(port), "--detach")
+    base = f"http://127.0.0.1:{port}"
+    status, body, _ = get(f"{base}{HOME}")
+    assert (status, HOME_TITLE in body) == (200, True), body[-2000:]
+    # Its stylesheet, by the hashed name collectstatic gave it in the image (whitenoise serves it).
+    stylesheet = re.search(rb'href="(/static/css/styles\.[0-9a-f]{12}\.css)"', body)
+    assert stylesheet, body[-2000:]
+    status, css, content_type = get(f"{base}{stylesheet[1].decode()}")
+    assert (status, content_type) == (200, "text/css")
+    assert b".sidebar-nav" in css
+    assert get(f"{base}/healthz", PRIVATE_IP_HOST)[:2] == (200, b"ok")
+    status, ready, _ = get(f"{base}/readyz")
+    assert (status, json.loads(ready)) == (200, {"database": "ok"})
+    # A foreign Host reaches the project's own host validation past the health path.
+    assert get(f"{base}/readyz", PRIVATE_IP_HOST)[0] == 400
 
 
-def test_run_task_serves_the_project_on_its_own_health_path(web_task: str) -> None:
-    assert get(f"{web_task}{HEALTH_PATH}", PRIVATE_IP_HOST) == (200, b"pong")
-    status, body = get(f"{web_task}{READINESS_PATH}", "localhost")
-    assert (status, json.loads(body)) == (200, {"database": "ok"})
-    # Not the sample: its health path is not there, and a foreign Host is refused elsewhere.
-    assert get(f"{web_task}/healthz", "localhost")[0] == 404
-    assert get(f"{web_task}{READINESS_PATH}", PRIVATE_IP_HOST)[0] == 400
+def test_its_own_tests_pass_under_hangars_test_configuration(
+    adopted: Checkout, own_tests: subprocess.Popen[str]
+) -> None:
+    output, _ = own_tests.communicate(timeout=900)
+    assert own_tests.returncode == 0, output[-5000:]
+    assert re.search(r"\b40 passed\b", output), output[-2000:]
+    adopted.ok("check-migrations")
+
+
+def test_nothing_changed_outside_the_project_and_the_contract(adopted: Checkout) -> None:
+    assert changed_outside_the_project(adopted.root) == []
+    # The check sees a platform edit, in a file or in another table of pyproject.toml.
+    compose = adopted.root / "compose.yaml"
+    pyproject = adopted.root / "pyproject.toml"
+    original_compose, original_pyproject = compose.read_text(), pyproject.read_text()
+    try:
+        compose.write_text(original_compose + "# edited\n")
+        pyproject.write_text(
+            original_pyproject.replace("[tool.ruff]", "[tool.ruff]\nfix = true", 1)
+        )
+        assert changed_outside_the_project(adopted.root) == ["compose.yaml", "pyproject.toml"]
+    finally:
+        compose.write_text(original_compose)
+        pyproject.write_text(original_pyproject)

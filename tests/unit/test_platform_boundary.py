@@ -26,6 +26,12 @@ PLATFORM_FILES = (
     ".pre-commit-config.yaml",
     ".dockerignore",
 )
+# Projects written elsewhere, vendored as published (a fixture folder with a SOURCE.md): projects,
+# not the platform, whatever their URLs and modules are called.
+VENDORED_PROJECTS = tuple(
+    f"{source.parent.relative_to(ROOT).as_posix()}/"
+    for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
+)
 # What a test of the contract's parser may use as its example input.
 CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
 
@@ -114,9 +120,8 @@ def platform_files() -> Iterable[str]:
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     for name in tracked:
-        if (name.startswith(PLATFORM_FOLDERS) or name in PLATFORM_FILES) and (
-            ROOT / name
-        ).is_file():
+        platform = name.startswith(PLATFORM_FOLDERS) or name in PLATFORM_FILES
+        if platform and not name.startswith(VENDORED_PROJECTS) and (ROOT / name).is_file():
             yield name
 
 

@@ -1,0 +1,51 @@
+"""The minimal fixture project (tests/fixtures/minimal_project) is the smallest project that meets
+docs/adopting.md section 3, checked without Docker: its settings import with only what the image
+build gives them, its health path answers whatever the Host, and everything else validates it.
+
+The containers' side (deploy-local, run-task, `make dev`) is proved on a project written
+elsewhere, tests/e2e/test_adopted_project.py.
+"""
+
+import json
+import subprocess
+import sys
+
+from hangar.core.paths import ROOT
+
+FIXTURE = ROOT / "tests" / "fixtures" / "minimal_project"
+# What the Dockerfile's collectstatic step gives the settings, and nothing else of the platform.
+BUILD_ENV = {
+    "DJANGO_SECRET_KEY": "build-only",
+    "DJANGO_ALLOWED_HOSTS": "localhost",
+    "DATABASE_URL": "sqlite:////tmp/collectstatic.sqlite3",
+}
+REQUESTS = """
+import json, django
+from django.test import Client
+django.setup()
+client = Client()
+answers = {}
+for host in ("10.0.1.23", "localhost"):
+    for path in ("/ping", "/ready"):
+        answers[f"{host}{path}"] = client.get(path, headers={"host": host}).status_code
+print(json.dumps(answers))
+"""
+
+
+def test_its_health_path_answers_before_host_validation_with_the_build_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", REQUESTS],
+        cwd=FIXTURE,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "notes.settings", **BUILD_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == {
+        "10.0.1.23/ping": 200,  # the load balancer's probe by private IP
+        "10.0.1.23/ready": 400,  # host validation holds for every other path
+        "localhost/ping": 200,
+        "localhost/ready": 200,  # SQLite in memory: the database answers
+    }
