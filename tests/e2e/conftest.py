@@ -22,6 +22,7 @@ from hangar.core.ports import spare_port
 from hangar.deploy import stacks as infra
 from hangar.deploy.image import build_runtime_image
 from hangar.devloop import dev_superuser
+from hangar.devloop.in_project import MANAGE_PY
 from hangar.provision import docker
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
@@ -133,9 +134,7 @@ def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
 @pytest.fixture(scope="session")
 def dev_user(stack: Compose) -> tuple[str, str]:
     """Username and password of the development superuser, created the way `make dev` does."""
-    created = stack.run(
-        "exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()
-    )
+    created = stack.run("exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments())
     assert f"username {dev_superuser.USERNAME!r}" in created.stdout
     return dev_superuser.USERNAME, dev_superuser.PASSWORD
 

@@ -26,6 +26,7 @@ from hangar.devloop.debug_server import (
     server_command,
     wait_for_client,
 )
+from hangar.devloop.in_project import MANAGE_PY
 
 
 def never_called() -> bool:
@@ -87,7 +88,7 @@ class TestHostEnvironment:
         assert "AWS_ACCESS_KEY_ID" not in env
 
     def test_database_description(self) -> None:
-        assert "SQLite" in dev.describe_database({})
+        assert "DATABASE_URL is not set" in dev.describe_database({})
         assert dev.describe_database({"DATABASE_URL": "postgres://h/db"}).startswith("DATABASE_URL")
 
 
@@ -320,7 +321,7 @@ class TestDockerModeOrder:
         events = start_in_docker_mode(monkeypatch, COMPOSE_CONFIG)
 
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
-        superuser = ("exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments())
+        superuser = ("exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments())
         assert events == [
             ("background", *independent),
             "deploy",

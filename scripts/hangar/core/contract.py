@@ -247,12 +247,12 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         image_platform=platform,
         project_dir=project_dir,
         settings_module=entry(
-            "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'config.settings'"
+            "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'mysite.settings'"
         ),
         wsgi_application=entry(
             "wsgi-application",
             WSGI_PATTERN,
-            "write 'module:callable', e.g. 'config.wsgi:application'",
+            "write 'module:callable', e.g. 'mysite.wsgi:application'",
         ),
         health_path=path("health-path"),
         readiness_path=path("readiness-path"),
