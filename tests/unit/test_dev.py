@@ -190,7 +190,7 @@ class TestSessionFiles:
             dataclasses.replace(live, started=live.started - 3600).dumps()
         )
         (dev_dir / "worker.pid").write_text(
-            dataclasses.replace(live, cmdline=("python", "manage.py", "worker")).dumps()
+            dataclasses.replace(live, cmdline=("python", "manage.py", "consume")).dumps()
         )
         assert dev.cmd_down(argparse.Namespace(volumes=False)) == 0
         assert sleeper.poll() is None, "a process `hangar dev` did not start was signalled"
@@ -260,7 +260,8 @@ class TestRefusals:
 def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert dev.host_worker_command() == [sys.executable, "manage.py", "worker"]
+    _, *arguments = dev.contract().worker_command or ()
+    assert dev.host_worker_command() == [sys.executable, *arguments]
     no_worker = dataclasses.replace(dev.contract(), queues=())
     monkeypatch.setattr(dev, "contract", lambda: no_worker)
     assert dev.host_worker_command() is None

@@ -48,17 +48,6 @@ KNOWN = {
     "tests/integration/test_documents_on_stack.py",
     "tests/integration/test_readiness_when_localstack_stops.py",
     "tests/integration/test_worker_survives_localstack_restart.py",
-    "tests/unit/fixtures/ecs/essential_container_exit.json",
-    "tests/unit/test_bench.py",
-    "tests/unit/test_dev.py",
-    "tests/unit/test_dev_server_reload.py",
-    "tests/unit/test_dev_services.py",
-    "tests/unit/test_devserver.py",
-    "tests/unit/test_env_files_stay_out.py",
-    "tests/unit/test_infra_cli.py",
-    "tests/unit/test_run_task.py",
-    "tests/unit/test_slow_bodies.py",
-    "tests/unit/test_stage_logs.py",
 }
 
 
