@@ -82,6 +82,16 @@ class TestHostEnvironment:
         asked = dev.host_environment({"UPLOADS_REQUIRE_LOGIN": "true"}, with_aws=False)
         assert asked["UPLOADS_REQUIRE_LOGIN"] == "true"
 
+    def test_the_settings_module_is_the_contracts_unless_the_shell_chose_one(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        adopted = dataclasses.replace(dev.contract(), settings_module="shop_site.settings")
+        monkeypatch.setattr(dev, "contract", lambda: adopted)
+        env = dev.host_environment({}, with_aws=False)
+        assert env["DJANGO_SETTINGS_MODULE"] == "shop_site.settings"
+        chosen = dev.host_environment({"DJANGO_SETTINGS_MODULE": "shop_site.ci"}, with_aws=False)
+        assert chosen["DJANGO_SETTINGS_MODULE"] == "shop_site.ci"
+
     def test_without_aws_leaves_credentials_alone(self) -> None:
         env = dev.host_environment({"AWS_PROFILE": "mine"}, with_aws=False)
         assert env["AWS_PROFILE"] == "mine"

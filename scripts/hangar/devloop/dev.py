@@ -159,6 +159,8 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     env["DJANGO_ENV"] = "development"
     env["DJANGO_DEBUG"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
+    # The contract's, as in compose (hangar.devloop.in_project), not manage.py's default.
+    env.setdefault("DJANGO_SETTINGS_MODULE", contract().settings_module)
     # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
     # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
     env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
