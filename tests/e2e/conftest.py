@@ -16,6 +16,7 @@ import pytest
 from compose_project import Compose
 
 from hangar.core import docker_client
+from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT
 from hangar.core.ports import spare_port
@@ -50,19 +51,21 @@ def provisioned() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the web and worker containers mount at /app/src: a copy of the checkout's app/ and
-    scripts/ (web runs hangar.devloop.devserver from there).
+    """What the web and worker containers mount at /app/src: a copy of the checkout's project,
+    scripts/ (web runs hangar.devloop.devserver from there) and pyproject.toml (the contract the
+    containers read, hangar.devloop.in_project).
 
     The dev-loop tests edit views in it, so the developer's checkout is never touched. It belongs
     to the dev image's user (the ids compose builds it with), who must be able to write there.
     """
     root = tmp_path_factory.mktemp("hangar-source")
-    for tree in ("app", "scripts"):
+    for tree in (contract().project_dir, "scripts"):
         shutil.copytree(
             ROOT / tree,
             root / tree,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "staticfiles"),
         )
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
     gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
     for path in [root, *root.rglob("*")]:
