@@ -39,9 +39,6 @@ KNOWN = {
     "tests/e2e/test_devcontainer.py",
     "tests/e2e/test_run_task_container.py",
     "tests/fixtures/minimal_project/README.md",
-    "tests/integration/test_documents_on_stack.py",
-    "tests/integration/test_readiness_when_localstack_stops.py",
-    "tests/integration/test_worker_survives_localstack_restart.py",
 }
 
 

@@ -19,6 +19,9 @@ import pytest
 
 from hangar.core.contract import Contract, ContractError, contract
 
+# The LocalStack and local-stage fixtures, for Hangar's integration tests and the project's own.
+pytest_plugins = ["hangar.testing.localstack"]
+
 
 def _project() -> Contract | ContractError:
     try:
