@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compose_project import Compose
 from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
 from hostdev import get, wait_http
 
 from hangar.core.paths import ROOT
+from hangar.testing.containers import Compose
 
 pytestmark = pytest.mark.e2e
 
