@@ -32,7 +32,6 @@ CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
 KNOWN = {
     "tests/e2e/compose_project.py",
     "tests/e2e/test_adopted_project.py",
-    "tests/e2e/test_compose_dev_loop.py",
     "tests/e2e/test_compose_stack.py",
     "tests/e2e/test_dev_without_docker.py",
     "tests/e2e/test_devcontainer.py",
