@@ -128,16 +128,17 @@ ARG USER_UID=1000
 ARG USER_GID=1000
 RUN groupadd --non-unique --gid "${USER_GID}" app \
     && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
+# PYTHONPATH: the checkout's own hangar package (hangar.devloop.in_project, the dev server).
 ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app/src/scripts \
     DJANGO_ENV=development
-# The Django project's folder, from `[tool.hangar] project-dir` (compose passes it).
-ARG PROJECT_DIR
-# compose bind-mounts the checkout over /app/src; the copy makes the image usable on its own.
-WORKDIR /app/src/${PROJECT_DIR}
-COPY ${PROJECT_DIR}/ ./
+# compose bind-mounts the checkout here. Each process starts in the Django project's folder
+# through hangar.devloop.in_project, which reads `[tool.hangar]` from the checkout when it starts,
+# so the image holds nothing of the project and a new project-dir needs no rebuild.
+WORKDIR /app/src
 USER ${USER_UID}:${USER_GID}
 EXPOSE 8000 5678
-CMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]
+CMD ["python", "-m", "hangar.devloop.in_project", "python", "manage.py", "runserver", "0.0.0.0:8000"]
 
 # --- devcontainer: the dev image (built with DEV_TOOLS=devcontainer), the whole workflow's tools -
 # uv, the dev and infra groups, so `make test`, `make lint`, `make deploy-local` run there. Node and

@@ -65,16 +65,16 @@ test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infr
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
 test-unit: setup ## Hangar's unit tests and the project's own (no network), with the project's coverage ≥ 85 %
-	$(UV) run --frozen pytest tests/unit --project-tests --cov
+	$(UV) run --frozen pytest tests/unit --project-tests -m "not integration and not e2e" --cov
 
 test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 	$(UV) run --frozen pytest tests/infra
 
-test-integration: setup ## Integration tests against LocalStack (started when not running)
-	$(UV) run --frozen pytest tests/integration
+test-integration: setup ## Integration tests against LocalStack (started when not running): Hangar's and the project's own
+	$(UV) run --frozen pytest tests/integration --project-tests -m integration
 
-test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload
-	$(UV) run --frozen pytest tests/e2e
+test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload; Hangar's and the project's own
+	$(UV) run --frozen pytest tests/e2e --project-tests -m e2e
 
 test-without-docker: setup ## The tests of the path a machine without Docker takes, with the engine hidden (make test runs them too)
 	$(UV) run --frozen pytest -m without_docker --hide-docker

@@ -12,6 +12,8 @@ import os
 import pytest
 from _pytest.nodeid import NodeId
 
+from hangar.testing.localstack import HIDDEN_DOCKER_HOST
+
 # Session fixture → the group of every test that uses it, first match wins. The integration
 # harness's LocalStack and the e2e compose stack share one group: both deploy the local stage
 # through this checkout's .hangar/local.env, deploy record and cdk.out/local, one after the other.
@@ -49,12 +51,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
-# A Docker socket that does not exist: the one way to hide the engine from everything Hangar runs
-# (the docker CLI, compose, the SDK). `pytest --hide-docker` (`make test-without-docker`, the pass
-# without Docker of `.ci/run`) runs with it; tests of that path pass it to the commands they run.
-HIDDEN_DOCKER_HOST = "unix:///nonexistent/docker.sock"
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--hide-docker",
@@ -66,22 +62,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--hide-docker"):
         os.environ["DOCKER_HOST"] = HIDDEN_DOCKER_HOST
-
-
-def docker_is_hidden() -> bool:
-    return os.environ.get("DOCKER_HOST") == HIDDEN_DOCKER_HOST
-
-
-@pytest.fixture(scope="session")
-def docker_as_ci_provisions_it() -> None:
-    """Under CI the Docker engine, its plugins and images are provisioned while the first tests
-    run (.ci/run): a test that needs them waits for that provisioning (or does it). Elsewhere the
-    machine has what it has, and the test says what it needs. A run with the engine hidden proves
-    the path without Docker: nothing provisions it then."""
-    if os.environ.get("CI", "").lower() == "true" and not docker_is_hidden():
-        from hangar.provision import docker
-
-        docker.provision_all()
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ wsgi_app = os.environ["HANGAR_WSGI_APPLICATION"]
 bind = f"0.0.0.0:{os.environ['HANGAR_CONTAINER_PORT']}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-# Set for the workers too: an app that keeps a thread free for liveness (the sample's
-# config.concurrency) reads the same figure gunicorn runs with.
+# Set for the workers too: an app that keeps a thread free for liveness (the sample does) reads the
+# same figure gunicorn runs with.
 threads = int(os.environ.setdefault("GUNICORN_THREADS", "8"))
 # A request that runs longer is killed; the ALB's deregistration delay and the container's stop
 # timeout are derived from the same figures (hangar_infra.capacity).

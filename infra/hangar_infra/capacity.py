@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-# Written by `make bench` (the `capacity` measurement), read here: the measured figure and the
-# target derived from it live side by side, and a new measurement moves the target with it.
-MEASURED_CAPACITY_FILE = Path(__file__).with_name("capacity.json")
+# Written by `make bench` (the `capacity` measurement), read here, so a new measurement moves the
+# target with it. Beside pyproject.toml, with the project: the figures are its page's, not the
+# platform's (a project that moves in measures its own).
+MEASURED_CAPACITY_FILE = Path(__file__).resolve().parents[2] / "capacity.json"
 
 # Django's requests mostly wait on PostgreSQL and S3, so threads, not processes, carry the
 # concurrency; one process per half vCPU uses the CPU, one per 256 MiB stays within memory.

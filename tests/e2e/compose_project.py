@@ -1,4 +1,5 @@
-"""The test run's compose project (`docker compose` bound to this checkout) and HTTP helpers."""
+"""HTTP helpers of the container tests (the sample's login and documents API among them), and a copy
+of the checkout's files; the compose project itself is hangar.testing.containers'."""
 
 import json
 import shutil
@@ -7,14 +8,12 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from hangar.core import docker_client
 from hangar.core.paths import ROOT
 
 
@@ -52,34 +51,6 @@ class Session:
         )
         with self.opener.open(request, timeout=30) as response:
             return response.status, response.read()
-
-
-@dataclass
-class Compose:
-    project: str
-    env: dict[str, str]
-    ports: dict[str, int] = field(default_factory=dict)
-
-    def run(
-        self, *args: str, timeout: float = 600, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [*docker_client.compose_command(self.project), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"docker compose {' '.join(args)} failed (exit {result.returncode}):\n"
-                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-            )
-        return result
-
-    def logs(self) -> str:
-        return self.run("logs", "--no-color", "--tail=80", check=False).stdout
 
 
 def copy_checkout_files(destination: Path, *, leave_out: str | None = None) -> None:

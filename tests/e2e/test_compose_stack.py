@@ -9,7 +9,9 @@ import json
 import uuid
 
 import pytest
-from compose_project import Compose, Session, local_s3, until_handled, upload_text
+from compose_project import Session, local_s3, until_handled, upload_text
+
+from hangar.testing.containers import Compose
 
 pytestmark = pytest.mark.e2e
 

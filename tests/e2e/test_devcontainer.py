@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 from compose_project import copy_checkout_files
-from conftest import DEV_IMAGE_DEFAULT_ID
 
 from hangar.core import docker_client
 from hangar.core.paths import NODE_BIN
 from hangar.core.versions import NODE_VERSION
 from hangar.provision import docker
+from hangar.testing.containers import DEV_IMAGE_DEFAULT_ID
 
 pytestmark = pytest.mark.e2e
 

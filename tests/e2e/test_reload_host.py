@@ -2,8 +2,8 @@
 debugpy.
 
 Runs the dev server exactly as `make dev` starts it (hangar.devloop.debug_server's command) on a
-private
-copy of app/ with a probe view (hangar.devloop.reload_probe), so the checkout is never edited.
+private copy of the project with a probe view (hangar.devloop.reload_probe), so the checkout is
+never edited.
 """
 
 import threading

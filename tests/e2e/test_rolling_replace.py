@@ -85,8 +85,8 @@ class HAProxy:
                     retries 0
                 frontend web
                     bind 127.0.0.1:{self.port}
-                    default_backend app
-                backend app
+                    default_backend web
+                backend web
                     option httpchk
                     http-check send meth GET uri /healthz hdr Host {ALB_HEALTH_CHECK_HOST}
                     http-check expect status 200
@@ -113,12 +113,12 @@ class HAProxy:
         return b"".join(chunks).decode()
 
     def _stat(self, server: str) -> dict[str, str]:
-        """The `show stat` row of `server` in the app backend (its CSV header names the fields)."""
+        """The `show stat` row of `server` in the web backend (its CSV header names the fields)."""
         lines = self.command("show stat").splitlines()
         header = lines[0].lstrip("# ").split(",")
         for line in lines[1:]:
             row = dict(zip(header, line.split(","), strict=False))
-            if (row.get("pxname"), row.get("svname")) == ("app", server):
+            if (row.get("pxname"), row.get("svname")) == ("web", server):
                 return row
         raise AssertionError(f"no server {server} in HAProxy's stats")
 
@@ -195,7 +195,7 @@ def test_replacing_a_task_under_load_fails_no_request(
             load.event("replacement healthy")
             # Deregistration: no new requests to the old task, the in-flight ones finish.
             drained_at = time.monotonic()
-            proxy.command("set server app/a state drain")
+            proxy.command("set server web/a state drain")
             load.event("old task draining")
             wait_until(
                 lambda: proxy.current_sessions("a") == 0,

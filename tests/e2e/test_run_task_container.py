@@ -20,13 +20,14 @@ import psycopg
 import pytest
 import urllib3
 from client_load import ClientThreads, wait_until
-from compose_project import Compose, http
+from compose_project import http
 
 from hangar.core import ports
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.paths import LOCAL_ENV_FILE
 from hangar.deploy import run_task
 from hangar.deploy import stacks as infra
+from hangar.testing.containers import Compose
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 

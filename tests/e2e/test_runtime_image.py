@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from compose_project import http
 
+from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.git import git
 from hangar.core.paths import ROOT, STATE_DIR
@@ -125,9 +126,12 @@ def test_healthcheck_passes_and_healthz_ignores_the_host_header(runtime_image: s
 
 
 # --- secrets in the checkout -------------------------------------------------------------------
-# Where python-dotenv and habit put them; tests/unit/test_env_files_stay_out.py checks the same
-# rules without an engine.
-ENV_FILES = (".env", "app/.env", "app/.env.production", "app/config/.env.local")
+# Where python-dotenv and habit put them: the checkout's root, the project's folder and a package
+# of it; tests/unit/test_env_files_stay_out.py checks the same rules without an engine.
+ENV_FILES = (
+    ".env",
+    *(f"{contract().project_dir}/{name}" for name in (".env", ".env.production", "pkg/.env.local")),
+)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +151,7 @@ def image_from_a_checkout_with_env_files(provisioned: dict[str, str]) -> Iterato
             wheelhouse = scratch / WHEELHOUSE_DIR.relative_to(ROOT)
             shutil.copytree(WHEELHOUSE_DIR, wheelhouse, copy_function=os.link)
         for name in ENV_FILES:
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
             (scratch / name).write_text("DJANGO_SECRET_KEY=e2e-must-never-reach-an-image\n")
         try:
             build_runtime_image(tag, context=scratch)
@@ -183,7 +188,7 @@ def test_no_env_file_from_the_checkout_reaches_the_image(
     paths = files_in_layers(image_from_a_checkout_with_env_files, tmp_path)
 
     # The project folder was copied (else the check below would hold vacuously) ...
-    assert PurePosixPath("app/src/app/manage.py") in paths
+    assert PurePosixPath("app", "src", contract().project_dir, "manage.py") in paths
     # ... without a single .env file of it, nor of anywhere else.
     env_files = [p for p in paths if p.name.startswith(".env") and p.name != ".env.example"]
     assert env_files == [], env_files

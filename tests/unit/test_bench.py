@@ -10,7 +10,7 @@ from hangar.bench.report import Figure, Target, render, repeat
 from hangar.bench.run import Bench, Measurement, NotMeasured, Plan
 from hangar.core.errors import HangarError
 
-WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40123/documents/
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40123/items/
   2 threads and 50 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
     Latency    41.20ms   12.01ms 130.22ms   71.04%
@@ -162,11 +162,11 @@ def test_pytest_summary_is_its_line_without_decoration_whatever_follows() -> Non
 
 def test_preserved_restores_and_removes_files(tmp_path: Path) -> None:
     kept, absent = tmp_path / "local.env", tmp_path / "outputs.json"
-    kept.write_text("DOCUMENTS_BUCKET=developers-bucket\n")
+    kept.write_text("ITEMS_BUCKET=developers-bucket\n")
     with bench.preserved(kept, absent):
-        kept.write_text("DOCUMENTS_BUCKET=bench-bucket\n")
+        kept.write_text("ITEMS_BUCKET=bench-bucket\n")
         absent.write_text("{}")
-    assert kept.read_text() == "DOCUMENTS_BUCKET=developers-bucket\n"
+    assert kept.read_text() == "ITEMS_BUCKET=developers-bucket\n"
     assert not absent.exists()
 
 

@@ -31,7 +31,9 @@ class StandIn(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
-        if self.down.is_set():
+        if self.path != "/files/":
+            self._answer(404, {})
+        elif self.down.is_set():
             self._answer(503, {"Retry-After": "5"})
         else:
             self._answer(201, {})
@@ -54,7 +56,7 @@ def test_the_load_records_what_clients_and_the_prober_get_through_an_outage(serv
     url = f"http://127.0.0.1:{serve_http(StandIn)}"
 
     timeline = outage.measure(
-        url, {"Host": "localhost"}, StandIn.down.set, StandIn.down.clear, SHORT
+        url, "/files/", {"Host": "localhost"}, StandIn.down.set, StandIn.down.clear, SHORT
     )
     figures = {figure.name: figure for figure in outage.figures(timeline, SHORT)}
 

@@ -26,6 +26,7 @@ from hangar.devloop.debug_server import (
     server_command,
     wait_for_client,
 )
+from hangar.devloop.in_project import MANAGE_PY
 
 
 def never_called() -> bool:
@@ -81,13 +82,23 @@ class TestHostEnvironment:
         asked = dev.host_environment({"UPLOADS_REQUIRE_LOGIN": "true"}, with_aws=False)
         assert asked["UPLOADS_REQUIRE_LOGIN"] == "true"
 
+    def test_the_settings_module_is_the_contracts_unless_the_shell_chose_one(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        adopted = dataclasses.replace(dev.contract(), settings_module="shop_site.settings")
+        monkeypatch.setattr(dev, "contract", lambda: adopted)
+        env = dev.host_environment({}, with_aws=False)
+        assert env["DJANGO_SETTINGS_MODULE"] == "shop_site.settings"
+        chosen = dev.host_environment({"DJANGO_SETTINGS_MODULE": "shop_site.ci"}, with_aws=False)
+        assert chosen["DJANGO_SETTINGS_MODULE"] == "shop_site.ci"
+
     def test_without_aws_leaves_credentials_alone(self) -> None:
         env = dev.host_environment({"AWS_PROFILE": "mine"}, with_aws=False)
         assert env["AWS_PROFILE"] == "mine"
         assert "AWS_ACCESS_KEY_ID" not in env
 
     def test_database_description(self) -> None:
-        assert "SQLite" in dev.describe_database({})
+        assert "DATABASE_URL is not set" in dev.describe_database({})
         assert dev.describe_database({"DATABASE_URL": "postgres://h/db"}).startswith("DATABASE_URL")
 
 
@@ -189,7 +200,7 @@ class TestSessionFiles:
             dataclasses.replace(live, started=live.started - 3600).dumps()
         )
         (dev_dir / "worker.pid").write_text(
-            dataclasses.replace(live, cmdline=("python", "manage.py", "worker")).dumps()
+            dataclasses.replace(live, cmdline=("python", "manage.py", "consume")).dumps()
         )
         assert dev.cmd_down(argparse.Namespace(volumes=False)) == 0
         assert sleeper.poll() is None, "a process `hangar dev` did not start was signalled"
@@ -259,7 +270,8 @@ class TestRefusals:
 def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert dev.host_worker_command() == [sys.executable, "manage.py", "worker"]
+    _, *arguments = dev.contract().worker_command or ()
+    assert dev.host_worker_command() == [sys.executable, *arguments]
     no_worker = dataclasses.replace(dev.contract(), queues=())
     monkeypatch.setattr(dev, "contract", lambda: no_worker)
     assert dev.host_worker_command() is None
@@ -320,7 +332,7 @@ class TestDockerModeOrder:
         events = start_in_docker_mode(monkeypatch, COMPOSE_CONFIG)
 
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
-        superuser = ("exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments())
+        superuser = ("exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments())
         assert events == [
             ("background", *independent),
             "deploy",

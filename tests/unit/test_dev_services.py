@@ -117,7 +117,7 @@ def host_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: i
         [sys.executable, "-c", "import time; time.sleep(60)", "manage.py"], start_new_session=True
     )
     worker = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "manage.py", "worker"]
+        [sys.executable, "-c", "import time; time.sleep(60)", "manage.py", "consume"]
     )
     (tmp_path / "web.pid").write_text(ProcessRecord.of(web.pid).dumps())
     (tmp_path / "worker.pid").write_text(ProcessRecord.of(worker.pid).dumps())

@@ -25,7 +25,7 @@ def test_parse_address(argument: str, expected: tuple[str, int]) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/src/app/health/views.py", "/src/app/templates/base.html", "/src/app/x/django.mo"]
+    "path", ["/src/app/shop/views.py", "/src/app/templates/base.html", "/src/app/x/django.mo"]
 )
 def test_a_saved_source_file_reloads(path: str) -> None:
     assert devserver.SourceFilter(SOURCE, ENV_FILE)(Change.modified, path)
@@ -49,8 +49,8 @@ def test_a_rewritten_local_env_reloads(monkeypatch: pytest.MonkeyPatch) -> None:
         "/src/.hangar/media/notes.txt",  # a watched suffix, outside the project
         "/src/.hangar/compose.env",
         # Editors' and Python's own files.
-        "/src/app/health/__pycache__/views.cpython-313.pyc",
-        "/src/app/health/.views.py.swp",
+        "/src/app/shop/__pycache__/views.cpython-313.pyc",
+        "/src/app/shop/.views.py.swp",
     ],
 )
 def test_files_the_server_or_tools_write_do_not_reload(path: str) -> None:

@@ -16,8 +16,9 @@ from docker.utils.build import exclude_paths
 
 from hangar.core.paths import ROOT
 
-SECRETS = (".env", ".env.local", "app/.env", "app/config/.env.production")
-KEPT = (".env.example", "Dockerfile", "app/manage.py")
+# A project folder and settings package as any Django project has them.
+SECRETS = (".env", ".env.local", "site/.env", "site/mysite/.env.production")
+KEPT = (".env.example", "Dockerfile", "site/manage.py")
 ENV_RULES = {
     ".dockerignore": ("**/.env*", "!**/.env.example"),
     ".gitignore": (".env*", "!.env.example"),

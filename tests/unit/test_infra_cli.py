@@ -13,29 +13,40 @@ from pathlib import Path
 import pytest
 
 from hangar.cdk import driver as cdk
-from hangar.core.contract import Bucket, contract
+from hangar.core.contract import Bucket, Queue, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR
 from hangar.deploy import stacks as infra
 from hangar.deploy.stack_events import failure_from_event
 
 ENDPOINT = "http://127.0.0.1:4566"
+# What a project declares, named as one other than the sample would name it.
+DECLARED = replace(
+    contract(),
+    buckets=(Bucket("uploads", env="UPLOADS_BUCKET"),),
+    queues=(Queue("jobs", env="JOBS_QUEUE_URL", dlq_env="JOBS_DLQ_URL"),),
+)
 OUTPUTS = {
-    "DocumentsBucketName": "hangar-local-service-documents-1a2b",
-    "TasksQueueUrl": "http://127.0.0.1:4566/000000000000/tasks",
-    "TasksDlqUrl": "http://127.0.0.1:4566/000000000000/dead-letters",
+    "UploadsBucketName": "hangar-local-service-uploads-1a2b",
+    "JobsQueueUrl": "http://127.0.0.1:4566/000000000000/jobs",
+    "JobsDlqUrl": "http://127.0.0.1:4566/000000000000/dead-letters",
     "AllowedHosts": "unknown,localhost,127.0.0.1",
     "Region": "us-east-1",
     "ClusterName": "unknown",
 }
 
 
+@pytest.fixture(autouse=True)
+def declared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infra, "contract", lambda: DECLARED)
+
+
 def test_outputs_map_to_the_env_contract_keys() -> None:
     env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
     assert env == {
-        "DOCUMENTS_BUCKET": "hangar-local-service-documents-1a2b",
-        "TASKS_QUEUE_URL": "http://127.0.0.1:4566/000000000000/tasks",
-        "TASKS_DLQ_URL": "http://127.0.0.1:4566/000000000000/dead-letters",
+        "UPLOADS_BUCKET": "hangar-local-service-uploads-1a2b",
+        "JOBS_QUEUE_URL": "http://127.0.0.1:4566/000000000000/jobs",
+        "JOBS_DLQ_URL": "http://127.0.0.1:4566/000000000000/dead-letters",
         # LocalStack's placeholder for the (unemulated) load balancer is not a host.
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
         "AWS_REGION": "us-east-1",
@@ -52,7 +63,7 @@ def test_the_app_keys_are_the_contracts_declared_resources_and_local_env(
 ) -> None:
     notes = replace(
         contract(),
-        buckets=(Bucket("documents", env="NOTES_BUCKET"),),
+        buckets=(Bucket("uploads", env="NOTES_BUCKET"),),
         queues=(),
         stage_env={"local": {"FEATURE_FLAGS": "billing"}, "prod": {"ONLY_IN": "prod"}},
     )
@@ -60,9 +71,9 @@ def test_the_app_keys_are_the_contracts_declared_resources_and_local_env(
 
     env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
 
-    assert env["NOTES_BUCKET"] == "hangar-local-service-documents-1a2b"
+    assert env["NOTES_BUCKET"] == "hangar-local-service-uploads-1a2b"
     assert env["FEATURE_FLAGS"] == "billing"
-    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL", "ONLY_IN"} & set(env)
+    assert not {"UPLOADS_BUCKET", "JOBS_QUEUE_URL", "JOBS_DLQ_URL", "ONLY_IN"} & set(env)
     # The platform's keys stay, whatever the app declares.
     assert {"DJANGO_ALLOWED_HOSTS", "AWS_REGION", "DJANGO_SECRET_KEY"} <= set(env)
 
@@ -87,8 +98,8 @@ def test_an_app_that_declares_nothing_gets_only_the_platforms_keys(
 
 
 def test_a_missing_output_is_named_with_what_to_do() -> None:
-    outputs = {k: v for k, v in OUTPUTS.items() if k != "TasksDlqUrl"}
-    with pytest.raises(HangarError, match="no TasksDlqUrl output") as error:
+    outputs = {k: v for k, v in OUTPUTS.items() if k != "JobsDlqUrl"}
+    with pytest.raises(HangarError, match="no JobsDlqUrl output") as error:
         infra.local_env(outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
     assert error.value.hint == "redeploy it: make deploy-local"
 

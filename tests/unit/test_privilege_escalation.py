@@ -142,7 +142,7 @@ def test_the_guardrails_leave_the_stage_what_its_deploy_needs(stock: dict[str, A
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:DatabaseCredentials8547B3E7-QqRrSs",
         ((escalation.STACK_TAG, "hangar-staging-service"),),
     )
-    own_bucket = "arn:aws:s3:::hangar-staging-service-documentsbucket9ec9deb9-abcdefgh"
+    own_bucket = "arn:aws:s3:::hangar-staging-service-uploadsbucket9ec9deb9-abcdefgh"
 
     refused = (
         allowed(
@@ -167,7 +167,7 @@ def test_the_guardrails_leave_the_stage_what_its_deploy_needs(stock: dict[str, A
             named(found, "any role of staging's stacks"),
             [
                 IamRequest("secretsmanager:GetSecretValue", *own_secret),
-                IamRequest("s3:GetObject", f"{own_bucket}/documents/report.pdf"),
+                IamRequest("s3:GetObject", f"{own_bucket}/uploads/report.pdf"),
                 IamRequest(
                     "sqs:SendMessage",
                     f"arn:aws:sqs:{REGION}:{ACCOUNT}:hangar-staging-service-TasksQueue-AbC",

@@ -311,7 +311,7 @@ def test_a_task_without_a_port_serves_no_http_and_gets_no_https_override() -> No
 
 def test_docker_run_keeps_values_out_of_argv_and_publishes_on_loopback_only() -> None:
     spec = run_task.ContainerSpec(
-        command=["python", "manage.py", "worker"], container_port=8000, health_check=None
+        command=["python", "manage.py", "consume"], container_port=8000, health_check=None
     )
     spec.set(run_task.Variable("DJANGO_SECRET_KEY", "s3cret", "secret", secret=True))
     command = run_task.docker_run_command(
@@ -321,7 +321,7 @@ def test_docker_run_keeps_values_out_of_argv_and_publishes_on_loopback_only() ->
     assert "--env=DJANGO_SECRET_KEY" in command
     assert not any("s3cret" in argument for argument in command)
     assert "--add-host=host.docker.internal:host-gateway" in command
-    assert command[-4:] == ["img", "python", "manage.py", "worker"]
+    assert command[-4:] == ["img", "python", "manage.py", "consume"]
 
 
 def test_an_ecs_health_check_becomes_docker_health_flags() -> None:

@@ -54,7 +54,7 @@ def test_provisions_choices_and_the_contract_are_written_together(
 
     (written,) = writes
     assert written.startswith("# provision\nPYTHON_IMAGE=hangar-standin/python:3.13-slim\n")
-    assert f"{docker_client.CONTRACT_HEADER}\nHANGAR_PROJECT_DIR=" in written
+    assert f"{docker_client.CONTRACT_HEADER}\nCOMPOSE_PROFILES=" in written
 
 
 def test_a_secret_file_is_created_with_its_mode_and_a_wrong_mode_is_mended(

@@ -21,14 +21,14 @@ def test_a_json_line_becomes_time_stream_level_logger_message_and_extras() -> No
         {
             "time": "2026-12-06T12:00:00.123Z",
             "level": "warning",
-            "logger": "documents.views",
+            "logger": "shop.views",
             "message": "upload refused",
             "request_id": "r-1",
             "size": 12,
         }
     )
     assert stage_logs.format_event(event(line)) == (
-        "2026-12-06 12:00:00 web/0f1e2d3c  WARNING documents.views: upload refused"
+        "2026-12-06 12:00:00 web/0f1e2d3c  WARNING shop.views: upload refused"
         "  request_id=r-1 size=12"
     )
 

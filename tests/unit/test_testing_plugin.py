@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,26 @@ def test_the_plugin_is_what_pytest_loads() -> None:
     assert "-p hangar.testing.plugin" in table["addopts"]
     assert "DJANGO_SETTINGS_MODULE" not in table
     assert contract().project_dir not in table["pythonpath"]
+
+
+def test_the_projects_tests_get_the_localstack_fixtures(tmp_path: Path) -> None:
+    """A test of the project's behaviour on the stack lives with the project and takes the stack
+    from the plugin, as Hangar's integration tests do: a test in a folder outside tests/ sees the
+    fixtures (only collected here, nothing is started)."""
+    outside = tmp_path / "test_on_the_stack.py"
+    outside.write_text(
+        "def test_uses(localstack_endpoint, deployed_stack, own_localstack,"
+        " create_bucket_and_queue):\n    pass\n"
+    )
+    setup_plan = [sys.executable, "-m", "pytest", "--setup-plan", "-q", "-p", "no:cacheprovider"]
+    configured = ["--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
+    result = subprocess.run(
+        [*setup_plan, *configured, str(outside)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SETUP    S deployed_stack" in result.stdout

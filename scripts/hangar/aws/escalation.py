@@ -176,7 +176,7 @@ def other_stage_data(account: str, region: str, stage: str) -> list[IamRequest]:
     tagged = ((STACK_TAG, stack),)
     in_account = (("s3:ResourceAccount", account),)
     secret = f"arn:aws:secretsmanager:{region}:{account}:secret:DatabaseCredentials8547B3E7-PjXlGH"
-    bucket = f"arn:aws:s3:::{stack}-documentsbucket9ec9deb9-1x2y3z4w5v6u"
+    bucket = f"arn:aws:s3:::{stack}-uploadsbucket9ec9deb9-1x2y3z4w5v6u"
     return [
         IamRequest("secretsmanager:GetSecretValue", secret, tagged),
         IamRequest("secretsmanager:PutResourcePolicy", secret, tagged),
@@ -190,7 +190,7 @@ def other_stage_data(account: str, region: str, stage: str) -> list[IamRequest]:
         ),
         # S3 names the bucket owner's account in every request; the stock deploy role's
         # cross-account statement depends on it.
-        IamRequest("s3:GetObject", f"{bucket}/documents/report.pdf", in_account),
+        IamRequest("s3:GetObject", f"{bucket}/uploads/report.pdf", in_account),
         IamRequest("s3:PutBucketPolicy", bucket, in_account),
     ]
 

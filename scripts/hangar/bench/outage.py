@@ -1,9 +1,10 @@
 """A dependency outage under load, for `make bench`: what uploading clients and the load balancer's
 health check get from the runtime task while LocalStack is paused, and after it returns.
 
-Logged-in clients upload small documents in a loop (a short pause after each refusal: they retry
-sooner than Retry-After asks, so the outage gets many requests) while a prober asks `/healthz` as
-the ALB does. The dependency is paused for `outage_seconds` after a warm-up. What the figures say:
+Clients upload small files to the app's `[tool.hangar.bench] upload-path` in a loop, with the
+session its seed command made (a short pause after each refusal: they retry sooner than
+Retry-After asks, so the outage gets many requests) while a prober asks `/healthz` as the ALB
+does. The dependency is paused for `outage_seconds` after a warm-up. What the figures say:
 
 - the p99 latency of the uploads that started and ended inside the outage (target ≤ 2 s), and how
   many of them were answered 503 with Retry-After (target: all);
@@ -24,7 +25,6 @@ import urllib3
 from hangar.bench.report import Figure, Target
 from hangar.core.errors import HangarError
 
-UPLOAD_PATH = "/api/documents/"
 # What an ALB health check sends: the task's private IP as Host, never an allowed host.
 PRIVATE_IP_HOST = "10.0.1.23"
 
@@ -72,8 +72,11 @@ class Timeline:
 class Load:
     """`plan.clients` uploaders and one /healthz prober, in threads, from `with` until its end."""
 
-    def __init__(self, base_url: str, headers: Mapping[str, str], plan: OutagePlan) -> None:
+    def __init__(
+        self, base_url: str, upload_path: str, headers: Mapping[str, str], plan: OutagePlan
+    ) -> None:
         self.base_url = base_url
+        self.upload_path = upload_path
         self.headers = dict(headers)
         self.plan = plan
         self.http = urllib3.PoolManager(
@@ -91,7 +94,7 @@ class Load:
             try:
                 response = self.http.request(
                     "POST",
-                    self.base_url + UPLOAD_PATH,
+                    self.base_url + self.upload_path,
                     fields={"file": ("notes.txt", b"outage benchmark\n", "text/plain")},
                     headers=self.headers,
                 )
@@ -133,14 +136,15 @@ class Load:
 
 def measure(
     base_url: str,
+    upload_path: str,
     headers: Mapping[str, str],
     pause: Callable[[], object],
     resume: Callable[[], object],
     plan: OutagePlan = OutagePlan(),
 ) -> Timeline:
-    """Load `base_url`, pause the dependency for the plan's outage, resume it, and wait for the
-    first successful upload; what the clients and the prober got."""
-    with Load(base_url, headers, plan) as load:
+    """Upload to `upload_path` of `base_url`, pause the dependency for the plan's outage, resume
+    it, and wait for the first successful upload; what the clients and the prober got."""
+    with Load(base_url, upload_path, headers, plan) as load:
         time.sleep(plan.warm_seconds)
         pause()
         paused = time.monotonic()

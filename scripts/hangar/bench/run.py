@@ -55,10 +55,9 @@ LOAD_CONNECTIONS, LOAD_THREADS = 50, 2
 # the 49 other connections (the 50-connection p99 is mostly that queue; see docs/performance.md).
 UNQUEUED_CONNECTIONS = 2
 LOCALSTACK_TIMEOUT = 120.0
-# Sample-specific: the sample project's page `[tool.hangar] capacity-path` (database and templates)
-# is measured besides the health path, on SEEDED_DOCUMENTS rows; a project without a `documents`
-# app gets the health path's figures only (sample_page() is then None).
-SEEDED_DOCUMENTS = 100  # one full list page (the views show at most 100)
+# The project's page `[tool.hangar] capacity-path` is measured besides the health path, on the
+# rows (and with the session) its `[tool.hangar.bench] seed-command` made; a project that names no
+# page gets the health path's figures only.
 RUNTIME_TAG = "hangar-bench/runtime:working-tree"
 MB = 1_000_000
 
@@ -694,38 +693,27 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
-def sample_page() -> str | None:
-    """The sample project's capacity page, when this checkout's project is the sample."""
-    is_sample = (contract().project_path / "documents" / "models.py").is_file()
-    return contract().capacity_path if is_sample else None
+def seed_headers(run_in_image: list[str]) -> dict[str, str]:
+    """Run the project's seed command (`run_in_image` runs a command in the app's image, on the
+    bench's database); the Cookie its last line names, when it names one."""
+    seed = contract().bench.seed_command
+    if seed is None:
+        return {}
+    output = processes.run([*run_in_image, *seed]).stdout.strip().splitlines()
+    last = output[-1].strip() if output else ""
+    return {"Cookie": last} if re.fullmatch(r"[^=\s;]+=[^\s;]+", last) else {}
 
 
 @dataclass(frozen=True)
 class SeededDatabase:
     network: str
     env: dict[str, str]  # the app's settings for containers on that network
-    headers: dict[str, str]  # what each load request sends: a member's session for the page
-
-
-# A member's session, made the way django.contrib.auth.login() makes it: the sample's documents
-# page requires a login outside development (UPLOADS_REQUIRE_LOGIN), as in every deployed stage.
-SESSION_SCRIPT = """
-from importlib import import_module
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-user = get_user_model().objects.create_user("bench-member")
-session = import_module(settings.SESSION_ENGINE).SessionStore()
-session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-session.save()
-print(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
-"""
+    headers: dict[str, str]  # what each load request sends: the seed command's session
 
 
 @contextmanager
 def seeded_database(image: str) -> Iterator[SeededDatabase]:
-    """The compose `db` service, migrated and seeded, with a member's session for the page."""
+    """The compose `db` service, migrated and seeded by the project's seed command."""
     with compose_project() as compose:
         compose.run("up", "--detach", "--wait", "db")
         env = {
@@ -733,26 +721,12 @@ def seeded_database(image: str) -> Iterator[SeededDatabase]:
             "DATABASE_URL": "postgres://hangar:hangar@db:5432/hangar",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         }
-        # The member's own documents (`user` of SESSION_SCRIPT, which runs first): the page lists
-        # only what its viewer uploaded.
-        seed = (
-            "from documents.models import Document; Document.objects.bulk_create("
-            "Document(original_name=f'bench-{i}.pdf', content_type='application/pdf', "
-            f"storage_key=f'bench/{{i}}.pdf', size=1000 + i, status='processed', "
-            f"uploaded_by=user) for i in range({SEEDED_DOCUMENTS}))"
-        )
         env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         one_off = ["docker", "run", "--rm", f"--network={compose.network}", *env_args, image]
         with step("Migrate"):
             processes.run([*one_off, "python", "manage.py", "migrate", "--noinput"])
-        headers: dict[str, str] = {}
-        if sample_page():
-            with step(f"Seed {SEEDED_DOCUMENTS} documents and a member's session (the sample)"):
-                # One container for both: each start imports Django and the project again.
-                script = f"{SESSION_SCRIPT}\n{seed}"
-                shell = [*one_off, "python", "manage.py", "shell", "--command", script]
-                cookie = processes.run(shell).stdout.strip().splitlines()[-1]
-                headers["Cookie"] = cookie
+        with step("Seed the database ([tool.hangar.bench] seed-command)"):
+            headers = seed_headers(one_off)
         yield SeededDatabase(compose.network, env, headers)
 
 
@@ -859,7 +833,7 @@ def runtime_under_load(bench: Bench) -> list[Figure]:
             )
         )
         loads = [(contract().health_path, LOAD_CONNECTIONS, {"requests/s": Target(">=", 800)})]
-        if page := sample_page():
+        if page := contract().capacity_path:
             loads += [
                 (page, LOAD_CONNECTIONS, {"p99": Target("<=", 100)}),
                 (page, UNQUEUED_CONNECTIONS, {}),
@@ -1007,7 +981,7 @@ def web_capacity(bench: Bench) -> list[Figure]:
             task_env = {**env, **size.environment(), **capacity.shutdown_environment()}
             with runtime_container(image, network, task_env, limits) as (container, base_url):
                 label = f"{cpu} CPU / {memory_mib} MiB ({', '.join(stages)})"
-                page = sample_page()
+                page = contract().capacity_path
                 bounds = {contract().health_path: HEALTH_BOUND_MS}
                 if page:
                     bounds[page] = PAGE_BOUND_MS
@@ -1073,22 +1047,19 @@ def running_task(options: run_task.Options) -> Iterator[run_task.RunningTask | i
 
 
 def member_headers(container: str) -> dict[str, str]:
-    """What a logged-in member's browser sends with an API call: its session, made in the task's
-    database, and the CSRF cookie and header."""
-    shell = ["docker", "exec", container, "python", "manage.py", "shell", "--command"]
-    cookie = processes.run([*shell, SESSION_SCRIPT]).stdout.strip().splitlines()[-1]
-    return {
-        "Host": "localhost",
-        "Cookie": f"{cookie}; csrftoken={CSRF_SECRET}",
-        "X-CSRFToken": CSRF_SECRET,
-    }
+    """What a logged-in member's browser sends with an API call: the session the seed command
+    made in the task's database, and the CSRF cookie and header."""
+    seeded = seed_headers(["docker", "exec", container])
+    cookie = "; ".join([*seeded.values(), f"csrftoken={CSRF_SECRET}"])
+    return {"Host": "localhost", "Cookie": cookie, "X-CSRFToken": CSRF_SECRET}
 
 
 def dependency_outage(bench: Bench) -> list[Figure]:
     """The web task as `make run-task` runs it, in a compose project of its own whose LocalStack
     holds the deployed local stage, under uploading clients while that LocalStack is paused."""
-    if sample_page() is None:
-        raise NotMeasured("the project is not the sample: it has no upload API to load")
+    upload_path = contract().bench.upload_path
+    if upload_path is None:
+        raise NotMeasured("[tool.hangar.bench] names no upload-path for the clients to upload to")
     bench.require_docker()
     endpoint = spare_endpoint()
     with (
@@ -1107,6 +1078,7 @@ def dependency_outage(bench: Bench) -> list[Figure]:
             with step(f"Pause LocalStack {plan.outage_seconds:g} s under {plan.clients} uploaders"):
                 timeline = outage.measure(
                     web.url,
+                    upload_path,
                     member_headers(web.container),
                     pause=partial(compose.run, "pause", "localstack"),
                     resume=partial(compose.run, "unpause", "localstack"),

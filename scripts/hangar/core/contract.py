@@ -105,6 +105,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Bench:
+    """`[tool.hangar.bench]`: what `make bench` needs of the app beyond the contract's paths."""
+
+    # Run once in the runtime image against the bench's migrated database, before the load (the
+    # rows capacity-path reads, a member); its last line, when it is `name=value`, is the Cookie
+    # every load request sends (that member's session).
+    seed_command: tuple[str, ...] | None = None
+    # Where the outage measurement's clients upload a file (a multipart POST, field `file`, that
+    # answers 201); without it that measurement is not made.
+    upload_path: str | None = None
+
+
+BENCH_KEYS = ("seed-command", "upload-path")
+
+
+@dataclass(frozen=True)
 class Contract:
     # Every AWS resource name derives from it (`<service>-<stage>-…`, `/<service>/<stage>/…`).
     service_name: str
@@ -124,7 +140,7 @@ class Contract:
     queues: tuple[Queue, ...] = ()
     # URL paths whose request bodies are uploaded files: AWS WAF's body rules only count there.
     upload_paths: tuple[str, ...] = ()
-    # The page `make bench` measured one web task's capacity on (infra/hangar_infra/capacity.json):
+    # The page `make bench` measured one web task's capacity on (capacity.json):
     # the web service scales on requests per task from that figure; None: on CPU alone.
     capacity_path: str | None = None
     # Stage → plain environment variables the app gets in that stage (`[tool.hangar.env.<stage>]`).
@@ -156,6 +172,7 @@ class Contract:
     secrets: Mapping[str, str] = field(default_factory=dict)
     # `[tool.hangar.schedules.<name>]`: commands EventBridge Scheduler runs as ECS tasks.
     schedules: tuple[Schedule, ...] = ()
+    bench: Bench = Bench()
 
     @property
     def project_path(self) -> Path:
@@ -247,12 +264,12 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         image_platform=platform,
         project_dir=project_dir,
         settings_module=entry(
-            "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'config.settings'"
+            "settings-module", MODULE_PATTERN, "write a dotted module, e.g. 'mysite.settings'"
         ),
         wsgi_application=entry(
             "wsgi-application",
             WSGI_PATTERN,
-            "write 'module:callable', e.g. 'config.wsgi:application'",
+            "write 'module:callable', e.g. 'mysite.wsgi:application'",
         ),
         health_path=path("health-path"),
         readiness_path=path("readiness-path"),
@@ -264,6 +281,7 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         stage_env=stage_env,
         secrets=declared_secrets(table.get("secrets")),
         schedules=declared_schedules(table.get("schedules")),
+        bench=_bench(table.get("bench", {})),
     )
 
 
@@ -388,6 +406,33 @@ def _upload_paths(value: object) -> tuple[str, ...]:
             "take uploaded files as request bodies, e.g. ['/files/upload/'], or leave it out"
         )
     return tuple(value)
+
+
+def _bench(value: object) -> Bench:
+    if not isinstance(value, dict):
+        raise ContractError(
+            "[tool.hangar.bench] must be a table, e.g. [tool.hangar.bench] with seed-command"
+        )
+    _unknown_keys(value, "tool.hangar.bench", BENCH_KEYS)
+    seed = value.get("seed-command")
+    if seed is not None and (
+        not isinstance(seed, list) or not seed or not all(isinstance(a, str) and a for a in seed)
+    ):
+        raise ContractError(
+            "[tool.hangar.bench] seed-command must be a list of strings, e.g. "
+            "['python', 'manage.py', 'seed_load'], or left out"
+        )
+    upload = value.get("upload-path")
+    if upload is not None and (
+        not isinstance(upload, str)
+        or not upload.startswith("/")
+        or any(c in upload for c in " ?#*")
+    ):
+        raise ContractError(
+            f"[tool.hangar.bench] upload-path = {upload!r} is invalid; write the exact URL path "
+            "files are uploaded to, e.g. '/api/files/', or leave it out"
+        )
+    return Bench(seed_command=tuple(seed) if seed else None, upload_path=upload)
 
 
 def _stage_env(value: object) -> dict[str, dict[str, str]]:

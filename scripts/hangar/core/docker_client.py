@@ -6,7 +6,6 @@ bound to this checkout and to the choices `hangar docker provision` wrote to .ha
 import hashlib
 import os
 import re
-import shlex
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -186,15 +185,10 @@ def compose_command(project: str | None = None) -> list[str]:
 
 
 def contract_compose_settings() -> dict[str, str]:
-    """What compose.yaml reads of `[tool.hangar]`: the build arguments, the settings module, and
-    the worker (its command, and the `worker` profile that starts it) when the app has one."""
-    app = contract()
-    settings = {f"HANGAR_{key}": value for key, value in app.build_args().items()}
-    settings["HANGAR_SETTINGS_MODULE"] = app.settings_module
-    settings["COMPOSE_PROFILES"] = "worker" if app.worker_command else ""
-    if app.worker_command:
-        settings["HANGAR_WORKER_COMMAND"] = shlex.join(app.worker_command)
-    return settings
+    """What compose takes of `[tool.hangar]` from the CLI: the `worker` profile, which starts the
+    worker service, when the app has one. The services read the rest of the contract themselves
+    (hangar.devloop.in_project)."""
+    return {"COMPOSE_PROFILES": "worker" if contract().worker_command else ""}
 
 
 def write_compose_env(provisioned: list[str]) -> None:

@@ -1,10 +1,10 @@
 """`hangar stage-logs` (`make logs STAGE=…`): a deployed stage's app logs from CloudWatch Logs.
 
 Every task writes to the stage's app log group (the service stack's AppLogGroupName output), in
-streams prefixed by what it runs. The app logs one JSON object a line in production
-(app/config/json_logging.py style: time, level, logger, message, then extra fields); those are
-printed as one readable line each, anything else as it came. `--follow` polls FilterLogEvents,
-waiting longer while nothing arrives, never more than POLL_MAX_SECONDS.
+streams prefixed by what it runs. An app that logs one JSON object a line in production (time,
+level, logger, message, then extra fields, as the sample does) has each printed as one readable
+line, anything else as it came. `--follow` polls FilterLogEvents, waiting longer while nothing
+arrives, never more than POLL_MAX_SECONDS.
 """
 
 import argparse
@@ -53,7 +53,7 @@ def _pop(fields: dict[str, Any], keys: Iterable[str]) -> str:
 
 
 def _stream(name: str) -> str:
-    """`web/app/<task id>` → `web/<first 8 of the task id>`."""
+    """`web/<container>/<task id>` → `web/<first 8 of the task id>`."""
     parts = name.split("/")
     return f"{parts[0]}/{parts[-1][:8]}" if len(parts) > 1 else name
 

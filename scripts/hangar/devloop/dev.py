@@ -37,6 +37,7 @@ from hangar.devloop.debug_server import (
     server_command,
     wait_for_client,
 )
+from hangar.devloop.in_project import IN_PROJECT, MANAGE_PY
 from hangar.localstack import docker as localstack_docker
 from hangar.localstack.endpoint import configured_endpoint, is_healthy
 
@@ -158,6 +159,8 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     env["DJANGO_ENV"] = "development"
     env["DJANGO_DEBUG"] = "true"
     env["PYTHONUNBUFFERED"] = "1"
+    # The contract's, as in compose (hangar.devloop.in_project), not manage.py's default.
+    env.setdefault("DJANGO_SETTINGS_MODULE", contract().settings_module)
     # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
     # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
     env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
@@ -192,7 +195,7 @@ def describe_database(env: Mapping[str, str]) -> str:
         return "DATABASE_URL from the environment"
     if env.get("DB_HOST"):
         return f"PostgreSQL at DB_HOST={env['DB_HOST']}"
-    return "SQLite (app/db.sqlite3) — set DATABASE_URL=postgres://... to use PostgreSQL instead"
+    return "the settings' own default (DATABASE_URL is not set: set it to postgres://... to choose)"
 
 
 def dev_host(args: argparse.Namespace) -> int:
@@ -468,8 +471,8 @@ def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
         info("database migrations: applied by compose's `migrate` service before web started")
     else:
         with step("Apply database migrations"):
-            compose_run("exec", "-T", "web", "python", "manage.py", "migrate", "--noinput", env=env)
-    superuser = ["exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()]
+            compose_run("exec", "-T", "web", *MANAGE_PY, "migrate", "--noinput", env=env)
+    superuser = ["exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments()]
     creating = in_background(
         superuser, env, show_output=True, described_as="the development superuser (in web)"
     )
@@ -739,7 +742,7 @@ def run_in_dev(command: Sequence[str], passed: Sequence[str]) -> int:
         # Names only: compose reads their values from its own environment, so none is in argv.
         environment = [f"--env={name}" for name in passed]
         return subprocess.run(
-            compose("exec", *tty, *environment, "web", *command), check=False
+            compose("exec", *tty, *environment, "web", *IN_PROJECT, *command), check=False
         ).returncode
     env = host_environment(os.environ, with_aws=True)
     host_command = [sys.executable, *command[1:]] if command[0] == "python" else list(command)

@@ -94,7 +94,7 @@ class SourceFilter(watchfiles.DefaultFilter):
 
 
 def local_env_file(source: Path) -> Path:
-    """The file the settings read their local-stage values from (config.settings.LOCAL_ENV_FILE)."""
+    """Where `make deploy-local` writes the local stage's values (HANGAR_ENV_FILE overrides)."""
     explicit = os.environ.get("HANGAR_ENV_FILE")
     return Path(explicit).resolve() if explicit else source.parent / ".hangar" / "local.env"
 

@@ -1,12 +1,12 @@
 """How long from saving a Python file to the dev server answering with the new code.
 
-A probe server runs on a private copy of app/ (the checkout is never edited) with one extra view
-that returns a token. Each measurement rewrites the token in the view's module and polls until the
-server answers with it: file save → reloader notices → new server process → first new response.
-`reloader="devserver"` is what `make dev` runs (hangar.devloop.devserver: a warm parent forks a
-server per
-change); `"stat"` is Django's runserver with its polling StatReloader, for comparison; `debug=True`
-runs either under debugpy, as `make dev` does.
+A probe server runs on a private copy of the project (the checkout is never edited) with one extra
+view that returns a token, added through settings of its own that extend the project's. Each
+measurement rewrites the token in the view's module and polls until the server answers with it:
+file save → reloader notices → new server process → first new response. `reloader="devserver"` is
+what `make dev` runs (hangar.devloop.devserver: a warm parent forks a server per change); `"stat"`
+is Django's runserver with its polling StatReloader, for comparison; `debug=True` runs either
+under debugpy, as `make dev` does.
 """
 
 import http.client
@@ -28,6 +28,7 @@ from hangar.core import ports
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.devloop.debug_server import Server, ServerAddress, server_command
+from hangar.devloop.in_project import IN_PROJECT
 
 RELOADERS = ("devserver", "stat")
 STAT_TICK_SECONDS = 1.0  # django.utils.autoreload.StatReloader.SLEEP_TIME
@@ -41,12 +42,22 @@ TOKEN = {token!r}
 def probe(request):
     return HttpResponse(TOKEN, content_type="text/plain")
 """
-PROBE_URLS = """
-from django.urls import path as _probe_path
+# The project's settings with the probe's URLs in front of its own: no file of its is edited.
+PROBE_SETTINGS_MODULE = "reload_probe_settings"
+PROBE_SETTINGS = """from {settings} import *  # noqa: F403
+
+HANGAR_PROJECT_URLCONF = ROOT_URLCONF  # noqa: F405
+ROOT_URLCONF = "reload_probe_urls"
+"""
+PROBE_URLS = """from django.conf import settings
+from django.urls import include, path
 
 import reload_probe_view
 
-urlpatterns += [_probe_path({path!r}, reload_probe_view.probe)]
+urlpatterns = [
+    path({path!r}, reload_probe_view.probe),
+    path("", include(settings.HANGAR_PROJECT_URLCONF)),
+]
 """
 
 
@@ -131,7 +142,8 @@ class ProbeServer:
 def probe_server(
     reloader: str = "devserver", *, debug: bool = False, in_container: bool = False
 ) -> Iterator[ProbeServer]:
-    """Run the dev server on a copy of app/ with the probe view; stop it (whole group) on exit.
+    """Run the dev server on a copy of the project with the probe view; stop it (whole group) on
+    exit.
 
     `in_container` runs it as `make dev` does in docker mode: compose's `web` service (its image,
     command, debugpy, bind mount and published ports) on the copy, with SQLite instead of the db
@@ -142,17 +154,9 @@ def probe_server(
     with tempfile.TemporaryDirectory(prefix="hangar-reload-") as scratch:
         root = Path(scratch)
         root.chmod(0o755)  # readable by the dev image's user
-        app_dir = root / "app"
-        for tree in ("app", "scripts"):
-            shutil.copytree(
-                ROOT / tree,
-                root / tree,
-                ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "media", "staticfiles"),
-            )
+        app_dir = copy_project(root)
         token = uuid.uuid4().hex
         (app_dir / "reload_probe_view.py").write_text(PROBE_VIEW.format(token=token))
-        with (app_dir / "config" / "urls.py").open("a") as urls:
-            urls.write(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
         address = ServerAddress(port=ports.spare_port(), debug_port=ports.spare_port())
         if in_container:
             command, env, cleanup = _container_command(root, reloader, address)
@@ -160,7 +164,7 @@ def probe_server(
             program: Server = "devserver" if reloader == "devserver" else "runserver"
             command, env, cleanup = (
                 server_command(address, program, debug=debug),
-                isolated_environment(root),
+                {**isolated_environment(root), "DJANGO_SETTINGS_MODULE": PROBE_SETTINGS_MODULE},
                 [],
             )
         log = root / "server.log"
@@ -184,6 +188,25 @@ def probe_server(
             _stop(process)
 
 
+def copy_project(root: Path) -> Path:
+    """The project, the hangar package and the contract, laid out as in the checkout, with the
+    probe's settings and URLs in the project's folder; that folder."""
+    app = contract()
+    for tree in (app.project_dir, "scripts"):
+        shutil.copytree(
+            ROOT / tree,
+            root / tree,
+            ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3", "media", "staticfiles"),
+        )
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")  # the container reads it
+    app_dir = root / app.project_dir
+    (app_dir / f"{PROBE_SETTINGS_MODULE}.py").write_text(
+        PROBE_SETTINGS.format(settings=app.settings_module)
+    )
+    (app_dir / "reload_probe_urls.py").write_text(PROBE_URLS.format(path=PROBE_PATH.lstrip("/")))
+    return app_dir
+
+
 def _container_command(
     root: Path, reloader: str, address: ServerAddress
 ) -> tuple[list[str], dict[str, str], list[list[str]]]:
@@ -205,7 +228,7 @@ def _container_command(
         # The same debugpy command line, with Django's runserver in place of
         # hangar.devloop.devserver.
         inside = ServerAddress(host="0.0.0.0", debug_host="0.0.0.0")  # noqa: S104 - in the container
-        override = server_command(inside, "runserver", python="python")
+        override = [*IN_PROJECT, *server_command(inside, "runserver", python="python")]
     command = [
         *compose,
         "run",
@@ -215,6 +238,7 @@ def _container_command(
         "--service-ports",
         f"--name={name}",
         "--env=DATABASE_URL=sqlite:////tmp/probe.sqlite3",
+        f"--env=DJANGO_SETTINGS_MODULE={PROBE_SETTINGS_MODULE}",
         "web",
         *override,
     ]

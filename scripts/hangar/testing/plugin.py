@@ -19,6 +19,10 @@ import pytest
 
 from hangar.core.contract import Contract, ContractError, contract
 
+# The fixtures of the LocalStack and local stage, and of the containers, for Hangar's integration
+# and end-to-end tests and the project's own.
+pytest_plugins = ["hangar.testing.localstack", "hangar.testing.containers"]
+
 
 def _project() -> Contract | ContractError:
     try:

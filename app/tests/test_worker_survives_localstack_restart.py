@@ -51,6 +51,9 @@ def processed(document_id: str) -> bool:
 class HeldBackoff(Backoff):
     """Short waits between retries, each of which lasts until the test releases them."""
 
+    waiting: threading.Event
+    released: threading.Event
+
     def __init__(self) -> None:
         super().__init__(first=0.2, longest=0.5)
         object.__setattr__(self, "waiting", threading.Event())

@@ -1,7 +1,10 @@
-"""Fixtures for the container tests: a provisioned engine and one compose project per test run.
+"""The containers a project's end-to-end tests run against, for Hangar's and the project's own
+(hangar.testing.plugin loads these fixtures): a provisioned Docker engine, one compose project per
+test run on the project's scratch copy, the `local` stage deployed into its LocalStack, the app
+services up, the development superuser, and the runtime image.
 
 The project name is unique to the run and every host port is a free one, so a developer's own
-`hangar` stack (and a LocalStack on 4566) keeps running untouched while these tests run.
+stack (and a LocalStack on 4566) keeps running untouched while these tests run.
 """
 
 import os
@@ -10,19 +13,47 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from compose_project import Compose
 
 from hangar.core import docker_client
+from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT
 from hangar.core.ports import spare_port
-from hangar.deploy import stacks as infra
-from hangar.deploy.image import build_runtime_image
 from hangar.devloop import dev_superuser
-from hangar.provision import docker
+from hangar.devloop.in_project import MANAGE_PY
+
+
+@dataclass
+class Compose:
+    project: str
+    env: dict[str, str]
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def run(
+        self, *args: str, timeout: float = 600, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*docker_client.compose_command(self.project), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"docker compose {' '.join(args)} failed (exit {result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def logs(self) -> str:
+        return self.run("logs", "--no-color", "--tail=80", check=False).stdout
+
 
 # compose.yaml's USER_UID/USER_GID default, which provision leaves in place when run as root.
 DEV_IMAGE_DEFAULT_ID = 1000
@@ -35,6 +66,8 @@ def provisioned() -> dict[str, str]:
     Under CI provisioning installs and starts the engine itself; on a laptop without an engine the
     tests skip. Where an engine runs, a provisioning error is a test failure, never a skip.
     """
+    from hangar.provision import docker  # imported by the tests that use it: pytest starts faster
+
     if os.environ.get("CI") != "true" and not docker_client.engine_responds():
         pytest.skip(
             "no Docker engine answers `docker info`: start Docker, "
@@ -49,19 +82,21 @@ def provisioned() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def source_dir(provisioned: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the web and worker containers mount at /app/src: a copy of the checkout's app/ and
-    scripts/ (web runs hangar.devloop.devserver from there).
+    """What the web and worker containers mount at /app/src: a copy of the checkout's project,
+    scripts/ (web runs hangar.devloop.devserver from there) and pyproject.toml (the contract the
+    containers read, hangar.devloop.in_project).
 
     The dev-loop tests edit views in it, so the developer's checkout is never touched. It belongs
     to the dev image's user (the ids compose builds it with), who must be able to write there.
     """
     root = tmp_path_factory.mktemp("hangar-source")
-    for tree in ("app", "scripts"):
+    for tree in (contract().project_dir, "scripts"):
         shutil.copytree(
             ROOT / tree,
             root / tree,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "db.sqlite3", "staticfiles"),
         )
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
     gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
     for path in [root, *root.rglob("*")]:
@@ -114,6 +149,8 @@ def local_stage(compose: Compose, local_env_restored: None) -> dict[str, str]:
     started = time.monotonic()
     compose.run("up", "--detach", "--wait", "db", "localstack", timeout=600)
     print(f"\ndb + localstack healthy in {time.monotonic() - started:.1f}s")
+    from hangar.deploy import stacks as infra
+
     return infra.deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
 
 
@@ -133,9 +170,7 @@ def stack(compose: Compose, local_stage: dict[str, str]) -> Compose:
 @pytest.fixture(scope="session")
 def dev_user(stack: Compose) -> tuple[str, str]:
     """Username and password of the development superuser, created the way `make dev` does."""
-    created = stack.run(
-        "exec", "-T", "web", "python", "manage.py", *dev_superuser.manage_arguments()
-    )
+    created = stack.run("exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments())
     assert f"username {dev_superuser.USERNAME!r}" in created.stdout
     return dev_superuser.USERNAME, dev_superuser.PASSWORD
 
@@ -146,6 +181,8 @@ def runtime_image(provisioned: dict[str, str]) -> Iterator[str]:
     tag = f"hangar-e2e-runtime:{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     try:
+        from hangar.deploy.image import build_runtime_image
+
         build_runtime_image(tag)
     except HangarError as error:
         pytest.fail(f"runtime image build failed: {error}")

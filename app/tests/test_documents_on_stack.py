@@ -22,7 +22,7 @@ from documents.models import Document
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-SETTINGS_FILE = Path(__file__).resolve().parents[2] / "app" / "config" / "settings.py"
+SETTINGS_FILE = Path(__file__).resolve().parents[1] / "config" / "settings.py"
 # The settings that carry AWS configuration; the rest (database, static files) stay the test's.
 AWS_SETTINGS = (
     "STORAGES",
@@ -54,7 +54,7 @@ def app_on_stack(deployed_stack, settings, client, django_user_model):
 
 def aws(service: str, stack: dict[str, str]):
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=stack["AWS_ENDPOINT_URL"],
         region_name=stack["AWS_REGION"],
         config=TIMEOUTS,
