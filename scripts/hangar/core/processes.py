@@ -49,16 +49,18 @@ def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
 # process's start (clock ticks since boot, which never change) and /proc/stat's boot time, a whole
 # second that the kernel recomputes from the wall clock: it flips by one when the clock is slewed.
 START_TIME_TOLERANCE = 2.0
+# How long an exec may take to set up the new program's arguments (microseconds when idle).
+EXEC_SECONDS = 10.0
 
 
 def start_time(process: psutil.Process) -> float:
     """When `process` started, in a measure that a step of the wall clock leaves alone.
 
-    psutil's create_time() on Linux is the start since boot plus the boot time, and the boot time
-    moves with every step of the wall clock (a VM resumed from a snapshot jumps it by minutes):
-    a live LocalStack was then taken for another process and left running. Linux therefore
-    compares seconds since boot (the measure psutil's own pid-reuse check uses); elsewhere the
-    kernel stores the start itself (macOS's p_starttime), which no later step changes.
+    psutil's create_time() on Linux is the start since boot plus the boot time, which the kernel
+    moves with every step of the wall clock (NTP, a VM resumed from a snapshot): a process started
+    before a step would read as another one after it. Linux therefore compares seconds since boot,
+    the measure psutil's own pid-reuse check uses; elsewhere the kernel stores the start itself
+    (macOS's p_starttime), which no later step changes.
     """
     if psutil.LINUX:
         return process.create_time() - psutil.boot_time()
@@ -81,10 +83,19 @@ class ProcessRecord:
 
     @classmethod
     def of(cls, pid: int) -> "ProcessRecord":
-        """The record of a live process (after exec: Popen returns once the child has exec'd)."""
+        """The record of a live process, taken once its exec has finished.
+
+        Popen returns when the child's exec closes its close-on-exec pipe, which the kernel does
+        before it sets the new program's arguments: until then the command line reads empty (a
+        quarter of the reads right after Popen here). A record taken then matched the process
+        never again, and a stop left that LocalStack running. So this waits for the arguments.
+        """
         process = psutil.Process(pid)
-        with process.oneshot():
-            return cls(pid, start_time(process), tuple(process.cmdline()))
+        deadline = time.monotonic() + EXEC_SECONDS
+        while not (cmdline := process.cmdline()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        # Still empty: a process that never finished its exec, and a record that never matches.
+        return cls(pid, start_time(process), tuple(cmdline))
 
     @classmethod
     def parse(cls, text: str) -> "ProcessRecord | None":
