@@ -74,15 +74,17 @@ def run_in_own_group(
     of its own, a terminal's Ctrl-C reaches this process only, which decides: SIGTERM to the group
     (the CDK CLI and Python end at once), SIGKILL after `timeout` or at a further signal.
     """
-    with signals_noted() as interrupted:
-        process = subprocess.Popen(list(command), cwd=cwd, env=env, start_new_session=True)
-    try:
+    process = None
+    try:  # from the moment the handlers come back, a signal finds the process to stop
+        with signals_noted() as interrupted:
+            process = subprocess.Popen(list(command), cwd=cwd, env=env, start_new_session=True)
         if interrupted.is_set():
             raise KeyboardInterrupt
         return process.wait()
     except BaseException:
-        with signals_noted() as hurried:
-            stop_groups([process.pid], timeout, own=[process], hurry=hurried.is_set)
+        if process is not None:
+            with signals_noted() as hurried:
+                stop_groups([process.pid], timeout, own=[process], hurry=hurried.is_set)
         raise
 
 
