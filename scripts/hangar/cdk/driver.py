@@ -6,7 +6,6 @@ CDK CLI, a context key or the way a failure is reported changes in one place.
 """
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from hangar.core.aws_clients import aws_client, cli_environment
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, NODE_BIN
+from hangar.core.processes import run_in_own_group
 
 # LocalStack's account: cdklocal bootstraps and deploys into it.
 LOCALSTACK_ACCOUNT = "000000000000"
@@ -77,9 +77,10 @@ def run(
     """Run a CDK CLI command (its output streams through, the progress the user sees)."""
     info("$ " + " ".join(command))
     env = environment(region=region, endpoint=endpoint)
-    result = subprocess.run(list(command), cwd=cwd, env=env, check=False)
-    if result.returncode != 0:
-        raise HangarError(f"{failure} (cdk exited {result.returncode}).", hint=hint)
+    # Interrupted, the CLI stops with the CDK app it is synthesizing (a child of its own).
+    returncode = run_in_own_group(command, cwd=cwd, env=env)
+    if returncode != 0:
+        raise HangarError(f"{failure} (cdk exited {returncode}).", hint=hint)
 
 
 def bootstrap(

@@ -6,8 +6,9 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -32,6 +33,59 @@ def run(
         output = (result.stderr or result.stdout).strip()[-2000:]
         raise HangarError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{output}")
     return result
+
+
+# A child group still running this long after SIGTERM is killed: a whole stop stays under 10 s.
+STOP_TIMEOUT = 6.0
+# What ends the CLI (Ctrl-C, and SIGTERM, which hangar.__main__ turns into a Ctrl-C).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def signals_noted() -> Iterator[threading.Event]:
+    """While the block runs, SIGINT and SIGTERM only set the event it yields instead of
+    interrupting it: for what must not be cut short (starting a child and taking its handle,
+    stopping one). Off the main thread, where no signal handler runs, the block runs as it is."""
+    noted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = {signum: signal.signal(signum, lambda n, f: noted.set()) for signum in STOP_SIGNALS}
+    try:
+        yield noted
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run_in_own_group(
+    command: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = STOP_TIMEOUT,
+) -> int:
+    """Run `command` in a process group of its own, its output streaming through; its exit status.
+
+    For a tool that starts children of its own (the CDK CLI runs the CDK app, which runs jsii's
+    node): when this run is interrupted, its whole group is stopped before the interruption goes
+    on. `subprocess.run` would kill the tool alone, and its children ran on, orphaned, holding the
+    terminal and writing cdk.out for half a minute after the CLI had said "interrupted". In a group
+    of its own, a terminal's Ctrl-C reaches this process only, which decides: SIGTERM to the group
+    (the CDK CLI and Python end at once), SIGKILL after `timeout` or at a further signal.
+    """
+    process = None
+    try:  # from the moment the handlers come back, a signal finds the process to stop
+        with signals_noted() as interrupted:
+            process = subprocess.Popen(list(command), cwd=cwd, env=env, start_new_session=True)
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        return process.wait()
+    except BaseException:
+        if process is not None:
+            with signals_noted() as hurried:
+                stop_groups([process.pid], timeout, own=[process], hurry=hurried.is_set)
+        raise
 
 
 def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:

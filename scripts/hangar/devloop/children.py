@@ -29,11 +29,14 @@ from typing import IO
 import psutil
 
 from hangar.core.console import info, warn
-from hangar.core.processes import ProcessRecord, stop_groups
+from hangar.core.processes import (
+    STOP_SIGNALS,
+    STOP_TIMEOUT,
+    ProcessRecord,
+    signals_noted,
+    stop_groups,
+)
 
-# A child still running this long after SIGTERM is killed: a whole stop stays under 10 s.
-STOP_TIMEOUT = 6.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Every process a session's children start carries the session's mark in its environment, also
 # those that leave the child's process group: debugpy's adapter daemonizes (setsid and a double
 # fork), so stopping the group misses it, and one left behind holds the debugger's port.
@@ -98,17 +101,10 @@ def run_in_foreground(argv: Sequence[str]) -> int:
     """`argv` until it ends, or until a Ctrl-C or SIGTERM ends this run: then it is stopped too,
     never left behind. A signal that comes while it starts waits until it has a handle to stop
     (inside Popen, the child ran without one: `compose logs --follow` outlived `hangar dev`)."""
-    deferred: list[int] = []
-    previous = {
-        signum: signal.signal(signum, lambda n, f: deferred.append(n)) for signum in STOP_SIGNALS
-    }
-    try:
+    with signals_noted() as deferred:
         process = subprocess.Popen(argv)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     try:
-        if deferred:
+        if deferred.is_set():
             raise KeyboardInterrupt
         return process.wait()
     finally:

@@ -1,0 +1,75 @@
+"""hangar.core.processes.run_in_own_group: interrupted, the CLI stops the tool together with the
+children the tool started (as the CDK CLI starts the CDK app), never the tool alone; a further
+signal during that stop kills at once what ignores SIGTERM (real processes, real signals)."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from hangar.core.processes import run_in_own_group
+
+
+def tool(tmp_path: Path, child: str) -> list[str]:
+    """A tool that starts `child` in the background, records its pid, and waits for it."""
+    return ["sh", "-c", f"{child} & echo $! > {tmp_path / 'child'}; wait"]
+
+
+def signal_once_started(tmp_path: Path, signals: list[int]) -> threading.Thread:
+    """Sends `signals` (0.3 s apart) to this process once the tool has started its child."""
+
+    def send() -> None:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "child").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for signum in signals:
+            time.sleep(0.3)
+            os.kill(os.getpid(), signum)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def child_pid(tmp_path: Path) -> int:
+    return int((tmp_path / "child").read_text())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_tool_is_stopped_with_its_children(tmp_path: Path, signum: int) -> None:
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # as hangar.__main__
+    try:
+        sender = signal_once_started(tmp_path, [signum])
+        with pytest.raises(KeyboardInterrupt):
+            run_in_own_group(tool(tmp_path, "sleep 60"))
+        sender.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not alive(child_pid(tmp_path)), "the tool's child outlived the interruption"
+
+
+def test_a_second_signal_kills_a_group_that_ignores_sigterm(tmp_path: Path) -> None:
+    stubborn = "sh -c \"trap '' TERM; while :; do sleep 0.1; done\""
+    sender = signal_once_started(tmp_path, [signal.SIGINT, signal.SIGINT])
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_in_own_group(["sh", "-c", f"trap '' TERM; {tool(tmp_path, stubborn)[2]}"], timeout=600)
+    sender.join()
+    assert time.monotonic() - started < 300, "the second signal did not hurry the stop"
+    assert not alive(child_pid(tmp_path))
+
+
+def test_the_exit_status_is_the_tools(tmp_path: Path) -> None:
+    assert run_in_own_group(["sh", "-c", "exit 3"]) == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
