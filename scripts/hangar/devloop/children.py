@@ -42,6 +42,8 @@ from hangar.core.processes import (
 # fork), so stopping the group misses it, and one left behind holds the debugger's port.
 MARK_VARIABLE = "HANGAR_DEV_SESSION"
 MARK_FILE = "session.mark"
+# How long a SIGKILLed process may take to be gone.
+KILLED_SECONDS = 5.0
 
 
 @dataclass
@@ -95,6 +97,9 @@ def stop_marked(mark: str, timeout: float = 3.0) -> None:
     for process in alive:
         with contextlib.suppress(psutil.Error):
             process.kill()
+    # A killed process is gone only once the kernel has run its exit, which a loaded machine
+    # delays: a stop that returned before then left a daemon that a check still saw alive.
+    psutil.wait_procs(alive, timeout=KILLED_SECONDS)
 
 
 def run_in_foreground(argv: Sequence[str]) -> int:
