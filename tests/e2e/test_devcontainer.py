@@ -214,25 +214,6 @@ def devcontainer(
         container.compose("down", "--volumes", "--rmi=local")  # compose.yaml's grace periods
 
 
-@pytest.fixture(scope="module", autouse=True)
-def unit_tests_and_lint(devcontainer: DevContainer) -> Iterator[dict[str, subprocess.Popen[str]]]:
-    """`make test-unit` and `make lint`, started as soon as the container is up, as a developer's
-    two terminals would run them: the module's other tests run beside them, and the last one waits
-    for both. One after the other, these were the longest stretch of `make test`'s slowest chain."""
-    # A machine that declared it cannot reach the advisory services (.ci/run here) declares it in
-    # its container too: make lint's audit asks them from inside.
-    offline = os.environ.get("HANGAR_AUDIT_OFFLINE", "")
-    declared = ["env", f"HANGAR_AUDIT_OFFLINE={offline}"] if offline else []
-    running = {
-        target: devcontainer.start(*declared, "make", target) for target in ("test-unit", "lint")
-    }
-    yield running
-    for process in running.values():  # still running when a test before the last one failed
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-
 def test_post_start_replaced_the_stale_env_file_with_this_localstacks_stage(
     devcontainer: DevContainer,
 ) -> None:
@@ -264,6 +245,24 @@ def test_cfn_lint_passes_the_stage_the_post_start_deploy_synthesized(
     the host: the post-start deploy already synthesized the stage here, with cdk-nag)."""
     templates = "cdk.out/local/assembly-*-local/*.template.json"
     devcontainer.check("sh", "-c", f"cfn-lint --non-zero-exit-code error {templates}")
+
+
+def test_make_test_unit_and_make_lint(devcontainer: DevContainer) -> None:
+    """Both at once, as two terminals would: neither needs the other, and one after the other
+    they were the longest stretch of the slowest module of `make test`."""
+    # A machine that declared it cannot reach the advisory services (.ci/run here) declares it in
+    # its container too: make lint's audit asks them from inside.
+    offline = os.environ.get("HANGAR_AUDIT_OFFLINE", "")
+    declared = ["env", f"HANGAR_AUDIT_OFFLINE={offline}"] if offline else []
+    running = {
+        target: devcontainer.start(*declared, "make", target) for target in ("test-unit", "lint")
+    }
+    for target, process in running.items():
+        stdout, stderr = process.communicate(timeout=1800)
+        assert process.returncode == 0, (
+            f"`make {target}` in the dev container exited {process.returncode}:\n"
+            f"{stdout[-4000:]}\n{stderr[-4000:]}"
+        )
 
 
 def test_make_test_integration_against_the_compose_localstack(devcontainer: DevContainer) -> None:
@@ -314,15 +313,3 @@ def test_debugpy_is_out_of_reach_of_the_other_containers(devcontainer: DevContai
     result = devcontainer.compose("exec", "-T", "worker", "python", "-c", CONNECT_TO_DEBUGPY)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ECONNREFUSED"
-
-
-def test_make_test_unit_and_make_lint(
-    unit_tests_and_lint: dict[str, subprocess.Popen[str]],
-) -> None:
-    """Last: the module's other tests ran beside them."""
-    for target, process in unit_tests_and_lint.items():
-        stdout, stderr = process.communicate(timeout=1800)
-        assert process.returncode == 0, (
-            f"`make {target}` in the dev container exited {process.returncode}:\n"
-            f"{stdout[-4000:]}\n{stderr[-4000:]}"
-        )
