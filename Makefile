@@ -64,8 +64,10 @@ manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="cr
 test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e, and the project's own tests; its coverage ≥ 85 %
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
+# CPU-bound, so one xdist worker per core: in the dev container (tests/e2e/test_devcontainer.py runs
+# it there) 216 s → 149 s on 2 cores, for the same CPU time (docs/benchmarks.md).
 test-unit: setup ## Hangar's unit tests and the project's own (no network), with the project's coverage ≥ 85 %
-	$(UV) run --frozen pytest tests/unit --project-tests -m "not integration and not e2e" --cov
+	$(UV) run --frozen pytest tests/unit --project-tests -m "not integration and not e2e" --cov --numprocesses=auto
 
 test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
 	$(UV) run --frozen pytest tests/infra
