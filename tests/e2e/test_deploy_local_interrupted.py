@@ -2,6 +2,11 @@
 test's own: the CLI exits within 10 s and leaves no process behind, and the next deploy-local
 succeeds on whatever the interrupted one left in LocalStack.
 
+Each deploy runs in a copy of the checkout (tests/e2e/checkout_copy.py): it synthesizes into the
+copy's cdk.out and writes the copy's .hangar, so an interrupted synthesis never leaves this
+checkout's assembly half-written under the tests that deploy the local stage beside it, and every
+deploy here synthesizes (nothing was synthesized in the copy before).
+
 Before the CDK CLI ran in a process group of its own, an interruption killed cdklocal alone: the
 CDK app it was synthesizing (`python app.py` and jsii's node) ran on, orphaned, for up to half a
 minute after "interrupted", holding the terminal and writing cdk.out (docker-mode `make dev`
@@ -17,34 +22,59 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 import pytest
 from botocore.exceptions import ClientError
+from checkout_copy import make_copy
 
 from hangar.bench.interrupts import EXIT_DEADLINE
-from hangar.bench.run import preserved
 from hangar.core.aws_clients import aws_client
 from hangar.core.contract import contract
-from hangar.core.paths import LOCAL_ENV_FILE
 from hangar.deploy import stacks as infra
 from hangar.localstack import commands as localstack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MARKER = "HANGAR_TEST_DEPLOY_INTERRUPTED"
 # How long a deploy-local may take to reach the moment a test waits for, on a loaded machine.
 REACH_TIMEOUT = 300.0
 
 
+@dataclass(frozen=True)
+class Deploying:
+    """A copy of the checkout and the empty LocalStack its deploy-local deploys into."""
+
+    root: Path
+    endpoint: str
+
+    def run(self, marker: str) -> subprocess.Popen[str]:
+        """The copy's own `hangar deploy-local`, its descendants marked with `marker`."""
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(self.root / "scripts"),
+            "LOCALSTACK_ENDPOINT": self.endpoint,
+            MARKER: marker,
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "hangar", "deploy-local"],
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
 @pytest.fixture
-def empty_localstack(own_localstack: str) -> Iterator[str]:
-    """A LocalStack with nothing deployed, so the deploy creates the stacks; .hangar's files that
-    deploy-local rewrites are put back afterwards."""
+def deploying(own_localstack: str, tmp_path: Path) -> Deploying:
     localstack.ensure_running("host")
-    with preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD):
-        yield own_localstack
+    root = tmp_path / "checkout"
+    make_copy(root)
+    return Deploying(root, own_localstack)
 
 
 def marked(marker: str) -> list[psutil.Process]:
@@ -67,19 +97,13 @@ def describe(processes: list[psutil.Process]) -> list[str]:
 
 
 def interrupted_deploy(
-    reached: Callable[[str], bool], signals: list[int]
+    deploying: Deploying, reached: Callable[[str], bool], signals: list[int]
 ) -> tuple[float, list[str], str]:
     """`hangar deploy-local`, sent `signals` (0.2 s apart) once `reached(marker)`: how long after
     the first one its output closed (what a terminal or a pipe waits for), what still ran when it
     exited, and its output."""
     marker = uuid.uuid4().hex
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hangar", "deploy-local"],
-        env={**os.environ, MARKER: marker},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = deploying.run(marker)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
     reader.start()
@@ -133,18 +157,18 @@ def service_stack_in_progress(endpoint: str) -> Callable[[str], bool]:
 
 @pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGTERM]], ids=["Ctrl-C", "SIGTERM"])
 def test_interrupted_while_synthesizing_stops_the_cdk_app_too(
-    empty_localstack: str, signals: list[int]
+    deploying: Deploying, signals: list[int]
 ) -> None:
-    took, left, output = interrupted_deploy(synthesizing, signals)
+    took, left, output = interrupted_deploy(deploying, synthesizing, signals)
     assert not left, f"left running after deploy-local exited: {left}\n{output[-2000:]}"
     assert took <= EXIT_DEADLINE, f"output open {took:.1f}s after the signal\n{output[-2000:]}"
     assert "Traceback" not in output, output[-2000:]
 
 
-def test_a_deploy_interrupted_mid_stack_is_finished_by_the_next(empty_localstack: str) -> None:
+def test_a_deploy_interrupted_mid_stack_is_finished_by_the_next(deploying: Deploying) -> None:
     """A Ctrl-C and a second one during the stop, while LocalStack creates the service stack."""
     took, left, output = interrupted_deploy(
-        service_stack_in_progress(empty_localstack), [signal.SIGINT, signal.SIGINT]
+        deploying, service_stack_in_progress(deploying.endpoint), [signal.SIGINT, signal.SIGINT]
     )
     assert not left, f"left running after deploy-local exited: {left}\n{output[-2000:]}"
     assert took <= EXIT_DEADLINE, f"output open {took:.1f}s after the signal\n{output[-2000:]}"
@@ -153,13 +177,15 @@ def test_a_deploy_interrupted_mid_stack_is_finished_by_the_next(empty_localstack
     # Busy finishing what the interrupted deploy asked for, LocalStack answers its health check
     # late on a loaded machine (2 s), and deploy-local would refuse to start.
     deadline = time.monotonic() + REACH_TIMEOUT
-    while not localstack.is_healthy(empty_localstack):
+    while not localstack.is_healthy(deploying.endpoint):
         assert time.monotonic() < deadline, "LocalStack never answered again"
         time.sleep(1)
-    env = infra.deploy_local(empty_localstack)
-    assert LOCAL_ENV_FILE.read_text() == infra.render_env_file(env)
+    again = deploying.run(uuid.uuid4().hex)
+    output, _ = again.communicate(timeout=REACH_TIMEOUT)
+    assert again.returncode == 0, output[-3000:]
+    assert "TASKS_QUEUE_URL" in (deploying.root / ".hangar" / "local.env").read_text()
     cloudformation = aws_client(
-        "cloudformation", region=infra.DEFAULT_REGION, endpoint=empty_localstack
+        "cloudformation", region=infra.DEFAULT_REGION, endpoint=deploying.endpoint
     )
     for name in contract().stack_names(infra.LOCAL_STAGE):
         status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
