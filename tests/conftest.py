@@ -8,10 +8,13 @@ for its module fixtures. Everything else (unit and infra tests) is spread over t
 """
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from _pytest.nodeid import NodeId
+from declared_project import capacity_measured, declaring_everything, pinning
 
+from hangar.core.contract import Contract
 from hangar.testing.localstack import HIDDEN_DOCKER_HOST
 
 # Session fixture → the group of every test that uses it, first match wins. The integration
@@ -23,6 +26,7 @@ SHARED_SESSION_FIXTURES = {
     "compose": "local-stage",
     "localstack_endpoint": "local-stage",
     "synthesized": "cdk-assemblies",
+    "checkout_synthesized": "cdk-assemblies",
     "runtime_image": "docker",
     "docker_as_ci_provisions_it": "docker",
     "local_stage_state": "local-stage",
@@ -101,3 +105,13 @@ def local_stage_state() -> None:
     """For a test that deploys the local stage itself (into a LocalStack of its own): it writes
     this checkout's .hangar/local.env, deploy record and cdk.out/local, so it runs in the group
     of the tests that share them, one after the other."""
+
+
+@pytest.fixture
+def declared_contract() -> Iterator[Contract]:
+    """`contract()` is declaring_everything() for the test, and its page's capacity is measured:
+    for tests of what a project may declare, whatever the checkout's project declares, and tests
+    whose expected AWS names are written for a service called `hangar`."""
+    pinned = declaring_everything()
+    with pinning(pinned), capacity_measured():
+        yield pinned

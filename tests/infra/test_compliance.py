@@ -9,7 +9,8 @@ from cdk_synth import Synthesized
 pytestmark = pytest.mark.infra
 
 
-def test_cdk_nag_reports_no_unacknowledged_finding(stage: Synthesized) -> None:
+def test_cdk_nag_reports_no_unacknowledged_finding(every_stage: Synthesized) -> None:
+    stage = every_stage
     # A finding fails app.synth() (policy validation) and lands in validation-report.json.
     report = json.loads((stage.outdir / "validation-report.json").read_text())
     findings = [
@@ -37,7 +38,8 @@ def test_cdk_nag_runs_in_the_app_and_fails_synth_on_a_finding(tmp_path: Path) ->
     assert f"{stage.node.id}/Service/QueueWithoutDeadLettersOrTls" in str(failure.value)
 
 
-def test_every_acknowledgement_gives_a_reason(stage: Synthesized) -> None:
+def test_every_acknowledgement_gives_a_reason(every_stage: Synthesized) -> None:
+    stage = every_stage
     acknowledged = {
         rule: reason
         for path in stage.assembly.glob("*.metadata.json")
@@ -51,6 +53,7 @@ def test_every_acknowledgement_gives_a_reason(stage: Synthesized) -> None:
         assert len(reason) > 40, f"{rule}: acknowledgement needs a real reason, got {reason!r}"
 
 
-def test_cfn_lint_finds_no_error(stage: Synthesized) -> None:
+def test_cfn_lint_finds_no_error(every_stage: Synthesized) -> None:
+    stage = every_stage
     errors = stage.cfn_lint_errors()
     assert errors == [], "\n".join(errors)

@@ -1,4 +1,4 @@
-"""docs/costs.md is what `make costs` computes from the stages' synthesized templates today."""
+"""docs/costs.md is what `make costs` computes from the checkout's synthesized stages today."""
 
 from cdk_synth import Synthesized
 
@@ -10,11 +10,13 @@ VARIANT_OF_STAGE = {"dev": "dev", "staging": "staging", "prod": "prod+https"}
 
 
 def test_docs_costs_md_matches_the_synthesized_stages(
-    synthesized: dict[str, Synthesized],
+    checkout_synthesized: dict[str, Synthesized],
 ) -> None:
     assert tuple(VARIANT_OF_STAGE) == AWS_STAGES
     computed = {
-        stage: costs.stage_costs(costs.load_templates(synthesized[variant].template_files()))
+        stage: costs.stage_costs(
+            costs.load_templates(checkout_synthesized[variant].template_files())
+        )
         for stage, variant in VARIANT_OF_STAGE.items()
     }
 

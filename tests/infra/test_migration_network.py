@@ -15,9 +15,12 @@ from cdk_synth import Synthesized
     ],
 )
 def test_the_migration_network_outputs_follow_the_stage(
-    synthesized: dict[str, Synthesized], variant: str, assign_public_ip: str, subnet_group: str
+    checkout_synthesized: dict[str, Synthesized],
+    variant: str,
+    assign_public_ip: str,
+    subnet_group: str,
 ) -> None:
-    outputs = synthesized[variant].template("service")["Outputs"]
+    outputs = checkout_synthesized[variant].template("service")["Outputs"]
 
     assert outputs["MigrationAssignPublicIp"]["Value"] == assign_public_ip
     separator, subnets = outputs["MigrationSubnetIds"]["Value"]["Fn::Join"]

@@ -84,14 +84,16 @@ def buckets_left_full(template: dict[str, Any]) -> list[str]:
     )
 
 
-def test_no_resource_of_any_stage_survives_a_failed_first_deploy(stage: Synthesized) -> None:
+def test_no_resource_of_any_stage_survives_a_failed_first_deploy(every_stage: Synthesized) -> None:
+    stage = every_stage
     for stack in ("registry", "service"):
         assert survivors_of_a_failed_create(stage.template(stack)) == [], (stage.stage, stack)
 
 
 def test_nothing_is_protected_from_deletion_before_the_first_create_completed(
-    stage: Synthesized,
+    every_stage: Synthesized,
 ) -> None:
+    stage = every_stage
     for stack in ("registry", "service"):
         assert protected_during_create(stage.template(stack)) == [], (stage.stage, stack)
 

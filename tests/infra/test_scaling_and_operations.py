@@ -6,14 +6,15 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 from cdk_synth import Synthesized
+from declared_project import declaring_everything
 
-from hangar.core.contract import contract
+from hangar.core.contract import Contract
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.infra
-# The construct of the sample's worker: its `tasks` queue's.
-WORKER = f"{contract().worker_queues[0].id}Worker"
+# The construct of the declared queue's worker.
+WORKER = f"{declaring_everything().worker_queues[0].id}Worker"
 
 
 def service(stage: Synthesized) -> Template:
@@ -76,11 +77,11 @@ def test_web_scales_between_the_stages_minimum_and_maximum(stage: Synthesized) -
 
 
 def test_web_tracks_requests_per_task_from_the_measured_capacity_and_cpu(
-    stage: Synthesized,
+    stage: Synthesized, declared_contract: Contract
 ) -> None:
     config = STAGES[stage.stage]
-    capacity_path = contract().capacity_path
-    assert capacity_path is not None, "the sample declares the page its capacity is measured on"
+    capacity_path = stage.contract.capacity_path
+    assert capacity_path is not None, "the stage's project declares the page its capacity is on"
     measured = capacity.measured_capacity(config.web_cpu, config.web_memory_mib, capacity_path)
     tracking = {
         p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
@@ -183,7 +184,8 @@ def test_ecs_exec_sessions_are_encrypted_and_logged_to_an_encrypted_group(
         "CloudWatchLogGroupName": {"Ref": log_id},
     }
     assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert log_group["Properties"]["LogGroupName"] == f"/hangar/{stage.stage}/ecs-exec"
+    expected = f"/{stage.contract.service_name}/{stage.stage}/ecs-exec"
+    assert log_group["Properties"]["LogGroupName"] == expected
 
 
 def test_the_task_role_holds_what_ecs_exec_needs_and_no_more(stage: Synthesized) -> None:
@@ -296,5 +298,5 @@ def test_waf_body_rules_let_uploads_through_and_block_everywhere_else(
     exempt = {
         s["NotStatement"]["Statement"]["ByteMatchStatement"]["SearchString"] for s in not_uploads
     }
-    assert exempt == set(contract().upload_paths)  # the sample's own
+    assert exempt == set(synthesized[PROD].contract.upload_paths)
     assert exempt

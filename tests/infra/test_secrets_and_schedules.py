@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cdk_synth import Synthesized, synthesize
 
-from hangar.core.contract import PYPROJECT, ContractError, load
+from hangar.core.contract import PYPROJECT, ContractError, contract, load
 from hangar.deploy.service_access import evaluate, service_requests
 from hangar_infra.config import REGION, STAGES
 
@@ -27,7 +27,7 @@ STRIPE_API_KEY = "the Stripe secret key"
 cron = "cron(0 3 * * ? *)"
 command = ["python", "manage.py", "report"]
 """
-SECRET_NAME = "/hangar/dev/secrets/STRIPE_API_KEY"
+SECRET_NAME = contract().secret_name("dev", "STRIPE_API_KEY")
 SCHEDULE_COMMAND = ["python", "manage.py", "report"]
 
 
@@ -131,7 +131,7 @@ def test_the_schedule_runs_its_command_as_a_task_on_the_cluster(
 ) -> None:
     (schedule,) = of_type(resources, "AWS::Scheduler::Schedule").values()
     properties = schedule["Properties"]
-    assert properties["Name"] == "hangar-dev-nightly-report"
+    assert properties["Name"] == f"{contract().resource_prefix('dev')}-nightly-report"
     assert properties["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert properties["ScheduleExpressionTimezone"] == "UTC"
     target = properties["Target"]
@@ -219,7 +219,7 @@ def test_the_local_stage_has_the_secret_but_no_schedule(tmp_path: Path) -> None:
     resources = local.template("service")["Resources"]
     assert of_type(resources, "AWS::Scheduler::Schedule") == {}
     assert len(of_type(resources, "AWS::ECS::TaskDefinition")) == 3
-    assert statements_naming(resources, "/hangar/local/secrets/STRIPE_API_KEY")
+    assert statements_naming(resources, contract().secret_name("local", "STRIPE_API_KEY"))
 
 
 def test_a_secret_may_not_hide_a_variable_the_platform_sets(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ health path reach the load balancer, the tasks and the security groups; and the 
 is its declared resources' variables and its stage's plain environment.
 
 Each test synthesizes with a contract other than the checkout's (hangar_infra takes it as a
-parameter), some compare with the checkout's templates.
+parameter), some compare with the templates of the project declaring everything (`synthesized`).
 """
 
 import json
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 from cdk_synth import VARIANTS, Synthesized, synthesize
+from declared_project import capacity_measured, declaring_everything
 
 from hangar.core.contract import Bucket, Contract, ContractError, Queue, contract
 
@@ -53,11 +54,12 @@ def _mask_hashes(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    service = replace(contract(), service_name=RENAMED)
-    return {
-        name: synthesize(stage, tmp_path_factory.mktemp(f"notes-{stage}"), certificate, service)
-        for name, (stage, certificate) in VARIANTS.items()
-    }
+    service = replace(declaring_everything(), service_name=RENAMED)
+    with capacity_measured():
+        return {
+            name: synthesize(stage, tmp_path_factory.mktemp(f"notes-{stage}"), certificate, service)
+            for name, (stage, certificate) in VARIANTS.items()
+        }
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -68,7 +70,7 @@ def test_renaming_the_service_renames_every_resource_and_changes_nothing_else(
     assert RENAMED not in templates(original)
     renamed_text = templates(renamed[variant])
     assert "hangar" not in renamed_text.lower()
-    assert json.loads(templates(original).replace(contract().service_name, RENAMED)) == (
+    assert json.loads(templates(original).replace(original.contract.service_name, RENAMED)) == (
         json.loads(renamed_text)
     )
 
@@ -151,9 +153,9 @@ def test_a_contract_declaring_nothing_gets_no_bucket_queue_or_worker(
         o for o in outputs if o.endswith(("BucketName", "QueueUrl", "DlqUrl", "WorkerServiceName"))
     }
     for environment in environments(stage):
-        assert not set(contract().env_from_outputs) & set(environment)
+        assert not set(declaring_everything().env_from_outputs) & set(environment)
     names = {p["Properties"]["Name"] for p in of_type(stage, "AWS::SSM::Parameter").values()}
-    assert names == {f"/hangar/{stage.stage}/allowed-hosts"}
+    assert names == {f"/{stage.contract.service_name}/{stage.stage}/allowed-hosts"}
 
 
 @pytest.mark.parametrize("variant", BARE_VARIANTS)
@@ -283,10 +285,8 @@ def test_the_waf_exempts_exactly_the_declared_upload_paths(two_of_each: Synthesi
 
 
 def test_the_worker_runs_the_contracts_command(tmp_path: Path) -> None:
-    (tasks,) = contract().queues
-    service = replace(
-        contract(), queues=(replace(tasks, worker_command=("celery", "-A", "config", "worker")),)
-    )
+    worker = ("celery", "-A", "jobs", "worker")
+    service = replace(contract(), queues=(Queue("jobs", "JOBS_QUEUE_URL", None, worker),))
     template = Template.from_json(
         synthesize("local", tmp_path, service=service).template("service")
     )
@@ -294,7 +294,7 @@ def test_the_worker_runs_the_contracts_command(tmp_path: Path) -> None:
         task["Properties"]["ContainerDefinitions"][0].get("Command")
         for task in template.find_resources("AWS::ECS::TaskDefinition").values()
     ]
-    assert ["celery", "-A", "config", "worker"] in commands
+    assert list(worker) in commands
 
 
 @pytest.fixture(scope="module")

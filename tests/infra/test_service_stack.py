@@ -1,12 +1,12 @@
-"""What the service stack must do in every stage, asserted on the synthesized templates."""
+"""What the service stack must do in every stage, asserted on the synthesized templates of the
+project declaring everything (a bucket, a queue and its worker: tests/declared_project.py)."""
 
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_synth import Synthesized
-
-from hangar.core.contract import contract
+from declared_project import declaring_everything
 
 pytestmark = pytest.mark.infra
 
@@ -18,7 +18,7 @@ PLAIN_VARIABLES = {
     "DJANGO_ALLOWED_HOSTS",
     "DJANGO_HTTPS",
     "AWS_REGION",
-    *contract().env_from_outputs,
+    *declaring_everything().env_from_outputs,
 }
 # The web container alone: gunicorn's size and timeouts (test_scaling_and_operations.py).
 WEB_SERVER_VARIABLES = {
@@ -45,11 +45,12 @@ def containers(stage: Synthesized) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_target_group_checks_the_health_path_for_200(stage: Synthesized) -> None:
+def test_target_group_checks_the_health_path_for_200(checkout_stage: Synthesized) -> None:
+    stage = checkout_stage
     service(stage).has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
         {
-            "HealthCheckPath": contract().health_path,
+            "HealthCheckPath": stage.contract.health_path,
             "Matcher": {"HttpCode": "200"},
             "HealthyThresholdCount": 2,
             "UnhealthyThresholdCount": 3,
@@ -119,8 +120,8 @@ def test_migration_task_runs_migrate_with_the_app_image(stage: Synthesized) -> N
 
 def test_web_runs_the_image_command_and_the_worker_the_worker_command(stage: Synthesized) -> None:
     commands = sorted(str(c.get("Command")) for c in containers(stage).values())
-    worker = contract().worker_command
-    assert worker is not None, "the checkout's app has a worker"
+    worker = stage.contract.worker_command
+    assert worker is not None, "the project declares a worker"
     assert commands == sorted(["None", str(list(worker)), str(MIGRATE)])
 
 
@@ -160,16 +161,16 @@ def test_bucket_is_private_encrypted_and_tls_only(stage: Synthesized) -> None:
         ), statements
 
 
-def test_documents_bucket_is_versioned_in_prod_and_removal_follows_the_stage(
+def test_the_declared_bucket_is_versioned_in_prod_and_removal_follows_the_stage(
     stage: Synthesized,
 ) -> None:
     buckets = resources(stage, "AWS::S3::Bucket")
-    documents = next(b for b in buckets.values() if "LoggingConfiguration" in b["Properties"])
-    versioned = documents["Properties"].get("VersioningConfiguration") == {"Status": "Enabled"}
+    declared = next(b for b in buckets.values() if "LoggingConfiguration" in b["Properties"])
+    versioned = declared["Properties"].get("VersioningConfiguration") == {"Status": "Enabled"}
     assert versioned == (stage.stage in ("staging", "prod"))
     retained = "RetainExceptOnCreate"  # a failed first deploy removes it: the retry can succeed
     expected_policy = {"local": "Delete", "dev": "Delete", "staging": retained, "prod": retained}
-    assert documents["DeletionPolicy"] == expected_policy[stage.stage]
+    assert declared["DeletionPolicy"] == expected_policy[stage.stage]
     # Emptied when deleted, but in LocalStack (tests/infra/test_retryable_first_deploy.py).
     auto_delete = resources(stage, "Custom::S3AutoDeleteObjects")
     assert bool(auto_delete) == (stage.stage != "local")
@@ -300,19 +301,17 @@ def test_prod_has_a_nat_gateway_per_az_and_local_none(stage: Synthesized) -> Non
 
 def test_non_secret_configuration_is_published_as_ssm_parameters(stage: Synthesized) -> None:
     names = {p["Properties"]["Name"] for p in resources(stage, "AWS::SSM::Parameter").values()}
-    prefix = f"/hangar/{stage.stage}/"
+    prefix = f"/{stage.contract.service_name}/{stage.stage}/"
     assert names == {
         prefix + name
-        for name in ("documents-bucket", "tasks-queue-url", "tasks-dlq-url", "allowed-hosts")
+        for name in ("attachments-bucket", "jobs-queue-url", "jobs-dlq-url", "allowed-hosts")
     }
 
 
 def test_outputs_carry_what_the_app_and_tooling_need(stage: Synthesized) -> None:
     outputs = set(service(stage).find_outputs("*"))
     assert {
-        "DocumentsBucketName",
-        "TasksQueueUrl",
-        "TasksDlqUrl",
+        *stage.contract.env_from_outputs.values(),
         "AllowedHosts",
         "Region",
         "DjangoSecretKeyArn",

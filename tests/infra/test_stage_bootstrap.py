@@ -27,8 +27,9 @@ def test_both_stacks_use_the_stages_bootstrap_roles_and_version(stage: Synthesiz
         assert parameter["Default"] == f"/cdk-bootstrap/{qualifier}/version"
 
 
-def test_every_role_of_the_stage_carries_its_bootstraps_boundary(stage: Synthesized) -> None:
+def test_every_role_of_the_stage_carries_its_bootstraps_boundary(every_stage: Synthesized) -> None:
     """The execution policy creates no role without it (hangar.aws.stage_guardrails)."""
+    stage = every_stage
     boundary = bootstrap_template.boundary_arn("111122223333", "us-east-1", stage.stage)
     name = boundary.split(":policy/", 1)[1]
     roles = {

@@ -1,5 +1,7 @@
 """Which stage gets built, with which image tag — and the clear errors when either is wrong."""
 
+import re
+
 import pytest
 from aws_cdk import App
 
@@ -43,7 +45,8 @@ def test_prod_without_a_certificate_fails_saying_what_to_pass() -> None:
         StageConfigError,
         match=r"stage 'prod' must serve HTTPS: pass -c certificateArn="
         r"arn:aws:acm:us-east-1:<account>:certificate/<id> "
-        r"\(an ACM certificate for hangar\.example\.com in us-east-1\)",
+        rf"\(an ACM certificate for {re.escape(contract().service_name)}\.example\.com "
+        r"in us-east-1\)",
     ):
         build_stage(App(context={"stage": "prod", "imageTag": SHA}))
 

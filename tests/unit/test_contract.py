@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from declared_project import DECLARING_EVERYTHING
 
-from hangar.core.contract import PYPROJECT, Bucket, ContractError, Queue, contract, load
+from hangar.core.contract import ContractError, contract, load
 
 # `[tool.hangar]` with only what every project must write: no bucket, queue, worker, upload path
 # or stage environment.
@@ -23,8 +24,9 @@ container-port = 8000
 
 
 def write(tmp_path: Path, **changes: str | None) -> Path:
-    """The checkout's pyproject.toml with `[tool.hangar]` entries replaced (None: removed)."""
-    text = PYPROJECT.read_text()
+    """The declaring project's contract (tests/declared_project.py) with entries replaced (None:
+    removed)."""
+    text = DECLARING_EVERYTHING.read_text()
     for key, value in changes.items():
         key = key.replace("_", "-")
         line = re.compile(rf"^{re.escape(key)} = .*$", re.M)
@@ -42,28 +44,12 @@ def minimal(tmp_path: Path, tables: str = "") -> Path:
     return path
 
 
-def test_the_checkouts_contract_describes_the_sample_project() -> None:
-    sample = contract()
-    assert sample.service_name == "hangar"
-    assert (sample.project_path / "manage.py").is_file()
-    assert sample.buckets == (Bucket("documents", env="DOCUMENTS_BUCKET"),)
-    assert sample.queues == (
-        Queue(
-            "tasks",
-            env="TASKS_QUEUE_URL",
-            dlq_env="TASKS_DLQ_URL",
-            worker_command=("python", "manage.py", "worker"),
-        ),
-    )
-    assert sample.worker_command == ("python", "manage.py", "worker")
-    assert sample.upload_paths == ("/documents/", "/api/documents/")
-    assert sample.capacity_path == "/documents/"
-    # The app's settings read these three; the stack outputs are named after the declared names.
-    assert sample.env_from_outputs == {
-        "DOCUMENTS_BUCKET": "DocumentsBucketName",
-        "TASKS_QUEUE_URL": "TasksQueueUrl",
-        "TASKS_DLQ_URL": "TasksDlqUrl",
-    }
+def test_the_checkouts_contract_loads_and_locates_its_project() -> None:
+    checkout = contract()
+    assert (checkout.project_path / "manage.py").is_file()
+    # Each declared resource's variable reaches the app from a stack output of its own.
+    declared = [variable for r in (*checkout.buckets, *checkout.queues) for variable in r.outputs]
+    assert sorted(checkout.env_from_outputs) == sorted(declared)
 
 
 def test_a_minimal_contract_declares_nothing(tmp_path: Path) -> None:
@@ -82,9 +68,9 @@ def test_every_declared_resource_gets_its_own_outputs_and_workers(tmp_path: Path
             """
 [tool.hangar.buckets.user-files]
 env = "USER_FILES_BUCKET"
-[tool.hangar.queues.tasks]
-env = "TASKS_QUEUE_URL"
-worker-command = ["python", "manage.py", "worker"]
+[tool.hangar.queues.jobs]
+env = "JOBS_QUEUE_URL"
+worker-command = ["python", "manage.py", "run_jobs"]
 [tool.hangar.queues.emails]
 env = "EMAIL_QUEUE_URL"
 dlq-env = "EMAIL_DLQ_URL"
@@ -98,17 +84,17 @@ FEATURE_FLAGS = "billing"
     )
     assert app.env_from_outputs == {
         "USER_FILES_BUCKET": "UserFilesBucketName",
-        "TASKS_QUEUE_URL": "TasksQueueUrl",
+        "JOBS_QUEUE_URL": "JobsQueueUrl",
         "EMAIL_QUEUE_URL": "EmailsQueueUrl",
         "EMAIL_DLQ_URL": "EmailsDlqUrl",
         "AUDIT_QUEUE_URL": "AuditQueueUrl",
     }
-    assert [queue.name for queue in app.worker_queues] == ["tasks", "emails"]
+    assert [queue.name for queue in app.worker_queues] == ["jobs", "emails"]
     assert [queue.worker_output for queue in app.worker_queues] == [
-        "TasksWorkerServiceName",
+        "JobsWorkerServiceName",
         "EmailsWorkerServiceName",
     ]
-    assert app.worker_command == ("python", "manage.py", "worker")  # the first, for `make dev`
+    assert app.worker_command == ("python", "manage.py", "run_jobs")  # the first, for `make dev`
     assert app.stage_env == {"prod": {"FEATURE_FLAGS": "billing"}}
 
 
@@ -121,23 +107,23 @@ FEATURE_FLAGS = "billing"
         ({"service_name": None}, "service-name"),
         ({"image_platform": '"linux/386"'}, "image-platform"),
         ({"project_dir": '"../elsewhere"'}, "project-dir"),
-        ({"settings_module": '"config/settings.py"'}, "settings-module"),
-        ({"wsgi_application": '"config.wsgi"'}, "wsgi-application"),
+        ({"settings_module": '"site/settings.py"'}, "settings-module"),
+        ({"wsgi_application": '"site.wsgi"'}, "wsgi-application"),
         ({"health_path": '"healthz"'}, "health-path"),
         ({"readiness_path": '"/readyz?full=1"'}, "readiness-path"),
         ({"container_port": "80"}, "container-port"),
         ({"container_port": '"8000"'}, "container-port"),
-        ({"capacity_path": '"documents/"'}, "capacity-path"),
-        ({"upload_paths": '"/documents/"'}, "upload-paths"),
-        ({"upload_paths": '["documents/"]'}, "upload-paths"),
-        ({"upload_paths": '["/documents/*"]'}, "upload-paths"),
+        ({"capacity_path": '"attachments/"'}, "capacity-path"),
+        ({"upload_paths": '"/attachments/"'}, "upload-paths"),
+        ({"upload_paths": '["attachments/"]'}, "upload-paths"),
+        ({"upload_paths": '["/attachments/*"]'}, "upload-paths"),
         (
-            {"worker_command": '"python manage.py worker"'},
-            "[tool.hangar.queues.tasks] worker-command",
+            {"worker_command": '"python manage.py run_jobs"'},
+            "[tool.hangar.queues.jobs] worker-command",
         ),
-        ({"worker_command": "[]"}, "[tool.hangar.queues.tasks] worker-command"),
-        ({"env": '"documents_bucket"'}, "[tool.hangar.buckets.documents] env"),
-        ({"dlq_env": "1"}, "[tool.hangar.queues.tasks] dlq-env"),
+        ({"worker_command": "[]"}, "[tool.hangar.queues.jobs] worker-command"),
+        ({"env": '"attachments_bucket"'}, "[tool.hangar.buckets.attachments] env"),
+        ({"dlq_env": "1"}, "[tool.hangar.queues.jobs] dlq-env"),
     ],
 )
 def test_a_bad_entry_is_refused_naming_it(
@@ -152,7 +138,7 @@ def test_a_bad_entry_is_refused_naming_it(
     ("tables", "named"),
     [
         (
-            'worker-command = ["python", "manage.py", "worker"]\n',
+            'worker-command = ["python", "manage.py", "run_jobs"]\n',
             "worker-command is no longer read",
         ),
         ('[tool.hangar.settings-from-outputs]\nA = "B"\n', "settings-from-outputs is no longer"),

@@ -5,8 +5,9 @@ import re
 from pathlib import Path
 
 import pytest
+from declared_project import DECLARING_EVERYTHING
 
-from hangar.core.contract import PYPROJECT, ContractError, Schedule, load
+from hangar.core.contract import ContractError, Schedule, load
 
 SECRETS = """
 [tool.hangar.secrets]
@@ -25,9 +26,9 @@ command = ["python", "manage.py", "clearsessions"]
 
 
 def with_tables(tmp_path: Path, tables: str) -> Path:
-    """The checkout's pyproject.toml with `tables` appended."""
+    """The declaring project's contract (tests/declared_project.py) with `tables` appended."""
     path = tmp_path / "pyproject.toml"
-    path.write_text(PYPROJECT.read_text() + tables)
+    path.write_text(DECLARING_EVERYTHING.read_text() + tables)
     return path
 
 
@@ -103,7 +104,9 @@ def test_a_bad_secret_is_refused_naming_it(
 def test_secrets_must_be_a_table(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text(
-        PYPROJECT.read_text().replace("[tool.hangar]\n", '[tool.hangar]\nsecrets = "KEY"\n', 1)
+        DECLARING_EVERYTHING.read_text().replace(
+            "[tool.hangar]\n", '[tool.hangar]\nsecrets = "KEY"\n', 1
+        )
     )
     with pytest.raises(ContractError, match=re.escape("[tool.hangar.secrets] must be a table")):
         load(path)

@@ -5,6 +5,9 @@ import pytest
 from hangar.aws import github_oidc
 from hangar.aws.permissions import ApiCall, IamRequest, evaluate, iam_requests
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from declared_project import DECLARING_EVERYTHING
 
 from hangar.aws import github_oidc
 from hangar.aws.permissions import ApiCall, evaluate, unique_requests
@@ -34,9 +35,9 @@ MAIL_PASSWORD = "the SMTP password"
 
 @pytest.fixture
 def declaring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The checkout's contract, plus two declared secrets."""
+    """The declaring project's contract (tests/declared_project.py), plus two declared secrets."""
     path = tmp_path / "pyproject.toml"
-    path.write_text(contract_module.PYPROJECT.read_text() + DECLARED)
+    path.write_text(DECLARING_EVERYTHING.read_text() + DECLARED)
     monkeypatch.setattr(contract_module.load, "__defaults__", (path,))
     contract_module.contract.cache_clear()
     yield

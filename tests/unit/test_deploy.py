@@ -18,6 +18,9 @@ from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar.deploy import stage as deploy
 from hangar.deploy.stage import Skipped, Target
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 SHA = "0123456789abcdef0123456789abcdef01234567"
 STAGING = Target(stage="staging", image_tag=SHA, region="us-east-1", endpoint=None)
 LOCAL = Target(stage="local", image_tag="local", region="us-east-1", endpoint="http://127.0.0.1:1")

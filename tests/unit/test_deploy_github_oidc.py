@@ -9,6 +9,9 @@ from hangar.cli import build_parser
 from hangar.core.errors import HangarError
 from hangar.provision import github_environments
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 

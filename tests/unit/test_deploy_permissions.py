@@ -32,6 +32,9 @@ from hangar.deploy.watcher import (
 )
 from hangar.provision import github_environments
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # The stages a GitHub environment deploys (.github/environments.yml).
 DEPLOYED_STAGES = [e.stage for e in github_environments.load().environments]

@@ -28,6 +28,9 @@ from hangar.devloop.debug_server import (
 )
 from hangar.devloop.in_project import MANAGE_PY
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 
 def never_called() -> bool:
     raise AssertionError("Docker was probed although the answer was already known")

@@ -13,6 +13,9 @@ from botocore.stub import ANY, Stubber
 from hangar.core.errors import HangarError
 from hangar.deploy import stage as deploy
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 TASK = "arn:aws:ecs:us-east-1:123456789012:task/hangar-dev-service-Cluster-1/0a1b2c3d"
 
 

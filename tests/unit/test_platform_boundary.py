@@ -7,6 +7,7 @@ KNOWN is what still names the sample today (issue #24): it may only shrink. A fi
 naming the sample must leave it, and a file not in it must name nothing.
 """
 
+import ast
 import re
 import subprocess
 import tomllib
@@ -32,9 +33,6 @@ VENDORED_PROJECTS = tuple(
     f"{source.parent.relative_to(ROOT).as_posix()}/"
     for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
 )
-# What a test of the contract's parser may use as its example input.
-CONTRACT_EXAMPLES = {"tests/unit/test_contract.py"}
-
 KNOWN = {
     "tests/e2e/compose_project.py",
     "tests/e2e/test_adopted_project.py",
@@ -115,9 +113,7 @@ def named(sample_names: re.Pattern[str]) -> dict[str, set[str]]:
 
 
 def test_no_platform_file_names_the_project(named: dict[str, set[str]]) -> None:
-    new = {
-        name: sorted(hits) for name, hits in named.items() if name not in KNOWN | CONTRACT_EXAMPLES
-    }
+    new = {name: sorted(hits) for name, hits in named.items() if name not in KNOWN}
     assert not new, f"platform files that name the project (take it from [tool.hangar]): {new}"
 
 
@@ -146,3 +142,66 @@ def test_the_check_sees_each_kind_of_name(tmp_path: Path) -> None:
         assert pattern.search(text), text
     for text in ("config.shop_name", "the shopping list", "/app/site-packages", "JOBS_QUEUE"):
         assert not pattern.search(text), text
+
+
+def project_modules(project: Path) -> set[str]:
+    """The top-level modules the project's folder puts on the path: its packages and modules."""
+    packages = {init.parent.name for init in project.glob("*/__init__.py")}
+    return (packages | {module.stem for module in project.glob("*.py")}) - {"tests", "conftest"}
+
+
+def imported_modules(source: str) -> set[str]:
+    """The top-level modules `source` imports: import statements and importlib.import_module()
+    with a literal name (relative imports stay inside their own package)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add(node.args[0].value)
+    return {name.split(".")[0] for name in found}
+
+
+def importing(modules: set[str], files: Iterable[str]) -> dict[str, list[str]]:
+    return {
+        name: sorted(hits)
+        for name in files
+        if name.endswith(".py") and (hits := imported_modules((ROOT / name).read_text()) & modules)
+    }
+
+
+def test_no_platform_file_imports_the_project() -> None:
+    """Hangar's code and tests reach the project through the contract and its processes (manage.py,
+    the server, the image), never by importing it: they pass with any project in the folder."""
+    found = importing(project_modules(contract().project_path), platform_files())
+    assert not found, f"platform files that import the project: {found}"
+
+
+def test_the_import_check_sees_each_way_of_importing(tmp_path: Path) -> None:
+    project = tmp_path / "site"
+    (project / "shop").mkdir(parents=True)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "manage.py").write_text("")
+    (project / "tests").mkdir()
+    (project / "tests" / "__init__.py").write_text("")
+    modules = project_modules(project)
+    assert modules == {"shop", "manage"}
+    for source in (
+        "import shop",
+        "import shop.models as models",
+        "from shop.models import Item",
+        "from shop import views",
+        "def f():\n    import manage",
+        "importlib.import_module('shop.tasks')",
+    ):
+        assert imported_modules(source) & modules, source
+    for source in ("import shopping", "from . import shop", "from hangar import shop", "'shop'"):
+        assert not imported_modules(source) & modules, source

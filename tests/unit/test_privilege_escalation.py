@@ -18,6 +18,9 @@ from hangar.aws.permissions import IamRequest, evaluate
 from hangar.cdk import bootstrap_template
 from hangar.provision import github_environments
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ENVIRONMENTS = github_environments.load().environments
 GITHUB_ROLES = [github_oidc.role_name(e.name) for e in ENVIRONMENTS] + [

@@ -10,6 +10,9 @@ from hangar.deploy import releases
 from hangar.deploy.releases import Release
 from hangar.deploy.rollback import check_scanned
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
 
 

@@ -5,6 +5,9 @@ import pytest
 from hangar.core.errors import HangarError
 from hangar.deploy import remote_shell
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 OUTPUTS = {"ClusterName": "hangar-staging-cluster", "WebServiceName": "hangar-staging-web"}
 
 

@@ -24,6 +24,9 @@ from hangar.deploy.cfn_values import (
     parse_value_from,
 )
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:hangar-db-AbCdEf"
 ALB = "LoadBalancerAlb240B1141"
 QUEUE_URL = "http://localstack:4566/queue/us-east-1/000000000000/tasks"

@@ -17,6 +17,9 @@ from hangar.aws.permissions import IamRequest, evaluate
 from hangar.cdk import bootstrap_template
 from hangar.core.errors import HangarError
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT, REGION = "123456789012", "us-east-1"
 # What CloudFormation checks when the CDK CLI (or anyone holding the role) changes a stack.
 STACK_CHANGES = (

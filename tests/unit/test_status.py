@@ -23,6 +23,9 @@ from hangar.deploy import status
 from hangar.deploy.releases import Release
 from hangar.deploy.stage_access import StageAccess
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT, REGION, STAGE = "123456789012", "us-east-1", "staging"
 STACK = f"hangar-{STAGE}-service"
 CLUSTER = f"{STACK}-ClusterEB0386A7-Q1w2E3r4T5y6"
