@@ -2,7 +2,7 @@
 
 A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets MDN's LocalLibrary
 (tests/fixtures/locallibrary, SOURCE.md says from where and what its move changed) in place of
-app/, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
+the checkout's project, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
 CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
 with hot reload), run-task serves its pages from the runtime image, and the project's own tests
 pass under Hangar's pytest configuration. Then git shows that nothing outside the project's
@@ -216,7 +216,7 @@ def test_deploy_local_creates_only_what_it_declares(dev: Checkout) -> None:
     lines = (dev.root / ".hangar" / "local.env").read_text().splitlines()
     handed = {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
     assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "AWS_REGION"} <= handed
-    assert not {"DOCUMENTS_BUCKET", "TASKS_QUEUE_URL", "TASKS_DLQ_URL"} & handed
+    assert not set(contract().env_from_outputs) & handed  # what the checkout's project declares
 
 
 def test_run_task_serves_its_pages_from_the_runtime_image(dev: Checkout) -> None:

@@ -2,24 +2,35 @@
 
 The Docker engine is hidden (a socket that does not exist), so `hangar dev` chooses host mode by
 itself, starts the pinned LocalStack from its own virtualenv on a port of this test's, deploys the
-local stage into it and runs the dev server and the worker as host processes. An upload through
-the dev server must land in the stack's bucket and be processed by the worker through its queue;
-`hangar down` must then stop all of it, LocalStack included. The macOS job runs this test too.
+local stage into it and runs the dev server and the worker (when the contract declares one) as host
+processes. The buckets and queues the contract declares must be in that LocalStack by the names the
+app is handed; `hangar down` must then stop all of it, LocalStack included. The macOS job runs this
+test too. (What the sample does with them, an upload processed by its worker, is its own test on
+the compose stack: app/tests/test_documents_on_compose.py.)
 """
 
-import hashlib
-import uuid
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
-from compose_project import Session, local_s3, until_handled, upload_text
 from hostdev import host_env, wait_http
 
 from hangar.core import ports
+from hangar.core.contract import contract
 from hangar.core.paths import LOCAL_ENV_FILE
-from hangar.devloop import dev_superuser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
+
+
+def local_client(service: str, port: int) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def local_env() -> dict[str, str]:
@@ -51,18 +62,14 @@ def test_make_dev_without_docker_runs_the_whole_loop_on_the_host(
         base = f"http://127.0.0.1:{dev.web_port}"
         assert wait_http(f"{base}/healthz", timeout=120)[0] == 200
 
-        session = Session(base, dev_superuser.USERNAME, dev_superuser.PASSWORD)
-        body = f"host-mode upload {uuid.uuid4()}\n".encode()
-        document = upload_text(session, "host.txt", body)
-        stored = local_s3(localstack_port).get_object(
-            Bucket=local_env()["DOCUMENTS_BUCKET"], Key=document["storage_key"]
-        )
-        assert stored["Body"].read() == body
-
-        document = until_handled(session, document, timeout=120)
-        logs = "".join(path.read_text() for path in (tmp_path / "dev").glob("*.log"))
-        assert document["status"] == "processed", f"{document}\n{logs[-4000:]}"
-        assert document["sha256"] == hashlib.sha256(body).hexdigest()
+        handed = local_env()
+        s3, sqs = (local_client(service, localstack_port) for service in ("s3", "sqs"))
+        for bucket in contract().buckets:
+            s3.head_bucket(Bucket=handed[bucket.env])
+        for queue in contract().queues:
+            sqs.get_queue_attributes(QueueUrl=handed[queue.env], AttributeNames=["QueueArn"])
+        logs = {path.stem for path in (tmp_path / "dev").glob("*.log")}
+        assert ("worker" in logs) == (contract().worker_command is not None), logs
     finally:
         stopped = dev.hangar("down", timeout=120)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
