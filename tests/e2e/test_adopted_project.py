@@ -2,17 +2,19 @@
 
 A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets MDN's LocalLibrary
 (tests/fixtures/locallibrary, SOURCE.md says from where and what its move changed) in place of
-the checkout's project, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
-CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
-with hot reload), run-task serves its pages from the runtime image, and the project's own tests
-pass under Hangar's pytest configuration. Then git shows that nothing outside the project's
-folder and `[tool.hangar]` changed.
+the checkout's project, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy
+its own hangar CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local
+deployed, web with hot reload), run-task serves its pages from the runtime image, the project's
+own tests pass under Hangar's pytest configuration, and so do Hangar's unit and infra layers
+beside them. Then git shows that nothing outside the project's folder and `[tool.hangar]`
+changed.
 
 The minimal fixture (tests/fixtures/minimal_project) keeps the cheap check: its settings meet
 docs/adopting.md section 3 without Docker (tests/unit/test_minimal_project.py).
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -262,3 +264,32 @@ def test_nothing_changed_outside_the_project_and_the_contract(adopted: Checkout)
     finally:
         compose.write_text(original_compose)
         pyproject.write_text(original_pyproject)
+
+
+def test_hangars_unit_and_infra_layers_pass_against_its_contract(
+    adopted: Checkout, own_tests: subprocess.Popen[str]
+) -> None:
+    """`make test-unit` (with the project's own tests, collected from the contract) and `make
+    test-infra` in the copy: Hangar's platform tests hold for this project as they do for the
+    sample, and none skips."""
+    own_tests.wait(timeout=900)  # its collectstatic is done, and its CPU is free again
+    # The copy shares this checkout's environments (checkout_copy.py): `make setup` there is done
+    # (its stamp), and no `uv run` may sync them to the copy's folder, which is removed after.
+    (adopted.root / ".hangar" / "setup.stamp").touch()
+    tools = ROOT / ".hangar" / "tools" / "bin"
+    env = adopted.env(PATH=f"{tools}{os.pathsep}{os.environ['PATH']}", UV_NO_SYNC="1")
+    for target in ("test-unit", "test-infra"):
+        started = time.monotonic()
+        result = subprocess.run(
+            ["make", "--no-print-directory", target],
+            cwd=adopted.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        print(f"adopted: make {target} {time.monotonic() - started:.0f}s")
+        assert result.returncode == 0, f"make {target} failed:\n{output[-8000:]}"
+        assert not re.search(r"\b\d+ skipped\b", output), output[-3000:]

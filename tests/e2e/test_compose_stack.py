@@ -1,6 +1,6 @@
 """compose.yaml end to end: every service the contract asks for is up and healthy (the worker when a
-queue declares one), and migrations ran once. What the project does on that stack is its own tests'
-(the sample's upload through web → S3 → SQS → worker: app/tests/test_documents_on_compose.py).
+queue declares one), and migrations ran once. What the project does on that stack is for its own
+tests to show (the sample's: an upload through web → S3 → SQS → its worker).
 
 Runs in the test run's compose project on free host ports; conftest.py takes it down at the end
 of the session and checks that no container is left.

@@ -5,8 +5,8 @@ itself, starts the pinned LocalStack from its own virtualenv on a port of this t
 local stage into it and runs the dev server and the worker (when the contract declares one) as host
 processes. The buckets and queues the contract declares must be in that LocalStack by the names the
 app is handed; `hangar down` must then stop all of it, LocalStack included. The macOS job runs this
-test too. (What the sample does with them, an upload processed by its worker, is its own test on
-the compose stack: app/tests/test_documents_on_compose.py.)
+test too. (What a project does with them, such as the sample's upload processed by its worker, its
+own tests show, on the compose stack.)
 """
 
 from pathlib import Path

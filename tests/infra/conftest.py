@@ -52,10 +52,14 @@ def checkout_stage(
 @pytest.fixture(
     params=[f"{kind}:{variant}" for kind in ("checkout", "declared") for variant in VARIANTS]
 )
-def every_stage(request: pytest.FixtureRequest) -> Synthesized:
+def every_stage(
+    request: pytest.FixtureRequest,
+    synthesized: dict[str, Synthesized],
+    checkout_synthesized: dict[str, Synthesized],
+) -> Synthesized:
     """Both contracts' stages, for the rules every project's stack keeps: the checkout's is what
-    it deploys, the declaring one's has every construct a declaration adds."""
+    it deploys, the declaring one's has every construct a declaration adds. (Both are named here,
+    not looked up: `make test` then groups these tests with the assemblies, tests/conftest.py.)
+    """
     kind, variant = request.param.split(":")
-    fixture = "checkout_synthesized" if kind == "checkout" else "synthesized"
-    synthesized: dict[str, Synthesized] = request.getfixturevalue(fixture)
-    return synthesized[variant]
+    return (checkout_synthesized if kind == "checkout" else synthesized)[variant]

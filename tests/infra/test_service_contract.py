@@ -52,6 +52,11 @@ def _mask_hashes(name: str) -> str:
     return re.sub(r"(?<=[a-z])[0-9A-F]{8}", "<hash>", name)
 
 
+# The smallest stage and the largest (HTTPS, the web firewall, NAT per zone): what the other stages
+# build lies between, and each stage synthesized costs the infra layer seconds of CPU.
+RENAMED_VARIANTS = ("local", "prod+https")
+
+
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     service = replace(declaring_everything(), service_name=RENAMED)
@@ -59,10 +64,11 @@ def renamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
         return {
             name: synthesize(stage, tmp_path_factory.mktemp(f"notes-{stage}"), certificate, service)
             for name, (stage, certificate) in VARIANTS.items()
+            if name in RENAMED_VARIANTS
         }
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", RENAMED_VARIANTS)
 def test_renaming_the_service_renames_every_resource_and_changes_nothing_else(
     variant: str, synthesized: dict[str, Synthesized], renamed: dict[str, Synthesized]
 ) -> None:

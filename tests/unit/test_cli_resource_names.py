@@ -1,19 +1,21 @@
 """Every AWS name the CLI works with derives from the contract's service name (`[tool.hangar]`).
 
-The checkout is served as another service, `notes`: the names the CLI deploys, grants and looks up
-must all follow, and none may still say `hangar`.
+The declaring project (tests/declared_project.py, service `hangar`) is served as another service,
+`notes`: the names the CLI deploys, grants and looks up must all follow, and none may still say
+`hangar`.
 """
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from declared_project import declaring_everything, pinning
 
 from hangar.aws import execution_policy, github_oidc
 from hangar.aws.stage_guardrails import stage_execution_policy
 from hangar.cdk.bootstrap_template import stage_boundary, stage_stacks
-from hangar.core import contract as contract_module
-from hangar.core.contract import PYPROJECT
+from hangar.core.contract import Contract
 from hangar.deploy import image
 from hangar.deploy.stage import Target
 
@@ -21,16 +23,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture
-def notes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    pyproject = PYPROJECT.read_text()
-    renamed = pyproject.replace('service-name = "hangar"', 'service-name = "notes"')
-    assert renamed != pyproject, 'pyproject.toml no longer says service-name = "hangar"'
-    (tmp_path / "pyproject.toml").write_text(renamed)
-    loaded = contract_module.load(tmp_path / "pyproject.toml")
-    monkeypatch.setattr(contract_module, "load", lambda: loaded)
-    contract_module.contract.cache_clear()
-    yield
-    contract_module.contract.cache_clear()
+def notes() -> Iterator[None]:
+    with pinning(replace(declaring_everything(), service_name="notes")):
+        yield
 
 
 def names_hangar(document: object) -> bool:
@@ -75,7 +70,7 @@ def test_deploy_selects_and_reads_the_services_stacks(notes: None) -> None:
     assert image.Registry.local("local").repository.endswith("/notes-local")
 
 
-def test_unrenamed_the_names_are_hangars() -> None:
+def test_unrenamed_the_names_are_hangars(declared_contract: Contract) -> None:
     # The check above can fail: without the rename every one of them says hangar.
     assert names_hangar(github_oidc.deploy_permissions(ACCOUNT, REGION, "staging"))
     assert github_oidc.diff_role_name() == "hangar-github-cdk-diff"

@@ -34,13 +34,8 @@ VENDORED_PROJECTS = tuple(
     for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
 )
 KNOWN = {
-    "tests/e2e/compose_project.py",
-    "tests/e2e/test_adopted_project.py",
-    "tests/e2e/test_compose_stack.py",
-    "tests/e2e/test_dev_without_docker.py",
     "tests/e2e/test_devcontainer.py",
     "tests/e2e/test_run_task_container.py",
-    "tests/fixtures/minimal_project/README.md",
 }
 
 

@@ -23,9 +23,10 @@ pytestmark = pytest.mark.usefixtures("declared_contract")
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ENVIRONMENTS = github_environments.load().environments
-GITHUB_ROLES = [github_oidc.role_name(e.name) for e in ENVIRONMENTS] + [
-    github_oidc.diff_role_name()
-]
+
+
+def github_roles() -> list[str]:
+    return [github_oidc.role_name(e.name) for e in ENVIRONMENTS] + [github_oidc.diff_role_name()]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def principals(template: dict[str, Any], stage: str) -> list[Principal]:
 
 def paths(found: list[Principal], stage: str) -> list[str]:
     return escalation.escalations(
-        found, account=ACCOUNT, region=REGION, stage=stage, github_roles=GITHUB_ROLES
+        found, account=ACCOUNT, region=REGION, stage=stage, github_roles=github_roles()
     )
 
 

@@ -342,12 +342,13 @@ def test_an_ecs_health_check_becomes_docker_health_flags() -> None:
 
 
 def test_the_task_container_is_found_by_its_construct_path() -> None:
+    worker = f"{run_task.contract().worker_queues[0].id}Worker"
     template = {
         "Resources": {
-            "TasksWorkerTaskDefinitionX": {
+            f"{worker}TaskDefinitionX": {
                 "Type": "AWS::ECS::TaskDefinition",
                 "Metadata": {
-                    "aws:cdk:path": "hangar-local/Service/TasksWorker/TaskDefinition/Resource"
+                    "aws:cdk:path": f"hangar-local/Service/{worker}/TaskDefinition/Resource"
                 },
                 "Properties": {"ContainerDefinitions": [{"Name": "app", "Command": ["w"]}]},
             }
