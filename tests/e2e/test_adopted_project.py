@@ -2,12 +2,14 @@
 
 A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets MDN's LocalLibrary
 (tests/fixtures/locallibrary, SOURCE.md says from where and what its move changed) in place of
-the checkout's project, and a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy
-its own hangar CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local
-deployed, web with hot reload), run-task serves its pages from the runtime image, the project's
-own tests pass under Hangar's pytest configuration, and so do Hangar's unit and infra layers
-beside them. Then git shows that nothing outside the project's folder and `[tool.hangar]`
-changed.
+the sample; a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
+CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
+with hot reload), run-task serves its pages from the runtime image, and the project's own tests
+pass under Hangar's pytest configuration. Then git shows that nothing outside the project's
+folder and `[tool.hangar]` changed.
+
+Hangar's own unit and infra layers then pass in the copy too, beside the project's tests: they
+hold for whichever project the contract names.
 
 The minimal fixture (tests/fixtures/minimal_project) keeps the cheap check: its settings meet
 docs/adopting.md section 3 without Docker (tests/unit/test_minimal_project.py).
