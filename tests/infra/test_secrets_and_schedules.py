@@ -3,8 +3,8 @@ templates: every task gets each secret from Secrets Manager, never as plain envi
 the execution roles may read exactly those secrets; each schedule runs its command as an ECS task
 through a role that may start exactly that task definition and pass exactly its two roles.
 
-The stage is synthesized for a temporary pyproject.toml that declares one of each (the sample
-declares none); cdk-nag passes on it and cfn-lint finds no error.
+The stage is synthesized for the project declaring everything else (tests/declared_project.py)
+with one of each added; cdk-nag passes on it and cfn-lint finds no error.
 """
 
 from pathlib import Path
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from cdk_synth import Synthesized, synthesize
+from declared_project import DECLARING_EVERYTHING, capacity_measured
 
-from hangar.core.contract import PYPROJECT, ContractError, contract, load
+from hangar.core.contract import ContractError, load
 from hangar.deploy.service_access import evaluate, service_requests
 from hangar_infra.config import REGION, STAGES
 
@@ -27,20 +28,22 @@ STRIPE_API_KEY = "the Stripe secret key"
 cron = "cron(0 3 * * ? *)"
 command = ["python", "manage.py", "report"]
 """
-SECRET_NAME = contract().secret_name("dev", "STRIPE_API_KEY")
+DECLARING = load(DECLARING_EVERYTHING)
+SECRET_NAME = DECLARING.secret_name("dev", "STRIPE_API_KEY")
 SCHEDULE_COMMAND = ["python", "manage.py", "report"]
 
 
 def declaring(tmp_path: Path, tables: str) -> Path:
     path = tmp_path / "pyproject.toml"
-    path.write_text(PYPROJECT.read_text() + tables)
+    path.write_text(DECLARING_EVERYTHING.read_text() + tables)
     return path
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     project = declaring(tmp_path_factory.mktemp("declared"), DECLARED)
-    return synthesize("dev", tmp_path_factory.mktemp("cdk-declared"), service=load(project))
+    with capacity_measured():
+        return synthesize("dev", tmp_path_factory.mktemp("cdk-declared"), service=load(project))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +134,7 @@ def test_the_schedule_runs_its_command_as_a_task_on_the_cluster(
 ) -> None:
     (schedule,) = of_type(resources, "AWS::Scheduler::Schedule").values()
     properties = schedule["Properties"]
-    assert properties["Name"] == f"{contract().resource_prefix('dev')}-nightly-report"
+    assert properties["Name"] == f"{DECLARING.resource_prefix('dev')}-nightly-report"
     assert properties["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert properties["ScheduleExpressionTimezone"] == "UTC"
     target = properties["Target"]
@@ -214,15 +217,17 @@ def test_the_scheduler_may_start_the_task_as_aws_evaluates_the_roles_policies(
 
 def test_the_local_stage_has_the_secret_but_no_schedule(tmp_path: Path) -> None:
     """LocalStack runs no ECS task (`make schedule` runs the command by hand there)."""
-    local = synthesize("local", tmp_path / "cdk", service=load(declaring(tmp_path, DECLARED)))
+    with capacity_measured():
+        local = synthesize("local", tmp_path / "cdk", service=load(declaring(tmp_path, DECLARED)))
     assert local.error is None, local.error
     resources = local.template("service")["Resources"]
     assert of_type(resources, "AWS::Scheduler::Schedule") == {}
     assert len(of_type(resources, "AWS::ECS::TaskDefinition")) == 3
-    assert statements_naming(resources, contract().secret_name("local", "STRIPE_API_KEY"))
+    assert statements_naming(resources, DECLARING.secret_name("local", "STRIPE_API_KEY"))
 
 
 def test_a_secret_may_not_hide_a_variable_the_platform_sets(tmp_path: Path) -> None:
     project = declaring(tmp_path, '[tool.hangar.secrets]\nDB_PASSWORD = "mine"\n')
-    with pytest.raises(ContractError, match=r"declares DB_PASSWORD, which the platform sets"):
+    refused = r"declares DB_PASSWORD, which the platform sets"
+    with capacity_measured(), pytest.raises(ContractError, match=refused):
         synthesize("dev", tmp_path / "cdk", service=load(project))
