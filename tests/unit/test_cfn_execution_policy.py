@@ -11,6 +11,9 @@ from hangar.aws.permissions import IamRequest, evaluate
 from hangar.aws.provider_schemas import UNUSED_SERVICES, handler_permissions, ungranted
 from hangar.core.errors import HangarError
 
+# The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
+pytestmark = pytest.mark.usefixtures("declared_contract")
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-{REGION}"

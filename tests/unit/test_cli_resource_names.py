@@ -84,3 +84,16 @@ def test_the_day_two_names_follow_the_service_name(notes: None) -> None:
     assert "parameter/notes/staging/releases" in json.dumps(readonly)
     assert github_oidc.readonly_role_name("prod") == "notes-readonly-prod"
     assert releases.releases_path("dev") == "/notes/dev/releases"
+
+
+def test_the_committed_execution_policy_serves_whichever_service_the_contract_names(
+    notes: None,
+) -> None:
+    """infra/cfn-execution-policy.json is the platform's: `bootstrap-aws` installs it for the
+    checkout's service, so a project moving in does not regenerate it."""
+    policy = json.dumps(execution_policy.committed_policy())
+    assert "arn:aws:iam::*:role/notes-*" in policy
+    assert not names_hangar(execution_policy.committed_policy())
+    assert execution_policy.render(execution_policy.committed_policy()) == (
+        execution_policy.POLICY_FILE.read_text()
+    )

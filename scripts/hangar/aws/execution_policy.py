@@ -135,17 +135,26 @@ def policy_name(stage: str) -> str:
     return f"{contract().service_name}-cfn-execution-{stage}"
 
 
+# The committed file names the stacks' prefix by this placeholder: the policy is the platform's,
+# the same for whichever service [tool.hangar] names, which committed_policy() puts in its place.
+SERVICE_PLACEHOLDER = "<service-name>-"
+
+
 def render(policy: dict[str, Any]) -> str:
-    return json.dumps(policy, indent=2) + "\n"
+    """The file's text: `policy` with the service's prefix as the placeholder."""
+    text = json.dumps(policy, indent=2)
+    return text.replace(f"/{stack_prefix()}", f"/{SERVICE_PLACEHOLDER}") + "\n"
 
 
 def committed_policy() -> dict[str, Any]:
+    """The committed policy, for this checkout's service."""
     if not POLICY_FILE.exists():
         raise HangarError(
             f"{POLICY_FILE.relative_to(INFRA_DIR.parent)} is missing",
             hint="run `make cfn-execution-policy`",
         )
-    document: dict[str, Any] = json.loads(POLICY_FILE.read_text())
+    text = POLICY_FILE.read_text().replace(f"/{SERVICE_PLACEHOLDER}", f"/{stack_prefix()}")
+    document: dict[str, Any] = json.loads(text)
     return document
 
 
