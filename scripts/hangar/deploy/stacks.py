@@ -226,9 +226,19 @@ def deploy_local(endpoint: str) -> dict[str, str]:
         return _deploy_local(endpoint)
 
 
-# What the local stage is built from (the CDK app, its libraries, the CDK CLI): when none changed
-# and LocalStack still holds the very stacks the last deploy made, deploy-local skips synth+deploy.
-DEPLOY_INPUTS = ("infra", "pyproject.toml", "uv.lock", "package.json", "package-lock.json")
+# What the local stage is built from (the CDK app, the CLI's core it imports, the contract, the
+# measured capacity, their libraries, the CDK CLI): when none changed and LocalStack still holds
+# the very stacks the last deploy made, deploy-local skips synth+deploy.
+DEPLOY_INPUTS = (
+    "infra",
+    "scripts/hangar/__init__.py",
+    "scripts/hangar/core",
+    "capacity.json",
+    "pyproject.toml",
+    "uv.lock",
+    "package.json",
+    "package-lock.json",
+)
 DEPLOY_RECORD = STATE_DIR / "deploy-local.json"
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
