@@ -4,6 +4,7 @@
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,19 @@ def test_mypy_on_an_opted_in_project_uses_the_contracts_settings_module(repo: Pa
     (site / "views.py").write_text('def total() -> int:\n    return "1"\n')
     with pytest.raises(HangarError, match="mypy: site/"):
         run_checks(project_checks)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "plan"),
+    [
+        ("pyproject.toml", "[tool.ruff\n", ruff_checks),
+        ("pyproject.toml", "[tool.ruff\n", mypy_checks),
+        ("setup.cfg", "mypy]\nx\n", mypy_checks),
+    ],
+)
+def test_an_unreadable_configuration_in_the_project_is_one_line(
+    repo: Path, name: str, text: str, plan: Callable[[Path, Contract], list[Check]]
+) -> None:
+    (repo / "site" / name).write_text(text)
+    with pytest.raises(HangarError, match=f"site/{name} "):
+        plan(repo, project_named("site"))

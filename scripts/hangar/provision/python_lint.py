@@ -52,7 +52,13 @@ class Check:
 def _has_table(pyproject: Path, tool: str) -> bool:
     if not pyproject.is_file():
         return False
-    return tool in tomllib.loads(pyproject.read_text()).get("tool", {})
+    try:
+        return tool in tomllib.loads(pyproject.read_text()).get("tool", {})
+    except tomllib.TOMLDecodeError as error:
+        raise HangarError(
+            f"{pyproject} is not valid TOML ({error}): lint cannot tell which rules it sets",
+            hint="fix the file (ruff and mypy would refuse it too)",
+        ) from None
 
 
 def has_ruff_config(folder: Path) -> bool:
@@ -65,7 +71,13 @@ def has_mypy_config(folder: Path) -> bool:
     if any((folder / name).is_file() for name in MYPY_CONFIGS):
         return True
     setup_cfg = configparser.ConfigParser()
-    setup_cfg.read(folder / "setup.cfg")
+    try:
+        setup_cfg.read(folder / "setup.cfg")
+    except configparser.Error as error:
+        raise HangarError(
+            f"{folder / 'setup.cfg'} cannot be read ({error}): lint cannot tell if it sets mypy's",
+            hint="fix the file (mypy would refuse it too)",
+        ) from None
     return setup_cfg.has_section("mypy") or _has_table(folder / "pyproject.toml", "mypy")
 
 
@@ -122,7 +134,7 @@ def run_check(check: Check) -> None:
             raise HangarError(f"{check.title}: exit {exit_code}")
 
 
-def run_checks(checks: list[Check]) -> int:
+def run_checks(checks: list[Check], hint: str = "fix the findings above") -> int:
     """Run every check (all of them, so one run shows every finding)."""
     failed = []
     for check in checks:
@@ -131,20 +143,22 @@ def run_checks(checks: list[Check]) -> int:
         except HangarError:
             failed.append(check.title)
     if failed:
-        raise HangarError(
-            f"failed: {'; '.join(failed)}",
-            hint="fix the findings above (`make fmt` fixes what ruff can); docs/adopting.md "
-            "says which rules apply to the project's folder",
-        )
+        raise HangarError(f"failed: {'; '.join(failed)}", hint=hint)
     return 0
 
 
+# Which rules hold where: the one question a finding in the project's folder raises.
+WHERE_RULES_COME_FROM = "docs/adopting.md says which rules apply to the project's folder"
+
+
 def ruff(args: argparse.Namespace) -> int:
-    return run_checks(ruff_checks(ROOT, contract(), fix=args.fix))
+    hint = f"fix the findings above (`make fmt` fixes what ruff can); {WHERE_RULES_COME_FROM}"
+    return run_checks(ruff_checks(ROOT, contract(), fix=args.fix), hint)
 
 
 def typecheck(args: argparse.Namespace) -> int:
-    return run_checks(mypy_checks(ROOT, contract()))
+    hint = f"fix the findings above; {WHERE_RULES_COME_FROM}"
+    return run_checks(mypy_checks(ROOT, contract()), hint)
 
 
 def register(subparsers: Any) -> None:
