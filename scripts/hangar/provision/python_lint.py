@@ -87,7 +87,7 @@ def ruff_checks(root: Path, project: Contract, *, fix: bool = False) -> list[Che
     ruff = (venv_tool("ruff"),)
     lint = ("check", "--fix") if fix else ("check",)
     style = ("format",) if fix else ("format", "--check")
-    # Absolute patterns: ruff resolves relative ones against each configuration's folder.
+    # Absolute patterns: they name the same folder whichever directory ruff runs in.
     hangar_only = ("--force-exclude", "--extend-exclude", str(folder))
     no_migrations = ("--force-exclude", "--extend-exclude", str(folder / "**" / "migrations"))
     checks = [
