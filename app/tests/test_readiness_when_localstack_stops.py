@@ -6,7 +6,6 @@ test recreates the bucket and queue, as a redeploy would; the app process is nev
 """
 
 import pytest
-
 from hangar.localstack import commands as localstack
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

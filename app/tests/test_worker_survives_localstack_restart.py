@@ -18,9 +18,9 @@ from collections.abc import Callable
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.tasks import task_backends
+from hangar.localstack import commands as localstack
 
 from documents.models import Document
-from hangar.localstack import commands as localstack
 from sqs_tasks.worker import Backoff, Worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

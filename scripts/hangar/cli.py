@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "hangar.aws.github_oidc",
     "hangar.devloop.doctor",
     "hangar.provision.lint_tools",
+    "hangar.provision.python_lint",
     "hangar.provision.audit",
     "hangar.provision.toolchain",
     "hangar.bench.run",

@@ -5,8 +5,8 @@ A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets M
 the sample; a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
 CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
 with hot reload), run-task serves its pages from the runtime image, and the project's own tests
-pass under Hangar's pytest configuration. Then git shows that nothing outside the project's
-folder and `[tool.hangar]` changed.
+pass under Hangar's pytest configuration, and so does `make lint`. Then git shows that nothing
+outside the project's folder and `[tool.hangar]` changed.
 
 Hangar's own unit and infra layers then pass in the copy too, beside the project's tests: they
 hold for whichever project the contract names.
@@ -249,6 +249,30 @@ def test_its_own_tests_pass_under_hangars_test_configuration(
     assert own_tests.returncode == 0, output[-5000:]
     assert re.search(r"\b40 passed\b", output), output[-2000:]
     adopted.ok("check-migrations")
+
+
+def test_make_lint_passes_with_the_project_as_written(adopted: Checkout) -> None:
+    """`make lint` in the copy: Hangar's rules on Hangar's code; LocalLibrary keeps no ruff or
+    mypy configuration of its own, so only code that cannot run would fail in its folder."""
+    # The copy shares this checkout's environments, which `make setup` made: nothing to sync.
+    (adopted.root / ".hangar" / "setup.stamp").touch()
+    uv = shutil.which("uv") or str(ROOT / ".hangar" / "tools" / "bin" / "uv")
+    started = time.monotonic()
+    result = subprocess.run(
+        ["make", "lint", f"UV={uv}"],
+        cwd=adopted.root,
+        # The audit needs OSV's service, which is the same for any project: not what this proves.
+        env=adopted.env(UV_NO_SYNC="1", HANGAR_AUDIT_OFFLINE="warn"),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    print(f"make lint in the adopted copy: {time.monotonic() - started:.0f}s")
+    assert f"ruff: {PROJECT_DIR}/ has no ruff configuration" in output
+    assert f"mypy: {PROJECT_DIR}/" not in output
 
 
 def test_nothing_changed_outside_the_project_and_the_contract(adopted: Checkout) -> None:

@@ -6,7 +6,7 @@ repository, the database identifier and the alarms have fixed names):
 
 - no resource is kept by its DeletionPolicy (plain Retain keeps it; RetainExceptOnCreate does not);
 - no resource is protected from deletion while the create runs: protection comes from the
-  DeletionProtection parameter (hangar.core.stack_parameters), "false" until the create completed;
+  DeletionProtection parameter (hangar.core.stage_interface), "false" until the create completed;
 - no bucket holds objects when it is deleted (the load balancer writes a test object into the log
   bucket as soon as it exists): each is emptied by a custom resource deleted with it, and the
   load balancer is deleted before that empties the log bucket.
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cdk_synth import Synthesized
 
-from hangar.core.stack_parameters import DELETION_PROTECTION
+from hangar.core.stage_interface import DELETION_PROTECTION
 
 pytestmark = pytest.mark.infra
 

@@ -14,7 +14,7 @@ import pytest
 
 from hangar.core import git
 from hangar.core.errors import HangarError
-from hangar.core.stack_parameters import DELETION_PROTECTION
+from hangar.core.stage_interface import DELETION_PROTECTION
 from hangar.deploy import stage as deploy
 from hangar.deploy.stage import Skipped, Target
 
@@ -279,7 +279,7 @@ def test_a_stage_without_protection_gets_no_parameter(
     assert recorded_service_deploys(monkeypatch, assembly, created=True) == [{}]
 
 
-def test_stack_parameters_reach_cdk_deploy(tmp_path: Path) -> None:
+def test_stage_interface_reach_cdk_deploy(tmp_path: Path) -> None:
     command = deploy.cdk_deploy_command(
         PROD, tmp_path, "Service", tmp_path / "o", {"DeletionProtection": "true"}
     )

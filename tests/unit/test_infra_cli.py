@@ -3,8 +3,11 @@
 import argparse
 import fcntl
 import json
+import os
 import shutil
 import stat
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -235,12 +238,25 @@ class TestLocalInputsHash:
         """A copy of what the local stage is built from, as the checkout infra.ROOT points at."""
         for name in infra.DEPLOY_INPUTS:
             source = infra.ROOT / name
+            if not source.exists():  # capacity.json, before a project's first `make bench`
+                continue
             if source.is_dir():
-                shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("cdk.out"))
+                ignore = shutil.ignore_patterns("cdk.out", "__pycache__")
+                shutil.copytree(source, tmp_path / name, ignore=ignore)
             else:
+                (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(source, tmp_path / name)
         monkeypatch.setattr(infra, "ROOT", tmp_path)
         return tmp_path
+
+    @pytest.mark.parametrize(
+        "name", ["capacity.json", "scripts/hangar/core/contract.py", "pyproject.toml"]
+    )
+    def test_a_changed_file_the_synth_reads_changes_it(self, root: Path, name: str) -> None:
+        before = infra.source_inputs_hash()
+        path = root / name
+        path.write_text((path.read_text() if path.exists() else "{}") + "\n")
+        assert infra.source_inputs_hash() != before
 
     def test_a_changed_construct_changes_it(self, root: Path) -> None:
         before = deploy_inputs()
@@ -269,6 +285,38 @@ class TestLocalInputsHash:
         construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
         construct.write_text(construct.read_text() + "\n# one more line\n")
         assert infra.source_inputs_hash() != before
+
+
+# The CDK app's modules as `cdk synth` loads them (infra/app.py's imports).
+LOADED_BY_THE_CDK_APP = """
+import json, sys
+import hangar_infra.app_factory
+print(json.dumps([getattr(module, "__file__", None) for module in list(sys.modules.values())]))
+"""
+
+
+def outside_the_inputs(files: list[Path], root: Path) -> list[Path]:
+    """The checkout's files among `files` that no entry of DEPLOY_INPUTS covers."""
+    inputs = [root / name for name in infra.DEPLOY_INPUTS]
+    mine = [path for path in files if path.is_relative_to(root) and ".venv" not in path.parts]
+    return [path for path in mine if not any(path.is_relative_to(top) for top in inputs)]
+
+
+def test_every_module_of_the_checkout_the_cdk_app_imports_is_an_input() -> None:
+    """A module the app imports from outside the inputs would change the templates while
+    deploy-local reports "unchanged" and keeps the old stacks."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOADED_BY_THE_CDK_APP],
+        env={**os.environ, "PYTHONPATH": str(INFRA_DIR)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = [Path(name).resolve() for name in json.loads(loaded.stdout) if name]
+    root = infra.ROOT.resolve()
+    assert any(path.is_relative_to(root / "scripts") for path in files), "the check sees nothing"
+    assert outside_the_inputs(files, root) == []
+    assert outside_the_inputs([root / "scripts" / "hangar" / "deploy" / "x.py"], root) != []
 
 
 class TestReusableAssembly:

@@ -1,5 +1,6 @@
 """`make lint`'s project checks take the project from the contract: a model change without its
-migration fails `hangar check-migrations`, whichever project `[tool.hangar]` names."""
+migration fails `hangar check-migrations`, whichever project and settings module `[tool.hangar]`
+names."""
 
 import argparse
 import dataclasses
@@ -17,8 +18,9 @@ INSTALLED_APPS = ["shop"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 """
+# Its default names another module: the check takes the contract's.
 MANAGE = """import os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_settings_of_another_machine")
 from django.core.management import execute_from_command_line
 execute_from_command_line(sys.argv)
 """
@@ -37,10 +39,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "shop" / "__init__.py").write_text("")
     (tmp_path / "shop" / "migrations" / "__init__.py").write_text("")
     (tmp_path / "shop" / "models.py").write_text("")
-    other = dataclasses.replace(contract(), project_dir=str(tmp_path))
+    other = dataclasses.replace(
+        contract(), project_dir=str(tmp_path), settings_module="site_settings"
+    )
     monkeypatch.setattr(lint_tools, "contract", lambda: other)
-    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "a_shells_settings")
     return tmp_path
+
+
+def test_the_check_runs_with_the_contracts_settings_module(project: Path) -> None:
+    assert lint_tools.check_migrations(argparse.Namespace()) == 0
 
 
 def test_a_model_without_its_migration_fails_the_check(project: Path) -> None:

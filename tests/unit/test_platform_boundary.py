@@ -203,3 +203,15 @@ def test_the_import_check_sees_each_way_of_importing(tmp_path: Path) -> None:
         assert imported_modules(source) & modules, source
     for source in ("import shopping", "from . import shop", "from hangar import shop", "'shop'"):
         assert not imported_modules(source) & modules, source
+
+
+def test_pyprojects_tool_tables_but_the_contract_name_nothing_of_the_project(
+    sample_names: re.Pattern[str],
+) -> None:
+    """ruff, mypy, coverage and pytest are configured for any project: [tool.hangar] names it."""
+    tables = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    platform = {name: table for name, table in tables.items() if name != "hangar"}
+    text = repr(platform)
+    folder = re.compile(rf"['\"]{re.escape(contract().project_dir)}['\"]")
+    hits = {m.group(0) for pattern in (sample_names, folder) for m in pattern.finditer(text)}
+    assert not hits, f"pyproject's platform tables name the project: {sorted(hits)}"

@@ -55,12 +55,6 @@ def test_the_command_opens_a_django_shell_in_the_app_container() -> None:
     ]
 
 
-def test_the_container_name_is_the_one_the_task_definitions_use() -> None:
-    from hangar_infra.constructs.app_container import CONTAINER_NAME
-
-    assert remote_shell.CONTAINER_NAME == CONTAINER_NAME
-
-
 def test_a_running_task_of_the_web_service_is_chosen() -> None:
     ecs = FakeEcs(["arn:task/1", "arn:task/2"])
 

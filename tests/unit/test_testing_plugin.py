@@ -1,5 +1,6 @@
 """hangar.testing.plugin: the project's tests are collected beside Hangar's from the contract."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -97,3 +98,23 @@ def test_the_projects_tests_get_the_localstack_fixtures(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SETUP    S deployed_stack" in result.stdout
+
+
+def test_coverage_measures_the_project_the_contract_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import coverage
+
+    site = dataclasses.replace(
+        contract(), project_dir="site", wsgi_application="site_config.wsgi:application"
+    )
+    for name, value in plugin.coverage_variables(site).items():
+        monkeypatch.setenv(name, value)
+    # pyproject's [tool.coverage.run] as pytest-cov reads it, with the plugin's variables.
+    configured = coverage.Coverage(config_file=str(ROOT / "pyproject.toml")).config
+    project = ROOT / "site"
+    assert configured.source == [str(project)]
+    assert set(configured.run_omit) == {
+        f"{project}/*/migrations/*",
+        f"{project}/manage.py",
+        f"{project}/site_config/wsgi.py",
+        f"{project}/site_config/asgi.py",
+    }

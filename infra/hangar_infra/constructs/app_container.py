@@ -10,7 +10,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
-CONTAINER_NAME = "app"
+from hangar.core.stage_interface import CONTAINER_NAME
 
 
 @dataclass(frozen=True)

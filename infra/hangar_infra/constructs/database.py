@@ -1,7 +1,7 @@
 """PostgreSQL on RDS in the isolated subnets; its credentials are generated into Secrets Manager.
 
 Deletion protection, where the stage asks for it, comes from the stack's DeletionProtection
-parameter (hangar.core.stack_parameters), which is "false" while the stack's first create runs: a
+parameter (hangar.core.stage_interface), which is "false" while the stack's first create runs: a
 create that fails must be able to delete the instance again, or the retry meets its identifier.
 """
 
@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct, IDependable
 
-from hangar.core.stack_parameters import DELETION_PROTECTION
+from hangar.core.stage_interface import DELETION_PROTECTION
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.nag import acknowledge
 from hangar_infra.naming import ResourceNames

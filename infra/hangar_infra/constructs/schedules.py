@@ -14,6 +14,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from hangar.core.contract import Schedule
+from hangar.core.stage_interface import schedule_log_prefix
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_tasks import acknowledge_app_task_definition
 from hangar_infra.constructs.database import Database
@@ -62,7 +63,7 @@ class ScheduledCommands(Construct):
             cpu=config.worker_cpu,
             memory_mib=config.worker_memory_mib,
             command=list(schedule.command),
-            log_prefix=f"schedule-{schedule.name}",
+            log_prefix=schedule_log_prefix(schedule.name),
         )
         acknowledge_app_task_definition(task_definition)
         role = _scheduler_role(scope, placement.cluster, task_definition)

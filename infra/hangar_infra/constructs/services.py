@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from hangar.core.stage_interface import LOG_STREAM_PREFIXES
 from hangar_infra import capacity
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
@@ -154,7 +155,7 @@ class WebService(AppService):
             # minimum (CloudFormation starts it at one task, the scalable target lifts it).
             desired_count=None,
             command=None,
-            log_prefix="web",
+            log_prefix=LOG_STREAM_PREFIXES["web"],
             port=port,
             environment={
                 **capacity.gunicorn_size(config.web_cpu, config.web_memory_mib).environment(),
@@ -252,7 +253,7 @@ class WorkerService(AppService):
             memory_mib=config.worker_memory_mib,
             desired_count=None,  # autoscaling owns the count (see WebService)
             command=command,
-            log_prefix="worker",
+            log_prefix=LOG_STREAM_PREFIXES["worker"],
             stop_timeout=Duration.seconds(capacity.WORKER_STOP_TIMEOUT_SECONDS),
         )
         scaling = self.service.auto_scale_task_count(
@@ -322,7 +323,7 @@ class MigrationTask(Construct):
             cpu=config.web_cpu,
             memory_mib=config.web_memory_mib,
             command=MIGRATE_COMMAND,
-            log_prefix="migrate",
+            log_prefix=LOG_STREAM_PREFIXES["migration"],
         )
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, description="One-off migration task"

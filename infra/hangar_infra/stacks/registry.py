@@ -4,6 +4,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
+from hangar.core import stage_interface
 from hangar_infra.config import StageConfig
 from hangar_infra.naming import ResourceNames
 
@@ -43,5 +44,5 @@ class RegistryStack(Stack):
                 ),
             ],
         )
-        CfnOutput(self, "RepositoryName", value=self.repository.repository_name)
-        CfnOutput(self, "RepositoryUri", value=self.repository.repository_uri)
+        CfnOutput(self, stage_interface.REPOSITORY_NAME, value=self.repository.repository_name)
+        CfnOutput(self, stage_interface.REPOSITORY_URI, value=self.repository.repository_uri)

@@ -10,6 +10,22 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from hangar.core.contract import Contract, ContractError
+from hangar.core.stage_interface import (
+    ALLOWED_HOSTS,
+    APP_LOG_GROUP_NAME,
+    CLUSTER_NAME,
+    DATABASE_ENDPOINT,
+    DATABASE_SECRET_ARN,
+    LOAD_BALANCER_DNS_NAME,
+    MIGRATION_ASSIGN_PUBLIC_IP,
+    MIGRATION_SECURITY_GROUP_ID,
+    MIGRATION_SUBNET_IDS,
+    MIGRATION_TASK_DEFINITION_ARN,
+    REGION,
+    SECRET_KEY_ARN,
+    SERVICE_URL,
+    WEB_SERVICE_NAME,
+)
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
 from hangar_infra.constructs.app_settings import AppSettings
@@ -70,13 +86,13 @@ class ServiceStack(Stack):
         declared = declared_outputs(storage, queues)
         resources = {
             **declared,
-            "AllowedHosts": settings.allowed_hosts,
-            "LoadBalancerDnsName": entry.alb.load_balancer_dns_name,
-            "ServiceUrl": entry.url,
-            "DjangoSecretKeyArn": settings.secret_key.secret_arn,
-            "DatabaseSecretArn": database.secret.secret_arn,
-            "DatabaseEndpoint": database.instance.db_instance_endpoint_address,
-            "Region": self.region,
+            ALLOWED_HOSTS: settings.allowed_hosts,
+            LOAD_BALANCER_DNS_NAME: entry.alb.load_balancer_dns_name,
+            SERVICE_URL: entry.url,
+            SECRET_KEY_ARN: settings.secret_key.secret_arn,
+            DATABASE_SECRET_ARN: database.secret.secret_arn,
+            DATABASE_ENDPOINT: database.instance.db_instance_endpoint_address,
+            REGION: self.region,
         }
         environment = app_environment(
             contract,
@@ -142,14 +158,14 @@ class ServiceStack(Stack):
         task_subnets = network.vpc.select_subnets(subnet_type=network.task_subnets.subnet_type)
         # What the tooling runs tasks and services with (deploy, run-task, remote-shell).
         operations = {
-            "ClusterName": app.cluster.cluster_name,
-            "WebServiceName": app.web.service.service_name,
+            CLUSTER_NAME: app.cluster.cluster_name,
+            WEB_SERVICE_NAME: app.web.service.service_name,
             **{q.declared.worker_output: worker.service.service_name for q, worker in app.workers},
-            "MigrationTaskDefinitionArn": app.migration.task_definition.task_definition_arn,
-            "MigrationSubnetIds": Fn.join(",", task_subnets.subnet_ids),
-            "MigrationAssignPublicIp": "ENABLED" if network.assign_public_ip else "DISABLED",
-            "MigrationSecurityGroupId": app.migration.security_group.security_group_id,
-            "AppLogGroupName": runtime.log_group.log_group_name,
+            MIGRATION_TASK_DEFINITION_ARN: app.migration.task_definition.task_definition_arn,
+            MIGRATION_SUBNET_IDS: Fn.join(",", task_subnets.subnet_ids),
+            MIGRATION_ASSIGN_PUBLIC_IP: "ENABLED" if network.assign_public_ip else "DISABLED",
+            MIGRATION_SECURITY_GROUP_ID: app.migration.security_group.security_group_id,
+            APP_LOG_GROUP_NAME: runtime.log_group.log_group_name,
         }
         for name, value in {**resources, **operations}.items():
             CfnOutput(self, name, value=value)

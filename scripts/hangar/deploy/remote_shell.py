@@ -18,6 +18,7 @@ from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
+from hangar.core.stage_interface import CLUSTER_NAME, CONTAINER_NAME, WEB_SERVICE_NAME
 from hangar.deploy import stacks as infra
 
 SESSION_MANAGER_PLUGIN = "session-manager-plugin"
@@ -25,10 +26,8 @@ PLUGIN_INSTALL_URL = (
     "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-"
     "install-plugin.html"
 )
-# hangar_infra.constructs.app_container.CONTAINER_NAME: the one container of every task.
-CONTAINER_NAME = "app"
 DEFAULT_COMMAND = "python manage.py shell"
-SERVICE_OUTPUTS = ("ClusterName", "WebServiceName")
+SERVICE_OUTPUTS = (CLUSTER_NAME, WEB_SERVICE_NAME)
 
 
 def check_stage(stage: str) -> None:
@@ -69,7 +68,7 @@ def service_outputs(cfn: Any, stage: str) -> dict[str, str]:
 
 
 def running_task(ecs: Any, outputs: Mapping[str, str]) -> str:
-    cluster, service = outputs["ClusterName"], outputs["WebServiceName"]
+    cluster, service = outputs[CLUSTER_NAME], outputs[WEB_SERVICE_NAME]
     arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="RUNNING")["taskArns"]
     if not arns:
         raise HangarError(
@@ -105,7 +104,7 @@ def run_remote_shell(args: argparse.Namespace) -> int:
     task = running_task(aws_client("ecs", region=region), outputs)
     info(f"Opening `{args.command}` in {task} (ECS Exec; the session is audited)")
     command = execute_command(
-        aws=aws, region=region, cluster=outputs["ClusterName"], task=task, command=args.command
+        aws=aws, region=region, cluster=outputs[CLUSTER_NAME], task=task, command=args.command
     )
     return subprocess.run(command, check=False).returncode
 

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hangar.aws import execution_policy
 from hangar.cdk import driver as cdk
 from hangar.cdk.bootstrap_template import LOCAL_STAGE, cloud_stages, stage_qualifiers
+from hangar.core import stage_interface
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info, step
 from hangar.core.contract import contract
@@ -50,10 +51,9 @@ OUTPUTS_FILE = LOCAL_ENV_FILE.parent / "local-outputs.json"
 LOCALSTACK_PLACEHOLDER = "unknown"
 # The platform's own keys → CfnOutput of the service stack; the app's come from the contract.
 PLATFORM_ENV_FROM_OUTPUTS = {
-    "DJANGO_ALLOWED_HOSTS": "AllowedHosts",
-    "AWS_REGION": "Region",
+    "DJANGO_ALLOWED_HOSTS": stage_interface.ALLOWED_HOSTS,
+    "AWS_REGION": stage_interface.REGION,
 }
-SECRET_KEY_OUTPUT = "DjangoSecretKeyArn"  # noqa: S105 - an output name, not a secret
 
 
 def check_stage(stage: str) -> str:
@@ -226,9 +226,19 @@ def deploy_local(endpoint: str) -> dict[str, str]:
         return _deploy_local(endpoint)
 
 
-# What the local stage is built from (the CDK app, its libraries, the CDK CLI): when none changed
-# and LocalStack still holds the very stacks the last deploy made, deploy-local skips synth+deploy.
-DEPLOY_INPUTS = ("infra", "pyproject.toml", "uv.lock", "package.json", "package-lock.json")
+# What the local stage is built from (the CDK app, the CLI's core it imports, the contract, the
+# measured capacity, their libraries, the CDK CLI): when none changed and LocalStack still holds
+# the very stacks the last deploy made, deploy-local skips synth+deploy.
+DEPLOY_INPUTS = (
+    "infra",
+    "scripts/hangar/__init__.py",
+    "scripts/hangar/core",
+    "capacity.json",
+    "pyproject.toml",
+    "uv.lock",
+    "package.json",
+    "package-lock.json",
+)
 DEPLOY_RECORD = STATE_DIR / "deploy-local.json"
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
@@ -406,7 +416,7 @@ def _write_local_env(
     endpoint: str, outputs: Mapping[str, str], secrets: Mapping[str, str]
 ) -> dict[str, str]:
     """`secrets`: the declared secrets' values, which the tasks get the same way as SECRET_KEY."""
-    secret_key = _secret_value(endpoint, outputs.get(SECRET_KEY_OUTPUT))
+    secret_key = _secret_value(endpoint, outputs.get(stage_interface.SECRET_KEY_ARN))
     env = {**local_env(outputs, secret_key=secret_key, endpoint=endpoint), **secrets}
     write_env_file(env)
     info(f"Wrote {LOCAL_ENV_FILE.relative_to(ROOT)}: {', '.join(sorted(env))}")
@@ -416,7 +426,7 @@ def _write_local_env(
 def _secret_value(endpoint: str, secret_arn: str | None) -> str:
     if not secret_arn:
         raise HangarError(
-            f"the local service stack has no {SECRET_KEY_OUTPUT} output.",
+            f"the local service stack has no {stage_interface.SECRET_KEY_ARN} output.",
             hint="redeploy it: make deploy-local",
         )
     client = aws_client("secretsmanager", region=DEFAULT_REGION, endpoint=endpoint)

@@ -44,14 +44,13 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from hangar.cdk import driver as cdk
 from hangar.cdk.bootstrap_template import stage_qualifier, toolkit_stack_name
-from hangar.core import docker_client
+from hangar.core import docker_client, stage_interface
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.git import has_uncommitted_changes, head_commit
 from hangar.core.paths import STATE_DIR
-from hangar.core.stack_parameters import DELETION_PROTECTION
 from hangar.deploy import declared_secrets, releases
 from hangar.deploy import image as image_module
 from hangar.deploy.stacks import (
@@ -73,11 +72,11 @@ SMOKE_ATTEMPTS = 10
 SMOKE_INTERVAL_SECONDS = 6.0
 HTTP_TIMEOUT_SECONDS = 10.0
 MIGRATION_OUTPUTS = (
-    "ClusterName",
-    "MigrationTaskDefinitionArn",
-    "MigrationSubnetIds",
-    "MigrationSecurityGroupId",
-    "MigrationAssignPublicIp",
+    stage_interface.CLUSTER_NAME,
+    stage_interface.MIGRATION_TASK_DEFINITION_ARN,
+    stage_interface.MIGRATION_SUBNET_IDS,
+    stage_interface.MIGRATION_SECURITY_GROUP_ID,
+    stage_interface.MIGRATION_ASSIGN_PUBLIC_IP,
 )
 PUBLIC_IP_SETTINGS = ("ENABLED", "DISABLED")
 
@@ -340,8 +339,10 @@ def stage_registry(
     if target.local:
         info("LocalStack (free) has no ECR API: the local OCI-layout registry stands in for it")
         return image_module.Registry.local(target.stage)
-    require_output(target, registry_outputs, "RepositoryUri")
-    registry = image_module.Registry("docker://", registry_outputs["RepositoryUri"], auth_file)
+    require_output(target, registry_outputs, stage_interface.REPOSITORY_URI)
+    registry = image_module.Registry(
+        "docker://", registry_outputs[stage_interface.REPOSITORY_URI], auth_file
+    )
     token = target.client("ecr").get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(token["authorizationToken"]).decode().split(":", 1)
     image_module.login(registry, user, password)
@@ -412,7 +413,7 @@ def task_outcome(task: Mapping[str, Any]) -> tuple[bool, str]:
 def migration_network(service_outputs: Mapping[str, str]) -> dict[str, Any]:
     """The migration task's network, as the stack placed the services: dev runs its tasks in public
     subnets with a public IP (no NAT), staging and prod in private subnets behind NAT."""
-    assign_public_ip = service_outputs["MigrationAssignPublicIp"]
+    assign_public_ip = service_outputs[stage_interface.MIGRATION_ASSIGN_PUBLIC_IP]
     if assign_public_ip not in PUBLIC_IP_SETTINGS:
         raise HangarError(
             f"the stack's MigrationAssignPublicIp output is {assign_public_ip!r}, "
@@ -421,8 +422,8 @@ def migration_network(service_outputs: Mapping[str, str]) -> dict[str, Any]:
         )
     return {
         "awsvpcConfiguration": {
-            "subnets": service_outputs["MigrationSubnetIds"].split(","),
-            "securityGroups": [service_outputs["MigrationSecurityGroupId"]],
+            "subnets": service_outputs[stage_interface.MIGRATION_SUBNET_IDS].split(","),
+            "securityGroups": [service_outputs[stage_interface.MIGRATION_SECURITY_GROUP_ID]],
             "assignPublicIp": assign_public_ip,
         }
     }
@@ -438,11 +439,11 @@ def run_migrations(
 ) -> None:
     require_output(target, service_outputs, *MIGRATION_OUTPUTS)
     ecs = target.client("ecs")
-    cluster = service_outputs["ClusterName"]
+    cluster = service_outputs[stage_interface.CLUSTER_NAME]
     require_emulated(target, lambda: ecs.describe_clusters(clusters=[cluster]), "ECS")
     network = migration_network(service_outputs)
     described = ecs.describe_task_definition(
-        taskDefinition=service_outputs["MigrationTaskDefinitionArn"]
+        taskDefinition=service_outputs[stage_interface.MIGRATION_TASK_DEFINITION_ARN]
     )["taskDefinition"]
     revision = ecs.register_task_definition(**migration_task_definition(described, image))
     revision_arn = revision["taskDefinition"]["taskDefinitionArn"]
@@ -514,8 +515,8 @@ def smoke_test(
     attempts: int = SMOKE_ATTEMPTS,
     interval: float = SMOKE_INTERVAL_SECONDS,
 ) -> None:
-    require_output(target, service_outputs, "ServiceUrl")
-    service_url = service_outputs["ServiceUrl"]
+    require_output(target, service_outputs, stage_interface.SERVICE_URL)
+    service_url = service_outputs[stage_interface.SERVICE_URL]
     if target.local and urllib.parse.urlsplit(service_url).hostname == LOCALSTACK_PLACEHOLDER:
         # No load balancer stands behind it: a minute of retries would only find that out again.
         raise Skipped(
@@ -548,8 +549,8 @@ def smoke_test_hint(service_outputs: Mapping[str, str]) -> str:
         f"{contract().readiness_path} names the dependency that is down; the ECS service events "
         "say more"
     )
-    host = urllib.parse.urlsplit(service_outputs["ServiceUrl"]).hostname
-    load_balancer = service_outputs.get("LoadBalancerDnsName")
+    host = urllib.parse.urlsplit(service_outputs[stage_interface.SERVICE_URL]).hostname
+    load_balancer = service_outputs.get(stage_interface.LOAD_BALANCER_DNS_NAME)
     if host and load_balancer and host != load_balancer.lower():
         # With HTTPS the URL is the stage's domain, which only DNS connects to the load balancer.
         hint += (
@@ -613,7 +614,7 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         repository = (
             image_module.Registry.local(target.stage).repository
             if target.local
-            else registry["RepositoryUri"]
+            else registry[stage_interface.REPOSITORY_URI]
         )
         image = f"{repository}@{digest}"
         assembly = assembly.parent / "cdk.out.by-digest"
@@ -657,7 +658,7 @@ def deploy_stacks(target: Target, assembly: Path) -> dict[str, str]:
         "image": image or "not pushed (see step 2)",
         "platform": image_module.image_platform(),
         "certificate": target.certificate_arn or "none: HTTP only",
-        "url": service.get("ServiceUrl", ""),
+        "url": service.get(stage_interface.SERVICE_URL, ""),
     }
 
 
@@ -693,7 +694,7 @@ def redeploy(target: Target) -> dict[str, str]:
         "stage": target.stage,
         "image tag": target.image_tag,
         "image": image,
-        "url": service.get("ServiceUrl", ""),
+        "url": service.get(stage_interface.SERVICE_URL, ""),
     }
 
 
@@ -714,12 +715,14 @@ def image_in_registry(target: Target, registry_outputs: Mapping[str, str]) -> st
 
 def deploy_service(target: Target, assembly: Path, image: str, *, created: bool) -> dict[str, str]:
     """Step 4, the service stack. Where it protects resources from deletion (its DeletionProtection
-    parameter, hangar.core.stack_parameters), the protection is on for every deploy of a stack
+    parameter, hangar.core.stage_interface), the protection is on for every deploy of a stack
     that exists, and turned on right after its first create completed: during that create it is
     off, so that a create that fails can delete what it made and be retried."""
     stack_name = target.stack_name("Service")
-    protects = DELETION_PROTECTION in stack_template(assembly, stack_name).get("Parameters", {})
-    protection = {DELETION_PROTECTION: "true"} if protects else {}
+    protects = stage_interface.DELETION_PROTECTION in stack_template(assembly, stack_name).get(
+        "Parameters", {}
+    )
+    protection = {stage_interface.DELETION_PROTECTION: "true"} if protects else {}
     listener = f"HTTPS with {target.certificate_arn}" if target.certificate_arn else "HTTP only"
     with step(f"4/5 Deploy {target.stack_path('Service')} with image {image}, {listener}"):
         outputs = cdk_deploy(target, assembly, "Service", protection if created else {})

@@ -19,12 +19,10 @@ from typing import Any
 
 from hangar.core.console import info
 from hangar.core.errors import HangarError
+from hangar.core.stage_interface import APP_LOG_GROUP_NAME, LOG_STREAM_PREFIXES
 from hangar.deploy.stacks import STAGES
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack
 
-# The streams' prefixes: hangar_infra.constructs.services passes them as each container's
-# awslogs stream prefix.
-STREAM_PREFIXES = {"web": "web/", "worker": "worker/", "migration": "migrate/"}
 SINCE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 POLL_MIN_SECONDS, POLL_MAX_SECONDS = 1.0, 10.0
@@ -82,10 +80,10 @@ def format_event(event: Mapping[str, Any]) -> str:
 
 
 def log_group(access: StageAccess) -> str:
-    group = outputs(service_stack(access)).get("AppLogGroupName")
+    group = outputs(service_stack(access)).get(APP_LOG_GROUP_NAME)
     if not group:
         raise HangarError(
-            f"stage {access.stage}'s service stack has no AppLogGroupName output.",
+            f"stage {access.stage}'s service stack has no {APP_LOG_GROUP_NAME} output.",
             hint=f"deploy the stage again: make deploy STAGE={access.stage}",
         )
     return group
@@ -142,7 +140,8 @@ def run_stage_logs(args: argparse.Namespace) -> int:
     group = log_group(access)
     logs = access.client("logs")
     start_ms = int((datetime.now(UTC) - since).timestamp() * 1000)
-    prefix = STREAM_PREFIXES[args.service] if args.service else None
+    # awslogs names a stream <prefix>/<container>/<task id>.
+    prefix = f"{LOG_STREAM_PREFIXES[args.service]}/" if args.service else None
     what = f"{args.service or 'every'} task"
     info(
         f"{group} ({access.where}), {what}, since {args.since} ago"
@@ -171,7 +170,9 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--stage", help=f"one of {', '.join(STAGES)} (required)")
-    parser.add_argument("--service", choices=sorted(STREAM_PREFIXES), help="default: all of them")
+    parser.add_argument(
+        "--service", choices=sorted(LOG_STREAM_PREFIXES), help="default: all of them"
+    )
     parser.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d")
     parser.add_argument("--follow", action="store_true", help="keep polling for new lines")
     parser.add_argument("--filter", help="a CloudWatch Logs filter pattern, e.g. ERROR")

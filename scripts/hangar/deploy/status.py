@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from hangar.core.console import info, step
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
+from hangar.core.stage_interface import CLUSTER_NAME, WEB_SERVICE_NAME
 from hangar.deploy import releases
 from hangar.deploy.stacks import LOCALSTACK_PLACEHOLDER, STAGES
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack, short_digest, table
@@ -27,7 +28,7 @@ def service_outputs() -> dict[str, str]:
     """The service stack's outputs naming the ECS services, by the name status shows: the web
     service, then each declared queue's worker."""
     return {
-        "web": "WebServiceName",
+        "web": WEB_SERVICE_NAME,
         **{f"{queue.name}-worker": queue.worker_output for queue in contract().worker_queues},
     }
 
@@ -78,7 +79,7 @@ def service_row(ecs: Any, cluster: str, name: str, service_name: str) -> Service
 
 def service_rows(access: StageAccess, stack_outputs: Mapping[str, str]) -> list[ServiceRow] | str:
     """Each service's row, or why there are none (LocalStack)."""
-    cluster = stack_outputs.get("ClusterName", "")
+    cluster = stack_outputs.get(CLUSTER_NAME, "")
     named = {
         name: stack_outputs[key] for name, key in service_outputs().items() if key in stack_outputs
     }

@@ -12,6 +12,7 @@ image (DJANGO_ENV=production) refuses it: a known password would be a way in.
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 USERNAME = "dev"
 EMAIL = "dev@example.com"  # example.com: reserved for documentation, never a real mailbox
@@ -37,7 +38,8 @@ def ensure_dev_superuser() -> str:
         return "development superuser: none (django.contrib.auth is not in INSTALLED_APPS)"
     from django.contrib.auth import get_user_model
 
-    user_model = get_user_model()
+    # Whichever model the project's settings name: its fields and manager are its own.
+    user_model: Any = get_user_model()
     try:
         identity = {user_model.USERNAME_FIELD: _value_for(user_model, user_model.USERNAME_FIELD)}
         required = {name: _value_for(user_model, name) for name in user_model.REQUIRED_FIELDS}

@@ -9,6 +9,7 @@ shellcheck/pyflakes on `run:` scripts.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -107,24 +108,17 @@ def lint_imports(args: argparse.Namespace) -> int:
     return 0
 
 
-def typecheck(args: argparse.Namespace) -> int:
-    """mypy over Hangar's code and the project's ([tool.hangar] project-dir), with pyproject's
-    [tool.mypy]: the folders come from the contract, not from the Makefile."""
-    command = [sys.executable, "-m", "mypy", contract().project_dir, "scripts", "infra"]
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
-
-
 def check_migrations(args: argparse.Namespace) -> int:
-    """`manage.py makemigrations --check --dry-run` in the project: a model change without its
-    migration fails lint, whichever project the contract names."""
+    """`manage.py makemigrations --check --dry-run` in the project with its settings module, both
+    from the contract: a model change without its migration fails lint, whatever the project."""
+    project = contract()
     command = [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"]
-    return subprocess.run(command, cwd=contract().project_path, check=False).returncode
+    # The contract's settings module, whatever manage.py or the shell would choose.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": project.settings_module}
+    return subprocess.run(command, cwd=project.project_path, env=env, check=False).returncode
 
 
 def register(subparsers: Any) -> None:
-    subparsers.add_parser(
-        "typecheck", help="mypy over the project and Hangar's code (part of `make lint`)"
-    ).set_defaults(func=typecheck)
     subparsers.add_parser(
         "check-migrations",
         help="makemigrations --check in the project (part of `make lint`)",

@@ -24,6 +24,16 @@ from hangar.core.contract import Contract, ContractError, contract
 pytest_plugins = ["hangar.testing.localstack", "hangar.testing.containers"]
 
 
+def coverage_variables(project: Contract) -> dict[str, str]:
+    """The project's folder, and the folder of its WSGI module (the ASGI module sits beside it)."""
+    wsgi_module = project.wsgi_application.split(":")[0]
+    wsgi_package = project.project_path.joinpath(*wsgi_module.split(".")[:-1])
+    return {
+        "HANGAR_PROJECT_DIR": str(project.project_path),
+        "HANGAR_WSGI_PACKAGE_DIR": str(wsgi_package),
+    }
+
+
 def _project() -> Contract | ContractError:
     try:
         return contract()
@@ -39,6 +49,9 @@ if isinstance(_PROJECT, Contract):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", _PROJECT.settings_module)
     if str(_PROJECT.project_path) not in sys.path:
         sys.path.insert(0, str(_PROJECT.project_path))
+    # What pyproject's [tool.coverage.run] measures and omits: pytest-cov reads it in
+    # pytest_load_initial_conftests, after this import; xdist's workers inherit the environment.
+    os.environ.update(coverage_variables(_PROJECT))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
