@@ -12,7 +12,6 @@ import pytest
 from hangar.core.contract import Contract, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
-from hangar.provision import python_lint
 from hangar.provision.python_lint import Check, mypy_checks, ruff_checks, run_checks
 
 # A mutable default argument: Hangar's rules (B006) reject it, ruff's runnable-code floor does not.
@@ -108,15 +107,6 @@ def test_mypy_reads_the_project_only_when_its_folder_has_a_mypy_configuration(
         assert projects.command[-1] == "."
         # django-stubs' plugin reads the settings module from the environment.
         assert projects.env == {"DJANGO_SETTINGS_MODULE": "site_config.settings"}
-
-
-def test_the_sample_declares_hangars_strictness_for_itself() -> None:
-    sample = contract()
-    assert python_lint.has_ruff_config(sample.project_path)
-    assert python_lint.has_mypy_config(sample.project_path)
-    assert [c.cwd for c in mypy_checks(ROOT, sample)] == [ROOT, sample.project_path]
-    own_rules = (sample.project_path / "ruff.toml").read_text()
-    assert 'extend = "../pyproject.toml"' in own_rules
 
 
 def lint(repo: Path, project: Contract) -> None:
