@@ -18,7 +18,7 @@ import pytest
 from hangar.cdk import driver as cdk
 from hangar.core.contract import Bucket, Queue, contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR
+from hangar.core.paths import INFRA_DIR, ROOT
 from hangar.deploy import stacks as infra
 from hangar.deploy.stack_events import failure_from_event
 
@@ -307,7 +307,9 @@ def test_every_module_of_the_checkout_the_cdk_app_imports_is_an_input() -> None:
     deploy-local reports "unchanged" and keeps the old stacks."""
     loaded = subprocess.run(
         [sys.executable, "-c", LOADED_BY_THE_CDK_APP],
-        env={**os.environ, "PYTHONPATH": str(INFRA_DIR)},
+        # This checkout's CLI too: the environment's own path may be another checkout's (a copy
+        # that shares this one's, tests/e2e/checkout_copy.py).
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (INFRA_DIR, ROOT / "scripts")))},
         capture_output=True,
         text=True,
         check=True,
