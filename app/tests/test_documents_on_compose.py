@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from documents_client import Session, local_s3, until_handled, upload_text
-
 from hangar.testing.containers import Compose
 
 pytestmark = pytest.mark.e2e
