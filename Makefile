@@ -162,7 +162,7 @@ bootstrap-aws: setup ## Once per AWS account: GitHub OIDC provider and deploy ro
 cfn-execution-policy: setup ## Regenerate infra/cfn-execution-policy.json (what CloudFormation may do, bootstrap-aws installs it) from every stage's resource types
 	$(HANGAR) cfn-execution-policy
 
-costs: setup ## Write docs/costs.md: each AWS stage's monthly cost by resource, from its synthesized templates and the stated prices
+costs: setup ## Write the contract's costs-file (else .hangar/costs.md): each AWS stage's monthly cost by resource, from its synthesized templates and the stated prices
 	$(HANGAR) costs
 
 docker-provision: setup ## Install/start the Docker engine and compose/buildx when missing; build local stand-ins for images that cannot be pulled

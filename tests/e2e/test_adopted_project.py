@@ -4,21 +4,22 @@ A copy of this checkout (tests/e2e/checkout_copy.py), committed as it is, gets M
 (tests/fixtures/locallibrary, SOURCE.md says from where and what its move changed) in place of
 the sample; a `[tool.hangar]` of its own: no bucket, queue or worker. In that copy its own hangar
 CLI runs `make dev` (compose: db, LocalStack with the `local` stage deploy-local deployed, web
-with hot reload), run-task serves its pages from the runtime image, and the project's own tests
-pass under Hangar's pytest configuration, and so does `make lint`. Then git shows that nothing
-outside the project's folder and `[tool.hangar]` changed.
-
-Hangar's own unit and infra layers then pass in the copy too, beside the project's tests: they
-hold for whichever project the contract names.
+with hot reload) and run-task serves its pages from the runtime image. Beside that, one after
+the other (they need no container): the project's own tests pass under Hangar's pytest
+configuration, then Hangar's `make lint`, `make test-unit` and `make test-infra` pass in the copy,
+which shows the platform's layers hold for whichever project the contract names. Then git shows
+that nothing outside the project's folder and `[tool.hangar]` changed.
 
 The minimal fixture (tests/fixtures/minimal_project) keeps the cheap check: its settings meet
 docs/adopting.md section 3 without Docker (tests/unit/test_minimal_project.py).
 """
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -131,10 +134,56 @@ def adopted(
         assert not checkout.leftovers(), f"left behind: {checkout.leftovers()}"
 
 
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    output: str
+    seconds: float
+
+
+class OneAfterAnother:
+    """Commands run one after the other in a thread, beside the test's own steps; each one's
+    outcome by name. stop() kills what still runs (its process group: make's pytest workers)."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.started: dict[str, Future[Finished]] = {}
+        self.current: subprocess.Popen[str] | None = None
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.started[name] = self.pool.submit(self.run, command, env)
+
+    def run(self, command: list[str], env: dict[str, str]) -> Finished:
+        began = time.monotonic()
+        with subprocess.Popen(
+            command,
+            cwd=self.cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        ) as self.current:
+            output, _ = self.current.communicate()
+        return Finished(self.current.returncode, output, time.monotonic() - began)
+
+    def outcome(self, name: str) -> Finished:
+        return self.started[name].result(timeout=3600)
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.current is not None and self.current.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.current.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="module")
-def own_tests(adopted: Checkout) -> Iterator[subprocess.Popen[str]]:
-    """The project's own tests under Hangar's pytest configuration, started in the background:
-    they need no container, and most of `make dev`'s minute is spent waiting on containers."""
+def beside_dev(adopted: Checkout) -> Iterator[OneAfterAnother]:
+    """What needs no container, started before `make dev` (which mostly waits on containers), one
+    after the other: the project's own tests under Hangar's pytest configuration, then Hangar's
+    `make lint`, `make test-unit` (with the project's tests, collected from the contract) and
+    `make test-infra` in the copy."""
     # The plugin takes the settings module from [tool.hangar]; SQLite, as its README runs them.
     env = adopted.env()
     # Its README's step before its tests: they render pages through the manifest storage.
@@ -145,22 +194,33 @@ def own_tests(adopted: Checkout) -> Iterator[subprocess.Popen[str]]:
         capture_output=True,
         check=True,
     )
-    with subprocess.Popen(
+    # The copy shares this checkout's environments (checkout_copy.py): `make setup` there is done
+    # (its stamp), and no `uv run` may sync them to the copy's folder, which is removed after.
+    (adopted.root / ".hangar" / "setup.stamp").touch()
+    tools = ROOT / ".hangar" / "tools" / "bin"
+    platform = adopted.env(PATH=f"{tools}{os.pathsep}{os.environ['PATH']}", UV_NO_SYNC="1")
+    running = OneAfterAnother(adopted.root)
+    running.start(
+        "own tests",
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", PROJECT_DIR],
-        cwd=adopted.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as running:
-        try:
-            yield running
-        finally:
-            running.kill()
+        env,
+    )
+    # The audit needs OSV's service, which is the same for any project: not what this proves.
+    running.start(
+        "lint",
+        ["make", "--no-print-directory", "lint"],
+        {**platform, "HANGAR_AUDIT_OFFLINE": "warn"},
+    )
+    for target in ("test-unit", "test-infra"):
+        running.start(target, ["make", "--no-print-directory", target], platform)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
-def dev(adopted: Checkout, own_tests: subprocess.Popen[str]) -> Checkout:
+def dev(adopted: Checkout, beside_dev: OneAfterAnother) -> Checkout:
     """`make dev` in the copy: db, LocalStack and the `local` stage, migrations, web."""
     adopted.ok("dev", "--detach")
     return adopted
@@ -243,39 +303,30 @@ def test_run_task_serves_its_pages_from_the_runtime_image(dev: Checkout) -> None
 
 
 def test_its_own_tests_pass_under_hangars_test_configuration(
-    adopted: Checkout, own_tests: subprocess.Popen[str]
+    adopted: Checkout, beside_dev: OneAfterAnother
 ) -> None:
-    output, _ = own_tests.communicate(timeout=900)
-    assert own_tests.returncode == 0, output[-5000:]
-    assert re.search(r"\b40 passed\b", output), output[-2000:]
+    finished = beside_dev.outcome("own tests")
+    assert finished.returncode == 0, finished.output[-5000:]
+    assert re.search(r"\b40 passed\b", finished.output), finished.output[-2000:]
     adopted.ok("check-migrations")
 
 
-def test_make_lint_passes_with_the_project_as_written(adopted: Checkout) -> None:
+def test_make_lint_passes_with_the_project_as_written(beside_dev: OneAfterAnother) -> None:
     """`make lint` in the copy: Hangar's rules on Hangar's code; LocalLibrary keeps no ruff or
     mypy configuration of its own, so only code that cannot run would fail in its folder."""
-    # The copy shares this checkout's environments, which `make setup` made: nothing to sync.
-    (adopted.root / ".hangar" / "setup.stamp").touch()
-    uv = shutil.which("uv") or str(ROOT / ".hangar" / "tools" / "bin" / "uv")
-    started = time.monotonic()
-    result = subprocess.run(
-        ["make", "lint", f"UV={uv}"],
-        cwd=adopted.root,
-        # The audit needs OSV's service, which is the same for any project: not what this proves.
-        env=adopted.env(UV_NO_SYNC="1", HANGAR_AUDIT_OFFLINE="warn"),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
-    print(f"make lint in the adopted copy: {time.monotonic() - started:.0f}s")
-    assert f"ruff: {PROJECT_DIR}/ has no ruff configuration" in output
-    assert f"mypy: {PROJECT_DIR}/" not in output
+    finished = beside_dev.outcome("lint")
+    assert finished.returncode == 0, finished.output[-5000:]
+    print(f"make lint in the adopted copy: {finished.seconds:.0f}s")
+    assert f"ruff: {PROJECT_DIR}/ has no ruff configuration" in finished.output
+    assert f"mypy: {PROJECT_DIR}/" not in finished.output
 
 
-def test_nothing_changed_outside_the_project_and_the_contract(adopted: Checkout) -> None:
+def test_nothing_changed_outside_the_project_and_the_contract(
+    adopted: Checkout, beside_dev: OneAfterAnother
+) -> None:
+    """Checked once every command above has run in the copy (their transient files, such as
+    coverage's per-worker data, are gone by then)."""
+    beside_dev.outcome("test-infra")  # the last one
     assert changed_outside_the_project(adopted.root) == []
     # The check sees a platform edit, in a file or in another table of pyproject.toml.
     compose = adopted.root / "compose.yaml"
@@ -293,29 +344,13 @@ def test_nothing_changed_outside_the_project_and_the_contract(adopted: Checkout)
 
 
 def test_hangars_unit_and_infra_layers_pass_against_its_contract(
-    adopted: Checkout, own_tests: subprocess.Popen[str]
+    beside_dev: OneAfterAnother,
 ) -> None:
     """`make test-unit` (with the project's own tests, collected from the contract) and `make
     test-infra` in the copy: Hangar's platform tests hold for this project as they do for the
     sample, and none skips."""
-    own_tests.wait(timeout=900)  # its collectstatic is done, and its CPU is free again
-    # The copy shares this checkout's environments (checkout_copy.py): `make setup` there is done
-    # (its stamp), and no `uv run` may sync them to the copy's folder, which is removed after.
-    (adopted.root / ".hangar" / "setup.stamp").touch()
-    tools = ROOT / ".hangar" / "tools" / "bin"
-    env = adopted.env(PATH=f"{tools}{os.pathsep}{os.environ['PATH']}", UV_NO_SYNC="1")
     for target in ("test-unit", "test-infra"):
-        started = time.monotonic()
-        result = subprocess.run(
-            ["make", "--no-print-directory", target],
-            cwd=adopted.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-        output = result.stdout + result.stderr
-        print(f"adopted: make {target} {time.monotonic() - started:.0f}s")
-        assert result.returncode == 0, f"make {target} failed:\n{output[-8000:]}"
-        assert not re.search(r"\b\d+ skipped\b", output), output[-3000:]
+        finished = beside_dev.outcome(target)
+        print(f"adopted: make {target} {finished.seconds:.0f}s")
+        assert finished.returncode == 0, f"make {target} failed:\n{finished.output[-8000:]}"
+        assert not re.search(r"\b\d+ skipped\b", finished.output), finished.output[-3000:]

@@ -59,6 +59,11 @@ def test_a_minimal_contract_declares_nothing(tmp_path: Path) -> None:
     assert notes.worker_command is None
     assert notes.env_from_outputs == {}
     assert notes.stage_env == {}
+    assert notes.costs_file is None
+
+
+def test_a_declared_costs_file_is_where_make_costs_writes(tmp_path: Path) -> None:
+    assert load(minimal(tmp_path, 'costs-file = "docs/costs.md"\n')).costs_file == "docs/costs.md"
 
 
 def test_every_declared_resource_gets_its_own_outputs_and_workers(tmp_path: Path) -> None:
@@ -164,6 +169,9 @@ def test_a_bad_entry_is_refused_naming_it(
             '[tool.hangar.queues.b]\nenv = "B_URL"\n[tool.hangar.env.dev]\nB_URL = "x"\n',
             "[tool.hangar.env.dev] sets B_URL, which a declared bucket or queue",
         ),
+        ('costs-file = "/etc/costs.md"\n', "costs-file = '/etc/costs.md' is invalid"),
+        ('costs-file = "costs.txt"\n', "costs-file = 'costs.txt' is invalid"),
+        ('costs-file = "../costs.md"\n', "costs-file = '../costs.md' leaves the repository"),
     ],
 )
 def test_a_bad_declaration_is_refused_naming_it(tmp_path: Path, tables: str, named: str) -> None:

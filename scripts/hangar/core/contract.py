@@ -173,6 +173,9 @@ class Contract:
     # `[tool.hangar.schedules.<name>]`: commands EventBridge Scheduler runs as ECS tasks.
     schedules: tuple[Schedule, ...] = ()
     bench: Bench = Bench()
+    # Where `make costs` writes the stages' monthly cost estimate, relative to the repository root,
+    # for the team to commit (an infra test then fails when it is stale); None: .hangar/costs.md.
+    costs_file: str | None = None
 
     @property
     def project_path(self) -> Path:
@@ -282,7 +285,23 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         secrets=declared_secrets(table.get("secrets")),
         schedules=declared_schedules(table.get("schedules")),
         bench=_bench(table.get("bench", {})),
+        costs_file=_costs_file(table.get("costs-file")),
     )
+
+
+def _costs_file(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.endswith(".md") or Path(value).is_absolute():
+        raise ContractError(
+            f"[tool.hangar] costs-file = {value!r} is invalid; write a Markdown file's path "
+            "relative to the repository root, e.g. 'docs/costs.md'"
+        )
+    if ".." in Path(value).parts:
+        raise ContractError(
+            f"[tool.hangar] costs-file = {value!r} leaves the repository; write a path inside it"
+        )
+    return value
 
 
 # Keys of earlier contracts: refused with where their fact lives now, rather than ignored.

@@ -4,8 +4,9 @@ Counts and sizes come from the templates (task CPU and memory, desired counts, N
 database class, storage and Multi-AZ, keys, secrets, alarms); prices are the stated assumptions
 below (us-east-1, on-demand, list prices, no free tier, 730 hours a month). What depends on traffic
 (requests, GB through NAT, log ingestion, S3 and SQS requests, storage of images and documents) is
-listed, not guessed. The result is docs/costs.md; an infra test regenerates it from the synthesized
-templates and fails when the committed file is stale.
+listed, not guessed. The result goes where the contract's `costs-file` says, for the team to commit
+(an infra test regenerates it from the synthesized templates and fails when it is stale), or to
+.hangar/costs.md when the contract names none.
 """
 
 import argparse
@@ -17,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from hangar.core.console import info
+from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import ROOT
+from hangar.core.paths import ROOT, STATE_DIR
 
-COSTS_FILE = ROOT / "docs" / "costs.md"
 HOURS_PER_MONTH = 730
 # Entered by hand from AWS's public price pages (nothing is fetched at run time): check them there.
 PRICES_AS_OF = "assumed us-east-1 list prices (entered by hand, not fetched)"
@@ -218,6 +219,12 @@ def render(costs: Mapping[str, list[Line]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def costs_file() -> Path:
+    """The contract's costs-file, which the team commits, or a file of this checkout's own."""
+    declared = contract().costs_file
+    return ROOT / declared if declared else STATE_DIR / "costs.md"
+
+
 def load_templates(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in paths]
 
@@ -233,17 +240,20 @@ def run_costs(args: argparse.Namespace) -> int:
         )
         for stage in AWS_STAGES
     }
-    COSTS_FILE.write_text(render(costs))
+    written = costs_file()
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text(render(costs))
     for stage, lines in costs.items():
         info(f"{stage}: {sum(line.monthly for line in lines):,.2f} USD/month (fixed part)")
-    info(f"wrote {COSTS_FILE.relative_to(ROOT)}")
+    info(f"wrote {written.relative_to(ROOT)}")
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "costs",
-        help="write docs/costs.md: each stage's monthly cost by resource, from its templates",
+        help="write each stage's monthly cost by resource, from its templates, to the contract's "
+        "costs-file (else .hangar/costs.md)",
         description=__doc__.split("\n\n")[0],
     )
     parser.set_defaults(func=run_costs)
