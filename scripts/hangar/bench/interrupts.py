@@ -102,6 +102,10 @@ def attempt(
 ) -> Outcome:
     """One interrupted `hangar dev`; `containers_left(output)` names what docker mode left."""
     marker = uuid.uuid4().hex
+    # A SIGINT ignored here (a shell starts `hangar bench … &` so) would be ignored by every
+    # session too: it inherits the disposition, and each went on to its 60 s kill.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     process = subprocess.Popen(
         [*HANGAR, *arguments],
         env={**env, MARKER: marker},

@@ -534,9 +534,11 @@ def interrupted_starts(bench: Bench, mode: str) -> list[Figure]:
     for outcome in failed:
         warn(f"{mode} mode: {outcome.describe()}")
     exits = sorted(outcome.exit_seconds for outcome in results)
+    late = sum(seconds > interrupts.EXIT_DEADLINE for seconds in exits)
     note = (
         f"{len(results)} SIGINTs at random moments of the start-up, a busy loop per core; "
-        f"median {exits[len(exits) // 2]:.2f} s"
+        f"median {exits[len(exits) // 2]:.2f} s, {late} over {interrupts.EXIT_DEADLINE:.0f} s; "
+        f"all: {', '.join(f'{seconds:.1f}' for seconds in exits)}"
     )
     return [
         Figure(

@@ -533,7 +533,7 @@ def _take_down_interrupted_start(
 
 def has_volumes(env: Mapping[str, str]) -> bool:
     """Whether this checkout's compose project has a volume (compose itself lists none)."""
-    project = docker_client.compose_project(environ={**os.environ, **env})
+    project = docker_client.compose_project(environ=env)
     label = f"label=com.docker.compose.project={project}"
     result = subprocess.run(
         ["docker", "volume", "ls", "--quiet", "--filter", label],
