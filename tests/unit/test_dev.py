@@ -10,10 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 
 from hangar.core import ports
@@ -280,6 +281,14 @@ def test_host_mode_runs_the_contracts_worker_with_this_environments_python(
     assert dev.host_worker_command() is None
 
 
+def wait_for(condition: Callable[[], bool], deadline: float = 30.0) -> None:
+    """Until `condition` holds: a generous deadline for a loaded machine."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < give_up, f"{condition} did not hold within {deadline:.0f}s"
+        time.sleep(0.05)
+
+
 COMPOSE_CONFIG: dict[str, dict[str, object]] = {
     "services": {name: {} for name in ("db", "localstack", "migrate", "web", "worker")}
 }
@@ -292,6 +301,7 @@ def start_in_docker_mode(
     deploy: object = None,
     running: frozenset[str] = frozenset(),
     events: list[object] | None = None,
+    first_start: bool = False,
 ) -> list[object]:
     """`hangar dev --detach` in docker mode with compose and the deploy replaced by recorders;
     returns (or records into `events`) what ran, in order."""
@@ -310,6 +320,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
     monkeypatch.setattr(dev, "running_services", lambda: set(running))
     monkeypatch.setattr(dev, "compose_config", lambda: config)
+    monkeypatch.setattr(dev, "has_volumes", lambda env: not first_start)
     monkeypatch.setattr(dev, "images_to_build", lambda config: [])
     monkeypatch.setattr(
         dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
@@ -359,7 +370,31 @@ class TestDockerModeOrder:
                 monkeypatch, COMPOSE_CONFIG, deploy=self.interrupted_deploy, events=events
             )
         independent = ("up", "--detach", "--wait", "db", "localstack", "migrate")
-        assert events == [("background", *independent), ("compose", "down")]
+        # What holds nothing is killed side by side; the database alone stops gracefully.
+        assert events == [
+            ("background", *independent),
+            ("compose", "kill", "localstack", "migrate", "web", "worker"),
+            ("compose", "down", "--timeout", "4"),
+        ]
+
+    def test_a_ctrl_c_during_a_first_start_kills_the_empty_database_and_its_volumes_go(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The project had no volume: the database was initialising an empty one, which its
+        entrypoint does deaf to a stop signal, and the next start would find it half made."""
+        events: list[object] = []
+        with pytest.raises(KeyboardInterrupt):
+            start_in_docker_mode(
+                monkeypatch,
+                COMPOSE_CONFIG,
+                deploy=self.interrupted_deploy,
+                events=events,
+                first_start=True,
+            )
+        assert events[-2:] == [
+            ("compose", "kill", "db", "localstack", "migrate", "web", "worker"),
+            ("compose", "down", "--timeout", "4", "--volumes"),
+        ]
 
     def test_a_ctrl_c_during_the_start_up_leaves_containers_that_ran_before(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -373,7 +408,8 @@ class TestDockerModeOrder:
                 running=frozenset({"web", "db"}),
                 events=events,
             )
-        assert ("compose", "down") not in events
+        composed = [event for event in events if isinstance(event, tuple) and event[0] == "compose"]
+        assert all(event[1] == "up" for event in composed), composed
 
     def test_an_app_without_a_worker_starts_web_alone_after_the_deploy(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -396,6 +432,30 @@ class TestDockerModeOrder:
         assert body == ["deployed"], "the deploy runs whatever the background command does"
         assert "`docker compose up db` failed (exit 3)" in error.value.message
         assert "db: unhealthy" in error.value.message
+
+    def test_an_interrupted_background_command_is_stopped_with_its_children(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`docker compose` is the docker CLI and the compose plugin, its child: stopping the CLI
+        alone left the plugin starting containers while the teardown's `compose down` ran."""
+        spawned = tmp_path / "child.pid"
+        parent = (
+            "import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+            f"open({str(spawned)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(60)\n"
+        )
+        monkeypatch.setattr(dev, "compose", lambda *arguments: [sys.executable, "-c", parent])
+
+        def interrupted_once_spawned() -> None:
+            with dev.in_background(["up", "db"], os.environ):
+                wait_for(spawned.exists)
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            interrupted_once_spawned()
+        child = psutil.Process(int(spawned.read_text()))
+        wait_for(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE)
 
     def test_serving_is_seen_as_soon_as_healthz_answers(self) -> None:
         class Healthz(http.server.BaseHTTPRequestHandler):

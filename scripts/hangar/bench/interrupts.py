@@ -35,6 +35,9 @@ class Plan:
     signals: tuple[int, ...]
     first: float
     then: tuple[float, ...] = ()
+    # Count `first` from the first output line holding this text, not from the start: a phase of
+    # the start-up whatever the machine's load.
+    after_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ def attempt(
 ) -> Outcome:
     """One interrupted `hangar dev`; `containers_left(output)` names what docker mode left."""
     marker = uuid.uuid4().hex
+    # A SIGINT ignored here (a shell starts `hangar bench … &` so) would be ignored by every
+    # session too: it inherits the disposition, and each went on to its 60 s kill.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     process = subprocess.Popen(
         [*HANGAR, *arguments],
         env={**env, MARKER: marker},
@@ -106,6 +113,7 @@ def attempt(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    early = _read_until(process, plan.after_line) if plan.after_line else ""
     time.sleep(plan.first)
     process.send_signal(plan.signals[0])
     sent = time.monotonic()
@@ -118,8 +126,20 @@ def attempt(
         process.kill()
         output, _ = process.communicate()
     exit_seconds = time.monotonic() - sent
+    output = early + output
     left = [*_kill_marked(marker), *containers_left(output)]
     return Outcome(plan, exit_seconds, process.returncode, left, output)
+
+
+def _read_until(process: subprocess.Popen[str], text: str) -> str:
+    """The output up to and with the first line holding `text` (all of it if none does)."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if text in line:
+            break
+    return "".join(lines)
 
 
 def seconds_until(url: str, arguments: Sequence[str], env: Mapping[str, str]) -> float:

@@ -320,9 +320,10 @@ def compose(*arguments: str) -> list[str]:
 def compose_run(
     *arguments: str, capture: bool = False, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        compose(*arguments), text=True, capture_output=capture, env=env, check=False
-    )
+    output = subprocess.PIPE if capture else None
+    with compose_process(arguments, env, stdout=output, stderr=output) as process:
+        stdout, stderr = process.communicate()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if result.returncode != 0:
         details = f":\n{result.stderr.strip()[-2000:]}" if capture else " (output above)"
         raise HangarError(
@@ -330,6 +331,26 @@ def compose_run(
             "`make logs` shows the services' output; `make down` resets them",
         )
     return result
+
+
+@contextlib.contextmanager
+def compose_process(
+    arguments: Sequence[str], env: Mapping[str, str] | None, **streams: Any
+) -> Iterator[subprocess.Popen[str]]:
+    """`docker compose arguments` in a process group of its own, killed whole when the block is
+    interrupted. `docker compose` is the docker CLI running the compose plugin as its child:
+    killing the CLI alone (what `subprocess.run` does at a Ctrl-C) left the plugin running on,
+    creating and starting containers while the interrupted start-up's `compose down` ran."""
+    process = subprocess.Popen(
+        compose(*arguments), env=env, text=True, start_new_session=True, **streams
+    )
+    with process:
+        try:
+            yield process
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
 
 
 def running_services() -> set[str]:
@@ -393,16 +414,11 @@ def in_background(
     `hangar dev`, its output is shown when asked (else only when it failed)."""
     command = described_as or f"`docker compose {' '.join(arguments)}`"
     info(f"in the background: {command}")
-    with tempfile.TemporaryFile("w+") as log:
-        process = subprocess.Popen(
-            compose(*arguments), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
-        )
-        try:
-            yield
-        except BaseException:
-            process.terminate()
-            process.wait()
-            raise
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        compose_process(arguments, env, stdout=log, stderr=subprocess.STDOUT) as process,
+    ):
+        yield
         with step(f"Wait for {command}"):
             returncode = process.wait()
         log.seek(0)
@@ -447,8 +463,9 @@ def web_runs_debugpy(config: Mapping[str, Any]) -> bool:
     return "debugpy" in " ".join(command if isinstance(command, list) else [command])
 
 
-def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
-    config = compose_config()
+def _start_containers(
+    address: ServerAddress, env: Mapping[str, str], config: Mapping[str, Any]
+) -> None:
     if not web_runs_debugpy(config):
         warn("compose.yaml's web command does not start debugpy: the debugger port will not answer")
     if stale := images_to_build(config):
@@ -480,17 +497,51 @@ def _start_containers(address: ServerAddress, env: Mapping[str, str]) -> None:
         wait_until_serving(address)
 
 
-def _take_down_interrupted_start(env: Mapping[str, str]) -> None:
-    """Ctrl-C during docker mode's start-up: what it began is taken down again, as `make down`
-    would, so no half-started container is left. A further signal cannot cut that short (compose
-    bounds it with the services' own grace periods)."""
+# The one service whose stop is worth waiting for: PostgreSQL writes its data volume, and its fast
+# shutdown (its image stops it with SIGINT) takes about a second. The others hold nothing a kill
+# loses: web and worker are the dev server and a worker that just started, migrate's migrations
+# are transactions, LocalStack's state lives in memory.
+KEEPS_DATA = "db"
+DATABASE_STOP_TIMEOUT = 4  # seconds; past it the kill is still safe: PostgreSQL replays its WAL
+
+
+def _take_down_interrupted_start(
+    env: Mapping[str, str], declared: Iterable[str], *, first_start: bool
+) -> None:
+    """Ctrl-C during docker mode's start-up: what it began is taken down again, so no half-started
+    container or its network is left, within the 10 s a user is promised.
+
+    `compose down` alone stops the services one dependency level after another (web and worker,
+    then migrate and LocalStack, then the database), each with its grace period: 32.5 s under load
+    (docs/benchmarks.md). So the services that hold nothing are killed at once, side by side, and
+    the database alone gets its graceful stop. On a first start (the project had no volume) the
+    volumes go too, the database's with nothing in it yet: the next start would otherwise find a
+    database interrupted in its first initialisation (its entrypoint ignores a stop signal) half
+    made, and there is no data to keep. A further signal cannot cut the teardown short.
+    """
     info("\ninterrupted during the start-up: taking down the containers it started")
     held = {signum: signal.signal(signum, signal.SIG_IGN) for signum in children.STOP_SIGNALS}
     try:
-        compose_run("down", env=env)
+        graceful = set() if first_start else {KEEPS_DATA}
+        compose_run("kill", *sorted(set(declared) - graceful), env=env)
+        volumes = ["--volumes"] if first_start else []
+        compose_run("down", "--timeout", str(DATABASE_STOP_TIMEOUT), *volumes, env=env)
     finally:
         for signum, handler in held.items():
             signal.signal(signum, handler)
+
+
+def has_volumes(env: Mapping[str, str]) -> bool:
+    """Whether this checkout's compose project has a volume (compose itself lists none)."""
+    project = docker_client.compose_project(environ=env)
+    label = f"label=com.docker.compose.project={project}"
+    result = subprocess.run(
+        ["docker", "volume", "ls", "--quiet", "--filter", label],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return bool(result.stdout.split())
 
 
 def dev_docker(args: argparse.Namespace) -> int:
@@ -509,11 +560,14 @@ def dev_docker(args: argparse.Namespace) -> int:
             "pick other ports: HANGAR_WEB_PORT=8001 HANGAR_DEBUG_PORT=5679 make dev",
         )
     write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
+    config = compose_config()
+    first_start = not has_volumes(env)
     try:
-        _start_containers(address, env)
+        _start_containers(address, env, config)
     except KeyboardInterrupt:
         if not running:  # else the containers ran before this start-up, and keep running
-            _take_down_interrupted_start(env)
+            declared = config.get("services", {})
+            _take_down_interrupted_start(env, declared, first_start=first_start)
         raise
     states = service_states()
     services.report_down(states)
