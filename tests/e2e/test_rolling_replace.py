@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import urllib3
-from client_load import ClientThreads, wait_until
 
 from hangar.core.ports import spare_port
 from hangar.provision import docker
+from hangar.testing.client_load import ClientThreads, wait_until
 from hangar_infra import capacity
 from hangar_infra.config import STAGES
 

@@ -19,9 +19,13 @@ import pytest
 
 from hangar.core.contract import Contract, ContractError, contract
 
-# The fixtures of the LocalStack and local stage, and of the containers, for Hangar's integration
-# and end-to-end tests and the project's own.
-pytest_plugins = ["hangar.testing.localstack", "hangar.testing.containers"]
+# The fixtures of the LocalStack and local stage, of the containers and of the tasks run-task runs,
+# for Hangar's integration and end-to-end tests and the project's own.
+pytest_plugins = [
+    "hangar.testing.localstack",
+    "hangar.testing.containers",
+    "hangar.testing.run_tasks",
+]
 
 
 def coverage_variables(project: Contract) -> dict[str, str]:

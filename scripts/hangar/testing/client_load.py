@@ -1,7 +1,8 @@
-"""Load for the e2e tests: HTTP clients in threads, each repeating a request until the block ends.
+"""Load for end-to-end tests, Hangar's and a project's: HTTP clients in threads, each repeating a
+request until the block ends.
 
-The rolling replace counts what a steady load gets while a task is replaced; the outage tests
-record what uploading clients get while a dependency is paused.
+Hangar's rolling replace counts what a steady load gets while a task is replaced; a project's
+outage tests can record what its clients get while a dependency is paused.
 """
 
 import threading
