@@ -36,7 +36,7 @@ VENDORED_PROJECTS = tuple(
     for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
 )
 KNOWN = {
-    "app": {"tests/e2e/test_devcontainer.py", "tests/e2e/test_run_task_container.py"},
+    "app": {"tests/e2e/test_run_task_container.py"},
     "library": {"tests/e2e/test_adopted_project.py"},
 }
 
