@@ -4,11 +4,13 @@
 stay untouched), then `devcontainer exec` for the workflow a VS Code user runs: `make test-unit`,
 `make lint`, cfn-lint on the synthesized stage, `make deploy-local` (the post-start command; a
 second deploy, an update, is the host's tests' to prove), `make test-integration` against
-compose's LocalStack, git and docker, an upload the worker processes, and the "Attach to Hangar"
-launch configuration stopping at a breakpoint. The copy starts with a stale .hangar/local.env, which
-the post-start deploy must replace. Where images cannot be pulled, the images come from `hangar
-docker provision` (stand-ins and the wheelhouse), as for every container test here; nothing is
-published on the host (VS Code forwards ports).
+compose's LocalStack, git and docker, the worker the contract declares running on the deployed
+stage, and the "Attach to Hangar" launch configuration stopping at a breakpoint in the project's
+readiness (or health) view. The copy starts with a stale .hangar/local.env, which the post-start
+deploy must replace. Nothing here names the project: what it is comes from `[tool.hangar]`, and
+what it does in compose is for its own tests to prove. Where images cannot be pulled, the images
+come from `hangar docker provision` (stand-ins and the wheelhouse), as for every container test
+here; nothing is published on the host (VS Code forwards ports).
 """
 
 import json
@@ -19,14 +21,17 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from compose_project import copy_checkout_files
 
 from hangar.core import docker_client
+from hangar.core.contract import contract
 from hangar.core.paths import NODE_BIN
 from hangar.core.versions import NODE_VERSION
+from hangar.devloop.in_project import IN_PROJECT
 from hangar.provision import docker
 from hangar.testing.containers import DEV_IMAGE_DEFAULT_ID
 
@@ -42,68 +47,85 @@ BUILD_VARIABLES = (
     # The Dockerfile with the stand-in base where the pinned one cannot be pulled.
     "APP_DOCKERFILE",
 )
-STALE_QUEUE = "http://localstack:4566/000000000000/a-queue-a-fresh-localstack-does-not-have"
+# A key the post-start deploy writes, pointing at a LocalStack this container never had.
+STALE_ENDPOINT = "AWS_ENDPOINT_URL=http://a-localstack-long-gone:4566"
 UP_TIMEOUT = 2400.0
 # The integration modules whose behaviour the dev container changes (see the test's docstring).
 WIRING_MODULES = ("test_local_stage_resources", "test_localstack_lifecycle")
-# Posts a document to the dev server inside the container and waits for the worker to process it.
-UPLOAD_SCRIPT = """
-import json, time, urllib.request, uuid
-deadline = time.monotonic() + 60
-while True:  # the dev server restarts once more when the post-start deploy rewrites local.env
-    try:
-        urllib.request.urlopen("http://127.0.0.1:8000/healthz", timeout=5)
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(1)
-body = f"devcontainer upload {uuid.uuid4()}".encode()
-boundary = uuid.uuid4().hex
-head = (f'--{boundary}\\r\\nContent-Disposition: form-data; name="file"; filename="d.txt"\\r\\n'
-        'Content-Type: text/plain\\r\\n\\r\\n')
-data = head.encode() + body + f"\\r\\n--{boundary}--\\r\\n".encode()
-request = urllib.request.Request("http://127.0.0.1:8000/api/documents/", data=data,
-    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-document = json.load(urllib.request.urlopen(request, timeout=30))
-deadline = time.monotonic() + 180
-while document["status"] in {"pending", "processing"} and time.monotonic() < deadline:
-    time.sleep(1)
-    url = f"http://127.0.0.1:8000/api/documents/{document['id']}/"
-    document = json.load(urllib.request.urlopen(url, timeout=30))
-print(json.dumps(document))
-"""
+# How long the worker must keep running, once started on the deployed stage, to count as staying up:
+# a worker that cannot use the stage exits within a second or two of starting (compose restarts it).
+WORKER_STEADY_SECONDS = 15.0
 
 # VS Code's "Attach to Hangar", run where VS Code runs it: inside the container, ${workspaceFolder}
-# being /app/src. It stops at a breakpoint in the /readyz view (tests/e2e/dap_client.py).
+# being /app/src, in the project's folder with its settings (hangar.devloop.in_project). The view
+# that serves the contract's readiness path (else its health path) comes from Django's URL resolver;
+# the breakpoint goes on the first statement of its body (tests/e2e/dap_client.py).
 ATTACH_SCRIPT = """
-import json, sys, threading, urllib.error, urllib.request
-sys.path.insert(0, "tests/e2e")
+import ast, inspect, json, sys, textwrap, threading, urllib.error, urllib.request
+import django
+from django.urls import Resolver404, resolve
+from hangar.core.contract import contract
+sys.path.insert(0, "/app/src/tests/e2e")
 from dap_client import attach, attach_subprocess, wait_stopped_at
-launch = json.load(open(".vscode/launch.json"))
+
+def served(paths):
+    for path in paths:
+        try:
+            return path, resolve(path).func
+        except Resolver404:
+            continue
+    sys.exit(f"no URL pattern serves any of {paths}")
+
+def first_statement(view):
+    lines, start = inspect.getsourcelines(view)
+    (function,) = ast.parse(textwrap.dedent("".join(lines))).body
+    body = function.body
+    if ast.get_docstring(function) and len(body) > 1:  # a docstring runs no line of its own
+        body = body[1:]
+    return start + body[0].lineno - 1
+
+django.setup()
+app = contract()
+path, view = served((app.readiness_path, app.health_path))
+view_class = getattr(view, "view_class", None)  # a class-based view: its GET handler
+view = inspect.unwrap(view_class.get if view_class else view)
+source, line = inspect.getsourcefile(view), first_statement(view)
+launch = json.load(open("/app/src/.vscode/launch.json"))
 (config,) = (c for c in launch["configurations"] if c["name"] == "Attach to Hangar")
 config = json.loads(json.dumps(config).replace("${workspaceFolder}", "/app/src"))
 for key in ("name", "type", "request"):
     config.pop(key)
-view = "/app/src/app/health/views.py"
-lines = open(view).read().splitlines()
-line = 1 + next(n for n, text in enumerate(lines) if text.strip() == "checks = run_checks()")
 adapter = attach(config["connect"]["host"], config["connect"]["port"], {}, config)
-server = attach_subprocess(adapter, {view: [line]})
+server = attach_subprocess(adapter, {source: [line]})
 status = {}
-def readyz():
+def get():
+    url = f"http://127.0.0.1:{app.container_port}{path}"
     try:
-        status["code"] = urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=60).status
+        status["code"] = urllib.request.urlopen(url, timeout=60).status
     except urllib.error.HTTPError as error:  # 503 when a dependency is down: still a response
         status["code"] = error.code
-client = threading.Thread(target=readyz)
+client = threading.Thread(target=get)
 client.start()
-thread_id = wait_stopped_at(server, view, line)
+thread_id = wait_stopped_at(server, source, line)
 held = client.is_alive()
 server.request("continue", {"threadId": thread_id})
 client.join(timeout=30)
-print(json.dumps({"held": held, "status": status.get("code")}))
+print(json.dumps({"where": f"{source}:{line}", "held": held, "status": status.get("code")}))
 """
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    status: str
+    exit_code: int
+    started_at: str  # RFC 3339 with nanoseconds, as the engine reports it
+    restarts: int
+
+    def running_since(self, moment: float) -> bool:
+        """Running, in a process started after `moment` (a Unix time)."""
+        seconds, _, fraction = self.started_at.rstrip("Z").partition(".")
+        started = datetime.fromisoformat(seconds).replace(tzinfo=UTC).timestamp()
+        return self.status == "running" and started + float(f"0.{fraction or 0}") > moment
 
 
 @dataclass
@@ -134,6 +156,22 @@ class DevContainer:
         return subprocess.run(
             [*command, *arguments], env=self.env, capture_output=True, text=True, check=False
         )
+
+    def worker_state(self) -> ContainerState | None:
+        """The compose `worker` container's state, None when there is none."""
+        listed = self.compose("ps", "--all", "--quiet", "worker")
+        assert listed.returncode == 0, listed.stderr
+        if not (container := listed.stdout.strip()):
+            return None
+        template = "{{.State.Status}} {{.State.ExitCode}} {{.State.StartedAt}} {{.RestartCount}}"
+        inspected = subprocess.run(
+            ["docker", "inspect", "--format", template, container],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        status, exit_code, started_at, restarts = inspected.stdout.split()
+        return ContainerState(status, int(exit_code), started_at, int(restarts))
 
     def check(self, *command: str, timeout: float = 1200) -> str:
         result = self.exec(*command, timeout=timeout)
@@ -182,7 +220,7 @@ def devcontainer(
     # provision's choices, as in the developer's checkout (docs/dev.md): `make deploy` inside
     # builds the app image from the stand-ins they name.
     shutil.copy2(docker_client.COMPOSE_ENV_FILE, stale.parent / docker_client.COMPOSE_ENV_FILE.name)
-    stale.write_text(f"TASKS_QUEUE_URL={STALE_QUEUE}\nDOCUMENTS_BUCKET=a-bucket-long-gone\n")
+    stale.write_text(f"{STALE_ENDPOINT}\n")
     # The dev image's user must own the workspace it writes to (provision's ids, as compose uses).
     uid = int(provisioned.get("USER_UID", DEV_IMAGE_DEFAULT_ID))
     gid = int(provisioned.get("USER_GID", DEV_IMAGE_DEFAULT_ID))
@@ -218,16 +256,29 @@ def test_post_start_replaced_the_stale_env_file_with_this_localstacks_stage(
     devcontainer: DevContainer,
 ) -> None:
     written = devcontainer.check("cat", ".hangar/local.env")
-    assert STALE_QUEUE not in written
+    assert STALE_ENDPOINT not in written
     assert "AWS_ENDPOINT_URL=http://localstack:4566" in written
-    assert "TASKS_QUEUE_URL=http" in written
+    for variable in contract().env_from_outputs:
+        assert f"{variable}=" in written, f"{variable} (a declared resource's) is not in local.env"
 
 
-def test_an_upload_is_processed_by_the_worker(devcontainer: DevContainer) -> None:
-    """The dev server (reloaded on the new env file) stores it, the restarted worker processes."""
-    document = json.loads(devcontainer.check("python", "-c", UPLOAD_SCRIPT).splitlines()[-1])
-    assert document["status"] == "processed", document
-    assert document["sha256"]
+def test_the_declared_worker_runs_on_the_deployed_stage(devcontainer: DevContainer) -> None:
+    """The worker exits while the stage is missing; compose's restart policy brings it back after
+    the post-start deploy rewrote local.env, and then it stays up. Without a declared worker the
+    service ends at once, cleanly, and compose leaves it stopped."""
+    if contract().worker_command is None:
+        state = devcontainer.worker_state()
+        assert state is None or (state.status == "exited" and state.exit_code == 0), state
+        return
+    rewritten = (devcontainer.workspace / ".hangar" / "local.env").stat().st_mtime
+    deadline = time.monotonic() + 180
+    while not ((state := devcontainer.worker_state()) and state.running_since(rewritten)):
+        assert time.monotonic() < deadline, (
+            f"no worker started after local.env was written: {state}"
+        )
+        time.sleep(2)
+    time.sleep(WORKER_STEADY_SECONDS)
+    assert devcontainer.worker_state() == state, "the worker did not stay up on the stage"
 
 
 def test_git_docker_and_the_cdk_cli_work_inside(devcontainer: DevContainer) -> None:
@@ -276,7 +327,7 @@ def test_make_test_integration_against_the_compose_localstack(devcontainer: DevC
     container's wiring: compose's LocalStack reused (LOCALSTACK_ENDPOINT) with the local stage in
     it, and a LocalStack of the test's own, started and stopped from the image's host-mode runtime
     (HANGAR_LOCALSTACK_VENV) on the container's loopback. The rest of the layer runs nothing else
-    the container changes (the worker's queue: the upload test above; the CDK app under the
+    the container changes (the worker: the test above; the CDK app under the
     container's venv: the post-start `make deploy-local`, which synthesizes the stage and runs
     cdk-nag in it), and the whole of it took 881 s here under contention, a 5-module subset 141 s
     on an idle machine; `make test` runs all of it on the host."""
@@ -299,8 +350,9 @@ def test_make_test_integration_against_the_compose_localstack(devcontainer: DevC
 
 
 def test_the_attach_launch_configuration_debugs_the_web_process(devcontainer: DevContainer) -> None:
-    outcome = json.loads(devcontainer.check("python", "-c", ATTACH_SCRIPT).splitlines()[-1])
-    assert outcome["held"] is True, "the request must wait at the breakpoint"
+    script = (*IN_PROJECT, "python", "-c", ATTACH_SCRIPT)
+    outcome = json.loads(devcontainer.check(*script).splitlines()[-1])
+    assert outcome["held"] is True, f"the request must wait at the breakpoint {outcome['where']}"
     assert outcome["status"] in {200, 503}, "the request must finish after `continue`"
 
 

@@ -3,10 +3,10 @@ project's packages, modules, management commands, folder or the variables it dec
 
 The names come from the project itself (its packages and their modules, its management
 commands) and from its contract, so the check holds for whichever project a checkout carries.
-KNOWN is, by the project folder they are about, the files that still name that project: the sample's
-(issue #24), which may only shrink, and the proof that moves LocalLibrary in, which names what it
-moves (in the copy it moves it into, tests/e2e/test_adopted_project.py). A file that stops naming
-the checkout's project must leave its list, and a file not on it must name nothing.
+KNOWN is, by the project folder they are about, the files allowed to name that project: none for
+the sample, and the proof that moves LocalLibrary in, which names what it moves (in the copy it
+moves it into, tests/e2e/test_adopted_project.py). A file that stops naming the checkout's project
+must leave its list, and a file not on it must name nothing.
 """
 
 import ast
@@ -36,7 +36,7 @@ VENDORED_PROJECTS = tuple(
     for source in (ROOT / "tests" / "fixtures").glob("*/SOURCE.md")
 )
 KNOWN = {
-    "app": {"tests/e2e/test_devcontainer.py"},
+    "app": set(),
     "library": {"tests/e2e/test_adopted_project.py"},
 }
 
