@@ -99,6 +99,8 @@ def succeeds(command: Sequence[str], timeout: float = 30.0) -> bool:
 # --- which process a pid file names, and stopping process groups ---------------------------------
 
 
+# How long a SIGKILLed process may take to be gone.
+KILLED_SECONDS = 5.0
 # How far one process's start time, as two reads give it, may differ. On Linux a read takes the
 # process's start (clock ticks since boot, which never change) and /proc/stat's boot time, a whole
 # second that the kernel recomputes from the wall clock: it flips by one when the clock is slewed.
@@ -205,7 +207,12 @@ def stop_groups(
         _signal_group(pid, signal.SIGKILL)
     for process in own:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
+            process.wait(timeout=KILLED_SECONDS)
+    # A killed process is gone only once the kernel has run its exit, which a loaded machine
+    # delays: returning before then left a member that a check still saw running.
+    gone_by = time.monotonic() + KILLED_SECONDS
+    while any(_group_alive(pid, own) for pid in alive) and time.monotonic() < gone_by:
+        time.sleep(0.02)
     return alive
 
 

@@ -30,6 +30,7 @@ import psutil
 
 from hangar.core.console import info, warn
 from hangar.core.processes import (
+    KILLED_SECONDS,
     STOP_SIGNALS,
     STOP_TIMEOUT,
     ProcessRecord,
@@ -42,8 +43,6 @@ from hangar.core.processes import (
 # fork), so stopping the group misses it, and one left behind holds the debugger's port.
 MARK_VARIABLE = "HANGAR_DEV_SESSION"
 MARK_FILE = "session.mark"
-# How long a SIGKILLed process may take to be gone.
-KILLED_SECONDS = 5.0
 
 
 @dataclass
