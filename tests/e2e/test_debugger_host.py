@@ -3,14 +3,18 @@
 The test drives the product path: `hangar dev --detach --without-aws` on free ports with SQLite,
 then a small DAP client (dap_client.py) does what VS Code's "Attach to Hangar" does: attach to
 debugpy's adapter, follow the server subprocess the autoreloader runs, set a breakpoint in the
-/readyz view and request the page. Touching the view's file makes the autoreloader start a new
-server process; the adapter announces it and the same breakpoint must hit there.
+view serving the contract's readiness path (tests/e2e/view_breakpoint.py) and request the page.
+Touching the view's file makes the autoreloader start a new server process; the adapter announces
+it and the same breakpoint must hit there.
 """
 
+import json
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,19 +22,31 @@ from dap_client import DapSession, attach, attach_subprocess, wait_stopped_at
 from hostdev import HANGAR, HostDev, get, host_env, wait_http, wait_listening
 
 from hangar.core import ports
-from hangar.core.paths import ROOT
+from hangar.core.contract import contract
 
 pytestmark = [pytest.mark.e2e, pytest.mark.without_docker]
 
-VIEW_FILE = ROOT / "app" / "health" / "views.py"
-BREAKPOINT_TEXT = "checks = run_checks()"
+
+@dataclass(frozen=True)
+class Breakpoint:
+    path: str  # the URL path requested
+    file: Path  # the view serving it
+    line: int  # its first statement
 
 
-def breakpoint_line() -> int:
-    for number, line in enumerate(VIEW_FILE.read_text().splitlines(), start=1):
-        if line.strip() == BREAKPOINT_TEXT:
-            return number
-    raise AssertionError(f"{VIEW_FILE} has no line {BREAKPOINT_TEXT!r}; update this test's target")
+def served_view_breakpoint(dev: HostDev) -> Breakpoint:
+    """tests/e2e/view_breakpoint.py, run in the project's Django as the dev server runs."""
+    script = Path(__file__).with_name("view_breakpoint.py")
+    found = subprocess.run(
+        [sys.executable, "-m", "hangar.devloop.in_project", sys.executable, str(script)],
+        env=dev.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+    where = json.loads(found.stdout.splitlines()[-1])
+    return Breakpoint(where["path"], Path(where["file"]), where["line"])
 
 
 @pytest.fixture
@@ -50,17 +66,17 @@ def host_dev(tmp_path: Path) -> Iterator[HostDev]:
     assert ports.is_free(debug_port), "debugpy outlived `hangar down`"
 
 
-def hit_breakpoint(server: DapSession, dev: HostDev, line: int) -> dict[str, object]:
-    """Request /readyz, expect the debugger to stop in the view, continue, return the response."""
-    wait_http(f"http://127.0.0.1:{dev.web_port}/healthz")
+def hit_breakpoint(server: DapSession, dev: HostDev, at: Breakpoint) -> dict[str, object]:
+    """Request the view's path, expect the debugger to stop in it, continue, return the response."""
+    wait_http(f"http://127.0.0.1:{dev.web_port}{contract().health_path}")
     result: dict[str, object] = {}
 
     def request() -> None:
-        result["status"], result["body"] = get(f"http://127.0.0.1:{dev.web_port}/readyz")
+        result["status"], result["body"] = get(f"http://127.0.0.1:{dev.web_port}{at.path}")
 
     client = threading.Thread(target=request)
     client.start()
-    thread_id = wait_stopped_at(server, str(VIEW_FILE), line)
+    thread_id = wait_stopped_at(server, str(at.file), at.line)
     assert client.is_alive(), "the request finished although the debugger holds the view"
     server.request("continue", {"threadId": thread_id})
     client.join(timeout=30)
@@ -68,21 +84,21 @@ def hit_breakpoint(server: DapSession, dev: HostDev, line: int) -> dict[str, obj
 
 
 def test_breakpoint_hits_before_and_after_a_hot_reload(host_dev: HostDev) -> None:
-    line = breakpoint_line()
-    breakpoints = {str(VIEW_FILE): [line]}
+    at = served_view_breakpoint(host_dev)
+    breakpoints = {str(at.file): [at.line]}
     wait_listening(host_dev.debug_port)
     reloader = attach("127.0.0.1", host_dev.debug_port, {})
     sessions = [reloader]
     try:
         first = attach_subprocess(reloader, breakpoints)
         sessions.append(first)
-        assert hit_breakpoint(first, host_dev, line)["status"] == 200
+        assert hit_breakpoint(first, host_dev, at)["status"] == 200
 
-        VIEW_FILE.touch()  # a save without changes: enough for the reloader, nothing to undo
-        second = attach_subprocess(reloader, breakpoints, nudge=VIEW_FILE.touch)
+        at.file.touch()  # a save without changes: enough for the reloader, nothing to undo
+        second = attach_subprocess(reloader, breakpoints, nudge=at.file.touch)
         sessions.append(second)
         assert second.process_id != first.process_id, "the server was not restarted"
-        assert hit_breakpoint(second, host_dev, line)["status"] == 200
+        assert hit_breakpoint(second, host_dev, at)["status"] == 200
     finally:
         for session in sessions:
             session.close()
@@ -98,7 +114,7 @@ def test_ctrl_c_stops_a_foreground_session_cleanly(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert wait_http(f"http://127.0.0.1:{dev.web_port}/healthz") == (200, "ok")
+        assert wait_http(f"http://127.0.0.1:{dev.web_port}{contract().health_path}")[0] == 200
         foreground.send_signal(signal.SIGINT)
         output, _ = foreground.communicate(timeout=60)
     finally:

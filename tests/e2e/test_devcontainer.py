@@ -61,35 +61,16 @@ WORKER_STEADY_SECONDS = 15.0
 # that serves the contract's readiness path (else its health path) comes from Django's URL resolver;
 # the breakpoint goes on the first statement of its body (tests/e2e/dap_client.py).
 ATTACH_SCRIPT = """
-import ast, inspect, json, sys, textwrap, threading, urllib.error, urllib.request
+import json, sys, threading, urllib.error, urllib.request
 import django
-from django.urls import Resolver404, resolve
 from hangar.core.contract import contract
 sys.path.insert(0, "/app/src/tests/e2e")
 from dap_client import attach, attach_subprocess, wait_stopped_at
-
-def served(paths):
-    for path in paths:
-        try:
-            return path, resolve(path).func
-        except Resolver404:
-            continue
-    sys.exit(f"no URL pattern serves any of {paths}")
-
-def first_statement(view):
-    lines, start = inspect.getsourcelines(view)
-    (function,) = ast.parse(textwrap.dedent("".join(lines))).body
-    body = function.body
-    if ast.get_docstring(function) and len(body) > 1:  # a docstring runs no line of its own
-        body = body[1:]
-    return start + body[0].lineno - 1
+from view_breakpoint import breakpoint_in_the_served_view
 
 django.setup()
 app = contract()
-path, view = served((app.readiness_path, app.health_path))
-view_class = getattr(view, "view_class", None)  # a class-based view: its GET handler
-view = inspect.unwrap(view_class.get if view_class else view)
-source, line = inspect.getsourcefile(view), first_statement(view)
+path, source, line = breakpoint_in_the_served_view()
 launch = json.load(open("/app/src/.vscode/launch.json"))
 (config,) = (c for c in launch["configurations"] if c["name"] == "Attach to Hangar")
 config = json.loads(json.dumps(config).replace("${workspaceFolder}", "/app/src"))

@@ -271,7 +271,7 @@ def test_logs_pretty_print_json_and_keep_to_the_service_asked_for(
         {"level": "ERROR", "logger": "django.request", "message": "boom", "status": 500},
     )
     log_streams("web", "gunicorn booting")
-    log_streams("worker", {"level": "INFO", "logger": "sqs_tasks", "message": "done"})
+    log_streams("worker", {"level": "INFO", "logger": "queued_jobs", "message": "done"})
 
     web = hangar(localstack_endpoint, "stage-logs", "--stage", STAGE, "--service", "web")
     everything = hangar(localstack_endpoint, "stage-logs", "--stage", STAGE, "--since", "1h")
@@ -279,8 +279,8 @@ def test_logs_pretty_print_json_and_keep_to_the_service_asked_for(
     assert web.returncode == 0, web.stderr
     assert "ERROR   django.request: boom  status=500" in web.stdout
     assert "gunicorn booting" in web.stdout
-    assert "sqs_tasks" not in web.stdout
-    assert "INFO    sqs_tasks: done" in everything.stdout
+    assert "queued_jobs" not in web.stdout
+    assert "INFO    queued_jobs: done" in everything.stdout
     bad = hangar(localstack_endpoint, "stage-logs", "--stage", STAGE, "--since", "yesterday")
     one_line_error(bad, "SINCE='yesterday' is not a duration")
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 
-SOURCE_DIRS = ("app", "scripts", "infra", "tests")
+SOURCE_DIRS = (contract().project_dir, "scripts", "infra", "tests")
 
 
 def declared(pyproject: dict) -> set[str]:
