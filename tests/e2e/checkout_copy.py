@@ -8,7 +8,6 @@ another project into one.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from hangar.core import docker_client
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.deploy import stacks as infra
+from hangar.provision.docker import WHEELHOUSE_DIR, copy_wheelhouse
 
 # What a developer's own shell, or this test process (pytest's plugin sets the settings module),
 # may set that would name the project or the stack's endpoint for every copy alike.
@@ -168,13 +168,6 @@ def docker(*args: str, check: bool = True) -> str:
     return result.stdout
 
 
-def link_or_copy(source: str, destination: str) -> None:
-    try:
-        os.link(source, destination)
-    except OSError:  # another filesystem
-        shutil.copy2(source, destination)
-
-
 def make_copy(root: Path) -> None:
     copy_checkout_files(root)
     subprocess.run(["git", "init", "--quiet", str(root)], check=True)  # run-task lists inputs
@@ -182,10 +175,8 @@ def make_copy(root: Path) -> None:
         (root / environment).symlink_to(ROOT / environment)
     state = root / ".hangar"
     state.mkdir()
-    if (ROOT / ".hangar" / "wheelhouse").is_dir():
-        shutil.copytree(
-            ROOT / ".hangar" / "wheelhouse", state / "wheelhouse", copy_function=link_or_copy
-        )
+    if WHEELHOUSE_DIR.is_dir():
+        copy_wheelhouse(state / "wheelhouse")
     # Provision's choices for this machine (stand-in images, the dependency route), as the copy.
     compose_env = docker_client.COMPOSE_ENV_FILE.read_text().replace(str(ROOT), str(root))
     (state / "compose.env").write_text(compose_env)

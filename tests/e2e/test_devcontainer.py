@@ -177,9 +177,7 @@ def copy_checkout(destination: Path, deps_source: str | None) -> None:
     copy_checkout_files(destination)
     if deps_source == "wheelhouse":
         # The image installs offline from it; hard links spare copying a few hundred MB.
-        shutil.copytree(
-            docker.WHEELHOUSE_DIR, destination / ".hangar" / "wheelhouse", copy_function=os.link
-        )
+        docker.copy_wheelhouse(destination / ".hangar" / "wheelhouse")
     identity = {"GIT_AUTHOR_NAME": "e2e", "GIT_AUTHOR_EMAIL": "e2e@hangar.invalid"}
     identity |= {"GIT_COMMITTER_NAME": "e2e", "GIT_COMMITTER_EMAIL": "e2e@hangar.invalid"}
     git_env = {**os.environ, **identity}

@@ -2,7 +2,6 @@
 no .env file even when the checkout it is built from holds some."""
 
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -20,7 +19,7 @@ from hangar.core.errors import HangarError
 from hangar.core.git import git
 from hangar.core.paths import ROOT, STATE_DIR
 from hangar.deploy.image import build_runtime_image
-from hangar.provision.docker import WHEELHOUSE_DIR
+from hangar.provision.docker import WHEELHOUSE_DIR, copy_wheelhouse
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +148,7 @@ def image_from_a_checkout_with_env_files(provisioned: dict[str, str]) -> Iterato
                 shutil.copy2(ROOT / name, scratch / name)
         if WHEELHOUSE_DIR.is_dir():
             wheelhouse = scratch / WHEELHOUSE_DIR.relative_to(ROOT)
-            shutil.copytree(WHEELHOUSE_DIR, wheelhouse, copy_function=os.link)
+            copy_wheelhouse(wheelhouse)
         for name in ENV_FILES:
             (scratch / name).parent.mkdir(parents=True, exist_ok=True)
             (scratch / name).write_text("DJANGO_SECRET_KEY=e2e-must-never-reach-an-image\n")

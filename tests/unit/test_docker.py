@@ -508,7 +508,6 @@ def test_the_wheelhouse_builds_the_apps_wheels_localstacks_and_npms_cache_side_b
         shutil.copy2(ROOT / name, tmp_path / name)  # what the wheelhouse's stamp is made of
     monkeypatch.setattr(docker, "ROOT", tmp_path)
     monkeypatch.setattr(docker, "WHEELHOUSE_DIR", tmp_path / "wheelhouse")
-    monkeypatch.setattr(docker, "LOCALSTACK_WHEELS_DIR", tmp_path / "wheelhouse" / "localstack")
     all_started = threading.Barrier(3, timeout=10)  # broken if one part waits for another's end
     built: list[str] = []
 
@@ -518,7 +517,7 @@ def test_the_wheelhouse_builds_the_apps_wheels_localstacks_and_npms_cache_side_b
         (tmp_path / "localstack-wheels").mkdir()
         return tmp_path / "localstack-wheels"
 
-    def fill_npm_cache() -> None:
+    def fill_npm_cache(wheelhouse: Path) -> None:
         all_started.wait()
         built.append("npm cache")
 
@@ -536,6 +535,43 @@ def test_the_wheelhouse_builds_the_apps_wheels_localstacks_and_npms_cache_side_b
 
     assert sorted(built) == ["app", "localstack", "npm cache"]
     assert (docker.WHEELHOUSE_DIR / docker.BUILT_FROM).exists()
+
+
+def test_a_wheelhouse_being_rebuilt_is_never_seen_half_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """run-task's image build, or a test's copy of the checkout, reads the wheelhouse while
+    `make docker-provision` rebuilds it (a CI run's copy lacked uv's wheel, which comes last)."""
+    for name in ("uv.lock", "pyproject.toml", "package-lock.json", "Dockerfile"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    monkeypatch.setattr(docker, "ROOT", tmp_path)
+    monkeypatch.setattr(docker, "WHEELHOUSE_DIR", tmp_path / "wheelhouse")
+    old = {"django-5.0-py3-none-any.whl", "uv-0.1.0-py3-none-any.whl", docker.BUILT_FROM}
+    docker.WHEELHOUSE_DIR.mkdir()
+    for name in old:
+        (docker.WHEELHOUSE_DIR / name).write_text("old")
+    seen_while_building: list[set[str]] = []
+
+    def build_wheels(requirements: Path, wheel_dir: Path) -> None:
+        seen_while_building.append({p.name for p in docker.WHEELHOUSE_DIR.iterdir()})
+        name = "uv-0.2.0-py3-none-any.whl" if requirements.name == "uv.txt" else "django-5.1.whl"
+        (wheel_dir / name).write_text("new")
+
+    monkeypatch.setattr(docker, "localstack_wheels", lambda: tmp_path / "localstack-wheels")
+    (tmp_path / "localstack-wheels").mkdir()
+    monkeypatch.setattr(docker, "fill_npm_cache", lambda wheelhouse: None)
+    monkeypatch.setattr(docker, "build_wheels", build_wheels)
+    monkeypatch.setattr(docker, "run", lambda command, **kwargs: None)  # uv export
+
+    docker.build_app_wheelhouse()
+
+    assert seen_while_building == [old, old]
+    built = {p.name for p in docker.WHEELHOUSE_DIR.iterdir()}
+    assert {"uv-0.2.0-py3-none-any.whl", "django-5.1.whl", docker.BUILT_FROM} <= built
+    assert "uv-0.1.0-py3-none-any.whl" not in built
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("wheelhouse")) == [
+        "wheelhouse"
+    ]
 
 
 def test_the_union_of_the_wheelhouse_sets_pins_every_sets_packages_at_the_same_version() -> None:

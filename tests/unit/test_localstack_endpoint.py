@@ -1,6 +1,7 @@
 """Endpoint configuration, and the refusal to start LocalStack on a port something else holds."""
 
 import os
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
@@ -8,9 +9,11 @@ import pytest
 
 from hangar.core.aws_clients import cli_environment
 from hangar.core.errors import HangarError
+from hangar.core.ports import spare_port
+from hangar.deploy.stacks import require_localstack
 from hangar.localstack import host as localstack_host
 from hangar.localstack.commands import ensure_running
-from hangar.localstack.endpoint import configured_endpoint, health
+from hangar.localstack.endpoint import answers, configured_endpoint, health, is_healthy
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +116,42 @@ def test_the_cdk_cli_gets_the_endpoint_by_address(endpoint: str, expected: str) 
     """At an IP address its S3 client addresses buckets by path, never as <bucket>.<host>."""
     env = cli_environment(region="us-east-1", endpoint=endpoint)
     assert (env["AWS_ENDPOINT_URL"], env["AWS_ENDPOINT_URL_S3"]) == (expected, expected)
+
+
+def test_a_refused_connection_is_no_localstack_at_once():
+    port = spare_port()  # nothing listens there
+    started = time.monotonic()
+    assert not answers(f"http://127.0.0.1:{port}", patience=30)
+    assert time.monotonic() - started < 5, "waited for a port nothing listens on"
+
+
+class _BusyThenHealthy(BaseHTTPRequestHandler):
+    """LocalStack finishing a deploy on a loaded machine: its first health checks time out."""
+
+    slow_answers = 2
+
+    def do_GET(self):
+        if type(self).slow_answers > 0:
+            type(self).slow_answers -= 1
+            time.sleep(2.5)  # beyond is_healthy's 2 s
+        body = b'{"services": {}}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+def test_a_localstack_slow_to_answer_is_given_time(serve_http):
+    port = serve_http(_BusyThenHealthy)
+    endpoint = f"http://127.0.0.1:{port}"
+    assert not is_healthy(endpoint), "the check must see it busy first"
+    assert answers(endpoint, patience=30)
+
+
+def test_deploy_local_refuses_at_once_when_nothing_answers():
+    endpoint = f"http://127.0.0.1:{spare_port()}"
+    with pytest.raises(HangarError, match=f"LocalStack does not answer at {endpoint}"):
+        require_localstack(endpoint)

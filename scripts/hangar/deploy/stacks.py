@@ -30,7 +30,7 @@ from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.deploy import declared_secrets
 from hangar.deploy.stack_events import describe_failures
 from hangar.deploy.watcher import AwsClients, watching
-from hangar.localstack.endpoint import configured_endpoint, is_healthy
+from hangar.localstack.endpoint import answers, configured_endpoint
 
 # infra/cdk.json's hangar:cdkQualifiers names every stage, in order (a test keeps the CDK app's
 # StageConfigs equal); read here so the CLI validates input without starting jsii (seconds).
@@ -210,7 +210,7 @@ def stack_template(assembly: Path, stack_name: str) -> dict[str, Any]:
 
 
 def require_localstack(endpoint: str) -> None:
-    if not is_healthy(endpoint):
+    if not answers(endpoint):
         raise HangarError(
             f"LocalStack does not answer at {endpoint}.",
             hint="start it with `make localstack-up` (or set LOCALSTACK_ENDPOINT to where it runs)",

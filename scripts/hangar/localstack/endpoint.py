@@ -3,6 +3,8 @@
 import http.client
 import json
 import os
+import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -88,3 +90,31 @@ def info(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
 
 def is_healthy(endpoint: str, timeout: float = 2.0) -> bool:
     return health(endpoint, timeout) is not None
+
+
+# How long a command gives a LocalStack that holds its port but is slow to answer: one finishing
+# an interrupted deploy on a loaded 2-core machine missed a 2 s health check, then answered.
+BUSY_SECONDS = 20.0
+
+
+def refuses_connections(endpoint: str) -> bool:
+    """Nothing listens at `endpoint`: no LocalStack to wait for."""
+    parts = urlsplit(endpoint)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=1.0):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:  # a timeout, an unreachable host: something may be there, busy
+        return False
+
+
+def answers(endpoint: str, patience: float = BUSY_SECONDS) -> bool:
+    """LocalStack answers at `endpoint`, given `patience` seconds when something holds the port
+    but is slow to answer; a refused connection is an answer at once."""
+    deadline = time.monotonic() + patience
+    while not is_healthy(endpoint):
+        if refuses_connections(endpoint) or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+    return True

@@ -60,12 +60,14 @@ WHEELHOUSE_SETS = {
     "dev": ("dev",),
     "devcontainer": ("dev", "infra"),  # the Dockerfile's devcontainer stage
 }
-NPM_CACHE_DIR = WHEELHOUSE_DIR / "npm-cache"  # see fill_npm_cache: npm offline in the devcontainer
+# Under the wheelhouse: npm's cache (fill_npm_cache: npm offline in the devcontainer) and
+# LocalStack's wheels (the devcontainer's host mode).
+NPM_CACHE = "npm-cache"
+LOCALSTACK_WHEELS_SUBDIR = "localstack"
 LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 # LocalStack's wheels, built once from LOCALSTACK_LOCK for the stand-in image and the wheelhouse
 LOCALSTACK_WHEELS = STATE_DIR / "localstack-wheels"
 # LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
-LOCALSTACK_WHEELS_DIR = WHEELHOUSE_DIR / "localstack"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 STANDIN_SUITE = "trixie"  # Python 3.13 and PostgreSQL 17, matching the pinned images and majors
 INPUT_HASH_LABEL = "org.hangar.input-hash"
@@ -591,49 +593,70 @@ def build_app_wheelhouse() -> None:
     if built_from(WHEELHOUSE_DIR, input_hash):
         info(f"{WHEELHOUSE_DIR.relative_to(ROOT)}: up to date with uv.lock")
         return
+    # Built beside the wheelhouse, then swapped in whole: an image build or a checkout's copy that
+    # reads it meanwhile (run-task, the tests' copies) finds the old one or the new, never half.
+    building = WHEELHOUSE_DIR.with_name(f"{WHEELHOUSE_DIR.name}.building")
     with (
         step(f"Build the app's wheelhouse in {WHEELHOUSE_DIR.relative_to(ROOT)} from uv.lock"),
         # LocalStack's wheels and npm's cache need nothing from the app's wheels: on a new machine
         # all three wait on downloads, and every Docker test waits for the slowest.
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
-        shutil.rmtree(WHEELHOUSE_DIR, ignore_errors=True)
-        WHEELHOUSE_DIR.mkdir(parents=True)
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
         localstack = pool.submit(localstack_wheels)
-        npm_cache = pool.submit(fill_npm_cache)
+        npm_cache = pool.submit(fill_npm_cache, building)
         with tempfile.TemporaryDirectory() as scratch:
             for name, groups in WHEELHOUSE_SETS.items():
-                listed = WHEELHOUSE_DIR / f"{name}.txt"
+                listed = building / f"{name}.txt"
                 run(uv_export(groups, "--no-hashes", "--output-file", str(listed)), cwd=ROOT)
             # One lock, one version per package: every set's wheels are among the union's.
             union = sorted({group for groups in WHEELHOUSE_SETS.values() for group in groups})
             hashed = Path(scratch) / "all.txt"
             run(uv_export(union, "--output-file", str(hashed)), cwd=ROOT)
-            build_wheels(hashed, WHEELHOUSE_DIR)
+            build_wheels(hashed, building)
             uv_requirement = Path(scratch) / "uv.txt"
             uv_requirement.write_text(f"uv=={uv_version}\n")
-            build_wheels(uv_requirement, WHEELHOUSE_DIR)
-        link_tree(localstack.result(), LOCALSTACK_WHEELS_DIR)  # the devcontainer's host mode
+            build_wheels(uv_requirement, building)
+        link_tree(localstack.result(), building / LOCALSTACK_WHEELS_SUBDIR)
         npm_cache.result()
-        mark_built(WHEELHOUSE_DIR, input_hash)
+        mark_built(building, input_hash)
+        replace_tree(building, WHEELHOUSE_DIR)
 
 
-def fill_npm_cache() -> None:
+def replace_tree(new: Path, destination: Path) -> None:
+    """`destination` becomes `new`: two renames, so no reader ever lists a half-built folder."""
+    old = destination.with_name(f"{destination.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if destination.exists():
+        destination.rename(old)
+    new.rename(destination)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def fill_npm_cache(wheelhouse: Path) -> None:
     """npm's and Node's tarballs, and npm's cache of what `make setup` installs
-    (package-lock.json), filled by an install into a scratch directory."""
+    (package-lock.json), filled by an install into a scratch directory, into `wheelhouse`."""
     with (
         step("Cache Node, npm and the packages of package-lock.json for npm offline"),
         tempfile.TemporaryDirectory() as scratch,
     ):
         npm_package = f"npm@{pinned_npm_version()}"
-        run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(WHEELHOUSE_DIR)])
+        run(["npm", "pack", "--silent", npm_package, "--pack-destination", str(wheelhouse)])
         # Node for the host's architecture, under the name the Dockerfile copies.
         run(["npm", "pack", "--silent", node_package(), "--pack-destination", scratch])
         node = next(Path(scratch).glob("node-linux-*.tgz"))
-        node.rename(WHEELHOUSE_DIR / f"node-{NODE_VERSION}.tgz")
+        node.rename(wheelhouse / f"node-{NODE_VERSION}.tgz")
         for name in ("package.json", "package-lock.json"):
             shutil.copy2(ROOT / name, Path(scratch) / name)
-        npm = ["npm", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(NPM_CACHE_DIR)]
+        npm = [
+            "npm",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--cache",
+            str(wheelhouse / NPM_CACHE),
+        ]
         run([*npm, "ci", "--ignore-scripts"], cwd=Path(scratch))
 
 
@@ -658,6 +681,20 @@ def write_compose_env(images: dict[str, str], deps_source: str) -> None:
 
 
 PROVISION_LOCK = STATE_DIR / "provision.lock"
+
+
+def copy_wheelhouse(destination: Path) -> None:
+    """The wheelhouse for another build context (a test's copy of the checkout): hard links where
+    the file systems allow, taken while no provisioning rebuilds it."""
+
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy2(source, target)
+
+    with exclusive(PROVISION_LOCK):
+        shutil.copytree(WHEELHOUSE_DIR, destination, copy_function=link_or_copy)
 
 
 def provision_all() -> None:
