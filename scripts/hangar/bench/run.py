@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -518,38 +518,46 @@ def dev_host_cycle(bench: Bench) -> list[Figure]:
 
 
 INTERRUPT_ATTEMPTS = 30
+# What ends a start-up: a Ctrl-C, a SIGTERM (a terminal closed, a supervisor), and a second Ctrl-C
+# while the first one's stop is under way. Each is measured apart, 30 times per mode.
+INTERRUPTS = {
+    "": ("Ctrl-C", (signal.SIGINT,)),
+    "-sigterm": ("SIGTERM", (signal.SIGTERM,)),
+    "-second-ctrl-c": ("a second Ctrl-C during the stop", (signal.SIGINT, signal.SIGINT)),
+}
 
 
-def interrupted_starts(bench: Bench, mode: str) -> list[Figure]:
-    """Ctrl-C at random moments of `make dev`'s start-up in `mode`, 30 times, with a CPU load
+def interrupted_starts(bench: Bench, mode: str, signals: Sequence[int], what: str) -> list[Figure]:
+    """`what` at random moments of `make dev`'s start-up in `mode`, 30 times, with a CPU load
     beside it: the slowest exit after the signal, and how many sessions left something behind."""
     with cpu_load():
         if mode == "host":
             with tempfile.TemporaryDirectory(prefix="hangar-bench-interrupts-") as scratch:
-                results = _interrupted_host_starts(Path(scratch))
+                results = _interrupted_host_starts(Path(scratch), signals)
         else:
             bench.require_docker()
-            results = _interrupted_docker_starts()
+            results = _interrupted_docker_starts(signals)
     failed = [outcome for outcome in results if outcome.problems()]
     for outcome in failed:
         warn(f"{mode} mode: {outcome.describe()}")
     exits = sorted(outcome.exit_seconds for outcome in results)
     late = sum(seconds > interrupts.EXIT_DEADLINE for seconds in exits)
+    names = "+".join(signal.Signals(number).name for number in signals)
     note = (
-        f"{len(results)} SIGINTs at random moments of the start-up, a busy loop per core; "
+        f"{len(results)} times {names} at random moments of the start-up, a busy loop per core; "
         f"median {exits[len(exits) // 2]:.2f} s, {late} over {interrupts.EXIT_DEADLINE:.0f} s; "
         f"all: {', '.join(f'{seconds:.1f}' for seconds in exits)}"
     )
     return [
         Figure(
-            f"Ctrl-C during `make dev`'s start-up ({mode}): exit after the signal, worst",
+            f"{what} during `make dev`'s start-up ({mode}): exit after the signal, worst",
             "s",
             [exits[-1]],
             Target("<=", interrupts.EXIT_DEADLINE),
             note,
         ),
         Figure(
-            f"Ctrl-C during `make dev`'s start-up ({mode}): sessions with a problem",
+            f"{what} during `make dev`'s start-up ({mode}): sessions with a problem",
             "",
             [float(len(failed))],
             Target("<=", 0),
@@ -559,7 +567,7 @@ def interrupted_starts(bench: Bench, mode: str) -> list[Figure]:
     ]
 
 
-def _interrupted_host_starts(scratch: Path) -> list[interrupts.Outcome]:
+def _interrupted_host_starts(scratch: Path, signals: Sequence[int]) -> list[interrupts.Outcome]:
     web_port, debug_port = ports.spare_port(), ports.spare_port()
     env = {
         **reload_probe.isolated_environment(scratch),
@@ -570,16 +578,16 @@ def _interrupted_host_starts(scratch: Path) -> list[interrupts.Outcome]:
     }
     arguments = ["dev", "--without-aws"]
     start_up = interrupts.seconds_until(f"http://127.0.0.1:{web_port}/healthz", arguments, env)
-    plans = interrupts.random_plans([signal.SIGINT], INTERRUPT_ATTEMPTS, start_up, "host")
+    plans = interrupts.random_plans(signals, INTERRUPT_ATTEMPTS, start_up, ("host", *signals))
     return [interrupts.attempt(arguments, env, plan) for plan in plans]
 
 
-def _interrupted_docker_starts() -> list[interrupts.Outcome]:
+def _interrupted_docker_starts(signals: Sequence[int]) -> list[interrupts.Outcome]:
     with docker_dev_session() as (env, left):
         web_port = env["HANGAR_WEB_PORT"]
         start_up = interrupts.seconds_until(f"http://127.0.0.1:{web_port}/healthz", ["dev"], env)
         left(RUNNING)  # the measuring start-up ran to the end: down before the attempts
-        plans = interrupts.random_plans([signal.SIGINT], INTERRUPT_ATTEMPTS, start_up, "docker")
+        plans = interrupts.random_plans(signals, INTERRUPT_ATTEMPTS, start_up, ("docker", *signals))
         return [interrupts.attempt(["dev"], env, plan, left) for plan in plans]
 
 
@@ -1145,12 +1153,13 @@ MEASUREMENTS = [
     Measurement("dev-host", "`make dev` (host mode) and `make down`", dev_host_cycle),
     *(
         Measurement(
-            f"interrupts-{mode}",
-            f"Ctrl-C at random moments of `make dev`'s start-up ({mode} mode), under load",
-            partial(interrupted_starts, mode=mode),
+            f"interrupts-{mode}{suffix}",
+            f"{what} at random moments of `make dev`'s start-up ({mode} mode), under load",
+            partial(interrupted_starts, mode=mode, signals=signals, what=what),
             in_quick_mode=False,
         )
         for mode in ("host", "docker")
+        for suffix, (what, signals) in INTERRUPTS.items()
     ),
     Measurement(
         "hot-reload", "hot reload (host mode), hangar.devloop.devserver vs StatReloader", hot_reload
