@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from hangar.core import capacity
 from hangar.core import contract as contract_module
 from hangar.core.contract import PYPROJECT, Contract, contract, load
 from hangar.core.paths import ROOT
-from hangar_infra import capacity
 
 DECLARING_EVERYTHING = ROOT / "tests" / "fixtures" / "declaring_everything.toml"
 # What `make bench` would have measured on its capacity-path, for the web service to scale on.

@@ -17,13 +17,13 @@ from typing import Any
 import psycopg
 import pytest
 import urllib3
+from hangar.core import capacity
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
+from hangar.core.stages import STAGES
 from hangar.deploy import run_task
 from hangar.testing.client_load import ClientThreads, wait_until
 from hangar.testing.containers import Compose
 from hangar.testing.run_tasks import PRIVATE_IP_HOST, inspect, remove_container
-from hangar_infra import capacity
-from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.e2e
 

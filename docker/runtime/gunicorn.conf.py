@@ -3,7 +3,7 @@
 
 The Dockerfile sets the WSGI application and the port from `[tool.hangar]` (build arguments). The
 sizes and timeouts come from the task definition's environment, which the CDK stack derives from
-the task's CPU and memory and from its shutdown timings (hangar_infra.capacity); the fallbacks
+the task's CPU and memory and from its shutdown timings (hangar.core.capacity); the fallbacks
 serve a bare `docker run` of the image. gthread workers: `workers` processes of `threads` threads.
 """
 
@@ -19,7 +19,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # same figure gunicorn runs with.
 threads = int(os.environ.setdefault("GUNICORN_THREADS", "8"))
 # A request that runs longer is killed; the ALB's deregistration delay and the container's stop
-# timeout are derived from the same figures (hangar_infra.capacity).
+# timeout are derived from the same figures (hangar.core.capacity).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Above the ALB's 60 s idle timeout, so the ALB never reuses a connection gunicorn already closed

@@ -5,15 +5,11 @@ from constructs import Construct
 
 from hangar.core.contract import Contract
 from hangar.core.contract import contract as checkout_contract
-from hangar_infra.config import PERMISSIONS_BOUNDARY, StageConfig
+from hangar.core.stages import PERMISSIONS_BOUNDARY
+from hangar_infra.config import StageConfig
 from hangar_infra.naming import ResourceNames
 from hangar_infra.stacks.registry import RegistryStack
 from hangar_infra.stacks.service import ServiceStack
-
-
-def stack_names(stage: str) -> tuple[str, str]:
-    """CloudFormation names of the registry and service stacks, in deploy order (the contract's)."""
-    return checkout_contract().stack_names(stage)
 
 
 class HangarStage(Stage):

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import urllib3
 
+from hangar.core import capacity
 from hangar.core.ports import spare_port
+from hangar.core.stages import STAGES
 from hangar.provision import docker
 from hangar.testing.client_load import ClientThreads, wait_until
-from hangar_infra import capacity
-from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from aws_cdk.assertions import Template
 from cdk_synth import Synthesized
 from declared_project import declaring_everything
 
+from hangar.core import capacity
 from hangar.core.contract import Contract
-from hangar_infra import capacity
 from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.infra

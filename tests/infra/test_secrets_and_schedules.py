@@ -15,8 +15,9 @@ from cdk_synth import Synthesized, synthesize
 from declared_project import DECLARING_EVERYTHING, capacity_measured
 
 from hangar.core.contract import ContractError, load
+from hangar.core.stages import REGION
 from hangar.deploy.service_access import evaluate, service_requests
-from hangar_infra.config import REGION, STAGES
+from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.infra
 

@@ -13,8 +13,9 @@ import pytest
 from aws_cdk.region_info import RegionInfo
 from cdk_synth import Synthesized
 
+from hangar.core.stages import REGION
 from hangar.deploy.service_access import Access, evaluate, service_requests
-from hangar_infra.config import REGION, STAGES
+from hangar_infra.config import STAGES
 
 pytestmark = pytest.mark.infra
 

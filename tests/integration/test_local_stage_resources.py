@@ -11,14 +11,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from hangar.core.contract import contract
+from hangar.core.stages import STAGES
 from hangar.deploy import stacks as infra
-from hangar_infra.config import STAGES
-from hangar_infra.stage import stack_names
 
 pytestmark = pytest.mark.integration
 
 LOCAL = STAGES["local"]
-SERVICE_STACK = stack_names("local")[1]
+SERVICE_STACK = contract().stack_names("local")[1]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pytest
 
 from hangar.cdk import driver
 from hangar.core.aws_clients import aws_client
+from hangar.core.stages import LOCALSTACK_ACCOUNT
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,7 @@ def qualifier(localstack_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iter
 def cdklocal_bootstrap(endpoint: str, capfd: pytest.CaptureFixture[str]) -> str:
     """`cdklocal bootstrap` with the same template and qualifier, as `hangar.cdk.driver` runs it."""
     capfd.readouterr()
-    driver.bootstrap(driver.LOCALSTACK_ACCOUNT, REGION, endpoint, STAGE)
+    driver.bootstrap(LOCALSTACK_ACCOUNT, REGION, endpoint, STAGE)
     captured = capfd.readouterr()
     return captured.out + captured.err
 

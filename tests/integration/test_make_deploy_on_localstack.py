@@ -20,10 +20,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from hangar.core.contract import contract
 from hangar.core.git import head_commit
 from hangar.core.paths import STATE_DIR
 from hangar.deploy import image
-from hangar_infra.stage import stack_names
 
 pytestmark = pytest.mark.integration
 HANGAR = [sys.executable, "-m", "hangar.cli"]
@@ -67,7 +67,7 @@ def test_without_docker_the_registry_deploys_and_the_image_step_refuses(
     assert "hangar docker provision" in output
     assert "Traceback" not in output
     assert "==> 3/5" not in output
-    registry, _ = stack_names("local")
+    registry, _ = contract().stack_names("local")
     cloudformation = boto3.client(
         "cloudformation",
         endpoint_url=localstack_endpoint,
@@ -94,7 +94,7 @@ def test_make_deploy_runs_every_step_and_deploys_both_stacks(deploy_run, localst
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
 
-    registry, service = stack_names("local")
+    registry, service = contract().stack_names("local")
     cloudformation = boto3.client(
         "cloudformation",
         endpoint_url=localstack_endpoint,
@@ -124,7 +124,9 @@ def test_the_service_runs_exactly_the_digest_that_was_pushed(deploy_run, localst
         region_name="us-east-1",
         config=Config(connect_timeout=2, read_timeout=15),
     )
-    template = cloudformation.get_template(StackName=stack_names("local")[1])["TemplateBody"]
+    template = cloudformation.get_template(StackName=contract().stack_names("local")[1])[
+        "TemplateBody"
+    ]
     template = template if isinstance(template, dict) else json.loads(template)
     images = [
         json.dumps(container["Image"])

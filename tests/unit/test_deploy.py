@@ -173,14 +173,6 @@ def test_the_certificate_reaches_the_deploy_from_the_option_or_certificate_arn(
 # --- CDK invocation ------------------------------------------------------------------------------
 
 
-def test_stack_names_match_the_cdk_app() -> None:
-    from hangar_infra.stage import stack_names
-
-    for stage in ("local", "dev", "staging", "prod"):
-        target = Target(stage=stage, image_tag="t", region="us-east-1", endpoint=None)
-        assert (target.stack_name("Registry"), target.stack_name("Service")) == stack_names(stage)
-
-
 def test_the_stage_is_synthesized_once_with_its_image_tag(tmp_path: Path) -> None:
     command = deploy.cdk_synth_command(STAGING, tmp_path / "cdk.out")
     assert Path(command[0]).name == "cdk"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hangar.cdk import driver as cdk
+from hangar.core import stages
 from hangar.core.contract import Bucket, Queue, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, ROOT
@@ -127,13 +128,8 @@ def test_a_value_spanning_lines_is_refused_before_writing(tmp_path: Path) -> Non
 
 def test_unknown_stage_is_refused_listing_the_stages() -> None:
     with pytest.raises(HangarError, match="unknown stage 'qa'") as error:
-        infra.check_stage("qa")
+        stages.check_stage("qa")
     assert error.value.hint == "pass --stage with one of: local, dev, staging, prod"
-
-
-def test_the_stage_list_is_cdk_jsons_bootstrap_qualifiers_in_order() -> None:
-    qualifiers = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]
-    assert tuple(qualifiers["hangar:cdkQualifiers"]) == infra.STAGES
 
 
 def test_commands_are_registered_with_their_options() -> None:

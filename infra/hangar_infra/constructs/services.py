@@ -18,8 +18,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from hangar.core import capacity
 from hangar.core.stage_interface import LOG_STREAM_PREFIXES
-from hangar_infra import capacity
 from hangar_infra.config import StageConfig
 from hangar_infra.constructs.app_container import AppRuntime
 from hangar_infra.constructs.load_balancer import PublicLoadBalancer

@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -29,11 +28,12 @@ from pathlib import Path
 from hangar.bench import interrupts, outage
 from hangar.bench.interrupts import cpu_load
 from hangar.bench.report import Figure, Target, current_commit, render, repeat
-from hangar.core import docker_client, ports, processes
+from hangar.core import capacity, docker_client, ports, processes
 from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.core.stages import STAGES
 from hangar.core.versions import LOCALSTACK_IMAGE
 from hangar.deploy import run_task
 from hangar.deploy import stacks as infra
@@ -990,26 +990,14 @@ def highest_rate_within(
 
 
 def stage_task_sizes() -> dict[tuple[int, int], list[str]]:
-    """Each web task size of the stages, from the CDK app's StageConfig: (cpu, MiB) → stages."""
-    _import_infra()
-    from hangar_infra.config import STAGES
-
+    """Each web task size of the stages (hangar.core.stages): (cpu, MiB) → stages."""
     sizes: dict[tuple[int, int], list[str]] = {}
-    for name, config in STAGES.items():
-        sizes.setdefault((config.web_cpu, config.web_memory_mib), []).append(name)
+    for name, stage in STAGES.items():
+        sizes.setdefault((stage.web_cpu, stage.web_memory_mib), []).append(name)
     return sizes
 
 
-def _import_infra() -> None:
-    """The CDK app's package, imported only here: it costs seconds of jsii start-up."""
-    if str(INFRA_DIR) not in sys.path:
-        sys.path.insert(0, str(INFRA_DIR))
-
-
 def web_capacity(bench: Bench) -> list[Figure]:
-    _import_infra()
-    from hangar_infra import capacity
-
     image = bench.runtime_image()
     wrk = ensure_wrk()
     seconds = min(bench.plan.load_seconds, CAPACITY_STEP_SECONDS)

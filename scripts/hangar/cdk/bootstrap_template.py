@@ -31,7 +31,8 @@ from typing import Any
 
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT, STATE_DIR
+from hangar.core.paths import NODE_BIN, ROOT, STATE_DIR
+from hangar.core.stages import AWS_STAGES, PERMISSIONS_BOUNDARY, STAGES
 
 # The CDK's own default qualifier: its toolkit stack keeps the CDK's default name (cdklocal's).
 CDK_DEFAULT_QUALIFIER = "hnb659fds"
@@ -40,31 +41,22 @@ LOOKUP_ROLE = "LookupRole"
 STAGE_BOUNDARY = "StageBoundary"
 # The deploy role's one managed policy in the stock template: read-only, so it can change no stack.
 READ_ONLY_MANAGED_POLICY = "AWSCloudFormationReadOnlyAccess"
-# The stage CDK apps deploy to LocalStack; every other stage is deployed to AWS.
-LOCAL_STAGE = "local"
-
-
-def _context() -> dict[str, Any]:
-    """infra/cdk.json's context, read where the CDK app reads it (without starting jsii)."""
-    context: dict[str, Any] = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]
-    return context
 
 
 def stage_qualifiers() -> dict[str, str]:
-    """Every stage's qualifier, in stage order: its keys are the one list of stages."""
-    qualifiers = _context()["hangar:cdkQualifiers"]
-    return {str(stage): str(qualifier) for stage, qualifier in qualifiers.items()}
+    """Every stage's qualifier, in stage order (hangar.core.stages)."""
+    return {name: stage.cdk_qualifier for name, stage in STAGES.items()}
 
 
 def cloud_stages() -> list[str]:
     """The stages deployed to AWS, each with a bootstrap of its own there."""
-    return [stage for stage in stage_qualifiers() if stage != LOCAL_STAGE]
+    return list(AWS_STAGES)
 
 
 def boundary_name() -> str:
     """The name of the stage's permissions boundary policy, with `${Qualifier}` and
     `${AWS::Region}` to substitute (as the CDK app does; IAM names are per account)."""
-    return str(_context()["hangar:permissionsBoundary"])
+    return PERMISSIONS_BOUNDARY
 
 
 def boundary_arn(account: str, region: str, stage: str) -> str:

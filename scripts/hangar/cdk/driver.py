@@ -27,8 +27,6 @@ from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, NODE_BIN
 from hangar.core.processes import run_in_own_group
 
-# LocalStack's account: cdklocal bootstraps and deploys into it.
-LOCALSTACK_ACCOUNT = "000000000000"
 # The CLI's Node is past end of life on these machines; its banner would bury the real output.
 QUIET_CLI = {
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",

@@ -1,6 +1,5 @@
 """AWS access for boto3 and the CLIs, on AWS or LocalStack; clients always time out (never hang)."""
 
-import json
 import os
 import socket
 from collections.abc import Mapping
@@ -11,10 +10,10 @@ import boto3
 from botocore.config import Config
 
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR
+from hangar.core.stages import REGION
 
-# The region the stacks are built for: one entry in infra/cdk.json, read by the CDK app too.
-DEFAULT_REGION: str = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]["hangar:region"]
+# The region the stacks are built for (hangar.core.stages).
+DEFAULT_REGION = REGION
 # Error codes AWS services use for a call the caller's policy does not allow.
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}

@@ -231,7 +231,8 @@ def load_templates(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 def run_costs(args: argparse.Namespace) -> int:
     from hangar.core.git import head_commit
-    from hangar.deploy.stacks import ASSEMBLY_DIR, AWS_STAGES, synth
+    from hangar.core.stages import AWS_STAGES
+    from hangar.deploy.stacks import ASSEMBLY_DIR, synth
 
     synth(list(AWS_STAGES), head_commit())
     costs = {

@@ -23,7 +23,7 @@ from typing import Any
 from hangar.core.console import info
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.deploy.stacks import STAGES
+from hangar.core.stages import STAGES
 from hangar.deploy.stage_access import StageAccess, short_digest, table
 
 # SSM's standard tier holds up to 4 KB a parameter: far more than a release says.

@@ -13,13 +13,13 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from hangar.core import stages
 from hangar.core.aws_cli import aws_cli_v2
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.stage_interface import CLUSTER_NAME, CONTAINER_NAME, WEB_SERVICE_NAME
-from hangar.deploy import stacks as infra
 
 SESSION_MANAGER_PLUGIN = "session-manager-plugin"
 PLUGIN_INSTALL_URL = (
@@ -31,8 +31,8 @@ SERVICE_OUTPUTS = (CLUSTER_NAME, WEB_SERVICE_NAME)
 
 
 def check_stage(stage: str) -> None:
-    infra.check_stage(stage)
-    if stage == infra.LOCAL_STAGE:
+    stages.check_stage(stage)
+    if stage == stages.LOCAL_STAGE:
         raise HangarError(
             "remote-shell opens a shell in a task on ECS; the local stage has no ECS "
             "(LocalStack does not run tasks)",
@@ -115,7 +115,7 @@ def register(subparsers: Any) -> None:
         help="Django shell in a running web task of a deployed stage (ECS Exec)",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--stage", required=True, help=f"one of: {', '.join(infra.AWS_STAGES)}")
+    parser.add_argument("--stage", required=True, help=f"one of: {', '.join(stages.AWS_STAGES)}")
     parser.add_argument(
         "--command", default=DEFAULT_COMMAND, help=f"what to run (default: {DEFAULT_COMMAND})"
     )

@@ -14,9 +14,9 @@ from typing import Any
 
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
+from hangar.core.stages import LOCAL_STAGE, STAGES
 from hangar.deploy import releases
 from hangar.deploy import stage as deploy
-from hangar.deploy.stacks import LOCAL_STAGE, STAGES
 from hangar.deploy.stage_access import StageAccess
 
 

@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from hangar.aws import execution_policy
 from hangar.cdk import driver as cdk
-from hangar.cdk.bootstrap_template import LOCAL_STAGE, cloud_stages, stage_qualifiers
 from hangar.core import stage_interface
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.console import info, step
@@ -27,18 +26,12 @@ from hangar.core.errors import HangarError
 from hangar.core.git import head_commit
 from hangar.core.locks import exclusive, write_atomically
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
+from hangar.core.stages import HTTPS_REQUIRED_STAGES, LOCAL_STAGE, STAGES, check_stage
 from hangar.deploy import declared_secrets
 from hangar.deploy.stack_events import describe_failures
 from hangar.deploy.watcher import AwsClients, watching
 from hangar.localstack.endpoint import answers, configured_endpoint
 
-# infra/cdk.json's hangar:cdkQualifiers names every stage, in order (a test keeps the CDK app's
-# StageConfigs equal); read here so the CLI validates input without starting jsii (seconds).
-STAGES = tuple(stage_qualifiers())
-# The stages deployed to AWS (`local` lives in LocalStack).
-AWS_STAGES = tuple(cloud_stages())
-# Stages whose StageConfig has `requires_https` (a test keeps them equal, like STAGES).
-HTTPS_REQUIRED_STAGES = ("prod",)
 # `hangar synth` checks the templates; it deploys nothing, so a stage that cannot synthesize without
 # a certificate gets this well-formed stand-in when none is given (and says so).
 PLACEHOLDER_CERTIFICATE_ARN = (
@@ -54,14 +47,6 @@ PLATFORM_ENV_FROM_OUTPUTS = {
     "DJANGO_ALLOWED_HOSTS": stage_interface.ALLOWED_HOSTS,
     "AWS_REGION": stage_interface.REGION,
 }
-
-
-def check_stage(stage: str) -> str:
-    if stage not in STAGES:
-        raise HangarError(
-            f"unknown stage {stage!r}.", hint=f"pass --stage with one of: {', '.join(STAGES)}"
-        )
-    return stage
 
 
 def env_from_outputs() -> dict[str, str]:

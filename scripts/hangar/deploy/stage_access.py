@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client, caller_region
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.deploy.stacks import LOCAL_STAGE, STAGES, check_stage
+from hangar.core.stages import LOCAL_STAGE, STAGES, check_stage
 from hangar.localstack.endpoint import configured_endpoint
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from hangar.core.console import info
 from hangar.core.errors import HangarError
 from hangar.core.stage_interface import APP_LOG_GROUP_NAME, LOG_STREAM_PREFIXES
-from hangar.deploy.stacks import STAGES
+from hangar.core.stages import STAGES
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack
 
 SINCE = re.compile(r"^(\d+)([smhd])$")

@@ -19,8 +19,9 @@ from hangar.core.console import info, step
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.stage_interface import CLUSTER_NAME, WEB_SERVICE_NAME
+from hangar.core.stages import STAGES
 from hangar.deploy import releases
-from hangar.deploy.stacks import LOCALSTACK_PLACEHOLDER, STAGES
+from hangar.deploy.stacks import LOCALSTACK_PLACEHOLDER
 from hangar.deploy.stage_access import StageAccess, outputs, service_stack, short_digest, table
 
 

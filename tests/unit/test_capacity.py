@@ -1,14 +1,12 @@
-"""The sizing and timing rules of hangar_infra.capacity, and the measured figures they rest on."""
+"""The sizing and timing rules of hangar.core.capacity, and the measured figures they rest on."""
 
 import json
 
 import pytest
 
+from hangar.core import capacity
 from hangar.core.contract import contract
-from hangar_infra import capacity
-from hangar_infra.config import STAGES
-
-pytestmark = pytest.mark.infra
+from hangar.core.stages import STAGES
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,20 @@
 `make bench` measured for that size, the autoscaling target derived from it, and the shutdown
 timings every layer (gunicorn, ECS, the ALB) must agree on.
 
-Plain Python, no CDK import: `hangar bench` reads it too, so the container it measures runs the
-same processes and threads as the task definition, limited to the same CPU and memory.
+In the CLI's core, with no CDK import: the CDK app (hangar_infra) sizes the task definitions from
+it, and `hangar bench` runs the container it measures with the same processes and threads,
+limited to the same CPU and memory.
 """
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+
+from hangar.core.paths import ROOT
 
 # Written by `make bench` (the `capacity` measurement), read here, so a new measurement moves the
 # target with it. Beside pyproject.toml, with the project: the figures are its page's, not the
 # platform's (a project that moves in measures its own).
-MEASURED_CAPACITY_FILE = Path(__file__).resolve().parents[2] / "capacity.json"
+MEASURED_CAPACITY_FILE = ROOT / "capacity.json"
 
 # Django's requests mostly wait on PostgreSQL and S3, so threads, not processes, carry the
 # concurrency; one process per half vCPU uses the CPU, one per 256 MiB stays within memory.
