@@ -20,7 +20,7 @@ import urllib3
 from hangar.core import capacity
 from hangar.core.aws_clients import DEFAULT_REGION, aws_client
 from hangar.core.stages import STAGES
-from hangar.deploy import run_task
+from hangar.deploy import run_task, task_docker
 from hangar.testing.client_load import ClientThreads, wait_until
 from hangar.testing.containers import Compose
 from hangar.testing.run_tasks import PRIVATE_IP_HOST, inspect, remove_container
@@ -320,7 +320,7 @@ def test_a_worker_stopped_mid_job_finishes_it_and_nobody_runs_it_twice(
     assert uploaded.status == 201, uploaded.data
     document_id = uploaded.json()["id"]
 
-    old = run_task.container_name(compose.project, "worker")
+    old = task_docker.container_name(compose.project, "worker")
     replacement = f"{compose.project}-worker-replacement"
     with db_connection(compose) as holder, db_connection(compose) as observer:
         # The job is held mid-flight by a transaction that holds its document's row, as any

@@ -19,7 +19,7 @@ from hangar.core import docker_client, ports
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
-from hangar.deploy import run_task
+from hangar.deploy import run_task, task_docker
 from hangar.devloop import doctor
 from hangar.localstack.commands import ensure_running
 
@@ -96,9 +96,9 @@ def test_run_task_works_on_this_checkouts_project_by_default(
     monkeypatch.delenv(docker_client.PROJECT_NAME_VARIABLE, raising=False)
     options = run_task.Options(stage="local")
     assert options.compose_project == docker_client.compose_project(ROOT)
-    name = run_task.container_name(options.compose_project, "web")
+    name = task_docker.container_name(options.compose_project, "web")
     assert name == f"{docker_client.compose_project(ROOT)}-run-task-web"
-    assert run_task.runtime_image_tag() == f"{docker_client.compose_project(ROOT)}-runtime:local"
+    assert task_docker.runtime_image_tag() == f"{docker_client.compose_project(ROOT)}-runtime:local"
 
 
 def test_make_run_task_passes_port() -> None:

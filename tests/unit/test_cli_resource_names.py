@@ -17,7 +17,7 @@ from hangar.aws.stage_guardrails import stage_execution_policy
 from hangar.cdk.bootstrap_template import stage_boundary, stage_stacks
 from hangar.core.contract import Contract
 from hangar.deploy import image
-from hangar.deploy.stage import Target
+from hangar.deploy.stage_target import Target
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 

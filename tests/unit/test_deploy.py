@@ -16,7 +16,8 @@ from hangar.core import git
 from hangar.core.errors import HangarError
 from hangar.core.stage_interface import DELETION_PROTECTION
 from hangar.deploy import stage as deploy
-from hangar.deploy.stage import Skipped, Target
+from hangar.deploy import stage_cdk, stage_migrations, stage_smoke_test, stage_target
+from hangar.deploy.stage_target import Skipped, Target
 
 # The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
 pytestmark = pytest.mark.usefixtures("declared_contract")
@@ -31,7 +32,7 @@ LOCAL = Target(stage="local", image_tag="local", region="us-east-1", endpoint="h
 
 def test_a_real_stage_without_an_image_tag_is_refused_with_the_command_to_run() -> None:
     with pytest.raises(HangarError) as error:
-        deploy.resolve_image_tag("staging", None, local=False)
+        stage_target.resolve_image_tag("staging", None, local=False)
     assert "needs an image tag" in error.value.message
     assert error.value.hint is not None
     assert "IMAGE_TAG=$(git rev-parse HEAD)" in error.value.hint
@@ -39,7 +40,7 @@ def test_a_real_stage_without_an_image_tag_is_refused_with_the_command_to_run() 
 
 def test_latest_is_refused_with_the_reason() -> None:
     with pytest.raises(HangarError, match="'latest' is refused: a moving tag"):
-        deploy.resolve_image_tag("prod", "latest", local=False)
+        stage_target.resolve_image_tag("prod", "latest", local=False)
 
 
 @pytest.mark.parametrize(
@@ -47,17 +48,17 @@ def test_latest_is_refused_with_the_reason() -> None:
 )
 def test_anything_but_a_full_commit_sha_is_refused_up_front(tag: str) -> None:
     with pytest.raises(HangarError, match="is not the full SHA of a commit"):
-        deploy.resolve_image_tag("staging", tag, local=False)
+        stage_target.resolve_image_tag("staging", tag, local=False)
 
 
 def test_the_local_stage_in_localstack_defaults_to_its_fixed_tag() -> None:
-    assert deploy.resolve_image_tag("local", None, local=True) == "local"
+    assert stage_target.resolve_image_tag("local", None, local=True) == "local"
     with pytest.raises(HangarError, match="needs an image tag"):
-        deploy.resolve_image_tag("local", None, local=False)
+        stage_target.resolve_image_tag("local", None, local=False)
 
 
 def test_a_git_sha_is_accepted_as_it_is() -> None:
-    assert deploy.resolve_image_tag("staging", SHA, local=False) == SHA
+    assert stage_target.resolve_image_tag("staging", SHA, local=False) == SHA
 
 
 def test_localstack_is_targeted_by_flag_by_endpoint_variable_or_by_the_local_stage() -> None:
@@ -94,7 +95,7 @@ def test_the_command_fails_before_touching_anything(
     monkeypatch.delenv("IMAGE_TAG", raising=False)
     monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
     # Had validation not come first, this would be called (and fail the test loudly).
-    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    monkeypatch.setattr(stage_cdk, "cdk_synth", pytest.fail)
     parser = argparse.ArgumentParser(prog="hangar")
     deploy.register(parser.add_subparsers())
     args = parser.parse_args(argv)
@@ -107,24 +108,24 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789
 
 def test_prod_without_a_certificate_is_refused_saying_what_to_pass() -> None:
     with pytest.raises(HangarError, match="stage 'prod' must serve HTTPS") as error:
-        deploy.resolve_certificate_arn("prod", None)
+        stage_target.resolve_certificate_arn("prod", None)
     assert error.value.hint is not None
     assert "CERTIFICATE_ARN=arn:aws:acm:<region>:<account>:certificate/<id>" in error.value.hint
     with pytest.raises(HangarError, match="must serve HTTPS"):
-        deploy.resolve_certificate_arn("prod", "  ")
+        stage_target.resolve_certificate_arn("prod", "  ")
 
 
 def test_the_local_stage_refuses_a_certificate() -> None:
     with pytest.raises(HangarError, match="local stage cannot use a certificate"):
-        deploy.resolve_certificate_arn("local", CERTIFICATE)
-    assert deploy.resolve_certificate_arn("local", None) is None
+        stage_target.resolve_certificate_arn("local", CERTIFICATE)
+    assert stage_target.resolve_certificate_arn("local", None) is None
 
 
 def test_other_stages_may_run_http_only_or_take_the_certificate_as_given() -> None:
-    assert deploy.resolve_certificate_arn("staging", None) is None
-    assert deploy.resolve_certificate_arn("dev", "") is None
-    assert deploy.resolve_certificate_arn("staging", f" {CERTIFICATE} ") == CERTIFICATE
-    assert deploy.resolve_certificate_arn("prod", CERTIFICATE) == CERTIFICATE
+    assert stage_target.resolve_certificate_arn("staging", None) is None
+    assert stage_target.resolve_certificate_arn("dev", "") is None
+    assert stage_target.resolve_certificate_arn("staging", f" {CERTIFICATE} ") == CERTIFICATE
+    assert stage_target.resolve_certificate_arn("prod", CERTIFICATE) == CERTIFICATE
 
 
 def parse_deploy(argv: list[str]) -> argparse.Namespace:
@@ -138,7 +139,7 @@ def test_prod_without_a_certificate_fails_before_touching_anything(
 ) -> None:
     monkeypatch.delenv("CERTIFICATE_ARN", raising=False)
     monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
-    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    monkeypatch.setattr(stage_cdk, "cdk_synth", pytest.fail)
     args = parse_deploy(["deploy", "--stage", "prod", "--image-tag", SHA])
     with pytest.raises(HangarError, match="stage 'prod' must serve HTTPS"):
         args.func(args)
@@ -174,7 +175,7 @@ def test_the_certificate_reaches_the_deploy_from_the_option_or_certificate_arn(
 
 
 def test_the_stage_is_synthesized_once_with_its_image_tag(tmp_path: Path) -> None:
-    command = deploy.cdk_synth_command(STAGING, tmp_path / "cdk.out")
+    command = stage_cdk.cdk_synth_command(STAGING, tmp_path / "cdk.out")
     assert Path(command[0]).name == "cdk"
     assert command[1] == "synth"
     assert "stage=staging" in command
@@ -190,16 +191,16 @@ def test_the_certificate_is_synthesized_into_the_assembly_both_stacks_deploy(
     https = Target(
         stage="prod", image_tag=SHA, region="us-east-1", endpoint=None, certificate_arn=CERTIFICATE
     )
-    command = deploy.cdk_synth_command(https, tmp_path / "cdk.out")
+    command = stage_cdk.cdk_synth_command(https, tmp_path / "cdk.out")
     assert command[command.index(f"certificateArn={CERTIFICATE}") - 1] == "-c"
     assert f"imageTag={SHA}" in command
     # Without one, no certificateArn context at all: the app then builds the HTTP-only listener.
-    http_only = deploy.cdk_synth_command(STAGING, tmp_path / "cdk.out")
+    http_only = stage_cdk.cdk_synth_command(STAGING, tmp_path / "cdk.out")
     assert not any(argument.startswith("certificateArn") for argument in http_only)
 
 
 def test_each_stack_is_deployed_alone_from_that_assembly(tmp_path: Path) -> None:
-    command = deploy.cdk_deploy_command(STAGING, tmp_path / "cdk.out", "Service", tmp_path / "o")
+    command = stage_cdk.cdk_deploy_command(STAGING, tmp_path / "cdk.out", "Service", tmp_path / "o")
     assert command[1:5] == ["deploy", "--app", str(tmp_path / "cdk.out"), "hangar-staging/Service"]
     assert "--exclusively" in command
     assert command[command.index("--outputs-file") + 1] == str(tmp_path / "o")
@@ -233,8 +234,8 @@ def recorded_service_deploys(
         deploys.append(parameters)
         return {"ServiceUrl": "https://hangar.example.com"}
 
-    monkeypatch.setattr(deploy, "cdk_deploy", cdk_deploy)
-    outputs = deploy.deploy_service(PROD, assembly, "repo@sha256:1", created=created)
+    monkeypatch.setattr(stage_cdk, "cdk_deploy", cdk_deploy)
+    outputs = stage_cdk.deploy_service(PROD, assembly, "repo@sha256:1", created=created)
     assert outputs == {"ServiceUrl": "https://hangar.example.com"}
     return deploys
 
@@ -272,22 +273,22 @@ def test_a_stage_without_protection_gets_no_parameter(
 
 
 def test_stage_interface_reach_cdk_deploy(tmp_path: Path) -> None:
-    command = deploy.cdk_deploy_command(
+    command = stage_cdk.cdk_deploy_command(
         PROD, tmp_path, "Service", tmp_path / "o", {"DeletionProtection": "true"}
     )
     assert "--parameters=DeletionProtection=true" in command
     assert not any(
         a.startswith("--parameters")
-        for a in deploy.cdk_deploy_command(PROD, tmp_path, "Service", tmp_path / "o")
+        for a in stage_cdk.cdk_deploy_command(PROD, tmp_path, "Service", tmp_path / "o")
     )
 
 
 def test_localstack_deploys_go_through_cdklocal_with_the_gateway_for_every_service(
     tmp_path: Path,
 ) -> None:
-    command = deploy.cdk_deploy_command(LOCAL, tmp_path, "Registry", tmp_path / "o")
+    command = stage_cdk.cdk_deploy_command(LOCAL, tmp_path, "Registry", tmp_path / "o")
     assert Path(command[0]).name == "cdklocal"
-    env = deploy.cdk_environment(LOCAL)
+    env = stage_cdk.cdk_environment(LOCAL)
     assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:1"
     assert env["AWS_ACCESS_KEY_ID"] == "test"
 
@@ -295,7 +296,7 @@ def test_localstack_deploys_go_through_cdklocal_with_the_gateway_for_every_servi
 def test_real_aws_deploys_keep_the_callers_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREAL")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    env = deploy.cdk_environment(STAGING)
+    env = stage_cdk.cdk_environment(STAGING)
     assert env["AWS_ACCESS_KEY_ID"] == "AKIAREAL"
     assert "AWS_ENDPOINT_URL" not in env
     assert env["AWS_REGION"] == "us-east-1"
@@ -306,10 +307,10 @@ def test_real_aws_deploys_keep_the_callers_credentials(monkeypatch: pytest.Monke
 
 def test_a_missing_output_is_a_skip_in_localstack_but_an_error_on_aws() -> None:
     with pytest.raises(Skipped, match="no RepositoryUri output"):
-        deploy.require_output(LOCAL, {}, "RepositoryUri")
+        stage_target.require_output(LOCAL, {}, "RepositoryUri")
     with pytest.raises(HangarError, match="no RepositoryUri output"):
-        deploy.require_output(STAGING, {"RepositoryName": "x"}, "RepositoryUri")
-    deploy.require_output(STAGING, {"RepositoryUri": "x"}, "RepositoryUri")
+        stage_target.require_output(STAGING, {"RepositoryName": "x"}, "RepositoryUri")
+    stage_target.require_output(STAGING, {"RepositoryUri": "x"}, "RepositoryUri")
 
 
 # --- migrations ----------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ DESCRIBED_MIGRATION = {
 
 def test_the_migration_runs_the_new_image_with_everything_else_kept() -> None:
     new_image = f"1.dkr.ecr.us-east-1.amazonaws.com/hangar-staging:{SHA}"
-    definition = deploy.migration_task_definition(DESCRIBED_MIGRATION, new_image)
+    definition = stage_migrations.migration_task_definition(DESCRIBED_MIGRATION, new_image)
     container = definition["containerDefinitions"][0]
     assert container["image"] == new_image
     assert container["command"] == ["python", "manage.py", "migrate", "--noinput"]
@@ -357,7 +358,7 @@ def test_the_migration_runs_the_new_image_with_everything_else_kept() -> None:
 def test_a_migration_task_definition_with_sidecars_is_refused() -> None:
     described = {**DESCRIBED_MIGRATION, "containerDefinitions": [{"name": "a"}, {"name": "b"}]}
     with pytest.raises(HangarError, match="2 containers; expected exactly one"):
-        deploy.migration_task_definition(described, "image")
+        stage_migrations.migration_task_definition(described, "image")
 
 
 @pytest.mark.parametrize(
@@ -386,7 +387,7 @@ def test_a_migration_task_definition_with_sidecars_is_refused() -> None:
 def test_a_migration_task_succeeds_only_when_every_container_exited_zero(
     task: dict[str, object], succeeded: bool, account: str
 ) -> None:
-    assert deploy.task_outcome(task) == (succeeded, account)
+    assert stage_migrations.task_outcome(task) == (succeeded, account)
 
 
 # --- smoke test against a real HTTP server -------------------------------------------------------
@@ -413,32 +414,34 @@ def server(serve_http: Callable[[type[http.server.BaseHTTPRequestHandler]], int]
 
 def test_the_smoke_test_waits_for_readiness(server: str) -> None:
     Answers.statuses = {"/healthz": [200], "/readyz": [503, 503, 200]}
-    deploy.smoke_test(STAGING, {"ServiceUrl": server + "/"}, attempts=3, interval=0)
+    stage_smoke_test.smoke_test(STAGING, {"ServiceUrl": server + "/"}, attempts=3, interval=0)
 
 
 def test_the_smoke_test_fails_with_what_readyz_said(server: str) -> None:
     Answers.statuses = {"/healthz": [200], "/readyz": [503]}
     with pytest.raises(HangarError, match=r'/readyz answered 503 \{"database": "down"\}'):
-        deploy.smoke_test(STAGING, {"ServiceUrl": server}, attempts=2, interval=0)
+        stage_smoke_test.smoke_test(STAGING, {"ServiceUrl": server}, attempts=2, interval=0)
 
 
 def test_the_smoke_test_asks_the_contracts_paths(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notes = dataclasses.replace(deploy.contract(), health_path="/ping", readiness_path="/ready")
-    monkeypatch.setattr(deploy, "contract", lambda: notes)
+    notes = dataclasses.replace(
+        stage_smoke_test.contract(), health_path="/ping", readiness_path="/ready"
+    )
+    monkeypatch.setattr(stage_smoke_test, "contract", lambda: notes)
     Answers.statuses = {"/ping": [200], "/ready": [503]}
     with pytest.raises(HangarError, match=r"/ready answered 503") as error:
-        deploy.smoke_test(STAGING, {"ServiceUrl": server}, attempts=1, interval=0)
+        stage_smoke_test.smoke_test(STAGING, {"ServiceUrl": server}, attempts=1, interval=0)
     assert str(error.value.hint).startswith("/ready names")
 
 
 def test_an_unreachable_load_balancer_is_a_skip_only_in_localstack(server: str) -> None:
     closed = "http://127.0.0.1:9"  # discard port: nothing listens on it here
     with pytest.raises(Skipped, match="does not emulate ELBv2"):
-        deploy.smoke_test(LOCAL, {"ServiceUrl": closed}, attempts=1, interval=0)
+        stage_smoke_test.smoke_test(LOCAL, {"ServiceUrl": closed}, attempts=1, interval=0)
     with pytest.raises(HangarError, match="/healthz answered no answer"):
-        deploy.smoke_test(STAGING, {"ServiceUrl": closed}, attempts=1, interval=0)
+        stage_smoke_test.smoke_test(STAGING, {"ServiceUrl": closed}, attempts=1, interval=0)
 
 
 def test_localstacks_placeholder_url_is_a_skip_without_a_single_request(
@@ -447,13 +450,15 @@ def test_localstacks_placeholder_url_is_a_skip_without_a_single_request(
     """LocalStack's CloudFormation answers "unknown" for a load balancer it did not create: the
     smoke test says so at once instead of retrying for a minute; on AWS that URL is a failure."""
     requested: list[str] = []
-    monkeypatch.setattr(deploy, "http_get", lambda url: (requested.append(url), (None, "no"))[1])
+    monkeypatch.setattr(
+        stage_smoke_test, "http_get", lambda url: (requested.append(url), (None, "no"))[1]
+    )
     placeholder = {"ServiceUrl": "http://unknown"}
     with pytest.raises(Skipped, match=r"ServiceUrl is http://unknown: .* does not emulate ELBv2"):
-        deploy.smoke_test(LOCAL, placeholder, attempts=3, interval=60)
+        stage_smoke_test.smoke_test(LOCAL, placeholder, attempts=3, interval=60)
     assert requested == []
     with pytest.raises(HangarError, match="/healthz answered no answer"):
-        deploy.smoke_test(STAGING, placeholder, attempts=1, interval=0)
+        stage_smoke_test.smoke_test(STAGING, placeholder, attempts=1, interval=0)
     assert requested == ["http://unknown/healthz"]
 
 
@@ -461,19 +466,19 @@ def test_a_failing_domain_url_names_the_dns_record_to_create() -> None:
     closed = "https://127.0.0.1:9"
     outputs = {"ServiceUrl": closed, "LoadBalancerDnsName": "hangar-alb-1.elb.amazonaws.com"}
     with pytest.raises(HangarError) as error:
-        deploy.smoke_test(STAGING, outputs, attempts=1, interval=0)
+        stage_smoke_test.smoke_test(STAGING, outputs, attempts=1, interval=0)
     assert error.value.hint is not None
     assert "127.0.0.1 → hangar-alb-1.elb.amazonaws.com" in error.value.hint
     # Through the load balancer's own name, DNS is not the problem.
     same = {"ServiceUrl": "http://Hangar-ALB-1.elb.amazonaws.com"}
-    assert "CNAME" not in deploy.smoke_test_hint(
+    assert "CNAME" not in stage_smoke_test.smoke_test_hint(
         {**same, "LoadBalancerDnsName": "Hangar-ALB-1.elb.amazonaws.com"}
     )
 
 
 def test_a_non_http_service_url_is_an_error() -> None:
     with pytest.raises(HangarError, match="not an http"):
-        deploy.http_get("file:///etc/passwd")
+        stage_smoke_test.http_get("file:///etc/passwd")
 
 
 # --- image provenance ----------------------------------------------------------------------------
@@ -495,13 +500,13 @@ def repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_an_image_is_only_built_from_the_commit_it_is_named_after(repository: str) -> None:
-    deploy.check_commit_matches(repository)
+    stage_target.check_commit_matches(repository)
     with pytest.raises(HangarError, match="is not the checked-out commit"):
-        deploy.check_commit_matches(repository[:12])
+        stage_target.check_commit_matches(repository[:12])
     with pytest.raises(HangarError, match="is not the checked-out commit"):
-        deploy.check_commit_matches(SHA)
+        stage_target.check_commit_matches(SHA)
     with pytest.raises(HangarError, match="is not the checked-out commit"):
-        deploy.check_commit_matches(repository[:4])
+        stage_target.check_commit_matches(repository[:4])
 
 
 def test_uncommitted_changes_are_not_shipped_under_a_commit_tag(
@@ -509,7 +514,7 @@ def test_uncommitted_changes_are_not_shipped_under_a_commit_tag(
 ) -> None:
     (tmp_path / "file").write_text("two\n")
     with pytest.raises(HangarError, match="uncommitted changes"):
-        deploy.check_commit_matches(repository)
+        stage_target.check_commit_matches(repository)
 
 
 # --- GitHub job summary --------------------------------------------------------------------------

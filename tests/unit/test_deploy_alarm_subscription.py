@@ -4,22 +4,24 @@ from pathlib import Path
 
 import pytest
 
-from hangar.deploy import stage as deploy
+from hangar.deploy import stage_cdk, stage_target
 
 
 def test_the_subscription_is_synthesized_into_the_assembly(tmp_path: Path) -> None:
-    target = deploy.Target(
+    target = stage_target.Target(
         stage="staging",
         image_tag="abc1234",
         region="us-east-1",
         endpoint=None,
         alarm_subscription="oncall@example.com",
     )
-    command = deploy.cdk_synth_command(target, tmp_path / "cdk.out")
+    command = stage_cdk.cdk_synth_command(target, tmp_path / "cdk.out")
     assert command[command.index("alarmSubscription=oncall@example.com") - 1] == "-c"
 
-    without = deploy.cdk_synth_command(
-        deploy.Target(stage="staging", image_tag="abc1234", region="us-east-1", endpoint=None),
+    without = stage_cdk.cdk_synth_command(
+        stage_target.Target(
+            stage="staging", image_tag="abc1234", region="us-east-1", endpoint=None
+        ),
         tmp_path / "cdk.out",
     )
     assert not any(argument.startswith("alarmSubscription") for argument in without)

@@ -21,7 +21,7 @@ from botocore.stub import Stubber
 from hangar.aws import github_oidc
 from hangar.aws.permissions import ApiCall, Decision, IamRequest, evaluate, unique_requests
 from hangar.core.errors import HangarError
-from hangar.deploy import stage as deploy
+from hangar.deploy import stage_migrations, stage_target
 from hangar.deploy.ecs_diagnosis import ServiceProbe
 from hangar.deploy.watcher import (
     AwsClients,
@@ -110,7 +110,7 @@ def migration_calls(
     }
     with RecordedClients() as recorded:
         ecs = recorded.clients["ecs"]
-        monkeypatch.setattr(deploy, "aws_client", lambda service, **_: ecs)
+        monkeypatch.setattr(stage_target, "aws_client", lambda service, **_: ecs)
         recorded.add(
             "ecs",
             "describe_task_definition",
@@ -139,9 +139,9 @@ def migration_calls(
         else:
             recorded.add("ecs", "stop_task", {"task": task})
         recorded.add("ecs", "deregister_task_definition", {"taskDefinition": {}})
-        target = deploy.Target(stage=stage, image_tag="abc1234", region=REGION, endpoint=None)
+        target = stage_target.Target(stage=stage, image_tag="abc1234", region=REGION, endpoint=None)
         try:
-            deploy.run_migrations(target, outputs, "repo:abc1234", timeout_seconds=1)
+            stage_migrations.run_migrations(target, outputs, "repo:abc1234", timeout_seconds=1)
         except HangarError:
             assert not finishes
     return recorded.calls

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hangar.deploy import stage as deploy
+from hangar.deploy import stage_smoke_test
 from hangar.devloop import reload_probe
 from hangar.localstack import endpoint as localstack_endpoint
 
@@ -48,7 +48,7 @@ def cut_off_server() -> Iterator[str]:
 PROBES: dict[str, Callable[[str], object]] = {
     "reload probe": reload_probe._get,
     "localstack health": localstack_endpoint.health,
-    "deploy smoke test": lambda url: deploy.http_get(url)[0],
+    "deploy smoke test": lambda url: stage_smoke_test.http_get(url)[0],
 }
 
 

@@ -18,7 +18,7 @@ import pytest
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
-from hangar.deploy import image
+from hangar.deploy import image, stage_cdk
 from hangar.deploy import stage as deploy
 
 TAG = "0123456789abcdef0123456789abcdef01234567"
@@ -235,7 +235,7 @@ def test_make_deploy_refuses_ci_s_archive_without_its_scan_report_before_touchin
 ) -> None:
     for variable in ("IMAGE_TAG", "LOCALSTACK_ENDPOINT", "SCAN_REPORT", "IMAGE_ARCHIVE"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(deploy, "cdk_synth", pytest.fail)
+    monkeypatch.setattr(stage_cdk, "cdk_synth", pytest.fail)
     monkeypatch.setattr(deploy, "check_commit_matches", pytest.fail)
     argv = ["deploy", "--stage", "staging", "--image-tag", TAG]
     argv += ["--image-archive", str(oci_archive(tmp_path, "linux/amd64"))]

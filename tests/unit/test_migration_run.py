@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from hangar.core.errors import HangarError
-from hangar.deploy import stage as deploy
+from hangar.deploy import stage_migrations, stage_target
 
 # The AWS names here are the declaring project's (tests/declared_project.py), not the checkout's.
 pytestmark = pytest.mark.usefixtures("declared_contract")
@@ -72,12 +72,12 @@ def ecs(monkeypatch: pytest.MonkeyPatch) -> Any:
     client = boto3.client(
         "ecs", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
     )
-    monkeypatch.setattr(deploy, "aws_client", lambda service, **_: client)
+    monkeypatch.setattr(stage_target, "aws_client", lambda service, **_: client)
     return client
 
 
-def target(stage: str) -> deploy.Target:
-    return deploy.Target(stage=stage, image_tag="abc1234", region="us-east-1", endpoint=None)
+def target(stage: str) -> stage_target.Target:
+    return stage_target.Target(stage=stage, image_tag="abc1234", region="us-east-1", endpoint=None)
 
 
 @pytest.mark.parametrize(
@@ -101,16 +101,18 @@ def test_the_migration_task_runs_in_the_stacks_subnets_with_its_public_ip_settin
     }
     with Stubber(ecs) as stubber:
         stub_run(stubber, network, "STOPPED", stopped=False)
-        deploy.run_migrations(target(stage), outputs(assign_public_ip, subnets), "repo:abc1234")
+        stage_migrations.run_migrations(
+            target(stage), outputs(assign_public_ip, subnets), "repo:abc1234"
+        )
         stubber.assert_no_pending_responses()
 
 
 def test_a_migration_that_does_not_finish_in_time_is_stopped_and_reported(ecs: Any) -> None:
-    network = deploy.migration_network(outputs("DISABLED", "subnet-app-a"))
+    network = stage_migrations.migration_network(outputs("DISABLED", "subnet-app-a"))
     with Stubber(ecs) as stubber:
         stub_run(stubber, network, "RUNNING", stopped=True)
         with pytest.raises(HangarError, match=r"did not finish within .* has been stopped"):
-            deploy.run_migrations(
+            stage_migrations.run_migrations(
                 target("staging"),
                 outputs("DISABLED", "subnet-app-a"),
                 "repo:abc1234",
@@ -122,4 +124,4 @@ def test_a_migration_that_does_not_finish_in_time_is_stopped_and_reported(ecs: A
 
 def test_an_unknown_public_ip_setting_is_refused() -> None:
     with pytest.raises(HangarError, match="MigrationAssignPublicIp output is 'yes'"):
-        deploy.migration_network(outputs("yes", "subnet-a"))
+        stage_migrations.migration_network(outputs("yes", "subnet-a"))

@@ -12,7 +12,7 @@ import pytest
 
 from hangar.core import ports
 from hangar.core.errors import HangarError
-from hangar.deploy import run_task
+from hangar.deploy import run_task, task_definition, task_docker, task_environment
 from hangar.deploy.cfn_values import (
     DeployedResource,
     DeployedStack,
@@ -227,18 +227,18 @@ def test_the_cli_refuses_a_non_local_stage_before_touching_docker(
 
 
 def test_localhost_is_added_to_allowed_hosts_and_reported() -> None:
-    assert run_task.allowed_hosts("app.example.com") == (
+    assert task_environment.allowed_hosts("app.example.com") == (
         "app.example.com,localhost,127.0.0.1",
         ["localhost", "127.0.0.1"],
     )
-    assert run_task.allowed_hosts("x.invalid,localhost,127.0.0.1") == (
+    assert task_environment.allowed_hosts("x.invalid,localhost,127.0.0.1") == (
         "x.invalid,localhost,127.0.0.1",
         [],
     )
 
 
 def test_a_database_url_on_this_machine_is_reached_through_the_host_gateway() -> None:
-    database = run_task.database_from_url("postgres://app:p%40ss@127.0.0.1:6543/hangar")
+    database = task_environment.database_from_url("postgres://app:p%40ss@127.0.0.1:6543/hangar")
     assert (database.host, database.port, database.name) == (
         "host.docker.internal",
         "6543",
@@ -246,7 +246,7 @@ def test_a_database_url_on_this_machine_is_reached_through_the_host_gateway() ->
     )
     assert (database.user, database.password) == ("app", "p@ss")
     assert database.needs_host_gateway
-    remote = run_task.database_from_url("postgresql://app:x@db.example.com/app")
+    remote = task_environment.database_from_url("postgresql://app:x@db.example.com/app")
     assert (remote.host, remote.port, remote.needs_host_gateway) == (
         "db.example.com",
         "5432",
@@ -256,16 +256,18 @@ def test_a_database_url_on_this_machine_is_reached_through_the_host_gateway() ->
 
 def test_a_database_url_that_is_not_postgres_is_refused() -> None:
     with pytest.raises(HangarError, match="postgres://"):
-        run_task.database_from_url("sqlite:////tmp/db.sqlite3")
+        task_environment.database_from_url("sqlite:////tmp/db.sqlite3")
 
 
 def test_db_secrets_are_replaced_by_the_local_database_and_the_password_masked() -> None:
-    database = run_task.LocalDatabase("db", "5432", "hangar", "hangar", "pw", "compose `db`")
+    database = task_environment.LocalDatabase(
+        "db", "5432", "hangar", "hangar", "pw", "compose `db`"
+    )
     sources = {
         name: parse_value_from(f"{SECRET_ARN}:{key}::")
         for name, key in (("DB_HOST", "host"), ("DB_PASSWORD", "password"))
     }
-    variables = {v.name: v for v in run_task.database_variables(database, sources)}
+    variables = {v.name: v for v in task_environment.database_variables(database, sources)}
     assert {name: v.value for name, v in variables.items()} == {
         "DB_HOST": "db",
         "DB_PORT": "5432",
@@ -282,11 +284,11 @@ def test_db_secrets_are_replaced_by_the_local_database_and_the_password_masked()
 
 @pytest.mark.parametrize("task_https", [None, "true"])
 def test_local_overrides_point_at_localstack_and_turn_off_https(task_https: str | None) -> None:
-    spec = run_task.ContainerSpec(command=None, container_port=8000, health_check=None)
-    spec.set(run_task.Variable("DJANGO_ALLOWED_HOSTS", "alb.invalid", "task env"))
+    spec = task_environment.ContainerSpec(command=None, container_port=8000, health_check=None)
+    spec.set(task_environment.Variable("DJANGO_ALLOWED_HOSTS", "alb.invalid", "task env"))
     if task_https is not None:
-        spec.set(run_task.Variable("DJANGO_HTTPS", task_https, "task env"))
-    run_task.local_overrides(spec)
+        spec.set(task_environment.Variable("DJANGO_HTTPS", task_https, "task env"))
+    task_environment.local_overrides(spec)
     values = {name: v.value for name, v in spec.variables.items()}
     assert values["AWS_ENDPOINT_URL"] == "http://localstack:4566"
     assert values["AWS_ACCESS_KEY_ID"] == values["AWS_SECRET_ACCESS_KEY"] == "test"
@@ -298,26 +300,28 @@ def test_local_overrides_point_at_localstack_and_turn_off_https(task_https: str 
 
 
 def test_an_http_only_task_keeps_its_own_django_https() -> None:
-    spec = run_task.ContainerSpec(command=None, container_port=8000, health_check=None)
-    spec.set(run_task.Variable("DJANGO_HTTPS", "false", "task env: literal"))
-    run_task.local_overrides(spec)
-    assert spec.variables["DJANGO_HTTPS"] == run_task.Variable(
+    spec = task_environment.ContainerSpec(command=None, container_port=8000, health_check=None)
+    spec.set(task_environment.Variable("DJANGO_HTTPS", "false", "task env: literal"))
+    task_environment.local_overrides(spec)
+    assert spec.variables["DJANGO_HTTPS"] == task_environment.Variable(
         "DJANGO_HTTPS", "false", "task env: literal"
     )
 
 
 def test_a_task_without_a_port_serves_no_http_and_gets_no_https_override() -> None:
-    spec = run_task.ContainerSpec(command=["python"], container_port=None, health_check=None)
-    run_task.local_overrides(spec)
+    spec = task_environment.ContainerSpec(
+        command=["python"], container_port=None, health_check=None
+    )
+    task_environment.local_overrides(spec)
     assert "DJANGO_HTTPS" not in spec.variables
 
 
 def test_docker_run_keeps_values_out_of_argv_and_publishes_on_loopback_only() -> None:
-    spec = run_task.ContainerSpec(
+    spec = task_environment.ContainerSpec(
         command=["python", "manage.py", "consume"], container_port=8000, health_check=None
     )
-    spec.set(run_task.Variable("DJANGO_SECRET_KEY", "s3cret", "secret", secret=True))
-    command = run_task.docker_run_command(
+    spec.set(task_environment.Variable("DJANGO_SECRET_KEY", "s3cret", "secret", secret=True))
+    command = task_docker.docker_run_command(
         spec, image="img", name="n", network="net", port=8123, detach=True, host_gateway=True
     )
     assert "--publish=127.0.0.1:8123:8000" in command
@@ -328,7 +332,7 @@ def test_docker_run_keeps_values_out_of_argv_and_publishes_on_loopback_only() ->
 
 
 def test_an_ecs_health_check_becomes_docker_health_flags() -> None:
-    flags = run_task.health_check_arguments(
+    flags = task_docker.health_check_arguments(
         {"Command": ["CMD-SHELL", "curl -f http://localhost/healthz"], "Interval": 10, "Retries": 2}
     )
     assert flags == [
@@ -338,11 +342,11 @@ def test_an_ecs_health_check_becomes_docker_health_flags() -> None:
         "--health-start-period=0s",
         "--health-retries=2",
     ]
-    assert run_task.health_check_arguments(None) == ["--no-healthcheck"]
+    assert task_docker.health_check_arguments(None) == ["--no-healthcheck"]
 
 
 def test_the_task_container_is_found_by_its_construct_path() -> None:
-    worker = f"{run_task.contract().worker_queues[0].id}Worker"
+    worker = f"{task_definition.contract().worker_queues[0].id}Worker"
     template = {
         "Resources": {
             f"{worker}TaskDefinitionX": {
@@ -354,18 +358,18 @@ def test_the_task_container_is_found_by_its_construct_path() -> None:
             }
         }
     }
-    assert run_task.task_container(template, "worker")["Command"] == ["w"]
+    assert task_definition.task_container(template, "worker")["Command"] == ["w"]
     with pytest.raises(HangarError, match="no task definition for 'web'"):
-        run_task.task_container(template, "web")
+        task_definition.task_container(template, "web")
 
 
 def test_an_app_without_a_worker_has_no_worker_task_to_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    no_worker = dataclasses.replace(run_task.contract(), queues=())
-    monkeypatch.setattr(run_task, "contract", lambda: no_worker)
+    no_worker = dataclasses.replace(task_definition.contract(), queues=())
+    monkeypatch.setattr(task_definition, "contract", lambda: no_worker)
     with pytest.raises(HangarError, match="no worker to run") as error:
-        run_task.task_container({"Resources": {}}, "worker")
+        task_definition.task_container({"Resources": {}}, "worker")
     assert "worker-command" in (error.value.hint or "")
 
 
@@ -375,15 +379,15 @@ def test_the_synthesized_assembly_is_reused_only_when_newer_than_infra(tmp_path:
     source = sources / "pkg" / "stack.py"
     source.write_text("x = 1\n")
     assembly = tmp_path / "cdk.out" / "local"
-    assert not run_task.assembly_is_current(assembly, sources)
+    assert not task_definition.assembly_is_current(assembly, sources)
     assembly.mkdir(parents=True)
     manifest = assembly / "manifest.json"
     manifest.write_text("{}")
     now = time.time()
     os.utime(source, (now - 10, now - 10))
-    assert run_task.assembly_is_current(assembly, sources)
+    assert task_definition.assembly_is_current(assembly, sources)
     os.utime(source, (now + 10, now + 10))
-    assert not run_task.assembly_is_current(assembly, sources)
+    assert not task_definition.assembly_is_current(assembly, sources)
 
 
 # --- migrations before the task, as deploy runs them ------------------------------------------
@@ -417,13 +421,13 @@ def docker_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DOCKER_RECORD", str(record))
     specs = {
-        "migration": run_task.ContainerSpec(
+        "migration": task_environment.ContainerSpec(
             command=MIGRATE, container_port=None, health_check=None
         ),
-        "web": run_task.ContainerSpec(command=None, container_port=8000, health_check=None),
+        "web": task_environment.ContainerSpec(command=None, container_port=8000, health_check=None),
     }
-    services = run_task.ComposeServices("proj", "proj_default", "http://127.0.0.1:4566", True)
-    database = run_task.LocalDatabase("db", "5432", "app", "app", "pw", "compose `db`")
+    services = task_docker.ComposeServices("proj", "proj_default", "http://127.0.0.1:4566", True)
+    database = task_environment.LocalDatabase("db", "5432", "app", "app", "pw", "compose `db`")
 
     def prepare(options: run_task.Options) -> object:
         return (
@@ -433,7 +437,7 @@ def docker_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
 
     monkeypatch.setattr(run_task, "prepare", prepare)
-    monkeypatch.setattr(run_task, "ensure_runtime_image", lambda: "app-runtime:local")
+    monkeypatch.setattr(task_docker, "ensure_runtime_image", lambda: "app-runtime:local")
     return record
 
 

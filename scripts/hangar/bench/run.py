@@ -35,7 +35,7 @@ from hangar.core.errors import HangarError
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.core.stages import STAGES
 from hangar.core.versions import LOCALSTACK_IMAGE
-from hangar.deploy import run_task
+from hangar.deploy import run_task, task_docker
 from hangar.deploy import stacks as infra
 from hangar.deploy.image import build_runtime_image
 from hangar.devloop import reload_probe
@@ -1073,7 +1073,7 @@ def running_task(options: run_task.Options) -> Iterator[run_task.RunningTask | i
         yield run_task.run(options)
     finally:
         _docker_quiet(
-            "rm", "--force", run_task.container_name(options.compose_project, options.task)
+            "rm", "--force", task_docker.container_name(options.compose_project, options.task)
         )
 
 

@@ -18,6 +18,7 @@ from hangar.core.stages import LOCAL_STAGE, STAGES
 from hangar.deploy import releases
 from hangar.deploy import stage as deploy
 from hangar.deploy.stage_access import StageAccess
+from hangar.deploy.stage_target import Target, resolve_certificate_arn
 
 
 def check_scanned(target: releases.Release, stage: str) -> None:
@@ -48,12 +49,12 @@ def run_rollback(args: argparse.Namespace) -> int:
         f"{release.sha[:12]} ({release.digest}), deployed {release.deployed_at} by "
         f"{release.deployed_by}"
     )
-    target = deploy.Target(
+    target = Target(
         stage=access.stage,
         image_tag=release.sha,
         region=access.region,
         endpoint=access.endpoint,
-        certificate_arn=deploy.resolve_certificate_arn(access.stage, args.certificate_arn),
+        certificate_arn=resolve_certificate_arn(access.stage, args.certificate_arn),
         image_digest=release.digest,
         alarm_subscription=(args.alarm_subscription or "").strip() or None,
     )

@@ -12,7 +12,7 @@ import pytest
 
 from hangar.core import ports
 from hangar.core.paths import LOCAL_ENV_FILE
-from hangar.deploy import run_task
+from hangar.deploy import run_task, task_docker
 from hangar.deploy import stacks as infra
 from hangar.testing.containers import Compose
 
@@ -72,4 +72,4 @@ def web_task(compose: Compose, deployed_stage: dict[str, str]) -> Iterator[run_t
         yield running
     finally:
         for task in ("migration", "web"):
-            remove_container(run_task.container_name(compose.project, task))
+            remove_container(task_docker.container_name(compose.project, task))
