@@ -26,29 +26,36 @@ from hangar.core.aws_clients import ACCESS_DENIED_CODES
 from hangar.core.contract import ContractError
 from hangar.core.errors import HangarError
 
-# Modules that expose `register(subparsers)`; each adds its commands with `set_defaults(func=...)`.
-COMMAND_MODULES = [
-    "hangar.localstack.commands",
-    "hangar.deploy.stacks",
-    "hangar.devloop.dev",
-    "hangar.provision.docker",
-    "hangar.deploy.stage",
-    "hangar.aws.github_oidc",
-    "hangar.devloop.doctor",
-    "hangar.provision.lint_tools",
-    "hangar.provision.python_lint",
-    "hangar.provision.audit",
-    "hangar.provision.toolchain",
-    "hangar.bench.run",
-    "hangar.deploy.run_task",
-    "hangar.deploy.costs",
-    "hangar.deploy.remote_shell",
-    "hangar.deploy.status",
-    "hangar.deploy.stage_logs",
-    "hangar.deploy.releases",
-    "hangar.deploy.rollback",
-    "hangar.deploy.secret",
-]
+# Each command's module, which exposes `register(subparsers)` and adds exactly these commands with
+# `set_defaults(func=...)`: a Makefile target names the command, this names the module that runs it.
+COMMAND_MODULES = {
+    "hangar.localstack.commands": ("localstack", "aws"),
+    "hangar.deploy.stacks": (
+        "synth",
+        "deploy-local",
+        "cfn-execution-policy",
+        "destroy-local",
+        "diff",
+    ),
+    "hangar.devloop.dev": ("dev", "down", "logs", "shell", "manage", "schedule"),
+    "hangar.provision.docker": ("docker",),
+    "hangar.deploy.stage": ("deploy",),
+    "hangar.aws.github_oidc": ("bootstrap-aws",),
+    "hangar.devloop.doctor": ("doctor",),
+    "hangar.provision.lint_tools": ("check-migrations", "lint-workflows", "lint-imports"),
+    "hangar.provision.python_lint": ("ruff", "typecheck"),
+    "hangar.provision.audit": ("audit",),
+    "hangar.provision.toolchain": ("node", "test-db"),
+    "hangar.bench.run": ("bench",),
+    "hangar.deploy.run_task": ("run-task",),
+    "hangar.deploy.costs": ("costs",),
+    "hangar.deploy.remote_shell": ("remote-shell",),
+    "hangar.deploy.status": ("status",),
+    "hangar.deploy.stage_logs": ("stage-logs",),
+    "hangar.deploy.releases": ("releases",),
+    "hangar.deploy.rollback": ("rollback",),
+    "hangar.deploy.secret": ("secret",),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
