@@ -64,27 +64,13 @@ def test_the_cdk_app_importing_the_deploy_tooling_is_refused(checkout: Path) -> 
     assert "hangar_infra is not allowed to import hangar.deploy" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("module", "statement", "refusal"),
-    [
-        # What bench did through a sys.path edit: the stages' facts are in hangar.core.stages.
-        (
-            "bench/sizes.py",
-            "from hangar_infra import config",
-            "hangar is not allowed to import hangar_infra",
-        ),
-        ("core/sizes.py", "import aws_cdk", "hangar is not allowed to import aws_cdk"),
-        (
-            "deploy/sizes.py",
-            "from constructs import Construct",
-            "hangar is not allowed to import constructs",
-        ),
-    ],
-)
-def test_the_cli_importing_the_cdk_or_the_cdk_app_is_refused(
-    checkout: Path, module: str, statement: str, refusal: str
-) -> None:
-    (checkout / "scripts" / "hangar" / module).write_text(f"{statement}  # noqa: F401\n")
+def test_the_cli_importing_the_cdk_or_the_cdk_app_is_refused(checkout: Path) -> None:
+    package = checkout / "scripts" / "hangar"
+    # What bench did through a sys.path edit: the stages' facts are in hangar.core.stages.
+    (package / "bench" / "sizes.py").write_text("from hangar_infra import config  # noqa: F401\n")
+    (package / "core" / "sizes.py").write_text("import aws_cdk  # noqa: F401\n")
+    (package / "deploy" / "sizes.py").write_text("from constructs import Construct  # noqa: F401\n")
     result = lint_imports(checkout)
     assert result.returncode == 1
-    assert refusal in result.stdout
+    for refused in ("hangar_infra", "aws_cdk", "constructs"):
+        assert f"hangar is not allowed to import {refused}" in result.stdout

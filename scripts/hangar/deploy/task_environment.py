@@ -27,10 +27,6 @@ from hangar.deploy.cfn_values import (
 
 LOCALSTACK_SERVICE = "localstack"
 DB_SERVICE = "db"
-DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
-HOST_GATEWAY = "host.docker.internal"
-LOCAL_HOSTS = ("localhost", "127.0.0.1")
-PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +48,9 @@ class ContainerSpec:
 
     def set(self, variable: Variable) -> None:
         self.variables[variable.name] = variable
+
+
+PSEUDO_DEFAULTS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 
 
 def deployed_stack(endpoint: str, stack_name: str, template: Mapping[str, Any]) -> DeployedStack:
@@ -146,6 +145,12 @@ class LocalDatabase:
     password: str
     described_as: str
     needs_host_gateway: bool = False
+
+
+# What the DB_* secrets hold; on a laptop they name a local PostgreSQL instead of the RDS instance.
+DB_PARTS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+HOST_GATEWAY = "host.docker.internal"
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 def database_from_url(url: str) -> LocalDatabase:
