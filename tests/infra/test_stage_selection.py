@@ -104,3 +104,10 @@ def test_plain_retain_is_refused_because_a_failed_first_deploy_could_not_be_retr
 
     with pytest.raises(StageConfigError, match="plain RETAIN keeps what a failed first deploy"):
         replace(STAGES["staging"], removal="retain")
+
+
+def test_a_log_retention_the_cdk_app_has_no_value_for_is_refused() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(StageConfigError, match="log_retention_days is one of 1, 7, 30, 180"):
+        replace(STAGES["dev"], log_retention_days=2)
