@@ -67,7 +67,7 @@ def test_the_cdk_app_importing_the_deploy_tooling_is_refused(checkout: Path) -> 
 def test_the_cli_importing_the_cdk_or_the_cdk_app_is_refused(checkout: Path) -> None:
     package = checkout / "scripts" / "hangar"
     # What bench did through a sys.path edit: the stages' facts are in hangar.core.stages.
-    (package / "bench" / "sizes.py").write_text("from hangar_infra import config  # noqa: F401\n")
+    (package / "bench" / "sizes.py").write_text("from hangar_infra import naming  # noqa: F401\n")
     (package / "core" / "sizes.py").write_text("import aws_cdk  # noqa: F401\n")
     (package / "deploy" / "sizes.py").write_text("from constructs import Construct  # noqa: F401\n")
     result = lint_imports(checkout)
