@@ -21,7 +21,7 @@ from compose_project import copy_checkout_files
 from hangar.core import docker_client
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
-from hangar.deploy import stacks as infra
+from hangar.core.stages import LOCAL_STAGE
 from hangar.provision.docker import WHEELHOUSE_DIR, copy_wheelhouse
 
 # What a developer's own shell, or this test process (pytest's plugin sets the settings module),
@@ -132,7 +132,7 @@ class Checkout:
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
-        stack_name = contract().stack_names(infra.LOCAL_STAGE)[1]
+        stack_name = contract().stack_names(LOCAL_STAGE)[1]
         (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
         assert stack["StackStatus"].endswith("_COMPLETE"), stack["StackStatus"]
         return str(stack["StackId"])

@@ -34,6 +34,7 @@ from checkout_copy import make_copy
 from hangar.bench.interrupts import EXIT_DEADLINE
 from hangar.core.aws_clients import aws_client
 from hangar.core.contract import contract
+from hangar.core.stages import LOCAL_STAGE
 from hangar.deploy import stacks as infra
 from hangar.localstack import commands as localstack
 
@@ -143,7 +144,7 @@ def synthesizing(marker: str) -> bool:
 
 def service_stack_in_progress(endpoint: str) -> Callable[[str], bool]:
     cloudformation = aws_client("cloudformation", region=infra.DEFAULT_REGION, endpoint=endpoint)
-    service = contract().stack_names(infra.LOCAL_STAGE)[1]
+    service = contract().stack_names(LOCAL_STAGE)[1]
 
     def reached(marker: str) -> bool:
         try:
@@ -188,6 +189,6 @@ def test_a_deploy_interrupted_mid_stack_is_finished_by_the_next(deploying: Deplo
     cloudformation = aws_client(
         "cloudformation", region=infra.DEFAULT_REGION, endpoint=deploying.endpoint
     )
-    for name in contract().stack_names(infra.LOCAL_STAGE):
+    for name in contract().stack_names(LOCAL_STAGE):
         status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
         assert status in infra.COMPLETE, f"{name} is {status} after the next deploy-local"

@@ -4,8 +4,8 @@ today; a contract naming none still gets every AWS stage priced."""
 from cdk_synth import Synthesized
 
 from hangar.core.contract import contract
+from hangar.core.stages import AWS_STAGES
 from hangar.deploy import costs
-from hangar.deploy.stacks import AWS_STAGES
 
 # The synthesized variant each AWS stage is priced from (HTTPS or not costs the same).
 VARIANT_OF_STAGE = {"dev": "dev", "staging": "staging", "prod": "prod+https"}

@@ -41,12 +41,11 @@ from hangar.aws.permissions import (
 )
 from hangar.cdk import bootstrap_template
 from hangar.cdk import driver as cdk
-from hangar.cdk.driver import LOCALSTACK_ACCOUNT
 from hangar.core import ports
 from hangar.core.paths import ROOT
+from hangar.core.stages import LOCAL_STAGE, LOCALSTACK_ACCOUNT
 from hangar.deploy import image, releases
 from hangar.deploy.releases import Release
-from hangar.deploy.stacks import LOCAL_STAGE
 from hangar.localstack import commands as localstack
 from hangar.localstack import host as localstack_host
 from hangar.localstack.endpoint import parse_endpoint
