@@ -29,6 +29,7 @@ from hangar.core.errors import HangarError
 # Each command's module, which exposes `register(subparsers)` and adds exactly these commands with
 # `set_defaults(func=...)`: a Makefile target names the command, this names the module that runs it.
 COMMAND_MODULES = {
+    "hangar.adopt.init": ("init",),
     "hangar.localstack.commands": ("localstack", "aws"),
     "hangar.deploy.stacks": (
         "synth",

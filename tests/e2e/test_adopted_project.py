@@ -33,14 +33,15 @@ from pathlib import Path
 
 import pytest
 from checkout_copy import Checkout, make_copy, project_of
+from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
+from hangar.adopt.init import without_contract
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.core.ports import spare_port
 
 pytestmark = pytest.mark.e2e
 
-FIXTURE = ROOT / "tests" / "fixtures" / "locallibrary"
 SERVICE = "library"
 PROJECT_DIR = "library"
 # What an ALB health check sends: the task's private IP as Host, never an allowed host.
@@ -66,20 +67,12 @@ def library_contract() -> str:
 service-name = "{SERVICE}"
 image-platform = "{contract().image_platform}"
 project-dir = "{PROJECT_DIR}"
-settings-module = "locallibrary.settings"
-wsgi-application = "locallibrary.wsgi:application"
+settings-module = "{SETTINGS_MODULE}"
+wsgi-application = "{WSGI_APPLICATION}"
 health-path = "/healthz"
 readiness-path = "/readyz"
 container-port = 8000
 """
-
-
-HANGAR_TABLES = re.compile(r"^\[tool\.hangar[].].*?(?=^\[(?!tool\.hangar[].])|\Z)", re.M | re.S)
-
-
-def without_contract(pyproject: str) -> str:
-    """The pyproject without `[tool.hangar]` and its sub-tables."""
-    return HANGAR_TABLES.sub("", pyproject).rstrip("\n")
 
 
 def git(copy: Path, *args: str) -> str:

@@ -5,7 +5,8 @@ The names come from the project itself (its packages and their modules, its mana
 commands) and from its contract, so the check holds for whichever project a checkout carries.
 KNOWN is, by the project folder they are about, the files allowed to name that project: none for
 the sample, and the proof that moves LocalLibrary in, which names what it moves (in the copy it
-moves it into, tests/e2e/test_adopted_project.py). A file that stops naming the checkout's project
+moves it into, tests/e2e/test_adopted_project.py, with the names of its contract in
+tests/local_library.py). A file that stops naming the checkout's project
 must leave its list, and a file not on it must name nothing.
 """
 
@@ -37,7 +38,7 @@ VENDORED_PROJECTS = tuple(
 )
 KNOWN = {
     "app": set(),
-    "library": {"tests/e2e/test_adopted_project.py"},
+    "library": {"tests/e2e/test_adopted_project.py", "tests/local_library.py"},
 }
 
 

@@ -18,6 +18,7 @@ PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 # prefixes (S3 buckets, ECR repositories, RDS identifiers, ALB and target-group names). At most 16
 # characters so that `<service>-<stage>-<suffix>` stays inside the 32-character ELB name limit.
 SERVICE_NAME_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,15}$")
+SERVICE_NAME_FORM = "use 1-16 lowercase letters, digits and single hyphens, starting with a letter"
 MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 WSGI_PATTERN = re.compile(MODULE_PATTERN.pattern[:-1] + r":[A-Za-z_][A-Za-z0-9_]*$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -262,7 +263,7 @@ def load(pyproject: Path = PYPROJECT) -> Contract:
         service_name=entry(
             "service-name",
             SERVICE_NAME_PATTERN,
-            "use 1-16 lowercase letters, digits and single hyphens, starting with a letter",
+            SERVICE_NAME_FORM,
         ),
         image_platform=platform,
         project_dir=project_dir,

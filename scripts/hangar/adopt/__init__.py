@@ -1,0 +1,1 @@
+"""Bringing Hangar into a team's existing Django repository: `hangar init`."""
