@@ -116,13 +116,14 @@ def test_force_replaces_the_contract_and_its_tables_only(repo: Path) -> None:
     pyproject = repo / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text() + '\n[tool.hangar.bench]\nupload-path = "/up/"\n\n'
-        "[tool.ruff]\nline-length = 99\n"
+        "# the team's rules\n[tool.ruff]\nline-length = 99\n"
     )
     result = hangar_init(repo, "--force", "--service-name", "other")
     assert result.returncode == 0, result.stderr
     written = tomllib.loads(pyproject.read_text())
     assert written["tool"]["hangar"] == {**EXPECTED, "service-name": "other"}
     assert written["tool"]["ruff"] == {"line-length": 99}
+    assert "\n# the team's rules\n[tool.ruff]\nline-length = 99\n" in pyproject.read_text()
     assert written["project"]["name"] == "my-shop-repo"
 
 

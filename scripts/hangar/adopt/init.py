@@ -36,11 +36,15 @@ DEFAULTS: dict[str, str | int] = {
 }
 # Folders that hold environments or tools, not the project: never searched for manage.py.
 ENVIRONMENT_FOLDERS = frozenset({"node_modules", "site-packages", "__pycache__"})
-HANGAR_TABLES = re.compile(r"^\[tool\.hangar[].].*?(?=^\[(?!tool\.hangar[].])|\Z)", re.M | re.S)
+# `[tool.hangar]` and its sub-tables, up to the next other table and the comment lines right
+# above it (that table's).
+HANGAR_TABLES = re.compile(
+    r"^\[tool\.hangar[].].*?(?=(?:^#[^\n]*\n)*^\[(?!tool\.hangar[].])|\Z)", re.M | re.S
+)
 
 
 def without_contract(pyproject: str) -> str:
-    """The pyproject without `[tool.hangar]` and its sub-tables."""
+    """The pyproject without `[tool.hangar]` and its sub-tables; the other tables as they are."""
     return HANGAR_TABLES.sub("", pyproject).rstrip("\n")
 
 
