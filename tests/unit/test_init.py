@@ -243,7 +243,9 @@ def test_local_library_is_found_in_place(tmp_path: Path) -> None:
     assert (written["project-dir"], written["service-name"]) == (".", "django-locallibr")
     # Its move added the health middleware and the readiness view already: not printed again.
     assert "# new file" not in result.stdout
-    assert "# health-path /healthz is named in " in result.stdout
+    assert "health-path /healthz is named in locallibrary/health.py" in result.stdout
+    assert "readiness-path /readyz is named in locallibrary/urls.py" in result.stdout
+    assert "Nothing to paste" in result.stdout
 
 
 def test_the_printed_code_makes_the_project_answer_the_platform(repo: Path) -> None:

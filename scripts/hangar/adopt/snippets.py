@@ -27,8 +27,8 @@ def ready(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as error:
-        return JsonResponse({{"database": str(error)}}, status=503)
-    return JsonResponse({{"database": "ok"}})
+        return JsonResponse({"database": str(error)}, status=503)
+    return JsonResponse({"database": "ok"})
 '''
 # The platform's settings (section 4): what a settings file that reads one names, and its code.
 SETTINGS = {
@@ -89,35 +89,38 @@ def health_code(contract: Contract, liveness: bool, readiness: bool) -> str:
     if liveness:
         code += HEALTH_MIDDLEWARE.format(health_path=contract.health_path)
     if readiness:
-        code += READINESS_VIEW.format()
+        code += READINESS_VIEW
     return code
 
 
-def views_to_add(files: list[Path], project: Path, contract: Contract) -> list[str]:
-    """The health middleware and readiness view, unless their paths already appear in the code
-    (then a note says where)."""
+def views_to_add(
+    files: list[Path], project: Path, contract: Contract
+) -> tuple[list[str], list[str]]:
+    """What is found of the health middleware and readiness view (their paths in the code), and
+    the code to paste for the rest."""
     paths = {"health-path": contract.health_path, "readiness-path": contract.readiness_path}
     named = {key: found_in(files, path.strip("/")) for key, path in paths.items()}
-    parts = [
-        f"# {key} {paths[key]} is named in {where.relative_to(project)}: taken as answered there"
+    found = [
+        f"{key} {paths[key]} is named in {where.relative_to(project)}: taken as answered there"
         for key, where in named.items()
         if where is not None
     ]
     liveness, readiness = named["health-path"] is None, named["readiness-path"] is None
     if not (liveness or readiness):
-        return parts
+        return found, []
     module = health_module(contract)
-    file = f"{module.replace('.', '/')}.py"
-    parts.append(f"# new file {file}:\n{health_code(contract, liveness, readiness)}")
+    snippets = [
+        f"# new file {module.replace('.', '/')}.py:\n{health_code(contract, liveness, readiness)}"
+    ]
     if liveness:
-        parts.append(f'# first in the settings\' MIDDLEWARE:\n"{module}.HealthMiddleware",')
+        snippets.append(f'# first in the settings\' MIDDLEWARE:\n"{module}.HealthMiddleware",')
     if readiness:
         route = contract.readiness_path.removeprefix("/")
-        parts.append(
+        snippets.append(
             f"# in ROOT_URLCONF's module:\nfrom {module} import ready\n"
             f'# and in its urlpatterns:\npath("{route}", ready),'
         )
-    return parts
+    return found, snippets
 
 
 def settings_to_add(project: Path, settings_file: Path) -> str | None:
@@ -145,9 +148,10 @@ def settings_to_add(project: Path, settings_file: Path) -> str | None:
 
 def still_to_add(files: list[Path], project: Path, contract: Contract, settings_file: Path) -> str:
     """What to paste, for what `files` (the project's code) do not show already."""
-    parts = views_to_add(files, project, contract)
+    found, snippets = views_to_add(files, project, contract)
     if settings := settings_to_add(project, settings_file):
-        parts.append(settings)
-    return "\n\n".join(
-        ["What the project must still have (docs/adopting.md section 3), as code to paste:", *parts]
-    )
+        snippets.append(settings)
+    if not snippets:
+        return "\n".join([*found, "Nothing to paste: the project reads the platform's settings."])
+    heading = "What the project must still have (docs/adopting.md section 3), as code to paste:"
+    return "\n\n".join(["\n".join(found), heading, *snippets]).lstrip("\n")
