@@ -140,6 +140,16 @@ def settings_elsewhere(repo: Path) -> None:
     manage.write_text(manage.read_text().replace("mysite.settings", "nowhere.settings"))
 
 
+def no_default_settings(repo: Path) -> None:
+    manage = repo / "web" / "manage.py"
+    manage.write_text(manage.read_text().replace("os.environ.setdefault", "print"))
+
+
+def wsgi_elsewhere(repo: Path) -> None:
+    settings = repo / "web" / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("mysite.wsgi.application", "application"))
+
+
 def no_manage_py(repo: Path) -> None:
     (repo / "web" / "manage.py").unlink()
 
@@ -161,6 +171,16 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
         "no manage.py in ",
     ),
     "unparseable manage.py": (unparseable_manage_py, (), "cannot parse {repo}/web/manage.py: "),
+    "no default settings module": (
+        no_default_settings,
+        (),
+        "{repo}/web/manage.py sets no default settings module; add os.environ.setdefault(",
+    ),
+    "WSGI_APPLICATION without a module": (
+        wsgi_elsewhere,
+        (),
+        "WSGI_APPLICATION = 'application' in {repo}/web/mysite/settings.py names no module of",
+    ),
     "settings module not found": (
         settings_elsewhere,
         (),

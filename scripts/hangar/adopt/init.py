@@ -142,10 +142,11 @@ def wsgi_application_of(project: Path, settings_module: str, settings_file: Path
     settings module (where startproject puts it)."""
     if setting := assigned_string(parsed(settings_file), "WSGI_APPLICATION"):
         module, _, callable_name = setting.rpartition(".")
-        if module_file(project, module) is None:
+        if not module or module_file(project, module) is None:
             raise HangarError(
-                f"WSGI_APPLICATION = {setting!r} in {settings_file} names {module}, which is not "
-                f"in {project}; fix the setting, then run hangar init again"
+                f"WSGI_APPLICATION = {setting!r} in {settings_file} names no module of "
+                f"{project}; write '<module>.<callable>' as startproject does, then run "
+                "hangar init again"
             )
         return f"{module}:{callable_name}"
     packages = settings_module.split(".")[:-1]
