@@ -263,8 +263,9 @@ def test_local_library_is_found_in_place(tmp_path: Path) -> None:
     assert (written["project-dir"], written["service-name"]) == (".", "django-locallibr")
     # Its move added the health middleware and the readiness view already: not printed again.
     assert "# new file" not in result.stdout
-    assert "health-path /healthz is named in locallibrary/health.py" in result.stdout
-    assert "readiness-path /readyz is named in locallibrary/urls.py" in result.stdout
+    package = SETTINGS_MODULE.partition(".")[0]
+    assert f"health-path /healthz is named in {package}/health.py" in result.stdout
+    assert f"readiness-path /readyz is named in {package}/urls.py" in result.stdout
     assert "Nothing to paste" in result.stdout
 
 
