@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import uuid
@@ -97,12 +98,17 @@ def changed_outside_the_project(copy: Path) -> list[str]:
     return outside
 
 
-def move_in(copy: Path) -> None:
-    """docs/adopting.md sections 1 and 2: the sample out, the project in, the contract filled."""
-    shutil.rmtree(copy / contract().project_dir)
-    shutil.copytree(FIXTURE, copy / PROJECT_DIR, ignore=shutil.ignore_patterns("SOURCE.md"))
-    pyproject = copy / "pyproject.toml"
-    pyproject.write_text(without_contract(pyproject.read_text()) + "\n\n" + library_contract())
+def move_in(checkout: Checkout) -> None:
+    """docs/adopting.md sections 1 and 2: the sample out, the project in, the contract written by
+    `hangar init` (the sample's replaced: --force), which finds what library_contract() names."""
+    shutil.rmtree(checkout.root / contract().project_dir)
+    shutil.copytree(
+        FIXTURE, checkout.root / PROJECT_DIR, ignore=shutil.ignore_patterns("SOURCE.md")
+    )
+    # The copy holds other manage.py files (the fixtures'): the project's folder is named.
+    checkout.ok("init", "--project-dir", PROJECT_DIR, "--service-name", SERVICE, "--force")
+    written = tomllib.loads((checkout.root / "pyproject.toml").read_text())["tool"]["hangar"]
+    assert written == tomllib.loads(library_contract())["tool"]["hangar"]
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +124,7 @@ def adopted(
     (checkout.root / ".git" / "info" / "exclude").write_text("/.venv\n/node_modules\n")
     git(checkout.root, "add", "--all")
     git(checkout.root, "commit", "--quiet", "--message", "before the move")
-    move_in(checkout.root)
+    move_in(checkout)
     checkout.project = project_of(checkout)
     try:
         yield checkout
