@@ -31,13 +31,8 @@ from hangar.core.errors import HangarError
 COMMAND_MODULES = {
     "hangar.adopt.init": ("init",),
     "hangar.localstack.commands": ("localstack", "aws"),
-    "hangar.deploy.stacks": (
-        "synth",
-        "deploy-local",
-        "cfn-execution-policy",
-        "destroy-local",
-        "diff",
-    ),
+    "hangar.deploy.stacks": ("synth", "cfn-execution-policy", "diff"),
+    "hangar.deploy.local_stage": ("deploy-local", "destroy-local"),
     "hangar.devloop.dev": ("dev", "down", "logs", "shell", "manage", "schedule"),
     "hangar.provision.docker": ("docker",),
     "hangar.deploy.stage": ("deploy",),

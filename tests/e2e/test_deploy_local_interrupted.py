@@ -35,6 +35,7 @@ from hangar.bench.interrupts import EXIT_DEADLINE
 from hangar.core.aws_clients import aws_client
 from hangar.core.contract import contract
 from hangar.core.stages import LOCAL_STAGE
+from hangar.deploy import local_stage
 from hangar.deploy import stacks as infra
 from hangar.localstack import commands as localstack
 
@@ -191,4 +192,4 @@ def test_a_deploy_interrupted_mid_stack_is_finished_by_the_next(deploying: Deplo
     )
     for name in contract().stack_names(LOCAL_STAGE):
         status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-        assert status in infra.COMPLETE, f"{name} is {status} after the next deploy-local"
+        assert status in local_stage.COMPLETE, f"{name} is {status} after the next deploy-local"

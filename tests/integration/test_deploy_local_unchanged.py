@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hangar.deploy import local_stage
 from hangar.deploy import stacks as infra
 
 pytestmark = pytest.mark.integration
@@ -28,47 +29,49 @@ class CdkCall:
 def cdk_calls(monkeypatch: pytest.MonkeyPatch) -> list[CdkCall]:
     """Each CDK CLI command deploy_local runs (they still run)."""
     calls: list[CdkCall] = []
-    real: Callable[..., Any] = infra._run_cdk
+    real: Callable[..., Any] = infra.run_cdk
 
     def spy(arguments: list[str], **kwargs: Any) -> Any:
         calls.append(CdkCall(arguments[0], kwargs.get("app")))
         return real(arguments, **kwargs)
 
-    monkeypatch.setattr(infra, "_run_cdk", spy)
+    monkeypatch.setattr(local_stage, "run_cdk", spy)
     return calls
 
 
 def test_nothing_changed_skips_synth_and_deploy(deployed_stack, cdk_calls, capsys):
-    env = infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    env = local_stage.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     assert cdk_calls == []
     assert "skipping synth+deploy" in capsys.readouterr().out
     assert env == deployed_stack, "the skipped deploy must hand the app the same settings"
-    assert infra.LOCAL_ENV_FILE.read_text() == infra.render_env_file(deployed_stack)
+    assert local_stage.LOCAL_ENV_FILE.read_text() == local_stage.render_env_file(deployed_stack)
 
 
 def test_changed_inputs_synthesize_and_deploy_again(deployed_stack, cdk_calls, monkeypatch):
-    monkeypatch.setattr(infra, "source_inputs_hash", lambda: "a construct changed")
-    env = infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    monkeypatch.setattr(local_stage, "source_inputs_hash", lambda: "a construct changed")
+    env = local_stage.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     assert cdk_calls == [CdkCall("deploy", app=None)], "a changed construct must be synthesized"
     assert env == deployed_stack
-    record = json.loads(infra.DEPLOY_RECORD.read_text())[deployed_stack["AWS_ENDPOINT_URL"]]
-    assert record["inputs"] == infra.local_inputs_hash(
-        deployed_stack["AWS_ENDPOINT_URL"], infra.source_inputs_hash()
+    record = json.loads(local_stage.DEPLOY_RECORD.read_text())[deployed_stack["AWS_ENDPOINT_URL"]]
+    assert record["inputs"] == local_stage.local_inputs_hash(
+        deployed_stack["AWS_ENDPOINT_URL"], local_stage.source_inputs_hash()
     )
-    assert infra.reusable_assembly("a construct changed") == infra.ASSEMBLY_DIR / "local"
+    assert (
+        local_stage.reusable_assembly("a construct changed") == local_stage.ASSEMBLY_DIR / "local"
+    )
 
 
 def test_stacks_that_are_not_the_recorded_ones_deploy_again(deployed_stack, cdk_calls):
     # Records of the real inputs, whatever a test before this one left (skipped when they are).
-    infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    local_stage.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     cdk_calls.clear()
     # As after a LocalStack restart in which someone else deployed: same names, other stacks.
-    records = json.loads(infra.DEPLOY_RECORD.read_text())
+    records = json.loads(local_stage.DEPLOY_RECORD.read_text())
     record = records[deployed_stack["AWS_ENDPOINT_URL"]]
     record["stacks"] = {name: f"{version}-gone" for name, version in record["stacks"].items()}
-    infra.DEPLOY_RECORD.write_text(json.dumps(records))
-    infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    local_stage.DEPLOY_RECORD.write_text(json.dumps(records))
+    local_stage.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     # The inputs are those of the assembly deploy-local synthesized last: deployed as it is.
-    assert cdk_calls == [CdkCall("deploy", app=str(infra.ASSEMBLY_DIR / "local"))]
-    infra.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
+    assert cdk_calls == [CdkCall("deploy", app=str(local_stage.ASSEMBLY_DIR / "local"))]
+    local_stage.deploy_local(deployed_stack["AWS_ENDPOINT_URL"])
     assert len(cdk_calls) == 1, "the redeploy recorded the stacks anew"

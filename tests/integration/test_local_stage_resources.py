@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from hangar.core.contract import contract
 from hangar.core.stages import STAGES
-from hangar.deploy import stacks as infra
+from hangar.deploy import local_stage
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def test_the_env_file_the_app_reads_holds_the_stacks_outputs(deployed_stack, out
         if line and not line.startswith("#")
     )
     assert written == deployed_stack
-    for key, output in infra.env_from_outputs().items():
+    for key, output in local_stage.env_from_outputs().items():
         if key != "DJANGO_ALLOWED_HOSTS":  # LocalStack's load balancer placeholder is dropped
             assert written[key] == outputs[output], key
 

@@ -1,4 +1,5 @@
-"""The pure parts of `hangar.deploy.stacks`: stage validation, stack outputs → .hangar/local.env."""
+"""The pure parts of `hangar.deploy.stacks` and `local_stage`: stage validation, certificates,
+stack outputs → .hangar/local.env, the unchanged-inputs record."""
 
 import argparse
 import fcntl
@@ -20,6 +21,7 @@ from hangar.core import stages
 from hangar.core.contract import Bucket, Queue, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import INFRA_DIR, ROOT
+from hangar.deploy import local_stage
 from hangar.deploy import stacks as infra
 from hangar.deploy.stack_events import failure_from_event
 
@@ -42,11 +44,11 @@ OUTPUTS = {
 
 @pytest.fixture(autouse=True)
 def declared(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(infra, "contract", lambda: DECLARED)
+    monkeypatch.setattr(local_stage, "contract", lambda: DECLARED)
 
 
 def test_outputs_map_to_the_env_contract_keys() -> None:
-    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+    env = local_stage.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
     assert env == {
         "UPLOADS_BUCKET": "hangar-local-service-uploads-1a2b",
         "JOBS_QUEUE_URL": "http://127.0.0.1:4566/000000000000/jobs",
@@ -71,9 +73,9 @@ def test_the_app_keys_are_the_contracts_declared_resources_and_local_env(
         queues=(),
         stage_env={"local": {"FEATURE_FLAGS": "billing"}, "prod": {"ONLY_IN": "prod"}},
     )
-    monkeypatch.setattr(infra, "contract", lambda: notes)
+    monkeypatch.setattr(local_stage, "contract", lambda: notes)
 
-    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+    env = local_stage.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
 
     assert env["NOTES_BUCKET"] == "hangar-local-service-uploads-1a2b"
     assert env["FEATURE_FLAGS"] == "billing"
@@ -86,10 +88,10 @@ def test_an_app_that_declares_nothing_gets_only_the_platforms_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bare = replace(contract(), buckets=(), queues=())
-    monkeypatch.setattr(infra, "contract", lambda: bare)
+    monkeypatch.setattr(local_stage, "contract", lambda: bare)
     platform_outputs = {k: OUTPUTS[k] for k in ("AllowedHosts", "Region")}
 
-    env = infra.local_env(platform_outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
+    env = local_stage.local_env(platform_outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
 
     assert set(env) == {
         "DJANGO_ALLOWED_HOSTS",
@@ -104,14 +106,14 @@ def test_an_app_that_declares_nothing_gets_only_the_platforms_keys(
 def test_a_missing_output_is_named_with_what_to_do() -> None:
     outputs = {k: v for k, v in OUTPUTS.items() if k != "JobsDlqUrl"}
     with pytest.raises(HangarError, match="no JobsDlqUrl output") as error:
-        infra.local_env(outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
+        local_stage.local_env(outputs, secret_key="s3cr3t", endpoint=ENDPOINT)
     assert error.value.hint == "redeploy it: make deploy-local"
 
 
 def test_env_file_is_sorted_key_value_lines_readable_only_by_the_owner(tmp_path: Path) -> None:
-    env = infra.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
+    env = local_stage.local_env(OUTPUTS, secret_key="s3cr3t", endpoint=ENDPOINT)
     target = tmp_path / "local.env"
-    infra.write_env_file(env, target)
+    local_stage.write_env_file(env, target)
     lines = [line for line in target.read_text().splitlines() if not line.startswith("#")]
     assert lines == sorted(lines)
     assert dict(line.split("=", 1) for line in lines) == env
@@ -122,7 +124,7 @@ def test_env_file_is_sorted_key_value_lines_readable_only_by_the_owner(tmp_path:
 def test_a_value_spanning_lines_is_refused_before_writing(tmp_path: Path) -> None:
     target = tmp_path / "local.env"
     with pytest.raises(HangarError, match="DJANGO_SECRET_KEY"):
-        infra.write_env_file({"DJANGO_SECRET_KEY": "a\nb"}, target)
+        local_stage.write_env_file({"DJANGO_SECRET_KEY": "a\nb"}, target)
     assert not target.exists()
 
 
@@ -170,7 +172,7 @@ def test_deploy_local_without_localstack_says_how_to_start_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Another deploy of this checkout holds the lock: the answer must not wait for it.
-    monkeypatch.setattr(infra, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(local_stage, "STATE_DIR", tmp_path)
     with (tmp_path / "deploy-local.lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         answer: dict[str, HangarError] = {}
@@ -178,7 +180,7 @@ def test_deploy_local_without_localstack_says_how_to_start_it(
         def deploy() -> None:
             try:
                 # Port 9 (discard) on loopback: nothing answers, the check fails fast.
-                infra.deploy_local("http://127.0.0.1:9")
+                local_stage.deploy_local("http://127.0.0.1:9")
             except HangarError as error:
                 answer["error"] = error
 
@@ -225,15 +227,15 @@ def test_progress_knock_on_cancellations_and_the_stack_itself_are_not_causes(eve
 
 def deploy_inputs(endpoint: str = ENDPOINT) -> str:
     """deploy-local's record key for this checkout's inputs deployed into `endpoint`."""
-    return infra.local_inputs_hash(endpoint, infra.source_inputs_hash())
+    return local_stage.local_inputs_hash(endpoint, local_stage.source_inputs_hash())
 
 
 class TestLocalInputsHash:
     @pytest.fixture
     def root(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        """A copy of what the local stage is built from, as the checkout infra.ROOT points at."""
-        for name in infra.DEPLOY_INPUTS:
-            source = infra.ROOT / name
+        """A copy of what the local stage is built from, as the checkout ROOT points at."""
+        for name in local_stage.DEPLOY_INPUTS:
+            source = local_stage.ROOT / name
             if not source.exists():  # capacity.json, before a project's first `make bench`
                 continue
             if source.is_dir():
@@ -242,17 +244,17 @@ class TestLocalInputsHash:
             else:
                 (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(source, tmp_path / name)
-        monkeypatch.setattr(infra, "ROOT", tmp_path)
+        monkeypatch.setattr(local_stage, "ROOT", tmp_path)
         return tmp_path
 
     @pytest.mark.parametrize(
         "name", ["capacity.json", "scripts/hangar/core/contract.py", "pyproject.toml"]
     )
     def test_a_changed_file_the_synth_reads_changes_it(self, root: Path, name: str) -> None:
-        before = infra.source_inputs_hash()
+        before = local_stage.source_inputs_hash()
         path = root / name
         path.write_text((path.read_text() if path.exists() else "{}") + "\n")
-        assert infra.source_inputs_hash() != before
+        assert local_stage.source_inputs_hash() != before
 
     def test_a_changed_construct_changes_it(self, root: Path) -> None:
         before = deploy_inputs()
@@ -277,10 +279,10 @@ class TestLocalInputsHash:
         assert deploy_inputs() != deploy_inputs("http://127.0.0.1:4615")
 
     def test_the_assemblys_inputs_change_with_a_construct_only(self, root: Path) -> None:
-        before = infra.source_inputs_hash()
+        before = local_stage.source_inputs_hash()
         construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
         construct.write_text(construct.read_text() + "\n# one more line\n")
-        assert infra.source_inputs_hash() != before
+        assert local_stage.source_inputs_hash() != before
 
 
 # The CDK app's modules as `cdk synth` loads them (infra/app.py's imports).
@@ -293,7 +295,7 @@ print(json.dumps([getattr(module, "__file__", None) for module in list(sys.modul
 
 def outside_the_inputs(files: list[Path], root: Path) -> list[Path]:
     """The checkout's files among `files` that no entry of DEPLOY_INPUTS covers."""
-    inputs = [root / name for name in infra.DEPLOY_INPUTS]
+    inputs = [root / name for name in local_stage.DEPLOY_INPUTS]
     mine = [path for path in files if path.is_relative_to(root) and ".venv" not in path.parts]
     return [path for path in mine if not any(path.is_relative_to(top) for top in inputs)]
 
@@ -311,7 +313,7 @@ def test_every_module_of_the_checkout_the_cdk_app_imports_is_an_input() -> None:
         check=True,
     )
     files = [Path(name).resolve() for name in json.loads(loaded.stdout) if name]
-    root = infra.ROOT.resolve()
+    root = local_stage.ROOT.resolve()
     assert any(path.is_relative_to(root / "scripts") for path in files), "the check sees nothing"
     assert outside_the_inputs(files, root) == []
     assert outside_the_inputs([root / "scripts" / "hangar" / "deploy" / "x.py"], root) != []
@@ -323,8 +325,10 @@ class TestReusableAssembly:
 
     @pytest.fixture(autouse=True)
     def assembly(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        monkeypatch.setattr(infra, "ASSEMBLY_DIR", tmp_path / "cdk.out")
-        monkeypatch.setattr(infra, "ASSEMBLY_RECORD", tmp_path / "state" / "local-assembly.json")
+        monkeypatch.setattr(local_stage, "ASSEMBLY_DIR", tmp_path / "cdk.out")
+        monkeypatch.setattr(
+            local_stage, "ASSEMBLY_RECORD", tmp_path / "state" / "local-assembly.json"
+        )
         local = tmp_path / "cdk.out" / "local"
         (local / "assembly-hangar-local").mkdir(parents=True)
         (local / "manifest.json").write_text('{"version": "55.0.0"}')
@@ -332,27 +336,27 @@ class TestReusableAssembly:
         return local
 
     def test_the_recorded_synth_is_reused_for_the_same_inputs(self, assembly: Path) -> None:
-        infra.record_assembly("inputs-1")
-        assert infra.reusable_assembly("inputs-1") == assembly
+        local_stage.record_assembly("inputs-1")
+        assert local_stage.reusable_assembly("inputs-1") == assembly
 
     def test_other_inputs_synthesize_again(self) -> None:
-        infra.record_assembly("inputs-1")
-        assert infra.reusable_assembly("inputs-2") is None
+        local_stage.record_assembly("inputs-1")
+        assert local_stage.reusable_assembly("inputs-2") is None
 
     def test_an_assembly_rewritten_since_is_not_reused(self, assembly: Path) -> None:
         # As after `hangar synth`, which writes cdk.out/local with another CLI and context.
-        infra.record_assembly("inputs-1")
+        local_stage.record_assembly("inputs-1")
         template = assembly / "assembly-hangar-local" / "service.template.json"
         template.write_text('{"Resources": {"Other": {}}}')
-        assert infra.reusable_assembly("inputs-1") is None
+        assert local_stage.reusable_assembly("inputs-1") is None
 
     def test_no_record_or_a_broken_one_synthesizes(self) -> None:
-        assert infra.reusable_assembly("inputs-1") is None
-        infra.ASSEMBLY_RECORD.parent.mkdir()
-        infra.ASSEMBLY_RECORD.write_text("not json")
-        assert infra.reusable_assembly("inputs-1") is None
+        assert local_stage.reusable_assembly("inputs-1") is None
+        local_stage.ASSEMBLY_RECORD.parent.mkdir()
+        local_stage.ASSEMBLY_RECORD.write_text("not json")
+        assert local_stage.reusable_assembly("inputs-1") is None
 
     def test_a_missing_assembly_synthesizes(self, assembly: Path) -> None:
-        infra.record_assembly("inputs-1")
+        local_stage.record_assembly("inputs-1")
         shutil.rmtree(assembly)
-        assert infra.reusable_assembly("inputs-1") is None
+        assert local_stage.reusable_assembly("inputs-1") is None

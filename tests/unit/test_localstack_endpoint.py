@@ -10,10 +10,15 @@ import pytest
 from hangar.core.aws_clients import cli_environment
 from hangar.core.errors import HangarError
 from hangar.core.ports import spare_port
-from hangar.deploy.stacks import require_localstack
 from hangar.localstack import host as localstack_host
 from hangar.localstack.commands import ensure_running
-from hangar.localstack.endpoint import answers, configured_endpoint, health, is_healthy
+from hangar.localstack.endpoint import (
+    answers,
+    configured_endpoint,
+    health,
+    is_healthy,
+    require_localstack,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -35,8 +35,7 @@ from hangar.core.errors import HangarError
 from hangar.core.paths import LOCAL_ENV_FILE, ROOT, STATE_DIR
 from hangar.core.stages import STAGES
 from hangar.core.versions import LOCALSTACK_IMAGE
-from hangar.deploy import run_task, task_docker
-from hangar.deploy import stacks as infra
+from hangar.deploy import local_stage, run_task, task_docker
 from hangar.deploy.image import build_runtime_image
 from hangar.devloop import reload_probe
 from hangar.localstack import host as localstack_host
@@ -387,8 +386,8 @@ def deploy_local_cycle(bench: Bench) -> list[Figure]:
         endpoint = spare_endpoint()
         try:
             start_host_localstack(endpoint)
-            cold, _ = timed(lambda: infra.deploy_local(endpoint.url))
-            unchanged, _ = timed(lambda: infra.deploy_local(endpoint.url))
+            cold, _ = timed(lambda: local_stage.deploy_local(endpoint.url))
+            unchanged, _ = timed(lambda: local_stage.deploy_local(endpoint.url))
             running = localstack_host.read_running(localstack_host.RunDir.for_port(endpoint.port))
             if running is None:
                 raise HangarError("LocalStack exited during the deploys")
@@ -397,7 +396,7 @@ def deploy_local_cycle(bench: Bench) -> list[Figure]:
             stop_host_localstack(endpoint)
         return cold, unchanged, rss / MB
 
-    with preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE):
+    with preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE):
         colds, unchanged, rss = zip(*bench.plan.repeat(cycle), strict=True)
     return [
         Figure(
@@ -466,7 +465,7 @@ def dev_docker_cycle(bench: Bench) -> list[Figure]:
     with (
         tempfile.TemporaryDirectory(prefix="hangar-bench-dev-") as session,
         compose_project() as project,
-        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
     ):
         env = {
             **{k: v for k, v in project.env.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
@@ -492,7 +491,7 @@ def dev_host_cycle(bench: Bench) -> list[Figure]:
     runs = min(bench.plan.runs, DEV_RUNS)
     with (
         tempfile.TemporaryDirectory(prefix="hangar-bench-host-") as session,
-        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
     ):
         web_port = ports.spare_port()
         env = {
@@ -634,7 +633,7 @@ def docker_dev_session() -> Iterator[tuple[dict[str, str], DockerLeftovers]]:
     with (
         tempfile.TemporaryDirectory(prefix="hangar-bench-dev-") as session,
         compose_project() as project,
-        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
     ):
         env = {
             **{k: v for k, v in project.env.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
@@ -1095,11 +1094,11 @@ def dependency_outage(bench: Bench) -> list[Figure]:
     endpoint = spare_endpoint()
     with (
         compose_project(LOCALSTACK_PORT=str(endpoint.port)) as compose,
-        preserved(LOCAL_ENV_FILE, infra.OUTPUTS_FILE, infra.DEPLOY_RECORD),
+        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
     ):
         with step("db and LocalStack up, the local stage deployed into that LocalStack"):
             compose.run("up", "--detach", "--wait", "db", "localstack")
-            infra.deploy_local(endpoint.url)
+            local_stage.deploy_local(endpoint.url)
         # run-task runs the migration task to completion before the web task.
         task = partial(run_task.Options, stage="local", compose_project=compose.name)
         with running_task(task(task="web", port=ports.spare_port(), detach=True)) as web:

@@ -1,8 +1,9 @@
 """The one way the CLI runs the CDK CLI: which CLI, its environment, the context, the bootstrap.
 
-`synth`/`diff`/`deploy-local` (hangar.deploy.stacks), `deploy` (hangar.deploy.stage) and
-`bootstrap-aws` (hangar.aws.github_oidc) all build their command lines and run them here, so that a
-CDK CLI, a context key or the way a failure is reported changes in one place.
+`synth`/`diff` (hangar.deploy.stacks), `deploy-local` (hangar.deploy.local_stage), `deploy`
+(hangar.deploy.stage) and `bootstrap-aws` (hangar.aws.github_oidc) all build their command lines
+and run them here, so that a CDK CLI, a context key or the way a failure is reported changes in
+one place.
 """
 
 import json

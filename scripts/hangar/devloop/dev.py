@@ -304,10 +304,10 @@ def start_localstack(mode: str) -> "LocalStackHandle":
 
 
 def deploy_stack(endpoint: str) -> None:
-    from hangar.deploy import stacks as infra
+    from hangar.deploy import local_stage
 
     with step(f"Deploy the local stage into LocalStack at {endpoint}"):
-        infra.deploy_local(endpoint)
+        local_stage.deploy_local(endpoint)
 
 
 # --- docker mode --------------------------------------------------------------------------------

@@ -118,3 +118,11 @@ def answers(endpoint: str, patience: float = BUSY_SECONDS) -> bool:
             return False
         time.sleep(0.5)
     return True
+
+
+def require_localstack(endpoint: str) -> None:
+    if not answers(endpoint):
+        raise HangarError(
+            f"LocalStack does not answer at {endpoint}.",
+            hint="start it with `make localstack-up` (or set LOCALSTACK_ENDPOINT to where it runs)",
+        )

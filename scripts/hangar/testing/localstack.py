@@ -201,7 +201,7 @@ def deployed_stack(
 ) -> Iterator[dict[str, str]]:
     # Imported here so that LocalStack-only tests run even while the CDK tooling is unavailable.
     from hangar.core.paths import LOCAL_ENV_FILE
-    from hangar.deploy.stacks import deploy_local
+    from hangar.deploy.local_stage import deploy_local
 
     try:
         outputs = deploy_local(localstack_endpoint)

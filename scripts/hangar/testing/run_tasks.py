@@ -12,8 +12,7 @@ import pytest
 
 from hangar.core import ports
 from hangar.core.paths import LOCAL_ENV_FILE
-from hangar.deploy import run_task, task_docker
-from hangar.deploy import stacks as infra
+from hangar.deploy import local_stage, run_task, task_docker
 from hangar.testing.containers import Compose
 
 # What an ALB health check sends: the task's private IP as Host, never an allowed host.
@@ -25,15 +24,17 @@ def deployed_stage(compose: Compose) -> Iterator[dict[str, str]]:
     """db and LocalStack healthy, the local stage deployed into them; the developer's
     .hangar/local.env and outputs file (which deploy_local rewrites) restored afterwards."""
     saved = {
-        path: path.read_bytes() for path in (LOCAL_ENV_FILE, infra.OUTPUTS_FILE) if path.exists()
+        path: path.read_bytes()
+        for path in (LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE)
+        if path.exists()
     }
     started = time.monotonic()
     compose.run("up", "--detach", "--wait", "db", "localstack", timeout=600)
     print(f"\ndb + localstack healthy in {time.monotonic() - started:.1f}s")
     try:
-        yield infra.deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
+        yield local_stage.deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
     finally:
-        for path in (LOCAL_ENV_FILE, infra.OUTPUTS_FILE):
+        for path in (LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE):
             if path in saved:
                 path.write_bytes(saved[path])
             else:
