@@ -149,9 +149,9 @@ def local_stage(compose: Compose, local_env_restored: None) -> dict[str, str]:
     started = time.monotonic()
     compose.run("up", "--detach", "--wait", "db", "localstack", timeout=600)
     print(f"\ndb + localstack healthy in {time.monotonic() - started:.1f}s")
-    from hangar.deploy import local_stage
+    from hangar.deploy.local_stage import deploy_local
 
-    return local_stage.deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
+    return deploy_local(f"http://127.0.0.1:{compose.ports['LOCALSTACK_PORT']}")
 
 
 @pytest.fixture(scope="session")
