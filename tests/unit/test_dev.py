@@ -377,6 +377,22 @@ class TestDockerModeOrder:
             ("compose", "down", "--timeout", "4"),
         ]
 
+    def test_a_refused_kill_does_not_stop_the_teardown(
+        self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """compose refuses to kill a container that is created but not yet running (`make bench`
+        saw it leave db, LocalStack and the network): the down runs all the same."""
+        events: list[object] = []
+
+        def refusing_kill(*arguments: str, **options: object) -> None:
+            events.append(("compose", *arguments))
+            if arguments[0] == "kill":
+                raise HangarError("`docker compose kill web` failed (exit 1)")
+
+        monkeypatch.setattr(dev, "compose_run", refusing_kill)
+        dev._take_down_interrupted_start({}, ["db", "web"], first_start=False)
+        assert events == [("compose", "kill", "web"), ("compose", "down", "--timeout", "4")]
+
     def test_a_ctrl_c_during_a_first_start_kills_the_empty_database_and_its_volumes_go(
         self, dev_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

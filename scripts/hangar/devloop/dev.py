@@ -523,7 +523,11 @@ def _take_down_interrupted_start(
     held = {signum: signal.signal(signum, signal.SIG_IGN) for signum in children.STOP_SIGNALS}
     try:
         graceful = set() if first_start else {KEEPS_DATA}
-        compose_run("kill", *sorted(set(declared) - graceful), env=env)
+        # compose refuses the kill when a service's container is created but not running (or has
+        # just exited): nothing to kill there, and the down below removes it either way. Without
+        # this the teardown stopped at that refusal and left db, LocalStack and the network.
+        with contextlib.suppress(HangarError):
+            compose_run("kill", *sorted(set(declared) - graceful), capture=True, env=env)
         volumes = ["--volumes"] if first_start else []
         compose_run("down", "--timeout", str(DATABASE_STOP_TIMEOUT), *volumes, env=env)
     finally:
