@@ -1,6 +1,10 @@
 """No command ends in a traceback when AWS cannot be reached, denies a call or has no credentials:
 `hangar.cli.main` turns each into one line saying what failed and what to do."""
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +101,23 @@ def test_a_bad_contract_entry_is_one_line_naming_it(
     assert err.startswith("error: [tool.hangar] container-port = 80 is invalid")
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 2  # the line and its hint
+
+
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback() -> None:
+    """`hangar doctor | head`: the pipe's reader is gone before the command writes."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "hangar", "localstack", "status"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "LOCALSTACK_ENDPOINT": "http://127.0.0.1:9"},
+        )
+    finally:
+        os.close(writer)
+
+    assert finished.returncode == 128 + signal.SIGPIPE
+    assert finished.stderr == ""
