@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -489,20 +489,8 @@ def dev_host_cycle(bench: Bench) -> list[Figure]:
     """`make dev` in host mode (dev server, worker, LocalStack from PyPI) after `make down`, then
     `make down`, which stops the three side by side: on ports and a session of its own."""
     runs = min(bench.plan.runs, DEV_RUNS)
-    with (
-        tempfile.TemporaryDirectory(prefix="hangar-bench-host-") as session,
-        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
-    ):
-        web_port = ports.spare_port()
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
-            "HANGAR_LOCALSTACK_PORT": str(ports.spare_port()),
-            "HANGAR_WEB_PORT": str(web_port),
-            "HANGAR_DEBUG_PORT": str(ports.spare_port()),
-            "HANGAR_DEV_MODE": "host",
-            "HANGAR_DEV_DIR": session,
-            "DATABASE_URL": f"sqlite:///{session}/db.sqlite3",
-        }
+    with host_dev_session("hangar-bench-host-") as env:
+        web_port = env["HANGAR_WEB_PORT"]
         healthz = f"http://127.0.0.1:{web_port}{contract().health_path}"
         serving = partial(wait_until, lambda: http_status(healthz) == 200, 120, f"{healthz} 200")
         starts, stops = dev_cycles(env, runs, serving)
@@ -531,8 +519,8 @@ def interrupted_starts(bench: Bench, mode: str, signals: Sequence[int], what: st
     beside it: the slowest exit after the signal, and how many sessions left something behind."""
     with cpu_load():
         if mode == "host":
-            with tempfile.TemporaryDirectory(prefix="hangar-bench-interrupts-") as scratch:
-                results = _interrupted_host_starts(Path(scratch), signals)
+            with host_dev_session("hangar-bench-interrupts-") as env:
+                results = _interrupted_host_starts(env, signals)
         else:
             bench.require_docker()
             results = _interrupted_docker_starts(signals)
@@ -566,19 +554,33 @@ def interrupted_starts(bench: Bench, mode: str, signals: Sequence[int], what: st
     ]
 
 
-def _interrupted_host_starts(scratch: Path, signals: Sequence[int]) -> list[interrupts.Outcome]:
-    web_port, debug_port = ports.spare_port(), ports.spare_port()
-    env = {
-        **reload_probe.isolated_environment(scratch),
-        "HANGAR_DEV_MODE": "host",
-        "HANGAR_DEV_DIR": str(scratch / "dev"),
-        "HANGAR_WEB_PORT": str(web_port),
-        "HANGAR_DEBUG_PORT": str(debug_port),
-    }
-    arguments = ["dev", "--without-aws"]
-    start_up = interrupts.seconds_until(f"http://127.0.0.1:{web_port}/healthz", arguments, env)
+@contextmanager
+def host_dev_session(prefix: str) -> Iterator[dict[str, str]]:
+    """The environment of a host-mode `make dev` as a user runs it (LocalStack from PyPI, the
+    stage deployed, worker and dev server), on spare ports and in a session folder of its own;
+    the checkout's local.env and deploy records are put back after."""
+    with (
+        tempfile.TemporaryDirectory(prefix=prefix) as session,
+        preserved(LOCAL_ENV_FILE, local_stage.OUTPUTS_FILE, local_stage.DEPLOY_RECORD),
+    ):
+        yield {
+            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "DETACH")},
+            "HANGAR_LOCALSTACK_PORT": str(ports.spare_port()),
+            "HANGAR_WEB_PORT": str(ports.spare_port()),
+            "HANGAR_DEBUG_PORT": str(ports.spare_port()),
+            "HANGAR_DEV_MODE": "host",
+            "HANGAR_DEV_DIR": session,
+            "DATABASE_URL": f"sqlite:///{session}/db.sqlite3",
+        }
+
+
+def _interrupted_host_starts(
+    env: Mapping[str, str], signals: Sequence[int]
+) -> list[interrupts.Outcome]:
+    healthz = f"http://127.0.0.1:{env['HANGAR_WEB_PORT']}{contract().health_path}"
+    start_up = interrupts.seconds_until(healthz, ["dev"], env)
     plans = interrupts.random_plans(signals, INTERRUPT_ATTEMPTS, start_up, ("host", *signals))
-    return [interrupts.attempt(arguments, env, plan) for plan in plans]
+    return [interrupts.attempt(["dev"], env, plan) for plan in plans]
 
 
 def _interrupted_docker_starts(signals: Sequence[int]) -> list[interrupts.Outcome]:
