@@ -501,6 +501,71 @@ class TestDockerModeOrder:
         assert time.monotonic() - started < 30
 
 
+# `docker compose` as a failed migrate leaves it: `up --wait` names only the exit status.
+FAILED_MIGRATE_COMPOSE = """
+import json, sys
+command = sys.argv[1]
+if command == "up":
+    print("container hangar-migrate-1 exited (1)")
+    sys.exit(1)
+if command == "ps":
+    print(json.dumps({"Service": "migrate", "State": "exited", "ExitCode": 1}))
+if command == "logs":
+    print("Traceback (most recent call last):")
+    print(LAST_LINE)
+"""
+
+
+class TestFailedMigrate:
+    """compose's migrate exits 1 during the start-up: the error shows its last lines, since the
+    containers, its log with them, may be gone by the time anyone asks (a test's teardown was)."""
+
+    def start(self, monkeypatch: pytest.MonkeyPatch, compose_script: str) -> HangarError:
+        monkeypatch.setattr(
+            dev, "compose", lambda *args: [sys.executable, "-c", compose_script, *args]
+        )
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: None)
+        with pytest.raises(HangarError) as error:
+            dev._start_containers(ServerAddress(port=8000), dict(os.environ), COMPOSE_CONFIG)
+        return error.value
+
+    def migrate_failing_with(self, monkeypatch: pytest.MonkeyPatch, last_line: str) -> HangarError:
+        script = FAILED_MIGRATE_COMPOSE.replace("LAST_LINE", repr(last_line))
+        return self.start(monkeypatch, script)
+
+    def test_its_last_lines_and_what_to_do_are_shown(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        error = self.migrate_failing_with(
+            monkeypatch, "django.db.utils.ProgrammingError: relation exists"
+        )
+        assert "compose's `migrate` service failed" in error.message
+        assert "  | django.db.utils.ProgrammingError: relation exists" in error.message
+        assert error.hint is not None
+        assert "fix what migrate reports" in error.hint
+
+    def test_a_volume_without_its_database_is_named_with_the_reset(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        error = self.migrate_failing_with(
+            monkeypatch,
+            'django.db.utils.OperationalError: connection to server at "db" (172.18.0.3), '
+            'port 5432 failed: FATAL:  database "hangar" does not exist',
+        )
+        assert 'FATAL:  database "hangar" does not exist' in error.message
+        assert error.hint is not None
+        assert "`hangar down --volumes`" in error.hint
+
+    def test_another_failure_of_up_keeps_its_own_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # `up` fails for another reason and nothing answers `ps` as compose would: up's error
+        error = self.start(monkeypatch, "import sys; print('db: unhealthy'); sys.exit(1)")
+        assert "db: unhealthy" in error.message
+
+
 class TestReloaderPerPlatform:
     def test_linux_forks_a_warm_server_per_save(self) -> None:
         assert dev_server_for("linux")[0] == "devserver"

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -477,8 +478,11 @@ def _start_containers(
     declared = config.get("services", {})
     # The database and its migrations need nothing from the stack: they start during the deploy.
     independent = [name for name in declared if name not in NEEDS_THE_STACK]
-    with in_background(["up", "--detach", "--wait", *independent], env):
-        deploy_stack(endpoint)
+    try:
+        with in_background(["up", "--detach", "--wait", *independent], env):
+            deploy_stack(endpoint)
+    except HangarError as error:
+        raise migrate_failure(env) or error from None
     # After the deploy, so web and worker read the stack's outputs at their first start; the
     # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
     stack_services = [name for name in NEEDS_THE_STACK if name in declared]
@@ -495,6 +499,36 @@ def _start_containers(
     )
     with creating, step("Wait until web's /healthz answers"):
         wait_until_serving(address)
+
+
+MIGRATE_LOG_LINES = 15
+# PostgreSQL's answer when the volume's cluster lacks the database: a first start whose
+# initialisation was cut short (the official image's entrypoint then never initialises again).
+NO_DATABASE = re.compile(r'database "[^"]+" does not exist')
+
+
+def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
+    """What to tell when compose's `migrate` service exited with an error, with its last lines:
+    `up --wait` names only its exit status, and the containers, its log with them, may be gone
+    by the time anyone asks for it. None when migrate did not fail."""
+    try:
+        ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
+    except HangarError:
+        return None  # the engine's own failure: the error of `up` says more
+    rows = services.parse_compose_ps(ps.stdout)
+    if not any(row.get("State") == "exited" and row.get("ExitCode") for row in rows):
+        return None
+    tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
+    logs = compose_run(*tail, capture=True, env=env)
+    lines = (logs.stdout + logs.stderr).strip() or "(no output)"
+    hint = (
+        "the database volume was left without its database by an interrupted first start: "
+        "`hangar down --volumes` deletes it (and its data), then `make dev` makes it again"
+        if NO_DATABASE.search(lines)
+        else "fix what migrate reports, then `make dev` again (`make logs SERVICE=migrate`)"
+    )
+    indented = textwrap.indent(lines, "  | ")
+    return HangarError(f"compose's `migrate` service failed; its last lines:\n{indented}", hint)
 
 
 # The one service whose stop is worth waiting for: PostgreSQL writes its data volume, and its fast
