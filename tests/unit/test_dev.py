@@ -320,7 +320,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
     monkeypatch.setattr(dev, "running_services", lambda: set(running))
     monkeypatch.setattr(dev, "compose_config", lambda: config)
-    monkeypatch.setattr(dev, "has_volumes", lambda env: not first_start)
+    monkeypatch.setattr(dev, "has_database_volume", lambda env, config: not first_start)
     monkeypatch.setattr(dev, "images_to_build", lambda config: [])
     monkeypatch.setattr(
         dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")

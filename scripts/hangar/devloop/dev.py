@@ -548,7 +548,7 @@ def _take_down_interrupted_start(
     `compose down` alone stops the services one dependency level after another (web and worker,
     then migrate and LocalStack, then the database), each with its grace period: 32.5 s under load
     (docs/benchmarks.md). So the services that hold nothing are killed at once, side by side, and
-    the database alone gets its graceful stop. On a first start (the project had no volume) the
+    the database alone gets its graceful stop. On a first start (no database volume yet) the
     volumes go too, the database's with nothing in it yet: the next start would otherwise find a
     database interrupted in its first initialisation (its entrypoint ignores a stop signal) half
     made, and there is no data to keep. A further signal cannot cut the teardown short.
@@ -569,17 +569,23 @@ def _take_down_interrupted_start(
             signal.signal(signum, handler)
 
 
-def has_volumes(env: Mapping[str, str]) -> bool:
-    """Whether this checkout's compose project has a volume (compose itself lists none)."""
-    project = docker_client.compose_project(environ=env)
-    label = f"label=com.docker.compose.project={project}"
+COMPOSE_VOLUME_NAME = '{{.Label "com.docker.compose.volume"}}'  # as compose.yaml names it
+
+
+def has_database_volume(env: Mapping[str, str], config: Mapping[str, Any]) -> bool:
+    """Whether the database's volume exists already (compose itself lists no volume). Without it
+    the start-up initialises a new one: a first start, whatever else the project has (LocalStack's
+    volume outlives `make down`, and once took a new database for one with data to keep)."""
+    declared = config.get("services", {}).get(KEEPS_DATA, {}).get("volumes") or []
+    names = {volume["source"] for volume in declared if volume.get("type") == "volume"}
+    project = f"label=com.docker.compose.project={docker_client.compose_project(environ=env)}"
     result = subprocess.run(
-        ["docker", "volume", "ls", "--quiet", "--filter", label],
+        ["docker", "volume", "ls", "--filter", project, "--format", COMPOSE_VOLUME_NAME],
         capture_output=True,
         text=True,
         check=False,
     )
-    return bool(result.stdout.split())
+    return bool(names & set(result.stdout.split()))
 
 
 def dev_docker(args: argparse.Namespace) -> int:
@@ -599,7 +605,7 @@ def dev_docker(args: argparse.Namespace) -> int:
         )
     write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
     config = compose_config()
-    first_start = not has_volumes(env)
+    first_start = not has_database_volume(env, config)
     try:
         _start_containers(address, env, config)
     except KeyboardInterrupt:
