@@ -511,15 +511,15 @@ def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
     """What to tell when compose's `migrate` service exited with an error, with its last lines:
     `up --wait` names only its exit status, and the containers, its log with them, may be gone
     by the time anyone asks for it. None when migrate did not fail."""
+    tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
     try:
         ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
+        rows = services.parse_compose_ps(ps.stdout)
+        if not any(row.get("State") == "exited" and row.get("ExitCode") for row in rows):
+            return None
+        logs = compose_run(*tail, capture=True, env=env)
     except HangarError:
         return None  # the engine's own failure: the error of `up` says more
-    rows = services.parse_compose_ps(ps.stdout)
-    if not any(row.get("State") == "exited" and row.get("ExitCode") for row in rows):
-        return None
-    tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
-    logs = compose_run(*tail, capture=True, env=env)
     lines = (logs.stdout + logs.stderr).strip() or "(no output)"
     hint = (
         "the database volume was left without its database by an interrupted first start: "
