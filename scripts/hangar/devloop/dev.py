@@ -483,14 +483,14 @@ def _start_containers(
             deploy_stack(endpoint)
     except HangarError as error:
         raise migrate_failure(env) or error from None
+    if "migrate" in declared:
+        wait_for_migrate(env)
     # After the deploy, so web and worker read the stack's outputs at their first start; the
     # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
     stack_services = [name for name in NEEDS_THE_STACK if name in declared]
     with step(f"Start {' and '.join(stack_services)}"):
         compose_run("up", "--detach", "--no-deps", *stack_services, env=env)
-    if "migrate" in declared:
-        info("database migrations: applied by compose's `migrate` service before web started")
-    else:
+    if "migrate" not in declared:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", *MANAGE_PY, "migrate", "--noinput", env=env)
     superuser = ["exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments()]
@@ -502,9 +502,31 @@ def _start_containers(
 
 
 MIGRATE_LOG_LINES = 15
-# PostgreSQL's answer when the volume's cluster lacks the database: a first start whose
-# initialisation was cut short (the official image's entrypoint then never initialises again).
-NO_DATABASE = re.compile(r'database "[^"]+" does not exist')
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # compose's logs clear each line even in a pipe
+MIGRATE_POLL_SECONDS = 0.5
+
+
+def wait_for_migrate(env: Mapping[str, str]) -> None:
+    """Until compose's `migrate` has finished, and why when it failed. `up --wait` returns once
+    migrate runs, not once it is done: web then started beside a migrate that failed a moment
+    later (`--no-deps` skips web's wait for it), and `hangar dev` said only that web never
+    answered its health check."""
+    with step("Wait for compose's `migrate` (the database migrations)"):
+        while any(row.get("State") != "exited" for row in migrate_rows(env)):
+            time.sleep(MIGRATE_POLL_SECONDS)
+    if failure := migrate_failure(env):
+        raise failure
+
+
+def migrate_rows(env: Mapping[str, str]) -> list[dict[str, Any]]:
+    ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
+    return services.parse_compose_ps(ps.stdout)
+
+
+# PostgreSQL's answers when the volume's cluster was made by a first start cut short (the official
+# image's entrypoint never initialises it again): the database was not created yet, or the entry
+# letting other containers in was not written yet.
+HALF_INITIALISED = re.compile(r'database "[^"]+" does not exist|no pg_hba\.conf entry for host')
 
 
 def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
@@ -513,18 +535,17 @@ def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
     by the time anyone asks for it. None when migrate did not fail."""
     tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
     try:
-        ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
-        rows = services.parse_compose_ps(ps.stdout)
+        rows = migrate_rows(env)
         if not any(row.get("State") == "exited" and row.get("ExitCode") for row in rows):
             return None
         logs = compose_run(*tail, capture=True, env=env)
     except HangarError:
         return None  # the engine's own failure: the error of `up` says more
-    lines = (logs.stdout + logs.stderr).strip() or "(no output)"
+    lines = ANSI_ESCAPE.sub("", logs.stdout + logs.stderr).strip() or "(no output)"
     hint = (
-        "the database volume was left without its database by an interrupted first start: "
+        "the database volume was left half made by an interrupted first start: "
         "`hangar down --volumes` deletes it (and its data), then `make dev` makes it again"
-        if NO_DATABASE.search(lines)
+        if HALF_INITIALISED.search(lines)
         else "fix what migrate reports, then `make dev` again (`make logs SERVICE=migrate`)"
     )
     indented = textwrap.indent(lines, "  | ")
