@@ -504,6 +504,7 @@ def _start_containers(
 MIGRATE_LOG_LINES = 15
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # compose's logs clear each line even in a pipe
 MIGRATE_POLL_SECONDS = 0.5
+FINISHED = ("exited", "dead")  # container states that no longer change by themselves
 
 
 def wait_for_migrate(env: Mapping[str, str]) -> None:
@@ -512,7 +513,7 @@ def wait_for_migrate(env: Mapping[str, str]) -> None:
     later (`--no-deps` skips web's wait for it), and `hangar dev` said only that web never
     answered its health check."""
     with step("Wait for compose's `migrate` (the database migrations)"):
-        while any(row.get("State") != "exited" for row in migrate_rows(env)):
+        while any(row.get("State") not in FINISHED for row in migrate_rows(env)):
             time.sleep(MIGRATE_POLL_SECONDS)
     if failure := migrate_failure(env):
         raise failure
@@ -536,7 +537,7 @@ def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
     tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
     try:
         rows = migrate_rows(env)
-        if not any(row.get("State") == "exited" and row.get("ExitCode") for row in rows):
+        if not any(row.get("State") in FINISHED and row.get("ExitCode") for row in rows):
             return None
         logs = compose_run(*tail, capture=True, env=env)
     except HangarError:
