@@ -320,7 +320,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev.localstack_docker, "docker_usable", lambda: True)
     monkeypatch.setattr(dev, "running_services", lambda: set(running))
     monkeypatch.setattr(dev, "compose_config", lambda: config)
-    monkeypatch.setattr(dev, "has_volumes", lambda env: not first_start)
+    monkeypatch.setattr(dev, "has_database_volume", lambda env, config: not first_start)
     monkeypatch.setattr(dev, "images_to_build", lambda config: [])
     monkeypatch.setattr(
         dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
@@ -328,6 +328,7 @@ def start_in_docker_mode(
     monkeypatch.setattr(dev, "deploy_stack", deploy or (lambda endpoint: events.append("deploy")))
     monkeypatch.setattr(dev, "in_background", in_background)
     monkeypatch.setattr(dev, "compose_run", compose_run)
+    monkeypatch.setattr(dev, "wait_for_migrate", lambda env: events.append("migrated"))
     monkeypatch.setattr(dev, "wait_until_serving", lambda address: events.append("serving"))
     monkeypatch.setattr(dev, "service_states", lambda: events.append("services checked") or [])
     monkeypatch.setenv("HANGAR_WEB_PORT", str(ports.spare_port()))
@@ -351,6 +352,7 @@ class TestDockerModeOrder:
             ("background", *independent),
             "deploy",
             ("waited", *independent),
+            "migrated",
             ("compose", "up", "--detach", "--no-deps", "web", "worker"),
             ("background", *superuser),
             "serving",
@@ -499,6 +501,90 @@ class TestDockerModeOrder:
         with pytest.raises(HangarError, match="the web container stopped during start-up"):
             dev.wait_until_serving(ServerAddress(port=ports.spare_port()), timeout=60)
         assert time.monotonic() - started < 30
+
+
+# `docker compose` as a failed migrate leaves it: `up --wait` names only the exit status.
+FAILED_MIGRATE_COMPOSE = """
+import json, sys
+command = sys.argv[1]
+if command == "up" and UP_FAILS:
+    print("container hangar-migrate-1 exited (1)")
+    sys.exit(1)
+if command == "ps":
+    print(json.dumps({"Service": "migrate", "State": "exited", "ExitCode": 1}))
+if command == "logs":
+    print("\x1b[2KTraceback (most recent call last):")
+    print(LAST_LINE)
+"""
+
+
+class TestFailedMigrate:
+    """compose's migrate exits 1 during the start-up: the error shows its last lines, since the
+    containers, its log with them, may be gone by the time anyone asks (a test's teardown was)."""
+
+    def start(self, monkeypatch: pytest.MonkeyPatch, compose_script: str) -> HangarError:
+        monkeypatch.setattr(
+            dev, "compose", lambda *args: [sys.executable, "-c", compose_script, *args]
+        )
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: None)
+        with pytest.raises(HangarError) as error:
+            dev._start_containers(ServerAddress(port=8000), dict(os.environ), COMPOSE_CONFIG)
+        return error.value
+
+    def migrate_failing_with(
+        self, monkeypatch: pytest.MonkeyPatch, last_line: str, *, up_fails: bool = True
+    ) -> HangarError:
+        script = FAILED_MIGRATE_COMPOSE.replace("LAST_LINE", repr(last_line))
+        return self.start(monkeypatch, script.replace("UP_FAILS", str(up_fails)))
+
+    def test_its_last_lines_and_what_to_do_are_shown(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        error = self.migrate_failing_with(
+            monkeypatch, "django.db.utils.ProgrammingError: relation exists"
+        )
+        assert "compose's `migrate` service failed" in error.message
+        assert "  | django.db.utils.ProgrammingError: relation exists" in error.message
+        assert "\x1b" not in error.message, "compose's terminal codes are left out"
+        assert error.hint is not None
+        assert "fix what migrate reports" in error.hint
+
+    def test_a_volume_without_its_database_is_named_with_the_reset(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        error = self.migrate_failing_with(
+            monkeypatch,
+            'django.db.utils.OperationalError: connection to server at "db" (172.18.0.3), '
+            'port 5432 failed: FATAL:  database "hangar" does not exist',
+        )
+        assert 'FATAL:  database "hangar" does not exist' in error.message
+        assert error.hint is not None
+        assert "`hangar down --volumes`" in error.hint
+
+    def test_a_migrate_failing_after_up_returned_stops_the_start_before_web(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`up --wait` returns once migrate runs: seen with a half-made volume, where migrate
+        failed seconds later, web started anyway and the start ended 120 s later on web's
+        health check. Its pg_hba.conf had no entry yet for other containers."""
+        error = self.migrate_failing_with(
+            monkeypatch,
+            "django.db.utils.OperationalError: connection failed: connection to server at "
+            '"192.168.0.3", port 5432 failed: FATAL:  no pg_hba.conf entry for host "192.168.0.4"',
+            up_fails=False,
+        )
+        assert "no pg_hba.conf entry" in error.message
+        assert error.hint is not None
+        assert "`hangar down --volumes`" in error.hint
+
+    def test_another_failure_of_up_keeps_its_own_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # `up` fails for another reason and nothing answers `ps` as compose would: up's error
+        error = self.start(monkeypatch, "import sys; print('db: unhealthy'); sys.exit(1)")
+        assert "db: unhealthy" in error.message
 
 
 class TestReloaderPerPlatform:

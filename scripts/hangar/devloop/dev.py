@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -477,16 +478,19 @@ def _start_containers(
     declared = config.get("services", {})
     # The database and its migrations need nothing from the stack: they start during the deploy.
     independent = [name for name in declared if name not in NEEDS_THE_STACK]
-    with in_background(["up", "--detach", "--wait", *independent], env):
-        deploy_stack(endpoint)
+    try:
+        with in_background(["up", "--detach", "--wait", *independent], env):
+            deploy_stack(endpoint)
+    except HangarError as error:
+        raise migrate_failure(env) or error from None
+    if "migrate" in declared:
+        wait_for_migrate(env)
     # After the deploy, so web and worker read the stack's outputs at their first start; the
     # worker only where the contract has one (compose's `worker` profile leaves it out otherwise).
     stack_services = [name for name in NEEDS_THE_STACK if name in declared]
     with step(f"Start {' and '.join(stack_services)}"):
         compose_run("up", "--detach", "--no-deps", *stack_services, env=env)
-    if "migrate" in declared:
-        info("database migrations: applied by compose's `migrate` service before web started")
-    else:
+    if "migrate" not in declared:
         with step("Apply database migrations"):
             compose_run("exec", "-T", "web", *MANAGE_PY, "migrate", "--noinput", env=env)
     superuser = ["exec", "-T", "web", *MANAGE_PY, *dev_superuser.manage_arguments()]
@@ -495,6 +499,58 @@ def _start_containers(
     )
     with creating, step("Wait until web's /healthz answers"):
         wait_until_serving(address)
+
+
+MIGRATE_LOG_LINES = 15
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # compose's logs clear each line even in a pipe
+MIGRATE_POLL_SECONDS = 0.5
+FINISHED = ("exited", "dead")  # container states that no longer change by themselves
+
+
+def wait_for_migrate(env: Mapping[str, str]) -> None:
+    """Until compose's `migrate` has finished, and why when it failed. `up --wait` returns once
+    migrate runs, not once it is done: web then started beside a migrate that failed a moment
+    later (`--no-deps` skips web's wait for it), and `hangar dev` said only that web never
+    answered its health check."""
+    with step("Wait for compose's `migrate` (the database migrations)"):
+        while any(row.get("State") not in FINISHED for row in migrate_rows(env)):
+            time.sleep(MIGRATE_POLL_SECONDS)
+    if failure := migrate_failure(env):
+        raise failure
+
+
+def migrate_rows(env: Mapping[str, str]) -> list[dict[str, Any]]:
+    ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
+    return services.parse_compose_ps(ps.stdout)
+
+
+# PostgreSQL's answers when the volume's cluster was made by a first start cut short (the official
+# image's entrypoint never initialises it again): the database was not created yet, or the entry
+# letting other containers in was not written yet.
+HALF_INITIALISED = re.compile(r'database "[^"]+" does not exist|no pg_hba\.conf entry for host')
+
+
+def migrate_failure(env: Mapping[str, str]) -> HangarError | None:
+    """What to tell when compose's `migrate` service exited with an error, with its last lines:
+    `up --wait` names only its exit status, and the containers, its log with them, may be gone
+    by the time anyone asks for it. None when migrate did not fail."""
+    tail = ["logs", "--no-color", "--no-log-prefix", "--tail", str(MIGRATE_LOG_LINES), "migrate"]
+    try:
+        rows = migrate_rows(env)
+        if not any(row.get("State") in FINISHED and row.get("ExitCode") for row in rows):
+            return None
+        logs = compose_run(*tail, capture=True, env=env)
+    except HangarError:
+        return None  # the engine's own failure: the error of `up` says more
+    lines = ANSI_ESCAPE.sub("", logs.stdout + logs.stderr).strip() or "(no output)"
+    hint = (
+        "the database volume was left half made by an interrupted first start: "
+        "`hangar down --volumes` deletes it (and its data), then `make dev` makes it again"
+        if HALF_INITIALISED.search(lines)
+        else "fix what migrate reports, then `make dev` again (`make logs SERVICE=migrate`)"
+    )
+    indented = textwrap.indent(lines, "  | ")
+    return HangarError(f"compose's `migrate` service failed; its last lines:\n{indented}", hint)
 
 
 # The one service whose stop is worth waiting for: PostgreSQL writes its data volume, and its fast
@@ -514,7 +570,7 @@ def _take_down_interrupted_start(
     `compose down` alone stops the services one dependency level after another (web and worker,
     then migrate and LocalStack, then the database), each with its grace period: 32.5 s under load
     (docs/benchmarks.md). So the services that hold nothing are killed at once, side by side, and
-    the database alone gets its graceful stop. On a first start (the project had no volume) the
+    the database alone gets its graceful stop. On a first start (no database volume yet) the
     volumes go too, the database's with nothing in it yet: the next start would otherwise find a
     database interrupted in its first initialisation (its entrypoint ignores a stop signal) half
     made, and there is no data to keep. A further signal cannot cut the teardown short.
@@ -535,17 +591,23 @@ def _take_down_interrupted_start(
             signal.signal(signum, handler)
 
 
-def has_volumes(env: Mapping[str, str]) -> bool:
-    """Whether this checkout's compose project has a volume (compose itself lists none)."""
-    project = docker_client.compose_project(environ=env)
-    label = f"label=com.docker.compose.project={project}"
+COMPOSE_VOLUME_NAME = '{{.Label "com.docker.compose.volume"}}'  # as compose.yaml names it
+
+
+def has_database_volume(env: Mapping[str, str], config: Mapping[str, Any]) -> bool:
+    """Whether the database's volume exists already (compose itself lists no volume). Without it
+    the start-up initialises a new one: a first start, whatever else the project has (LocalStack's
+    volume outlives `make down`, and once took a new database for one with data to keep)."""
+    declared = config.get("services", {}).get(KEEPS_DATA, {}).get("volumes") or []
+    names = {volume["source"] for volume in declared if volume.get("type") == "volume"}
+    project = f"label=com.docker.compose.project={docker_client.compose_project(environ=env)}"
     result = subprocess.run(
-        ["docker", "volume", "ls", "--quiet", "--filter", label],
+        ["docker", "volume", "ls", "--filter", project, "--format", COMPOSE_VOLUME_NAME],
         capture_output=True,
         text=True,
         check=False,
     )
-    return bool(result.stdout.split())
+    return bool(names & set(result.stdout.split()))
 
 
 def dev_docker(args: argparse.Namespace) -> int:
@@ -565,7 +627,7 @@ def dev_docker(args: argparse.Namespace) -> int:
         )
     write_session(mode="docker", web_port=address.port, debug_port=address.debug_port)
     config = compose_config()
-    first_start = not has_volumes(env)
+    first_start = not has_database_volume(env, config)
     try:
         _start_containers(address, env, config)
     except KeyboardInterrupt:
