@@ -18,6 +18,7 @@ import pytest
 from hangar.adopt.thin_files import (
     MARKER,
     RECORD,
+    TEMPLATE_SUFFIX,
     Record,
     merge,
     names,
@@ -78,6 +79,16 @@ def adopted(tmp_path: Path) -> Path:
 def test_this_repository_holds_what_the_templates_render() -> None:
     assert not_rendered(ROOT) == [], "run `hangar upgrade` (the templates are the source)"
     assert drift(ROOT) == ([], [])
+
+
+def test_every_template_and_rendered_file_is_committed() -> None:
+    """A pattern of .gitignore (`.env*`) must not leave a template or its render out of a commit."""
+    templates = [f"scripts/hangar/templates/{name}{TEMPLATE_SUFFIX}" for name in names()]
+    wanted = [*templates, *names(), RECORD]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *wanted], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    assert ignored == []
 
 
 def test_the_reference_check_sees_a_file_that_differs(tmp_path: Path) -> None:
