@@ -42,7 +42,7 @@ def render(name: str, version: str) -> str:
     """The template of `name` with the marker after the lines that must stay first. A JSON file
     gets none: devcontainer.json is kept strict JSON, which any JSON tool reads (the record still
     names it)."""
-    text = (TEMPLATES / f"{name}{TEMPLATE_SUFFIX}").read_text()
+    text = (TEMPLATES / f"{name}{TEMPLATE_SUFFIX}").read_text(encoding="utf-8")
     if name.endswith(".json"):
         return text
     lines = text.splitlines(keepends=True)
@@ -69,7 +69,7 @@ def read_record(repo: Path) -> Record | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
         files = {name: "".join(lines) for name, lines in data["files"].items()}
         return Record(str(data["version"]), files)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -83,15 +83,19 @@ def read_record(repo: Path) -> Record | None:
 def write_record(repo: Path, record: Record) -> None:
     """Sorted, one line of text a JSON string: a re-render's diff shows the lines it changed."""
     files = {name: text.splitlines(keepends=True) for name, text in sorted(record.files.items())}
-    (repo / RECORD).write_text(
-        json.dumps({"version": record.version, "files": files}, indent=1, ensure_ascii=False) + "\n"
-    )
+    text = json.dumps({"version": record.version, "files": files}, indent=1, ensure_ascii=False)
+    (repo / RECORD).write_text(f"{text}\n", encoding="utf-8")
+
+
+def read_file(repo: Path, name: str) -> str | None:
+    path = repo / name
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def write_file(repo: Path, name: str, text: str) -> None:
     path = repo / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     if text.startswith("#!"):
         path.chmod(path.stat().st_mode | 0o111)
 
@@ -103,12 +107,12 @@ def merge(current: str, base: str, new: str, labels: tuple[str, str, str]) -> tu
     with tempfile.TemporaryDirectory(prefix="hangar-merge-") as folder:
         paths = [Path(folder) / name for name in ("current", "base", "new")]
         for path, text in zip(paths, (current, base, new), strict=True):
-            path.write_text(text)
+            path.write_text(text, encoding="utf-8")
         label_args = [arg for label in labels for arg in ("-L", label)]
         result = subprocess.run(
             ["git", "merge-file", "-p", "--diff3", *label_args, *map(str, paths)],
             capture_output=True,
-            text=True,
+            encoding="utf-8",
             check=False,
         )
     if result.returncode < 0 or result.returncode > 127:

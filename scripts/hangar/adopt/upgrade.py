@@ -18,6 +18,7 @@ from hangar.adopt.thin_files import (
     Record,
     merge,
     package_version,
+    read_file,
     read_record,
     rendered,
     write_file,
@@ -54,21 +55,19 @@ def outcome(name: str, current: str | None, base: str | None, new: str, old: str
     return Outcome(name, text, "conflict", conflict=True)
 
 
-def plan(repo: Path, record: Record | None, version: str) -> list[Outcome]:
+def plan(repo: Path, record: Record | None, new_files: dict[str, str]) -> list[Outcome]:
     old = record.version if record else "(no record)"
-    files = record.files if record else {}
-    outcomes = []
-    for name, new in rendered(version).items():
-        path = repo / name
-        current = path.read_text() if path.is_file() else None
-        outcomes.append(outcome(name, current, files.get(name), new, old))
-    return outcomes
+    bases = record.files if record else {}
+    return [
+        outcome(name, read_file(repo, name), bases.get(name), new, old)
+        for name, new in new_files.items()
+    ]
 
 
 def upgrade(repo: Path, with_conflicts: bool) -> int:
     version = package_version()
-    record = read_record(repo)
-    outcomes = plan(repo, record, version)
+    new_files = rendered(version)
+    outcomes = plan(repo, read_record(repo), new_files)
     conflicts = [o.name for o in outcomes if o.conflict]
     if conflicts and not with_conflicts:
         for name in conflicts:
@@ -80,10 +79,10 @@ def upgrade(repo: Path, with_conflicts: bool) -> int:
             )
         return 1
     for item in outcomes:
-        if item.state != "unchanged":
+        if read_file(repo, item.name) != item.text:
             write_file(repo, item.name, item.text)
         print(f"{item.name}: {item.state}")
-    write_record(repo, Record(version, dict(rendered(version))))
+    write_record(repo, Record(version, new_files))
     if conflicts:
         print(f"resolve the conflict markers in {', '.join(conflicts)}, then commit")
     print(f"{RECORD}: hangar {version}")
@@ -98,14 +97,14 @@ def drift(repo: Path) -> tuple[list[str], list[str]]:
         return [f"{RECORD}: missing, so upgrades cannot merge: {UPGRADE}, then commit it"], []
     failures, edits = [], []
     for name, new in rendered(version).items():
-        path, base = repo / name, record.files.get(name)
-        if not path.is_file():
+        current, base = read_file(repo, name), record.files.get(name)
+        if current is None:
             failures.append(f"{name}: missing: {UPGRADE} to re-create it")
         elif base != new:
             failures.append(
                 f"{name}: rendered by hangar {record.version}, this is {version}: {UPGRADE}"
             )
-        elif path.read_text() != base:
+        elif current != base:
             edits.append(f"{name}: edited after hangar {record.version} rendered it (kept)")
     return failures, edits
 
