@@ -30,6 +30,7 @@ from hangar.core.errors import HangarError
 # `set_defaults(func=...)`: a Makefile target names the command, this names the module that runs it.
 COMMAND_MODULES = {
     "hangar.adopt.init": ("init",),
+    "hangar.adopt.upgrade": ("upgrade",),
     "hangar.localstack.commands": ("localstack", "aws"),
     "hangar.deploy.stacks": ("synth", "cfn-execution-policy", "diff"),
     "hangar.deploy.local_stage": ("deploy-local", "destroy-local"),

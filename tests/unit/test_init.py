@@ -3,6 +3,7 @@ written checks with the real loader, an existing one is kept unless `--force`, b
 line that changes nothing, and what it prints to paste makes the project answer the platform."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
 from hangar.adopt.snippets import health_code, settings_to_add
+from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
 
 # What the load balancer's health check sends as Host: the task's private IP.
@@ -79,7 +81,14 @@ def test_init_writes_the_contract_of_the_project_where_it_is(repo: Path) -> None
         "pyproject.toml",
         "web/manage.py",
         *(f"web/mysite/{name}.py" for name in ("__init__", "settings", "urls", "asgi", "wsgi")),
+        *names(),
+        RECORD,
     }
+    rendered = {name: render(name, package_version()) for name in names()}
+    assert {name: (repo / name).read_text() for name in names()} == rendered
+    assert read_record(repo) is not None
+    assert read_record(repo).files == rendered
+    assert os.access(repo / ".github" / "notify-failure.sh", os.X_OK)
     # Nothing of it is there yet, so each snippet is printed.
     for snippet in (
         "# new file mysite/health.py",
@@ -108,6 +117,32 @@ def test_a_second_run_refuses_and_changes_nothing(repo: Path) -> None:
         f"error: {repo / 'pyproject.toml'} already has [tool.hangar]; edit it "
         "(docs/adopting.md), or run hangar init --force to replace it"
     ]
+    assert files_of(repo) == before
+
+
+def test_existing_files_refuse_without_force_and_nothing_is_written(repo: Path) -> None:
+    (repo / "Makefile").write_text("test:\n\tpytest\n")
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    before = files_of(repo)
+    result = hangar_init(repo)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {repo} already has .github/workflows/ci.yml, Makefile; nothing was written: "
+        "move them aside and run hangar init again (then merge what you need back in), or run "
+        "hangar init --force to replace them"
+    ]
+    assert files_of(repo) == before  # not even [tool.hangar]
+
+    assert hangar_init(repo, "--force").returncode == 0
+    assert (repo / "Makefile").read_text() == render("Makefile", package_version())
+    assert "[tool.hangar]" in (repo / "pyproject.toml").read_text()
+
+
+def test_force_rewrites_the_same_files(repo: Path) -> None:
+    assert hangar_init(repo).returncode == 0
+    before = files_of(repo)
+    assert hangar_init(repo, "--force").returncode == 0
     assert files_of(repo) == before
 
 

@@ -1,9 +1,12 @@
-"""`hangar init`: write `[tool.hangar]` for the Django project of an existing repository.
+"""`hangar init`: write `[tool.hangar]` and the thin files for the Django project of an existing
+repository.
 
 It finds the project where it is (manage.py, its settings module, the WSGI application) and
 never moves it; the contract it writes is checked by the loader every command uses before it
-replaces pyproject.toml. Then it prints what the project must still add (docs/adopting.md
-section 3).
+replaces pyproject.toml. Beside it go the thin files (Makefile, compose.yaml, Dockerfile, ...:
+hangar.adopt.thin_files) and their record for `hangar upgrade`. Without --force it replaces
+nothing: an existing contract or file stops it before it writes anything. Then it prints what the
+project must still add (docs/adopting.md section 3).
 """
 
 import argparse
@@ -17,6 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from hangar.adopt.snippets import still_to_add
+from hangar.adopt.thin_files import (
+    RECORD,
+    Record,
+    names,
+    package_version,
+    rendered,
+    write_file,
+    write_record,
+)
 from hangar.core.contract import (
     FARGATE_PLATFORMS,
     SERVICE_NAME_FORM,
@@ -241,6 +253,24 @@ def settings_file_of(project: Path, settings_module: str) -> Path:
     return found
 
 
+def refuse_existing_files(repo: Path) -> None:
+    if existing := [name for name in [*names(), RECORD] if (repo / name).exists()]:
+        raise HangarError(
+            f"{repo} already has {', '.join(existing)}; nothing was written: move them aside and "
+            "run hangar init again (then merge what you need back in), or run hangar init --force "
+            "to replace them"
+        )
+
+
+def write_thin_files(repo: Path) -> None:
+    version = package_version()
+    files = rendered(version)
+    for name, text in files.items():
+        write_file(repo, name, text)
+    write_record(repo, Record(version, files))
+    print(f"wrote {', '.join(files)} and {RECORD} (hangar {version})\n")
+
+
 def run_init(args: argparse.Namespace) -> int:
     # The repository to adopt is where the team runs it, not this checkout (hangar.core.paths).
     repo = Path(args.repo or Path.cwd()).resolve()
@@ -248,6 +278,8 @@ def run_init(args: argparse.Namespace) -> int:
         raise HangarError(f"no such folder: {repo}; pass --repo with the repository's folder")
     pyproject = repo / "pyproject.toml"
     existing = pyproject_without_contract(pyproject, args.force)
+    if not args.force:
+        refuse_existing_files(repo)
     project = project_folder(repo, args.project_dir)
     settings_module = settings_module_of(project / "manage.py")
     settings_file = settings_file_of(project, settings_module)
@@ -266,6 +298,7 @@ def run_init(args: argparse.Namespace) -> int:
         existing = f'[project]\nname = {json.dumps(service_name)}\nversion = "0.1.0"'
     written = write_checked(pyproject, f"{existing}\n\n{table}")
     print(f"wrote [tool.hangar] into {pyproject}:\n\n{table}")
+    write_thin_files(repo)
     print(still_to_add(project_files(project), project, written, settings_file))
     return 0
 
@@ -273,8 +306,8 @@ def run_init(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "init",
-        help="write [tool.hangar] for the Django project of an existing repository and print "
-        "what it must still add",
+        help="write [tool.hangar] and the thin files (Makefile, compose.yaml, ...) for the Django "
+        "project of an existing repository and print what it must still add",
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--repo", help="the repository's folder (default: the current one)")
@@ -283,6 +316,6 @@ def register(subparsers: Any) -> None:
         "--project-dir", help="the folder holding manage.py, when the repository has several"
     )
     parser.add_argument(
-        "--force", action="store_true", help="replace an existing [tool.hangar] table"
+        "--force", action="store_true", help="replace an existing [tool.hangar] and thin files"
     )
     parser.set_defaults(func=run_init)
