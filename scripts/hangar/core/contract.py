@@ -13,7 +13,24 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
+
+def project_pyproject(start: Path) -> Path:
+    """The adopting project's pyproject.toml: the nearest, from `start` up, with a [tool.hangar]
+    table (the platform's own pyproject has none). Where none is, the one `start` would have, so
+    that `load()` names the file to write."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        try:
+            if "hangar" in tomllib.loads(candidate.read_text()).get("tool", {}):
+                return candidate
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return start / "pyproject.toml"
+
+
+# From the working directory, not this file's: the package may be installed anywhere (a wheel in
+# site-packages), and every command acts on the project it runs in.
+PYPROJECT = project_pyproject(Path.cwd().resolve())
 # Lowercase letters, digits and single hyphens, starting with a letter: valid in every AWS name it
 # prefixes (S3 buckets, ECR repositories, RDS identifiers, ALB and target-group names). At most 16
 # characters so that `<service>-<stage>-<suffix>` stays inside the 32-character ELB name limit.
