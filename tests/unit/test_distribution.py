@@ -109,3 +109,12 @@ def test_the_installed_cli_runs_from_the_wheel_alone(environment: Path, project:
     files = {name: Path(file) for name, file in json.loads(loaded.stdout).items()}
     assert len(files) > 100, "the check imports little"
     assert [name for name, file in files.items() if not file.is_relative_to(environment)] == []
+
+
+def test_the_installed_cli_acts_on_the_project_it_runs_in(environment: Path, project: Path) -> None:
+    """From a folder of the project: its root, not the environment the package sits in."""
+    folder = project / "infra"
+    program = "from hangar.core.paths import ROOT; print(ROOT)"
+    result = run(environment, "python", "-c", program, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == project.resolve()

@@ -584,7 +584,6 @@ def build_app_wheelhouse() -> None:
     input_hash = fingerprint(
         (ROOT / "uv.lock").read_bytes(),
         (ROOT / "pyproject.toml").read_bytes(),
-        (ROOT / "scripts" / "pyproject.toml").read_bytes(),
         (ROOT / "package-lock.json").read_bytes(),
         repr(WHEELHOUSE_SETS),
         uv_version,

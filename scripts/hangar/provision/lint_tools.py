@@ -129,5 +129,5 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=lint_workflows)
     subparsers.add_parser(
         "lint-imports",
-        help="check the import layers of scripts/hangar and infra (part of `make lint`)",
+        help="check the import layers of hangar and hangar_infra (part of `make lint`)",
     ).set_defaults(func=lint_imports)
