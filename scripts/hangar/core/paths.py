@@ -1,7 +1,8 @@
-"""Where things live in the project; every command resolves paths from here, never from the cwd.
+"""Where things live in the project; every command resolves paths from here, once.
 
 The project's root is the folder of the pyproject.toml with `[tool.hangar]` at or above the
-working directory (hangar.core.contract), wherever the package itself is installed.
+working directory, else of the source checkout hangar runs from (hangar.core.contract); never the
+folder the package is installed in.
 """
 
 from pathlib import Path
