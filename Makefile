@@ -34,7 +34,7 @@ help: ## List every target with what it does
 
 setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) and the CDK CLI (package-lock.json)
 
-.hangar/setup.stamp: pyproject.toml uv.lock package.json package-lock.json
+.hangar/setup.stamp: pyproject.toml scripts/pyproject.toml uv.lock package.json package-lock.json
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --target .hangar/tools uv==$(UV_VERSION)
 	$(UV) sync --frozen
 	@# Node older than the pinned major (Debian 12 packages 20): npm's build of the pinned one.

@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -57,10 +58,19 @@ COMMAND_MODULES = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hangar", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+def installed_version() -> str:
+    """The `hangar` distribution's version (scripts/pyproject.toml, CHANGELOG.md beside it)."""
+    try:
+        return version("hangar")
+    except PackageNotFoundError:  # the dev image runs the checkout's scripts/ from PYTHONPATH
+        return "(not installed: run from source)"
 
 
 EXPIRED_CREDENTIAL_CODES = frozenset(

@@ -161,3 +161,14 @@ def test_npm_findings_name_each_advisory_but_the_accepted_ones() -> None:
         "tar <6.2.1: GHSA-aaaa-bbbb-cccc Arbitrary file write"
     ]
     assert audit.npm_findings(report, {"GHSA-aaaa-bbbb-cccc"}) == []
+
+
+def test_the_audited_requirements_are_the_locks_pins_not_the_workspaces_source(
+    tmp_path: Path,
+) -> None:
+    """pip-audit --require-hashes refuses a line without a hash: the workspace member (hangar,
+    scripts/) as `-e ./scripts` would fail every audit."""
+    exported = audit.uv_lock_requirements(tmp_path / "requirements.txt").read_text()
+    requirements = [line for line in exported.splitlines() if line[:1] not in "# "]
+    assert any(line.startswith("django==") for line in requirements), "the export names nothing"
+    assert all("==" in line for line in requirements), [r for r in requirements if "==" not in r]

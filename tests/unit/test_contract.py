@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from declared_project import DECLARING_EVERYTHING
 
-from hangar.core.contract import ContractError, contract, load
+from hangar.core.contract import ContractError, contract, load, project_pyproject
 
 # `[tool.hangar]` with only what every project must write: no bucket, queue, worker, upload path
 # or stage environment.
@@ -192,3 +192,45 @@ def test_a_project_without_the_table_is_pointed_to_the_guide(tmp_path: Path) -> 
 def test_stack_names_derive_from_the_service_name(tmp_path: Path) -> None:
     renamed = load(write(tmp_path, service_name='"notes"'))
     assert renamed.stack_names("dev") == ("notes-dev-registry", "notes-dev-service")
+
+
+class TestTheProjectsPyproject:
+    """Whose [tool.hangar] a command reads: the project it runs in, wherever hangar is installed."""
+
+    TABLE = '[tool.hangar]\nservice-name = "shop"\n'
+
+    def test_the_nearest_with_the_table_from_the_working_directory_up(self, tmp_path: Path) -> None:
+        (tmp_path / "pyproject.toml").write_text(self.TABLE)
+        platform = tmp_path / "scripts"  # a pyproject without the table: the platform's own
+        (platform / "hangar").mkdir(parents=True)
+        (platform / "pyproject.toml").write_text('[project]\nname = "hangar"\n')
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        found = project_pyproject(platform / "hangar", source_checkout=elsewhere)
+        assert found == tmp_path / "pyproject.toml"
+
+    def test_the_source_checkout_when_no_folder_up_has_it(self, tmp_path: Path) -> None:
+        checkout, outside = tmp_path / "checkout", tmp_path / "outside"
+        checkout.mkdir()
+        outside.mkdir()
+        (checkout / "pyproject.toml").write_text(self.TABLE)
+        found = project_pyproject(outside, source_checkout=checkout)
+        assert found == checkout / "pyproject.toml"
+
+    def test_where_none_has_it_the_nearest_pyproject_whose_table_load_asks_for(
+        self, tmp_path: Path
+    ) -> None:
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+        (tmp_path / "sub").mkdir()
+        found = project_pyproject(tmp_path / "sub", source_checkout=tmp_path / "site-packages")
+        assert found == tmp_path / "pyproject.toml"
+        with pytest.raises(ContractError, match=r"has no \[tool.hangar\] table"):
+            load(found)
+
+    def test_where_there_is_no_pyproject_the_working_directorys_which_load_names(
+        self, tmp_path: Path
+    ) -> None:
+        found = project_pyproject(tmp_path, source_checkout=tmp_path / "site-packages")
+        assert found == tmp_path / "pyproject.toml"
+        with pytest.raises(ContractError, match=re.escape(f"cannot read {found}")):
+            load(found)

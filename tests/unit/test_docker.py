@@ -586,3 +586,14 @@ def test_the_union_of_the_wheelhouse_sets_pins_every_sets_packages_at_the_same_v
     for name, groups in docker.WHEELHOUSE_SETS.items():
         assert pins(groups) <= union, f"{name}: {sorted(pins(groups) - union)}"
     assert pins(["dev"]) - pins([]), "the sets differ, so the check compares something"
+
+
+def test_the_wheelhouse_sets_name_pinned_packages_only_not_the_workspaces_own() -> None:
+    """The workspace member (hangar, scripts/) is this checkout's source: an export line
+    `-e ./scripts` would send pip after a folder the image build does not have."""
+    for groups in docker.WHEELHOUSE_SETS.values():
+        command = docker.uv_export(groups, "--no-hashes")
+        exported = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        requirements = [line for line in exported.stdout.splitlines() if line[:1] not in "# "]
+        assert requirements, "the export names nothing"
+        assert all("==" in line for line in requirements), requirements

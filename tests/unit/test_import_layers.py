@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hangar.core.paths import INFRA_DIR, ROOT
+from hangar.core.paths import ROOT
 
 
 def lint_imports(checkout: Path) -> subprocess.CompletedProcess[str]:
-    """The real command, run on `checkout`'s scripts/, infra/ and pyproject.toml."""
+    """The real command, run on `checkout`'s scripts/ (hangar, hangar_infra) and pyproject.toml."""
     program = (
         f"import sys; sys.path.insert(0, {str(checkout / 'scripts')!r}); "
         "from hangar.cli import main; sys.exit(main(['lint-imports']))"
@@ -25,18 +25,15 @@ def lint_imports(checkout: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A checkout whose CLI package, CDK app and pyproject are copies (the rest links back)."""
-    copied = {"scripts", "infra", "pyproject.toml"}
+    """A checkout whose CLI package, CDK constructs and pyproject are copies (the rest links
+    back)."""
+    copied = {"scripts", "pyproject.toml"}
     for entry in ROOT.iterdir():
         if entry.name not in copied:
             (tmp_path / entry.name).symlink_to(entry)
     ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(ROOT / "scripts" / "hangar", tmp_path / "scripts" / "hangar", ignore=ignore)
-    for entry in INFRA_DIR.iterdir():
-        if entry.name != "hangar_infra":
-            (tmp_path / "infra").mkdir(exist_ok=True)
-            (tmp_path / "infra" / entry.name).symlink_to(entry)
-    shutil.copytree(INFRA_DIR / "hangar_infra", tmp_path / "infra" / "hangar_infra", ignore=ignore)
+    for package in ("hangar", "hangar_infra"):
+        shutil.copytree(ROOT / "scripts" / package, tmp_path / "scripts" / package, ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     return tmp_path
 
@@ -57,7 +54,7 @@ def test_core_importing_a_higher_layer_is_refused(checkout: Path) -> None:
 
 
 def test_the_cdk_app_importing_the_deploy_tooling_is_refused(checkout: Path) -> None:
-    naming = checkout / "infra" / "hangar_infra" / "naming.py"
+    naming = checkout / "scripts" / "hangar_infra" / "naming.py"
     naming.write_text(naming.read_text() + "\nimport hangar.deploy.stacks  # noqa\n")
     result = lint_imports(checkout)
     assert result.returncode == 1

@@ -20,7 +20,7 @@ from hangar.cdk import driver as cdk
 from hangar.core import stages
 from hangar.core.contract import Bucket, Queue, contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, ROOT
+from hangar.core.paths import ROOT
 from hangar.deploy import local_stage
 from hangar.deploy import stacks as infra
 from hangar.deploy.stack_events import failure_from_event
@@ -259,7 +259,7 @@ class TestLocalInputsHash:
     def test_a_changed_construct_changes_it(self, root: Path) -> None:
         before = deploy_inputs()
         assert deploy_inputs() == before, "not deterministic"
-        construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
+        construct = next((root / "scripts" / "hangar_infra" / "constructs").glob("*.py"))
         construct.write_text(construct.read_text() + "\n# one more line\n")
         assert deploy_inputs() != before
 
@@ -270,7 +270,7 @@ class TestLocalInputsHash:
 
     def test_bytecode_caches_do_not_change_it(self, root: Path) -> None:
         before = deploy_inputs()
-        cache = root / "infra" / "hangar_infra" / "__pycache__"
+        cache = root / "scripts" / "hangar_infra" / "__pycache__"
         cache.mkdir(exist_ok=True)
         (cache / "stage.cpython-313.pyc").write_bytes(b"\0")
         assert deploy_inputs() == before
@@ -280,7 +280,7 @@ class TestLocalInputsHash:
 
     def test_the_assemblys_inputs_change_with_a_construct_only(self, root: Path) -> None:
         before = local_stage.source_inputs_hash()
-        construct = next((root / "infra" / "hangar_infra" / "constructs").glob("*.py"))
+        construct = next((root / "scripts" / "hangar_infra" / "constructs").glob("*.py"))
         construct.write_text(construct.read_text() + "\n# one more line\n")
         assert local_stage.source_inputs_hash() != before
 
@@ -307,7 +307,7 @@ def test_every_module_of_the_checkout_the_cdk_app_imports_is_an_input() -> None:
         [sys.executable, "-c", LOADED_BY_THE_CDK_APP],
         # This checkout's CLI too: the environment's own path may be another checkout's (a copy
         # that shares this one's, tests/e2e/checkout_copy.py).
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(map(str, (INFRA_DIR, ROOT / "scripts")))},
+        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
         capture_output=True,
         text=True,
         check=True,

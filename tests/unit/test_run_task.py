@@ -373,10 +373,14 @@ def test_an_app_without_a_worker_has_no_worker_task_to_run(
     assert "worker-command" in (error.value.hint or "")
 
 
-def test_the_synthesized_assembly_is_reused_only_when_newer_than_infra(tmp_path: Path) -> None:
-    sources = tmp_path / "infra"
-    (sources / "pkg").mkdir(parents=True)
-    source = sources / "pkg" / "stack.py"
+def test_the_synthesized_assembly_is_reused_only_when_newer_than_its_sources(
+    tmp_path: Path,
+) -> None:
+    """Both the project's infra/ and the constructs' package (the second here) count."""
+    sources = (tmp_path / "infra", tmp_path / "hangar_infra")
+    (sources[1] / "constructs").mkdir(parents=True)
+    sources[0].mkdir()
+    source = sources[1] / "constructs" / "stack.py"
     source.write_text("x = 1\n")
     assembly = tmp_path / "cdk.out" / "local"
     assert not task_definition.assembly_is_current(assembly, sources)

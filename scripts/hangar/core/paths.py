@@ -1,10 +1,19 @@
-"""Where things live in the checkout; every command resolves paths from here, never from the cwd."""
+"""Where things live in the project; every command resolves paths from here, once.
+
+The project's root is the folder of the pyproject.toml with `[tool.hangar]` at or above the
+working directory, else of the source checkout hangar runs from (hangar.core.contract); never the
+folder the package is installed in.
+"""
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from hangar.core.contract import PYPROJECT
+
+ROOT = PYPROJECT.parent
 STATE_DIR = ROOT / ".hangar"  # git-ignored: LocalStack state, generated env files, tool installs
 LOCAL_ENV_FILE = STATE_DIR / "local.env"  # written by deploy-local from the stack's outputs
-INFRA_DIR = ROOT / "infra"
+INFRA_DIR = ROOT / "infra"  # the project's CDK entry point (app.py, cdk.json)
+# The CDK constructs and stages, beside the hangar package wherever the distribution is installed.
+CDK_PACKAGE_DIR = Path(__file__).resolve().parents[2] / "hangar_infra"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 PROJECT_UV = STATE_DIR / "tools" / "bin" / "uv"  # where `make setup` installs uv

