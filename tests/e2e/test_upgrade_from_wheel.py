@@ -2,11 +2,11 @@
 the team edits one and commits, this version's `hangar upgrade` re-renders them keeping the edit.
 
 The earlier release stands in for a wheel built from an earlier commit: `uv build --wheel` of a
-copy of this source with a lower version and a Makefile template without one line (the change the
-upgrade must bring). It is installed with --no-deps into a venv of its own; its dependencies, the
-same lock's, come from this environment through a .pth line, so the test needs no network. Its
-init runs through its own hangar.adopt.init: its `hangar` entry point still reads the checkout's
-infra/cdk.json at import (hangar.core.stages), which a wheel does not hold yet (issue 25 item 1).
+copy of the distribution's source (scripts/) with a lower version and a Makefile template without
+one line (the change the upgrade must bring). It is installed with --no-deps into a venv of its
+own; its dependencies, the same lock's, come from this environment through a .pth line, so the test
+needs no network. Its own `hangar init` runs in the team's repository, which holds no Hangar file
+before it.
 """
 
 import re
@@ -21,21 +21,14 @@ import pytest
 from hangar.adopt.thin_files import RECORD, package_version, read_record, render
 from hangar.core.paths import PROJECT_UV, ROOT
 
+PLATFORM = ROOT / "scripts"  # the distribution's source
+
 pytestmark = pytest.mark.e2e
 
 EARLIER = "0.0.1"
 # The line of the Makefile template the earlier release did not have.
 NEW_LINE = ".DEFAULT_GOAL := help\n"
 TEAM_TARGET = "\nseed: ## the team's own target\n\tmake manage ARGS=seed\n"
-# The earlier release's `hangar init`, through its argument parser.
-INIT = (
-    "import argparse, sys\n"
-    "from hangar.adopt import init\n"
-    "parser = argparse.ArgumentParser()\n"
-    "init.register(parser.add_subparsers())\n"
-    "args = parser.parse_args(sys.argv[1:])\n"
-    "sys.exit(args.func(args))\n"
-)
 
 
 def uv() -> str:
@@ -54,12 +47,11 @@ def earlier_wheel(tmp_path: Path) -> Path:
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, source / name)
-    shutil.copytree(
-        ROOT / "scripts" / "hangar",
-        source / "scripts" / "hangar",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+        shutil.copy2(PLATFORM / name, source / name)
+    for package in ("hangar", "hangar_infra"):
+        shutil.copytree(
+            PLATFORM / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     pyproject = source / "pyproject.toml"
     pyproject.write_text(
         re.sub(
@@ -70,14 +62,14 @@ def earlier_wheel(tmp_path: Path) -> Path:
             flags=re.M,
         )
     )
-    template = source / "scripts" / "hangar" / "templates" / "Makefile.template"
+    template = source / "hangar" / "templates" / "Makefile.template"
     assert NEW_LINE in template.read_text()
     template.write_text(template.read_text().replace(NEW_LINE, "", 1))
     run(uv(), "build", "--wheel", "--quiet", "--out-dir", tmp_path / "dist", source)
     return next((tmp_path / "dist").glob(f"hangar-{EARLIER}-*.whl"))
 
 
-def earlier_python(tmp_path: Path) -> Path:
+def earlier_hangar(tmp_path: Path) -> Path:
     venv = tmp_path / "earlier-venv"
     run(uv(), "venv", "--quiet", "--python", sys.executable, venv)
     python = venv / "bin" / "python"
@@ -87,7 +79,7 @@ def earlier_python(tmp_path: Path) -> Path:
     (Path(site_packages.strip()) / "dependencies.pth").write_text(
         sysconfig.get_path("purelib") + "\n"
     )
-    return python
+    return venv / "bin" / "hangar"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -95,14 +87,14 @@ def git(repo: Path, *args: str) -> str:
 
 
 def test_an_upgrade_keeps_the_team_edit_and_brings_the_template_change(tmp_path: Path) -> None:
-    python = earlier_python(tmp_path)
+    earlier = earlier_hangar(tmp_path)
     repo = tmp_path / "notes-repo"
     shutil.copytree(ROOT / "tests" / "fixtures" / "minimal_project", repo / "site")
     git(repo, "init", "--quiet")
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "the team's project")
 
-    run(python, "-c", INIT, "init", "--repo", repo, "--service-name", "notes")
+    run(earlier, "init", "--service-name", "notes", cwd=repo)
     makefile = repo / "Makefile"
     assert f"hangar {EARLIER};" in makefile.read_text()
     assert NEW_LINE not in makefile.read_text()

@@ -56,13 +56,11 @@ def environment(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An adopting project outside the checkout, with only the files the CLI reads when it
-    starts: [tool.hangar], the CDK settings (hangar.core.stages), the Dockerfile's base images
-    (hangar.provision.docker)."""
+    """An adopting project outside the checkout before `hangar init` wrote its thin files: its
+    pyproject.toml alone. The facts the CLI reads from them when it starts (infra/cdk.json's
+    region, the Dockerfile's base image) come from the package's templates."""
     folder = tmp_path_factory.mktemp("adopter")
-    (folder / "infra").mkdir()
-    for name in ("pyproject.toml", "infra/cdk.json", "Dockerfile"):
-        (folder / name).write_text((ROOT / name).read_text())
+    (folder / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     return folder
 
 
@@ -113,7 +111,8 @@ def test_the_installed_cli_runs_from_the_wheel_alone(environment: Path, project:
 
 def test_the_installed_cli_acts_on_the_project_it_runs_in(environment: Path, project: Path) -> None:
     """From a folder of the project: its root, not the environment the package sits in."""
-    folder = project / "infra"
+    folder = project / "site"
+    folder.mkdir(exist_ok=True)
     program = "from hangar.core.paths import ROOT; print(ROOT)"
     result = run(environment, "python", "-c", program, cwd=folder)
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.locks import write_atomically
-from hangar.core.paths import ROOT, STATE_DIR
+from hangar.core.paths import ROOT, STATE_DIR, project_file
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; see compose_command()
@@ -29,7 +29,8 @@ PROJECT_NAME_VARIABLE = "COMPOSE_PROJECT_NAME"
 
 def dockerfile_base(stage: str) -> str:
     """The image the Dockerfile's `FROM <image> AS <stage>` names: its pin lives there only."""
-    match = re.search(rf"^FROM (\S+) AS {stage}$", APP_DOCKERFILE.read_text(), re.MULTILINE)
+    dockerfile = project_file("Dockerfile").read_text()
+    match = re.search(rf"^FROM (\S+) AS {stage}$", dockerfile, re.MULTILINE)
     if match is None:
         raise HangarError(f"{APP_DOCKERFILE} has no `FROM <image> AS {stage}` line")
     return match.group(1)

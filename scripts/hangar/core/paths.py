@@ -17,3 +17,14 @@ INFRA_DIR = ROOT / "infra"  # the project's CDK entry point (app.py, cdk.json)
 CDK_PACKAGE_DIR = Path(__file__).resolve().parents[2] / "hangar_infra"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 PROJECT_UV = STATE_DIR / "tools" / "bin" / "uv"  # where `make setup` installs uv
+# The thin files `hangar init` writes (Makefile, Dockerfile, infra/cdk.json...), as this version
+# ships them: `<path>.template` (hangar.adopt.thin_files renders them).
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATE_SUFFIX = ".template"
+
+
+def project_file(name: str) -> Path:
+    """The project's thin file `name`, else its template: the platform's facts kept in one (the
+    Dockerfile's pinned base, infra/cdk.json's region) are there before `hangar init` wrote it."""
+    path = ROOT / name
+    return path if path.exists() else TEMPLATES_DIR / f"{name}{TEMPLATE_SUFFIX}"

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hangar.core.errors import HangarError
-from hangar.core.paths import INFRA_DIR
+from hangar.core.paths import project_file
 
-_CONTEXT: dict[str, Any] = json.loads((INFRA_DIR / "cdk.json").read_text())["context"]
+_CONTEXT: dict[str, Any] = json.loads(project_file("infra/cdk.json").read_text())["context"]
 # The one region every stage is built for. In infra/cdk.json, where the workflows read it too; the
 # deploy and bootstrap tooling refuse a caller whose AWS_REGION says otherwise.
 REGION: str = _CONTEXT["hangar:region"]
