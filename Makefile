@@ -4,9 +4,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# One pin for uv, in scripts/hangar/core/versions.py (read here as text: no Python env exists yet).
-UV_VERSION := $(shell sed -n 's/^UV_VERSION = "\(.*\)"$$/\1/p' $(CURDIR)/scripts/hangar/core/versions.py)
-NODE_MAJOR := $(shell sed -n 's/^NODE_VERSION = "\([0-9]*\)\..*"$$/\1/p' $(CURDIR)/scripts/hangar/core/versions.py)
+# hangar.core.versions' UV_VERSION and NODE_VERSION's major, repeated: `make setup` installs uv
+# before any Python environment (and so the package) exists (tests/unit/test_tool_versions.py).
+UV_VERSION := 0.13.9
+NODE_MAJOR := 22
 # uv from PATH when it runs here, otherwise a project-local copy that `make setup` installs.
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(CURDIR)/.hangar/tools/bin/uv)
 HANGAR := $(UV) run --frozen hangar
@@ -34,7 +35,8 @@ help: ## List every target with what it does
 
 setup: .hangar/setup.stamp ## Install uv (if missing), the Python env (uv.lock) and the CDK CLI (package-lock.json)
 
-.hangar/setup.stamp: pyproject.toml scripts/pyproject.toml uv.lock package.json package-lock.json
+# scripts/ (the distribution's source) is Hangar's own repository's; one that installs the package has none.
+.hangar/setup.stamp: pyproject.toml uv.lock package.json package-lock.json $(wildcard scripts/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --target .hangar/tools uv==$(UV_VERSION)
 	$(UV) sync --frozen
 	@# Node older than the pinned major (Debian 12 packages 20): npm's build of the pinned one.
@@ -93,7 +95,7 @@ lint: setup ## ruff (lint + format check) and mypy with Hangar's rules on Hangar
 	$(HANGAR) ruff
 	$(HANGAR) typecheck
 	$(HANGAR) check-migrations
-	$(UV) run --frozen hadolint Dockerfile docker/*/Dockerfile
+	$(UV) run --frozen hadolint Dockerfile $(wildcard docker/*/Dockerfile)
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
 	$(HANGAR) audit

@@ -172,3 +172,10 @@ def test_the_audited_requirements_are_the_locks_pins_not_the_workspaces_source(
     requirements = [line for line in exported.splitlines() if line[:1] not in "# "]
     assert any(line.startswith("django==") for line in requirements), "the export names nothing"
     assert all("==" in line for line in requirements), [r for r in requirements if "==" not in r]
+
+
+def test_a_repository_without_allow_lists_accepts_nothing(tmp_path: Path) -> None:
+    """`hangar init` writes neither .audit-ignore.yaml nor .trivyignore.yaml: the audit runs."""
+    missing = tmp_path / ".audit-ignore.yaml"
+    audit.check_allow_lists((missing, tmp_path / ".trivyignore.yaml"), datetime.date.today())
+    assert audit.accepted_ids(missing) == set()

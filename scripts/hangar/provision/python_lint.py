@@ -115,7 +115,9 @@ def ruff_checks(root: Path, project: Contract, *, fix: bool = False) -> list[Che
 def mypy_checks(root: Path, project: Contract) -> list[Check]:
     """mypy over Hangar's code, and over the project's folder when its team opted in."""
     mypy = (sys.executable, "-m", "mypy")
-    checks = [Check("mypy: Hangar's code", (*mypy, *HANGAR_TYPED), root)]
+    # A repository that installs the package holds only its thin files of Hangar's code.
+    typed = [name for name in HANGAR_TYPED if (root / name).exists()]
+    checks = [Check("mypy: Hangar's code", (*mypy, *typed), root)] if typed else []
     folder = root / project.project_dir
     if not has_mypy_config(folder):
         return checks
