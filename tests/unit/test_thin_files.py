@@ -28,7 +28,7 @@ from hangar.adopt.thin_files import (
     rendered,
     write_record,
 )
-from hangar.adopt.upgrade import drift
+from hangar.adopt.upgrade import UPGRADE, drift
 from hangar.core.paths import ROOT
 
 VERSION = package_version()
@@ -221,4 +221,20 @@ def test_the_drift_check_lists_edits_and_fails_on_missing_files(adopted: Path) -
     assert (code, errors) == (
         1,
         [f"{RECORD}: missing, so upgrades cannot merge: run `hangar upgrade`, then commit it"],
+    )
+
+
+def test_the_drift_check_names_a_template_changed_within_a_version(adopted: Path) -> None:
+    """The record says this version rendered the Makefile, but from an older template (an
+    unreleased change to it): behind, and the message says what changed."""
+    assert hangar_upgrade(adopted).returncode == 0
+    record = read_record(adopted)
+    assert record is not None
+    files = {**record.files, "Makefile": record.files["Makefile"] + "# an older template\n"}
+    write_record(adopted, Record(VERSION, files))
+
+    code, _, errors = check_lines(adopted)
+    assert (code, errors) == (
+        1,
+        [f"Makefile: its template changed since hangar {VERSION} rendered it: {UPGRADE}"],
     )

@@ -26,6 +26,7 @@ from hangar.adopt.thin_files import (
     names,
     package_version,
     rendered,
+    repository,
     write_file,
     write_record,
 )
@@ -273,9 +274,7 @@ def write_thin_files(repo: Path) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     # The repository to adopt is where the team runs it, not this checkout (hangar.core.paths).
-    repo = Path(args.repo or Path.cwd()).resolve()
-    if not repo.is_dir():
-        raise HangarError(f"no such folder: {repo}; pass --repo with the repository's folder")
+    repo = repository(args.repo)
     pyproject = repo / "pyproject.toml"
     existing = pyproject_without_contract(pyproject, args.force)
     if not args.force:

@@ -21,10 +21,10 @@ from hangar.adopt.thin_files import (
     read_file,
     read_record,
     rendered,
+    repository,
     write_file,
     write_record,
 )
-from hangar.core.errors import HangarError
 
 UPGRADE = "run `hangar upgrade`"
 
@@ -101,9 +101,12 @@ def drift(repo: Path) -> tuple[list[str], list[str]]:
         if current is None:
             failures.append(f"{name}: missing: {UPGRADE} to re-create it")
         elif base != new:
-            failures.append(
-                f"{name}: rendered by hangar {record.version}, this is {version}: {UPGRADE}"
+            behind = (
+                f"rendered by hangar {record.version}, this is {version}"
+                if record.version != version
+                else f"its template changed since hangar {version} rendered it"
             )
+            failures.append(f"{name}: {behind}: {UPGRADE}")
         elif current != base:
             edits.append(f"{name}: edited after hangar {record.version} rendered it (kept)")
     return failures, edits
@@ -121,10 +124,7 @@ def check(repo: Path) -> int:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    # The repository is where the team runs it, not this checkout (hangar.core.paths).
-    repo = Path(args.repo or Path.cwd()).resolve()
-    if not repo.is_dir():
-        raise HangarError(f"no such folder: {repo}; pass --repo with the repository's folder")
+    repo = repository(args.repo)
     return check(repo) if args.check else upgrade(repo, args.conflicts)
 
 
