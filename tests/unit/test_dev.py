@@ -686,3 +686,32 @@ class TestManagePassesVariables:
         monkeypatch.setattr(dev, "running_services", lambda: pytest.fail("compose was called"))
         with pytest.raises(HangarError, match=message):
             run_dev("manage", "--pass-env", named, "check")
+
+
+class TestLongMigrate:
+    """A migrate that runs long (a data migration, a lock it waits for) has no deadline, but the
+    start says every MIGRATE_NOTICE_SECONDS that it still runs, and where its output is."""
+
+    def wait(self, monkeypatch: pytest.MonkeyPatch, running_polls: int) -> list[str]:
+        clock = [0.0]
+        polls = iter([[{"State": "running"}]] * running_polls + [[{"State": "exited"}]])
+        said: list[str] = []
+        monkeypatch.setattr(dev, "migrate_rows", lambda env: next(polls))
+        monkeypatch.setattr(dev, "migrate_failure", lambda env: None)
+        monkeypatch.setattr(dev.time, "monotonic", lambda: clock[0])
+        monkeypatch.setattr(dev.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + 5))
+        monkeypatch.setattr(dev, "info", said.append)
+        dev.wait_for_migrate({})
+        return said
+
+    def test_it_says_every_so_often_that_migrate_still_runs(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        said = self.wait(monkeypatch, running_polls=20)  # 100 s of a running migrate
+        assert [line.split(":")[0] for line in said] == [
+            f"migrate still running after {seconds}s" for seconds in (30, 60, 90)
+        ]
+        assert "`make logs SERVICE=migrate`" in said[0]
+
+    def test_a_quick_migrate_says_nothing_more(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert self.wait(monkeypatch, running_polls=3) == []

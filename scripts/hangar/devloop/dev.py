@@ -504,6 +504,7 @@ def _start_containers(
 MIGRATE_LOG_LINES = 15
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # compose's logs clear each line even in a pipe
 MIGRATE_POLL_SECONDS = 0.5
+MIGRATE_NOTICE_SECONDS = 30  # how often a long migrate says it still runs
 FINISHED = ("exited", "dead")  # container states that no longer change by themselves
 
 
@@ -512,8 +513,17 @@ def wait_for_migrate(env: Mapping[str, str]) -> None:
     migrate runs, not once it is done: web then started beside a migrate that failed a moment
     later (`--no-deps` skips web's wait for it), and `hangar dev` said only that web never
     answered its health check."""
+    began = time.monotonic()
+    next_notice = began + MIGRATE_NOTICE_SECONDS
     with step("Wait for compose's `migrate` (the database migrations)"):
         while any(row.get("State") not in FINISHED for row in migrate_rows(env)):
+            if time.monotonic() >= next_notice:
+                # No deadline: a data migration may rightly take long, and only the user knows.
+                info(
+                    f"migrate still running after {time.monotonic() - began:.0f}s: "
+                    "`make logs SERVICE=migrate` shows what it does (Ctrl-C stops the start)"
+                )
+                next_notice += MIGRATE_NOTICE_SECONDS
             time.sleep(MIGRATE_POLL_SECONDS)
     if failure := migrate_failure(env):
         raise failure
