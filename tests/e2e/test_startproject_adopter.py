@@ -1,12 +1,16 @@
 """A new adopter from nothing (issue 25, item 4): `django-admin startproject`, `git init`, the
 package installed from a wheel of this checkout (`uv add --dev`, from uv's cache: --offline), then
-`hangar init`, its snippets pasted as a user would, and `make lint` in that repository.
+`hangar init`, its snippets pasted as a user would, and `make lint` and `make test` in that
+repository.
 
 `make lint` passes there: the thin files against the package's templates, ruff, mypy (on
 infra/app.py, through the package's py.typed), makemigrations --check, hadolint, the workflows'
 checks (the npm tools of the package.json `hangar init` wrote) and the audit, in a repository
-that holds no Hangar checkout. deploy-local, run-task, dev and test are not run here yet: they
-still read files of a Hangar checkout (LocalStack's host-mode lock, the Docker stand-ins).
+that holds no Hangar checkout. `make test` (and test-unit, test-infra) runs the platform's checks
+on the project there, with the pytest configuration `hangar init` wrote: every stage synthesized
+for its contract against cdk-nag and cfn-lint, its health path by a private-IP Host and its
+readiness path. deploy-local, run-task and dev are not run here yet: they still read files of a
+Hangar checkout (LocalStack's host-mode lock, the Docker stand-ins).
 """
 
 import os
@@ -70,6 +74,24 @@ def paste_snippets(repo: Path, printed: str) -> None:
             print(f"pasted init's snippet into {match.group(1)}")
 
 
+def paste_wiring(repo: Path, printed: str) -> None:
+    """The rest a user pastes for the platform's health and readiness checks: init's MIDDLEWARE
+    line first in the settings' MIDDLEWARE, its import and path into the URLconf."""
+    middleware = re.search(r"^# first in the settings' MIDDLEWARE:\n(.+)$", printed, re.M)
+    urls = re.search(
+        r"^# in ROOT_URLCONF's module:\n(.+)\n# and in its urlpatterns:\n(.+)$", printed, re.M
+    )
+    assert middleware, printed
+    assert urls, printed
+    settings = repo / SITE / "settings.py"
+    settings.write_text(
+        settings.read_text().replace("MIDDLEWARE = [\n", f"MIDDLEWARE = [\n    {middleware[1]}\n")
+    )
+    urlconf = repo / SITE / "urls.py"
+    text = urlconf.read_text().replace("urlpatterns = [\n", f"urlpatterns = [\n    {urls[2]}\n")
+    urlconf.write_text(f"{urls[1]}\n{text}")
+
+
 @pytest.fixture(scope="module")
 def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("startproject")
@@ -105,6 +127,7 @@ def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "new file mysite/health.py:" in init.stdout
     paste_snippets(repo, init.stdout)
     assert (repo / SITE / "health.py").is_file()
+    paste_wiring(repo, init.stdout)
     return repo
 
 
@@ -143,3 +166,68 @@ def test_make_lint_fails_on_code_that_cannot_run_and_names_it(adopter: Path) -> 
     assert lint.returncode != 0
     assert "F821" in output, output
     assert "mysite/broken.py" in output, output
+
+
+# What the platform's checks (hangar.testing.checks) run on the project: each stage's cdk-nag and
+# cfn-lint checks, the health and readiness paths. The stages as hangar_infra.synthesis VARIANTS.
+STAGE_CHECKS = ("test_stage_synthesizes_with_no_cdk_nag_finding", "test_cfn_lint_finds_no_error")
+HEALTH_CHECKS = (
+    "test_health_path_answers_the_private_ip_host",
+    "test_readiness_path_answers_with_the_database_up",
+)
+
+
+def passed_checks(output: str) -> dict[str, set[str]]:
+    """Check → the stages (or "" for one without) that -rA's summary lists as PASSED."""
+    passed: dict[str, set[str]] = {}
+    # Under --dist=loadgroup the id ends in the xdist group: "…[local]@cdk-assemblies]".
+    for check, stage in re.findall(r"^PASSED \S*::(test_\w+)(?:\[([^\]@]+)\])?", output, re.M):
+        passed.setdefault(check, set()).add(stage)
+    return passed
+
+
+def make_test_target(adopter: Path, target: str) -> str:
+    began = time.monotonic()
+    # -rA: every passed test in the summary, by its id.
+    tested = run("make", target, cwd=adopter, check=False, extra={"PYTEST_ADDOPTS": "-rA"})
+    print(f"make {target}: {time.monotonic() - began:.1f}s")
+    output = tested.stdout + tested.stderr
+    assert tested.returncode == 0, output
+    assert "Traceback" not in output
+    assert not re.search(r"\d+ (skipped|xfailed|deselected|error)", output), output
+    return output
+
+
+def test_make_test_runs_the_platform_checks_on_the_project(adopter: Path) -> None:
+    """The repository has no test of its own yet: `make test` runs the platform's checks on its
+    project, every one of them, and passes."""
+    from hangar_infra.synthesis import VARIANTS
+
+    output = make_test_target(adopter, "test")
+    stages = set(VARIANTS)
+    assert passed_checks(output) == {
+        **dict.fromkeys(STAGE_CHECKS, stages),
+        **{check: {""} for check in HEALTH_CHECKS},
+    }, output
+    assert f"{2 * len(stages) + 2} passed" in output, output
+
+
+def test_make_test_unit_and_test_infra_split_the_checks(adopter: Path) -> None:
+    unit = passed_checks(make_test_target(adopter, "test-unit"))
+    assert set(unit) == set(HEALTH_CHECKS)
+    assert set(passed_checks(make_test_target(adopter, "test-infra"))) == set(STAGE_CHECKS)
+
+
+def test_make_test_fails_when_the_health_path_meets_host_validation(adopter: Path) -> None:
+    """The checks are no rubber stamp here either: without init's middleware line the private-IP
+    Host gets Django's 400, and `make test-unit` fails naming the path and the fix."""
+    settings = adopter / SITE / "settings.py"
+    wired = settings.read_text()
+    settings.write_text(wired.replace(f'    "{SITE}.health.HealthMiddleware",\n', ""))
+    try:
+        tested = run("make", "test-unit", cwd=adopter, check=False)
+    finally:
+        settings.write_text(wired)
+    output = tested.stdout + tested.stderr
+    assert tested.returncode != 0
+    assert "GET /healthz with Host 10.0.1.23 (the load balancer's health check): 400" in output

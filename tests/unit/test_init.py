@@ -349,3 +349,23 @@ def test_the_printed_code_makes_the_project_answer_the_platform(repo: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [200, {"database": "ok"}, 400]
+
+
+def test_init_writes_what_make_test_runs_pytest_and_coverage_with(repo: Path) -> None:
+    assert hangar_init(repo).returncode == 0
+    tools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]
+    assert "-p hangar.testing.plugin" in tools["pytest"]["ini_options"]["addopts"]
+    assert tools["coverage"]["run"]["source"] == ["${HANGAR_PROJECT_DIR?}"]
+    assert tools["hangar"] == EXPECTED
+
+
+def test_init_keeps_a_pytest_configuration_and_prints_the_plugin_to_add(repo: Path) -> None:
+    (repo / "pytest.ini").write_text("[pytest]\naddopts = -q\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "shop"\n\n[tool.coverage.run]\n')
+    result = hangar_init(repo)
+    assert result.returncode == 0, result.stderr
+    tools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]
+    assert "pytest" not in tools
+    assert tools["coverage"] == {"run": {}}
+    assert "# in your pytest configuration's addopts:\n-p hangar.testing.plugin" in result.stdout
+    assert 'source = ["${HANGAR_PROJECT_DIR?}"]' in result.stdout
