@@ -1,10 +1,12 @@
 """hangar.testing.plugin: the project's tests are collected beside Hangar's from the contract."""
 
 import dataclasses
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -12,10 +14,11 @@ import pytest
 
 from hangar.core.contract import ContractError, contract
 from hangar.core.paths import ROOT
+from hangar.provision.docker import uv_executable
 from hangar.testing import plugin
 
 SOME_PLATFORM_TESTS = "tests/unit/test_devserver.py"
-# A repository that installs the package, with the minimal fixture project in site/ and the pytest
+# A repository that installs the package, the minimal fixture project in its root, and the pytest
 # configuration `hangar init` writes.
 MINIMAL_PYPROJECT = """
 [tool.pytest.ini_options]
@@ -24,7 +27,7 @@ addopts = "-p hangar.testing.plugin"
 [tool.hangar]
 service-name = "notes"
 image-platform = "linux/amd64"
-project-dir = "site"
+project-dir = "."
 settings-module = "notes.settings"
 wsgi-application = "notes.wsgi:application"
 health-path = "/ping"
@@ -93,17 +96,25 @@ def test_the_platform_checks_of_a_layer_join_named_paths_when_asked_for() -> Non
 
 
 def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_path: Path) -> None:
-    """As in a repository that installs the package: pytest without paths and without testpaths
-    collects the project's tests and the platform's checks, not whatever else the folder holds."""
-    shutil.copytree(ROOT / "tests" / "fixtures" / "minimal_project", tmp_path / "site")
-    (tmp_path / "site" / "notes" / "test_notes.py").write_text("def test_notes():\n    pass\n")
-    (tmp_path / "scratch").mkdir()
-    (tmp_path / "scratch" / "test_scratch.py").write_text("def test_scratch():\n    pass\n")
-    (tmp_path / "pyproject.toml").write_text(MINIMAL_PYPROJECT)
+    """As in a repository made by startproject that installs the package: the project in its root,
+    the package in its .venv, pytest run without paths and without testpaths. It collects the
+    project's tests and the platform's checks from the .venv, and nothing else of the .venv."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "minimal_project", repo)
+    (repo / "notes" / "test_notes.py").write_text("def test_notes():\n    pass\n")
+    (repo / "pyproject.toml").write_text(MINIMAL_PYPROJECT)
+    uv = uv_executable()
+    run_checked = functools.partial(subprocess.run, check=True, capture_output=True)
+    run_checked([uv, "build", "--package", "hangar", "--wheel", "--out-dir", tmp_path], cwd=ROOT)
+    run_checked([uv, "venv", "--quiet", "--python", sys.executable, repo / ".venv"])
+    python = repo / ".venv" / "bin" / "python"
+    run_checked([uv, "pip", "install", "--no-deps", "--python", python, *tmp_path.glob("*.whl")])
+    (repo / ".venv" / "test_stray.py").write_text("def test_stray():\n    pass\n")
     result = subprocess.run(
-        # Without pytest-django, as `uv add --dev hangar[testing]` installs it.
+        # Without pytest-django, as `uv add --dev hangar[testing]` installs it; the package's
+        # dependencies from this environment (the .venv holds the wheel alone).
         [
-            sys.executable,
+            python,
             "-m",
             "pytest",
             "--collect-only",
@@ -113,9 +124,8 @@ def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_
             "-p",
             "no:django",
         ],
-        cwd=tmp_path,
-        # The settings module this process's plugin set is the checkout's project's, not its.
-        env={name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"},
+        cwd=repo,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": sysconfig.get_paths()["purelib"]},
         capture_output=True,
         text=True,
         timeout=300,
@@ -123,9 +133,10 @@ def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_
     )
     assert result.returncode == 0, result.stdout + result.stderr
     node_ids = [line for line in result.stdout.splitlines() if "::" in line]
-    assert "site/notes/test_notes.py::test_notes" in node_ids
+    assert "notes/test_notes.py::test_notes" in node_ids
     assert platform_checks(node_ids) == {"test_health.py", "test_stages.py"}
-    assert not [node for node in node_ids if "scratch" in node]
+    installed = ".venv/lib/python3.13/site-packages/hangar/testing/checks/"
+    assert all(node.startswith((installed, "notes/")) for node in node_ids), node_ids
 
 
 def test_the_settings_module_and_the_project_folder_come_from_the_contract() -> None:

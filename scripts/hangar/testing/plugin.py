@@ -111,6 +111,24 @@ def pytest_configure(config: pytest.Config) -> None:
             config.args.append(str(path))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The checks' folders are collected wherever the package is: pytest never enters a virtual
+    environment in the repository (uv's .venv), not even for a path named in it once the root is
+    named too (a project in the repository's root). So the folders from the root down to each
+    check folder asked for are entered, and nothing else beside them below the root."""
+    asked = [
+        folder for folder in PLATFORM_CHECKS.values() if str(folder) in config.args
+    ]  # the controller's and each xdist worker's
+    route = {parent for folder in asked for parent in folder.parents}
+    if any(collection_path == folder or folder in collection_path.parents for folder in asked):
+        return False
+    if collection_path in route:
+        return False
+    below_root = {folder for folder in route if config.rootpath in folder.parents}
+    return True if collection_path.parent in below_root else None
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound once by the kernel's choice, closed again)."""
