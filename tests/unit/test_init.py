@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
+from hangar.adopt.init import COVERAGE_TABLE
 from hangar.adopt.snippets import health_code, settings_to_add
 from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
+from hangar.core.paths import ROOT
 
 # What the load balancer's health check sends as Host: the task's private IP.
 PRIVATE_IP_HOST = "10.0.1.23"
@@ -369,3 +371,9 @@ def test_init_keeps_a_pytest_configuration_and_prints_the_plugin_to_add(repo: Pa
     assert tools["coverage"] == {"run": {}}
     assert "# in your pytest configuration's addopts:\n-p hangar.testing.plugin" in result.stdout
     assert 'source = ["${HANGAR_PROJECT_DIR?}"]' in result.stdout
+
+
+def test_the_coverage_init_writes_measures_what_the_reference_project_measures() -> None:
+    written = tomllib.loads(COVERAGE_TABLE)["tool"]["coverage"]["run"]
+    reference = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["coverage"]["run"]
+    assert (written["source"], written["omit"]) == (reference["source"], reference["omit"])

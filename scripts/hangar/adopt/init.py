@@ -186,7 +186,8 @@ def default_service_name(folder: str) -> str:
 
 # What `make test` runs pytest and coverage with (docs/adopting.md section 6): the plugin that
 # reads [tool.hangar] and collects the platform's checks, and the project's folder, as the plugin
-# sets its variables, for coverage to measure.
+# sets its variables, for coverage to measure (this repository's pyproject.toml measures the same,
+# tests/unit/test_init.py).
 PYTEST_TABLE = """[tool.pytest.ini_options]
 # hangar.testing.plugin: the settings module and the project's tests from [tool.hangar], and the
 # platform's checks on the project (docs/adopting.md section 6).
@@ -217,22 +218,22 @@ def has_pytest_configuration(repo: Path, tools: dict[str, Any]) -> bool:
     )
 
 
-def test_tables(repo: Path, tools: dict[str, Any]) -> tuple[str, str]:
+def make_test_tables(repo: Path, tools: dict[str, Any]) -> tuple[str, str]:
     """The pytest and coverage tables to write where the repository configures neither, and the
     lines to merge by hand into the configuration it has (none where they are there already)."""
     write, merge = [], []
-    if "hangar.testing.plugin" in str(tools.get("pytest")):
-        pass
-    elif has_pytest_configuration(repo, tools):
-        merge.append("# in your pytest configuration's addopts:\n-p hangar.testing.plugin")
-    else:
-        write.append(PYTEST_TABLE)
-    if "HANGAR_PROJECT_DIR" in str(tools.get("coverage")):
-        pass
-    elif "coverage" in tools or (repo / ".coveragerc").is_file():
-        merge.append(f"# in your coverage configuration, for make test's --cov:\n{COVERAGE_TABLE}")
-    else:
-        write.append(COVERAGE_TABLE)
+    if "hangar.testing.plugin" not in str(tools.get("pytest")):
+        if has_pytest_configuration(repo, tools):
+            merge.append("# in your pytest configuration's addopts:\n-p hangar.testing.plugin")
+        else:
+            write.append(PYTEST_TABLE)
+    if "HANGAR_PROJECT_DIR" not in str(tools.get("coverage")):
+        if "coverage" in tools or (repo / ".coveragerc").is_file():
+            merge.append(
+                f"# in your coverage configuration, for make test's --cov:\n{COVERAGE_TABLE}"
+            )
+        else:
+            write.append(COVERAGE_TABLE)
     return "\n".join(write), "\n\n".join(merge)
 
 
@@ -346,7 +347,7 @@ def run_init(args: argparse.Namespace) -> int:
             **{key: DEFAULTS[key] for key in ("health-path", "readiness-path", "container-port")},
         }
     )
-    tests_written, tests_to_merge = test_tables(repo, tool_tables(pyproject, existing))
+    tests_written, tests_to_merge = make_test_tables(repo, tool_tables(pyproject, existing))
     if not existing:
         existing = f'[project]\nname = {json.dumps(service_name)}\nversion = "0.1.0"'
     # Before the contract: `--force` replaces the contract at the end and keeps them in place.

@@ -117,12 +117,11 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     environment in the repository (uv's .venv), not even for a path named in it once the root is
     named too (a project in the repository's root). So the folders from the root down to each
     check folder asked for are entered, and nothing else beside them below the root."""
-    asked = [
-        folder for folder in PLATFORM_CHECKS.values() if str(folder) in config.args
-    ]  # the controller's and each xdist worker's
-    route = {parent for folder in asked for parent in folder.parents}
+    # config.args: pytest_configure's, which each xdist worker gets as its own.
+    asked = [folder for folder in PLATFORM_CHECKS.values() if str(folder) in config.args]
     if any(collection_path == folder or folder in collection_path.parents for folder in asked):
         return False
+    route = {parent for folder in asked for parent in folder.parents}
     if collection_path in route:
         return False
     below_root = {folder for folder in route if config.rootpath in folder.parents}
