@@ -64,22 +64,24 @@ shell: setup ## Django shell in the dev environment (PASS_ENV="NAME …": as for
 manage: setup ## Run manage.py in the dev environment, e.g. make manage ARGS="createsuperuser" (DJANGO_SUPERUSER_* and the variables PASS_ENV="NAME …" names reach the container)
 	$(HANGAR) manage $(foreach name,$(PASS_ENV),--pass-env $(name)) $(ARGS)
 
-test: setup ## Run every test layer in TEST_WORKERS parallel workers: unit, infra, integration, e2e, and the project's own tests; its coverage ≥ 85 %
+# tests/<layer> are Hangar's own, in its repository; a repository that installs the package runs
+# its project's tests and the platform's checks on it (hangar.testing.plugin, docs/adopting.md).
+test: setup ## Run every test layer in TEST_WORKERS parallel workers: the project's own tests, the platform's checks on it (stages, cdk-nag, cfn-lint, health and readiness paths) and Hangar's tests/ where there is one; the coverage floor [tool.coverage.report] sets
 	$(UV) run --frozen pytest --cov --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
 # CPU-bound, so one xdist worker per core: in the dev container (tests/e2e/test_devcontainer.py runs
 # it there) 216 s → 149 s on 2 cores, for the same CPU time (docs/benchmarks.md).
-test-unit: setup ## Hangar's unit tests and the project's own (no network), with the project's coverage ≥ 85 %
-	$(UV) run --frozen pytest tests/unit --project-tests -m "not integration and not e2e" --cov --numprocesses=auto
+test-unit: setup ## The project's own tests without network, the platform's health and readiness checks, Hangar's unit tests where there are
+	$(UV) run --frozen pytest $(wildcard tests/unit) --project-tests --platform-checks=unit -m "not integration and not e2e" --cov --numprocesses=auto
 
-test-infra: setup ## CDK synth assertions, cdk-nag and cfn-lint on every stage
-	$(UV) run --frozen pytest tests/infra
+test-infra: setup ## The platform's checks on every stage of the project (synth, cdk-nag, cfn-lint), Hangar's CDK tests where there are
+	$(UV) run --frozen pytest $(wildcard tests/infra) --platform-checks=infra
 
-test-integration: setup ## Integration tests against LocalStack (started when not running): Hangar's and the project's own
-	$(UV) run --frozen pytest tests/integration --project-tests -m integration
+test-integration: setup ## Integration tests against LocalStack (started when not running): the project's own, Hangar's where there are
+	$(UV) run --frozen pytest $(wildcard tests/integration) --project-tests -m integration
 
-test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload; Hangar's and the project's own
-	$(UV) run --frozen pytest tests/e2e --project-tests -m e2e
+test-e2e: setup ## End-to-end tests: images, compose stack, debugger and hot reload; the project's own, Hangar's where there are
+	$(UV) run --frozen pytest $(wildcard tests/e2e) --project-tests -m e2e
 
 test-without-docker: setup ## The tests of the path a machine without Docker takes, with the engine hidden (make test runs them too)
 	$(UV) run --frozen pytest -m without_docker --hide-docker

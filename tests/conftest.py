@@ -16,6 +16,7 @@ from declared_project import capacity_measured, declaring_everything, pinning
 
 from hangar.core.contract import Contract
 from hangar.testing.localstack import HIDDEN_DOCKER_HOST
+from hangar.testing.stages import STAGES_GROUP
 
 # Session fixture → the group of every test that uses it, first match wins. The integration
 # harness's LocalStack and the e2e compose stack share one group: both deploy the local stage
@@ -25,8 +26,8 @@ from hangar.testing.localstack import HIDDEN_DOCKER_HOST
 SHARED_SESSION_FIXTURES = {
     "compose": "local-stage",
     "localstack_endpoint": "local-stage",
-    "synthesized": "cdk-assemblies",
-    "checkout_synthesized": "cdk-assemblies",
+    # The project's stages (project_stages) are grouped by hangar.testing.plugin, under this name.
+    "synthesized": STAGES_GROUP,
     "runtime_image": "docker",
     "docker_as_ci_provisions_it": "docker",
     "local_stage_state": "local-stage",

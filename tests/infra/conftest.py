@@ -4,37 +4,24 @@ the tests read the cloud assemblies:
 - `stage`/`synthesized`: the project declaring every feature (tests/declared_project.py), for
   the tests of what the stack builds for a declaration: workers, buckets, queues, WAF upload
   exceptions, scaling on the measured capacity.
-- `checkout_stage`/`checkout_synthesized`: the checkout's own contract, what it deploys, for the
-  rules that hold for any project (health checks, the migration's network); `every_stage`: both
-  contracts', for those that must also hold with every construct (cdk-nag, cfn-lint, least
-  privilege, boundaries, retryable first deploys).
+- `checkout_stage`: the checkout's own contract, what it deploys, for the rules that hold for
+  any project (health checks, the migration's network): hangar.testing.stages' `project_stages`,
+  the assemblies the platform's checks read (cdk-nag and cfn-lint on the project's stages,
+  hangar.testing.checks), so the session synthesizes them once; `every_stage`: both contracts',
+  for those that must also hold with every construct (least privilege, boundaries, retryable
+  first deploys).
 """
 
 import pytest
-from cdk_synth import VARIANTS, Synthesized, synthesize
 from declared_project import capacity_measured, declaring_everything
 
-from hangar.core.contract import Contract, contract
-
-
-def synthesize_every_variant(
-    service: Contract, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Synthesized]:
-    return {
-        name: synthesize(stage, tmp_path_factory.mktemp(f"cdk-{stage}"), certificate_arn, service)
-        for name, (stage, certificate_arn) in VARIANTS.items()
-    }
+from hangar_infra.synthesis import VARIANTS, Synthesized, synthesize_every_variant
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     with capacity_measured():
-        return synthesize_every_variant(declaring_everything(), tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def checkout_synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    return synthesize_every_variant(contract(), tmp_path_factory)
+        return synthesize_every_variant(declaring_everything(), tmp_path_factory.mktemp)
 
 
 @pytest.fixture(params=VARIANTS)
@@ -44,9 +31,9 @@ def stage(request: pytest.FixtureRequest, synthesized: dict[str, Synthesized]) -
 
 @pytest.fixture(params=VARIANTS)
 def checkout_stage(
-    request: pytest.FixtureRequest, checkout_synthesized: dict[str, Synthesized]
+    request: pytest.FixtureRequest, project_stages: dict[str, Synthesized]
 ) -> Synthesized:
-    return checkout_synthesized[request.param]
+    return project_stages[request.param]
 
 
 @pytest.fixture(
@@ -55,11 +42,11 @@ def checkout_stage(
 def every_stage(
     request: pytest.FixtureRequest,
     synthesized: dict[str, Synthesized],
-    checkout_synthesized: dict[str, Synthesized],
+    project_stages: dict[str, Synthesized],
 ) -> Synthesized:
     """Both contracts' stages, for the rules every project's stack keeps: the checkout's is what
     it deploys, the declaring one's has every construct a declaration adds. (Both are named here,
     not looked up: `make test` then groups these tests with the assemblies, tests/conftest.py.)
     """
     kind, variant = request.param.split(":")
-    return (checkout_synthesized if kind == "checkout" else synthesized)[variant]
+    return (project_stages if kind == "checkout" else synthesized)[variant]

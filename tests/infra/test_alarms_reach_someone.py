@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdk_synth import IMAGE_TAG, Synthesized
 
 from hangar_infra.config import StageConfigError
+from hangar_infra.synthesis import IMAGE_TAG, Synthesized
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:

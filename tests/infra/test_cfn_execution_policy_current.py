@@ -2,11 +2,10 @@
 no less: a stack that gains a resource type, or a type whose handlers need a permission the policy
 does not grant, fails here until `make cfn-execution-policy` ran."""
 
-from cdk_synth import Synthesized
-
 from hangar.aws.execution_policy import committed_policy, execution_policy, resource_types
 from hangar.aws.provider_schemas import ungranted
 from hangar.core.aws_clients import DEFAULT_REGION as REGION
+from hangar_infra.synthesis import Synthesized
 
 ACCOUNT = "123456789012"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cdk-hangarprd-cfn-exec-role-{ACCOUNT}-{REGION}"

@@ -1,24 +1,21 @@
 """The contract's costs-file is what `make costs` computes from the checkout's synthesized stages
 today; a contract naming none still gets every AWS stage priced."""
 
-from cdk_synth import Synthesized
-
 from hangar.core.contract import contract
 from hangar.core.stages import AWS_STAGES
 from hangar.deploy import costs
+from hangar_infra.synthesis import Synthesized
 
 # The synthesized variant each AWS stage is priced from (HTTPS or not costs the same).
 VARIANT_OF_STAGE = {"dev": "dev", "staging": "staging", "prod": "prod+https"}
 
 
 def test_the_committed_estimate_matches_the_synthesized_stages(
-    checkout_synthesized: dict[str, Synthesized],
+    project_stages: dict[str, Synthesized],
 ) -> None:
     assert tuple(VARIANT_OF_STAGE) == AWS_STAGES
     computed = {
-        stage: costs.stage_costs(
-            costs.load_templates(checkout_synthesized[variant].template_files())
-        )
+        stage: costs.stage_costs(costs.load_templates(project_stages[variant].template_files()))
         for stage, variant in VARIANT_OF_STAGE.items()
     }
 

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-from cdk_synth import CERTIFICATE_ARN, Synthesized
+
+from hangar_infra.synthesis import CERTIFICATE_ARN, Synthesized
 
 pytestmark = pytest.mark.infra
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App
-from cdk_synth import IMAGE_TAG, Synthesized, synthesize
 
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
 from hangar.deploy import image as cli_image
 from hangar_infra import image as infra_image
 from hangar_infra.app_factory import build_stage
+from hangar_infra.synthesis import IMAGE_TAG, Synthesized, synthesize
 
 pytestmark = pytest.mark.infra
 

@@ -2,7 +2,8 @@
 with a public IP, staging and prod in the private subnets behind NAT without one."""
 
 import pytest
-from cdk_synth import Synthesized
+
+from hangar_infra.synthesis import Synthesized
 
 
 @pytest.mark.parametrize(
@@ -15,12 +16,12 @@ from cdk_synth import Synthesized
     ],
 )
 def test_the_migration_network_outputs_follow_the_stage(
-    checkout_synthesized: dict[str, Synthesized],
+    project_stages: dict[str, Synthesized],
     variant: str,
     assign_public_ip: str,
     subnet_group: str,
 ) -> None:
-    outputs = checkout_synthesized[variant].template("service")["Outputs"]
+    outputs = project_stages[variant].template("service")["Outputs"]
 
     assert outputs["MigrationAssignPublicIp"]["Value"] == assign_public_ip
     separator, subnets = outputs["MigrationSubnetIds"]["Value"]["Fn::Join"]

@@ -4,7 +4,8 @@ import json
 
 import pytest
 from aws_cdk.assertions import Template
-from cdk_synth import Synthesized
+
+from hangar_infra.synthesis import Synthesized
 
 pytestmark = pytest.mark.infra
 

@@ -17,9 +17,9 @@ A failing deletion ends the create in ROLLBACK_FAILED, and the retry in "already
 from typing import Any
 
 import pytest
-from cdk_synth import Synthesized
 
 from hangar.core.stage_interface import DELETION_PROTECTION
+from hangar_infra.synthesis import Synthesized
 
 pytestmark = pytest.mark.infra
 

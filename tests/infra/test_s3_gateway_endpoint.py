@@ -1,6 +1,6 @@
 """Stages behind NAT reach S3 through a gateway endpoint (free) instead of NAT (paid per GB)."""
 
-from cdk_synth import Synthesized
+from hangar_infra.synthesis import Synthesized
 
 
 def test_tasks_behind_nat_reach_s3_through_a_gateway_endpoint(stage: Synthesized) -> None:

@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-from cdk_synth import Synthesized
 from declared_project import declaring_everything
 
 from hangar.core import capacity
 from hangar.core.contract import Contract
 from hangar_infra.config import STAGES
+from hangar_infra.synthesis import Synthesized
 
 pytestmark = pytest.mark.infra
 # The construct of the declared queue's worker.

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdk_synth import Synthesized, synthesize
 from declared_project import DECLARING_EVERYTHING, capacity_measured
 
 from hangar.core.contract import ContractError, load
 from hangar.core.stages import REGION
 from hangar.deploy.service_access import evaluate, service_requests
 from hangar_infra.config import STAGES
+from hangar_infra.synthesis import Synthesized, synthesize
 
 pytestmark = pytest.mark.infra
 

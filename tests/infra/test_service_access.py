@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from aws_cdk.region_info import RegionInfo
-from cdk_synth import Synthesized
 
 from hangar.core.stages import REGION
 from hangar.deploy.service_access import Access, evaluate, service_requests
 from hangar_infra.config import STAGES
+from hangar_infra.synthesis import Synthesized
 
 pytestmark = pytest.mark.infra
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-from cdk_synth import VARIANTS, Synthesized, synthesize
 from declared_project import capacity_measured, declaring_everything
 
 from hangar.core.contract import Bucket, Contract, ContractError, Queue, contract
+from hangar_infra.synthesis import VARIANTS, Synthesized, synthesize
 
 pytestmark = pytest.mark.infra
 

@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_synth import Synthesized
 from declared_project import declaring_everything
+
+from hangar_infra.synthesis import Synthesized
 
 pytestmark = pytest.mark.infra
 
@@ -126,7 +127,7 @@ def test_web_runs_the_image_command_and_the_worker_the_worker_command(stage: Syn
 
 
 def test_image_is_pinned_to_the_tag_from_context(stage: Synthesized) -> None:
-    from cdk_synth import IMAGE_TAG
+    from hangar_infra.synthesis import IMAGE_TAG
 
     expected = "local" if stage.stage == "local" else IMAGE_TAG
     for container in containers(stage).values():

@@ -3,10 +3,9 @@ one `hangar bootstrap-aws` creates for it and its GitHub deploy role may assume.
 
 import json
 
-from cdk_synth import Synthesized
-
 from hangar.cdk import bootstrap_template
 from hangar_infra.config import STAGES
+from hangar_infra.synthesis import Synthesized
 
 
 def test_both_stacks_use_the_stages_bootstrap_roles_and_version(stage: Synthesized) -> None:

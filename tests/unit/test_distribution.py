@@ -81,6 +81,12 @@ def test_the_wheel_holds_the_cli_and_the_cdk_constructs_only(wheel: Path) -> Non
     tops = {name.split("/")[0] for name in names}
     assert tops == {"hangar", "hangar_infra", f"hangar-{VERSION}.dist-info"}
     assert "hangar/testing/plugin.py" in names
+    # The platform's checks on the project, which the plugin collects from the installed package.
+    assert {
+        "hangar/testing/checks/unit/test_health.py",
+        "hangar/testing/checks/infra/test_stages.py",
+        "hangar_infra/synthesis.py",
+    } <= set(names)
     assert "hangar_infra/app_factory.py" in names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
+from hangar.adopt.init import COVERAGE_TABLE
 from hangar.adopt.snippets import health_code, settings_to_add
 from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
+from hangar.core.paths import ROOT
 
 # What the load balancer's health check sends as Host: the task's private IP.
 PRIVATE_IP_HOST = "10.0.1.23"
@@ -349,3 +351,29 @@ def test_the_printed_code_makes_the_project_answer_the_platform(repo: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [200, {"database": "ok"}, 400]
+
+
+def test_init_writes_what_make_test_runs_pytest_and_coverage_with(repo: Path) -> None:
+    assert hangar_init(repo).returncode == 0
+    tools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]
+    assert "-p hangar.testing.plugin" in tools["pytest"]["ini_options"]["addopts"]
+    assert tools["coverage"]["run"]["source"] == ["${HANGAR_PROJECT_DIR?}"]
+    assert tools["hangar"] == EXPECTED
+
+
+def test_init_keeps_a_pytest_configuration_and_prints_the_plugin_to_add(repo: Path) -> None:
+    (repo / "pytest.ini").write_text("[pytest]\naddopts = -q\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "shop"\n\n[tool.coverage.run]\n')
+    result = hangar_init(repo)
+    assert result.returncode == 0, result.stderr
+    tools = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]
+    assert "pytest" not in tools
+    assert tools["coverage"] == {"run": {}}
+    assert "# in your pytest configuration's addopts:\n-p hangar.testing.plugin" in result.stdout
+    assert 'source = ["${HANGAR_PROJECT_DIR?}"]' in result.stdout
+
+
+def test_the_coverage_init_writes_measures_what_the_reference_project_measures() -> None:
+    written = tomllib.loads(COVERAGE_TABLE)["tool"]["coverage"]["run"]
+    reference = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["coverage"]["run"]
+    assert (written["source"], written["omit"]) == (reference["source"], reference["omit"])

@@ -1,9 +1,12 @@
 """hangar.testing.plugin: the project's tests are collected beside Hangar's from the contract."""
 
 import dataclasses
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -11,9 +14,26 @@ import pytest
 
 from hangar.core.contract import ContractError, contract
 from hangar.core.paths import ROOT
+from hangar.provision.docker import uv_executable
 from hangar.testing import plugin
 
 SOME_PLATFORM_TESTS = "tests/unit/test_devserver.py"
+# A repository that installs the package, the minimal fixture project in its root, and the pytest
+# configuration `hangar init` writes.
+MINIMAL_PYPROJECT = """
+[tool.pytest.ini_options]
+addopts = "-p hangar.testing.plugin"
+
+[tool.hangar]
+service-name = "notes"
+image-platform = "linux/amd64"
+project-dir = "."
+settings-module = "notes.settings"
+wsgi-application = "notes.wsgi:application"
+health-path = "/ping"
+readiness-path = "/ready"
+container-port = 8081
+"""
 
 
 def collected(*arguments: str) -> list[str]:
@@ -37,6 +57,15 @@ def collected(*arguments: str) -> list[str]:
     return [line for line in result.stdout.splitlines() if "::" in line]
 
 
+def platform_checks(node_ids: list[str]) -> set[str]:
+    """The modules of hangar.testing.checks the node ids are in."""
+    return {
+        node.split("::")[0].rpartition("/")[2]
+        for node in node_ids
+        if node.split("::")[0].endswith(("test_health.py", "test_stages.py"))
+    }
+
+
 def project_tests(node_ids: list[str]) -> list[str]:
     project_dir = contract().project_path.relative_to(ROOT).as_posix()
     return [node for node in node_ids if node.startswith(f"{project_dir}/")]
@@ -47,13 +76,67 @@ def test_pytest_without_paths_collects_the_projects_tests_beside_hangars() -> No
     node_ids = collected("-o", f"testpaths={SOME_PLATFORM_TESTS}")
     assert project_tests(node_ids), "make test would not run the project's own tests"
     assert any(node.startswith("tests/") for node in node_ids)
+    assert platform_checks(node_ids) == {"test_health.py", "test_stages.py"}
 
 
 def test_named_paths_collect_only_those_unless_the_projects_tests_are_asked_for() -> None:
     assert not project_tests(collected(SOME_PLATFORM_TESTS))
+    assert not platform_checks(collected(SOME_PLATFORM_TESTS))
     asked = collected(SOME_PLATFORM_TESTS, "--project-tests")
     assert project_tests(asked)
     assert len(asked) == len(set(asked)), "a test collected twice"
+
+
+def test_the_platform_checks_of_a_layer_join_named_paths_when_asked_for() -> None:
+    unit = collected(SOME_PLATFORM_TESTS, "--platform-checks", "unit")
+    assert platform_checks(unit) == {"test_health.py"}
+    assert not project_tests(unit)
+    infra = collected(SOME_PLATFORM_TESTS, "--platform-checks", "infra")
+    assert platform_checks(infra) == {"test_stages.py"}
+
+
+def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_path: Path) -> None:
+    """As in a repository made by startproject that installs the package: the project in its root,
+    the package in its .venv, pytest run without paths and without testpaths. It collects the
+    project's tests and the platform's checks from the .venv, and nothing else of the .venv."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "minimal_project", repo)
+    (repo / "notes" / "test_notes.py").write_text("def test_notes():\n    pass\n")
+    (repo / "pyproject.toml").write_text(MINIMAL_PYPROJECT)
+    uv = uv_executable()
+    run_checked = functools.partial(subprocess.run, check=True, capture_output=True)
+    run_checked([uv, "build", "--package", "hangar", "--wheel", "--out-dir", tmp_path], cwd=ROOT)
+    run_checked([uv, "venv", "--quiet", "--python", sys.executable, repo / ".venv"])
+    python = repo / ".venv" / "bin" / "python"
+    run_checked([uv, "pip", "install", "--no-deps", "--python", python, *tmp_path.glob("*.whl")])
+    (repo / ".venv" / "test_stray.py").write_text("def test_stray():\n    pass\n")
+    result = subprocess.run(
+        # Without pytest-django, as `uv add --dev hangar[testing]` installs it; the package's
+        # dependencies from this environment (the .venv holds the wheel alone).
+        [
+            python,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:django",
+        ],
+        cwd=repo,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": sysconfig.get_paths()["purelib"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    node_ids = [line for line in result.stdout.splitlines() if "::" in line]
+    assert "notes/test_notes.py::test_notes" in node_ids
+    assert platform_checks(node_ids) == {"test_health.py", "test_stages.py"}
+    installed = ".venv/lib/python3.13/site-packages/hangar/testing/checks/"
+    assert all(node.startswith((installed, "notes/")) for node in node_ids), node_ids
 
 
 def test_the_settings_module_and_the_project_folder_come_from_the_contract() -> None:

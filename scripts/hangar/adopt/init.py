@@ -185,6 +185,59 @@ def default_service_name(folder: str) -> str:
     return name
 
 
+# What `make test` runs pytest and coverage with (docs/adopting.md section 6): the plugin that
+# reads [tool.hangar] and collects the platform's checks, and the project's folder, as the plugin
+# sets its variables, for coverage to measure (this repository's pyproject.toml measures the same,
+# tests/unit/test_init.py).
+PYTEST_TABLE = """[tool.pytest.ini_options]
+# hangar.testing.plugin: the settings module and the project's tests from [tool.hangar], and the
+# platform's checks on the project (docs/adopting.md section 6).
+addopts = "-ra --strict-markers -p hangar.testing.plugin"
+"""
+COVERAGE_TABLE = """[tool.coverage.run]
+source = ["${HANGAR_PROJECT_DIR?}"]
+omit = [
+    "${HANGAR_PROJECT_DIR?}/*/migrations/*",
+    "${HANGAR_PROJECT_DIR?}/manage.py",
+    "${HANGAR_WSGI_PACKAGE_DIR?}/wsgi.py",
+    "${HANGAR_WSGI_PACKAGE_DIR?}/asgi.py",
+]
+"""
+# pytest reads the first of these it finds, before pyproject.toml's table (its rootdir rules).
+PYTEST_FILES = {
+    "pytest.ini": "",
+    ".pytest.ini": "",
+    "tox.ini": "[pytest]",
+    "setup.cfg": "[tool:pytest]",
+}
+
+
+def has_pytest_configuration(repo: Path, tools: dict[str, Any]) -> bool:
+    return "pytest" in tools or any(
+        (repo / name).is_file() and marker in (repo / name).read_text(errors="replace")
+        for name, marker in PYTEST_FILES.items()
+    )
+
+
+def make_test_tables(repo: Path, tools: dict[str, Any]) -> tuple[str, str]:
+    """The pytest and coverage tables to write where the repository configures neither, and the
+    lines to merge by hand into the configuration it has (none where they are there already)."""
+    write, merge = [], []
+    if "hangar.testing.plugin" not in str(tools.get("pytest")):
+        if has_pytest_configuration(repo, tools):
+            merge.append("# in your pytest configuration's addopts:\n-p hangar.testing.plugin")
+        else:
+            write.append(PYTEST_TABLE)
+    if "HANGAR_PROJECT_DIR" not in str(tools.get("coverage")):
+        if "coverage" in tools or (repo / ".coveragerc").is_file():
+            merge.append(
+                f"# in your coverage configuration, for make test's --cov:\n{COVERAGE_TABLE}"
+            )
+        else:
+            write.append(COVERAGE_TABLE)
+    return "\n".join(write), "\n\n".join(merge)
+
+
 def contract_table(entries: dict[str, str | int]) -> str:
     # JSON's strings and integers are TOML's basic strings and integers.
     lines = [f"{key} = {json.dumps(value)}" for key, value in entries.items()]
@@ -293,12 +346,19 @@ def run_init(args: argparse.Namespace) -> int:
             **{key: DEFAULTS[key] for key in ("health-path", "readiness-path", "container-port")},
         }
     )
+    tests_written, tests_to_merge = make_test_tables(repo, tool_tables(pyproject, existing))
     if not existing:
         existing = f'[project]\nname = {json.dumps(service_name)}\nversion = "0.1.0"'
-    written = write_checked(pyproject, f"{existing}\n\n{table}")
+    # Before the contract: `--force` replaces the contract at the end and keeps them in place.
+    tables = "\n".join(filter(None, [tests_written, table]))
+    written = write_checked(pyproject, f"{existing}\n\n{tables}")
     print(f"wrote [tool.hangar] into {pyproject}:\n\n{table}")
+    if tests_written:
+        print(f"and what make test runs pytest and coverage with:\n\n{tests_written}")
     write_thin_files(repo)
     print(still_to_add(project_files(project), project, written, settings_file))
+    if tests_to_merge:
+        print(f"\nFor make test (docs/adopting.md section 6):\n\n{tests_to_merge}")
     return 0
 
 

@@ -4,7 +4,10 @@ names, whichever Django project that is.
 Loaded with `-p hangar.testing.plugin` (pyproject.toml's pytest addopts), so nothing else names
 the project: its settings module and folder come from the contract, its own tests are collected
 beside Hangar's when pytest runs without paths (`make test`) or with `--project-tests`, and its
-tests get the loopback fixtures below as Hangar's do.
+tests get the loopback fixtures below as Hangar's do. The platform's checks on the project
+(hangar.testing.checks: its stages against cdk-nag and cfn-lint, its health and readiness paths)
+join them the same way, or by layer with `--platform-checks unit|infra`: a repository that
+installs the package runs them with its own tests, and has tests to run before it writes any.
 """
 
 import os
@@ -25,7 +28,18 @@ pytest_plugins = [
     "hangar.testing.localstack",
     "hangar.testing.containers",
     "hangar.testing.run_tasks",
+    "hangar.testing.stages",
 ]
+# The platform's checks by the layer `make test-unit` and `make test-infra` run, a folder each
+# (collected as folders, their tests' ids start at the module's name wherever the package is).
+PLATFORM_CHECKS = {layer: Path(__file__).parent / "checks" / layer for layer in ("unit", "infra")}
+# The markers of the test layers (the Makefile's test-* targets select by them), for the
+# project's tests too: under --strict-markers an unregistered one is an error.
+MARKERS = (
+    "integration: needs LocalStack (started by the harness when not running)",
+    "infra: synthesizes the CDK app",
+    "e2e: builds and runs the containers",
+)
 
 
 def coverage_variables(project: Contract) -> dict[str, str]:
@@ -64,18 +78,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="also collect the project's own tests ([tool.hangar] project-dir), as make test does",
     )
+    parser.addoption(
+        "--platform-checks",
+        action="append",
+        choices=sorted(PLATFORM_CHECKS),
+        help="also collect the platform's checks of that layer on the project, as make test-unit "
+        "and make test-infra do (make test: every layer's)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The project's tests join the paths collected: by default (testpaths), or when asked."""
+    """The project's tests and the platform's checks join the paths collected: all of them when
+    pytest runs without paths (`make test`), those asked for otherwise. Without paths and without
+    testpaths (a repository that installs the package) they replace the current folder."""
     if isinstance(_PROJECT, ContractError):
         raise pytest.UsageError(str(_PROJECT))
-    asked = config.getoption("--project-tests")
-    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS and not asked:
-        return
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    project_tests = config.getoption("--project-tests")
+    layers = config.getoption("--platform-checks") or []
+    if config.args_source is not pytest.Config.ArgsSource.ARGS and not (project_tests or layers):
+        project_tests, layers = True, list(PLATFORM_CHECKS)
+    if config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR:
+        config.args.clear()
+    paths = [
+        *([_PROJECT.project_path] if project_tests else []),
+        *(PLATFORM_CHECKS[layer] for layer in layers),
+    ]
     collected = {Path(config.rootpath, arg.split("::")[0]).resolve() for arg in config.args}
-    if _PROJECT.project_path.resolve() not in collected:  # xdist workers get the extended args
-        config.args.append(str(_PROJECT.project_path))
+    for path in paths:
+        if path.resolve() not in collected:  # xdist workers get the extended args
+            config.args.append(str(path))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The checks' folders are collected wherever the package is: pytest never enters a virtual
+    environment in the repository (uv's .venv), not even for a path named in it once the root is
+    named too (a project in the repository's root). So the folders from the root down to each
+    check folder asked for are entered, and nothing else beside them below the root."""
+    # config.args: pytest_configure's, which each xdist worker gets as its own.
+    asked = [folder for folder in PLATFORM_CHECKS.values() if str(folder) in config.args]
+    if any(collection_path == folder or folder in collection_path.parents for folder in asked):
+        return False
+    route = {parent for folder in asked for parent in folder.parents}
+    if collection_path in route:
+        return False
+    below_root = {folder for folder in route if config.rootpath in folder.parents}
+    return True if collection_path.parent in below_root else None
 
 
 @pytest.fixture

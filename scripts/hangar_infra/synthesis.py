@@ -1,12 +1,12 @@
-"""Synthesize a stage the way `cdk synth` does (same factory, same cdk-nag plugin)."""
+"""Synthesize a stage the way `cdk synth` does (same factory, same cdk-nag plugin), into a cloud
+assembly the checks read: hangar.testing's platform checks on the project, Hangar's tests/infra."""
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from cfnlint.api import lint_file
 
 from hangar.core.contract import Contract, contract
 
@@ -60,8 +60,21 @@ class Synthesized:
     def template_files(self) -> list[Path]:
         return sorted(self.assembly.glob("*.template.json"))
 
+    def nag_findings(self) -> list[str]:
+        """cdk-nag's findings, one line each: a finding fails app.synth() (policy validation) and
+        lands in validation-report.json."""
+        report = json.loads((self.outdir / "validation-report.json").read_text())
+        return [
+            f"{violation['ruleName']} at {construct['constructPath']}"
+            for plugin in report["pluginReports"]
+            for violation in plugin["violations"]
+            for construct in violation.get("violatingConstructs", [])
+        ]
+
     def cfn_lint_errors(self) -> list[str]:
         """cfn-lint's errors (E rules) in every template of the stage, one line each."""
+        from cfnlint.api import lint_file
+
         return [
             f"{path.name}: {match}"
             for path in self.template_files()
@@ -92,3 +105,13 @@ def synthesize(
     except RuntimeError as error:  # jsii surfaces the validation failure as RuntimeError
         return Synthesized(stage, outdir, error, certificate_arn, service)
     return Synthesized(stage, outdir, None, certificate_arn, service)
+
+
+def synthesize_every_variant(
+    service: Contract, outdir: Callable[[str], Path]
+) -> dict[str, Synthesized]:
+    """Every variant of VARIANTS for `service`, each into the new folder `outdir(stage)` gives."""
+    return {
+        name: synthesize(stage, outdir(f"cdk-{stage}"), certificate_arn, service)
+        for name, (stage, certificate_arn) in VARIANTS.items()
+    }

@@ -1,0 +1,1 @@
+"""The platform's checks `make test-unit` runs: no network, no synthesis."""
