@@ -129,8 +129,10 @@ ARG USER_UID=1000
 ARG USER_GID=1000
 RUN groupadd --non-unique --gid "${USER_GID}" app \
     && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
-# PYTHONPATH: the checkout's hangar package, the workspace member the dependency stages leave out
-# (--no-install-workspace), current as the bind mount is (hangar.devloop.in_project, the dev server).
+# PYTHONPATH: in Hangar's own repository, the checkout's hangar package, the workspace member the
+# dependency stages leave out (--no-install-workspace), current as the bind mount is
+# (hangar.devloop.in_project, the dev server). A repository that installs the package has it in
+# the venv from the dev group, and no such folder.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app/src/scripts \
     DJANGO_ENV=development

@@ -1,4 +1,4 @@
-"""The PostgreSQL stand-in (docker/postgres, built by `hangar docker provision` where postgres:17
+"""The PostgreSQL stand-in (hangar/provision/standins/postgres, built by `hangar docker provision` where postgres:17
 cannot be pulled) survives an interrupted first start.
 
 A Ctrl-C during a first `make dev` kills the database container while its entrypoint initialises
