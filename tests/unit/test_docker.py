@@ -20,7 +20,7 @@ from hangar.core import docker_client, processes
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
-from hangar.core.paths import ROOT
+from hangar.core.paths import LOCALSTACK_LOCK, ROOT
 from hangar.core.versions import LOCALSTACK_IMAGE
 from hangar.provision import docker
 
@@ -663,3 +663,15 @@ def test_hadolint_rejects_a_recipe_that_breaks_its_rules(tmp_path: Path) -> None
     result = subprocess.run([hadolint, broken], capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert "DL3008" in result.stdout or "DL3015" in result.stdout, result.stdout
+
+
+def test_the_dev_containers_network_route_mounts_the_lock_hangar_reads() -> None:
+    """Hangar's own checkout: the Dockerfile's bind mount names the package's lock, the file host
+    mode and provisioning read, inside the build context (.dockerignore keeps scripts/)."""
+    mounted = re.findall(
+        r"--mount=type=bind,source=(\S+),target=/tmp/localstack\.lock",
+        docker_client.APP_DOCKERFILE.read_text(),
+    )
+    assert [ROOT / path for path in mounted] == [LOCALSTACK_LOCK]
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert not [line for line in ignored if line.strip().startswith("scripts")]
