@@ -129,8 +129,10 @@ ARG USER_UID=1000
 ARG USER_GID=1000
 RUN groupadd --non-unique --gid "${USER_GID}" app \
     && useradd --non-unique --uid "${USER_UID}" --gid app --create-home --shell /bin/bash app
-# PYTHONPATH: the checkout's hangar package, the workspace member the dependency stages leave out
-# (--no-install-workspace), current as the bind mount is (hangar.devloop.in_project, the dev server).
+# PYTHONPATH: in Hangar's own repository, the checkout's hangar package, the workspace member the
+# dependency stages leave out (--no-install-workspace), current as the bind mount is
+# (hangar.devloop.in_project, the dev server). A repository that installs the package has it in
+# the venv from the dev group, and no such folder.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app/src/scripts \
     DJANGO_ENV=development
@@ -162,8 +164,10 @@ RUN python -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1
 # LocalStack's host-mode runtime, for the integration tests that start LocalStack instances of their
 # own. Outside the checkout: the bind-mounted .hangar/localstack/venv is the host's (its Python's path
 # is the host's), and the two would reinstall it in turns. HANGAR_LOCALSTACK_VENV points Hangar here.
+# The lock is the package's (hangar/localstack/lock), here Hangar's own checkout's: BuildKit 0.8 (Debian's
+# engine) has no named build contexts to hand in an installed package's copy.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=scripts/localstack/requirements.txt,target=/tmp/localstack.lock \
+    --mount=type=bind,source=scripts/hangar/localstack/lock/requirements.txt,target=/tmp/localstack.lock \
     uv venv --quiet --python 3.13 /opt/localstack/venv \
     && uv pip sync --quiet --require-hashes --compile-bytecode --python /opt/localstack/venv/bin/python /tmp/localstack.lock
 
@@ -212,7 +216,7 @@ USER ${USER_UID}:${USER_GID}
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
 # The app's side of `[tool.hangar]` (pyproject.toml): every build passes them, from
-# hangar.core.contract's build_args() (the CLI) or `python3 scripts/hangar/core/contract.py build-args` (CI).
+# hangar.core.contract's build_args() (the CLI) or `python -m hangar.core.contract build-args` (CI).
 ARG PROJECT_DIR
 ARG SETTINGS_MODULE
 ARG WSGI_APPLICATION
@@ -220,7 +224,7 @@ ARG CONTAINER_PORT
 ARG HEALTH_PATH
 RUN test -n "${PROJECT_DIR}" && test -n "${SETTINGS_MODULE}" && test -n "${WSGI_APPLICATION}" \
     && test -n "${CONTAINER_PORT}" && test -n "${HEALTH_PATH}" \
-    || { echo "missing build arguments: pass those of python3 scripts/hangar/core/contract.py build-args" >&2; exit 1; }
+    || { echo "missing build arguments: pass those of uv run --frozen python -m hangar.core.contract build-args" >&2; exit 1; }
 RUN groupadd --gid 10001 app \
     && useradd --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=deps /app/.venv /app/.venv

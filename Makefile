@@ -97,7 +97,7 @@ lint: setup ## ruff (lint + format check) and mypy with Hangar's rules on Hangar
 	$(HANGAR) ruff
 	$(HANGAR) typecheck
 	$(HANGAR) check-migrations
-	$(UV) run --frozen hadolint Dockerfile $(wildcard docker/*/Dockerfile)
+	$(UV) run --frozen hadolint Dockerfile
 	$(HANGAR) lint-workflows
 	$(HANGAR) lint-imports
 	$(HANGAR) audit

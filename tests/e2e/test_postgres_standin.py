@@ -1,5 +1,5 @@
-"""The PostgreSQL stand-in (docker/postgres, built by `hangar docker provision` where postgres:17
-cannot be pulled) survives an interrupted first start.
+"""The PostgreSQL stand-in (hangar/provision/standins/postgres, built by `hangar docker
+provision` where postgres:17 cannot be pulled) survives an interrupted first start.
 
 A Ctrl-C during a first `make dev` kills the database container while its entrypoint initialises
 the new volume (the teardown's `compose kill`). The old entrypoint took any PG_VERSION for a

@@ -33,7 +33,7 @@ def test_the_build_and_the_task_definitions_read_the_same_platform_setting() -> 
     assert contract().image_platform == cli_image.image_platform()
     ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     # CI's build reads the contract through the same module (tests/unit/test_workflows.py runs it).
-    assert "python3 scripts/hangar/core/contract.py image-platform" in ci
+    assert "uv run --frozen python -m hangar.core.contract image-platform" in ci
     assert "platforms: ${{ steps.contract.outputs.platform }}" in ci
 
 

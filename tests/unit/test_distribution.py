@@ -130,3 +130,47 @@ def test_the_installed_cli_acts_on_the_project_it_runs_in(environment: Path, pro
     result = run(environment, "python", "-c", program, cwd=folder)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == project.resolve()
+
+
+# What `make docker-provision`, host mode and the audit read from the package, where it is
+# installed: LocalStack's lock and the stand-ins' recipes, with the lock's digest and the recipes'
+# fingerprints (what decides a rebuild) equal to this checkout's.
+PACKAGE_DATA = """
+import json
+from hangar.core.paths import LOCALSTACK_LOCK
+from hangar.localstack.host import lock_digest
+from hangar.provision.docker import STANDIN_DIR, files_fingerprint, localstack_requirements
+recipes = {p.name: p for p in sorted(STANDIN_DIR.iterdir())}
+print(json.dumps({
+    "lock": str(LOCALSTACK_LOCK),
+    "lock_digest": lock_digest(),
+    "requirements": localstack_requirements(),
+    "recipes": {name: str(path) for name, path in recipes.items()},
+    "fingerprints": {n: [f.hex() for f in files_fingerprint(p)] for n, p in recipes.items()},
+    "entrypoints_executable": all(
+        (p / "entrypoint.sh").stat().st_mode & 0o111 for p in recipes.values()
+    ),
+}))
+"""
+
+
+def test_the_installed_package_finds_localstacks_lock_and_the_standin_recipes(
+    environment: Path, project: Path
+) -> None:
+    """A repository that installs the package has no Hangar checkout: provisioning builds the
+    stand-ins from the package's recipes, host mode installs LocalStack from its lock."""
+    from hangar.core.paths import LOCALSTACK_LOCK
+    from hangar.localstack.host import lock_digest
+    from hangar.provision.docker import STANDIN_DIR, files_fingerprint
+
+    result = run(environment, "python", "-c", PACKAGE_DATA, cwd=project)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert Path(found["lock"]).is_relative_to(environment)
+    assert found["requirements"] == LOCALSTACK_LOCK.read_text()
+    assert found["lock_digest"] == lock_digest()
+    assert set(found["recipes"]) == {"localstack", "postgres"}
+    assert all(Path(path).is_relative_to(environment) for path in found["recipes"].values())
+    checkout = {p.name: [f.hex() for f in files_fingerprint(p)] for p in STANDIN_DIR.iterdir()}
+    assert found["fingerprints"] == checkout
+    assert found["entrypoints_executable"]

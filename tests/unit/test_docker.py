@@ -20,7 +20,7 @@ from hangar.core import docker_client, processes
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
-from hangar.core.paths import ROOT
+from hangar.core.paths import LOCALSTACK_LOCK, ROOT
 from hangar.core.versions import LOCALSTACK_IMAGE
 from hangar.provision import docker
 
@@ -227,7 +227,10 @@ def test_app_services_stop_at_sigterm_even_while_they_start(compose_file: dict) 
 def test_localstack_leaves_no_volume_behind(compose_file: dict) -> None:
     """Its image declares VOLUME /var/lib/localstack: without a volume of the project's own there,
     each `up` after a `down` created an anonymous volume that `make down` kept."""
-    assert "VOLUME /var/lib/localstack" in (ROOT / "docker/localstack/Dockerfile").read_text()
+    assert (
+        "VOLUME /var/lib/localstack"
+        in (docker.STANDIN_DIR / "localstack" / "Dockerfile").read_text()
+    )
     mounts = compose_file["services"]["localstack"]["volumes"]
     assert "localstack-data:/var/lib/localstack" in mounts
     assert "localstack-data" in compose_file["volumes"]
@@ -529,7 +532,8 @@ def test_the_wheelhouse_builds_the_apps_wheels_localstacks_and_npms_cache_side_b
     monkeypatch.setattr(docker, "localstack_wheels", localstack_wheels)
     monkeypatch.setattr(docker, "fill_npm_cache", fill_npm_cache)
     monkeypatch.setattr(docker, "build_wheels", build_wheels)
-    monkeypatch.setattr(docker, "run", lambda command, **kwargs: None)  # uv export
+    exported = subprocess.CompletedProcess([], 0, stdout="")
+    monkeypatch.setattr(docker, "run", lambda command, **kwargs: exported)  # uv export
 
     docker.build_app_wheelhouse()
 
@@ -561,7 +565,8 @@ def test_a_wheelhouse_being_rebuilt_is_never_seen_half_built(
     (tmp_path / "localstack-wheels").mkdir()
     monkeypatch.setattr(docker, "fill_npm_cache", lambda wheelhouse: None)
     monkeypatch.setattr(docker, "build_wheels", build_wheels)
-    monkeypatch.setattr(docker, "run", lambda command, **kwargs: None)  # uv export
+    exported = subprocess.CompletedProcess([], 0, stdout="")
+    monkeypatch.setattr(docker, "run", lambda command, **kwargs: exported)  # uv export
 
     docker.build_app_wheelhouse()
 
@@ -597,3 +602,76 @@ def test_the_wheelhouse_sets_name_pinned_packages_only_not_the_workspaces_own() 
         requirements = [line for line in exported.stdout.splitlines() if line[:1] not in "# "]
         assert requirements, "the export names nothing"
         assert all("==" in line for line in requirements), requirements
+
+
+def test_a_wheel_the_repository_installs_by_path_is_named_for_the_wheelhouse() -> None:
+    """A repository that installs hangar from a wheel file (`uv add --dev ./wheels/hangar-….whl`)
+    exports that file's host path, which the image build does not have: the wheelhouse holds
+    the wheel (pip copies it), so the image asks for it by name and version."""
+    exported = (
+        "django==6.1.3\n"
+        "file:///tmp/adopter/dist/hangar-0.2.0-py3-none-any.whl\n"
+        "    # via mysite\n"
+        "./wheels/hangar-0.2.0-py3-none-any.whl ; python_full_version >= '3.13'\n"
+    )
+    assert docker.by_name(exported) == (
+        "django==6.1.3\n"
+        "hangar==0.2.0\n"
+        "    # via mysite\n"
+        "hangar==0.2.0 ; python_full_version >= '3.13'\n"
+    )
+
+
+def test_the_export_asks_only_for_the_groups_the_project_defines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Hangar's own repository has an `infra` group; a repository that installs the package gets
+    the CDK through its `cdk` extra, and `uv export --group infra` would fail there."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "mysite"\n\n[dependency-groups]\ndev = ["hangar[cdk,testing]"]\n'
+    )
+    monkeypatch.setattr(docker, "ROOT", tmp_path)
+    command = docker.uv_export(docker.WHEELHOUSE_SETS["devcontainer"])
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "--group"] == ["dev"]
+
+
+def test_the_wheel_builder_runs_on_this_python_not_one_uv_would_download(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--python 3.13` made uv download a Python where none on PATH answers to the name (pyenv's
+    shims, outside a folder with .python-version): provisioning failed with no network."""
+    monkeypatch.setattr(docker, "WHEEL_BUILDER_DIR", tmp_path / "wheel-builder")
+    commands: list[list[str]] = []
+    monkeypatch.setattr(docker, "run", lambda command, **kwargs: commands.append(command))
+    docker.ensure_wheel_builder()
+    assert commands[0][commands[0].index("--python") + 1] == sys.executable
+
+
+def test_the_standin_recipes_pass_hadolint() -> None:
+    """The package's recipes (a repository's `make lint` checks only its own Dockerfile)."""
+    recipes = sorted(docker.STANDIN_DIR.glob("*/Dockerfile"))
+    assert [p.parent.name for p in recipes] == ["localstack", "postgres"]
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run([hadolint, *recipes], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_rejects_a_recipe_that_breaks_its_rules(tmp_path: Path) -> None:
+    broken = tmp_path / "Dockerfile"
+    broken.write_text("FROM debian\nRUN apt-get install curl\n")
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run([hadolint, broken], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "DL3008" in result.stdout or "DL3015" in result.stdout, result.stdout
+
+
+def test_the_dev_containers_network_route_mounts_the_lock_hangar_reads() -> None:
+    """Hangar's own checkout: the Dockerfile's bind mount names the package's lock, the file host
+    mode and provisioning read, inside the build context (.dockerignore keeps scripts/)."""
+    mounted = re.findall(
+        r"--mount=type=bind,source=(\S+),target=/tmp/localstack\.lock",
+        docker_client.APP_DOCKERFILE.read_text(),
+    )
+    assert [ROOT / path for path in mounted] == [LOCALSTACK_LOCK]
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert not [line for line in ignored if line.strip().startswith("scripts")]

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 
 from hangar.core.errors import HangarError
+from hangar.core.paths import LOCALSTACK_LOCK
 from hangar.core.versions import LOCALSTACK_VERSION
 from hangar.localstack import host as localstack_host
-from hangar.localstack.host import LOCK_FILE, STAMP_NAME, ensure_venv, lock_digest, venv_is_current
+from hangar.localstack.host import STAMP_NAME, ensure_venv, lock_digest, venv_is_current
 
-REQUIREMENTS_IN = LOCK_FILE.with_name("requirements.in")
+REQUIREMENTS_IN = LOCALSTACK_LOCK.with_name("requirements.in")
 
 
 def _pins(text: str) -> dict[str, str]:
@@ -24,7 +25,7 @@ def _pins(text: str) -> dict[str, str]:
 
 def test_lock_pins_every_direct_requirement_at_its_version():
     wanted = _pins(REQUIREMENTS_IN.read_text())
-    locked = _pins(LOCK_FILE.read_text())
+    locked = _pins(LOCALSTACK_LOCK.read_text())
     assert wanted == {
         "localstack-core": LOCALSTACK_VERSION,
         "cbor2": "5.8.0",
@@ -37,7 +38,7 @@ def test_lock_pins_every_direct_requirement_at_its_version():
 
 def test_every_locked_package_carries_a_hash():
     # `uv pip sync --require-hashes` refuses a lock with an unhashed entry: catch it here first.
-    entries = re.split(r"\n(?=[A-Za-z0-9])", LOCK_FILE.read_text().split("\n", 2)[2])
+    entries = re.split(r"\n(?=[A-Za-z0-9])", LOCALSTACK_LOCK.read_text().split("\n", 2)[2])
     packages = [entry for entry in entries if "==" in entry]
     assert len(packages) > 50
     assert [entry.split()[0] for entry in packages if "--hash=sha256:" not in entry] == []

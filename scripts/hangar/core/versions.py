@@ -9,7 +9,7 @@ tests/unit/test_tool_versions.py fails the moment one of them drifts.
 """
 
 # The last LocalStack release that starts without an auth token (docs/localstack.md); host mode
-# runs the same release from PyPI (scripts/localstack/requirements.in).
+# runs the same release from PyPI (hangar/localstack/lock/requirements.in).
 LOCALSTACK_VERSION = "4.14.0"
 LOCALSTACK_IMAGE = f"localstack/localstack:{LOCALSTACK_VERSION}"
 UV_VERSION = "0.13.9"

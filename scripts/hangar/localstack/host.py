@@ -20,13 +20,12 @@ import psutil
 from hangar.core import console, processes
 from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
-from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.core.paths import LOCALSTACK_LOCK, PROJECT_UV, ROOT, STATE_DIR
 from hangar.core.versions import LOCALSTACK_VERSION
 from hangar.localstack.endpoint import RUNTIME_SETTINGS, Endpoint, is_healthy
 
 HOME = STATE_DIR / "localstack"
 VENV = HOME / "venv"
-LOCK_FILE = ROOT / "scripts" / "localstack" / "requirements.txt"
 STAMP_NAME = "hangar-lock.sha256"
 PYTHON_REQUEST = ">=3.12,<3.14"  # what requirements.txt is resolved for
 STOP_GRACE_SECONDS = 10.0
@@ -71,7 +70,7 @@ class HostProcess:
 SYNC_OPTIONS = ("--require-hashes", "--compile-bytecode")
 
 
-def lock_digest(lock_file: Path = LOCK_FILE) -> str:
+def lock_digest(lock_file: Path = LOCALSTACK_LOCK) -> str:
     """Identifies what a sync installs: the lock and how it is installed."""
     return hashlib.sha256(lock_file.read_bytes() + " ".join(SYNC_OPTIONS).encode()).hexdigest()
 
@@ -135,7 +134,7 @@ def _python_fits(python: str) -> bool:
     return processes.succeeds([python, "-c", check])
 
 
-def ensure_venv(venv: Path = VENV, lock_file: Path = LOCK_FILE) -> Path:
+def ensure_venv(venv: Path = VENV, lock_file: Path = LOCALSTACK_LOCK) -> Path:
     """Create or update the venv from the lock; does nothing when the stamp matches the lock."""
     digest = lock_digest(lock_file)
     if venv_is_current(venv, digest):

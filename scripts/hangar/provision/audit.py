@@ -30,8 +30,8 @@ import yaml
 
 from hangar.core.console import info, step
 from hangar.core.errors import HangarError
-from hangar.core.paths import ROOT
-from hangar.provision.docker import LOCALSTACK_LOCK, uv_executable
+from hangar.core.paths import LOCALSTACK_LOCK, ROOT
+from hangar.provision.docker import uv_executable
 
 ALLOW_LIST = ROOT / ".audit-ignore.yaml"
 TRIVY_ALLOW_LIST = ROOT / ".trivyignore.yaml"
@@ -197,15 +197,12 @@ def npm_audit(ignored: Iterable[str], registry: str) -> None:
 # --- command ------------------------------------------------------------------------------------
 
 
-def audit_python(ignored: set[str], osv_url: str, localstack_lock: Path = LOCALSTACK_LOCK) -> None:
+def audit_python(ignored: set[str], osv_url: str) -> None:
     with step("pip-audit: uv.lock and LocalStack's host-mode lock against OSV"):
         probe_osv(osv_url)
         with tempfile.TemporaryDirectory() as scratch:
             pip_audit(uv_lock_requirements(Path(scratch) / "uv-lock.txt"), ignored, osv_url)
-        if localstack_lock.exists():
-            pip_audit(localstack_lock, ignored, osv_url)
-        else:  # a repository that installs the package: it is not shipped yet (host mode needs it)
-            info(f"pip-audit: {localstack_lock} is not in this repository: not audited here")
+        pip_audit(LOCALSTACK_LOCK, ignored, osv_url)
 
 
 def audit_npm(ignored: set[str], registry: str) -> None:

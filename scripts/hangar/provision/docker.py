@@ -13,9 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from hangar.core.docker_client import (
 )
 from hangar.core.errors import HangarError
 from hangar.core.locks import exclusive
-from hangar.core.paths import PROJECT_UV, ROOT, STATE_DIR
+from hangar.core.paths import LOCALSTACK_LOCK, PROJECT_UV, ROOT, STATE_DIR
 from hangar.core.processes import run, succeeds
 from hangar.core.versions import (
     LOCALSTACK_IMAGE,
@@ -50,7 +52,8 @@ from hangar.provision.toolchain import node_package
 DOCKERD_LOG = STATE_DIR / "dockerd.log"
 TRIXIE_APT_DIR = STATE_DIR / "apt-trixie"
 PLUGINS_DIR = Path.home() / ".docker" / "cli-plugins"
-STANDIN_DIR = ROOT / "docker"
+# The stand-ins' recipes, shipped in the package: a repository that installs it has no copy.
+STANDIN_DIR = Path(__file__).resolve().parent / "standins"
 WHEELHOUSE_DIR = STATE_DIR / "wheelhouse"
 WHEEL_BUILDER_DIR = STATE_DIR / "wheel-builder"
 BUILD_LOG_DIR = STATE_DIR / "logs"
@@ -64,7 +67,6 @@ WHEELHOUSE_SETS = {
 # LocalStack's wheels (the devcontainer's host mode).
 NPM_CACHE = "npm-cache"
 LOCALSTACK_WHEELS_SUBDIR = "localstack"
-LOCALSTACK_LOCK = ROOT / "scripts" / "localstack" / "requirements.txt"
 # LocalStack's wheels, built once from LOCALSTACK_LOCK for the stand-in image and the wheelhouse
 LOCALSTACK_WHEELS = STATE_DIR / "localstack-wheels"
 # LocalStack's host-mode runtime for the devcontainer stage: integration tests start their own
@@ -426,7 +428,7 @@ def localstack_requirements() -> str:
     if not LOCALSTACK_LOCK.exists():
         raise HangarError(
             f"{LOCALSTACK_LOCK} is missing; the LocalStack stand-in is built from it.",
-            hint="restore it from git (`git checkout -- scripts/localstack/requirements.txt`)",
+            hint="reinstall the hangar package (`uv sync --reinstall-package hangar`)",
         )
     return LOCALSTACK_LOCK.read_text()
 
@@ -477,7 +479,9 @@ def ensure_wheel_builder() -> Path:
     pip = WHEEL_BUILDER_DIR / "bin" / "pip"
     with _WHEEL_BUILDER_CREATION:
         if not pip.exists():
-            venv = [uv_executable(), "venv", "--quiet", "--seed", "--python", "3.13"]
+            # This process's Python, the 3.13 the package requires: a request for "3.13" makes uv
+            # download one where no interpreter on PATH answers to the name (pyenv's shims).
+            venv = [uv_executable(), "venv", "--quiet", "--seed", "--python", sys.executable]
             run([*venv, str(WHEEL_BUILDER_DIR)])
     return pip
 
@@ -564,12 +568,35 @@ def pinned_npm_version() -> str:
     return dockerfile_pin(r"^ARG NPM_VERSION=(\d+\.\d+\.\d+)", "ARG NPM_VERSION=<version>")
 
 
+def project_groups() -> set[str]:
+    """The dependency groups pyproject.toml defines: Hangar's own repository has `infra`, a
+    repository that installs the package gets the CDK through its `cdk` extra instead."""
+    document = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(document.get("dependency-groups", {}))
+
+
 def uv_export(groups: Sequence[str], *options: str) -> list[str]:
-    """The command exporting uv.lock's packages of the project and `groups` as requirements:
-    the workspace's own packages (the project, hangar from scripts/) are not wheels to fetch."""
+    """The command exporting uv.lock's packages of the project and those of `groups` it defines
+    as requirements: the workspace's own packages (the project, hangar from scripts/) are not
+    wheels to fetch."""
     command = [uv_executable(), "export", "--quiet", "--frozen", "--no-default-groups"]
-    command += [arg for group in groups for arg in ("--group", group)]
+    defined = project_groups()
+    command += [arg for group in groups if group in defined for arg in ("--group", group)]
     return [*command, "--no-emit-workspace", *options]
+
+
+# A requirement on a wheel file (`uv add --dev ./wheels/hangar-….whl`): its name and version.
+LOCAL_WHEEL = re.compile(
+    r"^(?:file://)?\S*/(?P<name>[^/-]+)-(?P<version>[^/-]+)-\S+\.whl(?P<markers>.*)$", re.M
+)
+
+
+def by_name(requirements: str) -> str:
+    """The export with each wheel file named by its host path replaced by `name==version`: the
+    image installs from the wheelhouse (where pip copied the wheel), which has no such path."""
+    return LOCAL_WHEEL.sub(
+        lambda found: f"{found['name']}=={found['version']}{found['markers']}", requirements
+    )
 
 
 def build_app_wheelhouse() -> None:
@@ -578,7 +605,7 @@ def build_app_wheelhouse() -> None:
     Downloads are verified against uv.lock's hashes on the host; the image installs the
     hash-free export offline (wheels built here from sdists cannot match the sdist hashes).
     The devcontainer stage also gets uv's own wheel, an npm cache of package-lock.json and
-    LocalStack's host-mode runtime (scripts/localstack/requirements.txt).
+    LocalStack's host-mode runtime (hangar/localstack/lock/requirements.txt).
     """
     uv_version = UV_VERSION
     input_hash = fingerprint(
@@ -609,8 +636,8 @@ def build_app_wheelhouse() -> None:
         npm_cache = pool.submit(fill_npm_cache, building)
         with tempfile.TemporaryDirectory() as scratch:
             for name, groups in WHEELHOUSE_SETS.items():
-                listed = building / f"{name}.txt"
-                run(uv_export(groups, "--no-hashes", "--output-file", str(listed)), cwd=ROOT)
+                exported = run(uv_export(groups, "--no-hashes"), cwd=ROOT).stdout
+                (building / f"{name}.txt").write_text(by_name(exported))
             # One lock, one version per package: every set's wheels are among the union's.
             union = sorted({group for groups in WHEELHOUSE_SETS.values() for group in groups})
             hashed = Path(scratch) / "all.txt"

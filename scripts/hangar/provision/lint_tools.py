@@ -130,8 +130,14 @@ def check_migrations(args: argparse.Namespace) -> int:
     from the contract: a model change without its migration fails lint, whatever the project."""
     project = contract()
     command = [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"]
-    # The contract's settings module, whatever manage.py or the shell would choose.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": project.settings_module}
+    # The contract's settings module, whatever manage.py or the shell would choose. A key only
+    # where none is set, as the image build's collectstatic has: the settings `hangar init` prints
+    # require DJANGO_SECRET_KEY, which makemigrations never uses.
+    env = {
+        "DJANGO_SECRET_KEY": "makemigrations-check-only-not-a-secret",
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": project.settings_module,
+    }
     return subprocess.run(command, cwd=project.project_path, env=env, check=False).returncode
 
 
