@@ -1,5 +1,5 @@
 """A repository made by `django-admin startproject` that installs Hangar from a wheel and ran
-`hangar init` (tests/e2e/startproject.py): its stack, from a repository that holds no Hangar
+`hangar init` (tests/e2e/adopter_repository.py): its stack, from a repository that holds no Hangar
 checkout. `make docker-provision` (what a machine without registry access runs: the stand-in
 images from the package's recipes, the wheelhouse with the package's wheel and LocalStack's lock),
 `make localstack-up`, `make deploy-local`, `make run-task` (the health path answers a private-IP
@@ -18,7 +18,18 @@ from pathlib import Path
 
 import boto3
 import pytest
-from startproject import SITE, free_port, get, insert_after, make_adopter, run, timed, uv, wait_for
+from adopter_repository import (
+    SITE,
+    compose_project_of,
+    docker_ids,
+    free_port,
+    get,
+    insert_after,
+    make_adopter,
+    own_ports,
+    timed,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,48 +39,15 @@ def adopter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_adopter(tmp_path_factory.mktemp("startproject"))
 
 
-def docker_ids(kind: str, *filters: str) -> list[str]:
-    listed = ["docker", kind, "ls", "--all", "--quiet"] if kind == "container" else []
-    listed = listed or ["docker", kind, "ls", "--quiet"]
-    command = [*listed, *(f"--filter={f}" for f in filters)]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
-
-
-def remove_compose_project(project: str) -> None:
-    """What this module's commands created under its compose project, and nothing else: the
-    project's name carries a hash of the temporary repository's path."""
-    for kind, filters in (
-        ("container", (f"name=^{project}-",)),
-        ("volume", (f"name=^{project}_",)),
-        ("network", (f"name=^{project}_",)),
-        ("image", (f"reference={project}-*",)),
-    ):
-        if ids := docker_ids(kind, *filters):
-            remove = ["rm", "--force"] if kind in ("container", "image") else ["rm"]
-            subprocess.run(["docker", kind, *remove, *ids], capture_output=True, check=False)
-
-
 @pytest.fixture(scope="module")
 def ports() -> dict[str, str]:
-    """Ports of this module's own: the machine runs other checkouts' stacks."""
-    return {
-        "HANGAR_LOCALSTACK_PORT": str(free_port()),
-        "HANGAR_WEB_PORT": str(free_port()),
-        "HANGAR_DEBUG_PORT": str(free_port()),
-    }
+    return own_ports()
 
 
 @pytest.fixture(scope="module")
 def compose_project(adopter: Path, ports: dict[str, str]) -> Iterator[str]:
-    program = "from hangar.core.docker_client import compose_project; print(compose_project())"
-    project = run(uv(), "run", "--frozen", "python", "-c", program, cwd=adopter).stdout.strip()
-    assert project.startswith(f"{SITE}-"), project
-    yield project
-    run("make", "down", cwd=adopter, check=False, extra=ports)
-    remove_compose_project(project)
-    left = [docker_ids(kind, f"name=^{project}") for kind in ("container", "volume", "network")]
-    assert left == [[], [], []], f"{project} left behind: {left}"
-    assert docker_ids("image", f"reference={project}-*") == []
+    with compose_project_of(adopter, SITE, ports) as project:
+        yield project
 
 
 def test_the_stack_deploys_runs_its_task_and_reloads_an_edited_view(

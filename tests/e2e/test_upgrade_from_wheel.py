@@ -9,7 +9,6 @@ needs no network. Its own `hangar init` runs in the team's repository, which hol
 before it.
 """
 
-import re
 import shutil
 import subprocess
 import sys
@@ -17,17 +16,13 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from adopter_repository import EARLIER, NEW_LINE, earlier_wheel
 
 from hangar.adopt.thin_files import RECORD, package_version, read_record, render
 from hangar.core.paths import PROJECT_UV, ROOT
 
-PLATFORM = ROOT / "scripts"  # the distribution's source
-
 pytestmark = pytest.mark.e2e
 
-EARLIER = "0.0.1"
-# The line of the Makefile template the earlier release did not have.
-NEW_LINE = ".DEFAULT_GOAL := help\n"
 TEAM_TARGET = "\nseed: ## the team's own target\n\tmake manage ARGS=seed\n"
 
 
@@ -41,32 +36,6 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
     )
     assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
     return result.stdout
-
-
-def earlier_wheel(tmp_path: Path) -> Path:
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(PLATFORM / name, source / name)
-    for package in ("hangar", "hangar_infra"):
-        shutil.copytree(
-            PLATFORM / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    pyproject = source / "pyproject.toml"
-    pyproject.write_text(
-        re.sub(
-            r'^version = ".*"$',
-            f'version = "{EARLIER}"',
-            pyproject.read_text(),
-            count=1,
-            flags=re.M,
-        )
-    )
-    template = source / "hangar" / "templates" / "Makefile.template"
-    assert NEW_LINE in template.read_text()
-    template.write_text(template.read_text().replace(NEW_LINE, "", 1))
-    run(uv(), "build", "--wheel", "--quiet", "--out-dir", tmp_path / "dist", source)
-    return next((tmp_path / "dist").glob(f"hangar-{EARLIER}-*.whl"))
 
 
 def earlier_hangar(tmp_path: Path) -> Path:

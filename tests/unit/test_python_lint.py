@@ -4,6 +4,8 @@
 
 import dataclasses
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,15 @@ import pytest
 from hangar.core.contract import Contract, contract
 from hangar.core.errors import HangarError
 from hangar.core.paths import ROOT
-from hangar.provision.python_lint import Check, mypy_checks, ruff_checks, run_checks
+from hangar.provision.python_lint import (
+    HANGAR_MYPY_CONFIG,
+    Check,
+    mypy_checks,
+    ruff_checks,
+    run_checks,
+)
+
+HANGARS_CONFIG = ("--config-file", str(HANGAR_MYPY_CONFIG))
 
 # A mutable default argument: Hangar's rules (B006) reject it, ruff's runnable-code floor does not.
 HANGAR_VIOLATION = "def add(item, items=[]):\n    items.append(item)\n    return items\n"
@@ -86,7 +96,7 @@ def test_mypy_reads_only_the_folders_of_hangars_code_the_repository_has(repo: Pa
     mypy given a missing folder fails with "Cannot read file" (a new adopter's `make lint`)."""
     project = project_named("site")
     shutil.rmtree(repo / "scripts")
-    assert commands(mypy_checks(repo, project)) == [("-m", "mypy", "infra")]
+    assert commands(mypy_checks(repo, project)) == [("-m", "mypy", *HANGARS_CONFIG, "infra")]
     (repo / "infra").rmdir()
     assert mypy_checks(repo, project) == []
 
@@ -96,7 +106,7 @@ def test_mypy_reads_the_project_only_when_its_folder_has_a_mypy_configuration(
 ) -> None:
     project = project_named("site", "site_config.settings")
     assert [check.command[1:] for check in mypy_checks(repo, project)] == [
-        ("-m", "mypy", "scripts", "infra")
+        ("-m", "mypy", *HANGARS_CONFIG, "scripts", "infra")
     ]
     for name, text in [
         ("setup.cfg", "[flake8]\n"),
@@ -191,3 +201,22 @@ def test_an_unreadable_configuration_in_the_project_is_one_line(
     (repo / "site" / name).write_text(text)
     with pytest.raises(HangarError, match=f"site/{name} "):
         plan(repo, project_named("site"))
+
+
+def test_hangars_mypy_settings_come_from_the_package_and_skip_the_cdk(tmp_path: Path) -> None:
+    """A repository that installs the package has no [tool.mypy] of Hangar's: the package's file
+    is passed instead. Without its aws_cdk rule a new adopter's `make lint` read all of aws_cdk
+    (546 s of an adopter's `make lint` under load); with it, aws_cdk is not followed, while
+    Hangar's own code is still checked."""
+    (tmp_path / "app.py").write_text(
+        "import aws_cdk\n\nstack: int = aws_cdk.Stack()\nwrong: int = 'text'\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", *HANGARS_CONFIG, "--no-incremental", "app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["4"], checked.stdout + checked.stderr

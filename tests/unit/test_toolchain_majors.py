@@ -6,6 +6,7 @@ and its db image, with the stand-in `hangar docker provision` builds), `.ci/run`
 a mismatch names both places, and each check is shown to reject a drifted copy.
 """
 
+import configparser
 import json
 import re
 import tomllib
@@ -18,6 +19,7 @@ import yaml
 from hangar.core.paths import ROOT
 from hangar.core.versions import NODE_VERSION, POSTGRES_MAJOR
 from hangar.provision import docker, toolchain
+from hangar.provision.python_lint import HANGAR_MYPY_CONFIG
 
 Read = Callable[[str], str]
 WORKFLOWS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
@@ -80,11 +82,13 @@ def python_places(read: Read) -> list[Place]:
     lower, upper = f"3.{bounds.group(1)}", f"3.{int(bounds.group(2)) - 1}"
     ruff_target = pyproject["tool"]["ruff"]["target-version"]
     dockerfile = read("Dockerfile")
+    mypy_config = configparser.ConfigParser()
+    mypy_config.read(HANGAR_MYPY_CONFIG)
     places = [
         Place(".python-version", read(".python-version").strip()),
         Place("pyproject.toml (requires-python)", lower if lower == upper else requires),
         Place("pyproject.toml (ruff target-version)", re.sub(r"^py3(\d+)$", r"3.\1", ruff_target)),
-        Place("pyproject.toml (mypy python_version)", pyproject["tool"]["mypy"]["python_version"]),
+        Place("hangar/provision/mypy.ini (python_version)", mypy_config["mypy"]["python_version"]),
         Place(
             "Dockerfile (python base: runtime image, compose's web/worker, dev container)",
             found(r"^FROM python:(3\.\d+)-slim", dockerfile, "Dockerfile"),

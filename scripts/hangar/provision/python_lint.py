@@ -1,7 +1,7 @@
 """`make lint`'s Python checks: Hangar's rules on Hangar's code, the team's on the project's.
 
 Hangar's code is everything but the project's folder (`[tool.hangar]` project-dir): ruff with
-pyproject's [tool.ruff], mypy with its [tool.mypy]. The project's folder gets what its team
+pyproject's [tool.ruff], mypy with the package's mypy.ini. The project's folder gets what its team
 configured in it:
 - ruff: a ruff configuration in the folder (ruff.toml, .ruff.toml, or a pyproject.toml with
   [tool.ruff]) is used for its files (ruff's hierarchical configuration), format check included.
@@ -37,6 +37,8 @@ HANGAR_TYPED = ("scripts", "infra")
 RUNNABLE_CODE_RULES = "E9,F63,F7,F82"
 RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
 MYPY_CONFIGS = ("mypy.ini", ".mypy.ini")
+# Hangar's mypy settings, from the package wherever it is installed (the file says why).
+HANGAR_MYPY_CONFIG = Path(__file__).with_name("mypy.ini")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def mypy_checks(root: Path, project: Contract) -> list[Check]:
     mypy = (sys.executable, "-m", "mypy")
     # A repository that installs the package holds only its thin files of Hangar's code.
     typed = [name for name in HANGAR_TYPED if (root / name).exists()]
-    checks = [Check("mypy: Hangar's code", (*mypy, *typed), root)] if typed else []
+    hangars = (*mypy, "--config-file", str(HANGAR_MYPY_CONFIG), *typed)
+    checks = [Check("mypy: Hangar's code", hangars, root)] if typed else []
     folder = root / project.project_dir
     if not has_mypy_config(folder):
         return checks

@@ -1,0 +1,122 @@
+"""A project written elsewhere adopts Hangar where it is: MDN's LocalLibrary (tests/fixtures/
+locallibrary, its SOURCE.md says from where and which lines docs/adopting.md section 3 changed)
+as the root of a git repository of its own, Hangar installed there from a wheel and `hangar init`
+run in place (tests/e2e/adopter_repository.py). Nothing is moved.
+
+In that repository: `hangar init` finds the project where it is and changes none of its files;
+`make test` runs its own 40 tests beside the platform's checks on it; `make deploy-local` and
+`make run-task` serve its pages and its hashed stylesheet from the runtime image.
+
+What this module leaves to the new project from nothing (test_startproject_*.py), which runs the
+same commands on another layout: `make lint`, and `make dev` with hot reload. The copy of this
+checkout with LocalLibrary moved in (test_adopted_project.py) runs them on LocalLibrary.
+"""
+
+import json
+import re
+import shutil
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from adopter_repository import (
+    commit,
+    compose_project_of,
+    free_port,
+    get,
+    install_hangar,
+    own_ports,
+    run,
+    timed,
+    uv,
+    wheel,
+)
+from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
+
+pytestmark = pytest.mark.e2e
+
+SERVICE = "library"
+# What an ALB health check sends: the task's private IP as Host, never an allowed host.
+PRIVATE_IP_HOST = "10.0.1.23"
+HOME_TITLE = "<h1>Local Library Home</h1>"
+# The platform's checks on any project (hangar.testing.checks): its stages' cdk-nag and cfn-lint
+# checks, one per stage variant, and its health and readiness paths.
+PLATFORM_CHECKS = re.compile(r"^PASSED \S*hangar/testing/checks/\S+", re.M)
+OWN_TESTS = re.compile(r"^PASSED catalog/tests/\S+", re.M)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LocalLibrary's files at the root of a repository, committed as written; then Hangar
+    installed (its dependencies, which its requirements.txt lists for pip, added with uv) and
+    `hangar init`, each committed."""
+    base = tmp_path_factory.mktemp("locallibrary")
+    repo = base / SERVICE
+    shutil.copytree(FIXTURE, repo, ignore=shutil.ignore_patterns("SOURCE.md", "__pycache__"))
+    run("git", "init", "--quiet", cwd=repo)
+    commit(repo, "LocalLibrary as written")
+    # Its settings read the database with django-environ (SOURCE.md), psycopg for PostgreSQL.
+    dependencies = ("django", "whitenoise", "gunicorn", "psycopg[binary]", "django-environ")
+    install_hangar(repo, wheel(base / "dist"), *dependencies)
+    commit(repo, "its dependencies, and Hangar's")
+    init = run(uv(), "run", "--frozen", "hangar", "init", cwd=repo)
+    print(init.stdout)
+    commit(repo, "hangar init")
+    return repo
+
+
+def test_init_finds_the_project_where_it_is_and_changes_none_of_its_files(library: Path) -> None:
+    changed = run("git", "diff", "--name-status", "HEAD~1", "HEAD", cwd=library).stdout
+    modified = [line.split("\t")[1] for line in changed.splitlines() if line.startswith("M")]
+    assert modified == ["pyproject.toml"], changed
+    assert "\tMakefile\n" in changed
+    named = tomllib.loads((library / "pyproject.toml").read_text())["tool"]["hangar"]
+    assert (named["project-dir"], named["settings-module"], named["wsgi-application"]) == (
+        ".",
+        SETTINGS_MODULE,
+        WSGI_APPLICATION,
+    )
+
+
+def test_make_test_runs_its_own_tests_and_the_platform_checks(library: Path) -> None:
+    # Its README's step before its tests: its templates go through the manifest storage.
+    run(uv(), "run", "--frozen", "python", "manage.py", "collectstatic", "--noinput", cwd=library)
+    output = timed("make test", "make", "test", cwd=library, extra={"PYTEST_ADDOPTS": "-rA"})
+    assert len(OWN_TESTS.findall(output)) == 40, output[-5000:]
+    assert len(PLATFORM_CHECKS.findall(output)) >= 4, output[-5000:]
+    assert not re.search(r"\d+ (failed|skipped|xfailed|deselected|error)", output), output
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, str]:
+    return own_ports()
+
+
+@pytest.fixture(scope="module")
+def compose_project(library: Path, ports: dict[str, str]) -> Iterator[str]:
+    with compose_project_of(library, SERVICE, ports) as project:
+        yield project
+
+
+def test_run_task_serves_its_pages_from_the_runtime_image(
+    library: Path, compose_project: str, ports: dict[str, str]
+) -> None:
+    for target in ("docker-provision", "localstack-up", "deploy-local"):
+        timed(f"make {target}", "make", target, cwd=library, extra=ports)
+    port = str(free_port())
+    timed("make run-task", "make", "run-task", "DETACH=1", f"PORT={port}", cwd=library, extra=ports)
+    base = f"http://127.0.0.1:{port}"
+    # Its home page reads the database (counts of books, copies and authors).
+    status, body = get(f"{base}/catalog/", host="localhost")
+    assert (status, HOME_TITLE in body) == (200, True), body[-2000:]
+    # Its stylesheet, by the hashed name collectstatic gave it in the image (whitenoise serves it).
+    stylesheet = re.search(r'href="(/static/css/styles\.[0-9a-f]{12}\.css)"', body)
+    assert stylesheet, body[-2000:]
+    status, css = get(f"{base}{stylesheet[1]}", host="localhost")
+    assert (status, ".sidebar-nav" in css) == (200, True)
+    assert get(f"{base}/healthz", host=PRIVATE_IP_HOST) == (200, "ok")
+    status, ready = get(f"{base}/readyz", host="localhost")
+    assert (status, json.loads(ready)) == (200, {"database": "ok"})
+    # A foreign Host reaches the project's own host validation past the health path.
+    assert get(f"{base}/readyz", host=PRIVATE_IP_HOST)[0] == 400
