@@ -213,6 +213,14 @@ ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
     HANGAR_LOCALSTACK_VENV=/opt/localstack/venv
 USER ${USER_UID}:${USER_GID}
 
+# --- project-source: the project's folder as the image takes it ----------------------------------
+# A project at the repository's root (project-dir ".") is the whole build context, which holds
+# .hangar/wheelhouse for the deps stages: the runtime image takes the folder from here, without it.
+FROM python AS project-source
+ARG PROJECT_DIR
+COPY ${PROJECT_DIR}/ /src/
+RUN rm -rf /src/.hangar
+
 # --- runtime: what ECS runs -------------------------------------------------------------------
 FROM python AS runtime
 # The app's side of `[tool.hangar]` (pyproject.toml): every build passes them, from
@@ -231,7 +239,7 @@ COPY --from=deps /app/.venv /app/.venv
 # The platform's side: gunicorn's configuration and the health check, the same for every project.
 COPY docker/runtime/ /app/platform/
 WORKDIR /app/src/${PROJECT_DIR}
-COPY ${PROJECT_DIR}/ ./
+COPY --from=project-source /src/ ./
 ENV DJANGO_SETTINGS_MODULE=${SETTINGS_MODULE} \
     HANGAR_WSGI_APPLICATION=${WSGI_APPLICATION} \
     HANGAR_CONTAINER_PORT=${CONTAINER_PORT} \

@@ -143,7 +143,7 @@ def earlier_wheel(tmp_path: Path) -> Path:
     --wheel` of a copy of the distribution's source with version EARLIER and a Makefile template
     without NEW_LINE (the change an upgrade must bring)."""
     source = tmp_path / "source"
-    source.mkdir()
+    source.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(PLATFORM / name, source / name)
     for package in ("hangar", "hangar_infra"):

@@ -120,3 +120,9 @@ def test_run_task_serves_its_pages_from_the_runtime_image(
     assert (status, json.loads(ready)) == (200, {"database": "ok"})
     # A foreign Host reaches the project's own host validation past the health path.
     assert get(f"{base}/readyz", host=PRIVATE_IP_HOST)[0] == 400
+    # The project is the repository's root, so the build context is: the image takes its files
+    # but not the platform's state (.hangar/wheelhouse, hundreds of MB, is in the context).
+    image = f"{compose_project}-runtime:local"
+    listed = run("docker", "run", "--rm", "--entrypoint", "ls", image, "-A", cwd=library).stdout
+    assert "manage.py" in listed.split(), listed
+    assert ".hangar" not in listed.split(), listed
