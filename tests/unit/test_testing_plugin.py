@@ -111,8 +111,9 @@ def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_
     run_checked([uv, "pip", "install", "--no-deps", "--python", python, *tmp_path.glob("*.whl")])
     (repo / ".venv" / "test_stray.py").write_text("def test_stray():\n    pass\n")
     result = subprocess.run(
-        # Without pytest-django, as `uv add --dev hangar[testing]` installs it; the package's
-        # dependencies from this environment (the .venv holds the wheel alone).
+        # The package's dependencies from this environment (the .venv holds the wheel alone).
+        # Collection is what this checks: pytest-django (which the testing extra installs) would
+        # set the project's settings up, and they read a task's variables, which this run lacks.
         [
             python,
             "-m",
