@@ -233,6 +233,11 @@ def remove_compose_project(project: str) -> None:
             subprocess.run(["docker", kind, *remove, *ids], capture_output=True, check=False)
 
 
+def docker_inspect(container: str, template: str) -> str:
+    command = ["docker", "inspect", "--format", template, container]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def own_ports() -> dict[str, str]:
     """Ports of a module's own: the machine runs other checkouts' stacks."""
     return {

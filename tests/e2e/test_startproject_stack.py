@@ -22,6 +22,7 @@ from adopter_repository import (
     SITE,
     compose_project_of,
     docker_ids,
+    docker_inspect,
     free_port,
     get,
     insert_after,
@@ -102,11 +103,6 @@ def test_the_stack_deploys_runs_its_task_and_reloads_an_edited_view(
 
     timed("make down", "make", "down", cwd=adopter, extra=ports)
     assert docker_ids("container", f"name=^{compose_project}-", "status=running") == []
-
-
-def docker_inspect(container: str, template: str) -> str:
-    command = ["docker", "inspect", "--format", template, container]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def stack_status(localstack_port: str) -> str:

@@ -10,12 +10,13 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
 from hangar.adopt.init import COVERAGE_TABLE
-from hangar.adopt.snippets import health_code, settings_to_add
+from hangar.adopt.snippets import SETTINGS, health_code, settings_to_add
 from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
 from hangar.core.paths import ROOT
@@ -96,9 +97,32 @@ def test_init_writes_the_contract_of_the_project_where_it_is(repo: Path) -> None
         "# new file mysite/health.py",
         '"mysite.health.HealthMiddleware",',
         'path("readyz", ready),',
-        'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
+        'os.environ["DJANGO_SECRET_KEY"]',
     ):
         assert snippet in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("environment", "key"),
+    [
+        ({"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "from-the-task"}, "from-the-task"),
+        ({"DJANGO_SECRET_KEY": "from-make-dev"}, "from-make-dev"),
+        ({}, "django-insecure-tests-and-tools-only"),
+    ],
+)
+def test_the_secret_key_snippet_gives_tests_a_key_and_production_none(
+    environment: dict[str, str], key: str
+) -> None:
+    code = SETTINGS[("DJANGO_SECRET_KEY",)]
+    namespace: dict[str, object] = {"os": SimpleNamespace(environ=environment)}
+    exec(code, namespace)  # noqa: S102 - the snippet init prints, run as settings.py would
+    assert namespace["SECRET_KEY"] == key
+
+
+def test_the_secret_key_snippet_fails_the_runtime_image_without_a_key() -> None:
+    namespace: dict[str, object] = {"os": SimpleNamespace(environ={"DJANGO_ENV": "production"})}
+    with pytest.raises(KeyError, match="DJANGO_SECRET_KEY"):
+        exec(SETTINGS[("DJANGO_SECRET_KEY",)], namespace)  # noqa: S102
 
 
 def test_an_existing_pyproject_keeps_its_text(repo: Path) -> None:

@@ -4,9 +4,9 @@ project's packages, modules, management commands, folder or the variables it dec
 The names come from the project itself (its packages and their modules, its management
 commands) and from its contract, so the check holds for whichever project a checkout carries.
 KNOWN is, by the project folder they are about, the files allowed to name that project: none for
-the sample, and the proof that moves LocalLibrary in, which names what it moves (in the copy it
-moves it into, tests/e2e/test_adopted_project.py, with the names of its contract in
-tests/local_library.py). A file that stops naming the checkout's project
+the sample, and the proofs that adopt LocalLibrary, which name its pages (in the copy
+tests/e2e/test_adopted_project.py moves it into, the two modules that adopt it, with the names of
+its contract in tests/local_library.py). A file that stops naming the checkout's project
 must leave its list, and a file not on it must name nothing.
 """
 
@@ -38,7 +38,11 @@ VENDORED_PROJECTS = tuple(
 )
 KNOWN = {
     "app": set(),
-    "library": {"tests/e2e/test_adopted_project.py", "tests/local_library.py"},
+    "library": {
+        "tests/e2e/test_adopted_project.py",
+        "tests/e2e/test_locallibrary_in_place.py",
+        "tests/local_library.py",
+    },
 }
 
 

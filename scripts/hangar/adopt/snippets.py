@@ -32,7 +32,14 @@ def ready(request):
 '''
 # The platform's settings (section 4): what a settings file that reads one names, and its code.
 SETTINGS = {
-    ("DJANGO_SECRET_KEY",): 'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
+    ("DJANGO_SECRET_KEY",): """\
+# Every task and `make dev` get the key; the runtime image (DJANGO_ENV=production) requires it.
+# Tests and tools (pytest-django, makemigrations) run without one.
+SECRET_KEY = (
+    os.environ["DJANGO_SECRET_KEY"]
+    if os.environ.get("DJANGO_ENV") == "production"
+    else os.environ.get("DJANGO_SECRET_KEY", "django-insecure-tests-and-tools-only")
+)""",
     ("DJANGO_DEBUG",): 'DEBUG = os.environ.get("DJANGO_DEBUG") == "true"',
     ("DJANGO_ALLOWED_HOSTS",): "ALLOWED_HOSTS = "
     '[host for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if host]',
