@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
-from hangar.adopt.init import COVERAGE_TABLE, ignore_platform_files
+from hangar.adopt.init import COVERAGE_TABLE
 from hangar.adopt.snippets import SETTINGS, health_code, settings_to_add
 from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
@@ -86,7 +86,6 @@ def test_init_writes_the_contract_of_the_project_where_it_is(repo: Path) -> None
         *(f"web/mysite/{name}.py" for name in ("__init__", "settings", "urls", "asgi", "wsgi")),
         *names(),
         RECORD,
-        ".gitignore",
     }
     rendered = {name: render(name, package_version()) for name in names()}
     assert {name: (repo / name).read_text() for name in names()} == rendered
@@ -402,30 +401,3 @@ def test_the_coverage_init_writes_measures_what_the_reference_project_measures()
     written = tomllib.loads(COVERAGE_TABLE)["tool"]["coverage"]["run"]
     reference = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["coverage"]["run"]
     assert (written["source"], written["omit"]) == (reference["source"], reference["omit"])
-
-
-def test_git_ignores_what_the_platform_writes(repo: Path) -> None:
-    """The wheelhouse (.hangar), the venv, the CDK CLI, templates and a developer's .env stay out
-    of a `git add --all` after `make dev`; the team's .gitignore keeps its lines."""
-    (repo / ".gitignore").write_text("/node_modules\n*.log")
-    result = hangar_init(repo)
-    assert result.returncode == 0, result.stderr
-    assert "added to .gitignore: .hangar/ .venv/ cdk.out/ .env" in result.stdout
-    assert (repo / ".gitignore").read_text().startswith("/node_modules\n*.log\n\n# What Hangar")
-    subprocess.run(["git", "init", "--quiet"], cwd=repo, check=True)
-    written = [".hangar/wheelhouse/x.whl", "infra/cdk.out/t.json", ".env", ".venv/pyvenv.cfg"]
-    for name in [*written, ".env.example", "node_modules/x"]:
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).touch()
-    ignored = subprocess.run(
-        ["git", "check-ignore", *written, ".env.example"], cwd=repo, capture_output=True, text=True
-    )
-    assert ignored.stdout.split() == written
-    assert hangar_init(repo, "--force").stdout.count("added to .gitignore") == 0
-
-
-def test_this_repository_already_ignores_what_init_adds(tmp_path: Path) -> None:
-    """The moved-in copy (tests/e2e/test_adopted_project.py) runs `hangar init --force` and
-    allows no change outside the project: its .gitignore, this one, has every entry."""
-    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
-    assert ignore_platform_files(tmp_path) == []

@@ -316,27 +316,6 @@ def refuse_existing_files(repo: Path) -> None:
         )
 
 
-# What the platform writes into a repository and git must not take: its state, tools and
-# wheelhouse (.hangar, hundreds of MB), the venv, the CDK CLI (node_modules), synthesized templates
-# (cdk.out, at any depth), and a developer's .env (secrets; .env.example is the tracked one).
-IGNORED = (".hangar/", ".venv/", "node_modules/", "cdk.out/", ".env")
-
-
-def ignore_platform_files(repo: Path) -> list[str]:
-    """Append to .gitignore (made when missing) the entries of IGNORED it lacks; those added."""
-    gitignore = repo / ".gitignore"
-    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-    # `/node_modules` or `.venv` (root-anchored, or without the slash) count as present.
-    present = {line.strip().strip("/") for line in text.splitlines()}
-    missing = [entry for entry in IGNORED if entry.strip("/") not in present]
-    if missing:
-        # After the team's lines, with one blank line between.
-        before = text.rstrip("\n") + "\n\n" if text.strip() else ""
-        block = "\n".join(["# What Hangar writes (hangar init)", *missing])
-        gitignore.write_text(f"{before}{block}\n", encoding="utf-8")
-    return missing
-
-
 def write_thin_files(repo: Path) -> None:
     version = package_version()
     files = rendered(version)
@@ -377,8 +356,6 @@ def run_init(args: argparse.Namespace) -> int:
     if tests_written:
         print(f"and what make test runs pytest and coverage with:\n\n{tests_written}")
     write_thin_files(repo)
-    if ignored := ignore_platform_files(repo):
-        print(f"added to .gitignore: {' '.join(ignored)}\n")
     print(still_to_add(project_files(project), project, written, settings_file))
     if tests_to_merge:
         print(f"\nFor make test (docs/adopting.md section 6):\n\n{tests_to_merge}")
