@@ -23,9 +23,13 @@ ARG NPM_VERSION=11.19.1
 ARG NODE_VERSION=22.23.5
 
 FROM python:3.13-slim@sha256:7c61056e61ac89e852de05f3dc6fa51a6dd2181797bceed46aa725dd7cb2cd3b AS python
+# UV_COMPILE_BYTECODE_TIMEOUT=0: uv gives each file 60 s to compile by default, and on a loaded
+# machine aws_cdk's largest modules took longer (a CI build of the dev container failed so). Every
+# stage that runs uv is FROM this one; the runtime image has no uv and ignores it.
 ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/app/.venv \
-    PATH=/app/.venv/bin:$PATH
+    PATH=/app/.venv/bin:$PATH \
+    UV_COMPILE_BYTECODE_TIMEOUT=0
 
 # --- route: network ---------------------------------------------------------------------------
 FROM python AS deps-network

@@ -14,6 +14,8 @@ HANGAR := $(UV) run --frozen hangar
 # Install .pyc files with the packages: where Python may not write them (PYTHONDONTWRITEBYTECODE,
 # as on CI machines) every process would otherwise compile Django and the CDK from source.
 export UV_COMPILE_BYTECODE := 1
+# With no limit per file: uv's 60 s default failed installs of aws_cdk on a loaded machine.
+export UV_COMPILE_BYTECODE_TIMEOUT := 0
 # The default serves diff and run-task; `make deploy` passes STAGE only when the user gave it.
 STAGE ?= local
 # Node from `make node` (npm's build of the pinned release) comes first when it is there, for every

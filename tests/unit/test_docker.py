@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import itertools
 import re
 import shutil
 import subprocess
@@ -675,3 +676,32 @@ def test_the_dev_containers_network_route_mounts_the_lock_hangar_reads() -> None
     assert [ROOT / path for path in mounted] == [LOCALSTACK_LOCK]
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert not [line for line in ignored if line.strip().startswith("scripts")]
+
+
+def uv_stages_with_a_compile_limit(dockerfile: str) -> dict[str, bool]:
+    """Each stage that compiles bytecode with uv, on every route the build arguments choose:
+    whether uv's per-file limit is on there."""
+    found: dict[str, bool] = {}
+    for deps, tools in itertools.product(["network", "wheelhouse"], ["none", "devcontainer"]):
+        routed = dockerfile.replace("${DEPS_SOURCE}", deps).replace("${DEV_TOOLS}", tools)
+        for stage in re.findall(r"^FROM \S+ AS (\S+)$", routed, re.MULTILINE):
+            lines = stage_lines(routed, stage)
+            if any("--compile-bytecode" in line for line in lines):
+                limit = not any("UV_COMPILE_BYTECODE_TIMEOUT=0" in line for line in lines)
+                found[stage] = found.get(stage, False) or limit
+    return found
+
+
+def test_uv_compiles_bytecode_without_a_per_file_limit_in_images_and_on_the_host() -> None:
+    """uv stops compiling after 60 s on one file by default: a dev container build under CI's load
+    failed on aws_cdk's aws_quicksight module so."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    limited = uv_stages_with_a_compile_limit(dockerfile)
+    assert {"deps-wheelhouse", "devcontainer-deps-wheelhouse"} <= limited.keys()
+    assert not [stage for stage, has_limit in limited.items() if has_limit]
+    assert re.search(
+        r"^export UV_COMPILE_BYTECODE_TIMEOUT := 0$", (ROOT / "Makefile").read_text(), re.M
+    )
+    # The check sees the build it guards against: uv's default left in place.
+    default = dockerfile.replace(" \\\n    UV_COMPILE_BYTECODE_TIMEOUT=0", "")
+    assert all(uv_stages_with_a_compile_limit(default).values())
