@@ -5,9 +5,10 @@ run in place (tests/e2e/adopter_repository.py). Nothing is moved.
 
 In that repository: `hangar init` finds the project where it is and changes none of its files;
 `make test` runs its own 40 tests beside the platform's checks on it; `make lint` passes with the
-project as written; `make deploy-local` and `make run-task` serve its pages and its hashed
-stylesheet from the runtime image; `make dev` serves them too, and a view added to its URLconf
-after the start, from the same container.
+project as written; `make deploy-local` creates only what it declares (no worker, bucket or
+queue); `make run-task` serves its pages and its hashed stylesheet from the runtime image;
+`make dev` serves them too, and a view added to its URLconf after the start, from the same
+container.
 """
 
 import json
@@ -36,6 +37,7 @@ from adopter_repository import (
 )
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
+from hangar.core.contract import contract
 from hangar.provision.audit import OFFLINE_VARIABLE
 from hangar_infra.synthesis import VARIANTS
 
@@ -120,11 +122,48 @@ def compose_project(library: Path, ports: dict[str, str]) -> Iterator[str]:
         yield project
 
 
-def test_run_task_and_make_dev_serve_its_pages(
-    library: Path, compose_project: str, ports: dict[str, str]
-) -> None:
+@pytest.fixture(scope="module")
+def deployed(library: Path, compose_project: str, ports: dict[str, str]) -> str:
+    """Its `local` stage deployed into a LocalStack of its own; the compose project's name."""
     for target in ("docker-provision", "localstack-up", "deploy-local"):
         timed(f"make {target}", "make", target, cwd=library, extra=ports)
+    return compose_project
+
+
+def synthesized_stacks(assembly: Path) -> dict[str, Path]:
+    """Stack name → template file, from the cloud assembly and the stage's nested one."""
+    stacks = {}
+    for manifest in assembly.rglob("manifest.json"):
+        for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
+            if artifact.get("type") == "aws:cloudformation:stack":
+                properties = artifact["properties"]
+                stacks[properties["stackName"]] = manifest.parent / properties["templateFile"]
+    return stacks
+
+
+def test_deploy_local_creates_only_what_it_declares(library: Path, deployed: str) -> None:
+    stacks = synthesized_stacks(library / "cdk.out" / "local")
+    assert set(stacks) == {f"{SERVICE}-local-registry", f"{SERVICE}-local-service"}
+    template = stacks[f"{SERVICE}-local-service"].read_text()
+    resources = json.loads(template)["Resources"]
+    task_definitions = [r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    assert len(task_definitions) == 2, "web and migration only: the project declares no worker"
+    assert not [logical_id for logical_id in resources if "Worker" in logical_id]
+    # It declares no bucket or queue: the access-log bucket is the platform's own.
+    assert not [r for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
+    buckets = [i for i, r in resources.items() if r["Type"] == "AWS::S3::Bucket"]
+    assert [i for i in buckets if not i.startswith("StorageAccessLogs")] == []
+    assert '"hangar-' not in template
+    lines = (library / ".hangar" / "local.env").read_text().splitlines()
+    handed = {line.split("=", 1)[0] for line in lines if line and not line.startswith("#")}
+    assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "AWS_REGION"} <= handed
+    assert not set(contract().env_from_outputs) & handed  # what this checkout's project declares
+
+
+def test_run_task_and_make_dev_serve_its_pages(
+    library: Path, deployed: str, ports: dict[str, str]
+) -> None:
+    compose_project = deployed
     port = str(free_port())
     timed("make run-task", "make", "run-task", "DETACH=1", f"PORT={port}", cwd=library, extra=ports)
     base = f"http://127.0.0.1:{port}"

@@ -3,7 +3,7 @@ docs/adopting.md section 3, checked without Docker: its settings import with onl
 build gives them, its health path answers whatever the Host, and everything else validates it.
 
 The containers' side (deploy-local, run-task, `make dev`) is proved on a project written
-elsewhere, tests/e2e/test_adopted_project.py.
+elsewhere, tests/e2e/test_locallibrary_in_place.py.
 """
 
 import json
