@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
-from hangar.adopt.init import COVERAGE_TABLE
+from hangar.adopt.init import COVERAGE_TABLE, ignore_platform_files
 from hangar.adopt.snippets import SETTINGS, health_code, settings_to_add
 from hangar.adopt.thin_files import RECORD, names, package_version, read_record, render
 from hangar.core.contract import load
@@ -86,6 +86,7 @@ def test_init_writes_the_contract_of_the_project_where_it_is(repo: Path) -> None
         *(f"web/mysite/{name}.py" for name in ("__init__", "settings", "urls", "asgi", "wsgi")),
         *names(),
         RECORD,
+        ".gitignore",
     }
     rendered = {name: render(name, package_version()) for name in names()}
     assert {name: (repo / name).read_text() for name in names()} == rendered
@@ -401,3 +402,69 @@ def test_the_coverage_init_writes_measures_what_the_reference_project_measures()
     written = tomllib.loads(COVERAGE_TABLE)["tool"]["coverage"]["run"]
     reference = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["coverage"]["run"]
     assert (written["source"], written["omit"]) == (reference["source"], reference["omit"])
+
+
+WRITTEN = (
+    ".hangar/wheelhouse/x.whl",
+    "cdk.out/t.json",
+    ".env",
+    "web/.env.local",
+    ".venv/pyvenv.cfg",
+)
+
+
+def tracked(repo: Path) -> set[str]:
+    """What `git add --all` takes in a fresh repository at `repo`."""
+    subprocess.run(["git", "init", "--quiet"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "--all"], cwd=repo, check=True)
+    listed = subprocess.run(["git", "ls-files"], cwd=repo, check=True, capture_output=True)
+    return set(listed.stdout.decode().splitlines())
+
+
+def test_git_keeps_out_what_the_platform_writes(repo: Path) -> None:
+    """The wheelhouse (.hangar), the venv, the CDK CLI, templates and a developer's .env files
+    stay out of a `git add --all`; .env.example stays in; the team's .gitignore keeps its lines,
+    and a rule of its own that covers an entry (`/node_modules`) is not repeated."""
+    (repo / ".gitignore").write_text("/node_modules\n*.log")
+    result = hangar_init(repo)
+    assert result.returncode == 0, result.stderr
+    assert "added to .gitignore: .hangar/ .venv/ cdk.out/ .env* !.env.example" in result.stdout
+    assert (repo / ".gitignore").read_text().startswith("/node_modules\n*.log\n\n# What Hangar")
+    for name in [*WRITTEN, "node_modules/x"]:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).touch()
+    taken = tracked(repo)
+    assert not taken & {*WRITTEN, "node_modules/x"}
+    assert {".env.example", ".gitignore", "web/manage.py"} <= taken
+    assert "added to .gitignore" not in hangar_init(repo, "--force").stdout
+
+
+def test_rules_that_already_cover_an_entry_are_read_as_git_reads_them(tmp_path: Path) -> None:
+    """Coverage is git's matcher's answer, not the text: `.env` alone leaves .env.local to be
+    committed, and a team's `.env*` would hide the .env.example init writes."""
+    (tmp_path / ".gitignore").write_text(".hangar\n.venv\nnode_modules/\n**/cdk.out/\n.env\n")
+    assert ignore_platform_files(tmp_path) == [".env*", "!.env.example"]
+    (tmp_path / ".gitignore").write_text(".hangar/\n.venv/\nnode_modules/\ncdk.out/\n.env*\n")
+    assert ignore_platform_files(tmp_path) == ["!.env.example"]
+
+
+def test_this_repository_already_keeps_out_what_init_adds(tmp_path: Path) -> None:
+    """The moved-in copy (tests/e2e/test_adopted_project.py) runs `hangar init --force` and
+    allows no change outside the project: its .gitignore, this one, covers every entry."""
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    assert ignore_platform_files(tmp_path) == []
+
+
+def test_without_git_init_says_so_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
+    before = files_of(repo)
+    result = subprocess.run(
+        [sys.executable, "-m", "hangar", "init", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": str(tmp_path / "no-tools")},
+    )
+    assert result.returncode != 0
+    assert "git is not installed" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert files_of(repo) == before

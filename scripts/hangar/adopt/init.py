@@ -15,6 +15,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -316,6 +318,56 @@ def refuse_existing_files(repo: Path) -> None:
         )
 
 
+# What the platform writes into a repository and git must not take, each line with the paths
+# that show whether a .gitignore already covers it (ignored, or for a `!` line, kept): the state,
+# tools and wheelhouse (.hangar, hundreds of MB), the venv, the CDK CLI, synthesized templates and
+# a developer's .env files (secrets), while the .env.example init writes stays tracked.
+IGNORED = (
+    (".hangar/", (".hangar/wheelhouse/hangar.whl",)),
+    (".venv/", (".venv/pyvenv.cfg",)),
+    ("node_modules/", ("node_modules/aws-cdk/package.json",)),
+    ("cdk.out/", ("cdk.out/manifest.json",)),
+    (".env*", (".env", ".env.local")),
+    ("!.env.example", (".env.example",)),
+)
+
+
+def git_ignores(gitignore: str, paths: tuple[str, ...]) -> set[str]:
+    """Those of `paths` that a repository with this root .gitignore, and nothing else (not a
+    developer's global excludes), ignores: git's own matcher, in a scratch repository."""
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run(["git", "init", "--quiet", scratch], check=True, capture_output=True)
+        Path(scratch, ".gitignore").write_text(gitignore, encoding="utf-8")
+        checked = subprocess.run(
+            ["git", "-c", "core.excludesFile=", "check-ignore", "--no-index", *paths],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    return set(checked.stdout.splitlines())
+
+
+def ignore_platform_files(repo: Path) -> list[str]:
+    """Append to .gitignore (made when missing) the lines of IGNORED its rules do not already
+    cover, after the team's own; the lines added."""
+    gitignore = repo / ".gitignore"
+    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    added: list[str] = []
+    for line, paths in IGNORED:
+        candidate = "\n".join([text, *added]) + "\n"
+        ignored = git_ignores(candidate, paths)
+        covered = not ignored if line.startswith("!") else ignored == set(paths)
+        if not covered:
+            added.append(line)
+    if added:
+        # After the team's lines, with one blank line between.
+        before = text.rstrip("\n") + "\n\n" if text.strip() else ""
+        block = "\n".join(["# What Hangar writes (hangar init)", *added])
+        gitignore.write_text(f"{before}{block}\n", encoding="utf-8")
+    return added
+
+
 def write_thin_files(repo: Path) -> None:
     version = package_version()
     files = rendered(version)
@@ -328,6 +380,11 @@ def write_thin_files(repo: Path) -> None:
 def run_init(args: argparse.Namespace) -> int:
     # The repository to adopt is where the team runs it, not this checkout (hangar.core.paths).
     repo = repository(args.repo)
+    if shutil.which("git") is None:  # before any write: it checks what .gitignore keeps out
+        raise HangarError(
+            "git is not installed: hangar init needs it to check what .gitignore keeps out",
+            hint="install git, then run hangar init again",
+        )
     pyproject = repo / "pyproject.toml"
     existing = pyproject_without_contract(pyproject, args.force)
     if not args.force:
@@ -356,6 +413,8 @@ def run_init(args: argparse.Namespace) -> int:
     if tests_written:
         print(f"and what make test runs pytest and coverage with:\n\n{tests_written}")
     write_thin_files(repo)
+    if ignored := ignore_platform_files(repo):
+        print(f"added to .gitignore: {' '.join(ignored)}\n")
     print(still_to_add(project_files(project), project, written, settings_file))
     if tests_to_merge:
         print(f"\nFor make test (docs/adopting.md section 6):\n\n{tests_to_merge}")
