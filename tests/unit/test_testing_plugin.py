@@ -36,24 +36,24 @@ container-port = 8081
 """
 
 
-def collected(*arguments: str) -> list[str]:
+def collected(
+    *arguments: str,
+    python: Path | str = sys.executable,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> list[str]:
+    """The node ids `pytest --collect-only` lists, run by `python` in `cwd`."""
+    command = [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *arguments,
-        ],
-        cwd=ROOT,
+        [*command, *arguments],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
     return [line for line in result.stdout.splitlines() if "::" in line]
 
 
@@ -110,30 +110,16 @@ def test_a_repository_without_testpaths_collects_its_project_and_the_checks(tmp_
     python = repo / ".venv" / "bin" / "python"
     run_checked([uv, "pip", "install", "--no-deps", "--python", python, *tmp_path.glob("*.whl")])
     (repo / ".venv" / "test_stray.py").write_text("def test_stray():\n    pass\n")
-    result = subprocess.run(
-        # The package's dependencies from this environment (the .venv holds the wheel alone).
-        # Collection is what this checks: pytest-django (which the testing extra installs) would
-        # set the project's settings up, and they read a task's variables, which this run lacks.
-        [
-            python,
-            "-m",
-            "pytest",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:django",
-        ],
+    # The package's dependencies from this environment (the .venv holds the wheel alone).
+    # Collection is what this checks: pytest-django (which the testing extra installs) would set
+    # the project's settings up, and they read a task's variables, which this run lacks.
+    node_ids = collected(
+        "-p",
+        "no:django",
+        python=python,
         cwd=repo,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": sysconfig.get_paths()["purelib"]},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    node_ids = [line for line in result.stdout.splitlines() if "::" in line]
     assert "notes/test_notes.py::test_notes" in node_ids
     assert platform_checks(node_ids) == {"test_health.py", "test_stages.py"}
     installed = ".venv/lib/python3.13/site-packages/hangar/testing/checks/"
