@@ -3,7 +3,7 @@
 Counts and sizes come from the templates (task CPU and memory, desired counts, NAT gateways,
 database class, storage and Multi-AZ, keys, secrets, alarms); prices are the stated assumptions
 below (us-east-1, on-demand, list prices, no free tier, 730 hours a month). What depends on traffic
-(requests, GB through NAT, log ingestion, S3 and SQS requests, storage of images and documents) is
+(requests, GB through NAT, log ingestion, S3 and SQS requests, storage of images and objects) is
 listed, not guessed. The result goes where the contract's `costs-file` says, for the team to commit
 (an infra test regenerates it from the synthesized templates and fails when it is stale), or to
 .hangar/costs.md when the contract names none.

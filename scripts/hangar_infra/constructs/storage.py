@@ -31,8 +31,8 @@ class Storage(Construct):
             "AwsSolutions-S1",
             "This is the access-log bucket; logging it into itself would loop.",
         )
-        # Each named by its declared name's CamelCase form: `documents` keeps the logical id
-        # (StorageDocuments…) of stacks deployed before buckets were declared.
+        # Each named by its declared name's CamelCase form (a bucket `uploads`: StorageUploads…),
+        # the logical ids stacks deployed before buckets were declared already have.
         self.buckets = {
             bucket: _bucket(
                 self,
