@@ -12,20 +12,18 @@ import sys
 
 from hangar.core.paths import ROOT
 
-FIXTURE = ROOT / "tests" / "fixtures" / "minimal_project"
 # What the Dockerfile's collectstatic step gives the settings, and nothing else of the platform.
-BUILD_ENV = {
-    "DJANGO_SECRET_KEY": "build-only",
-    "DJANGO_ALLOWED_HOSTS": "localhost",
-    "DATABASE_URL": "sqlite:////tmp/collectstatic.sqlite3",
-}
+from hangar.testing.project_http import BUILD_ENV
+
+FIXTURE = ROOT / "tests" / "fixtures" / "minimal_project"
+ALLOWED = BUILD_ENV["DJANGO_ALLOWED_HOSTS"]
 REQUESTS = """
-import json, django
+import json, sys, django
 from django.test import Client
 django.setup()
 client = Client()
 answers = {}
-for host in ("10.0.1.23", "localhost"):
+for host in sys.argv[1:]:
     for path in ("/ping", "/ready"):
         answers[f"{host}{path}"] = client.get(path, headers={"host": host}).status_code
 print(json.dumps(answers))
@@ -34,7 +32,7 @@ print(json.dumps(answers))
 
 def test_its_health_path_answers_before_host_validation_with_the_build_environment() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", REQUESTS],
+        [sys.executable, "-c", REQUESTS, "10.0.1.23", ALLOWED],
         cwd=FIXTURE,
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "notes.settings", **BUILD_ENV},
         capture_output=True,
@@ -46,6 +44,6 @@ def test_its_health_path_answers_before_host_validation_with_the_build_environme
     assert json.loads(result.stdout) == {
         "10.0.1.23/ping": 200,  # the load balancer's probe by private IP
         "10.0.1.23/ready": 400,  # host validation holds for every other path
-        "localhost/ping": 200,
-        "localhost/ready": 200,  # SQLite in memory: the database answers
+        f"{ALLOWED}/ping": 200,
+        f"{ALLOWED}/ready": 200,  # SQLite in memory: the database answers
     }

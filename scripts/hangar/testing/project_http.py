@@ -4,23 +4,34 @@ build gives the project (DJANGO_ENV=production and nothing of a deployed stage).
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 
 from hangar.core.contract import Contract
+from hangar.core.paths import TEMPLATES_DIR
 
 # What an ALB health check sends as Host: the task's private IP, which ALLOWED_HOSTS cannot list
 # (the seed's stack stayed in CREATE_IN_PROGRESS on the 400 Django gave it).
 PRIVATE_IP_HOST = "10.0.1.23"
-# The Dockerfile's collectstatic step (scripts/hangar/templates/Dockerfile.template): what every
-# project's settings must import with; its SQLite file is never opened (the test database is).
-BUILD_ENV = {
-    "DJANGO_SECRET_KEY": "collectstatic-only-not-a-secret",
-    "DATABASE_URL": "sqlite:////tmp/collectstatic.sqlite3",
-    "DJANGO_ALLOWED_HOSTS": "collectstatic.invalid",
-    "DJANGO_ENV": "production",
-}
+# The variables of the Dockerfile's collectstatic step, read from the template every Dockerfile is
+# rendered from: what every project's settings must import with.
+COLLECTSTATIC_STEP = re.compile(
+    r"^RUN ((?:[A-Z_]+=\S+ \\\n\s*)+)python manage\.py collectstatic", re.M
+)
+
+
+def build_environment() -> dict[str, str]:
+    """The runtime image's build environment for the project's settings (its SQLite file is
+    never opened here: the test database is)."""
+    step = COLLECTSTATIC_STEP.search((TEMPLATES_DIR / "Dockerfile.template").read_text())
+    if step is None:
+        raise RuntimeError("Dockerfile.template has no collectstatic step with its variables")
+    return dict(re.findall(r"([A-Z_]+)=(\S+)", step[1]))
+
+
+BUILD_ENV = build_environment()
 # Readiness over HTTPS, as the load balancer's listener forwards it (no HTTPS redirect), with the
 # test client's allowed host; the database is Django's test database (in memory for SQLite).
 ASK = """
