@@ -715,3 +715,54 @@ class TestLongMigrate:
 
     def test_a_quick_migrate_says_nothing_more(self, monkeypatch: pytest.MonkeyPatch) -> None:
         assert self.wait(monkeypatch, running_polls=3) == []
+
+
+# `docker compose` as compose 2.26 answers when migrate had nothing to apply: `up --wait` fails on
+# the container that already exited 0; every command is logged.
+QUICK_MIGRATE_COMPOSE = """
+import json, sys
+with open(LOG, "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+if sys.argv[1:4] == ["up", "--detach", "--wait"] and "migrate" in sys.argv:
+    print("container hangar-migrate-1 exited (0)")
+    sys.exit(1)
+if sys.argv[1] == "ps":
+    print(json.dumps({"Service": "migrate", "State": "exited", "ExitCode": EXIT_CODE}))
+"""
+
+
+class TestQuickMigrate:
+    """A migrate with nothing to apply (a second `make dev`) can exit before compose's `up
+    --wait` looks at it, and compose then fails the wait: the start goes on, and waits for the
+    other services once more. A LocalLibrary e2e run failed so."""
+
+    def start(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, exit_code: int) -> list[str]:
+        log = tmp_path / "compose.log"
+        script = QUICK_MIGRATE_COMPOSE.replace("LOG", repr(str(log)))
+        script = script.replace("EXIT_CODE", str(exit_code))
+        monkeypatch.setattr(dev, "compose", lambda *args: [sys.executable, "-c", script, *args])
+        monkeypatch.setattr(dev, "images_to_build", lambda config: [])
+        monkeypatch.setattr(
+            dev, "start_localstack", lambda mode: SimpleNamespace(endpoint="http://ls:4566")
+        )
+        monkeypatch.setattr(dev, "deploy_stack", lambda endpoint: None)
+        monkeypatch.setattr(dev, "wait_until_serving", lambda address: None)
+        try:
+            dev._start_containers(ServerAddress(port=8000), dict(os.environ), COMPOSE_CONFIG)
+        finally:
+            ran = log.read_text().splitlines()
+        return ran
+
+    def test_the_start_goes_on_and_waits_for_the_others_again(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        ran = self.start(monkeypatch, tmp_path, exit_code=0)
+        assert "up --detach --wait db localstack migrate" in ran
+        assert "up --detach --wait db localstack" in ran
+        assert "up --detach --no-deps web worker" in ran
+
+    def test_a_migrate_that_failed_still_fails_the_start(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        with pytest.raises(HangarError, match="compose's `migrate` service failed"):
+            self.start(monkeypatch, tmp_path, exit_code=1)

@@ -403,6 +403,10 @@ WEB_START_TIMEOUT = 120.0
 WEB_STATE_CHECK_SECONDS = 3.0
 
 
+class BackgroundFailed(HangarError):
+    """A compose command `in_background` ran failed (not the body it ran beside)."""
+
+
 @contextlib.contextmanager
 def in_background(
     arguments: Sequence[str],
@@ -425,7 +429,7 @@ def in_background(
         log.seek(0)
         output = log.read().strip()
     if returncode != 0:
-        raise HangarError(
+        raise BackgroundFailed(
             f"{command} failed (exit {returncode}):\n{output[-2000:]}",
             "`make logs` shows the services' output; `make down` resets them",
         )
@@ -481,6 +485,14 @@ def _start_containers(
     try:
         with in_background(["up", "--detach", "--wait", *independent], env):
             deploy_stack(endpoint)
+    except BackgroundFailed as error:
+        if "migrate" not in independent or not migrate_succeeded(env):
+            raise migrate_failure(env) or error from None
+        # compose's `up --wait` fails on a container that has exited, whatever its exit code
+        # (compose 2.26): a migrate with nothing to apply can be done before compose looks. The
+        # others are waited for once more.
+        if others := [name for name in independent if name != "migrate"]:
+            compose_run("up", "--detach", "--wait", *others, env=env)
     except HangarError as error:
         raise migrate_failure(env) or error from None
     if "migrate" in declared:
@@ -532,6 +544,16 @@ def wait_for_migrate(env: Mapping[str, str]) -> None:
 def migrate_rows(env: Mapping[str, str]) -> list[dict[str, Any]]:
     ps = compose_run("ps", "--all", "--format", "json", "migrate", capture=True, env=env)
     return services.parse_compose_ps(ps.stdout)
+
+
+def migrate_succeeded(env: Mapping[str, str]) -> bool:
+    """Whether compose's `migrate` has run and exited 0."""
+    try:
+        rows = migrate_rows(env)
+    except HangarError:
+        return False  # the engine's own failure: the error of `up` says more
+    finished = [row.get("State") == "exited" and not row.get("ExitCode") for row in rows]
+    return bool(finished) and all(finished)
 
 
 # PostgreSQL's answers when the volume's cluster was made by a first start cut short (the official
