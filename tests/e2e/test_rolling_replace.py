@@ -63,7 +63,9 @@ def start_task(image: str, name: str, port: int) -> None:
         ["docker", "run", "--detach", f"--name={name}", "--network=host", *env_args, image],
         check=True,
         capture_output=True,
-        timeout=60,
+        # It returns once the container runs; an engine busy with other builds and a pruning of
+        # its build cache took over 60 s for it on a loaded 2-core machine.
+        timeout=300,
     )
 
 

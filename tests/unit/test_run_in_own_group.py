@@ -20,14 +20,23 @@ def tool(tmp_path: Path, child: str) -> list[str]:
 
 
 def signal_once_started(tmp_path: Path, signals: list[int]) -> threading.Thread:
-    """Sends `signals` (0.3 s apart) to this process once the tool has started its child."""
+    """Sends `signals` to this process once the tool has started its child: the first 0.3 s
+    after, each further one once the stop the first began has put its own handler in place.
+    Sent sooner, on a loaded machine two signals could reach the main thread as one (Python runs
+    a signal's handler when that thread next runs; a second signal before then is lost)."""
 
     def send() -> None:
         deadline = time.monotonic() + 60
         while not (tmp_path / "child").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        for signum in signals:
-            time.sleep(0.3)
+        time.sleep(0.3)
+        interrupting = signal.getsignal(signal.SIGINT)
+        first, *further = signals
+        os.kill(os.getpid(), first)
+        for signum in further:
+            deadline = time.monotonic() + 120
+            while signal.getsignal(signal.SIGINT) is interrupting and time.monotonic() < deadline:
+                time.sleep(0.01)
             os.kill(os.getpid(), signum)
 
     thread = threading.Thread(target=send, daemon=True)
