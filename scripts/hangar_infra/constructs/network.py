@@ -37,8 +37,9 @@ class Network(Construct):
         )
         self.assign_public_ip = not behind_nat
         if behind_nat:
-            # Object traffic (documents, image layers from ECR's S3) skips NAT's per-GB charge; a
-            # gateway endpoint itself costs nothing. Tasks in public subnets (dev) pay no NAT.
+            # Object traffic (the buckets' objects, image layers from ECR's S3) skips NAT's
+            # per-GB charge; a gateway endpoint itself costs nothing. Tasks in public subnets
+            # (dev) pay no NAT.
             self.vpc.add_gateway_endpoint(
                 "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.task_subnets]
             )
