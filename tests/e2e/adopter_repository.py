@@ -1,6 +1,6 @@
 """Repositories of their own that adopt Hangar, for the modules that run its commands there
-(test_startproject_*.py, test_locallibrary_in_place.py): the package installed from a wheel of
-this checkout (`uv add --dev`, from uv's cache: --offline), `hangar init`, committed. A new one
+(test_startproject_adopter.py, test_locallibrary_in_place.py): the package installed from a wheel of
+this checkout (`uv add --dev`, at uv.lock's versions: add()), `hangar init`, committed. A new one
 from nothing is `django-admin startproject` with every snippet init prints pasted as a user would.
 Each module makes its own repository: they run side by side (one xdist group per module).
 """
@@ -175,9 +175,22 @@ def commit(repo: Path, message: str) -> None:
     run("git", *IDENTITY, "commit", "--quiet", "-m", message, cwd=repo)
 
 
+def add(repo: Path, *requirements: str) -> None:
+    """`uv add` in the repository, every package at the version this checkout's uv.lock pins: the
+    wheels are in uv's cache already, and a release on PyPI since the lock changes no test. uv asks
+    PyPI's index for the names (a fresh machine's cache holds only the lock's wheels, so --offline
+    finds no `django` there)."""
+    constraints = repo.parent / "lock-constraints.txt"
+    if not constraints.is_file():
+        export = ("export", "--frozen", "--no-hashes", "--all-extras", "--all-groups")
+        pinned = run(uv(), *export, "--no-emit-workspace", "--no-header", cwd=ROOT).stdout
+        constraints.write_text(pinned)
+    run(uv(), "add", "--quiet", "--constraints", constraints, *requirements, cwd=repo)
+
+
 def install_hangar(repo: Path, built: Path, *dependencies: str) -> None:
     """A uv project in `repo` with the project's dependencies and Hangar's wheel `built` as a
-    dev dependency, both from uv's cache."""
+    dev dependency."""
     run(uv(), "init", "--bare", "--quiet", "--python", "3.13", cwd=repo)
     # Bounded as the package's own: an open range makes uv resolve for Pythons its cache lacks.
     pyproject = repo / "pyproject.toml"
@@ -185,9 +198,8 @@ def install_hangar(repo: Path, built: Path, *dependencies: str) -> None:
         pyproject.read_text().replace('">=3.13"', '">=3.13,<3.14"'), encoding="utf-8"
     )
     began = time.monotonic()
-    run(uv(), "add", "--offline", "--quiet", *dependencies, cwd=repo)
-    hangar = f"hangar[cdk,testing] @ {built.as_uri()}"
-    run(uv(), "add", "--offline", "--quiet", "--dev", hangar, cwd=repo)
+    add(repo, *dependencies)
+    add(repo, "--dev", f"hangar[cdk,testing] @ {built.as_uri()}")
     print(f"install from the wheel: {time.monotonic() - began:.1f}s")
 
 

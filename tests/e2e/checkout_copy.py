@@ -178,8 +178,10 @@ def make_copy(root: Path) -> None:
     if WHEELHOUSE_DIR.is_dir():
         copy_wheelhouse(state / "wheelhouse")
     # Provision's choices for this machine (stand-in images, the dependency route), as the copy.
-    compose_env = docker_client.COMPOSE_ENV_FILE.read_text().replace(str(ROOT), str(root))
-    (state / "compose.env").write_text(compose_env)
+    # None yet for a copy that needs no Docker (host mode) while CI still provisions.
+    if docker_client.COMPOSE_ENV_FILE.is_file():
+        compose_env = docker_client.COMPOSE_ENV_FILE.read_text().replace(str(ROOT), str(root))
+        (state / "compose.env").write_text(compose_env)
 
 
 def project_of(checkout: Checkout) -> str:

@@ -3,12 +3,16 @@ locallibrary, its SOURCE.md says from where and which lines docs/adopting.md sec
 as the root of a git repository of its own, Hangar installed there from a wheel and `hangar init`
 run in place (tests/e2e/adopter_repository.py). Nothing is moved.
 
-In that repository: `hangar init` finds the project where it is and changes none of its files;
-`make test` runs its own 40 tests beside the platform's checks on it; `make lint` passes with the
-project as written; `make deploy-local` creates only what it declares (no worker, bucket or
-queue); `make run-task` serves its pages and its hashed stylesheet from the runtime image;
-`make dev` serves them too, and a view added to its URLconf after the start, from the same
-container.
+In that repository, which holds no Hangar checkout: `hangar init` finds the project where it is
+and changes none of its files; `make test` runs its own 40 tests beside the platform's checks on
+it; `make lint` passes with the project as written and fails on code that cannot run;
+`make docker-provision` builds the stand-ins from the package's recipes; `make deploy-local`
+creates only what it declares (no worker, bucket or queue); `make run-task` serves its pages and
+its hashed stylesheet from the runtime image; `make dev` serves them too, and a view added to its
+URLconf after the start, from the same container.
+
+A project made by `django-admin startproject`, upgraded from an earlier release, has its own
+module (test_startproject_adopter.py): init's snippets and the platform's health checks there.
 """
 
 import json
@@ -20,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from adopter_repository import (
     commit,
@@ -104,11 +109,36 @@ def test_make_test_runs_its_own_tests_and_the_platform_checks(library: Path) -> 
 def test_make_lint_passes_with_the_project_as_written(library: Path) -> None:
     """Hangar's rules on Hangar's files; the project, which keeps no ruff or mypy configuration,
     only for code that cannot run; its migrations match its models."""
-    # This machine reaches neither advisory service: the audit says so instead of failing.
+    # This machine reaches PyPI's and npm's downloads but neither advisory service (as .ci/run's
+    # machines): the audit says so in its NOT RUN line instead of failing.
     output = timed("make lint", "make", "lint", cwd=library, extra={OFFLINE_VARIABLE: "warn"})
-    assert "<== ruff: ./ has no ruff configuration: syntax errors and undefined names" in output
-    assert "No changes detected" in output
+    for passed in (
+        "the thin files are hangar",
+        "<== ruff: Hangar's code, Hangar's rules: done",
+        "<== ruff: ./ has no ruff configuration: syntax errors and undefined names: done",
+        "<== mypy: Hangar's code: done",
+        "No changes detected",
+        "<== check-jsonschema: workflows and dependabot.yml against GitHub's schemas: done",
+        "<== zizmor (offline): template injection, permissions, pinning, credentials: done",
+        "<== actionlint: expressions, job graph, action inputs: done",
+        "no [tool.importlinter]: no layers to check here",
+    ):
+        assert passed in output, f"{passed!r} not in:\n{output}"
     assert "mypy: ./, its own configuration" not in output
+
+
+def test_make_lint_fails_on_code_that_cannot_run_and_names_it(library: Path) -> None:
+    """The same `make lint` is no rubber stamp: an undefined name in the project fails it."""
+    broken = library / "catalog" / "broken.py"
+    broken.write_text("def view(request):\n    return undefined_name\n")
+    try:
+        lint = run("make", "lint", cwd=library, check=False, extra={OFFLINE_VARIABLE: "warn"})
+    finally:
+        broken.unlink()
+    output = lint.stdout + lint.stderr
+    assert lint.returncode != 0
+    assert "F821" in output, output
+    assert "catalog/broken.py" in output, output
 
 
 @pytest.fixture(scope="module")
@@ -124,8 +154,13 @@ def compose_project(library: Path, ports: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def deployed(library: Path, compose_project: str, ports: dict[str, str]) -> str:
-    """Its `local` stage deployed into a LocalStack of its own; the compose project's name."""
-    for target in ("docker-provision", "localstack-up", "deploy-local"):
+    """Its `local` stage deployed into a LocalStack of its own; the compose project's name.
+    `make docker-provision` reads the package's files (the stand-ins' recipes, LocalStack's
+    lock), never a Hangar checkout's."""
+    timed("make docker-provision", "make", "docker-provision", cwd=library, extra=ports)
+    provisioned = (library / ".hangar" / "compose.env").read_text()
+    assert "DEPS_SOURCE=" in provisioned, provisioned
+    for target in ("localstack-up", "deploy-local"):
         timed(f"make {target}", "make", target, cwd=library, extra=ports)
     return compose_project
 
@@ -141,9 +176,21 @@ def synthesized_stacks(assembly: Path) -> dict[str, Path]:
     return stacks
 
 
-def test_deploy_local_creates_only_what_it_declares(library: Path, deployed: str) -> None:
+def test_deploy_local_creates_only_what_it_declares(
+    library: Path, deployed: str, ports: dict[str, str]
+) -> None:
     stacks = synthesized_stacks(library / "cdk.out" / "local")
     assert set(stacks) == {f"{SERVICE}-local-registry", f"{SERVICE}-local-service"}
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=f"http://127.0.0.1:{ports['HANGAR_LOCALSTACK_PORT']}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    for name in stacks:
+        (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+        assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), (name, stack)
     template = stacks[f"{SERVICE}-local-service"].read_text()
     resources = json.loads(template)["Resources"]
     task_definitions = [r for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
