@@ -25,12 +25,15 @@ from hangar.core.paths import ROOT
 PRIVATE_IP_HOST = "10.0.1.23"
 
 
-def hangar_init(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def hangar_init(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hangar", "init", "--repo", str(repo), *args],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
 
 
@@ -457,13 +460,7 @@ def test_this_repository_already_keeps_out_what_init_adds(tmp_path: Path) -> Non
 
 def test_without_git_init_says_so_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
     before = files_of(repo)
-    result = subprocess.run(
-        [sys.executable, "-m", "hangar", "init", "--repo", str(repo)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PATH": str(tmp_path / "no-tools")},
-    )
+    result = hangar_init(repo, env={**os.environ, "PATH": str(tmp_path / "no-tools")})
     assert result.returncode != 0
     assert "git is not installed" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr

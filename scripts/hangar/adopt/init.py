@@ -332,19 +332,17 @@ IGNORED = (
 )
 
 
-def git_ignores(gitignore: str, paths: tuple[str, ...]) -> set[str]:
+def git_ignores(scratch: Path, gitignore: str, paths: tuple[str, ...]) -> set[str]:
     """Those of `paths` that a repository with this root .gitignore, and nothing else (not a
-    developer's global excludes), ignores: git's own matcher, in a scratch repository."""
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(["git", "init", "--quiet", scratch], check=True, capture_output=True)
-        Path(scratch, ".gitignore").write_text(gitignore, encoding="utf-8")
-        checked = subprocess.run(
-            ["git", "-c", "core.excludesFile=", "check-ignore", "--no-index", *paths],
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    developer's global excludes), ignores: git's own matcher, in the scratch repository."""
+    (scratch / ".gitignore").write_text(gitignore, encoding="utf-8")
+    checked = subprocess.run(
+        ["git", "-c", "core.excludesFile=", "check-ignore", "--no-index", *paths],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return set(checked.stdout.splitlines())
 
 
@@ -354,12 +352,14 @@ def ignore_platform_files(repo: Path) -> list[str]:
     gitignore = repo / ".gitignore"
     text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     added: list[str] = []
-    for line, paths in IGNORED:
-        candidate = "\n".join([text, *added]) + "\n"
-        ignored = git_ignores(candidate, paths)
-        covered = not ignored if line.startswith("!") else ignored == set(paths)
-        if not covered:
-            added.append(line)
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run(["git", "init", "--quiet", scratch], check=True, capture_output=True)
+        for line, paths in IGNORED:
+            candidate = "\n".join([text, *added]) + "\n"
+            ignored = git_ignores(Path(scratch), candidate, paths)
+            covered = not ignored if line.startswith("!") else ignored == set(paths)
+            if not covered:
+                added.append(line)
     if added:
         # After the team's lines, with one blank line between.
         before = text.rstrip("\n") + "\n\n" if text.strip() else ""
