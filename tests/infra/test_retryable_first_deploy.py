@@ -165,10 +165,10 @@ def test_the_checks_find_what_would_block_a_retry() -> None:
                 "Properties": {"LoadBalancerAttributes": []},
             },
             "Logs": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate"},
-            "Documents": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate"},
-            "EmptyDocuments": {
+            "Uploads": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate"},
+            "EmptyUploads": {
                 "Type": EMPTIES_BUCKET,
-                "Properties": {"BucketName": {"Ref": "Documents"}},
+                "Properties": {"BucketName": {"Ref": "Uploads"}},
                 # Emptied on the stage's delete too, while the bucket is kept: data loss.
                 "DeletionPolicy": "Delete",
             },
@@ -177,7 +177,7 @@ def test_the_checks_find_what_would_block_a_retry() -> None:
     resources = template["Resources"]
 
     assert survivors_of_a_failed_create(template) == ["AppLogs (AWS::Logs::LogGroup)"]
-    assert buckets_left_full(template) == ["Documents", "Logs"]
+    assert buckets_left_full(template) == ["Logs", "Uploads"]
     assert protected_during_create(template) == []
     resources["Database"]["Properties"]["DeletionProtection"] = True
     resources["Alb"]["Properties"]["LoadBalancerAttributes"] = [

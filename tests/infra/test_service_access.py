@@ -2,7 +2,7 @@
 
 Found by walking every stage's templates (hangar.deploy.service_access): CloudWatch publishing each
 alarm to the alarm topic and using the topic's key, CloudWatch Logs using the ECS Exec audit key,
-the load balancer writing its access logs and S3 delivering the documents bucket's server access
+the load balancer writing its access logs and S3 delivering each declared bucket's server access
 logs into the log bucket. Each is decided by the IAM simulator against the target's policy.
 """
 

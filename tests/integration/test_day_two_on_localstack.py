@@ -83,8 +83,8 @@ def release(sha: str, at: str, digest: str, **migrations: str) -> Release:
     return Release(sha, digest, at, "alice", scanned=True, migrations=migrations)
 
 
-OLD = release("a" * 40, "20261201T100000Z", "sha256:" + "1" * 64, documents="0001_initial")
-NEW = release("b" * 40, "20261202T100000Z", "sha256:" + "2" * 64, documents="0002_tags")
+OLD = release("a" * 40, "20261201T100000Z", "sha256:" + "1" * 64, orders="0001_initial")
+NEW = release("b" * 40, "20261202T100000Z", "sha256:" + "2" * 64, orders="0002_tags")
 
 
 def test_releases_lists_the_records_newest_first(localstack_endpoint: str, ssm: Any) -> None:
@@ -147,15 +147,13 @@ def test_rollback_refuses_in_one_line_and_changes_nothing(
         releases.record(ssm, STAGE, record)
 
     behind = hangar(localstack_endpoint, "rollback", "--stage", STAGE)
-    one_line_error(
-        behind, "its image lacks migrations the database has applied: documents 0002_tags"
-    )
+    one_line_error(behind, "its image lacks migrations the database has applied: orders 0002_tags")
     unknown = hangar(localstack_endpoint, "rollback", "--stage", STAGE, "--to", "cafe123")
     one_line_error(unknown, "no release of stage local has SHA cafe123")
     running = hangar(localstack_endpoint, "rollback", "--stage", STAGE, "--to", "b" * 7)
     one_line_error(running, "already runs bbbbbbbbbbbb")
     # Level with the database, but its image is not in the registry (never pushed here).
-    gone = release("c" * 40, "20261203T100000Z", "sha256:" + "3" * 64, documents="0002_tags")
+    gone = release("c" * 40, "20261203T100000Z", "sha256:" + "3" * 64, orders="0002_tags")
     releases.record(ssm, STAGE, gone)
     missing = hangar(localstack_endpoint, "rollback", "--stage", STAGE, "--to", "b" * 40)
     one_line_error(missing, f"no longer holds {NEW.digest}")
@@ -172,8 +170,8 @@ def test_rollback_redeploys_the_earlier_digest_and_records_it(
     for sha in shas:
         archive = oci_archive(tmp_path / f"{sha[0]}.oci.tar", f"{sha}-{time.time_ns()}")
         pushed.append(image.publish(registry, sha, archive, lambda: pytest.fail("no build")))
-    earlier = release(shas[0], "20261204T100000Z", pushed[0], documents="0001_initial")
-    running = release(shas[1], "20261205T100000Z", pushed[1], documents="0001_initial")
+    earlier = release(shas[0], "20261204T100000Z", pushed[0], orders="0001_initial")
+    running = release(shas[1], "20261205T100000Z", pushed[1], orders="0001_initial")
     for record in (earlier, running):
         releases.record(ssm, STAGE, record)
 

@@ -229,7 +229,7 @@ def day_two_phases(
     for at, sha in (("20261201T100000Z", "1a" * 20), ("20261202T100000Z", "2b" * 20)):
         archive = oci_archive(scratch / f"{sha}.oci.tar", f"{sha}-{time.time_ns()}")
         digest = image.publish(registry, sha, archive, lambda: pytest.fail("no build"))
-        migrations = {"documents": "0001_initial"}
+        migrations = {"orders": "0001_initial"}
         releases.record(ssm, LOCAL_STAGE, Release(sha, digest, at, "alice", "", True, migrations))
     recorded = {}
     for command, argv in DAY_TWO.items():

@@ -14,6 +14,7 @@ from botocore.config import Config
 from hangar.core.contract import contract
 from hangar.core.stages import STAGES
 from hangar.deploy import local_stage
+from hangar_infra.naming import ResourceNames
 
 pytestmark = pytest.mark.integration
 
@@ -54,32 +55,45 @@ def test_the_env_file_the_app_reads_holds_the_stacks_outputs(deployed_stack, out
             assert written[key] == outputs[output], key
 
 
-def test_bucket_is_private_encrypted_and_tls_only(aws, outputs):
-    s3, bucket = aws("s3"), outputs["DocumentsBucketName"]
-    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert all(block.values()), block
-    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
-    statements = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert any(
-        statement["Effect"] == "Deny"
-        and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-        for statement in statements
-    ), statements
+def test_the_declared_buckets_are_private_encrypted_and_tls_only(aws, outputs):
+    """Every bucket `[tool.hangar.buckets]` declares, and no other bucket output."""
+    declared = {bucket.outputs[bucket.env] for bucket in contract().buckets}
+    assert {key for key in outputs if key.endswith("BucketName")} == declared
+    s3 = aws("s3")
+    for output in declared:
+        bucket = outputs[output]
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), (bucket, block)
+        encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+        assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        statements = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert any(
+            statement["Effect"] == "Deny"
+            and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for statement in statements
+        ), statements
 
 
-def test_queue_redrives_to_the_dead_letter_queue_after_the_configured_receives(aws, outputs):
+def test_the_declared_queues_redrive_to_their_dead_letter_queues(aws, outputs):
+    """Every queue `[tool.hangar.queues]` declares, after the configured receives."""
+    assert {key for key in outputs if key.endswith("QueueUrl")} == {
+        f"{queue.id}QueueUrl" for queue in contract().queues
+    }
     sqs = aws("sqs")
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=outputs["TasksQueueUrl"], AttributeNames=["All"]
-    )["Attributes"]
-    dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=outputs["TasksDlqUrl"], AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    redrive = json.loads(attributes["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == dlq_arn
-    assert int(redrive["maxReceiveCount"]) == LOCAL.queue_max_receive_count
-    assert int(attributes["VisibilityTimeout"]) == LOCAL.queue_visibility_timeout_seconds
+    for queue in contract().queues:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=outputs[f"{queue.id}QueueUrl"], AttributeNames=["All"]
+        )["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        # The dead-letter queue exists whether or not the app is handed its URL (dlq-env).
+        sqs.get_queue_url(QueueName=redrive["deadLetterTargetArn"].rsplit(":", 1)[1])
+        if queue.dlq_env:
+            dlq_arn = sqs.get_queue_attributes(
+                QueueUrl=outputs[f"{queue.id}DlqUrl"], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            assert redrive["deadLetterTargetArn"] == dlq_arn
+        assert int(redrive["maxReceiveCount"]) == LOCAL.queue_max_receive_count
+        assert int(attributes["VisibilityTimeout"]) == LOCAL.queue_visibility_timeout_seconds
 
 
 def test_secrets_exist_and_the_secret_key_is_generated(aws, outputs, deployed_stack):
@@ -95,15 +109,23 @@ def test_secrets_exist_and_the_secret_key_is_generated(aws, outputs, deployed_st
 
 
 def test_ssm_parameters_hold_the_non_secret_config(aws, outputs):
-    ssm = aws("ssm")
-    names = {
-        "documents-bucket": outputs["DocumentsBucketName"],
-        "tasks-queue-url": outputs["TasksQueueUrl"],
-        "tasks-dlq-url": outputs["TasksDlqUrl"],
+    """`/<service>/local/<name>` for each declared bucket and queue (and dead-letter queue the
+    app is handed), beside the allowed hosts."""
+    names = ResourceNames(contract(), "local")
+    expected = {
+        f"{bucket.name}-bucket": outputs[bucket.outputs[bucket.env]]
+        for bucket in contract().buckets
     }
-    for name, expected in names.items():
-        parameter = ssm.get_parameter(Name=f"/hangar/local/{name}")["Parameter"]
-        assert parameter["Value"] == expected, name
+    for queue in contract().queues:
+        expected[f"{queue.name}-queue-url"] = outputs[f"{queue.id}QueueUrl"]
+        if queue.dlq_env:
+            expected[f"{queue.name}-dlq-url"] = outputs[f"{queue.id}DlqUrl"]
+    ssm = aws("ssm")
+    for name, value in expected.items():
+        parameter = ssm.get_parameter(Name=names.path(name))["Parameter"]
+        assert parameter["Value"] == value, name
+    # Every stage's, whatever the project declares.
+    assert ssm.get_parameter(Name=names.path("allowed-hosts"))["Parameter"]["Value"]
 
 
 def test_the_app_log_group_exists(aws, outputs):

@@ -147,7 +147,7 @@ def test_a_bad_entry_is_refused_naming_it(
             "worker-command is no longer read",
         ),
         ('[tool.hangar.settings-from-outputs]\nA = "B"\n', "settings-from-outputs is no longer"),
-        ('[tool.hangar.buckets.Documents]\nenv = "A"\n', "[tool.hangar.buckets.Documents]"),
+        ('[tool.hangar.buckets.Uploads]\nenv = "A"\n', "[tool.hangar.buckets.Uploads]"),
         ('[tool.hangar.queues.jobs-1]\nenv = "A"\n', "[tool.hangar.queues.jobs-1]"),
         ('[tool.hangar.buckets.files]\nname = "x"\n', "unknown key 'name'"),
         ('[tool.hangar.buckets.access-logs]\nenv = "A"\n', "access-logs] collides"),

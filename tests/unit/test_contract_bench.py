@@ -104,5 +104,5 @@ def test_without_a_seed_command_nothing_runs(
 def test_a_failing_seed_stops_the_bench_with_its_output(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with pytest.raises(HangarError, match="no documents table"):
-        seeding(monkeypatch, tmp_path, "import sys; sys.exit('no documents table')\n")
+    with pytest.raises(HangarError, match="no orders table"):
+        seeding(monkeypatch, tmp_path, "import sys; sys.exit('no orders table')\n")

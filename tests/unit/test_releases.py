@@ -25,14 +25,14 @@ def release(
         deployed_at=at,
         deployed_by="alice",
         scanned=True,
-        migrations=migrations or {"documents": "0002_tags"},
+        migrations=migrations or {"orders": "0002_tags"},
         rollback=rollback,
     )
 
 
-A = release(SHA_A, "20261201T100000Z", documents="0001_initial")
-B = release(SHA_B, "20261202T100000Z", documents="0002_tags")
-C = release(SHA_C, "20261203T100000Z", documents="0002_tags", accounts="0001_initial")
+A = release(SHA_A, "20261201T100000Z", orders="0001_initial")
+B = release(SHA_B, "20261202T100000Z", orders="0002_tags")
+C = release(SHA_C, "20261203T100000Z", orders="0002_tags", billing="0001_initial")
 
 
 def test_a_record_survives_the_round_trip_through_its_json() -> None:
@@ -42,15 +42,15 @@ def test_a_record_survives_the_round_trip_through_its_json() -> None:
 
 def test_migration_heads_are_the_highest_numbered_migration_of_each_app(tmp_path: Path) -> None:
     for name in ("0001_initial.py", "0002_tags.py", "0010_later.py", "__init__.py", "helpers.py"):
-        (tmp_path / "documents" / "migrations").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "documents" / "migrations" / name).write_text("")
-    (tmp_path / "accounts" / "migrations").mkdir(parents=True)
-    (tmp_path / "accounts" / "migrations" / "0001_initial.py").write_text("")
+        (tmp_path / "orders" / "migrations").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "orders" / "migrations" / name).write_text("")
+    (tmp_path / "billing" / "migrations").mkdir(parents=True)
+    (tmp_path / "billing" / "migrations" / "0001_initial.py").write_text("")
     (tmp_path / "config").mkdir()
 
     assert releases.migration_heads(tmp_path) == {
-        "accounts": "0001_initial",
-        "documents": "0010_later",
+        "billing": "0001_initial",
+        "orders": "0010_later",
     }
 
 
@@ -100,26 +100,26 @@ def test_an_ambiguous_prefix_is_refused() -> None:
 
 
 def test_the_database_holds_the_newest_migration_of_every_release_even_after_a_rollback() -> None:
-    rolled_back = release(SHA_A, "20261204T100000Z", rollback=True, documents="0001_initial")
+    rolled_back = release(SHA_A, "20261204T100000Z", rollback=True, orders="0001_initial")
     assert releases.database_heads([A, B, C, rolled_back]) == {
-        "documents": "0002_tags",
-        "accounts": "0001_initial",
+        "orders": "0002_tags",
+        "billing": "0001_initial",
     }
 
 
 def test_a_target_behind_the_database_is_refused_and_one_level_with_it_is_not() -> None:
-    with pytest.raises(HangarError, match=r"accounts 0001_initial \(the image has no migration"):
+    with pytest.raises(HangarError, match=r"billing 0001_initial \(the image has no migration"):
         releases.check_migrations(B, [A, B, C], "staging")
-    with pytest.raises(HangarError, match=r"documents 0002_tags \(the image has 0001_initial"):
+    with pytest.raises(HangarError, match=r"orders 0002_tags \(the image has 0001_initial"):
         releases.check_migrations(A, [A, B], "staging")
-    newer = release("d" * 40, "20261205T100000Z", documents="0003_more", accounts="0001_initial")
+    newer = release("d" * 40, "20261205T100000Z", orders="0003_more", billing="0001_initial")
     releases.check_migrations(C, [A, B, C], "staging")
     releases.check_migrations(newer, [A, B, C], "staging")
 
 
 def test_a_different_migration_with_the_same_number_is_behind() -> None:
-    other = release("d" * 40, "20261205T100000Z", documents="0002_other")
-    assert releases.missing_migrations(other, {"documents": "0002_tags"})
+    other = release("d" * 40, "20261205T100000Z", orders="0002_other")
+    assert releases.missing_migrations(other, {"orders": "0002_tags"})
 
 
 def test_an_unscanned_image_goes_back_only_to_the_local_stage() -> None:

@@ -37,7 +37,7 @@ def stack() -> DeployedStack:
     return DeployedStack(
         name="hangar-local-service",
         resources={
-            "Documents": DeployedResource("AWS::S3::Bucket", "documents-bucket-1"),
+            "Uploads": DeployedResource("AWS::S3::Bucket", "uploads-bucket-1"),
             "Tasks": DeployedResource("AWS::SQS::Queue", QUEUE_URL),
             "DbSecret": DeployedResource("AWS::SecretsManager::Secret", SECRET_ARN),
             "Logs": DeployedResource("AWS::Logs::LogGroup", "/hangar/local/app"),
@@ -71,8 +71,8 @@ def test_get_att_comes_from_the_matching_stack_output(stack: DeployedStack) -> N
 
 
 def test_get_att_without_an_output_names_the_fix(stack: DeployedStack) -> None:
-    with pytest.raises(HangarError, match=r"Documents\.Arn has no known value") as raised:
-        Resolver(stack).resolve({"Fn::GetAtt": ["Documents", "Arn"]})
+    with pytest.raises(HangarError, match=r"Uploads\.Arn has no known value") as raised:
+        Resolver(stack).resolve({"Fn::GetAtt": ["Uploads", "Arn"]})
     assert "CfnOutput" in (raised.value.hint or "")
 
 
@@ -173,10 +173,10 @@ def test_version_stage_and_id_after_the_json_key() -> None:
 
 
 def test_ssm_parameters_by_arn_or_name() -> None:
-    arn = "arn:aws:ssm:us-east-1:000000000000:parameter/hangar/local/documents-bucket"
+    arn = "arn:aws:ssm:us-east-1:000000000000:parameter/hangar/local/uploads-bucket"
     assert parse_value_from(arn) == ParameterSource(arn)
-    assert parse_value_from("/hangar/local/documents-bucket") == ParameterSource(
-        "/hangar/local/documents-bucket"
+    assert parse_value_from("/hangar/local/uploads-bucket") == ParameterSource(
+        "/hangar/local/uploads-bucket"
     )
 
 
