@@ -15,13 +15,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 from compose_project import copy_checkout_files
 
 from hangar.core import docker_client
+from hangar.core.aws_clients import aws_client
 from hangar.core.contract import contract
 from hangar.core.paths import ROOT
-from hangar.core.stages import LOCAL_STAGE
+from hangar.core.stages import LOCAL_STAGE, REGION
 from hangar.provision.docker import WHEELHOUSE_DIR, copy_wheelhouse
 
 # What a developer's own shell, or this test process (pytest's plugin sets the settings module),
@@ -125,13 +125,8 @@ class Checkout:
         return listed + [f"volume {name}" for name in sorted(self.volumes & existing)]
 
     def stack_id(self) -> str:
-        cloudformation = boto3.client(
-            "cloudformation",
-            endpoint_url=f"http://127.0.0.1:{self.localstack_port}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        endpoint = f"http://127.0.0.1:{self.localstack_port}"
+        cloudformation = aws_client("cloudformation", region=REGION, endpoint=endpoint)
         stack_name = contract().stack_names(LOCAL_STAGE)[1]
         (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
         assert stack["StackStatus"].endswith("_COMPLETE"), stack["StackStatus"]

@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from adopter_repository import (
     commit,
@@ -42,7 +41,9 @@ from adopter_repository import (
 )
 from local_library import FIXTURE, SETTINGS_MODULE, WSGI_APPLICATION
 
+from hangar.core.aws_clients import aws_client
 from hangar.core.contract import contract
+from hangar.core.stages import REGION
 from hangar.deploy.stacks import stack_template
 from hangar.provision.audit import OFFLINE_VARIABLE
 from hangar_infra.synthesis import VARIANTS
@@ -169,13 +170,8 @@ def deployed(library: Path, compose_project: str, ports: dict[str, str]) -> str:
 def test_deploy_local_creates_only_what_it_declares(
     library: Path, deployed: str, ports: dict[str, str]
 ) -> None:
-    cloudformation = boto3.client(
-        "cloudformation",
-        endpoint_url=f"http://127.0.0.1:{ports['HANGAR_LOCALSTACK_PORT']}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    endpoint = f"http://127.0.0.1:{ports['HANGAR_LOCALSTACK_PORT']}"
+    cloudformation = aws_client("cloudformation", region=REGION, endpoint=endpoint)
     # Its LocalStack holds the stage's two stacks, complete, beside the bootstrap's toolkit.
     statuses = {
         stack["StackName"]: stack["StackStatus"]
