@@ -1,6 +1,9 @@
 """The watcher's words: progress lines, the root cause among CloudFormation's failures, hints."""
 
-from datetime import UTC, datetime
+import contextlib
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,15 @@ from hangar.deploy.ecs_diagnosis import (
     classify,
     cluster_of,
 )
-from hangar.deploy.watcher import ResourceFailure, WatchResult, format_event, is_terminal
+from hangar.deploy.watcher import (
+    AwsClients,
+    ResourceFailure,
+    Thresholds,
+    WatchResult,
+    format_event,
+    is_terminal,
+    watching,
+)
 
 
 def event(status: str, reason: str = "") -> dict[str, object]:
@@ -115,3 +126,56 @@ def test_cluster_comes_from_the_long_service_arn_format() -> None:
     )
     with pytest.raises(ValueError, match="without a cluster"):
         cluster_of("arn:aws:ecs:us-east-1:123456789012:service/hangar-web")
+
+
+class BusyCloudFormation:
+    """Stands in for a CloudFormation endpoint that a deploy keeps busy (LocalStack on a loaded
+    machine): after the first answer, each describe_stack_events waits until `gate` opens."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.calls = 0
+        self.waiting = threading.Event()  # a call is waiting at the gate
+        self.answered_late = threading.Event()  # a call passed the gate
+
+    def describe_stack_events(self, **request: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > 1:
+            self.waiting.set()
+            self.gate.wait(timeout=30)
+            self.answered_late.set()
+        queue_event = {
+            **event("CREATE_IN_PROGRESS"),
+            "Timestamp": datetime.now(UTC),
+            "EventId": f"event-{self.calls}",
+            "StackId": "arn:aws:cloudformation:us-east-1:000000000000:stack/orders/1",
+            "PhysicalResourceId": "",
+        }
+        return {"StackEvents": [queue_event]}
+
+
+@pytest.mark.parametrize("interrupted", [True, False], ids=["Ctrl-C", "deploy ended"])
+def test_ctrl_c_leaves_a_watcher_that_waits_on_a_busy_endpoint_behind(interrupted: bool) -> None:
+    """Interrupted, the watch ends while its watcher still waits for an answer, and prints nothing
+    after; a deploy that ended waits for the watcher's last poll, whose events it shows."""
+    cloudformation = BusyCloudFormation()
+    clients = AwsClients(cloudformation, ecs=None, elbv2=None, logs=None)
+    lines: list[str] = []
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    thresholds = Thresholds(poll_interval=0.01)
+    watch = watching(clients, ["orders"], since=since, thresholds=thresholds, on_line=lines.append)
+    with contextlib.suppress(KeyboardInterrupt), watch:
+        assert cloudformation.waiting.wait(timeout=30), "the watcher never polled again"
+        if interrupted:
+            raise KeyboardInterrupt
+        threading.Timer(0.5, cloudformation.gate.set).start()
+    left_with = list(lines)
+    assert cloudformation.answered_late.is_set() is not interrupted
+
+    cloudformation.gate.set()
+    for thread in threading.enumerate():
+        if thread.name == "watch-orders":
+            thread.join(timeout=30)
+    # Interrupted: the first poll's event only. Ended: the late answer's and a last poll's too.
+    assert len(left_with) == 1 if interrupted else len(left_with) >= 3, left_with
+    assert lines == left_with, "the watcher printed after the watch ended"

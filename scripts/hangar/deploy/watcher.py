@@ -459,11 +459,13 @@ def watching(
         clients = AwsClients.from_session(clients)
     watch = Watch()
     stop = threading.Event()
+    silenced = threading.Event()
     lock = threading.Lock()
 
     def say(line: str) -> None:
         with lock:
-            on_line(line)
+            if not silenced.is_set():
+                on_line(line)
 
     def run(name: str) -> None:
         try:
@@ -495,7 +497,15 @@ def watching(
         thread.start()
     try:
         yield watch
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM): the user is leaving. Each watcher would finish its poll and make a
+        # last one, seconds each when the deploy keeps LocalStack busy, and the exit waited for
+        # them past its 10 s. They are daemon threads: they end with the process, silent from now.
+        with lock:
+            silenced.set()
+        raise
     finally:
         stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
+        if not silenced.is_set():
+            for thread in threads:
+                thread.join(timeout=60)
