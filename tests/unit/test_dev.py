@@ -16,9 +16,11 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
+from test_dev_listeners import COMPOSE_FILE, rendered
 
 from hangar.core import ports
 from hangar.core.errors import HangarError
+from hangar.core.paths import DEV_ENV_FILE, DEV_ENV_FILE_VARIABLE, env_file_values
 from hangar.core.processes import ProcessRecord
 from hangar.devloop import dev, dev_superuser
 from hangar.devloop.debug_server import (
@@ -81,10 +83,41 @@ class TestHostEnvironment:
         assert env["DATABASE_URL"] == "postgres://x"
         assert base["AWS_ACCESS_KEY_ID"] == "AKIAREAL", "the caller's mapping was modified"
 
-    def test_uploads_need_no_login_unless_the_developer_asks(self) -> None:
-        assert dev.host_environment({}, with_aws=False)["UPLOADS_REQUIRE_LOGIN"] == "false"
-        asked = dev.host_environment({"UPLOADS_REQUIRE_LOGIN": "true"}, with_aws=False)
-        assert asked["UPLOADS_REQUIRE_LOGIN"] == "true"
+    def test_the_projects_dev_env_file_applies_unless_the_shell_says_otherwise(
+        self, tmp_path: Path
+    ) -> None:
+        dev_env = tmp_path / "dev.env"
+        dev_env.write_text("# make dev alone\nSIGNUPS_OPEN=true\n\n CACHE_BACKEND = locmem\n")
+        chosen = {DEV_ENV_FILE_VARIABLE: str(dev_env)}
+        env = dev.host_environment(chosen, with_aws=False)
+        assert (env["SIGNUPS_OPEN"], env["CACHE_BACKEND"]) == ("true", "locmem")
+        shell = dev.host_environment({**chosen, "SIGNUPS_OPEN": "false"}, with_aws=False)
+        assert shell["SIGNUPS_OPEN"] == "false"
+        assert "SIGNUPS_OPEN" not in dev.host_environment(
+            {DEV_ENV_FILE_VARIABLE: os.devnull}, with_aws=False
+        )
+
+    def test_without_a_choice_the_dev_env_file_is_the_projects(self) -> None:
+        """The path compose.yaml reads too: dev.env beside pyproject.toml."""
+        expected = env_file_values(DEV_ENV_FILE)
+        env = dev.host_environment({}, with_aws=False)
+        assert {name: env[name] for name in expected} == expected
+
+    def test_compose_gives_the_app_services_the_dev_env_file_and_the_test_stacks_none(
+        self, compose_cli: list[str], tmp_path: Path
+    ) -> None:
+        dev_env = tmp_path / "dev.env"
+        dev_env.write_text("SIGNUPS_OPEN=true\n")
+        files = [COMPOSE_FILE]
+        base = {**os.environ, "COMPOSE_PROFILES": "worker"}
+        chosen = rendered(compose_cli, files, {**base, DEV_ENV_FILE_VARIABLE: str(dev_env)})
+        app_services = {"web", "worker", "migrate"}
+        assert app_services <= set(chosen["services"])
+        for name in app_services:
+            assert chosen["services"][name]["environment"]["SIGNUPS_OPEN"] == "true", name
+        tests = rendered(compose_cli, files, {**base, DEV_ENV_FILE_VARIABLE: os.devnull})
+        for name in app_services:
+            assert "SIGNUPS_OPEN" not in tests["services"][name]["environment"], name
 
     def test_the_settings_module_is_the_contracts_unless_the_shell_chose_one(
         self, monkeypatch: pytest.MonkeyPatch

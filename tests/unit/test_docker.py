@@ -245,7 +245,10 @@ def test_compose_restarts_a_crashed_worker_but_not_a_stopped_one(compose_file: d
 def test_web_exposes_the_app_and_debugpy_and_reads_deploy_local_env(compose_file: dict) -> None:
     web = compose_file["services"]["web"]
     assert {port.split(":")[-1] for port in web["ports"]} == {"8000", "5678"}
-    assert web["env_file"] == [{"path": ".hangar/local.env", "required": False}]
+    assert web["env_file"] == [
+        {"path": ".hangar/local.env", "required": False},
+        {"path": "${HANGAR_DEV_ENV_FILE:-dev.env}", "required": False},  # tests/unit/test_dev.py
+    ]
     assert web["environment"]["AWS_ENDPOINT_URL"] == "http://localstack:4566"
     assert "localhost" in web["environment"]["DJANGO_ALLOWED_HOSTS"].split(",")
 

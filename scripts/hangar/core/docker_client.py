@@ -14,7 +14,7 @@ from pathlib import Path
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
 from hangar.core.locks import write_atomically
-from hangar.core.paths import ROOT, STATE_DIR, project_file
+from hangar.core.paths import ROOT, STATE_DIR, env_file_values, project_file
 
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 COMPOSE_ENV_FILE = STATE_DIR / "compose.env"  # image choices and build args; see compose_command()
@@ -159,11 +159,7 @@ def app_build_options() -> list[str]:
 
 def compose_settings() -> dict[str, str]:
     """The choices `provision` wrote to .hangar/compose.env ({} before it ran)."""
-    if not COMPOSE_ENV_FILE.exists():
-        return {}
-    lines = COMPOSE_ENV_FILE.read_text().splitlines()
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key.strip(): value.strip() for key, value in pairs}
+    return env_file_values(COMPOSE_ENV_FILE)
 
 
 def compose_command(project: str | None = None) -> list[str]:

@@ -12,6 +12,11 @@ from hangar.core.contract import PYPROJECT
 ROOT = PYPROJECT.parent
 STATE_DIR = ROOT / ".hangar"  # git-ignored: LocalStack state, generated env files, tool installs
 LOCAL_ENV_FILE = STATE_DIR / "local.env"  # written by deploy-local from the stack's outputs
+# The project's own settings for `make dev` alone (committed, optional; KEY=VALUE lines): the dev
+# services read it in both modes, never a deployed stage or the test stacks. HANGAR_DEV_ENV_FILE
+# names another (compose.yaml reads the same variable).
+DEV_ENV_FILE = ROOT / "dev.env"
+DEV_ENV_FILE_VARIABLE = "HANGAR_DEV_ENV_FILE"
 INFRA_DIR = ROOT / "infra"  # the project's CDK entry point (app.py, cdk.json)
 # The CDK constructs and stages, beside the hangar package wherever the distribution is installed.
 CDK_PACKAGE_DIR = Path(__file__).resolve().parents[2] / "hangar_infra"
@@ -31,3 +36,13 @@ def project_file(name: str) -> Path:
     Dockerfile's pinned base, infra/cdk.json's region) are there before `hangar init` wrote it."""
     path = ROOT / name
     return path if path.exists() else TEMPLATES_DIR / f"{name}{TEMPLATE_SUFFIX}"
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """The KEY=VALUE lines of an env file as compose reads the unquoted ones ({} when missing);
+    blank lines and # comments are skipped."""
+    if not path.is_file():
+        return {}
+    lines = (line.strip() for line in path.read_text().splitlines())
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}

@@ -30,7 +30,13 @@ from hangar.core import docker_client, ports
 from hangar.core.console import info, step, warn
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import ROOT, STATE_DIR
+from hangar.core.paths import (
+    DEV_ENV_FILE,
+    DEV_ENV_FILE_VARIABLE,
+    ROOT,
+    STATE_DIR,
+    env_file_values,
+)
 from hangar.devloop import children, dev_superuser, services
 from hangar.devloop.debug_server import (
     ServerAddress,
@@ -162,9 +168,10 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     env["PYTHONUNBUFFERED"] = "1"
     # The contract's, as in compose (hangar.devloop.in_project), not manage.py's default.
     env.setdefault("DJANGO_SETTINGS_MODULE", contract().settings_module)
-    # Anonymous uploads on the loopback-only dev server (as in compose.yaml);
-    # UPLOADS_REQUIRE_LOGIN=true tries the deployed stages' login path.
-    env.setdefault("UPLOADS_REQUIRE_LOGIN", "false")
+    # The project's own dev settings, as compose.yaml gives them to its services; the shell wins.
+    dev_env_file = ROOT / env.get(DEV_ENV_FILE_VARIABLE, DEV_ENV_FILE.name)
+    for name, value in env_file_values(dev_env_file).items():
+        env.setdefault(name, value)
     if with_aws:
         # Always LocalStack's fake credentials: a developer's real keys never go to the local stack.
         env["AWS_ACCESS_KEY_ID"] = "test"

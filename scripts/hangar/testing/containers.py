@@ -21,7 +21,7 @@ import pytest
 from hangar.core import docker_client
 from hangar.core.contract import contract
 from hangar.core.errors import HangarError
-from hangar.core.paths import LOCAL_ENV_FILE, ROOT
+from hangar.core.paths import DEV_ENV_FILE_VARIABLE, LOCAL_ENV_FILE, ROOT
 from hangar.core.ports import spare_port
 from hangar.devloop import dev_superuser
 from hangar.devloop.in_project import MANAGE_PY
@@ -117,8 +117,8 @@ def compose(provisioned: dict[str, str], source_dir: Path) -> Iterator[Compose]:
             **os.environ,
             **{name: str(port) for name, port in ports.items()},
             "HANGAR_SOURCE_DIR": str(source_dir),
-            # As in every deployed stage (make dev alone turns it off): the tests log in.
-            "UPLOADS_REQUIRE_LOGIN": "true",
+            # As in every deployed stage: none of the project's settings for `make dev` alone.
+            DEV_ENV_FILE_VARIABLE: os.devnull,
         },
         ports=ports,
     )
