@@ -77,19 +77,19 @@ def test_the_declared_buckets_are_private_encrypted_and_tls_only(aws, outputs):
 def test_the_declared_queues_redrive_to_their_dead_letter_queues(aws, outputs):
     """Every queue `[tool.hangar.queues]` declares, after the configured receives."""
     assert {key for key in outputs if key.endswith("QueueUrl")} == {
-        f"{queue.id}QueueUrl" for queue in contract().queues
+        queue.outputs[queue.env] for queue in contract().queues
     }
     sqs = aws("sqs")
     for queue in contract().queues:
         attributes = sqs.get_queue_attributes(
-            QueueUrl=outputs[f"{queue.id}QueueUrl"], AttributeNames=["All"]
+            QueueUrl=outputs[queue.outputs[queue.env]], AttributeNames=["All"]
         )["Attributes"]
         redrive = json.loads(attributes["RedrivePolicy"])
         # The dead-letter queue exists whether or not the app is handed its URL (dlq-env).
         sqs.get_queue_url(QueueName=redrive["deadLetterTargetArn"].rsplit(":", 1)[1])
         if queue.dlq_env:
             dlq_arn = sqs.get_queue_attributes(
-                QueueUrl=outputs[f"{queue.id}DlqUrl"], AttributeNames=["QueueArn"]
+                QueueUrl=outputs[queue.outputs[queue.dlq_env]], AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
             assert redrive["deadLetterTargetArn"] == dlq_arn
         assert int(redrive["maxReceiveCount"]) == LOCAL.queue_max_receive_count
@@ -117,9 +117,9 @@ def test_ssm_parameters_hold_the_non_secret_config(aws, outputs):
         for bucket in contract().buckets
     }
     for queue in contract().queues:
-        expected[f"{queue.name}-queue-url"] = outputs[f"{queue.id}QueueUrl"]
+        expected[f"{queue.name}-queue-url"] = outputs[queue.outputs[queue.env]]
         if queue.dlq_env:
-            expected[f"{queue.name}-dlq-url"] = outputs[f"{queue.id}DlqUrl"]
+            expected[f"{queue.name}-dlq-url"] = outputs[queue.outputs[queue.dlq_env]]
     ssm = aws("ssm")
     for name, value in expected.items():
         parameter = ssm.get_parameter(Name=names.path(name))["Parameter"]

@@ -169,7 +169,7 @@ def host_environment(base: Mapping[str, str], *, with_aws: bool) -> dict[str, st
     # The contract's, as in compose (hangar.devloop.in_project), not manage.py's default.
     env.setdefault("DJANGO_SETTINGS_MODULE", contract().settings_module)
     # The project's own dev settings, as compose.yaml gives them to its services; the shell wins.
-    dev_env_file = ROOT / env.get(DEV_ENV_FILE_VARIABLE, DEV_ENV_FILE.name)
+    dev_env_file = ROOT / (env.get(DEV_ENV_FILE_VARIABLE) or DEV_ENV_FILE.name)
     for name, value in env_file_values(dev_env_file).items():
         env.setdefault(name, value)
     if with_aws:
