@@ -9,23 +9,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, TypeGuard
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-    TokenRetrievalError,
-    UnauthorizedSSOTokenError,
-)
-
-from hangar.core.aws_clients import ACCESS_DENIED_CODES
 from hangar.core.contract import ContractError
 from hangar.core.errors import HangarError
+
+if TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError, ClientError
 
 # Each command's module, which exposes `register(subparsers)` and adds exactly these commands with
 # `set_defaults(func=...)`: a Makefile target names the command, this names the module that runs it.
@@ -56,11 +46,18 @@ COMMAND_MODULES = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of the command `argv` names, from its module alone; of every command without
+    one (help, --version) or for a name no module registers (argparse lists the choices).
+
+    A command imports only what it runs: `hangar dev` no boto3, `hangar init` no CDK driver. Every
+    module at each start cost each command about a second of CPU (the tests start hundreds)."""
     parser = argparse.ArgumentParser(prog="hangar", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    named = argv[0] if argv else None  # the command comes first: `hangar dev --detach`
+    modules = [name for name, commands in COMMAND_MODULES.items() if named in commands]
+    for name in modules or COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -73,13 +70,35 @@ def installed_version() -> str:
         return "(not installed: run from source)"
 
 
+def is_aws_error(error: Exception) -> "TypeGuard[BotoCoreError | ClientError]":
+    """An error of botocore's: only possible once the command imported it (build_parser)."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    return exceptions is not None and isinstance(
+        error, exceptions.BotoCoreError | exceptions.ClientError
+    )
+
+
 EXPIRED_CREDENTIAL_CODES = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"}
 )
 
 
-def aws_error(error: BotoCoreError | ClientError) -> HangarError:
+def aws_error(error: "BotoCoreError | ClientError") -> HangarError:
     """One line for an AWS failure no command handled: what failed and what to do, no traceback."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+        TokenRetrievalError,
+        UnauthorizedSSOTokenError,
+    )
+
+    from hangar.core.aws_clients import ACCESS_DENIED_CODES
+
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
         return HangarError(
             f"cannot reach AWS: {error}",
@@ -120,14 +139,17 @@ def aws_error(error: BotoCoreError | ClientError) -> HangarError:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a user error is one line and status 1. Ctrl-C and SIGTERM are handled by
     the entry point (hangar.__main__), which imports this module."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         try:
             return int(args.func(args) or 0)
-        except (BotoCoreError, ClientError) as error:
-            raise aws_error(error) from error
         except ContractError as error:  # a user's [tool.hangar] entry: what to write is the fix
             raise HangarError(str(error), hint="edit [tool.hangar] in pyproject.toml") from error
+        except Exception as error:
+            if not is_aws_error(error):
+                raise
+            raise aws_error(error) from error
     except HangarError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
