@@ -1,43 +1,40 @@
-"""Which tests share a worker when `make test` runs them in parallel (pytest-xdist, loadgroup).
+"""Which of Hangar's own tests share a worker when `make test` runs them in parallel (pytest-xdist,
+loadgroup), beside what hangar.testing.groups groups for any project.
 
-Each xdist worker is a pytest session of its own, so a session fixture runs once per worker that
-uses it. The tests that use a fixture starting something shared therefore go to one worker (an
-xdist group): the compose project and the local stage it deploys, the CDK assemblies, the runtime
-image and Docker as CI provisions it; each other integration and e2e module goes to one worker too,
-for its module fixtures. Everything else (unit and infra tests) is spread over the workers by load.
+The fixtures of this repository's tests that start something shared join the platform's groups:
+the CDK assemblies of tests/infra, and a test that deploys the local stage into a LocalStack of
+its own. Each other integration and e2e module goes to one worker too, for its module fixtures.
+Everything else (unit and infra tests) is spread over the workers by load.
 """
 
 import os
 from collections.abc import Iterator
 
 import pytest
-from _pytest.nodeid import NodeId
 from declared_project import capacity_measured, declaring_everything, pinning
 
 from hangar.core.contract import Contract
+from hangar.testing.groups import (
+    LOCAL_STAGE_GROUP,
+    SESSION_FIXTURE_GROUPS,
+    STAGES_GROUP,
+    fixture_group,
+    put_in_group,
+)
 from hangar.testing.localstack import HIDDEN_DOCKER_HOST
-from hangar.testing.stages import STAGES_GROUP
 
-# Session fixture → the group of every test that uses it, first match wins. The integration
-# harness's LocalStack and the e2e compose stack share one group: both deploy the local stage
-# through this checkout's .hangar/local.env, deploy record and cdk.out/local, one after the other.
 # Under CI the Docker tests wait for provisioning at first (.ci/run): those outside the local
 # stage wait together, on one worker, while the others run the unit and infra tests.
 SHARED_SESSION_FIXTURES = {
-    "compose": "local-stage",
-    "localstack_endpoint": "local-stage",
-    # The project's stages (project_stages) are grouped by hangar.testing.plugin, under this name.
+    **SESSION_FIXTURE_GROUPS,
     "synthesized": STAGES_GROUP,
-    "runtime_image": "docker",
-    "docker_as_ci_provisions_it": "docker",
-    "local_stage_state": "local-stage",
+    "local_stage_state": LOCAL_STAGE_GROUP,
 }
 
 
 def xdist_group(item: pytest.Item) -> str | None:
-    for fixture, group in SHARED_SESSION_FIXTURES.items():
-        if fixture in item.fixturenames:  # the closure: fixtures the test uses through others too
-            return group
+    if group := fixture_group(item, SHARED_SESSION_FIXTURES):
+        return group
     if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
         # Module fixtures there start containers, LocalStacks, dev servers or a browser: once, on
         # one worker (spread by load, a module's tests each started them again on their worker).
@@ -51,9 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         if group := xdist_group(item):
-            # What xdist's own xdist_group mark does (the scheduler reads the node id's @group
-            # suffix), done here: with pytest 9.2 its `item._nodeid` no longer sets the node id.
-            item._id = NodeId.parse(f"{item.nodeid}@{group}")
+            put_in_group(item, group)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -188,3 +189,42 @@ def test_coverage_measures_the_project_the_contract_names(monkeypatch: pytest.Mo
         f"{project}/site_config/wsgi.py",
         f"{project}/site_config/asgi.py",
     }
+
+
+def test_a_projects_tests_on_shared_fixtures_share_their_group_under_loadgroup(
+    tmp_path: Path,
+) -> None:
+    """As `make test` runs them (xdist, --dist=loadgroup), with the grouping of the plugin alone
+    (no conftest of Hangar's reaches a folder outside tests/): a test of the project's that uses
+    the compose stack or LocalStack runs in the local stage's group, one on the stages in theirs,
+    and a test on none of them anywhere. The fixtures are stood in for here: nothing starts."""
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n"
+        "@pytest.fixture(scope='session')\ndef compose():\n    return None\n"
+        "@pytest.fixture(scope='session')\ndef localstack_endpoint():\n    return ''\n"
+        "@pytest.fixture(scope='session')\ndef project_stages():\n    return {}\n"
+    )
+    (tmp_path / "test_on_the_stack.py").write_text(
+        "def test_on_compose(compose):\n    pass\n"
+        "def test_on_localstack(localstack_endpoint):\n    pass\n"
+        "def test_on_the_stages(project_stages):\n    pass\n"
+        "def test_on_nothing():\n    pass\n"
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--no-cov", "-rA"]
+    configured = ["--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
+    result = subprocess.run(
+        [*command, *configured, "-n", "1", "--dist", "loadgroup", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = set(re.findall(r"^PASSED \S*::(test_\S+)", result.stdout, re.M))
+    assert passed == {
+        "test_on_compose@local-stage",
+        "test_on_localstack@local-stage",
+        "test_on_the_stages@cdk-assemblies",
+        "test_on_nothing",
+    }, result.stdout

@@ -29,6 +29,8 @@ pytest_plugins = [
     "hangar.testing.containers",
     "hangar.testing.run_tasks",
     "hangar.testing.stages",
+    # Which of the tests using them share a worker under `make test`'s --dist=loadgroup.
+    "hangar.testing.groups",
 ]
 # The platform's checks by the layer `make test-unit` and `make test-infra` run, a folder each
 # (collected as folders, their tests' ids start at the module's name wherever the package is).
