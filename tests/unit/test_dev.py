@@ -20,7 +20,7 @@ from test_dev_listeners import COMPOSE_FILE, rendered
 
 from hangar.core import ports
 from hangar.core.errors import HangarError
-from hangar.core.paths import DEV_ENV_FILE, DEV_ENV_FILE_VARIABLE, env_file_values
+from hangar.core.paths import DEV_ENV_FILE, DEV_ENV_FILE_VARIABLE
 from hangar.core.processes import ProcessRecord
 from hangar.devloop import dev, dev_superuser
 from hangar.devloop.debug_server import (
@@ -97,11 +97,14 @@ class TestHostEnvironment:
             {DEV_ENV_FILE_VARIABLE: os.devnull}, with_aws=False
         )
 
-    def test_without_a_choice_the_dev_env_file_is_the_projects(self) -> None:
+    def test_without_a_choice_the_dev_env_file_is_the_projects(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """The path compose.yaml reads too: dev.env beside pyproject.toml."""
-        expected = env_file_values(DEV_ENV_FILE)
-        env = dev.host_environment({}, with_aws=False)
-        assert {name: env[name] for name in expected} == expected
+        monkeypatch.setattr(dev, "ROOT", tmp_path)
+        (tmp_path / DEV_ENV_FILE.name).write_text("SIGNUPS_OPEN=true\n")
+        assert dev.host_environment({}, with_aws=False)["SIGNUPS_OPEN"] == "true"
+        assert dev.host_environment({DEV_ENV_FILE_VARIABLE: ""}, with_aws=False)["SIGNUPS_OPEN"]
 
     def test_compose_gives_the_app_services_the_dev_env_file_and_the_test_stacks_none(
         self, compose_cli: list[str], tmp_path: Path
