@@ -50,8 +50,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser of the command `argv` names, from its module alone; of every command without
     one (help, --version) or for a name no module registers (argparse lists the choices).
 
-    A command imports only what it runs: `hangar dev` no boto3, `hangar init` no CDK driver. Every
-    module at each start cost each command about a second of CPU (the tests start hundreds)."""
+    A command imports only what it runs: `hangar dev` no boto3, `hangar init` no CDK driver.
+    Importing every module cost each start about half a second of CPU more (docs/performance.md)."""
     parser = argparse.ArgumentParser(prog="hangar", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
