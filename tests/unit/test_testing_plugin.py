@@ -37,16 +37,19 @@ container-port = 8081
 """
 
 
-def collected(
+# For a test file outside tests/: this repository's pytest configuration, and no conftest of its.
+THIS_CONFIGURATION = ("--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"))
+
+
+def pytest_output(
     *arguments: str,
     python: Path | str = sys.executable,
     cwd: Path = ROOT,
     env: dict[str, str] | None = None,
-) -> list[str]:
-    """The node ids `pytest --collect-only` lists, run by `python` in `cwd`."""
-    command = [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+) -> str:
+    """What pytest, run by `python` in `cwd`, prints; it must succeed."""
     result = subprocess.run(
-        [*command, *arguments],
+        [python, "-m", "pytest", "-p", "no:cacheprovider", *arguments],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -55,7 +58,18 @@ def collected(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return [line for line in result.stdout.splitlines() if "::" in line]
+    return result.stdout
+
+
+def collected(
+    *arguments: str,
+    python: Path | str = sys.executable,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> list[str]:
+    """The node ids `pytest --collect-only` lists, run by `python` in `cwd`."""
+    output = pytest_output("--collect-only", "-q", *arguments, python=python, cwd=cwd, env=env)
+    return [line for line in output.splitlines() if "::" in line]
 
 
 def platform_checks(node_ids: list[str]) -> set[str]:
@@ -157,18 +171,8 @@ def test_the_projects_tests_get_the_localstack_fixtures(tmp_path: Path) -> None:
         "def test_uses(localstack_endpoint, deployed_stack, own_localstack,"
         " create_bucket_and_queue):\n    pass\n"
     )
-    setup_plan = [sys.executable, "-m", "pytest", "--setup-plan", "-q", "-p", "no:cacheprovider"]
-    configured = ["--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
-    result = subprocess.run(
-        [*setup_plan, *configured, str(outside)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SETUP    S deployed_stack" in result.stdout
+    plan = pytest_output("--setup-plan", "-q", *THIS_CONFIGURATION, str(outside))
+    assert "SETUP    S deployed_stack" in plan
 
 
 def test_coverage_measures_the_project_the_contract_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,21 +214,12 @@ def test_a_projects_tests_on_shared_fixtures_share_their_group_under_loadgroup(
         "def test_on_the_stages(project_stages):\n    pass\n"
         "def test_on_nothing():\n    pass\n"
     )
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--no-cov", "-rA"]
-    configured = ["--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
-    result = subprocess.run(
-        [*command, *configured, "-n", "1", "--dist", "loadgroup", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    passed = set(re.findall(r"^PASSED \S*::(test_\S+)", result.stdout, re.M))
+    run = ("--no-cov", "-rA", "-n", "1", "--dist", "loadgroup", *THIS_CONFIGURATION, str(tmp_path))
+    output = pytest_output(*run)
+    passed = set(re.findall(r"^PASSED \S*::(test_\S+)", output, re.M))
     assert passed == {
         "test_on_compose@local-stage",
         "test_on_localstack@local-stage",
         "test_on_the_stages@cdk-assemblies",
         "test_on_nothing",
-    }, result.stdout
+    }, output
