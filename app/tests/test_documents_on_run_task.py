@@ -182,7 +182,7 @@ def test_liveness_survives_a_dependency_outage_under_load(
     probes: list[tuple[int, float]] = []
     with UploadLoad(url, member_headers) as load:
         time.sleep(3)
-        compose.run("pause", service)
+        compose.pause(service)
         paused = time.monotonic()
         try:
             while time.monotonic() - paused < OUTAGE_SECONDS:

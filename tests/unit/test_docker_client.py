@@ -71,3 +71,46 @@ def test_a_test_of_the_path_without_docker_finds_no_engine() -> None:
     is what makes one run prove both modes."""
     assert os.environ["DOCKER_HOST"] == "unix:///nonexistent/docker.sock"
     assert not docker_client.engine_responds()
+
+
+# A stand-in engine, and it says so: runc's "unable to freeze" comes from a kernel race (processes
+# forking while the cgroup v1 freezer runs) that this machine did not produce on demand, in 60
+# pauses of a container forking on every core.
+FREEZE_ERROR = (
+    "Error response from daemon: Cannot pause container a44e: "
+    "OCI runtime pause failed: unable to freeze: unknown"
+)
+
+
+def pausing_docker(bin_dir: Path, failures: int, error: str) -> Path:
+    """A `docker` whose first `failures` pauses fail with `error`; it logs its calls (with shell
+    builtins alone: `bin_dir` is all of PATH)."""
+    calls = bin_dir / "calls"
+    fake_docker(
+        bin_dir,
+        f"n=0; [ -f {calls} ] && while read -r _; do n=$((n + 1)); done < {calls}\n"
+        f'echo "$*" >> {calls}\n'
+        f'[ "$n" -lt {failures} ] && {{ echo "{error}" >&2; exit 1; }}\nexit 0',
+    )
+    return calls
+
+
+def test_a_pause_the_kernel_could_not_freeze_is_tried_again(bin_dir: Path) -> None:
+    calls = pausing_docker(bin_dir, failures=3, error=FREEZE_ERROR)
+    docker_client.pause_service("hangar-e2e-test", "db", os.environ)
+    lines = calls.read_text().splitlines()
+    assert len(lines) == 4
+    assert all(line.endswith("--project-name hangar-e2e-test pause db") for line in lines)
+
+
+def test_a_pause_fails_after_its_attempts_and_at_once_for_another_error(bin_dir: Path) -> None:
+    calls = pausing_docker(bin_dir, failures=99, error=FREEZE_ERROR)
+    with pytest.raises(docker_client.HangarError, match=r"pause db failed: .*unable to freeze"):
+        docker_client.pause_service("hangar-e2e-test", "db", os.environ)
+    assert len(calls.read_text().splitlines()) == docker_client.PAUSE_ATTEMPTS
+
+    calls.unlink()
+    pausing_docker(bin_dir, failures=99, error="no such service: db")
+    with pytest.raises(docker_client.HangarError, match="no such service"):
+        docker_client.pause_service("hangar-e2e-test", "db", os.environ)
+    assert len(calls.read_text().splitlines()) == 1

@@ -1112,7 +1112,9 @@ def dependency_outage(bench: Bench) -> list[Figure]:
                     web.url,
                     upload_path,
                     member_headers(web.container),
-                    pause=partial(compose.run, "pause", "localstack"),
+                    pause=partial(
+                        docker_client.pause_service, compose.name, "localstack", compose.env
+                    ),
                     resume=partial(compose.run, "unpause", "localstack"),
                     plan=plan,
                 )

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,37 @@ def compose_command(project: str | None = None) -> list[str]:
         if env_file.exists():
             command += ["--env-file", str(env_file)]
     return [*command, "--project-name", project or compose_project()]
+
+
+# runc's cgroup v1 freezer gives up ("unable to freeze") while processes keep appearing in the
+# container, as PostgreSQL forks a backend per connection; its own comment calls the freeze "a game
+# of chances", and docker reports the failure without trying again. Any other failure is final.
+FREEZE_FAILED = "unable to freeze"
+PAUSE_ATTEMPTS = 10
+PAUSE_RETRY_SECONDS = 0.5
+
+
+def pause_service(project: str, service: str, env: Mapping[str, str]) -> None:
+    """`docker compose pause` one service of `project`: its processes stop answering, as a
+    dependency does in an outage, until `docker compose unpause`."""
+    for _ in range(PAUSE_ATTEMPTS):
+        result = subprocess.run(
+            [*compose_command(project), "pause", service],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode == 0:
+            return
+        if FREEZE_FAILED not in result.stderr:
+            break
+        time.sleep(PAUSE_RETRY_SECONDS)
+    raise HangarError(
+        f"docker compose pause {service} failed: {result.stderr.strip()[-300:]}",
+        hint=f"`docker compose -p {project} ps` shows the service's state",
+    )
 
 
 def contract_compose_settings() -> dict[str, str]:

@@ -51,6 +51,9 @@ class Compose:
             )
         return result
 
+    def pause(self, service: str) -> None:
+        docker_client.pause_service(self.project, service, self.env)
+
     def logs(self) -> str:
         return self.run("logs", "--no-color", "--tail=80", check=False).stdout
 
