@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import http.server
 import itertools
 import re
 import shutil
@@ -214,6 +215,42 @@ def test_app_services_start_after_their_dependencies_are_healthy(compose_file: d
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     for name in ("web", "db", "localstack"):
         assert "healthcheck" in services[name], name
+
+
+class HealthAnswer(http.server.BaseHTTPRequestHandler):
+    """LocalStack's /_localstack/health as the test sets it (`server.status`)."""
+
+    def do_GET(self) -> None:
+        status = self.server.status if self.path == "/_localstack/health" else 404  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_localstacks_health_check_passes_on_a_200_alone(compose_file: dict) -> None:
+    """compose.yaml's check, run by bash as the container runs it ($$ is compose's escaped $),
+    against a server on this machine's loopback in LocalStack's place."""
+    kind, *check = compose_file["services"]["localstack"]["healthcheck"]["test"]
+    assert kind == "CMD"
+    check = [part.replace("$$", "$") for part in check]
+
+    def exit_status(port: int) -> int:
+        command = [part.replace("127.0.0.1/4566", f"127.0.0.1/{port}") for part in check]
+        return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthAnswer) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        try:
+            server.status = 200  # type: ignore[attr-defined]
+            assert exit_status(port) == 0
+            server.status = 503  # type: ignore[attr-defined]
+            assert exit_status(port) != 0
+        finally:
+            server.shutdown()
+    assert exit_status(port) != 0  # nothing listens
 
 
 def test_app_services_stop_at_sigterm_even_while_they_start(compose_file: dict) -> None:
