@@ -170,8 +170,9 @@ def test_hangars_unit_and_infra_layers_pass_against_its_contract(
 def test_nothing_changed_outside_the_project_and_the_contract(
     adopted: Checkout, layers: dict[str, Finished]
 ) -> None:
-    """Checked once the layers have run in the copy (their transient files, such as coverage's
-    per-worker data, are gone by then)."""
+    """Checked once the layers have run in the copy: what they write (cdk.out, coverage's data,
+    a process's own file too when pytest-cov left one uncombined, as CI's run once did) is what
+    the .gitignore keeps out (hangar.adopt.init.IGNORED)."""
     assert changed_outside_the_project(adopted.root) == []
     # The check sees a platform edit, in a file or in another table of pyproject.toml.
     compose = adopted.root / "compose.yaml"

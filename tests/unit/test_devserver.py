@@ -1,6 +1,9 @@
 """hangar.devloop.devserver's pure parts; tests/e2e/test_reload_host.py and test_debugger_host.py
 run it."""
 
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,34 @@ def test_a_rewritten_local_env_reloads(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_files_the_server_or_tools_write_do_not_reload(path: str) -> None:
     assert not devserver.SourceFilter(SOURCE, ENV_FILE)(Change.modified, path)
+
+
+def test_a_save_made_once_the_first_server_runs_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tree is watched before the first child starts: a save the moment it serves reloads.
+    The children are stood in for (a `sleep` each) and the save is made as the first one starts,
+    so the order is what is tested, not a race; watching after the fork misses the save."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HANGAR_ENV_FILE", str(tmp_path / ".hangar" / "local.env"))
+    monkeypatch.setattr(devserver, "warm_up", lambda: None)  # imports only: not what is tested
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(listener: object, address: str) -> int:
+        if started:  # the reload
+            raise KeyboardInterrupt
+        started.append(subprocess.Popen(["sleep", "60"]))
+        (tmp_path / "views.py").write_text("# saved as soon as the server answers\n")
+        return started[0].pid
+
+    deadline = time.monotonic() + 30
+
+    def reap(retiring: dict[int, float]) -> None:  # called on every batch, empty ones too
+        assert time.monotonic() < deadline, "the save made as the first server started was missed"
+
+    monkeypatch.setattr(devserver, "start", start)
+    monkeypatch.setattr(devserver, "reap", reap)
+    with pytest.raises(KeyboardInterrupt):
+        devserver.serve_and_reload("127.0.0.1:0")
+    with pytest.raises(ProcessLookupError):  # stopped and reaped as the reload was cut short
+        os.kill(started[0].pid, 0)

@@ -217,12 +217,17 @@ def test_app_services_start_after_their_dependencies_are_healthy(compose_file: d
         assert "healthcheck" in services[name], name
 
 
+class HealthServer(http.server.ThreadingHTTPServer):
+    """LocalStack's /_localstack/health, answering with the status the test sets."""
+
+    status = 200
+
+
 class HealthAnswer(http.server.BaseHTTPRequestHandler):
-    """LocalStack's /_localstack/health as the test sets it (`server.status`)."""
+    server: HealthServer
 
     def do_GET(self) -> None:
-        status = self.server.status if self.path == "/_localstack/health" else 404  # type: ignore[attr-defined]
-        self.send_response(status)
+        self.send_response(self.server.status if self.path == "/_localstack/health" else 404)
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
@@ -240,13 +245,12 @@ def test_localstacks_health_check_passes_on_a_200_alone(compose_file: dict) -> N
         command = [part.replace("127.0.0.1/4566", f"127.0.0.1/{port}") for part in check]
         return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode
 
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthAnswer) as server:
+    with HealthServer(("127.0.0.1", 0), HealthAnswer) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.server_address[1]
         try:
-            server.status = 200  # type: ignore[attr-defined]
             assert exit_status(port) == 0
-            server.status = 503  # type: ignore[attr-defined]
+            server.status = 503
             assert exit_status(port) != 0
         finally:
             server.shutdown()

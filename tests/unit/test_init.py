@@ -413,6 +413,8 @@ WRITTEN = (
     ".env",
     "web/.env.local",
     ".venv/pyvenv.cfg",
+    ".coverage",
+    ".coverage.host.pid7.Xqwertyx",
 )
 
 
@@ -431,7 +433,8 @@ def test_git_keeps_out_what_the_platform_writes(repo: Path) -> None:
     (repo / ".gitignore").write_text("/node_modules\n*.log")
     result = hangar_init(repo)
     assert result.returncode == 0, result.stderr
-    assert "added to .gitignore: .hangar/ .venv/ cdk.out/ .env* !.env.example" in result.stdout
+    added = ".hangar/ .venv/ cdk.out/ .coverage .coverage.* .env* !.env.example"
+    assert f"added to .gitignore: {added}" in result.stdout
     assert (repo / ".gitignore").read_text().startswith("/node_modules\n*.log\n\n# What Hangar")
     for name in [*WRITTEN, "node_modules/x"]:
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
@@ -445,9 +448,10 @@ def test_git_keeps_out_what_the_platform_writes(repo: Path) -> None:
 def test_rules_that_already_cover_an_entry_are_read_as_git_reads_them(tmp_path: Path) -> None:
     """Coverage is git's matcher's answer, not the text: `.env` alone leaves .env.local to be
     committed, and a team's `.env*` would hide the .env.example init writes."""
-    (tmp_path / ".gitignore").write_text(".hangar\n.venv\nnode_modules/\n**/cdk.out/\n.env\n")
+    covered = ".hangar\n.venv\nnode_modules/\n**/cdk.out/\n.coverage*\n"
+    (tmp_path / ".gitignore").write_text(f"{covered}.env\n")
     assert ignore_platform_files(tmp_path) == [".env*", "!.env.example"]
-    (tmp_path / ".gitignore").write_text(".hangar/\n.venv/\nnode_modules/\ncdk.out/\n.env*\n")
+    (tmp_path / ".gitignore").write_text(f"{covered}.env*\n")
     assert ignore_platform_files(tmp_path) == ["!.env.example"]
 
 

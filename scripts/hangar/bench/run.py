@@ -297,6 +297,12 @@ class ComposeProject:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return processes.run([*docker_client.compose_command(self.name), *args], env=self.env)
 
+    def pause(self, service: str) -> None:
+        docker_client.pause_service(self.name, service, self.env)
+
+    def unpause(self, service: str) -> None:
+        self.run("unpause", service)
+
 
 @contextmanager
 def compose_project(**variables: str) -> Iterator[ComposeProject]:
@@ -1112,10 +1118,8 @@ def dependency_outage(bench: Bench) -> list[Figure]:
                     web.url,
                     upload_path,
                     member_headers(web.container),
-                    pause=partial(
-                        docker_client.pause_service, compose.name, "localstack", compose.env
-                    ),
-                    resume=partial(compose.run, "unpause", "localstack"),
+                    pause=partial(compose.pause, "localstack"),
+                    resume=partial(compose.unpause, "localstack"),
                     plan=plan,
                 )
     return outage.figures(timeline, plan)

@@ -193,9 +193,10 @@ PAUSE_RETRY_SECONDS = 0.5
 def pause_service(project: str, service: str, env: Mapping[str, str]) -> None:
     """`docker compose pause` one service of `project`: its processes stop answering, as a
     dependency does in an outage, until `docker compose unpause`."""
+    command = [*compose_command(project), "pause", service]
     for _ in range(PAUSE_ATTEMPTS):
         result = subprocess.run(
-            [*compose_command(project), "pause", service],
+            command,
             env=env,
             capture_output=True,
             text=True,

@@ -71,6 +71,9 @@ WATCHED_SUFFIXES = (".py", ".html", ".txt", ".mo")
 DRAIN_SECONDS = 10.0
 RETIRE_SECONDS = DRAIN_SECONDS + 2.0
 STOP_TIMEOUT = 1.0
+# How long the watcher waits for a change before it reports an empty batch: the delay before the
+# first child starts (see serve_and_reload), and how soon a child that stopped is noticed.
+WATCH_TIMEOUT_MS = 200
 
 
 class SourceFilter(watchfiles.DefaultFilter):
@@ -302,17 +305,22 @@ def serve_and_reload(address: str) -> None:
         env_file.parent.mkdir(exist_ok=True)
     child: int | None = None
     retiring: dict[int, float] = {}
+    # step: how long the tree must be quiet before a batch of changes is reported (ms); every
+    # rust_timeout ms without one, an empty batch lets the loop look after the child.
+    changes_in_tree = watchfiles.watch(
+        *{source, env_file.parent} if env_file.parent.is_dir() else {source},
+        watch_filter=SourceFilter(source, env_file),
+        step=20,
+        rust_timeout=WATCH_TIMEOUT_MS,
+        yield_on_timeout=True,
+    )
     try:
+        # Watching before the first child serves: watchfiles registers the tree on the first
+        # step, and a save made once the server answered but before then was never seen (a
+        # project at the repository's root has its .venv and node_modules in the tree: seconds on
+        # a loaded machine). What this first step reports, the child about to start imports.
+        next(changes_in_tree)
         child = start(listener, address)
-        # step: how long the tree must be quiet before a batch of changes is reported (ms); every
-        # rust_timeout ms without one, an empty batch lets the loop look after the child.
-        changes_in_tree = watchfiles.watch(
-            *{source, env_file.parent} if env_file.parent.is_dir() else {source},
-            watch_filter=SourceFilter(source, env_file),
-            step=20,
-            rust_timeout=1000,
-            yield_on_timeout=True,
-        )
         for changes in changes_in_tree:
             reap(retiring)
             if not changes:
