@@ -321,9 +321,9 @@ def refuse_existing_files(repo: Path) -> None:
 # What the platform writes into a repository and git must not take, each line with the paths
 # that show whether a .gitignore already covers it (ignored, or for a `!` line, kept): the state,
 # tools and wheelhouse (.hangar, hundreds of MB), the venv, the CDK CLI, synthesized templates,
-# `make test`'s coverage data (with each process's file, which pytest-cov combines and removes,
-# but which an interrupted run leaves) and a developer's .env files (secrets), while the
-# .env.example init writes stays tracked.
+# `make test`'s coverage data (and each process's own file, which pytest-cov combines and removes
+# at the end of a run, and once left behind on CI's machine) and a developer's .env files
+# (secrets), while the .env.example init writes stays tracked.
 IGNORED = (
     (".hangar/", (".hangar/wheelhouse/hangar.whl",)),
     (".venv/", (".venv/pyvenv.cfg",)),
