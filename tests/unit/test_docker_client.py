@@ -95,7 +95,10 @@ def pausing_docker(bin_dir: Path, failures: int, error: str) -> Path:
     return calls
 
 
-def test_a_pause_the_kernel_could_not_freeze_is_tried_again(bin_dir: Path) -> None:
+def test_a_pause_the_kernel_could_not_freeze_is_tried_again(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docker_client, "PAUSE_RETRY_SECONDS", 0.01)  # the attempts, not the waits
     calls = pausing_docker(bin_dir, failures=3, error=FREEZE_ERROR)
     docker_client.pause_service("hangar-e2e-test", "db", os.environ)
     lines = calls.read_text().splitlines()
@@ -103,7 +106,10 @@ def test_a_pause_the_kernel_could_not_freeze_is_tried_again(bin_dir: Path) -> No
     assert all(line.endswith("--project-name hangar-e2e-test pause db") for line in lines)
 
 
-def test_a_pause_fails_after_its_attempts_and_at_once_for_another_error(bin_dir: Path) -> None:
+def test_a_pause_fails_after_its_attempts_and_at_once_for_another_error(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docker_client, "PAUSE_RETRY_SECONDS", 0.01)  # the attempts, not the waits
     calls = pausing_docker(bin_dir, failures=99, error=FREEZE_ERROR)
     with pytest.raises(docker_client.HangarError, match=r"pause db failed: .*unable to freeze"):
         docker_client.pause_service("hangar-e2e-test", "db", os.environ)
