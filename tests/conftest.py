@@ -14,6 +14,7 @@ import pytest
 from declared_project import capacity_measured, declaring_everything, pinning
 
 from hangar.core.contract import Contract
+from hangar.core.processes import interruptible
 from hangar.testing.groups import (
     LOCAL_STAGE_GROUP,
     SESSION_FIXTURE_GROUPS,
@@ -60,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The interruption tests signal processes (this one too) that inherit this one's SIGINT: a
+    # `make test` started in the background by a shell would have them ignore it, and wait.
+    interruptible()
     if config.getoption("--hide-docker"):
         os.environ["DOCKER_HOST"] = HIDDEN_DOCKER_HOST
 

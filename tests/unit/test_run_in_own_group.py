@@ -4,6 +4,8 @@ signal during that stop kills at once what ignores SIGTERM (real processes, real
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -82,3 +84,29 @@ def test_a_second_signal_kills_a_group_that_ignores_sigterm(tmp_path: Path) -> N
 def test_the_exit_status_is_the_tools(tmp_path: Path) -> None:
     assert run_in_own_group(["sh", "-c", "exit 3"]) == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+INTERRUPT_ITSELF = """
+import os, signal, sys, time
+from hangar.core.processes import interruptible
+if sys.argv[1] == "interruptible":
+    interruptible()
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize(("call", "status"), [("interruptible", 130), ("as-inherited", 0)])
+def test_a_sigint_ignored_at_the_start_interrupts_again(call: str, status: int) -> None:
+    """Started as a shell without job control starts `make test &`: SIGINT ignored, which Python
+    keeps. interruptible() gives it back its handler; without it, the SIGINT is lost."""
+    ignoring = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_ITSELF, call],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        timeout=60,
+        check=False,
+    )
+    assert ignoring.returncode == status

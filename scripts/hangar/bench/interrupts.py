@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from hangar.core.processes import interruptible
+
 EXIT_DEADLINE = 10.0  # what a user pressing Ctrl-C is promised
 MARKER = "HANGAR_INTERRUPT_ATTEMPT"
 HANGAR = (sys.executable, "-m", "hangar")  # the entry point `make` runs
@@ -102,10 +104,7 @@ def attempt(
 ) -> Outcome:
     """One interrupted `hangar dev`; `containers_left(output)` names what docker mode left."""
     marker = uuid.uuid4().hex
-    # A SIGINT ignored here (a shell starts `hangar bench … &` so) would be ignored by every
-    # session too: it inherits the disposition, and each went on to its 60 s kill.
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    interruptible()  # else each session inherits a SIGINT ignored and goes on to its 60 s kill
     process = subprocess.Popen(
         [*HANGAR, *arguments],
         env={**env, MARKER: marker},

@@ -41,6 +41,15 @@ STOP_TIMEOUT = 6.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def interruptible() -> None:
+    """Give SIGINT back Python's handler where this process inherited it ignored, as a shell
+    without job control starts a background command (`make test &`, a CI step's `&`). Its children
+    inherit the disposition too: a `hangar dev` that a bench or a test interrupts would ignore the
+    Ctrl-C and wait out its deadline."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @contextlib.contextmanager
 def signals_noted() -> Iterator[threading.Event]:
     """While the block runs, SIGINT and SIGTERM only set the event it yields instead of
