@@ -103,11 +103,18 @@ def interrupted_deploy(
 ) -> tuple[float, list[str], str]:
     """`hangar deploy-local`, sent `signals` (0.2 s apart) once `reached(marker)`: how long after
     the first one its output closed (what a terminal or a pipe waits for), what still ran when it
-    exited, and its output."""
+    exited, and its output, each line after the first signal with its time since ("[+0.3s] "),
+    and the moment it exited among them: a slow stop shows where its seconds went."""
     marker = uuid.uuid4().hex
     process = deploying.run(marker)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    sent: float | None = None
+
+    def read() -> None:
+        for line in process.stdout or []:
+            lines.append(line if sent is None else f"[+{time.monotonic() - sent:.1f}s] {line}")
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + REACH_TIMEOUT
@@ -122,6 +129,7 @@ def interrupted_deploy(
             process.send_signal(signum)
             time.sleep(0.2)
         process.wait(timeout=EXIT_DEADLINE * 6)
+        lines.append(f"[+{time.monotonic() - sent:.1f}s] (deploy-local exited)\n")
         left = describe(marked(marker))
         reader.join(timeout=EXIT_DEADLINE * 6)
         return time.monotonic() - sent, left, "".join(lines)
